@@ -1,0 +1,328 @@
+"""The builder: ``Cadence(name, score).then(...).sync(...).split(...).child(...)``.
+
+Each builder call validates its arguments and appends an immutable step to the plan, so a
+mistake fails on the line that made it. ``run()`` hands the plan to the runner; everything a
+run changes lives in that run, so one definition can serve any number of concurrent runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from cadence._merge import MergeStrategy
+from cadence._note import is_async_callable, note_name_of
+from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence.exceptions import CadenceDefinitionError
+from cadence.hooks import HooksManager
+
+__all__ = ["Cadence"]
+
+S = TypeVar("S")
+
+_CHECKPOINT_METHODS = (
+    "save_checkpoint",
+    "get_completed_measures",
+    "get_last_score_state",
+    "clear_checkpoints",
+)
+
+
+def _task(fn: Any, where: str) -> Task:
+    if isinstance(fn, Cadence):
+        raise CadenceDefinitionError(
+            f"{where}: got Cadence {fn.name!r}; compose cadences with "
+            ".child(name, cadence, merge) instead"
+        )
+    if not callable(fn):
+        raise CadenceDefinitionError(
+            f"{where}: expected a function taking the score, got {type(fn).__name__} {fn!r}"
+        )
+    if inspect.isclass(fn):
+        raise CadenceDefinitionError(
+            f"{where}: got the class {fn.__name__}; pass a function (or an instance with __call__)"
+        )
+    return Task(note_name_of(fn), fn, is_async_callable(fn))
+
+
+def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, ...]:
+    if callable(value) and not isinstance(value, (list, tuple)):
+        return (_task(value, where),)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise CadenceDefinitionError(
+            f"{where}: expected a function or a list of functions, got {type(value).__name__}"
+        )
+    items = list(value)
+    if not items and not allow_empty:
+        raise CadenceDefinitionError(f"{where}: the list of tasks is empty; give at least one function")
+    return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
+
+
+class Cadence(Generic[S]):
+    """A named, declarative plan of steps over a score of type ``S``.
+
+    Args:
+        name: The cadence's name (used in hooks, events, checkpoints and diagrams).
+        score: The score ``run()`` uses when it is not given another one.
+    """
+
+    def __init__(self, name: str, score: S) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise CadenceDefinitionError(
+                f"Cadence name must be a non-empty string, got {name!r}: Cadence('checkout', score)"
+            )
+        self._name = name
+        self._score = score
+        self._steps: list[Step] = []
+        self._names: set[str] = set()
+        self._hooks = HooksManager()
+        self._reporters: list[Callable[..., Any]] = []
+        self._error_handler: Callable[..., Any] | None = None
+        self._stop_on_error = True
+        self._checkpoint: Any = None
+        self._checkpoint_run_id: str | None = None
+        self._checkpoint_max_attempts: int | None = None
+
+    # -- introspection ------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The cadence's name."""
+        return self._name
+
+    @property
+    def score(self) -> S:
+        """The score ``run()`` uses by default (the one the cadence was built with)."""
+        return self._score
+
+    def get_score(self) -> S:
+        """The default score (0.7-compatible alias of ``score``)."""
+        return self._score
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The recorded plan, in order."""
+        return tuple(self._steps)
+
+    @property
+    def hooks(self) -> HooksManager:
+        """The attached hooks."""
+        return self._hooks
+
+    @property
+    def checkpoint_store(self) -> Any:
+        """The checkpoint store from ``with_checkpoint``, or ``None``."""
+        return self._checkpoint
+
+    def __repr__(self) -> str:
+        return f"Cadence({self._name!r}, steps={[s.name for s in self._steps]!r})"
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _add(self, step: Step) -> Cadence[S]:
+        self._steps.append(step)
+        self._names.add(step.name)
+        return self
+
+    def _check_name(self, name: Any, method: str) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise CadenceDefinitionError(
+                f".{method}(): the step name must be a non-empty string, got {name!r}; "
+                f'e.g. .{method}("fetch_items", ...)'
+            )
+        if name in self._names:
+            raise CadenceDefinitionError(
+                f".{method}({name!r}, ...): a step named {name!r} already exists in cadence "
+                f"{self._name!r}; step names must be unique (they key checkpoints and metrics)"
+            )
+        return name
+
+    def then(self, name: str, task: Callable[[S], Any], *, can_interrupt: bool = False) -> Cadence[S]:
+        """Run ``task(score)`` (sync or async) as the next step."""
+        name = self._check_name(name, "then")
+        return self._add(ThenStep(name, _task(task, f".then({name!r})"), can_interrupt))
+
+    def sync(
+        self,
+        name: str,
+        tasks: Sequence[Callable[[S], Any]],
+        merge_strategy: Callable[..., Any] | None = None,
+    ) -> Cadence[S]:
+        """Run ``tasks`` concurrently on isolated views of the score, then merge their changes.
+
+        Args:
+            name: Step name.
+            tasks: A non-empty list of sync or async callables taking the score.
+            merge_strategy: ``MergeStrategy.smart_merge`` (default), ``fail_on_conflict``,
+                ``last_write_wins``, or a callable ``(original, snapshots, changes)``.
+        """
+        name = self._check_name(name, "sync")
+        if callable(tasks) and not isinstance(tasks, (list, tuple)):
+            raise CadenceDefinitionError(
+                f".sync({name!r}, ...): expected a list of functions, got a single function; "
+                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
+            )
+        parsed = _tasks(tasks, f".sync({name!r})")
+        merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
+        if not callable(merge):
+            raise CadenceDefinitionError(
+                f".sync({name!r}): merge_strategy must be a MergeStrategy member or a callable "
+                f"(original, snapshots, changes), got {merge!r}"
+            )
+        return self._add(SyncStep(name, parsed, merge, getattr(merge, "__name__", repr(merge))))
+
+    def split(
+        self,
+        name: str,
+        condition: Callable[[S], Any],
+        if_true: Callable[[S], Any] | Sequence[Callable[[S], Any]],
+        if_false: Callable[[S], Any] | Sequence[Callable[[S], Any]] | None = None,
+    ) -> Cadence[S]:
+        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order."""
+        name = self._check_name(name, "split")
+        if not callable(condition):
+            raise CadenceDefinitionError(
+                f".split({name!r}): condition must be a function taking the score and returning "
+                f"a truth value, got {condition!r}"
+            )
+        cond = _task(condition, f".split({name!r}, condition=...)")
+        true_tasks = _tasks(if_true, f".split({name!r}, if_true=...)")
+        false_tasks = (
+            () if if_false is None else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
+        )
+        return self._add(SplitStep(name, cond, true_tasks, false_tasks))
+
+    def child(
+        self,
+        name: str,
+        cadence: Cadence[Any],
+        merge: Callable[[S, Any], Any],
+        *,
+        score: Callable[[S], Any] | None = None,
+    ) -> Cadence[S]:
+        """Run another cadence as one step, then ``merge(parent_score, child_score)``.
+
+        Args:
+            name: Step name.
+            cadence: The child cadence.
+            merge: ``(parent, child_score)``, sync or async; copies results into the parent.
+            score: Optional ``parent -> child score`` factory. Without it each run of the parent
+                runs the child on a fresh deep copy of the child's own score.
+        """
+        name = self._check_name(name, "child")
+        if not isinstance(cadence, Cadence):
+            raise CadenceDefinitionError(
+                f".child({name!r}): expected a Cadence, got {type(cadence).__name__}; "
+                f"for a function use .then({name!r}, fn)"
+            )
+        if cadence is self:
+            raise CadenceDefinitionError(f".child({name!r}): a cadence cannot contain itself")
+        if not callable(merge):
+            raise CadenceDefinitionError(
+                f".child({name!r}): merge must be a function (parent, child_score) that copies the "
+                f"child's results into the parent, got {merge!r}"
+            )
+        if score is not None and not callable(score):
+            raise CadenceDefinitionError(
+                f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
+            )
+        merge_task = _task(merge, f".child({name!r}, merge=...)")
+        return self._add(ChildStep(name, cadence, merge_task, score))
+
+    def on_error(self, handler: Callable[[S, BaseException], Any], stop: bool = True) -> Cadence[S]:
+        """Handle a failing step with ``handler(score, error)`` (sync or async) instead of raising.
+
+        With ``stop=True`` the run ends after the handler and returns the score; with
+        ``stop=False`` it continues with the next step. Applies to every step of the cadence.
+        """
+        if not callable(handler):
+            raise CadenceDefinitionError(
+                f".on_error(): handler must be a function (score, error), got {handler!r}"
+            )
+        self._error_handler = handler
+        self._stop_on_error = bool(stop)
+        return self
+
+    def with_hooks(self, hooks: Any) -> Cadence[S]:
+        """Attach a hooks object (``CadenceHooks``, ``EventEmitter`` …) or a list of them."""
+        items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
+        if not items:
+            raise CadenceDefinitionError(".with_hooks(): got an empty list of hooks")
+        for h in items:
+            if h is None or isinstance(h, type) or callable(h) and not hasattr(h, "before_note"):
+                raise CadenceDefinitionError(
+                    f".with_hooks(): expected a CadenceHooks instance, got {h!r}"
+                    + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
+                )
+            self._hooks.add(h)
+        return self
+
+    def with_reporter(self, reporter: Callable[[str, float, Any], Any]) -> Cadence[S]:
+        """Call ``reporter(note_name, seconds, score)`` after each step and once with
+        ``"<cadence>:TOTAL"`` at the end; sync or async."""
+        if not callable(reporter):
+            raise CadenceDefinitionError(
+                f".with_reporter(): expected a function (note_name, elapsed, score), got {reporter!r}"
+            )
+        self._reporters.append(reporter)
+        return self
+
+    def with_checkpoint(
+        self, store: Any, run_id: str | None = None, *, max_attempts: int | None = None
+    ) -> Cadence[S]:
+        """Save a checkpoint after each step so a crashed run resumes where it stopped.
+
+        Args:
+            store: A checkpoint store (``cadence.checkpoint``).
+            run_id: Identifies the run to resume; ``run(run_id=...)`` overrides it per run.
+            max_attempts: Stop a run that keeps crashing on the same step after this many tries.
+        """
+        missing = [m for m in _CHECKPOINT_METHODS if not callable(getattr(store, m, None))]
+        if missing:
+            raise CadenceDefinitionError(
+                f".with_checkpoint(): {type(store).__name__} is not a checkpoint store (missing "
+                f"{', '.join(missing)}); use e.g. cadence.checkpoint.SQLiteCheckpointStore(path)"
+            )
+        if self._checkpoint is not None:
+            raise CadenceDefinitionError(".with_checkpoint() was already called on this cadence")
+        if run_id is not None and (not isinstance(run_id, str) or not run_id):
+            raise CadenceDefinitionError(f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}")
+        if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
+            raise CadenceDefinitionError(f".with_checkpoint(): max_attempts must be an int >= 1, got {max_attempts!r}")
+        self._checkpoint = store
+        self._checkpoint_run_id = run_id
+        self._checkpoint_max_attempts = max_attempts
+        return self
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, score: S | None = None, *, run_id: str | None = None) -> S:
+        """Run the plan and return the final score.
+
+        Args:
+            score: Run on this score instead of the one the cadence was built with; the
+                definition and its default score are left untouched.
+            run_id: The run's id (checkpoint key; reported to hooks).
+        """
+        from cadence._runner import run_cadence
+
+        target = self._score if score is None else score
+        return await run_cadence(self, target, run_id)
+
+    def run_sync(self, score: S | None = None, *, run_id: str | None = None) -> S:
+        """Run from synchronous code (a script, a sync Flask view).
+
+        Uses ``asyncio.run`` when no loop is running in this thread; inside a running loop it
+        runs the cadence on a fresh loop in a worker thread rather than failing.
+        """
+        coro = self.run(score, run_id=run_id)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-run-sync") as pool:
+            return pool.submit(asyncio.run, coro).result()

@@ -1,0 +1,44 @@
+"""Where a running note can find out which run, group and note it belongs to.
+
+The runner sets ``current_note`` only while hooks are attached, so cadences without hooks pay
+nothing; policies (retry, breaker) read it to report ``on_retry`` and friends to the run's hooks.
+Each task of a ``.sync`` group runs in its own asyncio task, which copies the context, so tasks
+never see each other's scope.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cadence.hooks import HooksManager
+
+__all__ = ["NoteScope", "current_note"]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteScope:
+    """The note being executed: its cadence, run, enclosing group and the run's hooks.
+
+    Attributes:
+        cadence_name: Name of the cadence running the note.
+        run_id: The run's id (checkpointed runs and web requests have one; else ``None``).
+        note_name: The step or task name as hooks see it.
+        group: Name of the enclosing ``.sync``/``.split``/``.child`` step, or ``None`` at top level.
+        task_index: Position inside a ``.sync`` group, else ``None``.
+        hooks: The run's hook dispatcher, or ``None`` when no hooks are attached.
+        score: The score (or the task's isolated view of it) the note receives.
+    """
+
+    cadence_name: str
+    run_id: str | None
+    note_name: str
+    group: str | None
+    task_index: int | None
+    hooks: HooksManager | None
+    score: Any
+
+
+current_note: ContextVar[NoteScope | None] = ContextVar("cadence_current_note", default=None)

@@ -1,0 +1,337 @@
+"""Isolated views of a score for ``.sync`` tasks, and the three-way merge of their changes.
+
+Each task gets a *view*: an instance of a cached subclass of the score's class whose fields start
+as the very same objects as the score's. Mutable containers (lists, dicts, sets, bytearrays and
+nested dataclasses/pydantic models) are copied the first time the task reads them, so a task's
+in-place ``append`` never reaches the score or another task, and fields a task never touches are
+never copied: the cost of a view does not grow with the size of untouched data.
+
+After the group, each view's changes are diffed against the pre-group state and merged
+(``MergeStrategy.smart_merge`` by default): one writer wins; equal values agree; lists that
+several tasks extended are concatenated in task order; dicts merge by key; sets merge additions
+and removals; anything else that differs raises ``MergeConflict``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cadence._score import ATOMIC_TYPES
+from cadence.exceptions import MergeConflict
+
+__all__ = ["MergeStrategy", "apply_changes", "collect_changes", "make_view", "merge_snapshots"]
+
+_IMMUTABLE = (str, int, float, complex, bool, bytes, type(None), frozenset, range, enum.Enum)
+_CONTAINERS = (list, dict, set, bytearray)
+_VIEW_SLOT = "_cadence_view_"
+
+
+class _ViewState:
+    __slots__ = ("copied", "pending")
+
+    def __init__(self, pending: dict[str, Any]) -> None:
+        self.pending = pending  # field -> original value, not yet copied
+        self.copied: dict[str, Any] = {}  # field -> (original value) for fields copied on read
+
+
+def _needs_copy(value: Any) -> bool:
+    if isinstance(value, _IMMUTABLE) or isinstance(value, ATOMIC_TYPES):
+        return False
+    if isinstance(value, _CONTAINERS) or isinstance(value, tuple):
+        return True
+    return _is_record(value)
+
+
+def _is_record(value: Any) -> bool:
+    """Dataclass instances and pydantic models: compared by value, so safe to copy for isolation."""
+    cls = type(value)
+    if dataclasses.is_dataclass(cls):
+        return not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    return hasattr(cls, "model_fields") and hasattr(value, "model_copy")
+
+
+def isolate(value: Any) -> Any:
+    """Copy the mutable structure of ``value``; immutable leaves and other objects are shared."""
+    if isinstance(value, _IMMUTABLE) or isinstance(value, ATOMIC_TYPES):
+        return value
+    cls = type(value)
+    if cls is list:
+        return [isolate(v) for v in value]
+    if cls is dict:
+        return {k: isolate(v) for k, v in value.items()}
+    if cls is set:
+        return set(value)
+    if cls is bytearray:
+        return bytearray(value)
+    if cls is tuple:
+        return tuple(isolate(v) for v in value)
+    if isinstance(value, _CONTAINERS) or _is_record(value):
+        try:
+            return copy.deepcopy(value)
+        except Exception:  # uncopyable (locks, clients): share it rather than fail the run
+            return value
+    return value
+
+
+# --- views --------------------------------------------------------------------------------
+
+_view_classes: dict[type, type] = {}
+
+
+_state_names_cache: dict[type, tuple[bool, tuple[str, ...]]] = {}
+
+
+def _state_names(cls: type) -> tuple[bool, tuple[str, ...]]:
+    """Whether instances have a ``__dict__``, and the slot names holding state (cached)."""
+    cached = _state_names_cache.get(cls)
+    if cached is not None:
+        return cached
+    slots: list[str] = []
+    has_dict = False
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        if "__dict__" in vars(klass):
+            has_dict = True
+        raw = vars(klass).get("__slots__", ())
+        for s in (raw,) if isinstance(raw, str) else raw:
+            if s not in ("__dict__", "__weakref__", _VIEW_SLOT) and s not in slots:
+                slots.append(s)
+    result = (has_dict, tuple(slots))
+    _state_names_cache[cls] = result
+    return result
+
+
+def _view_class(cls: type) -> type:
+    view = _view_classes.get(cls)
+    if view is not None:
+        return view
+    base_getattribute = cls.__getattribute__
+
+    def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807
+        state: _ViewState = object.__getattribute__(self, _VIEW_SLOT)
+        if state.pending and name in state.pending:
+            original = state.pending.pop(name)
+            state.copied[name] = original
+            copied = isolate(original)
+            _set_raw(self, name, copied)
+            return copied
+        return base_getattribute(self, name)
+
+    namespace = {
+        "__slots__": (_VIEW_SLOT,),
+        "__getattribute__": __getattribute__,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__cadence_view_of__": cls,
+    }
+    view = type(cls.__name__, (cls,), namespace)
+    _view_classes[cls] = view
+    return view
+
+
+def _set_raw(obj: Any, name: str, value: Any) -> None:
+    d = object.__getattribute__(obj, "__dict__") if _has_dict(obj) else None
+    if d is not None and (name in d or not _is_slot(type(obj), name)):
+        d[name] = value
+    else:
+        object.__setattr__(obj, name, value)
+
+
+def _has_dict(obj: Any) -> bool:
+    try:
+        object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return False
+    return True
+
+
+def _is_slot(cls: type, name: str) -> bool:
+    return name in _state_names(cls)[1]
+
+
+def get_state(obj: Any) -> dict[str, Any]:
+    """The object's state as a name -> value dict (``__dict__`` plus slots), not copied deeply."""
+    has_dict, slots = _state_names(type(obj))
+    state = dict(object.__getattribute__(obj, "__dict__")) if has_dict else {}
+    for s in slots:
+        try:
+            state[s] = object.__getattribute__(obj, s)
+        except AttributeError:
+            pass
+    return state
+
+
+def make_view(score: Any, base: dict[str, Any]) -> Any:
+    """An isolated view of ``score`` whose fields start as ``base`` (the pre-group state)."""
+    cls = _view_class(type(score))
+    view = object.__new__(cls)
+    has_dict, slots = _state_names(type(score))
+    if has_dict:
+        object.__setattr__(view, "__dict__", {k: v for k, v in base.items() if k not in slots})
+    for s in slots:
+        if s in base:
+            object.__setattr__(view, s, base[s])
+    pending = {k: v for k, v in base.items() if _needs_copy(v)}
+    object.__setattr__(view, _VIEW_SLOT, _ViewState(pending))
+    return view
+
+
+def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
+    """Fields the task changed: re-assigned, or a copied container that now differs."""
+    state: _ViewState = object.__getattribute__(view, _VIEW_SLOT)
+    current = get_state(view)
+    changes: dict[str, Any] = {}
+    for name, value in current.items():
+        if name not in base:
+            changes[name] = value
+            continue
+        original = base[name]
+        if value is original:
+            continue
+        if name in state.copied and state.copied[name] is original:
+            try:
+                same = bool(value == original)
+            except Exception:
+                same = False
+            if same:
+                continue
+        changes[name] = value
+    return changes
+
+
+# --- strategies ---------------------------------------------------------------------------
+
+
+def _merge_values(field: str, base: Any, values: list[Any]) -> Any:
+    """Merge several writers' values for one field against its pre-group value."""
+    first = values[0]
+    if all(_equal(first, v) for v in values[1:]):
+        return first
+    if isinstance(base, list) and all(isinstance(v, list) for v in values):
+        n = len(base)
+        if all(v[:n] == base for v in values):
+            merged = list(base)
+            for v in values:
+                merged.extend(v[n:])
+            return merged
+    if isinstance(base, dict) and all(isinstance(v, dict) for v in values):
+        return _merge_dicts(field, base, values)
+    if isinstance(base, set) and all(isinstance(v, set) for v in values):
+        added = set().union(*(v - base for v in values))
+        removed = set().union(*(base - v for v in values))
+        return (base - removed) | added
+    raise MergeConflict(field, values)
+
+
+_ABSENT: Any = object()
+
+
+def _merge_dicts(field: str, base: dict[Any, Any], values: list[dict[Any, Any]]) -> dict[Any, Any]:
+    result = dict(base)
+    keys = set().union(*(v.keys() for v in values)) | set(base)
+    for key in keys:
+        old = base.get(key, _ABSENT)
+        writes = [v.get(key, _ABSENT) for v in values]
+        changed = [w for w in writes if not _equal(w, old)]
+        if not changed:
+            continue
+        if any(w is _ABSENT for w in changed) and not all(w is _ABSENT for w in changed):
+            raise MergeConflict(f"{field}[{key!r}]", [None if w is _ABSENT else w for w in changed])
+        if changed[0] is _ABSENT:
+            result.pop(key, None)
+            continue
+        result[key] = _merge_values(f"{field}[{key!r}]", old if old is not _ABSENT else None, changed)
+    return result
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _group_by_field(changes: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    by_field: dict[str, list[Any]] = {}
+    for change in changes:
+        for name, value in change.items():
+            by_field.setdefault(name, []).append(value)
+    return by_field
+
+
+def apply_changes(score: Any, values: dict[str, Any]) -> None:
+    """Write merged values back onto the score (frozen dataclasses included)."""
+    frozen = dataclasses.is_dataclass(score) and type(score).__dataclass_params__.frozen  # type: ignore[attr-defined]
+    for name, value in values.items():
+        if frozen:
+            object.__setattr__(score, name, value)
+        else:
+            setattr(score, name, value)
+
+
+class MergeStrategy:
+    """Built-in ways to merge a ``.sync`` group's changes; any callable
+    ``(original, snapshots, changes) -> None`` (the 0.7 signature) works as well."""
+
+    @staticmethod
+    def smart_merge(original: Any, snapshots: Sequence[Any], changes: Sequence[dict[str, Any]]) -> None:
+        """Three-way merge: agree, concatenate lists, merge dicts/sets by key, else conflict."""
+        base = get_state(original)
+        merged = {
+            name: values[0] if len(values) == 1 else _merge_values(name, base.get(name), values)
+            for name, values in _group_by_field(changes).items()
+        }
+        apply_changes(original, merged)
+
+    @staticmethod
+    def fail_on_conflict(
+        original: Any, snapshots: Sequence[Any], changes: Sequence[dict[str, Any]]
+    ) -> None:
+        """Raise ``MergeConflict`` when two tasks changed one field to different values."""
+        merged: dict[str, Any] = {}
+        for name, values in _group_by_field(changes).items():
+            if not all(_equal(values[0], v) for v in values[1:]):
+                raise MergeConflict(name, values)
+            merged[name] = values[0]
+        apply_changes(original, merged)
+
+    @staticmethod
+    def last_write_wins(
+        original: Any, snapshots: Sequence[Any], changes: Sequence[dict[str, Any]]
+    ) -> None:
+        """For each field, the value of the last task (in list order) that changed it."""
+        merged: dict[str, Any] = {}
+        for change in changes:
+            merged.update(change)
+        apply_changes(original, merged)
+
+
+MergeFn = Callable[[Any, Sequence[Any], Sequence[dict[str, Any]]], Any]
+
+
+def merge_snapshots(
+    original: Any,
+    snapshots: Sequence[Any],
+    strategy: MergeFn = MergeStrategy.smart_merge,
+    *,
+    base: dict[str, Any] | None = None,
+) -> Any:
+    """Merge isolated task views back into ``original`` with ``strategy``.
+
+    Args:
+        original: The score the group ran on (not yet changed by the tasks).
+        snapshots: The tasks' views, in task order.
+        strategy: A ``MergeStrategy`` member or a custom ``(original, snapshots, changes)``.
+        base: The pre-group state, when the caller already has it.
+    """
+    if base is None:
+        base = get_state(original)
+    changes = [collect_changes(v, base) for v in snapshots]
+    return strategy(original, snapshots, changes)

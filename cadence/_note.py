@@ -1,0 +1,170 @@
+"""Notes: the callables a cadence runs, and the ``@note`` decorator that adds metadata and policy."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+from cadence.exceptions import CadenceDefinitionError
+
+__all__ = ["Note", "is_async_callable", "note", "note_name_of"]
+
+S = TypeVar("S")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_async_callable(fn: Any) -> bool:
+    """Whether calling ``fn`` returns an awaitable (async functions, notes, async ``__call__``)."""
+    marked = getattr(fn, "_cadence_is_async", None)
+    if marked is not None:
+        return bool(marked)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - instances with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def note_name_of(fn: Any) -> str:
+    """The name hooks and diagrams use for a callable: a note's name, else its ``__name__``."""
+    name = getattr(fn, "note_name", None) or getattr(fn, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+class Note(Generic[S]):
+    """A step function with a name, a description and resilience policies.
+
+    Policies compose as timeout (innermost, per attempt), then retry, then fallback
+    (outermost), so ``@note(retry=3, timeout=5)`` gives each of three attempts five seconds.
+
+    Args:
+        fn: A sync or async callable taking the score.
+        name: Name shown in hooks, events and diagrams; defaults to the function's name.
+        description: Free text; defaults to the first line of the docstring.
+        retry: ``int`` attempts, a dict of ``retry()`` options, a ``Retry`` policy, or a
+            tenacity ``AsyncRetrying``/``Retrying`` object.
+        timeout: Seconds per attempt (a positive number).
+        fallback: A dict ``{"default": ..., "field": ..., "handler": ..., "on": ...}`` or a
+            ``Fallback`` policy.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[S], Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        retry: Any = None,
+        timeout: Any = None,
+        fallback: Any = None,
+    ) -> None:
+        if not callable(fn):
+            raise CadenceDefinitionError(
+                f"@note needs a function taking the score, got {type(fn).__name__}: {fn!r}"
+            )
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise CadenceDefinitionError(f"@note(name=...) must be a non-empty string, got {name!r}")
+        self.fn = fn
+        self.note_name: str = name or note_name_of(fn)
+        doc = inspect.getdoc(fn) or ""
+        self.description: str = description or (doc.splitlines()[0] if doc else "")
+        self.retry = retry
+        self.timeout = timeout
+        self.fallback = fallback
+        self.has_policies = retry is not None or timeout is not None or fallback is not None
+        if self.has_policies:
+            from cadence.resilience import compose
+
+            self._call: Callable[[Any], Any] = compose(
+                fn, retry=retry, timeout=timeout, fallback=fallback, name=self.note_name
+            )
+            self._cadence_is_async = True
+        else:
+            self._call = fn
+            self._cadence_is_async = is_async_callable(fn)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        self.__name__ = self.note_name
+        self.__doc__ = inspect.getdoc(fn)
+
+    @property
+    def name(self) -> str:
+        """The note's name (same as ``note_name``)."""
+        return self.note_name
+
+    @property
+    def is_async(self) -> bool:
+        """Whether calling the note returns an awaitable."""
+        return bool(self._cadence_is_async)
+
+    def __call__(self, score: S) -> Any:
+        return self._call(score)
+
+    def __repr__(self) -> str:
+        opts = [
+            f"{k}={v!r}"
+            for k, v in (("retry", self.retry), ("timeout", self.timeout), ("fallback", self.fallback))
+            if v is not None
+        ]
+        return f"Note({self.note_name!r}{', ' if opts else ''}{', '.join(opts)})"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        # Decorating a method: bind like a function would, keeping the note's metadata.
+        if obj is None:
+            return self
+        return Note(
+            functools.partial(self.fn, obj),
+            name=self.note_name,
+            description=self.description,
+            retry=self.retry,
+            timeout=self.timeout,
+            fallback=self.fallback,
+        )
+
+
+@overload
+def note(fn: Callable[[S], Any], /) -> Note[S]: ...
+
+
+@overload
+def note(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+) -> Callable[[Callable[[S], Any]], Note[S]]: ...
+
+
+def note(
+    fn: Callable[[S], Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+) -> Note[S] | Callable[[Callable[[S], Any]], Note[S]]:
+    """Mark a function as a note, bare (``@note``) or with options (``@note(retry=3)``).
+
+    Invalid options raise ``CadenceDefinitionError`` at decoration time, naming the option.
+    """
+    if fn is not None:
+        return Note(fn)
+
+    def decorate(f: Callable[[S], Any]) -> Note[S]:
+        return Note(
+            f, name=name, description=description, retry=retry, timeout=timeout, fallback=fallback
+        )
+
+    return decorate

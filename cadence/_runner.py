@@ -1,0 +1,423 @@
+"""Executes a cadence's plan on one score. This is the hot path.
+
+Design choices, each measured (see ``benchmarks/``):
+
+* Sequential async steps are awaited directly, with no task per step; everything optional
+  (hooks, reporters, checkpoints, timing) sits behind one ``is not None`` test, so a plain
+  cadence pays a few attribute loads per step above a raw ``await``.
+* Sync notes run in the default thread pool (``asyncio.to_thread``) so they never block the loop.
+* ``.sync`` tasks each run in their own asyncio task on an isolated view of the score
+  (see ``_merge``); the first failure cancels the rest; cancelling the run cancels them all.
+* All run state lives in the run's frames: concurrent runs of one definition share nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from cadence._context import NoteScope, current_note
+from cadence._merge import collect_changes, get_state, make_view
+from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
+from cadence.hooks import HooksManager
+
+if TYPE_CHECKING:
+    from cadence._cadence import Cadence
+
+__all__ = ["run_cadence"]
+
+logger = logging.getLogger("cadence.runner")
+_to_thread = asyncio.to_thread
+
+
+class _Stop(Exception):
+    """Internal: a ``can_interrupt`` step returned True, or a handler stopped the run."""
+
+
+class _Run:
+    """Per-run state that steps other than the plain ``then`` path need."""
+
+    __slots__ = ("cadence_name", "hooks", "run_id")
+
+    def __init__(self, cadence_name: str, run_id: str | None, hooks: HooksManager | None) -> None:
+        self.cadence_name = cadence_name
+        self.run_id = run_id
+        self.hooks = hooks
+
+    def scope(self, note: str, group: str | None, index: int | None, score: Any) -> NoteScope:
+        return NoteScope(self.cadence_name, self.run_id, note, group, index, self.hooks, score)
+
+
+def _code_of(exc: BaseException) -> str | None:
+    return exc.code if isinstance(exc, CadenceError) else None
+
+
+def _wrap(exc: Exception, note_name: str, group: str | None = None) -> NoteError:
+    if isinstance(exc, NoteError):
+        return exc
+    where = f"note {note_name!r}" + (f" in {group!r}" if group else "")
+    err = NoteError(
+        f"{where} failed: {type(exc).__name__}: {exc}",
+        note_name,
+        exc,
+        code=_code_of(exc),
+        details={"group": group} if group else None,
+    )
+    return err
+
+
+async def _call(task: Task, score: Any) -> Any:
+    if task.is_async:
+        return await task.fn(score)
+    result = await _to_thread(task.fn, score)
+    if inspect.isawaitable(result):  # a sync callable that returned a coroutine
+        result = await result
+    return result
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _adopt(score: Any, result: Any) -> Any:
+    """A note that returns an instance of the score's class replaces the score."""
+    if result is not None and result is not True and isinstance(result, type(score)):
+        return result
+    return score
+
+
+async def run_cadence(
+    cadence: Cadence[Any],
+    score: Any,
+    run_id: str | None = None,
+    inherited: HooksManager | None = None,
+) -> Any:
+    """Run ``cadence`` on ``score`` and return the final score."""
+    hooks = cadence._hooks if cadence._hooks else None
+    if inherited:
+        hooks = HooksManager([*(hooks.hooks if hooks else ()), *inherited.hooks])
+    checkpoint = cadence._checkpoint
+    if run_id is None:
+        run_id = cadence._checkpoint_run_id
+        if run_id is None and checkpoint is not None:
+            run_id = uuid.uuid4().hex
+    reporters = cadence._reporters
+    run = _Run(cadence._name, run_id, hooks)
+
+    if hooks is None and checkpoint is None and not reporters:
+        # Fast path: the common cadence without observers.
+        try:
+            for step in cadence._steps:
+                try:
+                    if type(step) is ThenStep:
+                        task = step.task
+                        result = await task.fn(score) if task.is_async else await _call(task, score)
+                        if result is not None:
+                            if result is True and step.can_interrupt:
+                                break
+                            score = _adopt(score, result)
+                    else:
+                        score = await _STEP_RUNNERS[type(step)](step, score, run)  # type: ignore[operator]
+                except (Skip, _Stop):
+                    break
+                except Exception as exc:
+                    score = await _handle_error(cadence, run, step, score, exc)
+        except _Stop:
+            pass
+        return score
+    return await _run_observed(cadence, run, score, checkpoint, reporters)
+
+
+async def _run_observed(
+    cadence: Cadence[Any],
+    run: _Run,
+    score: Any,
+    checkpoint: Any,
+    reporters: list[Callable[..., Any]],
+) -> Any:
+    hooks = run.hooks
+    name = cadence._name
+    started = time.perf_counter()
+    session = None
+    error: BaseException | None = None
+    if checkpoint is not None:
+        from cadence.checkpoint import open_session
+
+        session = await open_session(
+            checkpoint,
+            cadence_name=name,
+            run_id=run.run_id or "",
+            score=score,
+            step_names=[s.name for s in cadence._steps],
+            max_attempts=cadence._checkpoint_max_attempts,
+        )
+        score = session.score
+    if hooks is not None:
+        await hooks.before_cadence(name, score)
+    try:
+        for index, step in enumerate(cadence._steps):
+            if session is not None and step.name in session.completed:
+                continue
+            t0 = time.perf_counter()
+            token = None
+            if hooks is not None:
+                token = current_note.set(run.scope(step.name, None, None, score))
+                await hooks.before_note(step.name, score)
+            try:
+                if type(step) is ThenStep:
+                    result = await _call(step.task, score)
+                    if result is True and step.can_interrupt:
+                        raise _Stop
+                    score = _adopt(score, result)
+                else:
+                    score = await _STEP_RUNNERS[type(step)](step, score, run)  # type: ignore[operator]
+            except (Skip, _Stop) as stop:
+                if hooks is not None:
+                    await hooks.after_note(step.name, score, time.perf_counter() - t0)
+                if session is not None and isinstance(stop, _Stop):
+                    await session.step_done(step.name, index, score)
+                break
+            except Exception as exc:
+                err = _wrap(exc, step.name)
+                if hooks is not None:
+                    await hooks.after_note(step.name, score, time.perf_counter() - t0, err)
+                try:
+                    score = await _handle_error(cadence, run, step, score, err, notified=True)
+                except _Stop:
+                    error = err
+                    break
+                except BaseException as final:
+                    error = final
+                    raise
+                continue
+            finally:
+                if token is not None:
+                    current_note.reset(token)
+            elapsed = time.perf_counter() - t0
+            if hooks is not None:
+                await hooks.after_note(step.name, score, elapsed)
+            for reporter in reporters:
+                await _report(reporter, step.name, elapsed, score)
+            if session is not None:
+                await session.step_done(step.name, index, score)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        total = time.perf_counter() - started
+        if session is not None:
+            await session.finish(error)
+        for reporter in reporters:
+            await _report(reporter, f"{name}:TOTAL", total, score)
+        if hooks is not None:
+            await hooks.after_cadence(name, score, total, error)
+    return score
+
+
+async def _report(reporter: Callable[..., Any], note_name: str, elapsed: float, score: Any) -> None:
+    try:
+        await _maybe_await(reporter(note_name, elapsed, score))
+    except Exception:
+        logger.exception("reporter %r failed for %s; the run continues", reporter, note_name)
+
+
+async def _handle_error(
+    cadence: Cadence[Any],
+    run: _Run,
+    step: Step,
+    score: Any,
+    exc: Exception,
+    *,
+    notified: bool = False,
+) -> Any:
+    """Route a failed step to hooks and the error handler; return the score to go on with.
+
+    Raises the wrapped error when nobody handles it, ``_Stop`` when a handler stops the run.
+    """
+    err = _wrap(exc, step.name)
+    hooks = run.hooks
+    if hooks is not None and await hooks.on_error(step.name, score, err):
+        return score
+    handler = cadence._error_handler
+    if handler is None:
+        if err is exc:
+            raise err
+        raise err from exc
+    await _maybe_await(handler(score, err))
+    if cadence._stop_on_error:
+        raise _Stop
+    return score
+
+
+# --- compound steps -------------------------------------------------------------------------
+
+
+async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: int | None) -> Any:
+    """Run one task of a group with hooks around it (only used when hooks are attached)."""
+    hooks = run.hooks
+    assert hooks is not None
+    token = current_note.set(run.scope(task.name, group, index, score))
+    t0 = time.perf_counter()
+    await hooks.before_note(task.name, score)
+    try:
+        result = await _call(task, score)
+    except Exception as exc:
+        await hooks.after_note(task.name, score, time.perf_counter() - t0, exc)
+        raise
+    finally:
+        current_note.reset(token)
+    await hooks.after_note(task.name, score, time.perf_counter() - t0)
+    return result
+
+
+async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
+    hooks = run.hooks
+    base = get_state(score)
+    views = [make_view(score, base) for _ in step.tasks]
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+    if hooks is not None:
+        await hooks.before_group(step.name, "sync", [t.name for t in step.tasks], score)
+        futures = [
+            loop.create_task(_observed_task(run, t, views[i], step.name, i))
+            for i, t in enumerate(step.tasks)
+        ]
+    else:
+        futures = [
+            loop.create_task(t.fn(views[i]) if t.is_async else _call(t, views[i]))
+            for i, t in enumerate(step.tasks)
+        ]
+    error: BaseException | None = None
+    try:
+        await asyncio.gather(*futures)
+    except asyncio.CancelledError:
+        await _cancel_all(futures)
+        raise
+    except Exception as exc:
+        await _cancel_all(futures)
+        error = _parallel_error(step, futures, exc)
+    if error is None:
+        try:
+            changes = [collect_changes(v, base) for v in views]
+            step.merge(score, views, changes)
+        except MergeConflict as conflict:
+            error = NoteError(
+                f"group {step.name!r}: {conflict.message}",
+                step.name,
+                conflict,
+                code=conflict.code,
+                details={"field": conflict.field},
+            )
+    if hooks is not None:
+        await hooks.after_group(step.name, "sync", score, time.perf_counter() - t0, error)
+    if error is not None:
+        raise error
+    return score
+
+
+async def _cancel_all(futures: list[asyncio.Task[Any]]) -> None:
+    for f in futures:
+        if not f.done():
+            f.cancel()
+    await asyncio.gather(*futures, return_exceptions=True)
+
+
+def _parallel_error(step: SyncStep, futures: list[asyncio.Task[Any]], exc: BaseException) -> BaseException:
+    if isinstance(exc, Skip):
+        return exc
+    index = next(
+        (i for i, f in enumerate(futures) if f.done() and not f.cancelled() and f.exception() is exc),
+        0,
+    )
+    task = step.tasks[index]
+    return ParallelNoteError(
+        f"task {task.name!r} (index {index}) of group {step.name!r} failed: "
+        f"{type(exc).__name__}: {exc}",
+        task.name,
+        step.name,
+        index,
+        exc,
+        code=_code_of(exc),
+    )
+
+
+async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
+    cond = step.condition
+    value = cond.fn(score)
+    if cond.is_async or inspect.isawaitable(value):
+        value = await value
+    branch = step.if_true if value else step.if_false
+    hooks = run.hooks
+    t0 = time.perf_counter()
+    if hooks is not None:
+        await hooks.before_group(step.name, "split", [t.name for t in branch], score)
+    error: BaseException | None = None
+    try:
+        for task in branch:
+            try:
+                if hooks is not None:
+                    result = await _observed_task(run, task, score, step.name, None)
+                else:
+                    result = await _call(task, score)
+            except (Skip, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                raise _wrap(exc, task.name, step.name) from exc
+            score = _adopt(score, result)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if hooks is not None:
+            await hooks.after_group(step.name, "split", score, time.perf_counter() - t0, error)
+    return score
+
+
+async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
+    child = step.cadence
+    if step.score is not None:
+        child_score = await _maybe_await(step.score(score))
+    else:
+        child_score = copy.deepcopy(child._score)
+    hooks = run.hooks
+    t0 = time.perf_counter()
+    if hooks is not None:
+        await hooks.before_group(step.name, "child", [s.name for s in child._steps], score)
+    error: BaseException | None = None
+    try:
+        try:
+            child_result = await run_cadence(child, child_score, run.run_id, inherited=hooks)
+        except NoteError as exc:
+            raise NoteError(
+                f"child cadence {child.name!r} (step {step.name!r}) failed: {exc.message}",
+                step.name,
+                exc,
+                code=exc.code,
+                details={"child_note": exc.note_name},
+            ) from exc
+        merge = step.merge
+        result = await _maybe_await(merge.fn(score, child_result))
+        score = _adopt(score, result)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if hooks is not None:
+            await hooks.after_group(step.name, "child", score, time.perf_counter() - t0, error)
+    return score
+
+
+_STEP_RUNNERS: dict[type, Callable[[Any, Any, _Run], Any]] = {
+    SyncStep: _run_sync,
+    SplitStep: _run_split,
+    ChildStep: _run_child,
+}

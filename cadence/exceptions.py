@@ -1,0 +1,219 @@
+"""Exceptions raised by cadence.
+
+Setup mistakes (raised while a cadence is being *built*) are kept apart from failures that
+happen while it *runs*, so callers can catch one family without the other::
+
+    Exception
+    ├── CadenceError(message, code, details)     str() is "[CODE] message"
+    │   ├── CadenceDefinitionError               a builder call was invalid (also ValueError)
+    │   ├── NoteError                            a note failed; .note_name, .original_error
+    │   │   └── ParallelNoteError                ... inside a .sync group; .group_name, .task_index
+    │   ├── RetryExhaustedError                  every attempt failed; .attempts, .last_error
+    │   ├── TimeoutError                         a note ran too long (also builtins.TimeoutError)
+    │   ├── CircuitOpenError                     a breaker refused the call; .retry_after
+    │   ├── MergeConflict                        .sync tasks wrote different values; .field, .values
+    │   ├── CheckpointError                      a checkpoint could not be saved or read
+    │   └── Skip(reason)                         raised by a note to end a run cleanly
+    └── ...
+
+``asyncio.CancelledError`` is never wrapped, retried or swallowed: cancelling a run cancels
+every note in flight and the cancellation propagates to the caller.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+__all__ = [
+    "CadenceDefinitionError",
+    "CadenceError",
+    "CheckpointError",
+    "CircuitOpenError",
+    "MergeConflict",
+    "NoteError",
+    "ParallelNoteError",
+    "RetryExhaustedError",
+    "Skip",
+    "TimeoutError",
+]
+
+
+class CadenceError(Exception):
+    """Base of every cadence error; carries a stable ``code`` and structured ``details``."""
+
+    default_code = "CADENCE_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep errors picklable (process pools, Dramatiq) despite the keyword-rich __init__.
+        return (_rebuild, (type(self), self.__dict__.copy(), self.args))
+
+
+def _rebuild(cls: type[CadenceError], state: dict[str, Any], args: tuple[Any, ...]) -> Any:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
+class CadenceDefinitionError(CadenceError, ValueError):
+    """A cadence was defined wrongly; raised by the builder call that made the mistake."""
+
+    default_code = "INVALID_DEFINITION"
+
+
+class NoteError(CadenceError):
+    """A note failed while the cadence ran.
+
+    Args:
+        message: What happened.
+        note_name: The step (or task) that failed.
+        original_error: The exception the note raised; also chained as ``__cause__``.
+    """
+
+    default_code = "NOTE_FAILED"
+
+    def __init__(
+        self,
+        message: str,
+        note_name: str,
+        original_error: BaseException | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        merged = {"note_name": note_name, **(details or {})}
+        super().__init__(message, code, merged)
+        self.note_name = note_name
+        self.original_error = original_error
+        if original_error is not None:
+            self.__cause__ = original_error
+
+
+class ParallelNoteError(NoteError):
+    """A task of a ``.sync`` group failed; names the group and the task's position in it."""
+
+    default_code = "PARALLEL_NOTE_FAILED"
+
+    def __init__(
+        self,
+        message: str,
+        note_name: str,
+        group_name: str,
+        task_index: int,
+        original_error: BaseException | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        merged = {"group_name": group_name, "task_index": task_index, **(details or {})}
+        super().__init__(message, note_name, original_error, code=code, details=merged)
+        self.group_name = group_name
+        self.task_index = task_index
+
+
+class RetryExhaustedError(CadenceError):
+    """Every attempt of a retried call failed; the last failure is chained as the cause."""
+
+    default_code = "RETRY_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        last_error: BaseException | None,
+        errors: list[BaseException] | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code, {"attempts": attempts})
+        self.attempts = attempts
+        self.last_error = last_error
+        self.errors: list[BaseException] = list(errors or ([] if last_error is None else [last_error]))
+        if last_error is not None:
+            self.__cause__ = last_error
+
+
+class TimeoutError(CadenceError, builtins.TimeoutError):  # noqa: A001 - public name from the seed
+    """A call ran longer than its timeout; also a builtin ``TimeoutError``."""
+
+    default_code = "TIMEOUT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None = None,
+        note_name: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code, {"timeout": timeout, "note_name": note_name})
+        self.timeout = timeout
+        self.note_name = note_name
+
+
+class CircuitOpenError(CadenceError):
+    """A circuit breaker is open and refused the call; try again after ``retry_after`` seconds."""
+
+    default_code = "CIRCUIT_OPEN"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        breaker: str = "",
+        retry_after: float = 0.0,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code, {"breaker": breaker, "retry_after": retry_after})
+        self.breaker = breaker
+        self.retry_after = retry_after
+
+
+class MergeConflict(CadenceError):
+    """Tasks of one ``.sync`` group changed the same field to values that cannot be merged."""
+
+    default_code = "MERGE_CONFLICT"
+
+    def __init__(self, field: str, values: list[Any], message: str | None = None) -> None:
+        text = message or (
+            f"tasks changed field {field!r} to different values {values!r}; "
+            "write different fields, use Atomic* containers, or pass merge_strategy="
+            "MergeStrategy.last_write_wins or a custom merge"
+        )
+        super().__init__(text, None, {"field": field, "values": values})
+        self.field = field
+        self.values = values
+
+
+class CheckpointError(CadenceError):
+    """A checkpoint could not be written or read (encoding, corruption, lease lost)."""
+
+    default_code = "CHECKPOINT_ERROR"
+
+
+class Skip(CadenceError):  # noqa: N818 - public name from the seed
+    """Raise from a note to end the run cleanly: later steps do not run, no error is reported."""
+
+    default_code = "SKIPPED"
+
+    def __init__(self, reason: str = "skipped") -> None:
+        super().__init__(reason)
+        self.reason = reason
