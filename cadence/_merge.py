@@ -23,7 +23,14 @@ from typing import Any
 from cadence._score import ATOMIC_TYPES
 from cadence.exceptions import MergeConflict
 
-__all__ = ["MergeStrategy", "apply_changes", "collect_changes", "make_view", "merge_snapshots"]
+__all__ = [
+    "MergeStrategy",
+    "ViewFactory",
+    "apply_changes",
+    "collect_changes",
+    "make_view",
+    "merge_snapshots",
+]
 
 _IMMUTABLE = (str, int, float, complex, bool, bytes, type(None), frozenset, range, enum.Enum)
 _CONTAINERS = (list, dict, set, bytearray)
@@ -166,19 +173,32 @@ def get_state(obj: Any) -> dict[str, Any]:
     return state
 
 
+class ViewFactory:
+    """Makes isolated views of one score for one group; the per-field work is done once."""
+
+    __slots__ = ("_cls", "_dict", "_pending", "_slots")
+
+    def __init__(self, score: Any, base: dict[str, Any]) -> None:
+        self._cls = _view_class(type(score))
+        has_dict, slots = _state_names(type(score))
+        self._slots = tuple((s, base[s]) for s in slots if s in base)
+        self._dict = {k: v for k, v in base.items() if k not in slots} if has_dict else None
+        self._pending = {k: v for k, v in base.items() if _needs_copy(v)}
+
+    def new(self) -> Any:
+        """A fresh view: fields shared with the score until the task reads a mutable one."""
+        view = object.__new__(self._cls)
+        if self._dict is not None:
+            object.__setattr__(view, "__dict__", self._dict.copy())
+        for name, value in self._slots:
+            object.__setattr__(view, name, value)
+        object.__setattr__(view, _VIEW_SLOT, _ViewState(self._pending.copy()))
+        return view
+
+
 def make_view(score: Any, base: dict[str, Any]) -> Any:
     """An isolated view of ``score`` whose fields start as ``base`` (the pre-group state)."""
-    cls = _view_class(type(score))
-    view = object.__new__(cls)
-    has_dict, slots = _state_names(type(score))
-    if has_dict:
-        object.__setattr__(view, "__dict__", {k: v for k, v in base.items() if k not in slots})
-    for s in slots:
-        if s in base:
-            object.__setattr__(view, s, base[s])
-    pending = {k: v for k, v in base.items() if _needs_copy(v)}
-    object.__setattr__(view, _VIEW_SLOT, _ViewState(pending))
-    return view
+    return ViewFactory(score, base).new()
 
 
 def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:

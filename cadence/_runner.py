@@ -23,7 +23,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
-from cadence._merge import collect_changes, get_state, make_view
+from cadence._eager import start
+from cadence._merge import ViewFactory, collect_changes, get_state
 from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
 from cadence.hooks import HooksManager
@@ -282,30 +283,42 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
 async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     hooks = run.hooks
     base = get_state(score)
-    views = [make_view(score, base) for _ in step.tasks]
+    factory = ViewFactory(score, base)
+    views = [factory.new() for _ in step.tasks]
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
     if hooks is not None:
         await hooks.before_group(step.name, "sync", [t.name for t in step.tasks], score)
-        futures = [
-            loop.create_task(_observed_task(run, t, views[i], step.name, i))
-            for i, t in enumerate(step.tasks)
-        ]
-    else:
-        futures = [
-            loop.create_task(t.fn(views[i]) if t.is_async else _call(t, views[i]))
-            for i, t in enumerate(step.tasks)
-        ]
     error: BaseException | None = None
+    running: list[tuple[int, asyncio.Task[Any]]] = []
     try:
-        await asyncio.gather(*futures)
-    except asyncio.CancelledError:
-        await _cancel_all(futures)
-        raise
+        for i, t in enumerate(step.tasks):
+            if hooks is not None:
+                coro = _observed_task(run, t, views[i], step.name, i)
+            elif t.is_async:
+                coro = t.fn(views[i])
+            else:
+                coro = _call(t, views[i])
+            try:
+                task, _ = start(loop, coro)
+            except Exception as exc:
+                error = _parallel_error(step, i, exc)
+                break
+            if task is not None:
+                running.append((i, task))
+        if error is None and running:
+            await asyncio.gather(*(task for _, task in running))
     except Exception as exc:
-        await _cancel_all(futures)
-        error = _parallel_error(step, futures, exc)
-    if error is None:
+        index = next(
+            i for i, f in running if f.done() and not f.cancelled() and f.exception() is exc
+        )
+        error = _parallel_error(step, index, exc)
+    except BaseException:  # cancellation of the run (or KeyboardInterrupt): stop every task
+        await _cancel_all(running)
+        raise
+    if error is not None:
+        await _cancel_all(running)
+    else:
         try:
             changes = [collect_changes(v, base) for v in views]
             step.merge(score, views, changes)
@@ -324,20 +337,17 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     return score
 
 
-async def _cancel_all(futures: list[asyncio.Task[Any]]) -> None:
-    for f in futures:
-        if not f.done():
-            f.cancel()
-    await asyncio.gather(*futures, return_exceptions=True)
+async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
+    for _, task in running:
+        if not task.done():
+            task.cancel()
+    if running:
+        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
 
 
-def _parallel_error(step: SyncStep, futures: list[asyncio.Task[Any]], exc: BaseException) -> BaseException:
+def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseException:
     if isinstance(exc, Skip):
         return exc
-    index = next(
-        (i for i, f in enumerate(futures) if f.done() and not f.cancelled() and f.exception() is exc),
-        0,
-    )
     task = step.tasks[index]
     return ParallelNoteError(
         f"task {task.name!r} (index {index}) of group {step.name!r} failed: "

@@ -1,0 +1,287 @@
+"""`.sync` isolation of assignments and in-place mutation, and the outcome of each merge strategy."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+import pytest
+
+from cadence import Cadence, MergeConflict, MergeStrategy, NoteError, Score
+
+
+@dataclass
+class S(Score):
+    items: list = field(default_factory=list)
+    tags: set = field(default_factory=set)
+    meta: dict = field(default_factory=dict)
+    title: str = ""
+    count: int = 0
+    big: list = field(default_factory=list)
+
+
+def named(fn: Any, name: str) -> Any:
+    fn.__name__ = name
+    return fn
+
+
+async def test_task_never_sees_another_tasks_in_place_append() -> None:
+    """In-place appends stay in the task's view until the merge."""
+    seen: dict[str, list[Any]] = {}
+    first_done = asyncio.Event()
+
+    async def appender(score: S) -> None:
+        score.items.append("a")
+        first_done.set()
+
+    async def observer(score: S) -> None:
+        await first_done.wait()
+        seen["items"] = list(score.items)
+        score.items.append("b")
+
+    score = S(items=["base"])
+    await Cadence("iso", score).sync("grp", [appender, observer]).run()
+    assert seen["items"] == ["base"], "observer must not see appender's append"
+    assert score.items == ["base", "a", "b"], "both extensions merged in task order"
+
+
+async def test_nested_mutation_is_isolated() -> None:
+    """Mutating a nested dict inside a list does not leak between tasks or to the score."""
+    seen: list[Any] = []
+    gate = asyncio.Event()
+
+    async def writer(score: S) -> None:
+        score.meta["inner"]["x"] = 1
+        gate.set()
+
+    async def reader(score: S) -> None:
+        await gate.wait()
+        seen.append(dict(score.meta["inner"]))
+
+    score = S(meta={"inner": {}})
+    await Cadence("nested", score).sync("g", [writer, reader]).run()
+    assert seen == [{}]
+    assert score.meta == {"inner": {"x": 1}}
+
+
+async def test_sync_tasks_in_threads_are_isolated_too() -> None:
+    """Sync notes run in worker threads on their own views."""
+    barrier = threading.Barrier(2, timeout=5)
+    seen: list[list[str]] = []
+
+    def one(score: S) -> None:
+        score.items.append("one")
+        barrier.wait()
+
+    def two(score: S) -> None:
+        barrier.wait()
+        seen.append(list(score.items))
+        score.items.append("two")
+
+    score = S()
+    await Cadence("threads", score).sync("g", [one, two]).run()
+    assert seen == [[]]
+    assert score.items == ["one", "two"]
+
+
+async def test_smart_merge_outcomes() -> None:
+    """Default merge: one writer wins, equal values agree, lists concat, dicts/sets merge by key."""
+
+    async def a(score: S) -> None:
+        score.items.append(1)
+        score.meta["a"] = 1
+        score.tags.add("x")
+        score.title = "same"
+        score.count = 5
+
+    async def b(score: S) -> None:
+        score.items += [2, 3]
+        score.meta["b"] = 2
+        score.tags.discard("old")
+        score.title = "same"
+
+    score = S(tags={"old"})
+    await Cadence("m", score).sync("g", [a, b]).run()
+    assert score.items == [1, 2, 3]
+    assert score.meta == {"a": 1, "b": 2}
+    assert score.tags == {"x"}
+    assert (score.title, score.count) == ("same", 5)
+
+
+async def test_smart_merge_conflicting_scalars_raise() -> None:
+    """Different scalar values for one field raise MergeConflict wrapped in NoteError."""
+    score = S()
+    cadence = Cadence("c", score).sync(
+        "g",
+        [
+            named(lambda s: setattr(s, "title", "left"), "left"),
+            named(lambda s: setattr(s, "title", "right"), "right"),
+        ],
+    )
+    with pytest.raises(NoteError) as info:
+        await cadence.run()
+    conflict = info.value.original_error
+    assert isinstance(conflict, MergeConflict)
+    assert conflict.field == "title" and sorted(conflict.values) == ["left", "right"]
+    assert info.value.code == "MERGE_CONFLICT"
+    assert score.title == "", "a failed merge leaves the score as it was"
+
+
+async def test_smart_merge_conflicting_dict_keys_raise() -> None:
+    """Two tasks writing one dict key to different values conflict on that key."""
+
+    async def a(score: S) -> None:
+        score.meta["k"] = 1
+
+    async def b(score: S) -> None:
+        score.meta["k"] = 2
+
+    with pytest.raises(NoteError, match=r"meta\['k'\]"):
+        await Cadence("c", S()).sync("g", [a, b]).run()
+
+
+async def test_replace_versus_extend_conflicts() -> None:
+    """A task replacing a non-empty list while another extends it is a conflict, not a guess."""
+
+    async def replace(score: S) -> None:
+        score.items = ["new"]
+
+    async def extend(score: S) -> None:
+        score.items.append("more")
+
+    with pytest.raises(NoteError, match="MERGE_CONFLICT"):
+        await Cadence("c", S(items=["old"])).sync("g", [replace, extend]).run()
+
+
+async def test_fail_on_conflict_strategy() -> None:
+    """fail_on_conflict refuses even list extensions by two tasks."""
+
+    async def a(score: S) -> None:
+        score.items.append(1)
+
+    async def b(score: S) -> None:
+        score.items.append(2)
+
+    cadence = Cadence("c", S()).sync("g", [a, b], merge_strategy=MergeStrategy.fail_on_conflict)
+    with pytest.raises(NoteError, match="items"):
+        await cadence.run()
+
+
+async def test_last_write_wins_strategy() -> None:
+    """last_write_wins keeps the value of the last task in list order."""
+
+    async def slow_first(score: S) -> None:
+        await asyncio.sleep(0.02)
+        score.title = "first"
+
+    async def fast_second(score: S) -> None:
+        score.title = "second"
+
+    score = S()
+    await Cadence("c", score).sync(
+        "g", [slow_first, fast_second], merge_strategy=MergeStrategy.last_write_wins
+    ).run()
+    assert score.title == "second"
+
+
+async def test_custom_merge_callable_gets_original_snapshots_and_changes() -> None:
+    """A custom merge receives (original, snapshots, changes) like 0.7's strategies."""
+    calls: list[Any] = []
+
+    def summing(original: S, snapshots: list[Any], changes: list[dict[str, Any]]) -> None:
+        calls.append((len(snapshots), changes))
+        original.count = sum(c.get("count", 0) for c in changes)
+
+    async def two(score: S) -> None:
+        score.count = 2
+
+    async def three(score: S) -> None:
+        score.count = 3
+
+    score = S()
+    await Cadence("c", score).sync("g", [two, three], merge_strategy=summing).run()
+    assert score.count == 5
+    assert calls == [(2, [{"count": 2}, {"count": 3}])]
+
+
+async def test_untouched_fields_are_not_copied() -> None:
+    """A big field no task reads keeps its identity (no copy, so cost is independent of size)."""
+    big = list(range(100_000))
+    score = S(big=big)
+
+    async def touch_title(s: S) -> None:
+        s.title = "t"
+
+    await Cadence("c", score).sync("g", [touch_title, touch_title]).run()
+    assert score.big is big and score.title == "t"
+
+
+async def test_read_only_access_is_not_a_change() -> None:
+    """Reading a list in every task does not count as writing it."""
+
+    async def reader(s: S) -> None:
+        s.count = len(s.items) if s.count == 0 else s.count
+
+    score = S(items=[1, 2])
+    await Cadence("c", score).sync("g", [reader, reader]).run()
+    assert score.items == [1, 2] and score.count == 2
+
+
+class PydScore(pydantic.BaseModel):
+    items: list[str] = []
+    title: str = ""
+
+
+async def test_pydantic_scores_are_isolated_and_merged() -> None:
+    """Pydantic models work as scores, with the same isolation and merge."""
+    seen: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def a(score: PydScore) -> None:
+        score.items.append("a")
+        gate.set()
+
+    async def b(score: PydScore) -> None:
+        await gate.wait()
+        seen.append(list(score.items))
+        score.title = "b"
+
+    score = PydScore()
+    result = await Cadence("p", score).sync("g", [a, b]).run()
+    assert isinstance(result, PydScore)
+    assert seen == [[]]
+    assert (score.items, score.title) == (["a"], "b")
+
+
+@dataclass(slots=True)
+class Slotted:
+    items: list = field(default_factory=list)
+    n: int = 0
+
+
+async def test_slotted_dataclass_scores_work() -> None:
+    """Dataclasses with slots=True are isolated and merged like any other score."""
+
+    async def a(score: Slotted) -> None:
+        score.items.append(1)
+
+    async def b(score: Slotted) -> None:
+        score.n = 7
+
+    score = Slotted()
+    await Cadence("s", score).sync("g", [a, b]).run()
+    assert (score.items, score.n) == ([1], 7)
+
+
+async def test_views_are_instances_of_the_score_class() -> None:
+    """Tasks can rely on isinstance and methods of their score."""
+    kinds: list[bool] = []
+
+    async def check(score: S) -> None:
+        kinds.append(isinstance(score, S))
+
+    await Cadence("c", S()).sync("g", [check]).run()
+    assert kinds == [True]
