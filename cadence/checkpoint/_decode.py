@@ -1,0 +1,198 @@
+"""Decoding of the tagged values of :mod:`cadence.checkpoint.codec`.
+
+Every shape is checked before it is used, so corrupt or hostile data ends in one
+``CheckpointError`` naming the path; classes come only from the allow-list the codec passes in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from cadence._score import Atomic, AtomicDict, AtomicList
+from cadence.exceptions import CheckpointError
+
+if TYPE_CHECKING:
+    from cadence.checkpoint.codec import ScoreCodec
+
+__all__ = ["class_name", "corrupt", "decode_tagged"]
+
+_SPECIAL_FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def class_name(cls: type) -> str:
+    """The stable name a class is stored under: ``module:QualName``."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def corrupt(path: str, why: str) -> CheckpointError:
+    """The one error a malformed checkpoint produces."""
+    return CheckpointError(
+        f"corrupt checkpoint at {path}: {why}; the run cannot resume from it (clear it to restart)",
+        code="CHECKPOINT_CORRUPT",
+        details={"path": path},
+    )
+
+
+def _str(v: Any, path: str) -> str:
+    if type(v) is not str:
+        raise corrupt(path, "expected a string")
+    return v
+
+
+def _list(v: Any, path: str) -> list[Any]:
+    if type(v) is not list:
+        raise corrupt(path, "expected an array")
+    return v
+
+
+def _ints(v: Any, path: str, n: int) -> list[int]:
+    items = _list(v, path)
+    if len(items) != n or any(type(x) is not int for x in items):
+        raise corrupt(path, f"expected {n} integers")
+    return items
+
+
+def _cls(v: dict[str, Any], path: str, allowed: dict[str, type]) -> type:
+    name = _str(v.get("c"), path)
+    cls = allowed.get(name)
+    if cls is None:
+        raise corrupt(
+            path, f"class {name!r} is not among the score's field types (refusing to load it)"
+        )
+    return cls
+
+
+def _tz(v: dict[str, Any], path: str) -> dt.tzinfo | None:
+    if "zone" in v:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(_str(v["zone"], path))
+    if "off" in v:
+        days, seconds, micros = _ints(v["off"], path, 3)
+        return dt.timezone(dt.timedelta(days, seconds, micros), _str(v.get("name"), path))
+    return None
+
+
+def decode_tagged(
+    codec: ScoreCodec, tag: Any, v: dict[str, Any], path: str, allowed: dict[str, type]
+) -> Any:
+    """Decode one ``{"$t": tag, ...}`` object found at ``path``."""
+    payload = v.get("v")
+    dec = codec._decode
+    if tag == "float":
+        value = _SPECIAL_FLOATS.get(_str(payload, path))
+        if value is None:
+            raise corrupt(path, "unknown special float")
+        return value
+    if tag in ("tuple", "set", "frozenset", "atomic_list"):
+        items = [dec(x, f"{path}[{i}]", allowed) for i, x in enumerate(_list(payload, path))]
+        kinds: dict[str, Any] = {
+            "tuple": tuple,
+            "set": set,
+            "frozenset": frozenset,
+            "atomic_list": AtomicList,
+        }
+        return kinds[tag](items)
+    if tag == "dict":
+        pairs = _list(payload, path)
+        out: dict[Any, Any] = {}
+        for i, pair in enumerate(pairs):
+            if type(pair) is not list or len(pair) != 2:
+                raise corrupt(f"{path}[{i}]", "expected a [key, value] pair")
+            out[dec(pair[0], f"{path}[{i}]", allowed)] = dec(pair[1], f"{path}[{i}]", allowed)
+        return out
+    if tag == "atomic_dict":
+        inner = dec(payload, path, allowed)
+        if type(inner) is not dict:
+            raise corrupt(path, "expected a mapping")
+        return AtomicDict(inner)
+    if tag == "atomic":
+        return Atomic(dec(payload, path, allowed))
+    if tag == "datetime":
+        stamp = dt.datetime.fromisoformat(_str(payload, path))
+        return stamp.replace(tzinfo=_tz(v, path), fold=1 if v.get("fold") == 1 else 0)
+    if tag == "date":
+        return dt.date.fromisoformat(_str(payload, path))
+    if tag == "time":
+        t = dt.time.fromisoformat(_str(payload, path))
+        return t.replace(tzinfo=_tz(v, path), fold=1 if v.get("fold") == 1 else 0)
+    if tag == "timedelta":
+        return dt.timedelta(*_ints(payload, path, 3))
+    if tag == "decimal":
+        try:
+            return Decimal(_str(payload, path))
+        except InvalidOperation as exc:
+            raise corrupt(path, "invalid decimal") from exc
+    if tag == "uuid":
+        return uuid.UUID(_str(payload, path))
+    if tag in ("bytes", "bytearray"):
+        try:
+            raw = base64.b64decode(_str(payload, path), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise corrupt(path, "invalid base64") from exc
+        return raw if tag == "bytes" else bytearray(raw)
+    if tag == "enum":
+        cls = _cls(v, path, allowed)
+        if not isinstance(cls, enum.EnumMeta):
+            raise corrupt(path, f"{class_name(cls)} is not an enum")
+        return cls(dec(payload, path, allowed))
+    if tag == "dc":
+        return _dataclass(codec, v, path, allowed)
+    if tag == "model":
+        return _model(codec, v, path, allowed)
+    if tag == "pickle" and codec.allow_pickle:
+        import pickle
+
+        return pickle.loads(base64.b64decode(_str(payload, path), validate=True))
+    raise corrupt(path, f"unknown tag {tag!r}")
+
+
+def _fields_payload(v: dict[str, Any], path: str) -> dict[str, Any]:
+    fields = v.get("f")
+    if type(fields) is not dict:
+        raise corrupt(path, "expected an object of fields")
+    return fields
+
+
+def _dataclass(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
+    cls = _cls(v, path, allowed)
+    if not dataclasses.is_dataclass(cls):
+        raise corrupt(path, f"{class_name(cls)} is not a dataclass")
+    stored = _fields_payload(v, path)
+    # Build without __init__/__post_init__: they could reset or re-derive the stored fields.
+    obj = cls.__new__(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in stored:
+            value = codec._decode(stored[f.name], f"{path}.{f.name}", allowed)
+        elif f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            raise corrupt(f"{path}.{f.name}", "field missing from the checkpoint")
+        object.__setattr__(obj, f.name, value)
+    return obj
+
+
+def _model(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
+    cls = _cls(v, path, allowed)
+    stored = _fields_payload(v, path)
+    known = getattr(cls, "model_fields", None)
+    if not isinstance(known, dict) or dataclasses.is_dataclass(cls):
+        raise corrupt(path, f"{class_name(cls)} is not a pydantic model")
+    values = {k: codec._decode(x, f"{path}.{k}", allowed) for k, x in stored.items() if k in known}
+    extra = v.get("x")
+    if extra is not None:
+        decoded = codec._decode(extra, path, allowed)
+        if type(decoded) is not dict:
+            raise corrupt(path, "expected an object of extra fields")
+        values.update(decoded)
+    fields_set = {_str(x, path) for x in _list(v.get("set", []), path)}
+    return cls.model_construct(_fields_set=fields_set, **values)  # type: ignore[attr-defined]

@@ -1,0 +1,239 @@
+"""``PostgresCheckpointStore``: checkpoints in PostgreSQL via psycopg 3 (async).
+
+Each operation is one transaction; read-then-write operations lock the run's row
+(``SELECT ... FOR UPDATE``), so concurrent workers serialise on the run, not on the table.
+Lease expiry uses the server's clock. Needs the ``postgres`` extra, imported on first use.
+
+One store holds one connection, used by one operation at a time; create a store per process
+(and per event loop). Tables ``cadence_runs`` and ``cadence_steps`` are created on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint.codec import ScoreCodec
+
+__all__ = ["PostgresCheckpointStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = [
+    "SELECT pg_advisory_xact_lock(7305186702)",  # concurrent CREATE IF NOT EXISTS can collide
+    """CREATE TABLE IF NOT EXISTS cadence_runs (
+        cadence TEXT NOT NULL, run_id TEXT NOT NULL,
+        token BIGINT NOT NULL DEFAULT 0, holder TEXT, expires DOUBLE PRECISION NOT NULL DEFAULT 0,
+        state TEXT, attempt_step TEXT, attempts INTEGER NOT NULL DEFAULT 0, failure TEXT,
+        PRIMARY KEY (cadence, run_id))""",
+    """CREATE TABLE IF NOT EXISTS cadence_steps (
+        cadence TEXT NOT NULL, run_id TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL,
+        PRIMARY KEY (cadence, run_id, step))""",
+]
+_NOW = "extract(epoch from clock_timestamp())::float8"
+_KEY = "WHERE cadence = %s AND run_id = %s"
+
+
+def _import_psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "PostgresCheckpointStore needs psycopg 3: pip install 'cadence-orchestration[postgres]'"
+        ) from exc
+    return psycopg
+
+
+class PostgresCheckpointStore:
+    """Checkpoints, leases and attempt counts in PostgreSQL.
+
+    Args:
+        dsn: A libpq connection string or URL (``postgresql://user@host:5432/db``).
+        lease_ttl: Default lease duration in seconds for sessions on this store.
+        codec: Score codec for sessions on this store.
+    """
+
+    def __init__(
+        self, dsn: str, *, lease_ttl: float = 30.0, codec: ScoreCodec | None = None
+    ) -> None:
+        self.dsn = dsn
+        self.lease_ttl = lease_ttl
+        self.codec = codec
+        self._conn: Any = None
+        self._lock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return "PostgresCheckpointStore(<dsn>)"  # the DSN may hold a password
+
+    async def _txn(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                psycopg = _import_psycopg()
+                conn = await psycopg.AsyncConnection.connect(self.dsn)
+                async with conn.transaction():
+                    for statement in _SCHEMA:
+                        await conn.execute(statement)
+                self._conn = conn
+            async with self._conn.transaction():
+                return await fn(self._conn)
+
+    async def aclose(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @staticmethod
+    async def _row(conn: Any, cadence_name: str, run_id: str, *, lock: bool = True) -> Any:
+        await conn.execute(
+            "INSERT INTO cadence_runs (cadence, run_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (cadence_name, run_id),
+        )
+        cur = await conn.execute(
+            f"SELECT token, holder, expires, {_NOW} FROM cadence_runs {_KEY}"
+            + (" FOR UPDATE" if lock else ""),
+            (cadence_name, run_id),
+        )
+        return await cur.fetchone()
+
+    async def _fenced(self, conn: Any, cadence_name: str, run_id: str, token: int | None) -> None:
+        row = await self._row(conn, cadence_name, run_id)
+        if token is not None and (row[0] != token or row[1] is None):
+            raise lease_lost(cadence_name, run_id, token)
+
+    async def _fetch(self, sql: str, cadence_name: str, run_id: str) -> list[Any]:
+        async def read(conn: Any) -> list[Any]:
+            cur = await conn.execute(sql, (cadence_name, run_id))
+            return list(await cur.fetchall())
+
+        return await self._txn(read)
+
+    async def save_checkpoint(
+        self,
+        cadence_name: str,
+        run_id: str,
+        step_name: str,
+        step_index: int,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Record a completed step and the score after it, atomically (fenced by ``token``)."""
+        text = dump_state(score_state)
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(
+                f"UPDATE cadence_runs SET state = %s {_KEY}", (text, cadence_name, run_id)
+            )
+            await conn.execute(
+                "INSERT INTO cadence_steps VALUES (%s, %s, %s, %s) ON CONFLICT (cadence, run_id, step) "
+                "DO UPDATE SET step_index = EXCLUDED.step_index",
+                (cadence_name, run_id, step_name, step_index),
+            )
+
+        await self._txn(write)
+
+    async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
+        """Names of the completed steps."""
+        rows = await self._fetch(f"SELECT step FROM cadence_steps {_KEY}", cadence_name, run_id)
+        return {row[0] for row in rows}
+
+    async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The latest saved score state, or ``None``."""
+        rows = await self._fetch(f"SELECT state FROM cadence_runs {_KEY}", cadence_name, run_id)
+        return load_state(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def clear_checkpoints(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Forget steps, state, attempts and failure; the lease row and its token stay."""
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(f"DELETE FROM cadence_steps {_KEY}", (cadence_name, run_id))
+            await conn.execute(
+                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, failure = NULL "
+                + _KEY,
+                (cadence_name, run_id),
+            )
+
+        await self._txn(write)
+
+    async def acquire_lease(
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+    ) -> int:
+        """Take the lease unless a different holder's lease is unexpired."""
+
+        async def write(conn: Any) -> int:
+            token, current, expires, now = await self._row(conn, cadence_name, run_id)
+            if current is not None and current != holder and expires > now:
+                raise lease_held(cadence_name, run_id, current, float(expires - now))
+            await conn.execute(
+                f"UPDATE cadence_runs SET token = token + 1, holder = %s, expires = {_NOW} + %s {_KEY}",
+                (holder, ttl, cadence_name, run_id),
+            )
+            return int(token) + 1
+
+        return await self._txn(write)
+
+    async def renew_lease(self, cadence_name: str, run_id: str, *, token: int, ttl: float) -> None:
+        """Extend a lease that is still current."""
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(
+                f"UPDATE cadence_runs SET expires = {_NOW} + %s {_KEY}", (ttl, cadence_name, run_id)
+            )
+
+        await self._txn(write)
+
+    async def release_lease(self, cadence_name: str, run_id: str, *, token: int) -> None:
+        """Release the lease if ``token`` is current."""
+
+        async def write(conn: Any) -> None:
+            await conn.execute(
+                f"UPDATE cadence_runs SET holder = NULL {_KEY} AND token = %s",
+                (cadence_name, run_id, token),
+            )
+
+        await self._txn(write)
+
+    async def begin_attempt(
+        self, cadence_name: str, run_id: str, step_name: str, *, token: int | None = None
+    ) -> int:
+        """Count an attempt at ``step_name``."""
+
+        async def write(conn: Any) -> int:
+            await self._fenced(conn, cadence_name, run_id, token)
+            cur = await conn.execute(
+                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS NOT DISTINCT FROM %s "
+                f"THEN attempts + 1 ELSE 1 END, attempt_step = %s {_KEY} RETURNING attempts",
+                (step_name, step_name, cadence_name, run_id),
+            )
+            row = await cur.fetchone()
+            return int(row[0])
+
+        return await self._txn(write)
+
+    async def record_failure(
+        self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
+    ) -> None:
+        """Remember the cause of the latest failure."""
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(
+                f"UPDATE cadence_runs SET failure = %s {_KEY}", (cause, cadence_name, run_id)
+            )
+
+        await self._txn(write)
+
+    async def get_failure(self, cadence_name: str, run_id: str) -> str | None:
+        """The latest failure cause."""
+        rows = await self._fetch(f"SELECT failure FROM cadence_runs {_KEY}", cadence_name, run_id)
+        return rows[0][0] if rows else None

@@ -1,0 +1,213 @@
+"""``RedisCheckpointStore``: checkpoints in Redis, shared by any number of workers and hosts.
+
+Every operation that reads and then writes is one Lua script, so it is atomic on the server;
+lease expiry uses the server's clock (``TIME``), so workers with skewed clocks still agree on
+who holds a run. Needs the ``redis`` extra (``redis.asyncio``), imported on first use.
+
+Keys per run: ``<prefix>:run:{<cadence>:<run_id>}`` (a hash: token, holder, expires, state,
+attempt_step, attempts, failure) and ``...:steps`` (a hash: step name -> index). Names are
+percent-encoded so ``("a:b", "c")`` and ``("a", "b:c")`` never share a key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint.codec import ScoreCodec
+from cadence.exceptions import CheckpointError
+
+__all__ = ["RedisCheckpointStore"]
+
+_FENCE = """
+local function fenced(key, token)
+  if token == '' then return true end
+  local cur = redis.call('HMGET', key, 'token', 'holder')
+  return cur[1] == token and cur[2] ~= false and cur[2] ~= ''
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+_SCRIPTS = {
+    "save": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+redis.call('HSET', KEYS[1], 'state', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1""",
+    "clear": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], 'state', 'attempt_step', 'attempts', 'failure')
+return 1""",
+    "acquire": """
+local now = now_ms()
+local cur = redis.call('HMGET', KEYS[1], 'holder', 'expires')
+if cur[1] and cur[1] ~= '' and cur[1] ~= ARGV[1] and tonumber(cur[2]) > now then
+  return {0, tonumber(cur[2]) - now, cur[1]}
+end
+local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
+redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'expires', now + tonumber(ARGV[2]))
+return {1, token}""",
+    "renew": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+redis.call('HSET', KEYS[1], 'expires', now_ms() + tonumber(ARGV[2]))
+return 1""",
+    "release": """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then redis.call('HSET', KEYS[1], 'holder', '') end
+return 1""",
+    "attempt": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+if redis.call('HGET', KEYS[1], 'attempt_step') == ARGV[2] then
+  return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+end
+redis.call('HSET', KEYS[1], 'attempt_step', ARGV[2], 'attempts', 1)
+return 1""",
+    "failure": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+redis.call('HSET', KEYS[1], 'failure', ARGV[2])
+return 1""",
+}
+
+
+def _import_redis() -> Any:
+    try:
+        import redis.asyncio as aioredis
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "RedisCheckpointStore needs the redis client: pip install 'cadence-orchestration[redis]'"
+        ) from exc
+    return aioredis
+
+
+class RedisCheckpointStore:
+    """Checkpoints, leases and attempt counts in Redis.
+
+    Args:
+        url: A Redis URL (``redis://localhost:6379/0``).
+        prefix: Key prefix, to share a database with other data.
+        lease_ttl: Default lease duration in seconds for sessions on this store.
+        codec: Score codec for sessions on this store.
+        client: An existing ``redis.asyncio.Redis`` to use instead of connecting to ``url``.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        prefix: str = "cadence",
+        lease_ttl: float = 30.0,
+        codec: ScoreCodec | None = None,
+        client: Any = None,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.lease_ttl = lease_ttl
+        self.codec = codec
+        self._client = client
+        self._scripts: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"RedisCheckpointStore({self.url!r}, prefix={self.prefix!r})"
+
+    def _keys(self, cadence_name: str, run_id: str) -> list[str]:
+        # The {hash tag} keeps both keys of a run in one Redis Cluster slot (scripts need that).
+        base = f"{self.prefix}:run:{{{quote(cadence_name, safe='')}:{quote(run_id, safe='')}}}"
+        return [base, f"{base}:steps"]
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            self._client = _import_redis().Redis.from_url(self.url, decode_responses=True)
+        return self._client
+
+    async def _run(self, name: str, cadence_name: str, run_id: str, *args: Any) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = self._redis().register_script(_FENCE + _SCRIPTS[name])
+        try:
+            return await script(keys=self._keys(cadence_name, run_id), args=list(args))
+        except Exception as exc:
+            if "LEASE_LOST" in str(exc):
+                raise lease_lost(cadence_name, run_id, int(args[0])) from None
+            raise
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._scripts.clear()
+
+    @staticmethod
+    def _token(token: int | None) -> str:
+        return "" if token is None else str(token)
+
+    async def save_checkpoint(
+        self,
+        cadence_name: str,
+        run_id: str,
+        step_name: str,
+        step_index: int,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Record a completed step and the score after it, atomically (fenced by ``token``)."""
+        text = dump_state(score_state)
+        await self._run(
+            "save", cadence_name, run_id, self._token(token), step_name, step_index, text
+        )
+
+    async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
+        """Names of the completed steps."""
+        return set(await self._redis().hkeys(self._keys(cadence_name, run_id)[1]))
+
+    async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The latest saved score state, or ``None``."""
+        text = await self._redis().hget(self._keys(cadence_name, run_id)[0], "state")
+        return None if text is None else load_state(text)
+
+    async def clear_checkpoints(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Forget steps, state, attempts and failure; the lease fields stay."""
+        await self._run("clear", cadence_name, run_id, self._token(token))
+
+    async def acquire_lease(
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+    ) -> int:
+        """Take the lease unless a different holder's lease is unexpired."""
+        if not holder:
+            raise CheckpointError("a lease holder must be a non-empty string")
+        result = await self._run("acquire", cadence_name, run_id, holder, max(1, round(ttl * 1000)))
+        if int(result[0]) == 0:
+            raise lease_held(cadence_name, run_id, str(result[2]), int(result[1]) / 1000)
+        return int(result[1])
+
+    async def renew_lease(self, cadence_name: str, run_id: str, *, token: int, ttl: float) -> None:
+        """Extend a lease that is still current."""
+        await self._run("renew", cadence_name, run_id, str(token), max(1, round(ttl * 1000)))
+
+    async def release_lease(self, cadence_name: str, run_id: str, *, token: int) -> None:
+        """Release the lease if ``token`` is current."""
+        await self._run("release", cadence_name, run_id, str(token))
+
+    async def begin_attempt(
+        self, cadence_name: str, run_id: str, step_name: str, *, token: int | None = None
+    ) -> int:
+        """Count an attempt at ``step_name``."""
+        return int(await self._run("attempt", cadence_name, run_id, self._token(token), step_name))
+
+    async def record_failure(
+        self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
+    ) -> None:
+        """Remember the cause of the latest failure."""
+        await self._run("failure", cadence_name, run_id, self._token(token), cause)
+
+    async def get_failure(self, cadence_name: str, run_id: str) -> str | None:
+        """The latest failure cause."""
+        value = await self._redis().hget(self._keys(cadence_name, run_id)[0], "failure")
+        return None if value is None else str(value)

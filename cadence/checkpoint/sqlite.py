@@ -1,0 +1,307 @@
+"""``SQLiteCheckpointStore``: the embedded default, one file shared safely by many processes.
+
+Why it is safe from many processes: the database runs in WAL mode (readers never block the
+writer), every write is one ``BEGIN IMMEDIATE`` transaction (taking the write lock up front, so
+two writers never deadlock upgrading a read lock, which SQLite reports as "database is locked"
+without waiting) and a busy timeout makes writers queue instead of failing. ``synchronous=FULL``
+by default: a committed checkpoint survives a power cut as well as a killed process.
+
+sqlite3 calls block, so each store runs them on its own single worker thread, off the event loop;
+one thread also means one connection and statements in submission order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint.codec import ScoreCodec
+
+__all__ = ["SQLiteCheckpointStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cadence_runs (
+    cadence TEXT NOT NULL, run_id TEXT NOT NULL,
+    token INTEGER NOT NULL DEFAULT 0, holder TEXT, expires REAL NOT NULL DEFAULT 0,
+    state TEXT, attempt_step TEXT, attempts INTEGER NOT NULL DEFAULT 0, failure TEXT,
+    PRIMARY KEY (cadence, run_id));
+CREATE TABLE IF NOT EXISTS cadence_steps (
+    cadence TEXT NOT NULL, run_id TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL,
+    PRIMARY KEY (cadence, run_id, step));
+"""
+
+
+class SQLiteCheckpointStore:
+    """Checkpoints in an SQLite file; any number of processes may share the file.
+
+    Args:
+        path: The database file (created if missing).
+        busy_timeout: Seconds a writer waits for the lock before failing.
+        synchronous: ``"FULL"`` (survives power loss) or ``"NORMAL"`` (survives process crashes,
+            faster).
+        lease_ttl: Default lease duration in seconds for sessions on this store.
+        codec: Score codec for sessions on this store (e.g. ``ScoreCodec(types=[...])``).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 60.0,
+        synchronous: str = "FULL",
+        lease_ttl: float = 30.0,
+        codec: ScoreCodec | None = None,
+    ) -> None:
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError(
+                f"synchronous must be 'FULL', 'NORMAL' or 'EXTRA', got {synchronous!r}"
+            )
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.synchronous = synchronous.upper()
+        self.lease_ttl = lease_ttl
+        self.codec = codec
+        self._conn: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-sqlite")
+
+    def __repr__(self) -> str:
+        return f"SQLiteCheckpointStore({str(self.path)!r})"
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            self._retry_locked(lambda: conn.executescript(_SCHEMA))
+            self._conn = conn
+        return self._conn
+
+    def _retry_locked(self, fn: Callable[[], Any]) -> Any:
+        # Switching to WAL needs a moment of exclusive access and does not use the busy handler.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            return fn(self._connect())
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def txn(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._call(txn)
+
+    @staticmethod
+    def _ensure(conn: sqlite3.Connection, cadence_name: str, run_id: str) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO cadence_runs (cadence, run_id) VALUES (?, ?)",
+            (cadence_name, run_id),
+        )
+
+    @staticmethod
+    def _fence(conn: sqlite3.Connection, cadence_name: str, run_id: str, token: int | None) -> None:
+        if token is None:
+            return
+        row = conn.execute(
+            "SELECT token, holder FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+            (cadence_name, run_id),
+        ).fetchone()
+        if row is None or row[0] != token or row[1] is None:
+            raise lease_lost(cadence_name, run_id, token)
+
+    def close(self) -> None:
+        """Close the connection and stop the worker thread."""
+
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        self._executor.submit(shut).result()
+        self._executor.shutdown(wait=True)
+
+    async def aclose(self) -> None:
+        """``close()`` without blocking the event loop."""
+        await asyncio.to_thread(self.close)
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    async def save_checkpoint(
+        self,
+        cadence_name: str,
+        run_id: str,
+        step_name: str,
+        step_index: int,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Record a completed step and the score after it, atomically (fenced by ``token``)."""
+        text = dump_state(score_state)
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            self._ensure(conn, cadence_name, run_id)
+            conn.execute(
+                "UPDATE cadence_runs SET state = ? WHERE cadence = ? AND run_id = ?",
+                (text, cadence_name, run_id),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO cadence_steps VALUES (?, ?, ?, ?)",
+                (cadence_name, run_id, step_name, step_index),
+            )
+
+        await self._write(write)
+
+    async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
+        """Names of the completed steps."""
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT step FROM cadence_steps WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchall()
+        )
+        return {row[0] for row in rows}
+
+    async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The latest saved score state, or ``None``; ``CheckpointError`` if it is corrupt."""
+        row = await self._call(
+            lambda c: c.execute(
+                "SELECT state FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchone()
+        )
+        return load_state(row[0]) if row is not None and row[0] is not None else None
+
+    async def clear_checkpoints(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Forget steps, state, attempts and failure; the lease row and its token stay."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            conn.execute(
+                "DELETE FROM cadence_steps WHERE cadence = ? AND run_id = ?", (cadence_name, run_id)
+            )
+            conn.execute(
+                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, failure = NULL "
+                "WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            )
+
+        await self._write(write)
+
+    async def acquire_lease(
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+    ) -> int:
+        """Take the lease unless a different holder's lease is unexpired."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            self._ensure(conn, cadence_name, run_id)
+            token, current, expires = conn.execute(
+                "SELECT token, holder, expires FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchone()
+            now = time.time()
+            if current is not None and current != holder and expires > now:
+                raise lease_held(cadence_name, run_id, current, expires - now)
+            conn.execute(
+                "UPDATE cadence_runs SET token = ?, holder = ?, expires = ? WHERE cadence = ? AND run_id = ?",
+                (token + 1, holder, now + ttl, cadence_name, run_id),
+            )
+            return int(token) + 1
+
+        return await self._write(write)
+
+    async def renew_lease(self, cadence_name: str, run_id: str, *, token: int, ttl: float) -> None:
+        """Extend a lease that is still current."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            conn.execute(
+                "UPDATE cadence_runs SET expires = ? WHERE cadence = ? AND run_id = ?",
+                (time.time() + ttl, cadence_name, run_id),
+            )
+
+        await self._write(write)
+
+    async def release_lease(self, cadence_name: str, run_id: str, *, token: int) -> None:
+        """Release the lease if ``token`` is current."""
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE cadence_runs SET holder = NULL WHERE cadence = ? AND run_id = ? AND token = ?",
+                (cadence_name, run_id, token),
+            )
+        )
+
+    async def begin_attempt(
+        self, cadence_name: str, run_id: str, step_name: str, *, token: int | None = None
+    ) -> int:
+        """Count an attempt at ``step_name``."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            self._fence(conn, cadence_name, run_id, token)
+            self._ensure(conn, cadence_name, run_id)
+            conn.execute(
+                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS ? THEN attempts + 1 ELSE 1 END, "
+                "attempt_step = ? WHERE cadence = ? AND run_id = ?",
+                (step_name, step_name, cadence_name, run_id),
+            )
+            row = conn.execute(
+                "SELECT attempts FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._write(write)
+
+    async def record_failure(
+        self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
+    ) -> None:
+        """Remember the cause of the latest failure."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            self._ensure(conn, cadence_name, run_id)
+            conn.execute(
+                "UPDATE cadence_runs SET failure = ? WHERE cadence = ? AND run_id = ?",
+                (cause, cadence_name, run_id),
+            )
+
+        await self._write(write)
+
+    async def get_failure(self, cadence_name: str, run_id: str) -> str | None:
+        """The latest failure cause."""
+        row = await self._call(
+            lambda c: c.execute(
+                "SELECT failure FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchone()
+        )
+        return None if row is None else row[0]
