@@ -1,0 +1,245 @@
+"""Messages, requests, responses and stream events shared by every model adapter.
+
+One vocabulary for every provider: a conversation is a list of :class:`Message` objects, a
+call is a :class:`ModelRequest`, an answer is a :class:`ModelResponse`, and a streamed answer is
+a sequence of :data:`StreamEvent` records ending in :class:`StreamDone`. Adapters translate to and
+from each API shape, so code written against these types runs on any model.
+
+Tool definitions (JSON-schema functions), tool-call parts and tool results are part of the
+vocabulary from the start, so tool calling and structured output build on it without changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AssistantMessage",
+    "FinishReason",
+    "Message",
+    "ModelRequest",
+    "ModelResponse",
+    "ResponseFormat",
+    "StreamDone",
+    "StreamEvent",
+    "StreamReset",
+    "SystemMessage",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolDefinition",
+    "ToolMessage",
+    "Usage",
+    "UserMessage",
+]
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "unknown"]
+"""Why a model stopped; provider reasons are mapped onto these five."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ToolCall(_Frozen):
+    """A model's request to run one tool.
+
+    Args:
+        id: The provider's call id; a tool result answers it by this id.
+        name: The tool's name.
+        arguments: The arguments as the model wrote them (a JSON text, possibly invalid).
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+class SystemMessage(_Frozen):
+    """Instructions for the model; providers that take one system prompt get them joined."""
+
+    role: Literal["system"] = "system"
+    content: str
+
+
+class UserMessage(_Frozen):
+    """A user's turn."""
+
+    role: Literal["user"] = "user"
+    content: str
+
+
+class AssistantMessage(_Frozen):
+    """A model's earlier turn: text, tool calls, or both."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+class ToolMessage(_Frozen):
+    """The result of one tool call, sent back to the model.
+
+    Args:
+        tool_call_id: The :attr:`ToolCall.id` this answers.
+        content: The result as text (JSON for structured results).
+        name: The tool's name (some providers want it).
+        is_error: True when the tool failed and ``content`` describes the error.
+    """
+
+    role: Literal["tool"] = "tool"
+    tool_call_id: str
+    content: str
+    name: str | None = None
+    is_error: bool = False
+
+
+Message = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage,
+    Field(discriminator="role"),
+]
+"""Any message of a conversation, discriminated by ``role``."""
+
+
+class ToolDefinition(_Frozen):
+    """A function the model may call, described by a JSON schema of its parameters."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ResponseFormat(_Frozen):
+    """The shape the answer must take.
+
+    ``type="text"`` is free text; ``"json"`` asks for any JSON object; ``"json_schema"`` asks for
+    JSON matching ``schema`` (adapters use the provider's strongest mechanism: a JSON-schema
+    response format, a grammar, or an instruction).
+    """
+
+    type: Literal["text", "json", "json_schema"] = "text"
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    name: str = "response"
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ModelRequest(_Frozen):
+    """One call to a model: the conversation plus options.
+
+    Args:
+        messages: The conversation so far, oldest first.
+        tools: Functions the model may call.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or the name of one tool.
+        response_format: The answer's required shape.
+        temperature: Sampling temperature.
+        max_tokens: Upper bound on generated tokens.
+        stop: Sequences that end generation.
+        seed: A sampling seed, where the provider honours one.
+        extra: Provider-specific body fields, passed through unchanged.
+    """
+
+    messages: tuple[Message, ...]
+    tools: tuple[ToolDefinition, ...] = ()
+    tool_choice: str | None = None
+    response_format: ResponseFormat | None = None
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, prompt: str, *, system: str | None = None, **options: Any) -> ModelRequest:
+        """Build a request from a user prompt (and an optional system prompt)."""
+        messages: list[Message] = []
+        if system is not None:
+            messages.append(SystemMessage(content=system))
+        messages.append(UserMessage(content=prompt))
+        return cls(messages=tuple(messages), **options)
+
+
+class Usage(_Frozen):
+    """Tokens a call consumed; ``cached_tokens`` is the part of ``input_tokens`` served from cache."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+        )
+
+
+class ModelResponse(_Frozen):
+    """A model's answer.
+
+    Args:
+        text: The generated text ("" when the model only called tools).
+        tool_calls: Tools the model asked to run, in its order.
+        finish_reason: Why generation stopped.
+        usage: Tokens consumed.
+        model: The model that answered, as the provider named it.
+        provider_id: The provider's id for the response, for support tickets and logs.
+        system: The provider (``"openai"``, ``"anthropic"``, ...).
+    """
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: FinishReason = "stop"
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    provider_id: str | None = None
+    system: str = ""
+
+    def to_message(self) -> AssistantMessage:
+        """The response as an assistant turn, to continue the conversation."""
+        return AssistantMessage(content=self.text, tool_calls=self.tool_calls)
+
+
+class TextDelta(_Frozen):
+    """A piece of generated text."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ToolCallDelta(_Frozen):
+    """A piece of a tool call; ``id`` and ``name`` arrive first, ``arguments`` in pieces."""
+
+    type: Literal["tool_call"] = "tool_call"
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+class StreamReset(_Frozen):
+    """Discard everything streamed so far: a fallback chain restarts on another model."""
+
+    type: Literal["reset"] = "reset"
+    reason: str
+    model: str
+
+
+class StreamDone(_Frozen):
+    """The stream finished; ``response`` holds the assembled answer with usage."""
+
+    type: Literal["done"] = "done"
+    response: ModelResponse
+
+
+StreamEvent = Annotated[
+    TextDelta | ToolCallDelta | StreamReset | StreamDone, Field(discriminator="type")
+]
+"""One event of a streamed answer; the last one of a complete stream is :class:`StreamDone`."""

@@ -1,0 +1,230 @@
+"""Translation to and from the chat-completions wire shape (OpenAI, vLLM, Ollama, llama.cpp).
+
+``OpenAIModel``, ``OpenAICompatModel`` and ``LocalModel`` speak the same JSON shape, so they share
+this module: requests become plain dicts, and answers (SDK objects dumped to dicts, raw JSON,
+or llama-cpp-python's dicts) are read back by one parser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from ..errors import MalformedResponseError
+from ..messages import (
+    AssistantMessage,
+    FinishReason,
+    ModelRequest,
+    ModelResponse,
+    SystemMessage,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
+from .base import ResponseBuilder
+
+__all__ = ["ChunkReader", "build_payload", "finish_reason", "parse_completion", "to_messages"]
+
+SchemaStyle = Literal["json_schema", "json_object"]
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+
+
+def finish_reason(raw: object) -> FinishReason:
+    """Map a chat-completions finish reason onto ours."""
+    return _FINISH.get(str(raw), "unknown")
+
+
+def to_messages(request: ModelRequest) -> list[dict[str, Any]]:
+    """The request's conversation as chat-completions messages."""
+    out: list[dict[str, Any]] = []
+    for m in request.messages:
+        if isinstance(m, SystemMessage | UserMessage):
+            out.append({"role": m.role, "content": m.content})
+        elif isinstance(m, AssistantMessage):
+            msg: dict[str, Any] = {"role": "assistant", "content": m.content}
+            if m.tool_calls:
+                # "" rather than null: llama.cpp's server rejects a null follow-up content.
+                msg["tool_calls"] = [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
+                    for c in m.tool_calls
+                ]
+            out.append(msg)
+        elif isinstance(m, ToolMessage):
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+    return out
+
+
+def build_payload(
+    request: ModelRequest,
+    model: str,
+    *,
+    max_tokens_field: str = "max_tokens",
+    schema_style: SchemaStyle = "json_schema",
+    include_extra: bool = True,
+) -> dict[str, Any]:
+    """A chat-completions request body.
+
+    Args:
+        request: The request.
+        model: The model name to send.
+        max_tokens_field: ``"max_completion_tokens"`` for OpenAI, ``"max_tokens"`` elsewhere.
+        schema_style: ``"json_schema"`` (OpenAI's structured outputs) or ``"json_object"`` with
+            a ``schema`` key (llama.cpp's server, which answers 500 to ``json_schema``).
+        include_extra: Merge ``request.extra`` into the body (SDK callers pass it as
+            ``extra_body`` instead).
+    """
+    body: dict[str, Any] = {"model": model, "messages": to_messages(request)}
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                },
+            }
+            for t in request.tools
+        ]
+    if request.tool_choice is not None:
+        if request.tool_choice in ("auto", "none", "required"):
+            body["tool_choice"] = request.tool_choice
+        else:
+            body["tool_choice"] = {"type": "function", "function": {"name": request.tool_choice}}
+    fmt = request.response_format
+    if fmt is not None and fmt.type != "text":
+        if fmt.type == "json" or fmt.schema_ is None:
+            body["response_format"] = {"type": "json_object"}
+        elif schema_style == "json_object":
+            body["response_format"] = {"type": "json_object", "schema": fmt.schema_}
+        else:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": fmt.name, "schema": fmt.schema_},
+            }
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body[max_tokens_field] = request.max_tokens
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.seed is not None:
+        body["seed"] = request.seed
+    if include_extra:
+        body.update(request.extra)
+    return body
+
+
+def _usage(raw: object) -> Usage:
+    if not isinstance(raw, Mapping):
+        return Usage()
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_tokens=int(cached or 0),
+    )
+
+
+def parse_completion(data: object, *, model: str, system: str) -> ModelResponse:
+    """Read a chat-completions answer; raise MalformedResponseError if it is not one."""
+    try:
+        if not isinstance(data, Mapping):
+            raise TypeError("the body is not a JSON object")
+        choice = data["choices"][0]
+        message = choice["message"]
+        calls = tuple(
+            ToolCall(
+                id=str(c.get("id") or f"call_{n}"),
+                name=str(c["function"]["name"]),
+                arguments=str(c["function"].get("arguments") or "{}"),
+            )
+            for n, c in enumerate(message.get("tool_calls") or ())
+        )
+        return ModelResponse(
+            text=str(message.get("content") or ""),
+            tool_calls=calls,
+            finish_reason=finish_reason(choice.get("finish_reason")),
+            usage=_usage(data.get("usage")),
+            model=str(data.get("model") or model),
+            provider_id=data.get("id"),
+            system=system,
+        )
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise MalformedResponseError(
+            f"not a chat completion ({type(exc).__name__}: {exc}): {str(data)[:200]}",
+            provider=system,
+            model=model,
+        ) from exc
+
+
+class ChunkReader:
+    """Turn chat-completions stream chunks into deltas, updating a :class:`ResponseBuilder`."""
+
+    def __init__(self, builder: ResponseBuilder) -> None:
+        self.builder = builder
+
+    def feed(self, chunk: object) -> Iterator[TextDelta | ToolCallDelta]:
+        """Deltas for one chunk (a dict); usage-only and empty chunks yield nothing."""
+        if not isinstance(chunk, Mapping):
+            raise MalformedResponseError(
+                f"not a stream chunk: {str(chunk)[:200]}",
+                provider=self.builder.system,
+                model=self.builder.model,
+            )
+        b = self.builder
+        if chunk.get("id") and b.provider_id is None:
+            b.provider_id = str(chunk["id"])
+        if chunk.get("model"):
+            b.model = str(chunk["model"])
+        if chunk.get("usage"):
+            b.usage = _usage(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                yield TextDelta(text=str(text))
+            for n, call in enumerate(delta.get("tool_calls") or ()):
+                fn = call.get("function") or {}
+                yield ToolCallDelta(
+                    index=int(call.get("index", n)),
+                    id=call.get("id"),
+                    name=fn.get("name"),
+                    arguments=str(fn.get("arguments") or ""),
+                )
+            if choice.get("finish_reason"):
+                b.finish_reason = finish_reason(choice["finish_reason"])
+
+
+def sse_data(line: str) -> str | None:
+    """The payload of an SSE ``data:`` line, or None for other lines."""
+    if line.startswith("data:"):
+        return line[5:].strip()
+    return None
+
+
+def loads(text: str, *, model: str, system: str) -> object:
+    """Parse JSON, reporting a MalformedResponseError that shows the start of the text."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MalformedResponseError(
+            f"invalid JSON from the server: {text[:200]!r}", provider=system, model=model
+        ) from exc

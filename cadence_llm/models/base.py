@@ -1,0 +1,210 @@
+"""The ``Model`` protocol and the base class every adapter builds on.
+
+A model is anything with ``name``, ``system``, ``async complete(request)`` and
+``stream(request)``: adapters, fakes and fallback chains alike. :class:`ModelAdapter` does what
+all adapters share, so each provider module only translates: it normalizes every failure into
+:mod:`cadence_llm.errors` (also those raised after a stream's first chunk), detects streams that
+end without the model's finish signal, records usage, and opens a GenAI span.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from .. import _otel
+from ..errors import ModelError, TruncatedStreamError, normalize_error
+from ..messages import (
+    FinishReason,
+    ModelRequest,
+    ModelResponse,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from ..usage import record_call
+
+__all__ = ["Model", "ModelAdapter", "ResponseBuilder", "as_request"]
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What cadence needs from a model: one call, or one streamed call."""
+
+    @property
+    def name(self) -> str:
+        """The model's name, as used in errors, attempts and spans."""
+        ...
+
+    @property
+    def system(self) -> str:
+        """The provider (``"openai"``, ``"anthropic"``, ``"local"``, ``"chain"``...)."""
+        ...
+
+    async def complete(self, request: ModelRequest | str) -> ModelResponse:
+        """Answer ``request``; raise a :class:`~cadence_llm.errors.ModelError` on failure."""
+        ...
+
+    def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:
+        """Answer ``request`` as events; the last one is :class:`StreamDone`."""
+        ...
+
+
+def as_request(request: ModelRequest | str) -> ModelRequest:
+    """Accept a bare prompt where a request is expected."""
+    if isinstance(request, str):
+        return ModelRequest.of(request)
+    return request
+
+
+class ResponseBuilder:
+    """Assemble a :class:`ModelResponse` from stream deltas (and know how far a stream got)."""
+
+    def __init__(self, *, model: str, system: str) -> None:
+        self.model = model
+        self.system = system
+        self.provider_id: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.usage = Usage()
+        self._text: list[str] = []
+        self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
+        self.chunks = 0
+
+    def add(self, event: TextDelta | ToolCallDelta) -> None:
+        """Fold one delta into the answer."""
+        self.chunks += 1
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+            return
+        slot = self._calls.setdefault(event.index, ["", "", ""])
+        if event.id:
+            slot[0] = event.id
+        if event.name:
+            slot[1] = event.name
+        slot[2] += event.arguments
+
+    def response(self) -> ModelResponse:
+        """The answer so far (the partial answer, if the stream has not finished)."""
+        calls = tuple(
+            ToolCall(id=i or f"call_{n}", name=nm, arguments=args or "{}")
+            for n, (i, nm, args) in sorted(self._calls.items())
+        )
+        return ModelResponse(
+            text="".join(self._text),
+            tool_calls=calls,
+            finish_reason=self.finish_reason or "unknown",
+            usage=self.usage,
+            model=self.model,
+            provider_id=self.provider_id,
+            system=self.system,
+        )
+
+
+class ModelAdapter(abc.ABC):
+    """Base of the provider adapters: subclasses implement ``_complete`` and ``_stream``.
+
+    ``_stream`` yields text and tool-call deltas, updating the :class:`ResponseBuilder` it is
+    given (finish reason, usage, ids); it must set ``builder.finish_reason`` only when the
+    provider signalled the end, so a stream that just stops is reported as truncated.
+
+    Args:
+        model: The provider's model name.
+    """
+
+    system: str = "unknown"
+
+    def __init__(self, model: str) -> None:
+        if not model:
+            raise ValueError(f"{type(self).__name__} needs a model name, e.g. model='...'")
+        self.model = model
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.model
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+    @abc.abstractmethod
+    async def _complete(self, request: ModelRequest) -> ModelResponse:
+        """Call the provider once and translate its answer."""
+
+    @abc.abstractmethod
+    def _stream(
+        self, request: ModelRequest, builder: ResponseBuilder
+    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+        """Call the provider in streaming mode and translate each chunk."""
+
+    def _normalize(self, exc: BaseException, partial: ModelResponse | None = None) -> ModelError:
+        err = normalize_error(exc, provider=self.system, model=self.model, partial=partial)
+        if err is None:
+            raise exc
+        return err
+
+    async def complete(self, request: ModelRequest | str) -> ModelResponse:
+        """Answer ``request``; every provider failure surfaces as a ``ModelError``."""
+        req = as_request(request)
+        span = _otel.start_span(self.system, self.model, req, stream=False)
+        started = time.perf_counter()
+        try:
+            with _otel.use_span(span):
+                response = await self._complete(req)
+        except asyncio.CancelledError:
+            _otel.end_span(span, None, None)
+            raise
+        except Exception as exc:
+            err = self._normalize(exc)
+            _otel.end_span(span, None, err)
+            if err is exc:
+                raise
+            raise err from exc
+        _otel.end_span(span, response, None)
+        record_call(response, time.perf_counter() - started)
+        return response
+
+    async def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:
+        """Answer ``request`` as events ending in :class:`StreamDone`.
+
+        A failure after the first chunk is normalized like any other and carries the partial
+        answer in ``.partial``; a stream that ends without the provider's finish signal raises
+        :class:`~cadence_llm.errors.TruncatedStreamError`.
+        """
+        req = as_request(request)
+        builder = ResponseBuilder(model=self.model, system=self.system)
+        span = _otel.start_span(self.system, self.model, req, stream=True)
+        started = time.perf_counter()
+        try:
+            async with contextlib.aclosing(self._stream(req, builder)) as events:
+                async for event in events:
+                    builder.add(event)
+                    yield event
+        except (asyncio.CancelledError, GeneratorExit):
+            _otel.end_span(span, None, None)
+            raise
+        except Exception as exc:
+            err = self._normalize(exc, builder.response() if builder.chunks else None)
+            _otel.end_span(span, None, err)
+            if err is exc:
+                raise
+            raise err from exc
+        response = builder.response()
+        if builder.finish_reason is None:
+            err = TruncatedStreamError(
+                f"the stream ended after {builder.chunks} chunks without a finish signal",
+                provider=self.system,
+                model=self.model,
+                partial=response,
+            )
+            _otel.end_span(span, None, err)
+            raise err
+        _otel.end_span(span, response, None)
+        record_call(response, time.perf_counter() - started)
+        yield StreamDone(response=response)

@@ -1,0 +1,103 @@
+"""``OpenAIModel``: the official ``openai`` SDK's ``AsyncOpenAI``, chat completions API.
+
+The SDK is imported only when a model is built without a client. Whatever client is used, its
+own retries are switched off (``max_retries=0``): cadence's fallback chain owns retrying, and two
+stacked retry loops multiply attempts against a struggling provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from .._optional import require
+from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
+from ._chat_format import ChunkReader, SchemaStyle, build_payload, parse_completion
+from .base import ModelAdapter, ResponseBuilder
+
+__all__ = ["OpenAIModel"]
+
+
+def _dump(obj: Any) -> Any:
+    """SDK objects as plain dicts (the SDK returns pydantic models)."""
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else obj
+
+
+class OpenAIModel(ModelAdapter):
+    """A model behind OpenAI's chat completions API, through the official SDK.
+
+    Args:
+        model: The model name (``"gpt-4o-mini"``).
+        client: An ``openai.AsyncOpenAI`` (or Azure) client; its retries are switched off.
+            Built from the settings below when omitted.
+        api_key: Used when building a client (defaults to ``OPENAI_API_KEY``).
+        base_url: Used when building a client (any OpenAI-compatible endpoint works).
+        timeout: Seconds per request when building a client.
+        max_tokens_field: ``"max_completion_tokens"`` (OpenAI) or ``"max_tokens"`` (servers that
+            only know the older name, such as llama.cpp's).
+        schema_style: How a JSON-schema response format is sent; ``"json_object"`` suits
+            llama.cpp's server.
+        stream_usage: Ask for a final usage chunk when streaming.
+    """
+
+    system = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        client: Any = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_tokens_field: str = "max_completion_tokens",
+        schema_style: SchemaStyle = "json_schema",
+        stream_usage: bool = True,
+    ) -> None:
+        super().__init__(model)
+        if client is None:
+            openai = require("openai", "openai")
+            client = openai.AsyncOpenAI(
+                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+            )
+        elif getattr(client, "max_retries", 0) != 0:
+            client = client.with_options(max_retries=0)
+        self.client = client
+        self.max_tokens_field = max_tokens_field
+        self.schema_style: SchemaStyle = schema_style
+        self.stream_usage = stream_usage
+
+    def _payload(self, request: ModelRequest) -> dict[str, Any]:
+        payload = build_payload(
+            request,
+            self.model,
+            max_tokens_field=self.max_tokens_field,
+            schema_style=self.schema_style,
+            include_extra=False,
+        )
+        if request.extra:
+            payload["extra_body"] = dict(request.extra)
+        return payload
+
+    async def _complete(self, request: ModelRequest) -> ModelResponse:
+        raw = await self.client.chat.completions.create(**self._payload(request))
+        return parse_completion(_dump(raw), model=self.model, system=self.system)
+
+    async def _stream(
+        self, request: ModelRequest, builder: ResponseBuilder
+    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+        payload = self._payload(request)
+        payload["stream"] = True
+        if self.stream_usage:
+            payload["stream_options"] = {"include_usage": True}
+        reader = ChunkReader(builder)
+        stream = await self.client.chat.completions.create(**payload)
+        try:
+            async for chunk in stream:
+                for event in reader.feed(_dump(chunk)):
+                    yield event
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                await close()

@@ -1,0 +1,155 @@
+"""Token usage and cost: per call, and summed over whatever a ``track_usage()`` block runs.
+
+Prices change too often to ship, so cadence ships none: pass a :class:`PriceTable` of your
+contracted prices. Every adapter reports each finished call to the ledgers active in the
+current context, so a run, a request handler or a test can total what it spent without
+threading a ledger through every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from .messages import ModelResponse, Usage
+
+__all__ = ["CallRecord", "Price", "PriceTable", "UsageLedger", "track_usage"]
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Prices in currency units per million tokens.
+
+    Args:
+        input: Price of a million uncached input tokens.
+        output: Price of a million output tokens.
+        cached_input: Price of a million cached input tokens (defaults to ``input``).
+    """
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+    def cost(self, usage: Usage) -> float:
+        """What ``usage`` cost at these prices."""
+        cached = min(usage.cached_tokens, usage.input_tokens)
+        cached_price = self.input if self.cached_input is None else self.cached_input
+        return (
+            (usage.input_tokens - cached) * self.input
+            + cached * cached_price
+            + usage.output_tokens * self.output
+        ) / 1_000_000
+
+
+class PriceTable:
+    """Model name → :class:`Price`; dated names match their base (``gpt-4o-2024-08-06``).
+
+    Args:
+        prices: Model names (or name prefixes) and their prices.
+    """
+
+    def __init__(self, prices: Mapping[str, Price]) -> None:
+        self._prices = dict(prices)
+        # Longest prefix first, so "gpt-4o-mini" beats "gpt-4o".
+        self._prefixes = sorted(self._prices, key=len, reverse=True)
+
+    def price(self, model: str) -> Price | None:
+        """The price for ``model``: an exact entry, else the longest matching prefix."""
+        found = self._prices.get(model)
+        if found is not None:
+            return found
+        for prefix in self._prefixes:
+            if model.startswith(prefix):
+                return self._prices[prefix]
+        return None
+
+    def cost(self, model: str, usage: Usage) -> float | None:
+        """What ``usage`` on ``model`` cost, or None when the table has no price for it."""
+        price = self.price(model)
+        return None if price is None else price.cost(usage)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One finished model call as a ledger saw it."""
+
+    model: str
+    system: str
+    usage: Usage
+    cost: float | None
+    duration: float
+
+
+@dataclass
+class UsageLedger:
+    """Calls recorded while a :func:`track_usage` block was active, and their totals.
+
+    Args:
+        prices: The price table used to cost each call; None records tokens only.
+    """
+
+    prices: PriceTable | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, response: ModelResponse, *, duration: float = 0.0) -> CallRecord:
+        """Add one finished call (adapters call this for you)."""
+        cost = None if self.prices is None else self.prices.cost(response.model, response.usage)
+        rec = CallRecord(response.model, response.system, response.usage, cost, duration)
+        with self._lock:
+            self.calls.append(rec)
+        return rec
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens summed over every call."""
+        total = Usage()
+        for rec in list(self.calls):
+            total = total + rec.usage
+        return total
+
+    @property
+    def cost(self) -> float:
+        """Cost summed over the calls that had a price."""
+        return sum(rec.cost for rec in list(self.calls) if rec.cost is not None)
+
+    @property
+    def unpriced_models(self) -> set[str]:
+        """Models called whose price the table lacks, so ``cost`` is an underestimate."""
+        return {rec.model for rec in list(self.calls) if rec.cost is None}
+
+    def by_model(self) -> dict[str, Usage]:
+        """Tokens summed per model."""
+        out: dict[str, Usage] = {}
+        for rec in list(self.calls):
+            out[rec.model] = out.get(rec.model, Usage()) + rec.usage
+        return out
+
+
+_ledgers: ContextVar[tuple[UsageLedger, ...]] = ContextVar("cadence_llm_ledgers", default=())
+
+
+@contextlib.contextmanager
+def track_usage(prices: PriceTable | None = None) -> Iterator[UsageLedger]:
+    """Record every model call made inside the block (including in tasks it starts).
+
+    Blocks nest: an inner block's calls are also counted by the outer one.
+
+    Args:
+        prices: Prices used to cost each call.
+    """
+    ledger = UsageLedger(prices)
+    token = _ledgers.set((*_ledgers.get(), ledger))
+    try:
+        yield ledger
+    finally:
+        _ledgers.reset(token)
+
+
+def record_call(response: ModelResponse, duration: float) -> None:
+    """Report a finished call to every active ledger (no-op when none is active)."""
+    for ledger in _ledgers.get():
+        ledger.record(response, duration=duration)
