@@ -9,7 +9,6 @@ never see each other's scope.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["NoteScope", "current_note"]
 
 
-@dataclass(frozen=True, slots=True)
 class NoteScope:
     """The note being executed: its cadence, run, enclosing group and the run's hooks.
 
@@ -32,13 +30,31 @@ class NoteScope:
         score: The score (or the task's isolated view of it) the note receives.
     """
 
-    cadence_name: str
-    run_id: str | None
-    note_name: str
-    group: str | None
-    task_index: int | None
-    hooks: HooksManager | None
-    score: Any
+    __slots__ = ("cadence_name", "group", "hooks", "note_name", "run_id", "score", "task_index")
+
+    def __init__(
+        self,
+        cadence_name: str,
+        run_id: str | None,
+        note_name: str,
+        group: str | None,
+        task_index: int | None,
+        hooks: HooksManager | None,
+        score: Any,
+    ) -> None:
+        self.cadence_name = cadence_name
+        self.run_id = run_id
+        self.note_name = note_name
+        self.group = group
+        self.task_index = task_index
+        self.hooks = hooks
+        self.score = score
+
+    def __repr__(self) -> str:
+        return (
+            f"NoteScope(cadence={self.cadence_name!r}, run_id={self.run_id!r}, "
+            f"note={self.note_name!r}, group={self.group!r}, task_index={self.task_index!r})"
+        )
 
 
 current_note: ContextVar[NoteScope | None] = ContextVar("cadence_current_note", default=None)

@@ -15,7 +15,6 @@ and removals; anything else that differs raises ``MergeConflict``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,8 +55,9 @@ def _needs_copy(value: Any) -> bool:
 def _is_record(value: Any) -> bool:
     """Dataclass instances and pydantic models: compared by value, so safe to copy for isolation."""
     cls = type(value)
-    if dataclasses.is_dataclass(cls):
-        return not cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is not None:
+        return not params.frozen
     return hasattr(cls, "model_fields") and hasattr(value, "model_copy")
 
 
@@ -288,7 +288,8 @@ def _group_by_field(changes: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
 
 def apply_changes(score: Any, values: dict[str, Any]) -> None:
     """Write merged values back onto the score (frozen dataclasses included)."""
-    frozen = dataclasses.is_dataclass(score) and type(score).__dataclass_params__.frozen  # type: ignore[attr-defined]
+    params = getattr(type(score), "__dataclass_params__", None)
+    frozen = params is not None and params.frozen
     for name, value in values.items():
         if frozen:
             object.__setattr__(score, name, value)

@@ -1,10 +1,12 @@
-"""The plan a builder records: immutable step records that the runner, diagrams and the
-validator read. A cadence *describes* its steps here; running them is the runner's job."""
+"""The plan a builder records: step records that the runner, diagrams and the validator read.
+
+A cadence *describes* its steps here; running them is the runner's job. The records are plain
+slotted classes rather than dataclasses so ``import cadence`` stays cheap.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,60 +15,95 @@ if TYPE_CHECKING:
 __all__ = ["ChildStep", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
+class _Record:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Task(_Record):
     """One callable of a step: its display name and whether calling it returns an awaitable."""
 
-    name: str
-    fn: Callable[[Any], Any]
-    is_async: bool
+    __slots__ = ("fn", "is_async", "name")
+
+    def __init__(self, name: str, fn: Callable[..., Any], is_async: bool) -> None:
+        self.name = name
+        self.fn = fn
+        self.is_async = is_async
 
 
-@dataclass(frozen=True, slots=True)
-class ThenStep:
+class ThenStep(_Record):
     """Run one note on the score. ``can_interrupt``: a ``True`` return ends the run early."""
 
-    name: str
-    task: Task
-    can_interrupt: bool = False
-    kind: str = "then"
+    __slots__ = ("can_interrupt", "name", "task")
+    kind = "then"
+
+    def __init__(self, name: str, task: Task, can_interrupt: bool = False) -> None:
+        self.name = name
+        self.task = task
+        self.can_interrupt = can_interrupt
 
 
-@dataclass(frozen=True, slots=True)
-class SyncStep:
+class SyncStep(_Record):
     """Run ``tasks`` concurrently, each on an isolated view, then merge their changes."""
 
-    name: str
-    tasks: tuple[Task, ...]
-    merge: Callable[..., Any]
-    merge_name: str
-    kind: str = "sync"
+    __slots__ = ("merge", "merge_name", "name", "tasks")
+    kind = "sync"
+
+    def __init__(
+        self, name: str, tasks: tuple[Task, ...], merge: Callable[..., Any], merge_name: str
+    ) -> None:
+        self.name = name
+        self.tasks = tasks
+        self.merge = merge
+        self.merge_name = merge_name
 
 
-@dataclass(frozen=True, slots=True)
-class SplitStep:
+class SplitStep(_Record):
     """Evaluate ``condition``; run ``if_true`` or ``if_false`` (each a sequence of tasks)."""
 
-    name: str
-    condition: Task
-    if_true: tuple[Task, ...]
-    if_false: tuple[Task, ...]
-    kind: str = "split"
+    __slots__ = ("condition", "if_false", "if_true", "name")
+    kind = "split"
+
+    def __init__(
+        self, name: str, condition: Task, if_true: tuple[Task, ...], if_false: tuple[Task, ...]
+    ) -> None:
+        self.name = name
+        self.condition = condition
+        self.if_true = if_true
+        self.if_false = if_false
 
 
-@dataclass(frozen=True, slots=True)
-class ChildStep:
+class ChildStep(_Record):
     """Run another cadence on its own score, then ``merge(parent, child_score)``.
 
     ``score`` (optional) builds the child's score from the parent's; without it the child runs
     on a fresh deep copy of the score it was defined with, so runs never share child state.
     """
 
-    name: str
-    cadence: Cadence[Any]
-    merge: Task
-    score: Callable[[Any], Any] | None = None
-    kind: str = "child"
+    __slots__ = ("cadence", "merge", "name", "score")
+    kind = "child"
+
+    def __init__(
+        self,
+        name: str,
+        cadence: Cadence[Any],
+        merge: Task,
+        score: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.cadence = cadence
+        self.merge = merge
+        self.score = score
 
 
 Step = ThenStep | SyncStep | SplitStep | ChildStep

@@ -7,7 +7,6 @@ plain dataclasses and pydantic models included; ``Score`` only adds a chainable
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, overload
@@ -21,21 +20,22 @@ _Self = TypeVar("_Self", bound="ImmutableScore")
 _MISSING: Any = object()
 
 
-@dataclasses.dataclass
 class Score:
     """Base class for mutable scores; subclass it with ``@dataclass``.
 
     ``__post_init__`` exists (and does nothing) so subclasses can always call
-    ``super().__post_init__()``; it is safe to call more than once.
+    ``super().__post_init__()``; it is safe to call more than once. The base itself declares no
+    fields (and is not itself a dataclass, which keeps ``import cadence`` fast).
     """
 
     def __post_init__(self) -> None:
         """Hook for subclasses; chain with ``super().__post_init__()``."""
 
 
-@dataclasses.dataclass(frozen=True)
 class ImmutableScore:
-    """Base class for frozen scores; notes return a changed copy instead of mutating.
+    """Base class for frozen scores (subclass with ``@dataclass(frozen=True)``).
+
+    Notes return a changed copy instead of mutating.
 
     A note that returns an instance of the score's class replaces the score for the steps
     that follow, which is how functional-style cadences advance.
@@ -46,10 +46,14 @@ class ImmutableScore:
 
     def replace(self: _Self, **changes: Any) -> _Self:
         """A copy with the given fields changed (validated like the constructor)."""
+        import dataclasses
+
         return dataclasses.replace(self, **changes)
 
     def with_field(self: _Self, name: str, value: Any) -> _Self:
         """A copy with one field changed; raises ``AttributeError`` for an unknown field."""
+        import dataclasses
+
         if name not in {f.name for f in dataclasses.fields(self)}:
             known = ", ".join(f.name for f in dataclasses.fields(self))
             raise AttributeError(f"{type(self).__name__} has no field {name!r} (fields: {known})")
