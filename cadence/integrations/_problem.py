@@ -1,0 +1,216 @@
+"""Run failures to RFC 9457 problem details, shared by the FastAPI and Flask integrations.
+
+A failed run must reach the client as a small, stable JSON document (``application/problem+json``)
+that names the failing note and a machine-readable ``code`` -- never a traceback, and by default
+never the text of the underlying exception, which may carry internals (SQL, hostnames, keys).
+Status codes follow the *root cause*, found by walking the error chain
+(``NoteError.original_error`` -> ``RetryExhaustedError.last_error`` -> ``__cause__``): an open
+circuit is ``503`` with ``Retry-After``, a timeout anywhere in the chain is ``504``, a held
+checkpoint lease is ``409``; every other failure is ``500``. Users override any of it with an
+``errors`` mapping keyed by error code or exception type.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from cadence.exceptions import (
+    CadenceError,
+    CheckpointError,
+    CircuitOpenError,
+    NoteError,
+    ParallelNoteError,
+    RetryExhaustedError,
+)
+from cadence.integrations._encode import ScoreEncodingError, dumps
+from cadence.integrations._idempotency import IdempotencyKeyError
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "ErrorMapping",
+    "Problem",
+    "error_chain",
+    "problem_for",
+    "validation_problem",
+]
+
+logger = logging.getLogger("cadence.integrations")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+ErrorHandler: TypeAlias = Callable[[BaseException, "Problem"], Any]
+ErrorMapping: TypeAlias = Mapping["str | type[BaseException]", "int | ErrorHandler"]
+"""``{code or exception type: status or handler(error, default_problem)}``.
+
+A handler returns a :class:`Problem`, a framework response (sent as is), or ``None`` to keep
+the default problem.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An RFC 9457 problem document plus the response headers it needs.
+
+    Attributes:
+        status: HTTP status code.
+        title: Short, stable summary of the problem type.
+        code: Stable machine-readable code (``NOTE_FAILED``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
+        detail: Human-readable explanation of this occurrence.
+        type: URI identifying the problem type.
+        extensions: Extra members (``note``, ``group``, ``retry_after`` ...).
+        headers: Response headers such as ``Retry-After``.
+    """
+
+    status: int
+    title: str
+    code: str
+    detail: str = ""
+    type: str = "about:blank"
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON members of the problem document."""
+        doc: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        doc.update(self.extensions)
+        return doc
+
+    def body(self) -> bytes:
+        """The document encoded as compact UTF-8 JSON."""
+        return dumps(self.to_dict())
+
+
+def error_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors it wraps, outermost first, each once."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        nxt: BaseException | None = None
+        if isinstance(current, NoteError):
+            nxt = current.original_error
+        elif isinstance(current, RetryExhaustedError):
+            nxt = current.last_error
+        current = nxt if nxt is not None else current.__cause__
+
+
+def _default_problem(error: BaseException, *, expose_errors: bool) -> Problem:
+    chain = list(error_chain(error))
+    code = error.code if isinstance(error, CadenceError) else "INTERNAL_ERROR"
+    extensions: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    note = next((e.note_name for e in chain if isinstance(e, NoteError)), None)
+    if note is not None:
+        extensions["note"] = note
+    parallel = next((e for e in chain if isinstance(e, ParallelNoteError)), None)
+    if parallel is not None:
+        extensions["group"] = parallel.group_name
+        extensions["task_index"] = parallel.task_index
+    where = f"note {note!r}" if note is not None else "the run"
+    breaker = next((e for e in chain if isinstance(e, CircuitOpenError)), None)
+    lease = next(
+        (e for e in chain if isinstance(e, CheckpointError) and e.code == "LEASE_HELD"), None
+    )
+    if breaker is not None:
+        retry_after = max(1, math.ceil(breaker.retry_after))
+        status, title = 503, "Service unavailable"
+        detail = f"{where} was refused by an open circuit breaker; retry after {retry_after} s"
+        extensions["retry_after"] = retry_after
+        headers["Retry-After"] = str(retry_after)
+    elif any(isinstance(e, builtins.TimeoutError) for e in chain):
+        status, title = 504, "Note timed out"
+        detail = f"{where} timed out"
+    elif lease is not None:
+        status, title = 409, "Run in progress"
+        detail = "another worker is running this request; retry later"
+    elif isinstance(error, IdempotencyKeyError):
+        status, title, detail = error.status, "Invalid Idempotency-Key", error.message
+    elif isinstance(error, ScoreEncodingError):
+        status, title, code = 500, "Response encoding failed", "RESPONSE_ENCODING_FAILED"
+        detail = str(error)
+    elif note is not None:
+        status, title = 500, "Note failed"
+        detail = f"{where} failed"
+    else:
+        status, title = 500, "Internal server error"
+        detail = "the run failed"
+    if expose_errors:
+        detail = error.message if isinstance(error, CadenceError) else str(error)
+    return Problem(status, title, code, detail, extensions=extensions, headers=headers)
+
+
+def problem_for(
+    error: BaseException,
+    *,
+    errors: ErrorMapping | None = None,
+    expose_errors: bool = False,
+    cadence_name: str | None = None,
+) -> Any:
+    """The response for a failed run: a :class:`Problem`, or what a user handler returned.
+
+    Args:
+        error: What the run (or the response mapper) raised.
+        errors: User overrides, matched against every error in the chain, outermost first.
+        expose_errors: Put the error's own message in ``detail`` (handy in development; leaks
+            internals in production).
+        cadence_name: Added as the ``cadence`` member when given.
+    """
+    problem = _default_problem(error, expose_errors=expose_errors)
+    if cadence_name is not None:
+        problem = _with_extensions(problem, cadence=cadence_name)
+    if errors:
+        for err in error_chain(error):
+            for key, value in errors.items():
+                matched = (
+                    getattr(err, "code", None) == key
+                    if isinstance(key, str)
+                    else isinstance(err, key)
+                )
+                if not matched:
+                    continue
+                if isinstance(value, int):
+                    return _with_status(problem, value)
+                custom = value(err, problem)
+                if custom is not None:
+                    return custom
+    if problem.status >= 500 and problem.status not in (503, 504):
+        logger.error(
+            "cadence run%s failed with %s",
+            f" of {cadence_name!r}" if cadence_name else "",
+            problem.code,
+            exc_info=error,
+        )
+    return problem
+
+
+def validation_problem(errors: list[dict[str, Any]], *, detail: str = "") -> Problem:
+    """A ``422`` problem listing invalid request fields (``loc``, ``msg``, ``type``)."""
+    fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors)
+    return Problem(
+        422,
+        "Invalid request",
+        "VALIDATION_FAILED",
+        detail or f"invalid or missing: {fields}",
+        extensions={"errors": errors},
+    )
+
+
+def _with_status(problem: Problem, status: int) -> Problem:
+    return dataclasses.replace(problem, status=status)
+
+
+def _with_extensions(problem: Problem, **members: Any) -> Problem:
+    return dataclasses.replace(problem, extensions={**problem.extensions, **members})

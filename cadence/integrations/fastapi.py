@@ -1,0 +1,553 @@
+"""FastAPI integration: cadence-backed endpoints, safe under concurrency and bad input.
+
+::
+
+    router = CadenceRouter()
+
+    @router.cadence("/orders/{order_id}", checkout_cadence)
+    async def create_order(order_id: str):
+        return OrderScore(order_id=order_id)
+
+    app.include_router(router)
+
+The decorated function turns path, query and body parameters into the initial score; FastAPI
+sees its real signature, so validation (422 naming the field) and OpenAPI work as for any
+endpoint. Each request runs ``cadence.run(score)`` on the score that function returned -- the
+definition's own score is never touched and requests share no state. The response is the final
+score as JSON (or what ``response_mapper`` returns); a failed run becomes an RFC 9457
+``application/problem+json`` response (see ``docs/web.md``).
+
+Also here: Server-Sent Events of a run (``stream=True`` or ``"auto"``), ``Idempotency-Key``
+support, :class:`CadenceDependency` for hand-written endpoints, and :func:`cadence_lifespan`
+for resources shared by all requests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any, Generic, Literal, TypeVar
+
+try:
+    from fastapi import APIRouter, FastAPI, Request
+    from fastapi.responses import Response, StreamingResponse
+    from pydantic import TypeAdapter, ValidationError
+    from starlette.concurrency import run_in_threadpool
+    from starlette.types import Receive, Scope, Send
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "cadence.integrations.fastapi needs FastAPI: pip install 'cadence-orchestration[fastapi]'"
+    ) from exc
+
+from cadence._cadence import Cadence
+from cadence.exceptions import CadenceDefinitionError, CadenceError
+from cadence.integrations._common import (
+    ReporterHooks,
+    execute,
+    get_resource,
+    require_score,
+    resources_var,
+)
+from cadence.integrations._encode import dumps
+from cadence.integrations._idempotency import (
+    IdempotencyRegistry,
+    InMemoryIdempotencyStore,
+    StoredResponse,
+    as_idempotency_store,
+    check_key,
+    fingerprint,
+)
+from cadence.integrations._problem import (
+    PROBLEM_MEDIA_TYPE,
+    ErrorMapping,
+    Problem,
+    problem_for,
+    validation_problem,
+)
+from cadence.integrations._stream import RunStream, publish_event
+
+__all__ = [
+    "CadenceDependency",
+    "CadenceRouter",
+    "CadenceRun",
+    "InMemoryIdempotencyStore",
+    "Problem",
+    "cadence_lifespan",
+    "get_resource",
+    "install_problem_handlers",
+    "problem_response",
+    "publish_event",
+]
+
+S = TypeVar("S")
+_REQUEST_PARAM = "_cadence_request"
+_JSON = "application/json"
+_PROBLEM_DOC: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid request", **_PROBLEM_DOC},
+    500: {"description": "A note failed", **_PROBLEM_DOC},
+    503: {"description": "A circuit breaker is open (see Retry-After)", **_PROBLEM_DOC},
+    504: {"description": "A note timed out", **_PROBLEM_DOC},
+}
+
+
+def problem_response(problem: Problem) -> Response:
+    """A ``Response`` carrying a problem document with its headers."""
+    return Response(
+        problem.body(), problem.status, dict(problem.headers), media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _as_response(outcome: Any) -> Response:
+    if isinstance(outcome, Problem):
+        return problem_response(outcome)
+    if isinstance(outcome, Response):
+        return outcome
+    raise TypeError(
+        f"an errors= handler must return a Problem, a Response or None, got {outcome!r}"
+    )
+
+
+def _stored(response: Response) -> StoredResponse:
+    if isinstance(response, StreamingResponse):
+        raise TypeError("a streaming response cannot be replayed for an Idempotency-Key")
+    headers = tuple(
+        (k, v) for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    )
+    return StoredResponse(
+        response.status_code, bytes(response.body), response.media_type or _JSON, headers
+    )
+
+
+def _replay(stored: StoredResponse, *, replayed: bool) -> Response:
+    headers = dict(stored.headers)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, stored.status, headers, media_type=stored.media_type)
+
+
+def _endpoint_signature(fn: Callable[..., Any]) -> inspect.Signature:
+    try:
+        sig = inspect.signature(fn, eval_str=True)
+    except NameError:  # annotations only importable under TYPE_CHECKING; FastAPI does the same
+        sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    if any(p.name == _REQUEST_PARAM for p in params):
+        raise CadenceDefinitionError(
+            f"{fn.__qualname__}: the parameter name {_REQUEST_PARAM!r} is reserved"
+        )
+    hidden = inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+    at = next(
+        (i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params)
+    )
+    params.insert(at, hidden)
+    # No return annotation: the response is built here, not inferred from the factory's type.
+    return sig.replace(parameters=params, return_annotation=inspect.Signature.empty)
+
+
+class _Route:
+    """Everything one ``@router.cadence`` endpoint needs per request."""
+
+    def __init__(
+        self,
+        router: CadenceRouter,
+        cadence: Cadence[Any],
+        fn: Callable[..., Any],
+        *,
+        status_code: int,
+        response_model: Any,
+        response_mapper: Callable[[Any], Any] | None,
+        errors: ErrorMapping | None,
+        stream: bool | Literal["auto"],
+        idempotent: bool,
+    ) -> None:
+        self.router = router
+        self.cadence = cadence
+        self.fn = fn
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.status_code = status_code
+        self.adapter: TypeAdapter[Any] | None = (
+            TypeAdapter(response_model) if response_model is not None else None
+        )
+        self.mapper = response_mapper
+        self.errors = {**(router.errors or {}), **(errors or {})}
+        self.stream = stream
+        self.idempotent = idempotent
+
+    async def body(self, final: Any) -> Any:
+        """The response for a final score: bytes of JSON, or a ``Response`` from the mapper."""
+        value = final
+        if self.mapper is not None:
+            value = self.mapper(final)
+            if inspect.isawaitable(value):
+                value = await value
+            if isinstance(value, Response):
+                return value
+        if self.adapter is not None:
+            validated = self.adapter.validate_python(value, from_attributes=True)
+            return self.adapter.dump_json(validated)
+        return dumps(value)
+
+    def problem(self, error: BaseException) -> Any:
+        return problem_for(
+            error,
+            errors=self.errors,
+            expose_errors=self.router.expose_errors,
+            cadence_name=self.cadence.name,
+        )
+
+    async def run(self, score: Any, run_id: str | None, hooks: Sequence[Any] = ()) -> Response:
+        try:
+            final = await execute(
+                self.cadence, score, run_id=run_id, hooks=[*hooks, *self.router.run_hooks()]
+            )
+            body = await self.body(final)
+        except Exception as exc:
+            return _as_response(self.problem(exc))
+        if isinstance(body, Response):
+            return body
+        return Response(body, self.status_code, media_type=_JSON)
+
+    async def __call__(self, **kwargs: Any) -> Response:
+        request: Request = kwargs.pop(_REQUEST_PARAM)
+        resources = request.scope.get("state")
+        token = resources_var.set(resources)
+        try:
+            try:
+                if self.is_async:
+                    score = await self.fn(**kwargs)
+                else:
+                    score = await run_in_threadpool(self.fn, **kwargs)
+            except ValidationError as exc:  # a pydantic score rejected the request's values
+                return problem_response(
+                    validation_problem([dict(e) for e in exc.errors(include_url=False)])
+                )
+            require_score(self.fn, score)
+            if self.stream is True or (
+                self.stream == "auto" and "text/event-stream" in request.headers.get("accept", "")
+            ):
+                return self.sse(score, resources)
+            key = request.headers.get("idempotency-key")
+            registry = self.router.idempotency
+            if key is None or not self.idempotent or registry is None:
+                return await self.run(score, None)
+            return await self.run_once(request, check_key(key), score)
+        except CadenceError as exc:
+            return _as_response(self.problem(exc))
+        finally:
+            resources_var.reset(token)
+
+    async def run_once(self, request: Request, key: str, score: Any) -> Response:
+        registry = self.router.idempotency
+        assert registry is not None
+        scoped = f"{request.method} {request.url.path} {key}"
+        digest = fingerprint(request.url.query, await request.body())
+
+        async def produce() -> StoredResponse:
+            response = await self.run(score, key)
+            stored = _stored(response)
+            return dataclasses.replace(stored, fingerprint=digest)
+
+        stored, replayed = await registry.respond(scoped, digest, produce)
+        return _replay(stored, replayed=replayed)
+
+    def sse(self, score: Any, resources: Any) -> Response:
+        async def run(hooks: Sequence[Any]) -> Any:
+            resources_var.set(resources)
+            return await execute(self.cadence, score, hooks=[*hooks, *self.router.run_hooks()])
+
+        async def render(final: Any) -> Any:
+            body = await self.body(final)
+            if isinstance(body, Response):
+                return bytes(body.body).decode()
+            return bytes(body).decode()
+
+        def render_error(error: BaseException) -> dict[str, Any]:
+            outcome = self.problem(error)
+            if isinstance(outcome, Problem):
+                return outcome.to_dict()
+            return {"status": getattr(outcome, "status_code", 500), "code": "ERROR"}
+
+        stream = RunStream(
+            run,
+            render_result=render,
+            render_error=render_error,
+            cadence_name=self.cadence.name,
+            run_id=None,
+            ping_interval=self.router.ping_interval,
+        )
+        return _SSEResponse(stream, self.router)
+
+
+class _SSEResponse(StreamingResponse):
+    """Streams a run; whatever ends the response (a hang-up included) ends the run."""
+
+    def __init__(self, stream: RunStream, router: CadenceRouter) -> None:
+        self._stream = stream
+        self._router = router
+        self._frames = stream.__aiter__()
+        super().__init__(
+            self._frames,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._router.streams.add(self._stream)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._router.streams.discard(self._stream)
+            await self._stream.aclose()
+            await self._frames.aclose()  # type: ignore[attr-defined]
+
+
+class CadenceRouter(APIRouter):
+    """An ``APIRouter`` whose ``@router.cadence(path, cadence)`` endpoints run a cadence.
+
+    Args:
+        errors: Overrides for the error mapping, ``{code or exception type: status or
+            handler(error, problem)}``, for every route of the router.
+        reporter: ``reporter(note_name, seconds, score)`` called for every run of every route
+            (like ``Cadence.with_reporter``, without changing the cadence definitions).
+        idempotency_store: Enables ``Idempotency-Key``: an ``InMemoryIdempotencyStore``, any
+            checkpoint store, or your own ``IdempotencyStore``.
+        expose_errors: Put exception messages in problem ``detail`` (development only).
+        ping_interval: Seconds between SSE keep-alive comments (``None`` turns them off).
+        **kwargs: Passed to ``APIRouter`` (``prefix``, ``tags``, ``lifespan`` ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        errors: ErrorMapping | None = None,
+        reporter: Callable[[str, float, Any], Any] | None = None,
+        idempotency_store: Any = None,
+        expose_errors: bool = False,
+        ping_interval: float | None = 15.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.errors = errors
+        self.reporter = reporter
+        self.expose_errors = expose_errors
+        self.ping_interval = ping_interval
+        self.idempotency = (
+            None
+            if idempotency_store is None
+            else IdempotencyRegistry(as_idempotency_store(idempotency_store))
+        )
+        self.streams: set[RunStream] = set()
+        inner = self.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(app: Any) -> AsyncIterator[Any]:
+            async with inner(app) as state:
+                try:
+                    yield state
+                finally:
+                    await self.aclose()
+
+        self.lifespan_context = lifespan
+
+    def run_hooks(self) -> list[Any]:
+        """Fresh per-run hooks for the router's options (a reporter keeps per-run state)."""
+        return [] if self.reporter is None else [ReporterHooks(self.reporter)]
+
+    async def aclose(self) -> None:
+        """Cancel streamed and idempotent runs still in flight (called at app shutdown)."""
+        for stream in list(self.streams):
+            await stream.aclose()
+        if self.idempotency is not None:
+            await self.idempotency.aclose()
+
+    def cadence(
+        self,
+        path: str,
+        cadence: Cadence[Any],
+        *,
+        methods: Sequence[str] = ("POST",),
+        response_model: Any = None,
+        status_code: int = 200,
+        response_mapper: Callable[[Any], Any] | None = None,
+        errors: ErrorMapping | None = None,
+        stream: bool | Literal["auto"] = False,
+        idempotent: bool = True,
+        **route_kwargs: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register an endpoint that runs ``cadence`` on the score the decorated function returns.
+
+        Args:
+            path: The route path, with FastAPI path parameters (``/orders/{order_id}``).
+            cadence: The cadence to run per request.
+            methods: HTTP methods (default ``POST``: a run usually changes something).
+            response_model: Validate and document the response with this type.
+            status_code: Status of a successful response.
+            response_mapper: ``final_score -> value`` (sync or async) sent instead of the score;
+                may return a ``Response``.
+            errors: Error-mapping overrides for this route (on top of the router's).
+            stream: ``True`` answers with Server-Sent Events; ``"auto"`` does so when the client
+                sends ``Accept: text/event-stream``.
+            idempotent: Honour ``Idempotency-Key`` (needs the router's ``idempotency_store``).
+            **route_kwargs: Passed to ``add_api_route`` (``tags``, ``summary``, ``dependencies`` ...).
+
+        Returns:
+            A decorator that registers the function and returns it unchanged.
+        """
+        if not isinstance(cadence, Cadence):
+            raise CadenceDefinitionError(
+                f"router.cadence({path!r}, ...): expected a Cadence, got {type(cadence).__name__}"
+            )
+        if stream not in (True, False, "auto"):
+            raise CadenceDefinitionError(f"stream must be True, False or 'auto', got {stream!r}")
+        if response_mapper is not None and not callable(response_mapper):
+            raise CadenceDefinitionError(
+                f"response_mapper must be callable, got {response_mapper!r}"
+            )
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not callable(fn):
+                raise CadenceDefinitionError(
+                    f"@router.cadence must decorate a function, got {fn!r}"
+                )
+            route = _Route(
+                self,
+                cadence,
+                fn,
+                status_code=status_code,
+                response_model=response_model,
+                response_mapper=response_mapper,
+                errors=errors,
+                stream=stream,
+                idempotent=idempotent,
+            )
+
+            async def endpoint(**kwargs: Any) -> Response:
+                return await route(**kwargs)
+
+            endpoint.__signature__ = _endpoint_signature(fn)  # type: ignore[attr-defined]
+            for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+                setattr(endpoint, attr, getattr(fn, attr, None))
+            responses: dict[int | str, dict[str, Any]] = dict(_RESPONSES)
+            if stream:
+                responses[status_code] = {"content": {"text/event-stream": {}}}
+            responses.update(route_kwargs.pop("responses", None) or {})
+            self.add_api_route(
+                path,
+                endpoint,
+                methods=list(methods),
+                response_model=response_model,
+                status_code=status_code,
+                responses=responses,
+                **route_kwargs,
+            )
+            return fn
+
+        return register
+
+
+class CadenceRun(Generic[S]):
+    """Runs one cadence inside a hand-written endpoint (what :class:`CadenceDependency` gives)."""
+
+    def __init__(self, cadence: Cadence[S], hooks: Callable[[], list[Any]], resources: Any) -> None:
+        self.cadence = cadence
+        self._hooks = hooks
+        self._resources = resources
+
+    async def __call__(self, score: S, *, run_id: str | None = None) -> S:
+        """Run the cadence on ``score``; failures raise (see :func:`install_problem_handlers`)."""
+        token = resources_var.set(self._resources)
+        try:
+            return await execute(self.cadence, score, run_id=run_id, hooks=self._hooks())
+        finally:
+            resources_var.reset(token)
+
+
+class CadenceDependency(Generic[S]):
+    """A FastAPI dependency that hands your endpoint a :class:`CadenceRun`.
+
+    ::
+
+        checkout = CadenceDependency(checkout_cadence)
+
+        @app.post("/checkout")
+        async def do_checkout(order: Order, run: CadenceRun = Depends(checkout)):
+            result = await run(OrderScore(order_id=order.id))
+            return {"status": result.status}
+
+    Args:
+        cadence: The cadence to run.
+        reporter: Optional ``reporter(note_name, seconds, score)`` for each run.
+    """
+
+    def __init__(
+        self, cadence: Cadence[S], *, reporter: Callable[[str, float, Any], Any] | None = None
+    ) -> None:
+        if not isinstance(cadence, Cadence):
+            raise CadenceDefinitionError(
+                f"CadenceDependency expects a Cadence, got {type(cadence).__name__}"
+            )
+        self.cadence = cadence
+        self.reporter = reporter
+
+    def _hooks(self) -> list[Any]:
+        return [] if self.reporter is None else [ReporterHooks(self.reporter)]
+
+    async def __call__(self, request: Request) -> CadenceRun[S]:
+        return CadenceRun(self.cadence, self._hooks, request.scope.get("state"))
+
+
+def install_problem_handlers(
+    app: FastAPI, *, errors: ErrorMapping | None = None, expose_errors: bool = False
+) -> None:
+    """Answer every uncaught ``CadenceError`` of ``app`` with a problem+json response.
+
+    For hand-written endpoints (``CadenceDependency``); ``@router.cadence`` routes map their
+    errors themselves.
+    """
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return _as_response(problem_for(exc, errors=errors, expose_errors=expose_errors))
+
+    app.add_exception_handler(CadenceError, handle)
+
+
+def cadence_lifespan(
+    **resources: Any,
+) -> Callable[[Any], AbstractAsyncContextManager[dict[str, Any]]]:
+    """A FastAPI ``lifespan`` that opens shared resources once and closes them at shutdown.
+
+    Each keyword is a resource: an (async) context manager is entered, a zero-argument
+    callable is called first (its result may be awaitable or a context manager), anything
+    else is used as is. Resources are closed in reverse order at shutdown. They are set on
+    ``app.state``, on ``request.state``, and reachable from notes with :func:`get_resource`.
+
+    ::
+
+        app = FastAPI(lifespan=cadence_lifespan(http=lambda: httpx.AsyncClient()))
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            opened: dict[str, Any] = {}
+            for name, value in resources.items():
+                opened[name] = await _open(stack, value)
+                setattr(app.state, name, opened[name])
+            yield opened
+
+    return lifespan
+
+
+async def _open(stack: AsyncExitStack, value: Any) -> Any:
+    if callable(value) and not hasattr(value, "__aenter__") and not hasattr(value, "__enter__"):
+        value = value()
+        if inspect.isawaitable(value):
+            value = await value
+    if hasattr(value, "__aenter__"):
+        return await stack.enter_async_context(value)
+    if hasattr(value, "__enter__"):
+        return stack.enter_context(value)
+    return value

@@ -1,0 +1,454 @@
+"""Flask integration: cadence-backed routes in ordinary (sync) Flask views.
+
+::
+
+    bp = CadenceBlueprint("orders", __name__)
+
+    @bp.cadence_route("/orders/<order_id>", checkout_cadence)
+    def create_order(order_id):
+        return OrderScore(order_id=order_id)
+
+    app.register_blueprint(bp)
+
+The decorated function receives the URL variables plus any other parameters it names, filled
+from the JSON body and the query string (see ``docs/web.md``); a parameter annotated with a
+dataclass or a pydantic model receives the whole JSON body, validated. It returns the initial
+score; each request runs the cadence on that score on its own event loop (in a worker thread
+when the calling thread already runs one), so the definition is never touched and requests
+share nothing. Failures become the same ``application/problem+json`` responses as in FastAPI.
+:class:`CadenceExtension` adds an app-wide reporter, error mapping and idempotency store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+try:
+    import flask
+    from flask import Blueprint, Flask, current_app, request
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "cadence.integrations.flask needs Flask: pip install 'cadence-orchestration[flask]'"
+    ) from exc
+
+from cadence._cadence import Cadence
+from cadence.exceptions import CadenceDefinitionError, CadenceError
+from cadence.integrations._common import ReporterHooks, execute, require_score
+from cadence.integrations._encode import dumps
+from cadence.integrations._idempotency import (
+    IdempotencyRegistry,
+    InMemoryIdempotencyStore,
+    StoredResponse,
+    as_idempotency_store,
+    check_key,
+    fingerprint,
+)
+from cadence.integrations._problem import (
+    PROBLEM_MEDIA_TYPE,
+    ErrorMapping,
+    Problem,
+    problem_for,
+    validation_problem,
+)
+
+__all__ = [
+    "CadenceBlueprint",
+    "CadenceExtension",
+    "InMemoryIdempotencyStore",
+    "Problem",
+    "problem_response",
+    "run_async",
+]
+
+T = TypeVar("T")
+_JSON = "application/json"
+_COERCE: dict[Any, Callable[[str], Any]] = {
+    int: int,
+    float: float,
+    str: str,
+    bool: lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
+}
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code without disturbing a running event loop.
+
+    A plain Flask worker thread has no loop, so the coroutine gets a fresh one; when the
+    thread already runs a loop (an ASGI adapter, a notebook) it runs on a new loop in a worker
+    thread instead of failing with "asyncio.run() cannot be called from a running event loop".
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    context = contextvars.copy_context()  # keeps Flask's request context visible to notes
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cadence-flask") as pool:
+        return pool.submit(context.run, asyncio.run, coro).result()
+
+
+def problem_response(problem: Problem) -> flask.Response:
+    """A Flask response carrying a problem document with its headers."""
+    return flask.Response(
+        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _as_response(outcome: Any) -> flask.Response:
+    if isinstance(outcome, Problem):
+        return problem_response(outcome)
+    return current_app.make_response(outcome)
+
+
+class _Invalid(Exception):
+    """Internal: request values did not fit the function's parameters."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
+
+
+def _coerce(name: str, where: str, value: Any, annotation: Any) -> Any:
+    convert = _COERCE.get(annotation)
+    if convert is None or not isinstance(value, str) or annotation is str:
+        return value
+    try:
+        return convert(value)
+    except (ValueError, KeyError):
+        raise _Invalid(
+            [
+                {
+                    "loc": [where, name],
+                    "msg": f"not a valid {annotation.__name__}",
+                    "type": "type_error",
+                }
+            ]
+        ) from None
+
+
+def _body_model(annotation: Any, body: Any) -> Any:
+    validate = getattr(annotation, "model_validate", None)
+    if validate is not None:  # pydantic model
+        from pydantic import ValidationError
+
+        try:
+            return validate(body)
+        except ValidationError as exc:
+            raise _Invalid(
+                [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]
+            ) from None
+    if not isinstance(body, dict):
+        raise _Invalid([{"loc": ["body"], "msg": "a JSON object is required", "type": "missing"}])
+    try:
+        return annotation(**body)
+    except TypeError as exc:
+        raise _Invalid([{"loc": ["body"], "msg": str(exc), "type": "type_error"}]) from None
+
+
+class _Binder:
+    """Fills a function's parameters from URL variables, the JSON body and the query string."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        try:
+            sig = inspect.signature(fn, eval_str=True)
+        except NameError:
+            sig = inspect.signature(fn)
+        self.params = [
+            p
+            for p in sig.parameters.values()
+            if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        ]
+
+    def bind(self, url: dict[str, Any]) -> dict[str, Any]:
+        body: Any = None
+        if request.mimetype == _JSON or request.is_json:
+            body = request.get_json(silent=True)
+            if body is None and request.get_data():
+                raise _Invalid([{"loc": ["body"], "msg": "malformed JSON", "type": "json_invalid"}])
+        kwargs: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for p in self.params:
+            ann = p.annotation
+            try:
+                if p.name in url:
+                    kwargs[p.name] = url[p.name]
+                elif isinstance(ann, type) and (
+                    dataclasses.is_dataclass(ann) or hasattr(ann, "model_validate")
+                ):
+                    kwargs[p.name] = _body_model(ann, body)
+                elif isinstance(body, dict) and p.name in body:
+                    kwargs[p.name] = _coerce(p.name, "body", body[p.name], ann)
+                elif p.name in request.args:
+                    kwargs[p.name] = _coerce(p.name, "query", request.args[p.name], ann)
+                elif p.default is inspect.Parameter.empty:
+                    errors.append(
+                        {"loc": ["query", p.name], "msg": "field required", "type": "missing"}
+                    )
+            except _Invalid as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise _Invalid(errors)
+        return kwargs
+
+
+class _Options:
+    """Settings shared by the routes of a blueprint, merged with the app's extension."""
+
+    def __init__(
+        self,
+        *,
+        errors: ErrorMapping | None,
+        reporter: Callable[[str, float, Any], Any] | None,
+        idempotency_store: Any,
+        expose_errors: bool,
+    ) -> None:
+        self.errors = errors
+        self.reporter = reporter
+        self.expose_errors = expose_errors
+        self.idempotency = (
+            None
+            if idempotency_store is None
+            else IdempotencyRegistry(as_idempotency_store(idempotency_store))
+        )
+
+
+def _extension() -> CadenceExtension | None:
+    ext = current_app.extensions.get("cadence")
+    return ext if isinstance(ext, CadenceExtension) else None
+
+
+class CadenceBlueprint(Blueprint):
+    """A Flask ``Blueprint`` whose ``@bp.cadence_route(rule, cadence)`` views run a cadence.
+
+    Args:
+        name: Blueprint name.
+        import_name: Usually ``__name__``.
+        errors: Error-mapping overrides for every route of the blueprint.
+        reporter: ``reporter(note_name, seconds, score)`` for every run.
+        idempotency_store: Enables ``Idempotency-Key`` (an ``InMemoryIdempotencyStore`` or any
+            checkpoint store).
+        expose_errors: Put exception messages in problem ``detail`` (development only).
+        **kwargs: Passed to ``Blueprint`` (``url_prefix`` ...).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        *,
+        errors: ErrorMapping | None = None,
+        reporter: Callable[[str, float, Any], Any] | None = None,
+        idempotency_store: Any = None,
+        expose_errors: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, import_name, **kwargs)
+        self.cadence_options = _Options(
+            errors=errors,
+            reporter=reporter,
+            idempotency_store=idempotency_store,
+            expose_errors=expose_errors,
+        )
+
+    def cadence_route(
+        self,
+        rule: str,
+        cadence: Cadence[Any],
+        *,
+        methods: Sequence[str] = ("POST",),
+        status_code: int = 200,
+        response_mapper: Callable[[Any], Any] | None = None,
+        errors: ErrorMapping | None = None,
+        idempotent: bool = True,
+        **options: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a view that runs ``cadence`` on the score the decorated function returns.
+
+        Args:
+            rule: The URL rule (``/orders/<order_id>``).
+            cadence: The cadence to run per request.
+            methods: HTTP methods (default ``POST``).
+            status_code: Status of a successful response.
+            response_mapper: ``final_score -> value`` sent instead of the score (sync or async;
+                may return a Flask response).
+            errors: Error-mapping overrides for this route.
+            idempotent: Honour ``Idempotency-Key`` when an idempotency store is configured.
+            **options: Passed to ``Blueprint.add_url_rule`` (``endpoint`` ...).
+        """
+        if not isinstance(cadence, Cadence):
+            raise CadenceDefinitionError(
+                f"bp.cadence_route({rule!r}, ...): expected a Cadence, got {type(cadence).__name__}"
+            )
+        if response_mapper is not None and not callable(response_mapper):
+            raise CadenceDefinitionError(
+                f"response_mapper must be callable, got {response_mapper!r}"
+            )
+        opts = self.cadence_options
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            binder = _Binder(fn)
+            is_async = inspect.iscoroutinefunction(fn)
+
+            def view(**url: Any) -> flask.Response:
+                ext = _extension()
+                merged = {
+                    **(ext.errors if ext and ext.errors else {}),
+                    **(opts.errors or {}),
+                    **(errors or {}),
+                }
+                expose = opts.expose_errors or bool(ext and ext.expose_errors)
+
+                def problem(error: BaseException) -> flask.Response:
+                    return _as_response(
+                        problem_for(
+                            error, errors=merged, expose_errors=expose, cadence_name=cadence.name
+                        )
+                    )
+
+                try:
+                    kwargs = binder.bind(url)
+                    score = run_async(fn(**kwargs)) if is_async else fn(**kwargs)
+                except _Invalid as exc:
+                    return problem_response(validation_problem(exc.errors))
+                require_score(fn, score)
+                hooks: list[Any] = []
+                for reporter in (opts.reporter, ext.reporter if ext else None):
+                    if reporter is not None:
+                        hooks.append(ReporterHooks(reporter))
+
+                async def produce(run_id: str | None) -> StoredResponse | Any:
+                    try:
+                        final = await execute(cadence, score, run_id=run_id, hooks=hooks)
+                        value: Any = final
+                        if response_mapper is not None:
+                            value = response_mapper(final)
+                            if inspect.isawaitable(value):
+                                value = await value
+                            if isinstance(value, flask.Response):
+                                return value
+                        return StoredResponse(status_code, dumps(value), _JSON)
+                    except Exception as exc:
+                        outcome = problem_for(
+                            exc, errors=merged, expose_errors=expose, cadence_name=cadence.name
+                        )
+                        if not isinstance(outcome, Problem):
+                            return outcome  # a user handler's own response value
+                        return StoredResponse(
+                            outcome.status,
+                            outcome.body(),
+                            PROBLEM_MEDIA_TYPE,
+                            tuple(outcome.headers.items()),
+                        )
+
+                registry = opts.idempotency or (ext.idempotency if ext else None)
+                key = request.headers.get("Idempotency-Key")
+                try:
+                    if key is None or not idempotent or registry is None:
+                        outcome = run_async(produce(None))
+                        replayed = False
+                    else:
+                        scoped = f"{request.method} {request.path} {check_key(key)}"
+                        digest = fingerprint(request.query_string, request.get_data())
+                        outcome, replayed = run_async(_once(registry, scoped, digest, key, produce))
+                except CadenceError as exc:
+                    return problem(exc)
+                if not isinstance(outcome, StoredResponse):
+                    return current_app.make_response(outcome)
+                headers = dict(outcome.headers)
+                if replayed:
+                    headers["Idempotent-Replayed"] = "true"
+                return flask.Response(
+                    outcome.body, outcome.status, headers, mimetype=outcome.media_type
+                )
+
+            view.__name__ = fn.__name__
+            view.__doc__ = fn.__doc__
+            self.add_url_rule(
+                rule, options.pop("endpoint", fn.__name__), view, methods=list(methods), **options
+            )
+            return fn
+
+        return register
+
+
+async def _once(
+    registry: IdempotencyRegistry,
+    scoped: str,
+    digest: str,
+    key: str,
+    produce: Callable[[str | None], Coroutine[Any, Any, Any]],
+) -> tuple[StoredResponse, bool]:
+    async def stored() -> StoredResponse:
+        outcome = await produce(key)
+        if not isinstance(outcome, StoredResponse):
+            response = outcome if isinstance(outcome, flask.Response) else flask.Response(outcome)
+            skip = {"content-length", "content-type"}
+            outcome = StoredResponse(
+                response.status_code,
+                response.get_data(),
+                response.mimetype or _JSON,
+                tuple((k, v) for k, v in response.headers.items() if k.lower() not in skip),
+            )
+        return dataclasses.replace(outcome, fingerprint=digest)
+
+    return await registry.respond(scoped, digest, stored)
+
+
+class CadenceExtension:
+    """App-wide settings for cadence routes, and problem+json for any ``CadenceError``.
+
+    ::
+
+        cadence_ext = CadenceExtension(app, reporter=report_timing)
+
+    Args:
+        app: The Flask app (or call :meth:`init_app` later).
+        reporter: ``reporter(note_name, seconds, score)`` for every cadence route's run.
+        errors: Error-mapping overrides for every cadence route (routes and blueprints win).
+        idempotency_store: Default store for ``Idempotency-Key`` on every cadence route.
+        expose_errors: Put exception messages in problem ``detail`` (development only).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        reporter: Callable[[str, float, Any], Any] | None = None,
+        errors: ErrorMapping | None = None,
+        idempotency_store: Any = None,
+        expose_errors: bool = False,
+    ) -> None:
+        self.reporter = reporter
+        self.errors = errors
+        self.expose_errors = expose_errors
+        self.idempotency = (
+            None
+            if idempotency_store is None
+            else IdempotencyRegistry(as_idempotency_store(idempotency_store))
+        )
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register on ``app``: settings for cadence routes, a ``CadenceError`` handler."""
+        app.extensions["cadence"] = self
+
+        def handle(error: CadenceError) -> flask.Response:
+            return _as_response(
+                problem_for(error, errors=self.errors, expose_errors=self.expose_errors)
+            )
+
+        app.register_error_handler(CadenceError, handle)
+
+    def run(self, cadence: Cadence[T], score: T, *, run_id: str | None = None) -> T:
+        """Run ``cadence`` on ``score`` from a hand-written view, with the app-wide reporter.
+
+        Failures raise; the extension's error handler turns them into problem+json.
+        """
+        hooks = [] if self.reporter is None else [ReporterHooks(self.reporter)]
+        return run_async(execute(cadence, score, run_id=run_id, hooks=hooks))
