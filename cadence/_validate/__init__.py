@@ -1,0 +1,1 @@
+"""Implementation of :mod:`cadence.validate` (private; import from ``cadence.validate``)."""

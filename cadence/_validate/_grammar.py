@@ -1,0 +1,273 @@
+"""The DSL as data: builder methods, their parameters and the shape each argument must have.
+
+Both checking modes and the composition interpreter read this one table, and it is exported
+(``cadence.validate.GRAMMAR``) so tools can derive a GBNF grammar or a JSON schema from it
+without re-reading the builder's source.
+
+Argument shapes:
+
+- ``name``: a non-empty string literal (a step or cadence name).
+- ``score``: the score placeholder (``score`` in a composition).
+- ``note``: one callable taking the score (a registry name in a composition).
+- ``notes``: a non-empty list of notes.
+- ``branch``: a note or a list of notes.
+- ``condition``: a callable taking the score and returning a truth value.
+- ``merge``: a callable ``(parent, child_score)``.
+- ``handler``: a callable ``(score, error)``.
+- ``factory``: a callable ``parent -> child score``.
+- ``cadence``: another cadence (a registry entry holding a ``Cadence``).
+- ``strategy``: a merge strategy: one of ``MERGE_STRATEGIES`` as a string, or a registry callable.
+- ``bool``: ``True`` or ``False``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cadence._validate._diagnostics import Diagnostic, at, nearest
+
+__all__ = [
+    "ALIASES",
+    "COMPOSITION_METHODS",
+    "CONSTRUCTOR",
+    "GRAMMAR",
+    "MERGE_STRATEGIES",
+    "METHODS",
+    "OTHER_ATTRIBUTES",
+    "Method",
+    "Param",
+    "bind",
+    "grammar_table",
+    "suggest_method",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of a builder method: its name, the argument shape, and how it is passed."""
+
+    name: str
+    shape: str
+    required: bool = True
+    keyword_only: bool = False
+    arity: int = 0  # positional arguments the callable must accept (0: not a callable)
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """A builder method and its parameters, in positional order."""
+
+    name: str
+    params: tuple[Param, ...]
+    summary: str
+
+    def param(self, name: str) -> Param | None:
+        """The parameter called ``name``, if any."""
+        return next((p for p in self.params if p.name == name), None)
+
+
+CONSTRUCTOR = Method(
+    "Cadence",
+    (Param("name", "name"), Param("score", "score")),
+    "Cadence(name, score): start a cadence",
+)
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "then",
+            (
+                Param("name", "name"),
+                Param("task", "note", arity=1),
+                Param("can_interrupt", "bool", required=False, keyword_only=True),
+            ),
+            'then("step", note): run one note',
+        ),
+        Method(
+            "sync",
+            (
+                Param("name", "name"),
+                Param("tasks", "notes", arity=1),
+                Param("merge_strategy", "strategy", required=False),
+            ),
+            'sync("step", [note, note]): run notes concurrently, merge their changes',
+        ),
+        Method(
+            "split",
+            (
+                Param("name", "name"),
+                Param("condition", "condition", arity=1),
+                Param("if_true", "branch", arity=1),
+                Param("if_false", "branch", required=False, arity=1),
+            ),
+            'split("step", condition, if_true, if_false): run one branch',
+        ),
+        Method(
+            "child",
+            (
+                Param("name", "name"),
+                Param("cadence", "cadence"),
+                Param("merge", "merge", arity=2),
+                Param("score", "factory", required=False, keyword_only=True, arity=1),
+            ),
+            'child("step", cadence, merge): run another cadence, merge its score back',
+        ),
+        Method(
+            "on_error",
+            (Param("handler", "handler", arity=2), Param("stop", "bool", required=False)),
+            "on_error(handler, stop=True): handle a failing step",
+        ),
+    )
+}
+
+#: Builder methods a composition (untrusted text) may use.
+COMPOSITION_METHODS: frozenset[str] = frozenset(METHODS)
+
+#: Other public ``Cadence`` attributes: fine in a module, never in a composition.
+OTHER_ATTRIBUTES: frozenset[str] = frozenset(
+    {
+        "with_hooks",
+        "with_reporter",
+        "with_checkpoint",
+        "run",
+        "run_sync",
+        "name",
+        "score",
+        "steps",
+        "hooks",
+        "get_score",
+        "checkpoint_store",
+    }
+)
+
+#: Methods whose result is no longer a cadence (the chain ends there).
+TERMINAL = frozenset({"run", "run_sync", "name", "score", "steps", "hooks", "get_score"})
+
+MERGE_STRATEGIES: tuple[str, ...] = ("smart_merge", "fail_on_conflict", "last_write_wins")
+
+#: Names people (and models) reach for, mapped to the DSL method that does that job.
+ALIASES: dict[str, str] = {
+    "parallel": "sync",
+    "gather": "sync",
+    "concurrent": "sync",
+    "fan_out": "sync",
+    "map": "sync",
+    "all": "sync",
+    "branch": "split",
+    "if_": "split",
+    "when": "split",
+    "route": "split",
+    "switch": "split",
+    "condition": "split",
+    "step": "then",
+    "add": "then",
+    "pipe": "then",
+    "next": "then",
+    "do": "then",
+    "task": "then",
+    "note": "then",
+    "sequence": "then",
+    "subflow": "child",
+    "sub": "child",
+    "nest": "child",
+    "compose": "child",
+    "include": "child",
+    "catch": "on_error",
+    "on_failure": "on_error",
+    "except_": "on_error",
+    "hooks": "with_hooks",
+    "checkpoint": "with_checkpoint",
+    "execute": "run",
+    "start": "run",
+}
+
+
+def suggest_method(name: str, allowed: frozenset[str] | set[str]) -> str | None:
+    """The method a misspelled or invented ``name`` most likely meant, within ``allowed``."""
+    alias = ALIASES.get(name) or ALIASES.get(name.lower())
+    if alias in allowed:
+        return alias
+    return nearest(name, sorted(allowed)) or nearest(name.lower(), sorted(allowed))
+
+
+def bind(
+    call: ast.Call, method: Method, *, where: str
+) -> tuple[dict[str, ast.expr], list[Diagnostic], bool]:
+    """Match a call's arguments to ``method``'s parameters like Python would.
+
+    Returns ``(bound, diagnostics, complete)``; ``complete`` is False when ``*args`` or
+    ``**kwargs`` hide arguments, so "missing" cannot be judged.
+    """
+    out: dict[str, ast.expr] = {}
+    diags: list[Diagnostic] = []
+    complete = True
+    positional = [p for p in method.params if not p.keyword_only]
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            complete = False
+            break
+        if i >= len(positional):
+            diags.append(
+                at(
+                    arg,
+                    "CAD103",
+                    f"{where} takes at most {len(positional)} positional arguments, "
+                    f"got {len(call.args)}",
+                    f"{method.summary}",
+                )
+            )
+            break
+        out[positional[i].name] = arg
+    for kw in call.keywords:
+        if kw.arg is None:
+            complete = False
+            continue
+        param = method.param(kw.arg)
+        if param is None:
+            guess = nearest(kw.arg, [p.name for p in method.params])
+            diags.append(
+                at(
+                    kw.value,
+                    "CAD103",
+                    f"{where} has no parameter {kw.arg!r}",
+                    f"use {guess}=" if guess else method.summary,
+                )
+            )
+            continue
+        if kw.arg in out:
+            diags.append(at(kw.value, "CAD103", f"{where} got {kw.arg!r} twice", method.summary))
+            continue
+        out[kw.arg] = kw.value
+    return out, diags, complete
+
+
+def grammar_table() -> dict[str, Any]:
+    """The accepted composition grammar as JSON-ready data (for GBNF / JSON-schema tooling)."""
+
+    def params(m: Method) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": p.name,
+                "shape": p.shape,
+                "required": p.required,
+                "keyword_only": p.keyword_only,
+                "arity": p.arity,
+            }
+            for p in m.params
+        ]
+
+    return {
+        "constructor": {"name": CONSTRUCTOR.name, "params": params(CONSTRUCTOR)},
+        "methods": {
+            name: {"params": params(m), "summary": m.summary} for name, m in METHODS.items()
+        },
+        "merge_strategies": list(MERGE_STRATEGIES),
+        "program": "expression | NAME '=' expression",
+    }
+
+
+GRAMMAR: Mapping[str, Any] = grammar_table()

@@ -1,0 +1,156 @@
+"""One iterative pass over a module's AST that records what the checks need to look things up.
+
+Iterative rather than recursive so a deeply nested (or hostile) file cannot exhaust the Python
+stack; every later check reads these tables instead of walking the tree again.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+
+__all__ = ["FuncNode", "ModuleInfo", "analyse", "dotted", "max_depth"]
+
+FuncNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(slots=True)
+class ModuleInfo:
+    """Lookup tables for one parsed module."""
+
+    tree: ast.Module
+    parents: dict[int, ast.AST] = field(default_factory=dict)
+    func_of: dict[int, FuncNode | None] = field(default_factory=dict)
+    bound: set[str] = field(default_factory=set)
+    star_import: bool = False
+    imports: dict[str, str] = field(default_factory=dict)
+    defs: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = field(default_factory=dict)
+    classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
+    calls: list[ast.Call] = field(default_factory=list)
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
+
+    def is_defined(self, name: str) -> bool:
+        """Whether ``name`` is bound anywhere in the module, imported, or a builtin."""
+        return self.star_import or name in self.bound or name in _BUILTINS
+
+    def unique_def(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The one function called ``name`` (None when absent, ambiguous, or rebound)."""
+        found = self.defs.get(name, [])
+        if len(found) != 1 or name in self.imports:
+            return None
+        return found[0]
+
+    def unique_class(self, name: str) -> ast.ClassDef | None:
+        """The one class called ``name``, if exactly one is defined."""
+        found = self.classes.get(name, [])
+        return found[0] if len(found) == 1 else None
+
+    def resolve(self, node: ast.expr) -> str | None:
+        """The dotted origin of a name or attribute chain, following imports.
+
+        ``sleep`` after ``from time import sleep`` gives ``"time.sleep"``; ``t.sleep`` after
+        ``import time as t`` gives ``"time.sleep"``; unknown roots keep their own name.
+        """
+        path = dotted(node)
+        if path is None:
+            return None
+        head, _, rest = path.partition(".")
+        origin = self.imports.get(head, head)
+        return f"{origin}.{rest}" if rest else origin
+
+
+def dotted(node: ast.AST) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def max_depth(tree: ast.AST, limit: int) -> int:
+    """The nesting depth of ``tree``, counting no further than ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _bind_args(info: ModuleInfo, args: ast.arguments) -> None:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every += [a for a in (args.vararg, args.kwarg) if a is not None]
+    info.bound.update(a.arg for a in every)
+
+
+def _record(info: ModuleInfo, node: ast.AST, parent: ast.AST | None) -> None:
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        info.bound.add(node.id)
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        info.bound.add(node.name)
+        info.functions.append(node)
+        _bind_args(info, node.args)
+        if not isinstance(parent, ast.ClassDef):
+            info.defs.setdefault(node.name, []).append(node)
+    elif isinstance(node, ast.Lambda):
+        _bind_args(info, node.args)
+    elif isinstance(node, ast.ClassDef):
+        info.bound.add(node.name)
+        info.classes.setdefault(node.name, []).append(node)
+    elif isinstance(node, ast.Import):
+        for alias in node.names:
+            local = alias.asname or alias.name.partition(".")[0]
+            info.bound.add(local)
+            info.imports[local] = alias.name if alias.asname else local
+    elif isinstance(node, ast.ImportFrom):
+        base = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                info.star_import = True
+                continue
+            local = alias.asname or alias.name
+            info.bound.add(local)
+            info.imports[local] = f"{base}.{alias.name}" if base else alias.name
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        info.bound.add(node.name)
+    elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        info.bound.update(node.names)
+    elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        info.bound.add(node.name)
+    elif isinstance(node, ast.MatchMapping) and node.rest:
+        info.bound.add(node.rest)
+    elif isinstance(node, ast.Call):
+        info.calls.append(node)
+
+
+def analyse(tree: ast.Module) -> ModuleInfo:
+    """Walk ``tree`` once (iteratively) and build its :class:`ModuleInfo`."""
+    info = ModuleInfo(tree)
+    stack: list[tuple[ast.AST, ast.AST | None, FuncNode | None]] = [(tree, None, None)]
+    while stack:
+        node, parent, func = stack.pop()
+        if parent is not None:
+            info.parents[id(node)] = parent
+        info.func_of[id(node)] = func
+        _record(info, node, parent)
+        inner = (
+            node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else func
+        )
+        for child in ast.iter_child_nodes(node):
+            # Decorators and defaults run in the enclosing scope, the body in the function's.
+            outer = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and (
+                child is node.args or child in getattr(node, "decorator_list", ())
+            )
+            stack.append((child, node, func if outer else inner))
+    return info
