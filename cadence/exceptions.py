@@ -6,6 +6,7 @@ happen while it *runs*, so callers can catch one family without the other::
     Exception
     ├── CadenceError(message, code, details)     str() is "[CODE] message"
     │   ├── CadenceDefinitionError               a builder call was invalid (also ValueError)
+    │   │   └── ValidationError                  cadence.validate rejected source; .diagnostics
     │   ├── NoteError                            a note failed; .note_name, .original_error
     │   │   └── ParallelNoteError                ... inside a .sync group; .group_name, .task_index
     │   ├── RetryExhaustedError                  every attempt failed; .attempts, .last_error
@@ -36,6 +37,7 @@ __all__ = [
     "RetryExhaustedError",
     "Skip",
     "TimeoutError",
+    "ValidationError",
 ]
 
 
@@ -77,6 +79,21 @@ class CadenceDefinitionError(CadenceError, ValueError):
     """A cadence was defined wrongly; raised by the builder call that made the mistake."""
 
     default_code = "INVALID_DEFINITION"
+
+
+class ValidationError(CadenceDefinitionError):
+    """``cadence.validate`` rejected source text (e.g. ``build`` of a model's composition).
+
+    ``diagnostics`` lists every finding (code, line, column, message, fix hint), so a caller
+    can show them to a person or send them back to a model for repair.
+    """
+
+    default_code = "INVALID_SOURCE"
+
+    def __init__(self, message: str, diagnostics: list[Any] | None = None) -> None:
+        items = list(diagnostics or [])
+        super().__init__(message, None, {"diagnostics": [str(d) for d in items]})
+        self.diagnostics = items
 
 
 class NoteError(CadenceError):
