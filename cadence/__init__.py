@@ -21,7 +21,16 @@ from cadence.exceptions import (
     Skip,
     TimeoutError,
 )
-from cadence.hooks import CadenceHooks, HooksManager
+from cadence.diagram import to_dot, to_mermaid
+from cadence.hooks import (
+    CadenceHooks,
+    DebugHooks,
+    HooksManager,
+    LoggingHooks,
+    MetricsHooks,
+    TimingHooks,
+    TracingHooks,
+)
 
 __all__ = [
     "Atomic",
@@ -33,10 +42,13 @@ __all__ = [
     "CadenceHooks",
     "CheckpointError",
     "CircuitOpenError",
+    "DebugHooks",
     "HooksManager",
     "ImmutableScore",
+    "LoggingHooks",
     "MergeConflict",
     "MergeStrategy",
+    "MetricsHooks",
     "Note",
     "NoteError",
     "ParallelNoteError",
@@ -44,7 +56,11 @@ __all__ = [
     "Score",
     "Skip",
     "TimeoutError",
+    "TimingHooks",
+    "TracingHooks",
     "__version__",
     "merge_snapshots",
     "note",
+    "to_dot",
+    "to_mermaid",
 ]

@@ -21,7 +21,16 @@ from typing import Any
 
 from cadence._context import NoteScope, current_note
 
-__all__ = ["CadenceHooks", "HooksManager", "note_scope"]
+__all__ = [
+    "CadenceHooks",
+    "DebugHooks",
+    "HooksManager",
+    "LoggingHooks",
+    "MetricsHooks",
+    "TimingHooks",
+    "TracingHooks",
+    "note_scope",
+]
 
 logger = logging.getLogger("cadence.hooks")
 
@@ -233,3 +242,13 @@ class HooksManager:
 def _owner(fn: Any) -> str:
     owner = getattr(fn, "__self__", None)
     return type(owner).__name__ if owner is not None else getattr(fn, "__qualname__", repr(fn))
+
+
+# The built-in hooks subclass CadenceHooks, so they are imported once it exists.
+from cadence._builtin_hooks import (  # noqa: E402
+    DebugHooks,
+    LoggingHooks,
+    MetricsHooks,
+    TimingHooks,
+    TracingHooks,
+)

@@ -1,0 +1,353 @@
+"""Pictures of a cadence's plan: Mermaid, Graphviz DOT, a text tree, and SVG/PNG via Graphviz.
+
+The plan is read from ``cadence.steps`` (nothing runs). Every renderer draws the same graph:
+a start node, one box per ``.then`` step, a fork / tasks / merge block per ``.sync`` group, a
+decision with ``true``/``false`` branches per ``.split``, and a boxed sub-plan per ``.child``.
+For a picture of a *run* (what happened, when), see ``cadence.timeline``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cadence._plan import ChildStep, SplitStep, SyncStep, ThenStep
+
+__all__ = [
+    "GraphvizNotFoundError",
+    "diagram_command",
+    "load_cadence",
+    "render",
+    "save_diagram",
+    "to_dot",
+    "to_mermaid",
+    "to_text",
+]
+
+_MAX_DEPTH = 16
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """The Graphviz ``dot`` program is needed to render SVG/PNG and was not found."""
+
+
+@dataclass
+class _Node:
+    id: str
+    label: str
+    shape: str  # terminal | step | fork | join | decision
+
+
+@dataclass
+class _Cluster:
+    id: str
+    label: str
+    items: list[_Node | _Cluster] = field(default_factory=list)
+
+
+@dataclass
+class _Graph:
+    root: _Cluster
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _add(container: _Cluster, node_id: str, label: str, shape: str) -> str:
+    container.items.append(_Node(node_id, label, shape))
+    return node_id
+
+
+def _chain(graph: _Graph, container: _Cluster, tasks: Any, prefix: str) -> tuple[str, str] | None:
+    ids = [_add(container, f"{prefix}{i}", t.name, "step") for i, t in enumerate(tasks)]
+    for a, b in zip(ids, ids[1:], strict=False):
+        graph.edges.append((a, b, ""))
+    return (ids[0], ids[-1]) if ids else None
+
+
+def _steps(graph: _Graph, cadence: Any, prefix: str, container: _Cluster, depth: int) -> tuple[str, str]:
+    """Add ``cadence``'s steps; return the ids of the first and last node."""
+    first = last = ""
+    for i, step in enumerate(cadence.steps):
+        sid = f"{prefix}s{i}"
+        if isinstance(step, ThenStep):
+            entry = exit_ = _add(container, sid, step.name, "step")
+        elif isinstance(step, SyncStep):
+            entry = _add(container, sid, f"{step.name} (sync)", "fork")
+            exit_ = _add(container, f"{sid}_m", f"merge {step.name}", "join")
+            group = _Cluster(f"{sid}_g", f"sync {step.name}")
+            container.items.append(group)
+            for j, task in enumerate(step.tasks):
+                tid = _add(group, f"{sid}_t{j}", task.name, "step")
+                graph.edges += [(entry, tid, ""), (tid, exit_, "")]
+        elif isinstance(step, SplitStep):
+            entry = _add(container, sid, f"{step.name}: {step.condition.name}?", "decision")
+            exit_ = _add(container, f"{sid}_m", f"end {step.name}", "join")
+            for label, tasks, tag in (("true", step.if_true, "t"), ("false", step.if_false, "f")):
+                chain = _chain(graph, container, tasks, f"{sid}_{tag}")
+                if chain is None:
+                    graph.edges.append((entry, exit_, label))
+                else:
+                    graph.edges += [(entry, chain[0], label), (chain[1], exit_, "")]
+        elif isinstance(step, ChildStep):
+            child = _Cluster(f"{sid}_c", f"child {step.name}: {step.cadence.name}")
+            container.items.append(child)
+            if depth >= _MAX_DEPTH or not step.cadence.steps:
+                entry = exit_ = _add(child, sid, step.cadence.name, "step")
+            else:
+                entry, exit_ = _steps(graph, step.cadence, f"{sid}_", child, depth + 1)
+        else:  # pragma: no cover - a step kind added later and not drawn yet
+            entry = exit_ = _add(container, sid, step.name, "step")
+        if last:
+            graph.edges.append((last, entry, ""))
+        first = first or entry
+        last = exit_
+    return first, last
+
+
+def _graph(cadence: Any) -> _Graph:
+    if not hasattr(cadence, "steps") or not hasattr(cadence, "name"):
+        raise TypeError(f"expected a Cadence, got {type(cadence).__name__}: {cadence!r}")
+    graph = _Graph(_Cluster("root", cadence.name))
+    start = _add(graph.root, "n_start", cadence.name, "terminal")
+    first, last = _steps(graph, cadence, "n", graph.root, 0)
+    end = _add(graph.root, "n_end", "end", "terminal")
+    graph.edges += [(start, first or end, "")] + ([(last, end, "")] if last else [])
+    return graph
+
+
+# --- Mermaid ---------------------------------------------------------------------------------
+
+_MERMAID_SHAPES = {
+    "terminal": '(["{}"])',
+    "step": '["{}"]',
+    "fork": '{{{{"{}"}}}}',
+    "join": '(("{}"))',
+    "decision": '{{"{}"}}',
+}
+
+
+def _mermaid_label(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def _mermaid_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, _Node):
+            shape = _MERMAID_SHAPES[item.shape].format(_mermaid_label(item.label))
+            out.append(f"{indent}{item.id}{shape}")
+        else:
+            out.append(f'{indent}subgraph {item.id} ["{_mermaid_label(item.label)}"]')
+            _mermaid_items(item.items, indent + "    ", out)
+            out.append(f"{indent}end")
+
+
+def to_mermaid(cadence: Any, *, direction: str = "TD") -> str:
+    """The plan as a Mermaid flowchart (paste it into a ```mermaid block).
+
+    Args:
+        cadence: The cadence to draw.
+        direction: ``TD`` (top-down) or ``LR``, ``BT``, ``RL``.
+    """
+    if direction not in ("TD", "TB", "LR", "BT", "RL"):
+        raise ValueError(f"direction must be one of TD, TB, LR, BT, RL, got {direction!r}")
+    graph = _graph(cadence)
+    out = [f"flowchart {direction}"]
+    _mermaid_items(graph.root.items, "    ", out)
+    for a, b, label in graph.edges:
+        out.append(f"    {a} -->|{_mermaid_label(label)}| {b}" if label else f"    {a} --> {b}")
+    return "\n".join(out) + "\n"
+
+
+# --- DOT -------------------------------------------------------------------------------------
+
+_DOT_SHAPES = {
+    "terminal": 'shape=oval, fillcolor="#e8e8e8"',
+    "step": 'shape=box, fillcolor="#dbe8f7"',
+    "fork": 'shape=hexagon, fillcolor="#fde9c8"',
+    "join": 'shape=circle, fillcolor="#f5b041", label="", width=0.16, fixedsize=true',
+    "decision": 'shape=diamond, fillcolor="#e6f4d7"',
+}
+
+
+def _dot_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _dot_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, _Node):
+            out.append(f"{indent}{item.id} [label={_dot_str(item.label)}, {_DOT_SHAPES[item.shape]}];")
+        else:
+            out.append(f"{indent}subgraph cluster_{item.id} {{")
+            out.append(f'{indent}    label={_dot_str(item.label)}; style="rounded,dashed"; color="#888888";')
+            _dot_items(item.items, indent + "    ", out)
+            out.append(f"{indent}}}")
+
+
+def to_dot(cadence: Any, *, rankdir: str = "TB") -> str:
+    """The plan as a Graphviz DOT digraph (``dot -Tsvg``, or :func:`render`).
+
+    Args:
+        cadence: The cadence to draw.
+        rankdir: ``TB`` (top-bottom) or ``LR``, ``BT``, ``RL``.
+    """
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"rankdir must be one of TB, LR, BT, RL, got {rankdir!r}")
+    graph = _graph(cadence)
+    out = [
+        f"digraph {_dot_str(cadence.name)} {{",
+        f'    rankdir={rankdir}; fontname="Helvetica"; fontsize=10;',
+        '    node [fontname="Helvetica", fontsize=11, style="rounded,filled"];',
+        '    edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+    ]
+    _dot_items(graph.root.items, "    ", out)
+    for a, b, label in graph.edges:
+        out.append(f"    {a} -> {b} [label={_dot_str(label)}];" if label else f"    {a} -> {b};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _text_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
+    steps = list(cadence.steps)
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        out.append(f"{prefix}{'└── ' if last else '├── '}{_text_label(step)}")
+        inner = prefix + ("    " if last else "│   ")
+        if isinstance(step, SyncStep):
+            rows = [t.name for t in step.tasks]
+        elif isinstance(step, SplitStep):
+            rows = [
+                "if true: " + (" -> ".join(t.name for t in step.if_true) or "(nothing)"),
+                "if false: " + (" -> ".join(t.name for t in step.if_false) or "(nothing)"),
+            ]
+        elif isinstance(step, ChildStep) and depth < _MAX_DEPTH:
+            _text_steps(step.cadence, inner, out, depth + 1)
+            continue
+        else:
+            continue
+        for j, row in enumerate(rows):
+            out.append(f"{inner}{'└── ' if j == len(rows) - 1 else '├── '}{row}")
+
+
+def _text_label(step: Any) -> str:
+    if isinstance(step, SyncStep):
+        return f"sync {step.name} ({len(step.tasks)} tasks, merge: {step.merge_name})"
+    if isinstance(step, SplitStep):
+        return f"split {step.name} on {step.condition.name}"
+    if isinstance(step, ChildStep):
+        return f"child {step.name} -> {step.cadence.name}"
+    return f"then {step.name}"
+
+
+def to_text(cadence: Any) -> str:
+    """The plan as an indented tree, for terminals and logs."""
+    _graph(cadence)  # same argument check as the other renderers
+    out = [cadence.name]
+    _text_steps(cadence, "", out, 0)
+    return "\n".join(out) + "\n"
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render(cadence: Any, *, format: str = "svg", dot: str | None = None) -> bytes:
+    """Render the plan to SVG or PNG bytes with the Graphviz ``dot`` program.
+
+    Args:
+        cadence: The cadence to draw.
+        format: ``"svg"`` or ``"png"``.
+        dot: Path to the ``dot`` executable; found on ``PATH`` when omitted.
+
+    Raises:
+        GraphvizNotFoundError: ``dot`` is not installed; the message says how to get it.
+    """
+    if format not in ("svg", "png"):
+        raise ValueError(f"format must be 'svg' or 'png', got {format!r}; for text use to_dot()")
+    exe = dot or shutil.which("dot")
+    if exe is None or not Path(exe).exists():
+        raise GraphvizNotFoundError(
+            "rendering to SVG/PNG needs the Graphviz 'dot' program, which was not found on PATH; "
+            "install Graphviz (apt-get install graphviz, brew install graphviz, "
+            "https://graphviz.org/download/) or use to_mermaid()/to_dot() instead"
+        )
+    proc = subprocess.run(
+        [exe, f"-T{format}"], input=to_dot(cadence).encode(), capture_output=True, timeout=60, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"dot failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+    return proc.stdout
+
+
+_SUFFIXES = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot", ".txt": "text",
+             ".svg": "svg", ".png": "png"}
+
+
+def save_diagram(cadence: Any, path: str | Path, *, format: str | None = None) -> Path:
+    """Write a diagram to ``path``; the format follows the suffix unless given.
+
+    Suffixes: ``.mmd``/``.md`` Mermaid, ``.dot``/``.gv`` DOT, ``.txt`` text, ``.svg``/``.png``.
+    """
+    target = Path(path)
+    fmt = format or _SUFFIXES.get(target.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {target.name!r}; pass format= (one of {sorted(set(_SUFFIXES.values()))})")
+    if fmt in ("svg", "png"):
+        target.write_bytes(render(cadence, format=fmt))
+    else:
+        target.write_text(_TEXT[fmt](cadence), encoding="utf-8")
+    return target
+
+
+_TEXT = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}
+
+
+def load_cadence(target: str) -> Any:
+    """Import ``"package.module:attribute"`` and return the cadence it names.
+
+    The attribute may be a ``Cadence`` or a function of no arguments returning one.
+    """
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected 'module:attribute' (e.g. myapp.cadences:checkout), got {target!r}")
+    module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{module_name!r} has no attribute {attr!r}") from None
+    if not hasattr(obj, "steps") and callable(obj):
+        obj = obj()
+    if not hasattr(obj, "steps") or not hasattr(obj, "run"):
+        raise ValueError(f"{target!r} is a {type(obj).__name__}, not a Cadence")
+    return obj
+
+
+def diagram_command(target: str, *, format: str = "mermaid", output: str | Path | None = None) -> str:
+    """Entry point for ``cadence diagram TARGET [--format F] [--output PATH]``.
+
+    Args:
+        target: ``"module:attribute"`` naming a cadence.
+        format: ``mermaid``, ``dot``, ``text``, ``svg`` or ``png``.
+        output: File to write; required for ``svg``/``png``, else the text is just returned.
+
+    Returns:
+        The diagram text (for ``svg``/``png``: a line saying where the file was written).
+    """
+    cadence = load_cadence(target)
+    if format in ("svg", "png"):
+        if output is None:
+            raise ValueError(f"--format {format} writes a file: give --output PATH")
+        return f"wrote {save_diagram(cadence, output, format=format)}"
+    if format not in _TEXT:
+        raise ValueError(f"unknown format {format!r}; use mermaid, dot, text, svg or png")
+    text = _TEXT[format](cadence)
+    if output is not None:
+        Path(output).write_text(text, encoding="utf-8")
+    return text
