@@ -76,7 +76,8 @@ def _tz(v: dict[str, Any], path: str) -> dt.tzinfo | None:
         return ZoneInfo(_str(v["zone"], path))
     if "off" in v:
         days, seconds, micros = _ints(v["off"], path, 3)
-        return dt.timezone(dt.timedelta(days, seconds, micros), _str(v.get("name"), path))
+        offset = dt.timedelta(days, seconds, micros)
+        return dt.timezone(offset, _str(v["name"], path)) if "name" in v else dt.timezone(offset)
     return None
 
 

@@ -100,7 +100,13 @@ class LeasingCheckpointStore(CheckpointStore, Protocol):
     async def begin_attempt(
         self, cadence_name: str, run_id: str, step_name: str, *, token: int | None = None
     ) -> int:
-        """Count one more attempt at ``step_name`` and return the count (1 when the step changed)."""
+        """Count one more attempt at ``step_name`` and return the count.
+
+        ``step_name`` is the first step not completed yet. The count restarts at 1 when the step
+        differs from the one last counted, except that ``save_checkpoint`` itself counts as the
+        first attempt at the step after the saved one (a run that progressed and then crashed
+        did start that step), so the next ``begin_attempt`` then returns 2.
+        """
         ...
 
     async def record_failure(

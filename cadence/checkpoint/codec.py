@@ -319,7 +319,8 @@ class ScoreCodec:
         elif type(tz) is dt.timezone:
             off = tz.utcoffset(None)
             out["off"] = [off.days, off.seconds, off.microseconds]
-            out["name"] = tz.tzname(None)
+            if tz.tzname(None) != dt.timezone(off).tzname(None):  # keep only a custom name
+                out["name"] = tz.tzname(None)
         else:
             raise _unsupported(
                 v, path, f"its tzinfo {type(tz).__name__} is not datetime.timezone or ZoneInfo"

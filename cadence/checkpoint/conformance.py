@@ -169,6 +169,9 @@ async def _check_attempts(store: Any) -> None:
     token = await store.acquire_lease(c, r, holder="w1", ttl=30)
     assert [await store.begin_attempt(c, r, "s", token=token) for _ in range(3)] == [1, 2, 3]
     assert await store.begin_attempt(c, r, "t", token=token) == 1
+    await store.save_checkpoint(c, r, "t", 1, {}, token=token)
+    assert await store.begin_attempt(c, r, "u", token=token) == 2, "a save starts the next step"
+    assert await store.begin_attempt(c, r, "u", token=token) == 3
     assert await store.get_failure(c, r) is None
     await store.record_failure(c, r, "ValueError: first", token=token)
     await store.record_failure(c, r, "ValueError: second", token=token)

@@ -69,6 +69,7 @@ class InMemoryCheckpointStore:
         # Deep copy: the caller may keep mutating the dict it handed us.
         run.state = copy.deepcopy(score_state)
         run.steps[step_name] = step_index
+        run.attempt_step, run.attempts = "", 1  # the step after this one has now been started
 
     async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
         """Names of the completed steps."""
@@ -119,7 +120,7 @@ class InMemoryCheckpointStore:
     ) -> int:
         """Count an attempt at ``step_name``."""
         run = self._fence(cadence_name, run_id, token)
-        if run.attempt_step != step_name:
+        if run.attempt_step not in (step_name, ""):
             run.attempt_step, run.attempts = step_name, 0
         run.attempts += 1
         return run.attempts

@@ -128,7 +128,8 @@ class PostgresCheckpointStore:
         async def write(conn: Any) -> None:
             await self._fenced(conn, cadence_name, run_id, token)
             await conn.execute(
-                f"UPDATE cadence_runs SET state = %s {_KEY}", (text, cadence_name, run_id)
+                f"UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1 {_KEY}",
+                (text, cadence_name, run_id),
             )
             await conn.execute(
                 "INSERT INTO cadence_steps VALUES (%s, %s, %s, %s) ON CONFLICT (cadence, run_id, step) "
@@ -211,7 +212,7 @@ class PostgresCheckpointStore:
         async def write(conn: Any) -> int:
             await self._fenced(conn, cadence_name, run_id, token)
             cur = await conn.execute(
-                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS NOT DISTINCT FROM %s "
+                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS NOT DISTINCT FROM %s OR attempt_step = '' "
                 f"THEN attempts + 1 ELSE 1 END, attempt_step = %s {_KEY} RETURNING attempts",
                 (step_name, step_name, cadence_name, run_id),
             )

@@ -35,7 +35,7 @@ end
 _SCRIPTS = {
     "save": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
-redis.call('HSET', KEYS[1], 'state', ARGV[4])
+redis.call('HSET', KEYS[1], 'state', ARGV[4], 'attempt_step', '', 'attempts', 1)
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1""",
     "clear": """
@@ -61,7 +61,8 @@ if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then redis.call('HSET', KEYS[
 return 1""",
     "attempt": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
-if redis.call('HGET', KEYS[1], 'attempt_step') == ARGV[2] then
+local current = redis.call('HGET', KEYS[1], 'attempt_step')
+if current == ARGV[2] or current == '' then
   return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
 redis.call('HSET', KEYS[1], 'attempt_step', ARGV[2], 'attempts', 1)

@@ -169,7 +169,8 @@ class SQLiteCheckpointStore:
             self._fence(conn, cadence_name, run_id, token)
             self._ensure(conn, cadence_name, run_id)
             conn.execute(
-                "UPDATE cadence_runs SET state = ? WHERE cadence = ? AND run_id = ?",
+                "UPDATE cadence_runs SET state = ?, attempt_step = '', attempts = 1 "
+                "WHERE cadence = ? AND run_id = ?",
                 (text, cadence_name, run_id),
             )
             conn.execute(
@@ -269,7 +270,8 @@ class SQLiteCheckpointStore:
             self._fence(conn, cadence_name, run_id, token)
             self._ensure(conn, cadence_name, run_id)
             conn.execute(
-                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS ? THEN attempts + 1 ELSE 1 END, "
+                "UPDATE cadence_runs SET attempts = CASE WHEN attempt_step IS ? OR attempt_step = '' "
+                "THEN attempts + 1 ELSE 1 END, "
                 "attempt_step = ? WHERE cadence = ? AND run_id = ?",
                 (step_name, step_name, cadence_name, run_id),
             )
