@@ -542,7 +542,8 @@ def cadence_lifespan(
 
 
 async def _open(stack: AsyncExitStack, value: Any) -> Any:
-    if callable(value) and not hasattr(value, "__aenter__") and not hasattr(value, "__enter__"):
+    is_manager = hasattr(value, "__aenter__") or hasattr(value, "__enter__")
+    if callable(value) and (isinstance(value, type) or not is_manager):  # a factory
         value = value()
         if inspect.isawaitable(value):
             value = await value
