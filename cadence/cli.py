@@ -1,0 +1,442 @@
+"""The ``cadence`` command line (also ``python -m cadence``): scaffold, draw, validate, run.
+
+Stdlib only (argparse). User mistakes — a bad argument, a missing module, a cadence that
+fails — are reported on stderr as one line with the fix, never as a traceback
+(``cadence run --traceback`` shows one when you want it). Exit codes: 0 success, 1 a finding
+or failure, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cadence._version import __version__
+
+__all__ = ["main"]
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as ``cadence: error: ... (fix: ...)``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (fix: see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of attempts, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"attempts must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds as a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"the timeout must be > 0 seconds, got {text}")
+    return value
+
+
+def _use_cwd() -> None:
+    """Let ``module:attr`` targets import from the current directory, like ``python -m``."""
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+# -- init / new -------------------------------------------------------------------------------
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from cadence._scaffold import init_project, write_files
+
+    root = Path(args.dir)
+    name = args.name or root.resolve().name
+    written = write_files(root, init_project(name), force=args.force)
+    for path in written:
+        print(f"created {path}")
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from cadence._scaffold import cadence_file, note_file, write_files
+
+    if args.kind == "cadence":
+        filename, text = cadence_file(args.name)
+    else:
+        filename, text = note_file(
+            args.name, retry=args.retry, timeout=args.timeout, fallback=args.fallback
+        )
+    for path in write_files(Path(args.output), {filename: text}, force=args.force):
+        print(f"created {path}")
+    return 0
+
+
+# -- diagram ----------------------------------------------------------------------------------
+
+
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from cadence import diagram
+
+    _use_cwd()
+    if args.format in ("svg", "png") and args.output is None:
+        sys.stdout.buffer.write(diagram.render(_load(args.target), format=args.format))
+        return 0
+    text = diagram.diagram_command(args.target, format=args.format, output=args.output)
+    if args.output is None:
+        print(text)
+    return 0
+
+
+def _load(target: str) -> Any:
+    from cadence.diagram import load_cadence
+
+    module = target.partition(":")[0]
+    if ":" not in target or not module:
+        raise UserError(
+            f"expected module:attribute, got {target!r} (fix: e.g. myapp.cadences:checkout)"
+        )
+    try:
+        return load_cadence(target)
+    except ValueError as exc:
+        raise UserError(f"{exc} (fix: check the module:attribute name)") from None
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"cannot import {exc.name or module!r} "
+            "(fix: run from your project directory, or check the module name)"
+        ) from None
+    except Exception as exc:  # the user's module raised while importing
+        raise UserError(
+            f"importing {module} failed: {type(exc).__name__}: {exc} "
+            f"(fix: run `python -c 'import {module}'` to see the traceback)"
+        ) from None
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+
+def _registry(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    if ":" in spec:
+        from cadence._validate._built import import_target
+
+        _use_cwd()
+        return import_target(spec)
+    return [name.strip() for name in spec.split(",") if name.strip()]
+
+
+def _python_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    skip = {".venv", "venv", "__pycache__", "node_modules", "build", "dist"}
+    return sorted(
+        p
+        for p in path.rglob("*.py")
+        if not any(part in skip or part.startswith(".") for part in p.parts[len(path.parts) :])
+    )
+
+
+def _validate_target(target: str, args: argparse.Namespace, registry: Any) -> list[Any]:
+    from cadence import validate
+
+    if target == "-":
+        text = sys.stdin.read()
+        return validate.check_source(text, registry=registry, mode=args.mode, filename="<stdin>")
+    path = Path(target)
+    if path.exists():
+        return [
+            d
+            for f in _python_files(path)
+            for d in validate.check_file(f, registry=registry, mode=args.mode)
+        ]
+    if target.endswith(".py") or os.sep in target:
+        raise UserError(
+            f"no such file: {target} (fix: check the path, or give a module name like myapp.cadences)"
+        )
+    return _validate_module(target, registry)
+
+
+def _validate_module(target: str, registry: Any) -> list[Any]:
+    import importlib.util
+
+    from cadence import validate
+
+    _use_cwd()
+    module_name = target.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise UserError(
+            f"cannot find module {module_name!r} "
+            "(fix: run from your project directory, or give a file path)"
+        )
+    diags: list[Any] = []
+    if spec.origin and spec.origin.endswith(".py"):
+        diags = validate.check_file(spec.origin, registry=registry)
+        if validate.has_errors(diags):
+            return diags  # do not import code already known to be broken
+    return diags + validate.check_module(target)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    registry = _registry(args.registry)
+    diags = [d for target in args.targets for d in _validate_target(target, args, registry)]
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if args.json:
+        print(json.dumps([d.to_dict() for d in diags], indent=2))
+    else:
+        for d in diags:
+            print(d.format())
+        summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        print(summary if diags else "no problems found", file=sys.stderr)
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+def _score_for(template: Any, raw: str | None) -> Any:
+    if raw is None:
+        return None
+    if raw.startswith("@"):
+        try:
+            raw = Path(raw[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(
+                f"cannot read {raw[1:]}: {exc.strerror} (fix: check the path after @)"
+            ) from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"--score is not valid JSON: {exc.msg} at column {exc.colno} "
+            """(fix: quote it for the shell, e.g. --score '{"query": "hi"}')"""
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(
+            f"--score must be a JSON object, got {type(data).__name__} (fix: --score '{{\"field\": value}}')"
+        )
+    if template is None:
+        raise UserError(
+            "the cadence has no default score to update (fix: build it with Cadence(name, score))"
+        )
+    if dataclasses.is_dataclass(template) and not isinstance(template, type):
+        names = {f.name for f in dataclasses.fields(template) if f.init}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise UserError(
+                f"{type(template).__name__} has no field {unknown[0]!r} (fix: fields are {', '.join(sorted(names))})"
+            )
+        return dataclasses.replace(copy.deepcopy(template), **data)
+    if hasattr(template, "model_validate") and hasattr(template, "model_dump"):
+        return type(template).model_validate({**template.model_dump(), **data})
+    if isinstance(template, dict):
+        return {**copy.deepcopy(template), **data}
+    score = copy.deepcopy(template)
+    for key, value in data.items():
+        if not hasattr(score, key):
+            raise UserError(
+                f"{type(template).__name__} has no attribute {key!r} (fix: check the field names)"
+            )
+        setattr(score, key, value)
+    return score
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    if depth > 50:
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)
+        }
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "get_all"):
+        return _jsonable(value.get_all(), depth + 1)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v, depth + 1) for v in value]
+    return str(value)
+
+
+class _Progress:
+    """Prints each step as it starts and ends (stderr), for ``cadence run`` on a terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+        self.stream.write(f"▶ {cadence_name}\n")
+
+    async def before_note(self, note_name: str, score: Any) -> None:
+        self.stream.write(f"  … {note_name}\n")
+
+    async def after_note(
+        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        mark = "✗" if error is not None else "✓"
+        self.stream.write(f"  {mark} {note_name} ({duration * 1000:.1f} ms)\n")
+
+    async def on_retry(
+        self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
+    ) -> None:
+        self.stream.write(f"  ↻ {note_name}: attempt {attempt}/{max_attempts} failed: {error}\n")
+
+    async def after_cadence(
+        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        status = "failed" if error is not None else "done"
+        self.stream.write(f"■ {cadence_name} {status} in {duration * 1000:.1f} ms\n")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cadence import CadenceHooks
+
+    _use_cwd()
+    cadence = _load(args.target)
+    score = _score_for(cadence.score, args.score)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    if show:
+        hooks = type("ProgressHooks", (_Progress, CadenceHooks), {})(sys.stderr)
+        cadence.with_hooks(hooks)
+    started = time.perf_counter()
+    try:
+        result = asyncio.run(cadence.run(score))
+    except Exception as exc:
+        if args.traceback:
+            raise
+        elapsed = (time.perf_counter() - started) * 1000
+        raise UserError(
+            f"cadence {cadence.name!r} failed after {elapsed:.0f} ms: {exc} "
+            "(fix: rerun with --traceback to see where)"
+        ) from None
+    print(json.dumps(_jsonable(result), indent=2, default=str))
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = _Parser(
+        prog="cadence",
+        description="Declarative orchestration: scaffold, draw, validate and run cadences.",
+    )
+    p.add_argument("--version", action="version", version=f"cadence {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    init = sub.add_parser("init", help="create a runnable project (package, sample cadence, test)")
+    init.add_argument("dir", nargs="?", default=".", help="directory to create (default: here)")
+    init.add_argument("--name", help="project name (default: the directory's name)")
+    init.add_argument("-f", "--force", action="store_true", help="overwrite existing files")
+    init.set_defaults(func=_cmd_init)
+
+    new = sub.add_parser("new", help="generate a cadence or a note")
+    kinds = new.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser, required=True)
+    for kind, text in (
+        ("cadence", "a module with a score, notes and a cadence"),
+        ("note", "a module with one @note"),
+    ):
+        k = kinds.add_parser(kind, help=text)
+        k.add_argument("name", help=f"{kind} name, e.g. process-payment")
+        k.add_argument(
+            "-o", "--output", default=".", help="directory to write into (default: here)"
+        )
+        k.add_argument("-f", "--force", action="store_true", help="overwrite an existing file")
+        if kind == "note":
+            k.add_argument("--retry", type=_positive_int, metavar="N", help="total attempts")
+            k.add_argument(
+                "--timeout", type=_positive_float, metavar="S", help="seconds per attempt"
+            )
+            k.add_argument(
+                "--fallback", metavar="V", help="value on failure (JSON, or a plain string)"
+            )
+        k.set_defaults(func=_cmd_new)
+
+    diagram = sub.add_parser("diagram", help="draw a cadence (module:attr)")
+    diagram.add_argument("target", help="module:attribute, e.g. myapp.cadences:checkout")
+    diagram.add_argument(
+        "--format", choices=("mermaid", "dot", "text", "svg", "png"), default="mermaid"
+    )
+    diagram.add_argument(
+        "-o", "--output", help="write to this file (svg/png without -o go to stdout)"
+    )
+    diagram.set_defaults(func=_cmd_diagram)
+
+    val = sub.add_parser("validate", help="check files, modules, or - (stdin); exit 1 on errors")
+    val.add_argument(
+        "targets", nargs="+", metavar="TARGET", help="file, directory, module[:attr], or -"
+    )
+    val.add_argument("--json", action="store_true", help="print diagnostics as JSON")
+    val.add_argument(
+        "--mode",
+        choices=("module", "composition"),
+        default="module",
+        help="composition: untrusted text",
+    )
+    val.add_argument("--registry", help="allowed names: a,b,c or module:attr of a mapping")
+    val.add_argument("--strict", action="store_true", help="warnings fail too")
+    val.set_defaults(func=_cmd_validate)
+
+    run = sub.add_parser("run", help="run a cadence and print the final score as JSON")
+    run.add_argument("target", help="module:attribute, e.g. myapp.cadences:checkout")
+    run.add_argument("--score", help="JSON object of fields to set on the score (or @file.json)")
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show live progress on stderr (default: when it is a terminal)",
+    )
+    run.add_argument("--traceback", action="store_true", help="show the full traceback on failure")
+    run.set_defaults(func=_cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 findings or failure, 2 usage error)."""
+    from cadence._scaffold import ScaffoldError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except (UserError, ScaffoldError) as exc:
+        sys.stderr.write(f"cadence: error: {exc}\n")
+    except (ImportError, ValueError, AttributeError, OSError, RuntimeError) as exc:
+        if getattr(args, "traceback", False):
+            raise
+        sys.stderr.write(f"cadence: error: {type(exc).__name__}: {exc}\n")
+    except KeyboardInterrupt:
+        sys.stderr.write("cadence: interrupted\n")
+        return 130
+    return 1
