@@ -248,7 +248,8 @@ class AllModelsFailedError(ModelError):
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens"
-    r"|exceeds? the (model's )?(context|maximum)|input is too long|reduce the length",
+    r"|exceeds? the (model's |available )?(context|maximum)|exceed context|context size"
+    r"|input is too long|reduce the length",
     re.IGNORECASE,
 )
 _FILTER_PATTERNS = re.compile(r"content[_ ]?(filter|policy|management)|safety", re.IGNORECASE)
@@ -338,11 +339,15 @@ def error_from_status(
         "body": body,
         "retry_after": parse_retry_after(headers),
     }
-    text = f"{message} {etype} {code}"
     if status == 429 or etype in ("rate_limit_error",) or code == "rate_limit_exceeded":
         if code == "insufficient_quota" or etype == "insufficient_quota":
             return RateLimitedError(message, retryable=False, **kw)
         return RateLimitedError(message, **kw)
+    if status not in (401, 403, 404) and (
+        code == "context_length_exceeded" or _CONTEXT_PATTERNS.search(message)
+    ):
+        # Checked before the status: some servers (llama.cpp) report this as a 500.
+        return ContextWindowExceededError(message, **kw)
     if etype in _ANTHROPIC_TYPES and etype != "invalid_request_error":
         return _ANTHROPIC_TYPES[etype](message, **kw)
     if status in (529, 503):
@@ -355,7 +360,7 @@ def error_from_status(
         return AuthenticationError(message, **kw)
     if status == 404:
         return ModelNotFoundError(message, **kw)
-    if status == 413 or code == "context_length_exceeded" or _CONTEXT_PATTERNS.search(text):
+    if status == 413:
         return ContextWindowExceededError(message, **kw)
     if (
         code == "content_filter"

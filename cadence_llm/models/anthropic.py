@@ -120,7 +120,7 @@ class AnthropicModel(ModelAdapter):
     """A Claude model through the official SDK's Messages API.
 
     Args:
-        model: The model name (``"claude-sonnet-4-5"``).
+        model: The model name (``"claude-sonnet-5-5"``).
         client: An ``anthropic.AsyncAnthropic`` client; its retries are switched off. Built from
             the settings below when omitted.
         api_key: Used when building a client (defaults to ``ANTHROPIC_API_KEY``).
