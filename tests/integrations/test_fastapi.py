@@ -212,7 +212,11 @@ def test_user_error_mapping_overrides_defaults() -> None:
 
     client = TestClient(_app(router))
     r = client.post("/orders/declined-2")
-    assert (r.status_code, r.json()["code"], r.json()["title"]) == (402, "DECLINED", "Payment declined")
+    assert (r.status_code, r.json()["code"], r.json()["title"]) == (
+        402,
+        "DECLINED",
+        "Payment declined",
+    )
     r = client.post("/orders/breaker-2")
     assert r.status_code == 429 and r.headers["retry-after"] == "13"
 
