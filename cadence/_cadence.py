@@ -56,7 +56,9 @@ def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, 
         )
     items = list(value)
     if not items and not allow_empty:
-        raise CadenceDefinitionError(f"{where}: the list of tasks is empty; give at least one function")
+        raise CadenceDefinitionError(
+            f"{where}: the list of tasks is empty; give at least one function"
+        )
     return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
 
 
@@ -139,7 +141,9 @@ class Cadence(Generic[S]):
             )
         return name
 
-    def then(self, name: str, task: Callable[[S], Any], *, can_interrupt: bool = False) -> Cadence[S]:
+    def then(
+        self, name: str, task: Callable[[S], Any], *, can_interrupt: bool = False
+    ) -> Cadence[S]:
         """Run ``task(score)`` (sync or async) as the next step."""
         name = self._check_name(name, "then")
         return self._add(ThenStep(name, _task(task, f".then({name!r})"), can_interrupt))
@@ -190,7 +194,9 @@ class Cadence(Generic[S]):
         cond = _task(condition, f".split({name!r}, condition=...)")
         true_tasks = _tasks(if_true, f".split({name!r}, if_true=...)")
         false_tasks = (
-            () if if_false is None else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
+            ()
+            if if_false is None
+            else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
 
@@ -251,7 +257,7 @@ class Cadence(Generic[S]):
         if not items:
             raise CadenceDefinitionError(".with_hooks(): got an empty list of hooks")
         for h in items:
-            if h is None or isinstance(h, type) or callable(h) and not hasattr(h, "before_note"):
+            if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
                 raise CadenceDefinitionError(
                     f".with_hooks(): expected a CadenceHooks instance, got {h!r}"
                     + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
@@ -288,9 +294,13 @@ class Cadence(Generic[S]):
         if self._checkpoint is not None:
             raise CadenceDefinitionError(".with_checkpoint() was already called on this cadence")
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
-            raise CadenceDefinitionError(f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}")
+            raise CadenceDefinitionError(
+                f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}"
+            )
         if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
-            raise CadenceDefinitionError(f".with_checkpoint(): max_attempts must be an int >= 1, got {max_attempts!r}")
+            raise CadenceDefinitionError(
+                f".with_checkpoint(): max_attempts must be an int >= 1, got {max_attempts!r}"
+            )
         self._checkpoint = store
         self._checkpoint_run_id = run_id
         self._checkpoint_max_attempts = max_attempts
@@ -309,7 +319,8 @@ class Cadence(Generic[S]):
         from cadence._runner import run_cadence
 
         target = self._score if score is None else score
-        return await run_cadence(self, target, run_id)
+        result: S = await run_cadence(self, target, run_id)
+        return result
 
     def run_sync(self, score: S | None = None, *, run_id: str | None = None) -> S:
         """Run from synchronous code (a script, a sync Flask view).

@@ -14,6 +14,7 @@ and removals; anything else that differs raises ``MergeConflict``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ __all__ = [
 
 _IMMUTABLE = (str, int, float, complex, bool, bytes, type(None), frozenset, range, enum.Enum)
 _CONTAINERS = (list, dict, set, bytearray)
+_SHARED = (*_IMMUTABLE, *ATOMIC_TYPES)
 _VIEW_SLOT = "_cadence_view_"
 
 
@@ -45,9 +47,9 @@ class _ViewState:
 
 
 def _needs_copy(value: Any) -> bool:
-    if isinstance(value, _IMMUTABLE) or isinstance(value, ATOMIC_TYPES):
+    if isinstance(value, _SHARED):
         return False
-    if isinstance(value, _CONTAINERS) or isinstance(value, tuple):
+    if isinstance(value, (*_CONTAINERS, tuple)):
         return True
     return _is_record(value)
 
@@ -63,7 +65,7 @@ def _is_record(value: Any) -> bool:
 
 def isolate(value: Any) -> Any:
     """Copy the mutable structure of ``value``; immutable leaves and other objects are shared."""
-    if isinstance(value, _IMMUTABLE) or isinstance(value, ATOMIC_TYPES):
+    if isinstance(value, _SHARED):
         return value
     cls = type(value)
     if cls is list:
@@ -117,9 +119,9 @@ def _view_class(cls: type) -> type:
     view = _view_classes.get(cls)
     if view is not None:
         return view
-    base_getattribute = cls.__getattribute__
+    base_getattribute: Callable[[Any, str], Any] = cls.__getattribute__  # type: ignore[assignment]
 
-    def __getattribute__(self: Any, name: str) -> Any:  # noqa: N807
+    def __getattribute__(self: Any, name: str) -> Any:
         state: _ViewState = object.__getattribute__(self, _VIEW_SLOT)
         if state.pending and name in state.pending:
             original = state.pending.pop(name)
@@ -166,10 +168,8 @@ def get_state(obj: Any) -> dict[str, Any]:
     has_dict, slots = _state_names(type(obj))
     state = dict(object.__getattribute__(obj, "__dict__")) if has_dict else {}
     for s in slots:
-        try:
+        with contextlib.suppress(AttributeError):
             state[s] = object.__getattribute__(obj, s)
-        except AttributeError:
-            pass
     return state
 
 
@@ -187,7 +187,7 @@ class ViewFactory:
 
     def new(self) -> Any:
         """A fresh view: fields shared with the score until the task reads a mutable one."""
-        view = object.__new__(self._cls)
+        view: Any = object.__new__(self._cls)
         if self._dict is not None:
             object.__setattr__(view, "__dict__", self._dict.copy())
         for name, value in self._slots:
@@ -265,7 +265,9 @@ def _merge_dicts(field: str, base: dict[Any, Any], values: list[dict[Any, Any]])
         if changed[0] is _ABSENT:
             result.pop(key, None)
             continue
-        result[key] = _merge_values(f"{field}[{key!r}]", old if old is not _ABSENT else None, changed)
+        result[key] = _merge_values(
+            f"{field}[{key!r}]", old if old is not _ABSENT else None, changed
+        )
     return result
 
 
@@ -302,7 +304,9 @@ class MergeStrategy:
     ``(original, snapshots, changes) -> None`` (the 0.7 signature) works as well."""
 
     @staticmethod
-    def smart_merge(original: Any, snapshots: Sequence[Any], changes: Sequence[dict[str, Any]]) -> None:
+    def smart_merge(
+        original: Any, snapshots: Sequence[Any], changes: Sequence[dict[str, Any]]
+    ) -> None:
         """Three-way merge: agree, concatenate lists, merge dicts/sets by key, else conflict."""
         base = get_state(original)
         merged = {

@@ -70,7 +70,9 @@ class Note(Generic[S]):
                 f"@note needs a function taking the score, got {type(fn).__name__}: {fn!r}"
             )
         if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise CadenceDefinitionError(f"@note(name=...) must be a non-empty string, got {name!r}")
+            raise CadenceDefinitionError(
+                f"@note(name=...) must be a non-empty string, got {name!r}"
+            )
         self.fn = fn
         self.note_name: str = name or note_name_of(fn)
         doc = inspect.getdoc(fn) or ""
@@ -89,7 +91,7 @@ class Note(Generic[S]):
         else:
             self._call = fn
             self._cadence_is_async = is_async_callable(fn)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
         self.__name__ = self.note_name
         self.__doc__ = inspect.getdoc(fn)
 
@@ -109,7 +111,11 @@ class Note(Generic[S]):
     def __repr__(self) -> str:
         opts = [
             f"{k}={v!r}"
-            for k, v in (("retry", self.retry), ("timeout", self.timeout), ("fallback", self.fallback))
+            for k, v in (
+                ("retry", self.retry),
+                ("timeout", self.timeout),
+                ("fallback", self.fallback),
+            )
             if v is not None
         ]
         return f"Note({self.note_name!r}{', ' if opts else ''}{', '.join(opts)})"

@@ -127,7 +127,7 @@ async def run_cadence(
                                 break
                             score = _adopt(score, result)
                     else:
-                        score = await _STEP_RUNNERS[type(step)](step, score, run)  # type: ignore[operator]
+                        score = await _STEP_RUNNERS[type(step)](step, score, run)
                 except (Skip, _Stop):
                     break
                 except Exception as exc:
@@ -180,7 +180,7 @@ async def _run_observed(
                         raise _Stop
                     score = _adopt(score, result)
                 else:
-                    score = await _STEP_RUNNERS[type(step)](step, score, run)  # type: ignore[operator]
+                    score = await _STEP_RUNNERS[type(step)](step, score, run)
             except (Skip, _Stop) as stop:
                 if hooks is not None:
                     await hooks.after_note(step.name, score, time.perf_counter() - t0)

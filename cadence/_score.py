@@ -48,16 +48,17 @@ class ImmutableScore:
         """A copy with the given fields changed (validated like the constructor)."""
         import dataclasses
 
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
     def with_field(self: _Self, name: str, value: Any) -> _Self:
         """A copy with one field changed; raises ``AttributeError`` for an unknown field."""
         import dataclasses
 
-        if name not in {f.name for f in dataclasses.fields(self)}:
-            known = ", ".join(f.name for f in dataclasses.fields(self))
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        if name not in names:
+            known = ", ".join(names)
             raise AttributeError(f"{type(self).__name__} has no field {name!r} (fields: {known})")
-        return dataclasses.replace(self, **{name: value})
+        return dataclasses.replace(self, **{name: value})  # type: ignore[type-var]
 
 
 class Atomic(Generic[T]):
@@ -205,7 +206,8 @@ class AtomicDict(Generic[K, V]):
 
     def update(self, other: Mapping[K, V] | Iterable[tuple[K, V]] = (), /, **kw: V) -> None:
         """Merge several entries in one atomic step."""
-        new = dict(other, **kw)  # type: ignore[arg-type]
+        new: dict[K, V] = dict(other)
+        new.update(kw)  # type: ignore[arg-type]
         with self._lock:
             self._data.update(new)
 

@@ -163,12 +163,14 @@ class RetryExhaustedError(CadenceError):
         super().__init__(message, code, {"attempts": attempts})
         self.attempts = attempts
         self.last_error = last_error
-        self.errors: list[BaseException] = list(errors or ([] if last_error is None else [last_error]))
+        self.errors: list[BaseException] = list(
+            errors or ([] if last_error is None else [last_error])
+        )
         if last_error is not None:
             self.__cause__ = last_error
 
 
-class TimeoutError(CadenceError, builtins.TimeoutError):  # noqa: A001 - public name from the seed
+class TimeoutError(CadenceError, builtins.TimeoutError):
     """A call ran longer than its timeout; also a builtin ``TimeoutError``."""
 
     default_code = "TIMEOUT"
@@ -226,7 +228,7 @@ class CheckpointError(CadenceError):
     default_code = "CHECKPOINT_ERROR"
 
 
-class Skip(CadenceError):  # noqa: N818 - public name from the seed
+class Skip(CadenceError):
     """Raise from a note to end the run cleanly: later steps do not run, no error is reported."""
 
     default_code = "SKIPPED"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
 
@@ -244,11 +244,22 @@ def _owner(fn: Any) -> str:
     return type(owner).__name__ if owner is not None else getattr(fn, "__qualname__", repr(fn))
 
 
-# The built-in hooks subclass CadenceHooks, so they are imported once it exists.
-from cadence._builtin_hooks import (  # noqa: E402
-    DebugHooks,
-    LoggingHooks,
-    MetricsHooks,
-    TimingHooks,
-    TracingHooks,
-)
+_BUILTINS = ("DebugHooks", "LoggingHooks", "MetricsHooks", "TimingHooks", "TracingHooks")
+
+if TYPE_CHECKING:
+    from cadence._builtin_hooks import (
+        DebugHooks,
+        LoggingHooks,
+        MetricsHooks,
+        TimingHooks,
+        TracingHooks,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # The built-in hooks load on first use so that ``import cadence`` stays cheap.
+    if name in _BUILTINS:
+        from cadence import _builtin_hooks
+
+        return getattr(_builtin_hooks, name)
+    raise AttributeError(f"module 'cadence.hooks' has no attribute {name!r}")

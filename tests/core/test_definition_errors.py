@@ -22,24 +22,42 @@ async def ok(score: S) -> None:
     ("build", "message"),
     [
         (lambda: Cadence("", S()), "Cadence name must be a non-empty string"),
-        (lambda: Cadence("c", S()).then("", ok), r"\.then\(\): the step name must be a non-empty string"),
+        (
+            lambda: Cadence("c", S()).then("", ok),
+            r"\.then\(\): the step name must be a non-empty string",
+        ),
         (lambda: Cadence("c", S()).then(None, ok), "step name must be a non-empty string"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).then("a", ok).then("a", ok), "a step named 'a' already exists"),
         (lambda: Cadence("c", S()).then("a", ok).sync("a", [ok]), "already exists"),
-        (lambda: Cadence("c", S()).then("a", 42), r"\.then\('a'\): expected a function taking the score, got int"),  # type: ignore[arg-type]
+        (
+            lambda: Cadence("c", S()).then("a", 42),
+            r"\.then\('a'\): expected a function taking the score, got int",
+        ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).then("a", S), "got the class S; pass a function"),
         (lambda: Cadence("c", S()).then("a", Cadence("x", S())), "compose cadences with .child"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).sync("g", []), r"\.sync\('g'\): the list of tasks is empty"),
         (lambda: Cadence("c", S()).sync("g", ok), "got a single function; use .then"),  # type: ignore[arg-type]
-        (lambda: Cadence("c", S()).sync("g", [ok, "nope"]), r"\.sync\('g'\)\[1\]: expected a function"),  # type: ignore[list-item]
+        (
+            lambda: Cadence("c", S()).sync("g", [ok, "nope"]),
+            r"\.sync\('g'\)\[1\]: expected a function",
+        ),  # type: ignore[list-item]
         (lambda: Cadence("c", S()).sync("g", "abc"), "expected a function or a list"),  # type: ignore[arg-type]
-        (lambda: Cadence("c", S()).sync("g", [ok], merge_strategy="smart"), "merge_strategy must be"),  # type: ignore[arg-type]
+        (
+            lambda: Cadence("c", S()).sync("g", [ok], merge_strategy="smart"),
+            "merge_strategy must be",
+        ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).split("r", True, ok), "condition must be a function"),  # type: ignore[arg-type]
-        (lambda: Cadence("c", S()).split("r", ok, []), r"if_true=\.\.\.\): the list of tasks is empty"),
+        (
+            lambda: Cadence("c", S()).split("r", ok, []),
+            r"if_true=\.\.\.\): the list of tasks is empty",
+        ),
         (lambda: Cadence("c", S()).split("r", ok, ok, if_false=[1]), r"if_false=\.\.\.\)\[0\]"),  # type: ignore[list-item]
         (lambda: Cadence("c", S()).child("k", ok, ok), "expected a Cadence"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).child("k", Cadence("x", S()), None), "merge must be a function"),  # type: ignore[arg-type]
-        (lambda: Cadence("c", S()).child("k", Cadence("x", S()), ok, score=3), "score= must be a function"),  # type: ignore[arg-type]
+        (
+            lambda: Cadence("c", S()).child("k", Cadence("x", S()), ok, score=3),
+            "score= must be a function",
+        ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).on_error("x"), "handler must be a function"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_hooks(CadenceHooks), r"instantiate the class"),
         (lambda: Cadence("c", S()).with_hooks([]), "empty list of hooks"),

@@ -33,9 +33,12 @@ def test_every_public_name_is_in_all(name: str) -> None:
     public = {
         n
         for n, v in vars(module).items()
-        if not n.startswith("_")
-        and not isinstance(v, types.ModuleType)
-        and not (inspect.isclass(v) or callable(v)) or (
+        if (
+            not n.startswith("_")
+            and not isinstance(v, types.ModuleType)
+            and not (inspect.isclass(v) or callable(v))
+        )
+        or (
             not n.startswith("_")
             and (inspect.isclass(v) or callable(v))
             and getattr(v, "__module__", "").split(".")[0] == name
@@ -50,9 +53,24 @@ def test_seed_names_are_exported() -> None:
     import cadence
 
     seed = [
-        "Cadence", "Score", "note", "retry", "timeout", "fallback", "circuit_breaker",
-        "ImmutableScore", "AtomicList", "AtomicDict", "CadenceError", "NoteError",
-        "ParallelNoteError", "LoggingHooks", "TimingHooks", "CadenceHooks", "to_mermaid", "to_dot",
+        "Cadence",
+        "Score",
+        "note",
+        "retry",
+        "timeout",
+        "fallback",
+        "circuit_breaker",
+        "ImmutableScore",
+        "AtomicList",
+        "AtomicDict",
+        "CadenceError",
+        "NoteError",
+        "ParallelNoteError",
+        "LoggingHooks",
+        "TimingHooks",
+        "CadenceHooks",
+        "to_mermaid",
+        "to_dot",
     ]
     assert [n for n in seed if n not in cadence.__all__] == []
 
@@ -63,9 +81,23 @@ def test_import_cadence_imports_only_the_stdlib() -> None:
     import sys
 
     code = (
-        "import sys, cadence\n"
-        "third = sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - {'cadence'})\n"
-        "print(third)"
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import cadence, cadence.resilience, cadence.diagram, cadence.hooks\n"
+        "cadence.LoggingHooks, cadence.retry\n"
+        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "print(sorted(new - set(sys.stdlib_module_names) - {'cadence'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_lazy_names_resolve_and_are_listed() -> None:
+    """Lazily loaded names resolve to the real objects and appear in dir(cadence)."""
+    import cadence
+    from cadence.resilience import retry
+
+    assert cadence.retry is retry
+    assert "to_mermaid" in dir(cadence)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        cadence.nope  # noqa: B018

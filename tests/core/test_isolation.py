@@ -181,9 +181,11 @@ async def test_last_write_wins_strategy() -> None:
         score.title = "second"
 
     score = S()
-    await Cadence("c", score).sync(
-        "g", [slow_first, fast_second], merge_strategy=MergeStrategy.last_write_wins
-    ).run()
+    await (
+        Cadence("c", score)
+        .sync("g", [slow_first, fast_second], merge_strategy=MergeStrategy.last_write_wins)
+        .run()
+    )
     assert score.title == "second"
 
 

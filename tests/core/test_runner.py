@@ -240,7 +240,14 @@ async def test_hook_call_order_with_groups() -> None:
     async def b(score: S) -> None: ...
 
     rec = Recorder()
-    await Cadence("c", S()).with_hooks(rec).then("first", a).sync("g", [a]).split("r", lambda s: False, a, b).run()
+    await (
+        Cadence("c", S())
+        .with_hooks(rec)
+        .then("first", a)
+        .sync("g", [a])
+        .split("r", lambda s: False, a, b)
+        .run()
+    )
     assert rec.calls == [
         ("before_cadence", "c"),
         ("before_note", "first"),
@@ -285,7 +292,13 @@ async def test_on_error_hook_returning_true_suppresses() -> None:
         raise ValueError
 
     score = S()
-    await Cadence("c", score).with_hooks(Suppress()).then("bad", bad).then("ok", lambda s: s.log.append("ok")).run()
+    await (
+        Cadence("c", score)
+        .with_hooks(Suppress())
+        .then("bad", bad)
+        .then("ok", lambda s: s.log.append("ok"))
+        .run()
+    )
     assert score.log == ["ok"]
 
 
@@ -297,7 +310,13 @@ async def test_reporter_called_per_step_and_total() -> None:
         assert elapsed >= 0
         seen.append(name)
 
-    await Cadence("c", S()).with_reporter(reporter).then("a", lambda s: None).then("b", lambda s: None).run()
+    await (
+        Cadence("c", S())
+        .with_reporter(reporter)
+        .then("a", lambda s: None)
+        .then("b", lambda s: None)
+        .run()
+    )
     assert seen == ["a", "b", "c:TOTAL"]
 
 

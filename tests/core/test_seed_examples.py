@@ -444,8 +444,9 @@ async def test_parallel_note_error_names_the_task() -> None:
             f"Task '{e.note_name}' (index {e.task_index}) "
             f"in group '{e.group_name}' failed: {e.original_error}"
         )
+        caught: Exception = e
     assert message == "Task 'bad' (index 1) in group 'fetch' failed: 'missing'"
-    assert isinstance(e, CadenceError)
+    assert isinstance(caught, CadenceError)
 
 
 def test_standalone_decorators_are_exported() -> None:

@@ -36,7 +36,7 @@ def _blocks() -> list[tuple[str, str]]:
     found = []
     for path in FILES:
         text = path.read_text(encoding="utf-8")
-        for i, match in enumerate(BLOCK.finditer(text)):
+        for match in BLOCK.finditer(text):
             line = text[: match.start()].count("\n") + 1
             found.append((f"{path.relative_to(ROOT)}:{line}", match.group(1)))
     return found

@@ -1,0 +1,1 @@
+"""Runnable pipelines built with cadence; each module runs with ``python -m recipes.<name>``."""
