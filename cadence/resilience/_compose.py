@@ -1,0 +1,156 @@
+"""``compose``: turn ``@note(retry=..., timeout=..., fallback=...)`` options into one async call.
+
+The order is fixed (DESIGN §2): the timeout is innermost and applies to each attempt, retry
+wraps the attempts, fallback wraps everything. So ``@note(retry=3, timeout=5, fallback=...)``
+gives each of three attempts five seconds and falls back only once all three failed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cadence.exceptions import CadenceDefinitionError
+from cadence.resilience._fallback import Fallback
+from cadence.resilience._retry import Retry, run_attempt
+from cadence.resilience._tenacity import TenacityRetry, is_tenacity_retrying
+from cadence.resilience._timeout import Timeout
+from cadence.resilience._util import is_async_callable
+
+__all__ = ["compose", "parse_fallback", "parse_retry", "parse_timeout"]
+
+_RETRY_KEYS = (
+    "max_attempts",
+    "delay",
+    "backoff",
+    "max_delay",
+    "jitter",
+    "on",
+    "deadline",
+    "on_retry",
+)
+_FALLBACK_KEYS = ("default", "field", "handler", "on")
+
+
+def _unknown_keys(option: str, given: dict[Any, Any], valid: tuple[str, ...], name: str) -> None:
+    unknown = [k for k in given if k not in valid]
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), valid, n=1)
+        hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    raise CadenceDefinitionError(
+        f"note {name!r}: unknown {option} option {', '.join(hints)}; valid options: {', '.join(valid)}"
+    )
+
+
+def _prefixed(name: str, error: CadenceDefinitionError) -> CadenceDefinitionError:
+    return CadenceDefinitionError(f"note {name!r}: {error.message}")
+
+
+def parse_retry(value: Any, *, name: str) -> Retry | TenacityRetry | None:
+    """Read a ``retry=`` option: attempts, a dict of ``retry()`` options, a policy, or tenacity."""
+    if value is None:
+        return None
+    if isinstance(value, Retry | TenacityRetry):
+        return value
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Retry(value)
+        if isinstance(value, dict):
+            _unknown_keys("retry", value, _RETRY_KEYS, name)
+            return Retry(**value)
+        if is_tenacity_retrying(value):
+            return TenacityRetry(value)
+    except CadenceDefinitionError as error:
+        raise _prefixed(name, error) from None
+    raise CadenceDefinitionError(
+        f"note {name!r}: retry must be a number of attempts (retry=3), a dict such as "
+        '{"max_attempts": 3, "delay": 1.0, "backoff": "exponential"}, a Retry policy from '
+        f"cadence.retry(...), or a tenacity AsyncRetrying; got {type(value).__name__}: {value!r}"
+    )
+
+
+def parse_timeout(value: Any, *, name: str) -> Timeout | None:
+    """Read a ``timeout=`` option: positive seconds or a ``Timeout`` policy."""
+    if value is None or isinstance(value, Timeout):
+        return value
+    try:
+        return Timeout(value)
+    except CadenceDefinitionError as error:
+        raise _prefixed(name, error) from None
+
+
+def parse_fallback(value: Any, *, name: str) -> Fallback | None:
+    """Read a ``fallback=`` option: a dict of ``fallback()`` options or a ``Fallback`` policy."""
+    if value is None or isinstance(value, Fallback):
+        return value
+    if isinstance(value, dict):
+        _unknown_keys("fallback", value, _FALLBACK_KEYS, name)
+        try:
+            return Fallback(**value)
+        except CadenceDefinitionError as error:
+            raise _prefixed(name, error) from None
+    raise CadenceDefinitionError(
+        f"note {name!r}: fallback must be a dict such as "
+        f'{{"default": [], "field": "results"}} or a Fallback from cadence.fallback(...); '
+        f"got {type(value).__name__}: {value!r}"
+    )
+
+
+def compose(
+    fn: Callable[..., Any],
+    *,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+    name: str,
+) -> Callable[[Any], Awaitable[Any]]:
+    """Wrap ``fn`` in timeout (per attempt), then retry, then fallback; return an async callable.
+
+    Options are validated here, so a bad one raises ``CadenceDefinitionError`` when the note
+    is defined. Sync functions run each attempt in a worker thread; a sync attempt that
+    overruns its timeout is abandoned (reported, bounded), since threads cannot be stopped.
+
+    Args:
+        fn: The note's function, taking the score; sync or async.
+        retry: See :func:`parse_retry`.
+        timeout: Seconds per attempt, or a ``Timeout``.
+        fallback: See :func:`parse_fallback`.
+        name: The note's name, used in errors and hooks.
+    """
+    retry_policy = parse_retry(retry, name=name)
+    timeout_policy = parse_timeout(timeout, name=name)
+    fallback_policy = parse_fallback(fallback, name=name)
+    is_async = is_async_callable(fn)
+    limit = None if timeout_policy is None else timeout_policy.seconds
+
+    core: Callable[[Any], Awaitable[Any]]
+    if retry_policy is not None:
+        policy = retry_policy
+
+        async def core(score: Any) -> Any:
+            return await policy.call_async(
+                fn, (score,), None, is_async=is_async, name=name, attempt_timeout=limit
+            )
+
+    else:
+
+        async def core(score: Any) -> Any:
+            return await run_attempt(fn, (score,), {}, is_async=is_async, limit=limit, name=name)
+
+    if fallback_policy is None:
+        return core
+    recover = fallback_policy
+
+    async def with_fallback(score: Any) -> Any:
+        try:
+            return await core(score)
+        except Exception as error:
+            if not recover.matches(error):
+                raise
+            return await recover.recover_async(error, (score,))
+
+    return with_fallback

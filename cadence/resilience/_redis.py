@@ -1,0 +1,308 @@
+"""A breaker store in Redis, so every process of a service shares one circuit.
+
+Each operation is one Lua script, which Redis runs atomically: the state machine of
+``cadence.resilience._store`` is re-implemented in Lua so that a read-modify-write never
+interleaves with another process's. Time comes from the Redis server (``TIME``), the one clock
+all processes agree on. The ``redis`` package is optional (``pip install
+'cadence-orchestration[redis]'``) and imported only when this store is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from typing import Any
+
+from cadence.resilience._store import (
+    Admission,
+    BreakerConfig,
+    BreakerSnapshot,
+    CircuitState,
+    Outcome,
+)
+
+__all__ = ["RedisBreakerStore"]
+
+_PRELUDE = """
+local key = KEYS[1]
+local threshold = tonumber(ARGV[1])
+local recovery = tonumber(ARGV[2])
+local half_max = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local h = redis.call('HMGET', key, 'state', 'gen', 'failures', 'opened_at', 'probes',
+                     'successes', 'lease_until')
+local state = h[1] or 'closed'
+local gen = tonumber(h[2] or '0')
+local failures = tonumber(h[3] or '0')
+local opened_at = tonumber(h[4] or '0')
+local probes = tonumber(h[5] or '0')
+local successes = tonumber(h[6] or '0')
+local lease_until = tonumber(h[7] or '0')
+local dirty = false
+local function move(to)
+  state = to; gen = gen + 1; probes = 0; successes = 0; dirty = true
+end
+local function open_now()
+  opened_at = now; move('open')
+end
+if state == 'open' and now - opened_at >= recovery then
+  move('half_open')
+elseif state == 'half_open' and probes > successes and now >= lease_until then
+  open_now()
+end
+local function save()
+  if dirty then
+    redis.call('HSET', key, 'state', state, 'gen', tostring(gen), 'failures', tostring(failures),
+               'opened_at', string.format('%.6f', opened_at), 'probes', tostring(probes),
+               'successes', tostring(successes), 'lease_until', string.format('%.6f', lease_until))
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+local function retry_after()
+  if state == 'open' then return math.max(0, opened_at + recovery - now) end
+  if state == 'half_open' then return math.max(0, lease_until - now) end
+  return 0
+end
+"""
+
+_ACQUIRE = (
+    _PRELUDE
+    + """
+local admitted, probe = 0, 0
+if state == 'closed' then
+  admitted = 1
+elseif state == 'half_open' and probes < half_max then
+  probes = probes + 1; lease_until = now + recovery; admitted = 1; probe = 1; dirty = true
+end
+save()
+return {admitted, gen, probe, string.format('%.6f', admitted == 1 and 0 or retry_after())}
+"""
+)
+
+_RECORD = (
+    _PRELUDE
+    + """
+local tgen = tonumber(ARGV[5])
+local tprobe = ARGV[6] == '1'
+local outcome = ARGV[7]
+if tgen == gen then
+  if state == 'closed' and not tprobe then
+    if outcome == 's' then
+      if failures ~= 0 then failures = 0; dirty = true end
+    elseif outcome == 'f' then
+      failures = failures + 1; dirty = true
+      if failures >= threshold then open_now() end
+    end
+  elseif state == 'half_open' and tprobe then
+    if outcome == 's' then
+      successes = successes + 1; dirty = true
+      if successes >= half_max then failures = 0; move('closed') end
+    elseif outcome == 'f' then
+      open_now()
+    else
+      probes = probes - 1; dirty = true
+    end
+  end
+end
+save()
+return state
+"""
+)
+
+_SNAPSHOT = (
+    _PRELUDE
+    + """
+local in_flight = 0
+if state == 'half_open' then in_flight = probes - successes end
+local wait = 0
+if state == 'open' then wait = retry_after() end
+return {state, failures, in_flight, string.format('%.6f', wait), gen}
+"""
+)
+
+
+_SHA = {src: hashlib.sha1(src.encode()).hexdigest() for src in (_ACQUIRE, _RECORD, _SNAPSHOT)}
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+        import redis.asyncio
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "RedisBreakerStore needs the redis client: pip install 'cadence-orchestration[redis]'"
+        ) from exc
+    return redis
+
+
+class RedisBreakerStore:
+    """Breaker state in Redis, shared by every process using the same key prefix.
+
+    Pass a URL (clients are created lazily: one sync client, and one asyncio client per event
+    loop) or ready-made clients. Give the clients short socket timeouts: while Redis is
+    unreachable the breaker applies its ``on_store_error`` policy after each failed call.
+
+    Args:
+        url: A Redis URL such as ``redis://127.0.0.1:6379/0``.
+        client: A ``redis.Redis`` client for sync callers (instead of ``url``).
+        async_client: A ``redis.asyncio.Redis`` client for async callers (instead of ``url``).
+        prefix: Prefix of the hash key holding each breaker's state.
+        ttl: Seconds an idle breaker's key lives; an expired key reads as a closed circuit.
+        socket_timeout: Socket and connect timeout of clients created from ``url``.
+    """
+
+    nonblocking = False
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        async_client: Any = None,
+        prefix: str = "cadence:breaker:",
+        ttl: float = 86_400.0,
+        socket_timeout: float = 1.0,
+    ) -> None:
+        if url is None and client is None and async_client is None:
+            raise ValueError(
+                "RedisBreakerStore needs url='redis://host:port/db' or client=/async_client="
+            )
+        self._redis = _import_redis()
+        self.url = url
+        self.prefix = prefix
+        self._ttl_ms = round(ttl * 1000)
+        self._socket_timeout = socket_timeout
+        self._client = client
+        self._async_client = async_client
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"RedisBreakerStore(url={self.url!r}, prefix={self.prefix!r})"
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def _sync(self) -> Any:
+        if self._client is None:
+            if self.url is None:
+                raise RuntimeError("this RedisBreakerStore has only an async client")
+            self._client = self._redis.Redis.from_url(
+                self.url,
+                socket_timeout=self._socket_timeout,
+                socket_connect_timeout=self._socket_timeout,
+            )
+        return self._client
+
+    def _async(self) -> Any:
+        if self._async_client is not None:
+            return self._async_client
+        if self.url is None:
+            raise RuntimeError("this RedisBreakerStore has only a sync client")
+        # asyncio clients are bound to the loop that created their connections.
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._redis.asyncio.Redis.from_url(
+                self.url,
+                socket_timeout=self._socket_timeout,
+                socket_connect_timeout=self._socket_timeout,
+            )
+            self._async_clients[loop] = client
+        return client
+
+    def _eval(self, source: str, key: str, args: list[Any]) -> Any:
+        client = self._sync()
+        try:
+            return client.evalsha(_SHA[source], 1, self.prefix + key, *args)
+        except self._redis.exceptions.NoScriptError:
+            return client.eval(source, 1, self.prefix + key, *args)
+
+    async def _eval_async(self, source: str, key: str, args: list[Any]) -> Any:
+        client = self._async()
+        try:
+            return await client.evalsha(_SHA[source], 1, self.prefix + key, *args)
+        except self._redis.exceptions.NoScriptError:
+            return await client.eval(source, 1, self.prefix + key, *args)
+
+    def close(self) -> None:
+        """Close the sync client created from ``url``."""
+        if self._client is not None and self.url is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the asyncio client this event loop uses (created from ``url``)."""
+        if self.url is None:
+            return
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    # -- encoding ----------------------------------------------------------------------------
+
+    def _args(self, config: BreakerConfig) -> list[Any]:
+        return [
+            config.failure_threshold,
+            repr(float(config.recovery_timeout)),
+            config.half_open_max_calls,
+            self._ttl_ms,
+        ]
+
+    @staticmethod
+    def _admission(reply: Any) -> Admission:
+        admitted, generation, probe, retry_after = reply
+        return Admission(bool(int(admitted)), int(generation), bool(int(probe)), float(retry_after))
+
+    @staticmethod
+    def _snapshot(reply: Any) -> BreakerSnapshot:
+        state, failures, in_flight, retry_after, generation = reply
+        text = state.decode() if isinstance(state, bytes) else str(state)
+        return BreakerSnapshot(
+            CircuitState(text), int(failures), int(in_flight), float(retry_after), int(generation)
+        )
+
+    # -- the store protocol, sync --------------------------------------------------------------
+
+    def acquire(self, key: str, config: BreakerConfig) -> Admission:
+        """Decide atomically whether a call may proceed."""
+        return self._admission(self._eval(_ACQUIRE, key, self._args(config)))
+
+    def record(
+        self, key: str, config: BreakerConfig, generation: int, probe: bool, outcome: Outcome
+    ) -> None:
+        """Report atomically how an admitted call ended."""
+        args = [*self._args(config), generation, "1" if probe else "0", outcome.value]
+        self._eval(_RECORD, key, args)
+
+    def snapshot(self, key: str, config: BreakerConfig) -> BreakerSnapshot:
+        """Read the shared state."""
+        return self._snapshot(self._eval(_SNAPSHOT, key, self._args(config)))
+
+    def reset(self, key: str) -> None:
+        """Delete the shared state: every process sees a closed circuit."""
+        self._sync().delete(self.prefix + key)
+
+    # -- the store protocol, async -------------------------------------------------------------
+
+    async def acquire_async(self, key: str, config: BreakerConfig) -> Admission:
+        """Async :meth:`acquire`."""
+        return self._admission(await self._eval_async(_ACQUIRE, key, self._args(config)))
+
+    async def record_async(
+        self, key: str, config: BreakerConfig, generation: int, probe: bool, outcome: Outcome
+    ) -> None:
+        """Async :meth:`record`."""
+        args = [*self._args(config), generation, "1" if probe else "0", outcome.value]
+        await self._eval_async(_RECORD, key, args)
+
+    async def snapshot_async(self, key: str, config: BreakerConfig) -> BreakerSnapshot:
+        """Async :meth:`snapshot`."""
+        return self._snapshot(await self._eval_async(_SNAPSHOT, key, self._args(config)))
+
+    async def reset_async(self, key: str) -> None:
+        """Async :meth:`reset`."""
+        await self._async().delete(self.prefix + key)

@@ -1,0 +1,132 @@
+"""Timeouts that really stop waiting: cancellation for async code, worker threads for sync code.
+
+An async call is cancelled when its time is up and the caller gets ``cadence.TimeoutError``
+(also a builtin ``TimeoutError``). A sync call runs in a worker thread that the caller stops
+waiting for; this needs no ``SIGALRM``, so it works from any thread and on Windows. The timer
+runs on the installed clock, so ``cadence.testing.FakeClock`` drives it in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cadence import _clock
+from cadence.exceptions import TimeoutError
+from cadence.resilience._threads import call_in_thread, call_in_thread_async
+from cadence.resilience._util import check_positive, copy_metadata, is_async_callable, label_of
+
+__all__ = ["Timeout", "call_async_with_limit", "timeout"]
+
+
+async def call_async_with_limit(
+    fn: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    limit: float,
+    name: str,
+    what: str = "timeout",
+) -> Any:
+    """Await ``fn(*args, **kwargs)``, cancelling it after ``limit`` seconds of clock time.
+
+    Works like ``asyncio.timeout``: the timer cancels the task, and only a cancellation caused
+    by the timer (tracked with ``Task.uncancel``) becomes ``TimeoutError``; a cancellation from
+    outside propagates unchanged.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is None:  # pragma: no cover - awaited outside a task (exotic loops)
+        raise RuntimeError("timeouts need to run inside an asyncio task")
+    expired = False
+
+    def fire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    cancelling = task.cancelling()
+    handle = _clock.call_later(loop, limit, fire)
+    try:
+        return await fn(*args, **kwargs)
+    except asyncio.CancelledError as exc:
+        if expired and task.uncancel() <= cancelling:
+            raise TimeoutError(
+                f"{name!r} exceeded its {what} of {limit:g}s", timeout=limit, note_name=name
+            ) from exc
+        raise
+    finally:
+        handle.cancel()
+
+
+class Timeout:
+    """Give each call at most ``seconds``; usable as a decorator and by ``@note(timeout=...)``.
+
+    Args:
+        seconds: The time limit, a positive number.
+    """
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = check_positive(
+            "timeout", seconds, "write e.g. timeout=5.0 for five seconds per attempt"
+        )
+
+    def __repr__(self) -> str:
+        return f"Timeout({self.seconds!r})"
+
+    async def call_async(
+        self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Call ``fn`` (sync functions in a worker thread) within the time limit."""
+        label = label_of(fn, name)
+        if is_async_callable(fn):
+            return await call_async_with_limit(fn, args, kwargs, limit=self.seconds, name=label)
+        return await call_in_thread_async(fn, args, kwargs, limit=self.seconds, name=label)
+
+    def call_sync(
+        self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Call sync ``fn`` in a worker thread, giving up after the time limit (real time)."""
+        label = label_of(fn, name)
+        return call_in_thread(fn, args, kwargs, limit=self.seconds, name=label)
+
+    def __call__(self, fn: Callable[..., Any]) -> Any:
+        """Decorate ``fn``: an async function stays async, a sync one stays sync."""
+        if not callable(fn):
+            raise TypeError(f"@timeout decorates a function, got {type(fn).__name__}")
+        label = label_of(fn)
+        limit = self.seconds
+        if is_async_callable(fn):
+
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return await call_async_with_limit(fn, args, kwargs, limit=limit, name=label)
+
+            return copy_metadata(async_wrapper, fn, is_async=True)
+
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return call_in_thread(fn, args, kwargs, limit=limit, name=label)
+
+        return copy_metadata(sync_wrapper, fn, is_async=False)
+
+
+def timeout(seconds: float) -> Timeout:
+    """Limit how long a call may take, for async and sync functions alike.
+
+    Async functions are cancelled when the time is up. Sync functions run in a worker thread
+    that the caller stops waiting for (Python cannot kill a thread): it is reported as abandoned
+    and bounded in number (see ``abandoned_threads``). No signals are used, so this works in
+    any thread and on Windows.
+
+    Args:
+        seconds: The time limit, a positive number.
+
+    Returns:
+        A ``Timeout`` policy, which is also a decorator::
+
+            @timeout(5.0)
+            async def fetch(score): ...
+    """
+    return Timeout(seconds)
