@@ -265,7 +265,9 @@ class MetricsHooks(CadenceHooks):
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
     ) -> None:
         """Count the run and add its duration."""
-        stats = self._cadences.get(cadence_name) or self._cadences.setdefault(cadence_name, _Stats())
+        stats = self._cadences.get(cadence_name) or self._cadences.setdefault(
+            cadence_name, _Stats()
+        )
         stats.add(duration, error is not None)
 
     async def after_note(
@@ -305,7 +307,7 @@ def _snapshot(score: Any, limit: int) -> dict[str, str]:
         items = vars(score).items()
     else:
         names: Sequence[str] = getattr(type(score), "__slots__", ())
-        items = ((n, getattr(score, n, None)) for n in names)  # type: ignore[assignment]
+        items = ((n, getattr(score, n, None)) for n in names)
     out = {}
     for key, value in items:
         if key.startswith("_"):

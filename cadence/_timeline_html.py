@@ -36,7 +36,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
        min-width: 3px; overflow: visible; cursor: default; border: 1px solid rgba(0,0,0,.15); }
 .bar .label { position: absolute; left: 6px; top: 50%%; transform: translateY(-50%%); font-size: 12px;
               white-space: nowrap; color: #102a43; pointer-events: none; }
-.bar:hover, .bar:focus { outline: 2px solid #334e68; outline-offset: 1px; z-index: 2; }
+.bar:hover, .bar:focus, .bar.picked { outline: 2px solid #334e68; outline-offset: 1px; z-index: 2; }
 .k-step { background: #9fc5f0; } .k-task { background: #a7e3d4; } .k-sync { background: #c9b8f0; }
 .k-split { background: #f7d59c; } .k-child { background: #bfe3a5; }
 .s-failed { background: #f29b9b !important; border-color: #c53030; }
@@ -46,7 +46,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
          transform: rotate(45deg); border: 1px solid #fff; z-index: 3; }
 table { border-collapse: collapse; margin-top: 18px; font-size: 12px; }
 th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid #eef2f6; }
-th { color: #52606d; font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { color: #52606d; font-weight: 600; } .num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.failed { color: #c53030; font-weight: 600; } td.cancelled { color: #7b8794; }
 #tip { position: fixed; z-index: 10; max-width: 420px; background: #102a43; color: #f0f4f8; font-size: 12px;
        padding: 8px 10px; border-radius: 6px; white-space: pre-line; pointer-events: none;
@@ -85,6 +85,20 @@ _SCRIPT = """
     if (el) { var r = el.getBoundingClientRect(); show(el, r.left, r.bottom); }
   });
   document.addEventListener("focusout", function () { tip.hidden = true; });
+  // "#note=NAME" in the address opens that note's card (for links and screenshots).
+  var m = /^#note=(.+)$/.exec(window.location.hash);
+  if (m) {
+    var want = decodeURIComponent(m[1]);
+    var bars = document.querySelectorAll(".bar");
+    for (var i = 0; i < bars.length; i++) {
+      if (bars[i].getAttribute("data-note") === want) {
+        var r = bars[i].getBoundingClientRect();
+        bars[i].classList.add("picked");
+        show(bars[i], r.left + 10, r.bottom - 6);
+        break;
+      }
+    }
+  }
 })();
 """
 
@@ -96,13 +110,18 @@ def _fmt(seconds: float, unit: str) -> str:
     return f"{seconds:.2f} s"
 
 
+def _tick(seconds: float, unit: str) -> str:
+    value = seconds * 1000 if unit == "ms" else seconds
+    return f"{value:g} {unit}"
+
+
 def _step(total: float) -> float:
     raw = total / 8 if total > 0 else 1e-3
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     for mult in (1, 2, 5, 10):
         if raw <= mult * power:
-            return mult * power
-    return 10 * power  # pragma: no cover
+            return float(mult * power)
+    return float(10 * power)  # pragma: no cover
 
 
 def _pct(value: float, total: float) -> str:
@@ -121,7 +140,9 @@ def _detail(bar: Bar, unit: str) -> str:
     if bar.error:
         lines.append(f"error: {bar.error}")
     for r in bar.retries:
-        lines.append(f"retry after attempt {r['attempt']}/{r['max_attempts']} at +{_fmt(r['t'], unit)}: {r['error']}")
+        lines.append(
+            f"retry after attempt {r['attempt']}/{r['max_attempts']} at +{_fmt(r['t'], unit)}: {r['error']}"
+        )
     return "\n".join(lines)
 
 
@@ -144,7 +165,7 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
         f"<style>{_CSS % {'lane': LANE_PX}}</style></head><body>",
         f"<h1>{escape(heading)}</h1>",
         '<div class="meta">'
-        f'<span class="badge {escape(status)}">{ {"ok": "completed"}.get(status, status)}</span> '
+        f'<span class="badge {escape(status)}">{ {"ok": "completed"}.get(status, status) }</span> '
         f"{_fmt(duration if duration is not None else total, unit)} · {len(bars)} notes · "
         f"{failures} failed · {retries} retries"
         + (f" · {escape(info['error'])}" if info.get("error") else "")
@@ -158,7 +179,10 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
     ]
     step = _step(total)
     ticks = [i * step for i in range(int(total / step) + 1)]
-    out += [f'<div class="tick" style="left:{_pct(t, total)}"><span>{_fmt(t, unit)}</span></div>' for t in ticks]
+    out += [
+        f'<div class="tick" style="left:{_pct(t, total)}"><span>{_tick(t, unit)}</span></div>'
+        for t in ticks
+    ]
     out.append(f'</div><div class="lanes" style="height:{lanes * LANE_PX}px">')
     out += [f'<div class="grid" style="left:{_pct(t, total)}"></div>' for t in ticks]
     for bar in sorted(bars, key=lambda b: (b.lane, b.start)):
@@ -186,8 +210,8 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
     for bar in sorted(bars, key=lambda b: b.start):
         out.append(
             f"<tr><td>{escape(bar.name)}</td><td>{escape(bar.cadence)}</td><td>{escape(bar.group or '')}</td>"
-            f"<td>{escape(bar.kind)}</td><td class=\"num\">+{_fmt(bar.start, unit)}</td>"
-            f"<td class=\"num\">{_fmt((bar.end or bar.start) - bar.start, unit)}</td>"
+            f'<td>{escape(bar.kind)}</td><td class="num">+{_fmt(bar.start, unit)}</td>'
+            f'<td class="num">{_fmt((bar.end or bar.start) - bar.start, unit)}</td>'
             f'<td class="{escape(bar.status)}">{escape(bar.status)}</td><td>{len(bar.retries) or ""}</td>'
             f"<td>{escape(bar.error or '')}</td></tr>"
         )

@@ -39,7 +39,10 @@ def load_otel() -> tuple[Any, Any]:
 
 
 def _error_attrs(error: BaseException) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"exception.type": type(error).__name__, "exception.message": str(error)}
+    attrs: dict[str, Any] = {
+        "exception.type": type(error).__name__,
+        "exception.message": str(error),
+    }
     code = getattr(error, "code", None)
     if isinstance(code, str):
         attrs["cadence.error.code"] = code

@@ -9,6 +9,7 @@ For a picture of a *run* (what happened, when), see ``cadence.timeline``.
 from __future__ import annotations
 
 import importlib
+import itertools
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -62,12 +63,14 @@ def _add(container: _Cluster, node_id: str, label: str, shape: str) -> str:
 
 def _chain(graph: _Graph, container: _Cluster, tasks: Any, prefix: str) -> tuple[str, str] | None:
     ids = [_add(container, f"{prefix}{i}", t.name, "step") for i, t in enumerate(tasks)]
-    for a, b in zip(ids, ids[1:], strict=False):
+    for a, b in itertools.pairwise(ids):
         graph.edges.append((a, b, ""))
     return (ids[0], ids[-1]) if ids else None
 
 
-def _steps(graph: _Graph, cadence: Any, prefix: str, container: _Cluster, depth: int) -> tuple[str, str]:
+def _steps(
+    graph: _Graph, cadence: Any, prefix: str, container: _Cluster, depth: int
+) -> tuple[str, str]:
     """Add ``cadence``'s steps; return the ids of the first and last node."""
     first = last = ""
     for i, step in enumerate(cadence.steps):
@@ -179,10 +182,14 @@ def _dot_str(text: str) -> str:
 def _dot_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -> None:
     for item in items:
         if isinstance(item, _Node):
-            out.append(f"{indent}{item.id} [label={_dot_str(item.label)}, {_DOT_SHAPES[item.shape]}];")
+            out.append(
+                f"{indent}{item.id} [label={_dot_str(item.label)}, {_DOT_SHAPES[item.shape]}];"
+            )
         else:
             out.append(f"{indent}subgraph cluster_{item.id} {{")
-            out.append(f'{indent}    label={_dot_str(item.label)}; style="rounded,dashed"; color="#888888";')
+            out.append(
+                f'{indent}    label={_dot_str(item.label)}; style="rounded,dashed"; color="#888888";'
+            )
             _dot_items(item.items, indent + "    ", out)
             out.append(f"{indent}}}")
 
@@ -277,15 +284,28 @@ def render(cadence: Any, *, format: str = "svg", dot: str | None = None) -> byte
             "https://graphviz.org/download/) or use to_mermaid()/to_dot() instead"
         )
     proc = subprocess.run(
-        [exe, f"-T{format}"], input=to_dot(cadence).encode(), capture_output=True, timeout=60, check=False
+        [exe, f"-T{format}"],
+        input=to_dot(cadence).encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"dot failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+        raise RuntimeError(
+            f"dot failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
+        )
     return proc.stdout
 
 
-_SUFFIXES = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot", ".txt": "text",
-             ".svg": "svg", ".png": "png"}
+_SUFFIXES = {
+    ".mmd": "mermaid",
+    ".md": "mermaid",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".txt": "text",
+    ".svg": "svg",
+    ".png": "png",
+}
 
 
 def save_diagram(cadence: Any, path: str | Path, *, format: str | None = None) -> Path:
@@ -296,7 +316,9 @@ def save_diagram(cadence: Any, path: str | Path, *, format: str | None = None) -
     target = Path(path)
     fmt = format or _SUFFIXES.get(target.suffix.lower())
     if fmt is None:
-        raise ValueError(f"cannot tell the format of {target.name!r}; pass format= (one of {sorted(set(_SUFFIXES.values()))})")
+        raise ValueError(
+            f"cannot tell the format of {target.name!r}; pass format= (one of {sorted(set(_SUFFIXES.values()))})"
+        )
     if fmt in ("svg", "png"):
         target.write_bytes(render(cadence, format=fmt))
     else:
@@ -314,7 +336,9 @@ def load_cadence(target: str) -> Any:
     """
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"expected 'module:attribute' (e.g. myapp.cadences:checkout), got {target!r}")
+        raise ValueError(
+            f"expected 'module:attribute' (e.g. myapp.cadences:checkout), got {target!r}"
+        )
     module = importlib.import_module(module_name)
     obj: Any = module
     for part in attr.split("."):
@@ -329,7 +353,9 @@ def load_cadence(target: str) -> Any:
     return obj
 
 
-def diagram_command(target: str, *, format: str = "mermaid", output: str | Path | None = None) -> str:
+def diagram_command(
+    target: str, *, format: str = "mermaid", output: str | Path | None = None
+) -> str:
     """Entry point for ``cadence diagram TARGET [--format F] [--output PATH]``.
 
     Args:

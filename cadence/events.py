@@ -234,8 +234,13 @@ class EventEmitter(CadenceHooks):
             if self._wants(NOTE_FAILED):
                 await self.emit(
                     self._note_event(
-                        NOTE_FAILED, note.name, note.run, note.group, note.task_index,
-                        time.perf_counter() - note.started, error,
+                        NOTE_FAILED,
+                        note.name,
+                        note.run,
+                        note.group,
+                        note.task_index,
+                        time.perf_counter() - note.started,
+                        error,
                     )
                 )
         event_type = CADENCE_FAILED if error is not None else CADENCE_COMPLETED

@@ -1,0 +1,320 @@
+"""A run as a picture: record a run's events, write a self-contained HTML timeline.
+
+::
+
+    recorder = RunRecorder()
+    await cadence.with_hooks(recorder).run()
+    write_timeline(recorder, "run.html")   # open it in any browser; no network needed
+
+Each step and group task is a bar on a time axis; tasks running at the same time sit in
+separate lanes; failed notes are red, notes cut short by a failing sibling are hatched grey,
+retries are marked on their bar; hovering a bar shows its details. The file has no scripts,
+fonts or styles from elsewhere: it opens offline and can be attached to a bug report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cadence._timeline_html import render_html
+from cadence.events import (
+    CADENCE_COMPLETED,
+    CADENCE_FAILED,
+    CADENCE_STARTED,
+    GROUP_STARTED,
+    NOTE_COMPLETED,
+    NOTE_FAILED,
+    NOTE_RETRYING,
+    NOTE_STARTED,
+    CadenceEvent,
+    EventEmitter,
+)
+
+__all__ = [
+    "Bar",
+    "RunRecorder",
+    "event_to_dict",
+    "load_events",
+    "timeline_command",
+    "write_timeline",
+]
+
+
+class RunRecorder(EventEmitter):
+    """Hooks that keep every event of the most recent runs, for timelines and tests.
+
+    Events are grouped by run (``run_key``), so concurrent runs of one cadence do not mix.
+    Listeners registered with ``on`` still fire.
+
+    Args:
+        max_runs: How many runs to keep; the oldest is dropped first.
+    """
+
+    def __init__(self, *, max_runs: int = 20) -> None:
+        super().__init__()
+        if max_runs < 1:
+            raise ValueError(f"max_runs must be >= 1, got {max_runs}")
+        self._max_runs = max_runs
+        self._runs: OrderedDict[str, list[CadenceEvent]] = OrderedDict()
+        self._finished: list[str] = []
+
+    def _wants(self, event_type: str) -> bool:
+        return True
+
+    async def emit(self, event: CadenceEvent) -> None:
+        """Keep ``event``, then pass it to any listeners."""
+        events = self._runs.get(event.run_key)
+        if events is None:
+            events = self._runs[event.run_key] = []
+            while len(self._runs) > self._max_runs:
+                dropped, _ = self._runs.popitem(last=False)
+                if dropped in self._finished:
+                    self._finished.remove(dropped)
+        events.append(event)
+        if event.depth == 0 and event.event_type in (CADENCE_COMPLETED, CADENCE_FAILED):
+            self._finished.append(event.run_key)
+        if self._listeners:
+            await super().emit(event)
+
+    @property
+    def run_keys(self) -> tuple[str, ...]:
+        """Keys of the runs kept, oldest first."""
+        return tuple(self._runs)
+
+    @property
+    def events(self) -> tuple[CadenceEvent, ...]:
+        """Events of the most recently finished run (or of the latest run if none finished)."""
+        if self._finished:
+            return tuple(self._runs[self._finished[-1]])
+        if self._runs:
+            return tuple(next(reversed(self._runs.values())))
+        return ()
+
+    def events_for(self, run_key: str) -> tuple[CadenceEvent, ...]:
+        """Events of one run."""
+        return tuple(self._runs.get(run_key, ()))
+
+    def clear(self) -> None:
+        """Forget every recorded run."""
+        self._runs.clear()
+        self._finished.clear()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the last run's events as JSON (``cadence timeline events.json`` reads it)."""
+        target = Path(path)
+        target.write_text(
+            json.dumps([event_to_dict(e) for e in self.events], indent=1), encoding="utf-8"
+        )
+        return target
+
+
+def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
+    """A JSON-able dict of an event; the error becomes ``{"type", "message", "code"}``."""
+    if isinstance(event, dict):
+        return dict(event)
+    out: dict[str, Any] = {}
+    for name in _fields(type(event)):
+        value = getattr(event, name)
+        if isinstance(value, BaseException):
+            value = {
+                "type": type(value).__name__,
+                "message": str(value),
+                "code": getattr(value, "code", None),
+            }
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def _fields(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for name in getattr(klass, "__dataclass_fields__", {}):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def load_events(path: str | Path) -> list[dict[str, Any]]:
+    """Read events written by :meth:`RunRecorder.save`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of events")
+    return [dict(e) for e in data]
+
+
+@dataclass
+class Bar:
+    """One note on the timeline; times are seconds from the start of the run."""
+
+    name: str
+    cadence: str
+    depth: int
+    group: str | None
+    task_index: int | None
+    start: float
+    end: float | None = None
+    status: str = "running"  # ok | failed | cancelled
+    kind: str = "step"  # step | task | sync | split | child
+    error: str | None = None
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    lane: int = 0
+
+
+def _error_text(error: Any) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, dict):
+        return f"{error.get('type')}: {error.get('message')}"
+    return f"{type(error).__name__}: {error}"
+
+
+def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, Any]]:
+    """Pair start/end events into bars, mark retries, assign lanes; also return run info."""
+    if not events:
+        raise ValueError(
+            "no events to draw: attach a RunRecorder with with_hooks() and run the cadence"
+        )
+    ordered = sorted(events, key=lambda e: e["monotonic"])
+    t0 = ordered[0]["monotonic"]
+    info: dict[str, Any] = {
+        "cadence": ordered[0]["cadence_name"],
+        "status": "running",
+        "duration": None,
+    }
+    bars: list[Bar] = []
+    open_bars: dict[tuple[Any, ...], list[Bar]] = {}
+    end_time = ordered[-1]["monotonic"] - t0
+    for e in ordered:
+        t = e["monotonic"] - t0
+        kind = e["event_type"]
+        key = (
+            e.get("cadence_name"),
+            e.get("depth"),
+            e.get("note_name"),
+            e.get("group"),
+            e.get("task_index"),
+        )
+        if kind == CADENCE_STARTED and e.get("depth") == 0:
+            info["cadence"] = e["cadence_name"]
+        elif kind in (CADENCE_COMPLETED, CADENCE_FAILED) and e.get("depth") == 0:
+            info["status"] = "ok" if kind == CADENCE_COMPLETED else "failed"
+            info["duration"] = e.get("duration")
+            info["error"] = _error_text(e.get("error"))
+            end_time = t
+        elif kind == NOTE_STARTED:
+            bar = Bar(
+                e["note_name"],
+                e["cadence_name"],
+                e.get("depth") or 0,
+                e.get("group"),
+                e.get("task_index"),
+                t,
+                kind="task" if e.get("group") else "step",
+            )
+            bars.append(bar)
+            open_bars.setdefault(key, []).append(bar)
+        elif kind in (NOTE_COMPLETED, NOTE_FAILED):
+            stack = open_bars.get(key)
+            if stack:
+                bar = stack.pop()
+                bar.end = t
+                bar.status = "ok" if kind == NOTE_COMPLETED else "failed"
+                bar.error = _error_text(e.get("error"))
+        elif kind == NOTE_RETRYING:
+            stack = open_bars.get(key) or next(
+                (s for k, s in open_bars.items() if s and k[2] == e.get("note_name")), None
+            )
+            if stack:
+                stack[-1].retries.append(
+                    {
+                        "t": t,
+                        "attempt": e.get("attempt"),
+                        "max_attempts": e.get("max_attempts"),
+                        "error": _error_text(e.get("error")),
+                    }
+                )
+        elif kind == GROUP_STARTED:
+            step_key = (e.get("cadence_name"), e.get("depth"), e.get("note_name"), None, None)
+            stack = open_bars.get(step_key)
+            if stack:
+                stack[-1].kind = e.get("kind") or "step"
+    for bar in bars:
+        if bar.end is None:
+            bar.end = max(end_time, bar.start)
+            bar.status = "cancelled"
+    _assign_lanes(bars)
+    info["total"] = max([end_time] + [b.end or 0.0 for b in bars])
+    return bars, info
+
+
+def _assign_lanes(bars: list[Bar]) -> None:
+    lane_ends: list[float] = []
+    for bar in sorted(bars, key=lambda b: (b.start, b.depth, b.task_index or 0)):
+        end = bar.end if bar.end is not None else bar.start
+        for lane, lane_end in enumerate(lane_ends):
+            if lane_end <= bar.start:
+                bar.lane = lane
+                lane_ends[lane] = end
+                break
+        else:
+            bar.lane = len(lane_ends)
+            lane_ends.append(end)
+
+
+def _as_dicts(source: Any) -> list[dict[str, Any]]:
+    if isinstance(source, RunRecorder):
+        return [event_to_dict(e) for e in source.events]
+    if isinstance(source, (str, Path)):
+        return load_events(source)
+    if isinstance(source, Iterable):
+        return [event_to_dict(e) for e in source]
+    raise TypeError(
+        f"expected a RunRecorder, a list of events or a JSON path, got {type(source).__name__}"
+    )
+
+
+def write_timeline(source: Any, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a self-contained HTML timeline of one run and return its path.
+
+    Args:
+        source: A ``RunRecorder`` (its last finished run), a list of event records or dicts,
+            or the path of a JSON file written by ``RunRecorder.save``.
+        path: The ``.html`` file to write.
+        title: Page title; defaults to the cadence's name.
+    """
+    bars, info = build_bars(_as_dicts(source))
+    target = Path(path)
+    target.write_text(render_html(bars, info, title=title), encoding="utf-8")
+    return target
+
+
+def timeline_command(target: str, *, output: str | Path = "timeline.html") -> Path:
+    """Entry point for ``cadence timeline TARGET [--output PATH]``.
+
+    ``TARGET`` is either a JSON file of events (``RunRecorder.save``) or ``module:attribute``
+    naming a cadence, which is run once on its own score with a ``RunRecorder`` attached (the
+    run's failure, if any, is drawn, not raised).
+    """
+    if target.endswith(".json") or Path(target).is_file():
+        return write_timeline(target, output)
+    import asyncio
+
+    from cadence.diagram import load_cadence
+
+    cadence = load_cadence(target)
+    recorder = RunRecorder()
+    cadence.hooks.add(recorder)
+    try:
+        asyncio.run(cadence.run())
+    except Exception:  # the timeline shows what failed
+        pass
+    finally:
+        cadence.hooks.remove(recorder)
+    return write_timeline(recorder, output)
