@@ -83,7 +83,8 @@ class FallbackChain:
         models: The models, preferred first.
         name: The chain's name in errors and spans (default: the models' names joined by ``>``).
         retry: Attempts per model: an int, or a :class:`cadence.resilience.Retry` policy whose
-            ``max_attempts`` and delays are used (a provider's Retry-After wins over the
+            ``max_attempts`` and delays are used (default: 2 attempts, exponential backoff from
+            0.5 s; a provider's Retry-After wins over the
             backoff). Only errors with ``retryable`` set are retried.
         breaker: Per-model circuit breakers: True gives each model a default
             :class:`~cadence.resilience.CircuitBreaker` private to this chain; a factory
@@ -107,7 +108,7 @@ class FallbackChain:
         models: Sequence[Model],
         *,
         name: str | None = None,
-        retry: int | Retry = 1,
+        retry: int | Retry = 2,
         breaker: bool | BreakerFactory = False,
         fallback_on: Callable[[ModelError], bool] = default_fallback,
         hedge_after: float | None = None,
