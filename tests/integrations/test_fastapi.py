@@ -325,7 +325,10 @@ def test_dependency_form_with_problem_handlers() -> None:
     install_problem_handlers(app)
 
     @app.post("/checkout/{order_id}")
-    async def do_checkout(order_id: str, run: CadenceRun[Any] = Depends(runner)) -> dict[str, Any]:
+    async def do_checkout(
+        order_id: str,
+        run: CadenceRun[Any] = Depends(runner),  # noqa: B008
+    ) -> dict[str, Any]:
         result = await run(OrderScore(order_id=order_id))
         return {"status": result.status}
 

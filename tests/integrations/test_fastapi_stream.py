@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from cadence import Cadence
 from cadence.checkpoint import InMemoryCheckpointStore
-from cadence.integrations.fastapi import CadenceRouter, InMemoryIdempotencyStore, publish_event
 from cadence.integrations._stream import sse_frame
+from cadence.integrations.fastapi import CadenceRouter, InMemoryIdempotencyStore, publish_event
 from tests.integrations._models import OrderScore, checkout, parse_sse
 
 
@@ -71,10 +71,10 @@ def test_sse_failure_ends_with_a_problem_event() -> None:
 
     with TestClient(_app(router)).stream("POST", "/orders/slow-s") as r:
         events = parse_sse(r.read().decode())
-    assert ("note_failed", {"note": "process_payment", "group": None}) == (
+    assert (
         events[-2][0],
         {k: v for k, v in events[-2][1].items() if k in ("note", "group")},
-    )
+    ) == ("note_failed", {"note": "process_payment", "group": None})
     assert events[-1][0] == "error"
     assert events[-1][1]["status"] == 504 and events[-1][1]["code"] == "TIMEOUT"
 

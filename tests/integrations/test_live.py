@@ -121,12 +121,14 @@ async def test_client_disconnect_cancels_the_streamed_run() -> None:
     app = FastAPI()
     app.include_router(router)
     with serve(app) as base:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            async with client.stream("POST", "/orders/d1") as response:
-                assert response.status_code == 200
-                async for line in response.aiter_lines():
-                    if line == 'data: {"note":"hang","group":null}':
-                        break
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=30) as client,
+            client.stream("POST", "/orders/d1") as response,
+        ):
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line == 'data: {"note":"hang","group":null}':
+                    break
         assert started.is_set()
         assert await asyncio.to_thread(cancelled.wait, 10), "the run was not cancelled"
 
