@@ -8,6 +8,7 @@ Install with ``pip install 'cadence-orchestration[llm]'`` plus the provider extr
 
 from __future__ import annotations
 
+from .agent import Agent, AgentEvent, AgentResult, TurnLimitError, agent
 from .chain import ChainResult, FallbackChain, default_fallback
 from .errors import (
     AllModelsFailedError,
@@ -55,9 +56,15 @@ from .models import (
     OpenAIModel,
     ScriptedModel,
 )
+from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
+from .structured import StructuredOutputError, generate
+from .tools import Tool, ToolArgumentsError, ToolBox, ToolOutcome, UnknownToolError, tool
 from .usage import Price, PriceTable, UsageLedger, track_usage
 
 __all__ = [
+    "Agent",
+    "AgentEvent",
+    "AgentResult",
     "AllModelsFailedError",
     "AnswerRejectedError",
     "AnthropicModel",
@@ -66,11 +73,13 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChainResult",
+    "Classifier",
     "ContentFilteredError",
     "ContextWindowExceededError",
     "FailMidStream",
     "FallbackChain",
     "FunctionModel",
+    "LLMNote",
     "LocalModel",
     "MalformedResponseError",
     "Message",
@@ -86,6 +95,7 @@ __all__ = [
     "OverloadedError",
     "Price",
     "PriceTable",
+    "PromptTemplateError",
     "RateLimitedError",
     "ResponseFormat",
     "ScriptedModel",
@@ -93,16 +103,28 @@ __all__ = [
     "StreamDone",
     "StreamEvent",
     "StreamReset",
+    "StructuredOutputError",
     "SystemMessage",
     "TextDelta",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolBox",
     "ToolCall",
     "ToolCallDelta",
     "ToolDefinition",
     "ToolMessage",
+    "ToolOutcome",
     "TruncatedStreamError",
+    "TurnLimitError",
+    "UnknownToolError",
     "Usage",
     "UsageLedger",
     "UserMessage",
+    "agent",
+    "classify",
     "default_fallback",
+    "generate",
+    "llm_note",
+    "tool",
     "track_usage",
 ]

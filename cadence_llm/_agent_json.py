@@ -1,0 +1,120 @@
+"""The ``"json"`` tool mode: tool calls as one schema-constrained JSON object per turn.
+
+Small local models rarely speak a provider's tool-calling protocol, but with constrained
+decoding they always produce JSON that matches a schema. Each turn therefore asks for
+``{"tool_calls": [{"name": ..., "arguments": {...}}], "answer": "..."}`` where every item must
+match one tool's name and argument schema; an empty ``tool_calls`` means the answer is final.
+Tool results go back as a user message, since such models have no tool role either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .messages import Message, ModelRequest, ResponseFormat, SystemMessage, ToolCall, UserMessage
+from .tools import ToolBox, ToolOutcome
+
+__all__ = ["json_mode_request", "json_mode_schema", "parse_json_turn", "results_message"]
+
+
+def json_mode_schema(toolbox: ToolBox, choice: str | None) -> dict[str, Any]:
+    """The schema of one turn's answer; ``choice`` as ``ModelRequest.tool_choice``."""
+    if choice == "none" or len(toolbox) == 0:
+        return {
+            "type": "object",
+            "properties": {"answer": {"type": "string"}},
+            "required": ["answer"],
+        }
+    defs: dict[str, Any] = {}
+    options = []
+    for t in toolbox:
+        if choice not in (None, "auto", "required") and t.name != choice:
+            continue
+        params = dict(t.parameters)
+        defs.update(params.pop("$defs", {}))
+        options.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": t.name}, "arguments": params},
+                "required": ["name", "arguments"],
+            }
+        )
+    calls: dict[str, Any] = {"type": "array", "items": {"anyOf": options}}
+    if choice not in (None, "auto"):
+        calls["minItems"] = 1
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"tool_calls": calls, "answer": {"type": "string"}},
+        "required": ["tool_calls", "answer"],
+    }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def _protocol(toolbox: ToolBox, choice: str | None) -> str:
+    if choice == "none" or len(toolbox) == 0:
+        return 'Give your final answer now as JSON: {"answer": "<your answer>"}.'
+    lines = ["You can call these tools:"]
+    for t in toolbox:
+        params = json.dumps(t.parameters.get("properties", {}))
+        lines.append(f"- {t.name}: {t.description or '(no description)'} Arguments: {params}")
+    lines.append(
+        'To call tools reply with JSON {"tool_calls": [{"name": "<tool>", "arguments": {...}}], '
+        '"answer": ""}; their results come back in the next message. When you can answer, reply '
+        '{"tool_calls": [], "answer": "<your answer>"}.'
+    )
+    return "\n".join(lines)
+
+
+def json_mode_request(
+    messages: Sequence[Message], toolbox: ToolBox, choice: str | None, options: Mapping[str, Any]
+) -> ModelRequest:
+    """The turn's request: the protocol joined to the system prompt, the schema as format."""
+    protocol = _protocol(toolbox, choice)
+    msgs = list(messages)
+    if msgs and isinstance(msgs[0], SystemMessage):
+        msgs[0] = SystemMessage(content=f"{msgs[0].content}\n\n{protocol}")
+    else:
+        msgs.insert(0, SystemMessage(content=protocol))
+    fmt = ResponseFormat(type="json_schema", schema=json_mode_schema(toolbox, choice), name="turn")
+    return ModelRequest(messages=tuple(msgs), response_format=fmt, **dict(options))
+
+
+def _load(text: str) -> Any:
+    stripped = text.strip()
+    for candidate in (stripped, stripped[stripped.find("{") : stripped.rfind("}") + 1]):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...]]:
+    """The answer and the tool calls of a JSON-mode reply; unparseable text is an answer."""
+    data = _load(text)
+    if not isinstance(data, Mapping):
+        return text, ()
+    calls: list[ToolCall] = []
+    for i, item in enumerate(data.get("tool_calls") or ()):
+        if not isinstance(item, Mapping):
+            continue
+        args = item.get("arguments", {})
+        arguments = args if isinstance(args, str) else json.dumps(args)
+        calls.append(
+            ToolCall(id=f"{prefix}_{i}", name=str(item.get("name", "")), arguments=arguments)
+        )
+    answer = data.get("answer")
+    return ("" if answer is None else str(answer)), tuple(calls)
+
+
+def results_message(outcomes: Sequence[ToolOutcome]) -> list[Message]:
+    """The tool results as one user message, in call order."""
+    items = [
+        {"id": o.call.id, "tool": o.call.name, "ok": o.ok, "result": o.message.content}
+        for o in outcomes
+    ]
+    return [UserMessage(content="Tool results:\n" + json.dumps(items, ensure_ascii=False))]

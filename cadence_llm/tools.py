@@ -1,0 +1,472 @@
+"""Tools a model can call, and one turn's tool calls run as a cadence ``.sync`` group.
+
+``@tool`` turns a plain function (sync or async) into a :class:`Tool`: its name, a description
+from the docstring and a JSON schema built from the type hints by pydantic (enums, optionals,
+nested models, defaults). Arguments the model writes are validated before the call; a
+validation error goes back to the model as the tool result, so it can correct itself.
+
+A parameter named ``score`` receives the score (an isolated view of it) and is not part of the
+schema, so tools can read and write fields like any note. Tools take the ``@note`` resilience
+options (``retry``, ``timeout``, ``fallback``).
+
+:meth:`ToolBox.run` runs one turn's calls as a ``.sync`` group through the cadence runner: every
+call gets an isolated view of the score, score changes merge three-way after the group (lists
+both extended are concatenated in call order; different scalar values conflict), hooks and
+tracing see each call as a task of the group, and results come back in call order. A failing
+tool becomes an error result while the other calls finish and keep their results and score
+changes: the task wrapper catches the error, so the group's fail-fast never fires. Only a tool
+marked ``fatal=True`` fails the group (and the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, overload
+
+from pydantic import BaseModel, ValidationError
+
+from cadence._context import current_note
+from cadence._merge import MergeStrategy
+from cadence._plan import SyncStep, Task
+from cadence.exceptions import CadenceDefinitionError, CadenceError
+
+from ._tool_schema import arguments_model, json_schema
+from .messages import ToolCall, ToolDefinition, ToolMessage
+
+__all__ = [
+    "Tool",
+    "ToolArgumentsError",
+    "ToolBox",
+    "ToolOutcome",
+    "UnknownToolError",
+    "dedupe_calls",
+    "render_result",
+    "tool",
+]
+
+_ARGS: ContextVar[dict[str, Any]] = ContextVar("cadence_llm_tool_args")
+
+
+class ToolArgumentsError(CadenceError):
+    """The model's arguments for a tool are not valid JSON or do not match its schema."""
+
+    default_code = "TOOL_ARGUMENTS"
+
+
+def render_result(value: Any) -> str:
+    """A tool's return value as the text the model reads: strings as they are, else JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+class Tool:
+    """A function the model may call, with its JSON schema and call policies.
+
+    Calling the tool object directly calls the function unchanged, so it stays testable.
+
+    Args:
+        fn: The function, sync or async; a parameter named ``score`` receives the score.
+        name: The name the model sees; defaults to the function's name.
+        description: Defaults to the docstring's text before its ``Args:`` section.
+        fatal: A failure ends the run instead of becoming an error result for the model.
+        retry: As ``@note(retry=...)``.
+        timeout: As ``@note(timeout=...)`` (seconds per attempt).
+        fallback: As ``@note(fallback=...)``; without ``field`` the default becomes the result.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        fatal: bool = False,
+        retry: Any = None,
+        timeout: Any = None,
+        fallback: Any = None,
+    ) -> None:
+        if not callable(fn) or inspect.isclass(fn):
+            raise CadenceDefinitionError(f"@tool needs a function, got {fn!r}")
+        tool_name = name or getattr(fn, "__name__", "")
+        if (
+            not isinstance(tool_name, str)
+            or not tool_name.replace("_", "a").replace("-", "a").isalnum()
+        ):
+            raise CadenceDefinitionError(
+                f"tool name must be letters, digits, '_' or '-', got {tool_name!r}; pass @tool(name=...)"
+            )
+        self.fn = fn
+        self.name: str = tool_name
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.args_model, self.takes_score, doc = arguments_model(fn, tool_name)
+        self.description: str = description if description is not None else doc
+        self.parameters: dict[str, Any] = json_schema(self.args_model)
+        self.fatal = fatal
+        self.policies = {"retry": retry, "timeout": timeout, "fallback": fallback}
+        body = self._body_async if self.is_async else self._body_sync
+        self._invoke: Callable[[Any], Any] = body
+        if any(v is not None for v in self.policies.values()):
+            from cadence.resilience import compose
+
+            self._invoke = compose(
+                body, retry=retry, timeout=timeout, fallback=fallback, name=tool_name
+            )
+        self._invoke_is_async = self.is_async or self._invoke is not body
+
+    def __repr__(self) -> str:
+        return f"Tool({self.name!r}{', fatal=True' if self.fatal else ''})"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    @property
+    def definition(self) -> ToolDefinition:
+        """The tool as the model sees it (adapters render it in each provider's format)."""
+        return ToolDefinition(
+            name=self.name, description=self.description, parameters=self.parameters
+        )
+
+    def validate(self, arguments: str | Mapping[str, Any]) -> dict[str, Any]:
+        """Parse and validate the model's arguments into keyword arguments for the function.
+
+        Raises:
+            ToolArgumentsError: the arguments are not JSON or do not match the schema; the
+                message is written for the model to read and correct.
+        """
+        try:
+            if isinstance(arguments, str):
+                parsed = self.args_model.model_validate_json(arguments.strip() or "{}")
+            else:
+                parsed = self.args_model.model_validate(dict(arguments))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise ToolArgumentsError(
+                f"invalid arguments for tool {self.name!r}: {problems}. "
+                f"Call it again with arguments matching its schema: {json.dumps(self.parameters)}",
+                details={"tool": self.name, "arguments": str(arguments)[:500]},
+            ) from exc
+        return {field: getattr(parsed, field) for field in type(parsed).model_fields}
+
+    async def invoke(self, score: Any, kwargs: dict[str, Any]) -> Any:
+        """Run the tool (with its policies) on ``score`` with validated ``kwargs``."""
+        token = _ARGS.set(kwargs)
+        try:
+            if self._invoke_is_async:
+                return await self._invoke(score)
+            return await asyncio.to_thread(self._invoke, score)
+        finally:
+            _ARGS.reset(token)
+
+    def _kwargs(self, score: Any) -> dict[str, Any]:
+        kwargs = _ARGS.get()
+        return {**kwargs, "score": score} if self.takes_score else kwargs
+
+    async def _body_async(self, score: Any) -> Any:
+        return await self.fn(**self._kwargs(score))
+
+    def _body_sync(self, score: Any) -> Any:
+        return self.fn(**self._kwargs(score))
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    fatal: bool = False,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    fatal: bool = False,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a function callable by a model, bare (``@tool``) or with options (``@tool(retry=3)``).
+
+    See :class:`Tool` for the options. Schema problems (``*args``, unsupported annotations)
+    raise ``CadenceDefinitionError`` at decoration time.
+    """
+    if fn is not None:
+        return Tool(fn)
+
+    def decorate(f: Callable[..., Any]) -> Tool:
+        return Tool(
+            f,
+            name=name,
+            description=description,
+            fatal=fatal,
+            retry=retry,
+            timeout=timeout,
+            fallback=fallback,
+        )
+
+    return decorate
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What one tool call produced.
+
+    Attributes:
+        call: The call as run (after :func:`dedupe_calls`).
+        message: The tool result for the model (``is_error`` when it failed).
+        value: The function's return value (``None`` on error).
+        error: The exception for a failed call (bad arguments, unknown tool, the tool raised).
+        duration: Seconds the call took.
+    """
+
+    call: ToolCall
+    message: ToolMessage
+    value: Any = None
+    error: BaseException | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the tool ran and returned."""
+        return self.error is None
+
+
+def dedupe_calls(calls: Sequence[ToolCall], *, prefix: str = "call") -> tuple[ToolCall, ...]:
+    """Give every call a unique, non-empty id, so each result answers exactly one call.
+
+    A call repeating an earlier one exactly (same id, name and arguments, as some providers
+    stream by mistake) is dropped, so a side-effecting tool does not run twice. A different
+    call reusing an id gets the id with a ``#n`` suffix; a missing id becomes ``{prefix}_{i}``.
+    """
+    seen: dict[str, ToolCall] = {}
+    out: list[ToolCall] = []
+    for i, call in enumerate(calls):
+        cid = call.id or f"{prefix}_{i}"
+        if cid in seen:
+            if seen[cid].name == call.name and seen[cid].arguments == call.arguments:
+                continue
+            n = 2
+            while f"{cid}#{n}" in seen:
+                n += 1
+            cid = f"{cid}#{n}"
+        fixed = call if cid == call.id else call.model_copy(update={"id": cid})
+        seen[cid] = fixed
+        out.append(fixed)
+    return tuple(out)
+
+
+@dataclass
+class _NoScore:
+    """Stands in for the score when tools are run without one."""
+
+
+class _CallTask:
+    """One call as a task of the group: never raises unless the tool is fatal."""
+
+    __slots__ = ("_kwargs", "_semaphore", "_slots", "_tool", "call", "index", "note_name")
+    _cadence_is_async = True
+
+    def __init__(
+        self,
+        tool: Tool,
+        call: ToolCall,
+        kwargs: dict[str, Any],
+        index: int,
+        slots: list[ToolOutcome | None],
+        semaphore: asyncio.Semaphore | None,
+    ) -> None:
+        self._tool = tool
+        self.call = call
+        self._kwargs = kwargs
+        self.index = index
+        self._slots = slots
+        self._semaphore = semaphore
+        self.note_name = tool.name
+
+    async def __call__(self, view: Any) -> None:
+        started = time.perf_counter()
+        try:
+            if self._semaphore is None:
+                value = await self._tool.invoke(view, self._kwargs)
+            else:
+                async with self._semaphore:
+                    value = await self._tool.invoke(view, self._kwargs)
+        except Exception as exc:
+            if self._tool.fatal:
+                raise
+            self._slots[self.index] = _failed(self.call, exc, time.perf_counter() - started)
+            return
+        message = ToolMessage(
+            tool_call_id=self.call.id, content=render_result(value), name=self.call.name
+        )
+        self._slots[self.index] = ToolOutcome(
+            self.call, message, value, None, time.perf_counter() - started
+        )
+
+
+def _failed(call: ToolCall, exc: BaseException, duration: float = 0.0) -> ToolOutcome:
+    text = exc.message if isinstance(exc, CadenceError) else str(exc)
+    content = f"Error: {type(exc).__name__}: {text}"
+    message = ToolMessage(tool_call_id=call.id, content=content, name=call.name, is_error=True)
+    return ToolOutcome(call, message, None, exc, duration)
+
+
+class UnknownToolError(CadenceError):
+    """The model called a tool that is not in the toolbox."""
+
+    default_code = "UNKNOWN_TOOL"
+
+
+class ToolBox:
+    """The tools one model may call, and the runner of a turn's calls.
+
+    Args:
+        tools: Tools (or plain functions, wrapped with ``@tool``'s defaults).
+        concurrency: At most this many calls of one turn run at once (``None``: all).
+        merge_strategy: How the calls' score changes merge (``MergeStrategy.smart_merge``).
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        concurrency: int | None = None,
+        merge_strategy: Callable[..., Any] | None = None,
+    ) -> None:
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise CadenceDefinitionError(
+                f"ToolBox(concurrency=...) must be an int >= 1, got {concurrency!r}"
+            )
+        self._tools: dict[str, Tool] = {}
+        self.concurrency = concurrency
+        self.merge_strategy = merge_strategy or MergeStrategy.smart_merge
+        for t in tools:
+            self.add(t)
+
+    def add(self, item: Tool | Callable[..., Any]) -> Tool:
+        """Add a tool (a plain function is wrapped with ``@tool``); names must be unique."""
+        t = item if isinstance(item, Tool) else Tool(item)
+        if t.name in self._tools:
+            raise CadenceDefinitionError(
+                f"ToolBox already has a tool named {t.name!r}; pass @tool(name=...)"
+            )
+        self._tools[t.name] = t
+        return t
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __repr__(self) -> str:
+        return f"ToolBox({list(self._tools)!r})"
+
+    @property
+    def definitions(self) -> tuple[ToolDefinition, ...]:
+        """Every tool's definition, for ``ModelRequest(tools=...)``."""
+        return tuple(t.definition for t in self._tools.values())
+
+    async def run(
+        self,
+        calls: Sequence[ToolCall],
+        score: Any = None,
+        *,
+        group: str = "tools",
+        concurrency: int | None = None,
+    ) -> list[ToolOutcome]:
+        """Run one turn's tool calls as a ``.sync`` group; return one outcome per call, in order.
+
+        Unknown tools and invalid arguments become error outcomes without running anything.
+        When called inside a running note with hooks, the group reports to that run's hooks.
+
+        Args:
+            calls: The assistant message's tool calls (ids are made unique first).
+            score: The score the tools read and write; ``None`` for tools that need none.
+            group: The group's name as hooks and errors show it.
+            concurrency: Overrides the toolbox's limit for this turn.
+
+        Raises:
+            ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
+            NoteError: the calls' score changes conflict (``MERGE_CONFLICT``).
+        """
+        from cadence._runner import _Run, _run_sync  # the runner's group piece
+
+        unique = dedupe_calls(calls)
+        slots: list[ToolOutcome | None] = [None] * len(unique)
+        limit = concurrency or self.concurrency
+        semaphore = asyncio.Semaphore(limit) if limit else None
+        tasks: list[Task] = []
+        for i, call in enumerate(unique):
+            found = self._tools.get(call.name)
+            if found is None:
+                known = ", ".join(sorted(self._tools)) or "(none)"
+                slots[i] = _failed(
+                    call,
+                    UnknownToolError(
+                        f"unknown tool {call.name!r}; the available tools are: {known}"
+                    ),
+                )
+                continue
+            try:
+                kwargs = found.validate(call.arguments)
+            except ToolArgumentsError as exc:
+                slots[i] = _failed(call, exc)
+                continue
+            tasks.append(
+                Task(found.name, _CallTask(found, call, kwargs, i, slots, semaphore), True)
+            )
+        if tasks:
+            target = _NoScore() if score is None else score
+            scope = current_note.get()
+            run = _Run(
+                scope.cadence_name if scope else group,
+                scope.run_id if scope else None,
+                scope.hooks if scope else None,
+            )
+            step = SyncStep(
+                group,
+                tuple(tasks),
+                self.merge_strategy,
+                getattr(self.merge_strategy, "__name__", "merge"),
+            )
+            await _run_sync(step, target, run)
+        return [s for s in slots if s is not None]
