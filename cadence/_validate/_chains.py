@@ -199,6 +199,20 @@ class _ChainChecker:
                 self.diags.append(
                     attr_at(attr, "CAD101", f"Cadence has no method .{method}()", hint)
                 )
+                self._loose_refs(call)
+
+    def _loose_refs(self, call: ast.Call) -> None:
+        """Arguments of an unknown method: still report names that are not defined."""
+        values = [*call.args, *(kw.value for kw in call.keywords)]
+        for value in values:
+            items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+            for item in items:
+                if (
+                    isinstance(item, ast.Name)
+                    and not self.info.is_defined(item.id)
+                    and item.id not in self.registry
+                ):
+                    self._undefined(item, "note")
 
     def _run_call(self, method: str, call: ast.Call) -> None:
         parent = self.info.parents.get(id(call))
@@ -263,15 +277,17 @@ class _ChainChecker:
                 )
             return bool(call.args or call.keywords)
         second = method.params[1]
-        if isinstance(node, (ast.Name, ast.Attribute)) and second.name not in bound:
-            label = dotted(node) or "fn"
-            step = label.rpartition(".")[2]
+        literal = isinstance(node, (ast.Constant, ast.JoinedStr, ast.BinOp))
+        if not literal and second.name not in bound:
+            label = dotted(node)
+            step = label.rpartition(".")[2] if label else "step_name"
+            shown = label or ("[...]" if isinstance(node, (ast.List, ast.Tuple)) else "...")
             self.diags.append(
                 at(
                     node,
                     "CAD102",
                     f".{m}() needs a step name before the {second.name}",
-                    f'.{m}("{step}", {label})',
+                    f'.{m}("{step}", {shown})',
                 )
             )
             return False

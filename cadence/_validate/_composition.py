@@ -70,7 +70,7 @@ class Limits:
     max_chars: int = 20_000
     max_steps: int = 200
     max_list: int = 64
-    max_depth: int = 64
+    max_depth: int = 2 * 200 + 16  # a chain of max_steps calls nests two levels per call
     max_name_chars: int = 200
 
 
@@ -105,6 +105,8 @@ class Composition:
 
 
 def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Expr):
+        return _describe(node.value)
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return "an import"
     if isinstance(node, ast.Call):
@@ -349,6 +351,23 @@ class _Reader:
         if bound is None:
             return None
         args: dict[str, Value] = {}
+        first = bound.get("name")
+        if (
+            method.params[0].shape == "name"
+            and first is not None
+            and not isinstance(first, ast.Constant)
+            and method.params[1].name not in bound
+        ):
+            label = first.id if isinstance(first, ast.Name) else "..."
+            self.diags.append(
+                at(
+                    first,
+                    "CAD102",
+                    f".{name}() needs a step name before the {method.params[1].name}",
+                    f'.{name}("{label}", {label})',
+                )
+            )
+            return None
         for param in method.params:
             node = bound.get(param.name)
             if node is None:
@@ -541,6 +560,23 @@ class _Reader:
         return Ref(name, node.lineno, node.col_offset + 1)
 
 
+def _parse(text: str) -> ast.Module:
+    """Parse one expression, else one statement, as a module.
+
+    ``eval`` and ``single`` modes are used rather than ``exec`` because for ``exec`` input
+    CPython's parser tries to open the "file" named in ``filename`` to quote the line of a
+    syntax error; these modes quote from the text itself, so nothing is ever opened.
+    """
+    try:
+        expr = ast.parse(text, filename=FILENAME, mode="eval")
+    except SyntaxError:
+        single = ast.parse(text, filename=FILENAME, mode="single")
+        return ast.Module(body=list(single.body), type_ignores=[])
+    stmt = ast.Expr(expr.body)
+    ast.copy_location(stmt, expr.body)
+    return ast.Module(body=[stmt], type_ignores=[])
+
+
 def parse_composition(
     text: str,
     registry: Collection[str] | Mapping[str, Any] | None,
@@ -560,15 +596,35 @@ def parse_composition(
                 "keep compositions short; move detail into registry notes",
             )
         ]
-    try:
-        tree = ast.parse(text, filename=FILENAME)
-    except SyntaxError as exc:
-        return None, [syntax_diagnostic(exc)]
-    except (ValueError, RecursionError, MemoryError) as exc:
+    if not text.strip():
         return None, [
             at(
                 None,
-                "CAD002" if not isinstance(exc, ValueError) else "CAD001",
+                "CAD503",
+                "the composition is empty",
+                'Cadence("name", score).then("step", note)',
+            )
+        ]
+    try:
+        tree = _parse(text)
+    except SyntaxError as exc:
+        diag = syntax_diagnostic(exc)
+        if "multiple statements" in exc.msg:
+            diag = Diagnostic(
+                "CAD503",
+                "error",
+                diag.line,
+                diag.column,
+                "a composition is exactly one cadence expression",
+                "remove everything but the Cadence(...) expression",
+            )
+        return None, [diag]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        code = "CAD001" if isinstance(exc, ValueError) else "CAD002"
+        return None, [
+            at(
+                None,
+                code,
                 f"the composition cannot be parsed: {type(exc).__name__}",
                 "write one cadence expression",
             )

@@ -1,0 +1,6 @@
+
+import subprocess
+
+
+async def build(score):
+    subprocess.run(["make"])  # expect: CAD403

@@ -1,0 +1,6 @@
+
+import time
+
+
+async def slow(score):
+    time.sleep(1)  # expect: CAD403

@@ -1,0 +1,44 @@
+from dataclasses import dataclass, field
+
+from cadence import Cadence, MergeStrategy, Score, note
+
+
+@dataclass
+class S(Score):
+    query: str = ""
+    items: list = field(default_factory=list)
+    total: float = 0.0
+    status: str = "new"
+
+
+async def a(score: S) -> None:
+    score.items.append("a")
+
+
+def b(score: S) -> None:
+    score.total += 1
+
+
+async def c(score):
+    score.status = "c"
+
+
+def is_big(score: S) -> bool:
+    return score.total > 10
+
+
+def merge(parent: S, child: S) -> None:
+    parent.items += child.items
+
+
+@note(retry=0, timeout=-1)  # expect: CAD302,CAD303
+async def flaky(score):
+    pass
+
+
+pipeline = (
+    Cadence("x", S())
+    .then("a", flaky)
+    .then("a", b)  # expect: CAD107
+    .parallel("p", [a, nope])  # expect: CAD101,CAD201
+)

@@ -1,0 +1,2 @@
+def f(score):
+return 1  # expect: CAD001

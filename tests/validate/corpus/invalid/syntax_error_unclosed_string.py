@@ -1,0 +1,2 @@
+from cadence import Cadence
+pipeline = Cadence("x, S())  # expect: CAD001

@@ -1,0 +1,42 @@
+from dataclasses import dataclass, field
+
+from cadence import Cadence, MergeStrategy, Score, note
+
+
+@dataclass
+class S(Score):
+    query: str = ""
+    items: list = field(default_factory=list)
+    total: float = 0.0
+    status: str = "new"
+
+
+async def a(score: S) -> None:
+    score.items.append("a")
+
+
+def b(score: S) -> None:
+    score.total += 1
+
+
+async def c(score):
+    score.status = "c"
+
+
+def is_big(score: S) -> bool:
+    return score.total > 10
+
+
+def merge(parent: S, child: S) -> None:
+    parent.items += child.items
+
+
+class Multiply:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, score: S) -> None:
+        score.total *= self.k
+
+
+pipeline = Cadence("inst", S()).then("double", Multiply(2)).then("triple", Multiply(3))

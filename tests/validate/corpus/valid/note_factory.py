@@ -1,0 +1,41 @@
+from dataclasses import dataclass, field
+
+from cadence import Cadence, MergeStrategy, Score, note
+
+
+@dataclass
+class S(Score):
+    query: str = ""
+    items: list = field(default_factory=list)
+    total: float = 0.0
+    status: str = "new"
+
+
+async def a(score: S) -> None:
+    score.items.append("a")
+
+
+def b(score: S) -> None:
+    score.total += 1
+
+
+async def c(score):
+    score.status = "c"
+
+
+def is_big(score: S) -> bool:
+    return score.total > 10
+
+
+def merge(parent: S, child: S) -> None:
+    parent.items += child.items
+
+
+def make_setter(value: str):
+    async def setter(score: S) -> None:
+        score.status = value
+
+    return setter
+
+
+pipeline = Cadence("fac", S()).then("set_a", make_setter("a")).then("set_b", make_setter("b"))

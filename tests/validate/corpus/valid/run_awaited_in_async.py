@@ -1,0 +1,48 @@
+from dataclasses import dataclass, field
+
+from cadence import Cadence, MergeStrategy, Score, note
+
+
+@dataclass
+class S(Score):
+    query: str = ""
+    items: list = field(default_factory=list)
+    total: float = 0.0
+    status: str = "new"
+
+
+async def a(score: S) -> None:
+    score.items.append("a")
+
+
+def b(score: S) -> None:
+    score.total += 1
+
+
+async def c(score):
+    score.status = "c"
+
+
+def is_big(score: S) -> bool:
+    return score.total > 10
+
+
+def merge(parent: S, child: S) -> None:
+    parent.items += child.items
+
+
+import asyncio
+
+pipeline = Cadence("r", S()).then("a", a)
+
+
+async def main() -> None:
+    result = await pipeline.run()
+    other = await pipeline.run(S(query="x"), run_id="r1")
+    results = await asyncio.gather(pipeline.run(S()), pipeline.run(S()))
+    print(result, other, results)
+
+
+def script() -> None:
+    print(pipeline.run_sync())
+    asyncio.run(pipeline.run())
