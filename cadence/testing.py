@@ -154,6 +154,8 @@ class FakeClock:
         with self._lock:
             timer = _Timer(self.monotonic() + max(0.0, seconds), loop, callback)
             heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
+        if timer.when <= self.monotonic():
+            self._advance_to(self.monotonic())  # already due: fire now, do not wait for advance()
         if self.real_time and loop is not None:
             # Real time passes on this clock too: fire after real seconds if no sleep did first.
             loop.call_later(max(0.0, seconds), timer.run_once)
@@ -171,6 +173,9 @@ class FakeClock:
         """Sleep ``seconds`` of fake time; always yields to the event loop at least once."""
         seconds = max(0.0, float(seconds))
         self.sleeps.append(seconds)
+        if seconds == 0:
+            await asyncio.sleep(0)
+            return
         if not self.auto_advance:
             loop = asyncio.get_running_loop()
             woken: asyncio.Future[None] = loop.create_future()
