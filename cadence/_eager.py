@@ -64,4 +64,9 @@ def start(
         first = ctx.run(coro.send, None)
     except StopIteration as done:
         return None, done.value
-    return loop.create_task(_continue(coro, first), context=ctx), None
+    task = loop.create_task(_continue(coro, first), context=ctx)
+    # A task cancelled before its first step never runs ``_continue``: ``coro`` would then be
+    # closed by the garbage collector outside ``ctx`` (its ``finally`` blocks resetting
+    # context variables would fail). Close it here, inside ``ctx``; a no-op once it finished.
+    task.add_done_callback(lambda _: coro.close(), context=ctx)
+    return task, None

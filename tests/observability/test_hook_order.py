@@ -1,0 +1,260 @@
+"""The exact order of hook calls for every kind of step, failure and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from cadence import Cadence, CadenceHooks, NoteError, ParallelNoteError, Skip, note
+from cadence import testing
+
+from ._support import Order, Recorder
+
+
+async def add_a(score: Order) -> None:
+    score.items.append("a")
+
+
+async def add_b(score: Order) -> None:
+    score.items.append("b")
+
+
+def add_c_sync(score: Order) -> None:
+    score.items.append("c")
+
+
+async def boom(score: Order) -> None:
+    raise ValueError("boom")
+
+
+async def test_then_steps_order(recorder: Recorder) -> None:
+    """Sequential steps: cadence, then before/after per step, then the cadence's end."""
+    cadence = Cadence("seq", Order()).with_hooks(recorder).then("a", add_a).then("c", add_c_sync)
+    await cadence.run()
+    assert recorder.calls == [
+        ("before_cadence", "seq"),
+        ("before_note", "a"),
+        ("after_note", "a", None),
+        ("before_note", "c"),
+        ("after_note", "c", None),
+        ("after_cadence", "seq", None),
+    ]
+
+
+async def test_sync_group_order(recorder: Recorder) -> None:
+    """A .sync step wraps before_group, each task's before/after (with task names), after_group."""
+    cadence = Cadence("s", Order()).with_hooks(recorder).sync("fetch", [add_a, add_b])
+    result = await cadence.run()
+    assert sorted(result.items) == ["a", "b"]
+    assert recorder.calls == [
+        ("before_cadence", "s"),
+        ("before_note", "fetch"),
+        ("before_group", "fetch", "sync", ("add_a", "add_b")),
+        ("before_note", "add_a"),
+        ("after_note", "add_a", None),
+        ("before_note", "add_b"),
+        ("after_note", "add_b", None),
+        ("after_group", "fetch", "sync", None),
+        ("after_note", "fetch", None),
+        ("after_cadence", "s", None),
+    ]
+
+
+async def test_error_in_sync_task_order(recorder: Recorder) -> None:
+    """A failing .sync task: its after_note has the error, the cancelled sibling gets none,
+    tasks after it never start, then after_group, the step's after_note and on_error carry
+    the ParallelNoteError."""
+    never = asyncio.Event()
+
+    async def hang(score: Order) -> None:
+        await never.wait()
+
+    cadence = Cadence("s", Order()).with_hooks(recorder).sync("fan", [add_a, hang, boom, add_b])
+    with pytest.raises(ParallelNoteError) as info:
+        await cadence.run()
+    assert (info.value.group_name, info.value.task_index) == ("fan", 2)
+    assert recorder.calls == [
+        ("before_cadence", "s"),
+        ("before_note", "fan"),
+        ("before_group", "fan", "sync", ("add_a", "hang", "boom", "add_b")),
+        ("before_note", "add_a"),
+        ("after_note", "add_a", None),
+        ("before_note", "hang"),
+        ("before_note", "boom"),
+        ("after_note", "boom", "ValueError"),
+        ("after_group", "fan", "sync", "ParallelNoteError"),
+        ("after_note", "fan", "ParallelNoteError"),
+        ("on_error", "fan", "ParallelNoteError"),
+        ("after_cadence", "s", "ParallelNoteError"),
+    ]
+
+
+async def test_failing_step_order(recorder: Recorder) -> None:
+    """A failing step: after_note(error), on_error, after_cadence(error); later steps never start."""
+    cadence = Cadence("f", Order()).with_hooks(recorder).then("bad", boom).then("a", add_a)
+    with pytest.raises(NoteError):
+        await cadence.run()
+    assert recorder.calls == [
+        ("before_cadence", "f"),
+        ("before_note", "bad"),
+        ("after_note", "bad", "NoteError"),
+        ("on_error", "bad", "NoteError"),
+        ("after_cadence", "f", "NoteError"),
+    ]
+
+
+async def test_split_order(recorder: Recorder) -> None:
+    """A .split reports the chosen branch's tasks as a group of kind 'split'."""
+    cadence = (
+        Cadence("sp", Order())
+        .with_hooks(recorder)
+        .split("route", lambda s: True, [add_a, add_b], add_c_sync)
+    )
+    await cadence.run()
+    assert recorder.calls[1:-1] == [
+        ("before_note", "route"),
+        ("before_group", "route", "split", ("add_a", "add_b")),
+        ("before_note", "add_a"),
+        ("after_note", "add_a", None),
+        ("before_note", "add_b"),
+        ("after_note", "add_b", None),
+        ("after_group", "route", "split", None),
+        ("after_note", "route", None),
+    ]
+
+
+async def test_child_order(recorder: Recorder) -> None:
+    """A .child step nests the child cadence's whole lifecycle inside its group calls."""
+    kid = Cadence("kid", Order()).then("k", add_a)
+    cadence = (
+        Cadence("parent", Order())
+        .with_hooks(recorder)
+        .child("ch", kid, lambda parent, child: None)
+    )
+    await cadence.run()
+    assert recorder.calls == [
+        ("before_cadence", "parent"),
+        ("before_note", "ch"),
+        ("before_group", "ch", "child", ("k",)),
+        ("before_cadence", "kid"),
+        ("before_note", "k"),
+        ("after_note", "k", None),
+        ("after_cadence", "kid", None),
+        ("after_group", "ch", "child", None),
+        ("after_note", "ch", None),
+        ("after_cadence", "parent", None),
+    ]
+
+
+async def test_retry_order(recorder: Recorder) -> None:
+    """@note(retry=...) reports on_retry between attempts, inside the note's before/after."""
+    attempts: list[int] = []
+
+    @note(retry={"max_attempts": 3, "delay": 0.5})
+    async def flaky(score: Order) -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ConnectionError("reset")
+
+    cadence = Cadence("r", Order()).with_hooks(recorder).then("call", flaky)
+    with testing.testing_mode(attempts=None):
+        await cadence.run()
+    assert recorder.calls == [
+        ("before_cadence", "r"),
+        ("before_note", "call"),
+        ("on_retry", "call", 1, 3),
+        ("on_retry", "call", 2, 3),
+        ("after_note", "call", None),
+        ("after_cadence", "r", None),
+    ]
+
+
+async def test_retry_exhausted_in_sync_task_order(recorder: Recorder) -> None:
+    """A .sync task that exhausts its retries reports each retry under the task's own name."""
+
+    @note(retry=2)
+    async def always(score: Order) -> None:
+        raise ConnectionError("down")
+
+    cadence = Cadence("r", Order()).with_hooks(recorder).sync("g", [always])
+    with testing.testing_mode(attempts=None), pytest.raises(ParallelNoteError):
+        await cadence.run()
+    assert recorder.calls[3:6] == [
+        ("before_note", "always"),
+        ("on_retry", "always", 1, 2),
+        ("after_note", "always", "RetryExhaustedError"),
+    ]
+
+
+async def test_on_error_hook_can_suppress(recorder: Recorder) -> None:
+    """A hook returning True from on_error lets the run continue with the next step."""
+
+    class Suppress(CadenceHooks):
+        async def on_error(self, note_name: str, score: Any, error: BaseException) -> bool:
+            return True
+
+    cadence = (
+        Cadence("sup", Order())
+        .with_hooks([recorder, Suppress()])
+        .then("bad", boom)
+        .then("a", add_a)
+    )
+    result = await cadence.run()
+    assert result.items == ["a"]
+    assert ("after_cadence", "sup", None) == recorder.calls[-1]
+
+
+async def test_skip_ends_run_cleanly(recorder: Recorder) -> None:
+    """Skip ends the run: the step completes without error and later steps never start."""
+
+    async def stop(score: Order) -> None:
+        raise Skip("nothing to do")
+
+    cadence = Cadence("sk", Order()).with_hooks(recorder).then("stop", stop).then("a", add_a)
+    await cadence.run()
+    assert recorder.calls == [
+        ("before_cadence", "sk"),
+        ("before_note", "stop"),
+        ("after_note", "stop", None),
+        ("after_cadence", "sk", None),
+    ]
+
+
+class Broken(CadenceHooks):
+    """Raises from every hook."""
+
+    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    async def before_note(self, note_name: str, score: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    async def after_note(
+        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        raise RuntimeError("hook bug")
+
+    async def after_cadence(
+        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        raise RuntimeError("hook bug")
+
+
+async def test_failing_hook_never_corrupts_a_run(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook that raises is logged; the run's result and the other hooks are unaffected."""
+    cadence = (
+        Cadence("h", Order())
+        .with_hooks([Broken(), recorder])
+        .then("a", add_a)
+        .sync("g", [add_b, add_c_sync])
+    )
+    with caplog.at_level(logging.ERROR, logger="cadence.hooks"):
+        result = await cadence.run()
+    assert sorted(result.items) == ["a", "b", "c"]
+    assert len(recorder.calls) == 12
+    assert sum("hook bug" in r.exc_text for r in caplog.records if r.exc_text) >= 10
