@@ -260,3 +260,7 @@ def testing_mode(
     fake = clock if clock is not None else FakeClock(real_time=True)
     with _clock.use_clock(fake), _clock.cap_attempts(attempts):
         yield fake
+
+
+# ``testing_mode`` starts with "test": tell pytest it is not a test when users import it.
+testing_mode.__test__ = False  # type: ignore[attr-defined]
