@@ -122,7 +122,8 @@ class Tool:
         self.policies = {"retry": retry, "timeout": timeout, "fallback": fallback}
         body = self._body_async if self.is_async else self._body_sync
         self._invoke: Callable[[Any], Any] = body
-        if any(v is not None for v in self.policies.values()):
+        self.has_policies = any(v is not None for v in self.policies.values())
+        if self.has_policies:
             from cadence.resilience import compose
 
             self._invoke = compose(
@@ -317,6 +318,11 @@ class _CallTask:
 
     async def __call__(self, view: Any) -> None:
         started = time.perf_counter()
+        if self._tool.has_policies:
+            # The runner starts group tasks eagerly: until the first suspension the code runs in
+            # the *caller's* asyncio task, where a timeout would cancel the wrong task. Yield
+            # once so policies run inside the call's own task.
+            await asyncio.sleep(0)
         try:
             if self._semaphore is None:
                 value = await self._tool.invoke(view, self._kwargs)
