@@ -98,12 +98,22 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     from cadence import diagram
 
     _use_cwd()
-    if args.format in ("svg", "png") and args.output is None:
-        sys.stdout.buffer.write(diagram.render(_load(args.target), format=args.format))
+    cadence = _load(args.target)
+    if args.format in ("svg", "png"):
+        data = diagram.render(cadence, format=args.format)
+        if args.output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            Path(args.output).write_bytes(data)
+            print(f"wrote {args.output}")
         return 0
-    text = diagram.diagram_command(args.target, format=args.format, output=args.output)
+    renderers = {"mermaid": diagram.to_mermaid, "dot": diagram.to_dot, "text": diagram.to_text}
+    text = renderers[args.format](cadence)
     if args.output is None:
         print(text)
+    else:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
     return 0
 
 
@@ -129,6 +139,17 @@ def _load(target: str) -> Any:
             f"importing {module} failed: {type(exc).__name__}: {exc} "
             f"(fix: run `python -c 'import {module}'` to see the traceback)"
         ) from None
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    from cadence.timeline import timeline_command
+
+    _use_cwd()
+    target = args.target
+    if not (target.endswith(".json") or Path(target).is_file()):
+        _load(target)  # the same one-line errors as `run` for a bad module:attr
+    print(f"wrote {timeline_command(target, output=args.output)}")
+    return 0
 
 
 # -- validate ---------------------------------------------------------------------------------
@@ -389,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", help="write to this file (svg/png without -o go to stdout)"
     )
     diagram.set_defaults(func=_cmd_diagram)
+
+    timeline = sub.add_parser("timeline", help="run a cadence once and write an HTML timeline")
+    timeline.add_argument("target", help="module:attribute, or a JSON file saved by RunRecorder")
+    timeline.add_argument("-o", "--output", default="timeline.html", help="HTML file to write")
+    timeline.set_defaults(func=_cmd_timeline)
 
     val = sub.add_parser("validate", help="check files, modules, or - (stdin); exit 1 on errors")
     val.add_argument(
