@@ -38,9 +38,17 @@ def load_otel() -> tuple[Any, Any]:
     return trace, context
 
 
+def _type_name(error: BaseException) -> str:
+    """The exception's fully qualified class name, as OpenTelemetry records it."""
+    cls = type(error)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def _error_attrs(error: BaseException) -> dict[str, Any]:
     attrs: dict[str, Any] = {
-        "exception.type": type(error).__name__,
+        "exception.type": _type_name(error),
         "exception.message": str(error),
     }
     code = getattr(error, "code", None)
@@ -102,7 +110,7 @@ class TracingHooks(CadenceHooks):
     def _finish(self, span: Any, error: BaseException | None) -> None:
         if error is not None:
             span.record_exception(error)
-            span.set_attribute("error.type", type(error).__name__)
+            span.set_attribute("error.type", _type_name(error))
             span.set_status(
                 self._trace.Status(self._trace.StatusCode.ERROR, f"{type(error).__name__}: {error}")
             )

@@ -63,4 +63,6 @@ class Recorder(CadenceHooks):
         duration: float,
         error: BaseException | None = None,
     ) -> None:
-        self.calls.append(("after_group", group_name, kind, type(error).__name__ if error else None))
+        self.calls.append(
+            ("after_group", group_name, kind, type(error).__name__ if error else None)
+        )

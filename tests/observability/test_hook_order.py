@@ -130,9 +130,7 @@ async def test_child_order(recorder: Recorder) -> None:
     """A .child step nests the child cadence's whole lifecycle inside its group calls."""
     kid = Cadence("kid", Order()).then("k", add_a)
     cadence = (
-        Cadence("parent", Order())
-        .with_hooks(recorder)
-        .child("ch", kid, lambda parent, child: None)
+        Cadence("parent", Order()).with_hooks(recorder).child("ch", kid, lambda parent, child: None)
     )
     await cadence.run()
     assert recorder.calls == [

@@ -1,0 +1,247 @@
+"""EventEmitter: listener registration, event records, isolation of listener errors."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import pytest
+
+from cadence import Cadence, NoteError, note, testing
+from cadence.events import (
+    CADENCE_COMPLETED,
+    CADENCE_FAILED,
+    CADENCE_STARTED,
+    EVENT_TYPES,
+    GROUP_COMPLETED,
+    GROUP_STARTED,
+    NOTE_COMPLETED,
+    NOTE_FAILED,
+    NOTE_RETRYING,
+    NOTE_STARTED,
+    CadenceEvent,
+    EventEmitter,
+    GroupEvent,
+    NoteEvent,
+    RetryEvent,
+)
+
+from ._support import Order
+
+
+async def validate(score: Order) -> None:
+    score.status = "valid"
+
+
+async def charge(score: Order) -> None:
+    score.status = "paid"
+
+
+async def add_item(score: Order) -> None:
+    score.items.append("book")
+
+
+async def boom(score: Order) -> None:
+    raise ValueError("card declined")
+
+
+def test_event_type_values_are_stable_strings() -> None:
+    """The seed's six event types plus retry and group events have dotted string values."""
+    assert (NOTE_STARTED, NOTE_COMPLETED, NOTE_FAILED) == (
+        "note.started",
+        "note.completed",
+        "note.failed",
+    )
+    assert (CADENCE_STARTED, CADENCE_COMPLETED, CADENCE_FAILED) == (
+        "cadence.started",
+        "cadence.completed",
+        "cadence.failed",
+    )
+    assert NOTE_RETRYING == "note.retrying"
+    assert {"group.started", "group.completed", "group.failed"} <= set(EVENT_TYPES)
+
+
+async def test_seed_example_listeners() -> None:
+    """The seed README's listeners receive note durations, failures and every event on '*'."""
+    done: list[str] = []
+    failed: list[str] = []
+    audit: list[CadenceEvent] = []
+    emitter = EventEmitter()
+    emitter.on(NOTE_COMPLETED, lambda e: done.append(f"{e.note_name} done in {e.duration:.2f}s"))
+    emitter.on(CADENCE_FAILED, lambda e: failed.append(f"{e.cadence_name} failed: {e.error}"))
+    emitter.on("*", audit.append)
+    cadence = (
+        Cadence("checkout", Order())
+        .with_hooks(emitter)
+        .then("validate", validate)
+        .then("charge", boom)
+    )
+    with pytest.raises(NoteError):
+        await cadence.run()
+    assert done == ["validate done in 0.00s"]
+    assert failed and failed[0].startswith("checkout failed: [NOTE_FAILED]")
+    assert [e.event_type for e in audit] == [
+        CADENCE_STARTED,
+        NOTE_STARTED,
+        NOTE_COMPLETED,
+        NOTE_STARTED,
+        NOTE_FAILED,
+        CADENCE_FAILED,
+    ]
+
+
+async def test_async_and_sync_listeners_both_run_in_order() -> None:
+    """Sync listeners are called, async ones awaited, type-specific before '*'."""
+    seen: list[str] = []
+
+    async def later(event: CadenceEvent) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"async:{event.note_name}")
+
+    emitter = EventEmitter().on(NOTE_COMPLETED, later).on("*", lambda e: seen.append(e.event_type))
+    await Cadence("c", Order()).with_hooks(emitter).then("validate", validate).run()
+    assert seen == [
+        CADENCE_STARTED,
+        NOTE_STARTED,
+        "async:validate",
+        NOTE_COMPLETED,
+        CADENCE_COMPLETED,
+    ]
+
+
+async def test_listener_errors_are_logged_and_isolated(caplog: pytest.LogCaptureFixture) -> None:
+    """A raising listener is logged on cadence.events; other listeners and the run go on."""
+    seen: list[str] = []
+
+    def broken(event: CadenceEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    emitter = EventEmitter().on("*", broken).on("*", lambda e: seen.append(e.event_type))
+    with caplog.at_level(logging.ERROR, logger="cadence.events"):
+        result = await Cadence("c", Order()).with_hooks(emitter).then("v", validate).run()
+    assert result.status == "valid"
+    assert len(seen) == 4
+    assert len([r for r in caplog.records if r.name == "cadence.events"]) == 4
+
+
+async def test_off_removes_a_listener() -> None:
+    """off() stops a listener; removing an unknown one is a no-op."""
+    seen: list[str] = []
+    listener = seen.append
+    emitter = EventEmitter().on(NOTE_STARTED, listener)  # type: ignore[arg-type]
+    emitter.off(NOTE_STARTED, listener)  # type: ignore[arg-type]
+    emitter.off(NOTE_FAILED, listener)  # type: ignore[arg-type]
+    await Cadence("c", Order()).with_hooks(emitter).then("v", validate).run()
+    assert seen == []
+    assert emitter.listeners(NOTE_STARTED) == ()
+
+
+def test_unknown_event_type_fails_early() -> None:
+    """A misspelt event type raises at registration and lists the valid ones."""
+    with pytest.raises(ValueError, match=r"note\.completed"):
+        EventEmitter().on("note.complete", print)
+    with pytest.raises(TypeError):
+        EventEmitter().on(NOTE_STARTED, "not callable")  # type: ignore[arg-type]
+
+
+async def test_event_records_are_frozen_and_slotted() -> None:
+    """Events are immutable slotted dataclasses."""
+    events: list[CadenceEvent] = []
+    await (
+        Cadence("c", Order())
+        .with_hooks(EventEmitter().on("*", events.append))
+        .then("v", validate)
+        .run()
+    )
+    event = events[1]
+    assert isinstance(event, NoteEvent)
+    assert not hasattr(event, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.note_name = "x"  # type: ignore[misc]
+
+
+async def test_group_events_and_task_events_name_their_group() -> None:
+    """Tasks inside .sync report their group and index; the group has its own events."""
+    events: list[CadenceEvent] = []
+    emitter = EventEmitter().on("*", events.append)
+    cadence = Cadence("c", Order()).with_hooks(emitter).sync("both", [validate, add_item])
+    await cadence.run()
+    groups = [e for e in events if isinstance(e, GroupEvent)]
+    assert [(g.event_type, g.note_name, g.kind) for g in groups] == [
+        (GROUP_STARTED, "both", "sync"),
+        (GROUP_COMPLETED, "both", "sync"),
+    ]
+    assert groups[0].task_names == ("validate", "add_item")
+    tasks = [
+        (e.note_name, e.group, e.task_index)
+        for e in events
+        if type(e) is NoteEvent and e.event_type == NOTE_COMPLETED
+    ]
+    assert tasks == [("validate", "both", 0), ("add_item", "both", 1), ("both", None, None)]
+
+
+async def test_retry_events_carry_attempts() -> None:
+    """@note(retry=...) failures emit note.retrying with attempt numbers and the error."""
+    calls: list[int] = []
+
+    @note(retry={"max_attempts": 3, "delay": 1.0})
+    async def flaky(score: Order) -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError(f"attempt {len(calls)}")
+
+    retries: list[RetryEvent] = []
+    emitter = EventEmitter().on(NOTE_RETRYING, retries.append)  # type: ignore[arg-type]
+    with testing.testing_mode(attempts=None):
+        await Cadence("r", Order()).with_hooks(emitter).then("call", flaky).run()
+    assert [(r.note_name, r.attempt, r.max_attempts, str(r.error)) for r in retries] == [
+        ("call", 1, 3, "attempt 1"),
+        ("call", 2, 3, "attempt 2"),
+    ]
+    assert retries[0].cadence_name == "r"
+
+
+async def test_child_events_have_depth_and_share_the_run_key() -> None:
+    """A .child cadence's events name the child, have depth 1 and the parent's run_key."""
+    events: list[CadenceEvent] = []
+    kid = Cadence("kid", Order()).then("v", validate)
+    cadence = (
+        Cadence("parent", Order())
+        .with_hooks(EventEmitter().on("*", events.append))
+        .child("ch", kid, lambda p, c: None)
+    )
+    await cadence.run()
+    started = [e for e in events if e.event_type == CADENCE_STARTED]
+    assert [(e.cadence_name, e.depth) for e in started] == [("parent", 0), ("kid", 1)]
+    assert len({e.run_key for e in events}) == 1
+    inner = next(e for e in events if e.note_name == "v")
+    assert (inner.cadence_name, inner.depth) == ("kid", 1)
+
+
+async def test_concurrent_runs_have_distinct_run_keys() -> None:
+    """Concurrent runs of one definition emit events under different run keys."""
+    events: list[CadenceEvent] = []
+
+    async def slow(score: Order) -> None:
+        await asyncio.sleep(0.001)
+
+    cadence = (
+        Cadence("c", Order()).with_hooks(EventEmitter().on("*", events.append)).then("s", slow)
+    )
+    await asyncio.gather(*(cadence.run(Order(order_id=str(i))) for i in range(5)))
+    keys = {e.run_key for e in events}
+    assert len(keys) == 5
+    for key in keys:
+        kinds = [e.event_type for e in events if e.run_key == key]
+        assert kinds == [CADENCE_STARTED, NOTE_STARTED, NOTE_COMPLETED, CADENCE_COMPLETED]
+
+
+async def test_run_id_is_reported_when_the_run_has_one() -> None:
+    """run(run_id=...) shows up on note events and the run's end."""
+    events: list[CadenceEvent] = []
+    cadence = (
+        Cadence("c", Order()).with_hooks(EventEmitter().on("*", events.append)).then("v", validate)
+    )
+    await cadence.run(run_id="order-7")
+    assert [e.run_id for e in events[1:]] == ["order-7", "order-7", "order-7"]
