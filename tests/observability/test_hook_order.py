@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from cadence import Cadence, CadenceHooks, NoteError, ParallelNoteError, Skip, note
-from cadence import testing
+from cadence import Cadence, CadenceHooks, NoteError, ParallelNoteError, Skip, note, testing
 
 from ._support import Order, Recorder
 
@@ -202,7 +201,7 @@ async def test_on_error_hook_can_suppress(recorder: Recorder) -> None:
     )
     result = await cadence.run()
     assert result.items == ["a"]
-    assert ("after_cadence", "sup", None) == recorder.calls[-1]
+    assert recorder.calls[-1] == ("after_cadence", "sup", None)
 
 
 async def test_skip_ends_run_cleanly(recorder: Recorder) -> None:
