@@ -152,6 +152,10 @@ class AnthropicModel(ModelAdapter):
         self.client = client
         self.default_max_tokens = default_max_tokens
 
+    async def aclose(self) -> None:
+        """Close the SDK client's connections (also when the client was passed in)."""
+        await self.client.close()
+
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         system, messages = _messages(request)
         body: dict[str, Any] = {

@@ -68,6 +68,10 @@ class OpenAIModel(ModelAdapter):
         self.schema_style: SchemaStyle = schema_style
         self.stream_usage = stream_usage
 
+    async def aclose(self) -> None:
+        """Close the SDK client's connections (also when the client was passed in)."""
+        await self.client.close()
+
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         payload = build_payload(
             request,

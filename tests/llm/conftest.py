@@ -49,15 +49,33 @@ def openai_chunks(
     pieces: Iterable[str], *, finish: str | None = "stop", usage: bool = True
 ) -> list[dict[str, Any]]:
     """chat.completion.chunk objects for a streamed text answer."""
-    base = {"id": "chatcmpl-s1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
-    out = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+    base = {
+        "id": "chatcmpl-s1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini",
+    }
+    out = [
+        {
+            **base,
+            "choices": [
+                {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            ],
+        }
+    ]
     for p in pieces:
-        out.append({**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]})
+        out.append(
+            {**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+        )
     if finish is not None:
         out.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if usage:
             out.append(
-                {**base, "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}}
+                {
+                    **base,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+                }
             )
     return out
 
@@ -98,7 +116,9 @@ def anthropic_error(type_: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": type_, "message": message}}
 
 
-def anthropic_stream_events(pieces: Iterable[str], *, complete: bool = True) -> list[dict[str, Any]]:
+def anthropic_stream_events(
+    pieces: Iterable[str], *, complete: bool = True
+) -> list[dict[str, Any]]:
     """Raw Messages stream events for a text answer; ``complete=False`` stops before the end."""
     events: list[dict[str, Any]] = [
         {
@@ -141,7 +161,9 @@ class FailingStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self.head
-        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body"
+        )
 
     async def aclose(self) -> None:
         return None

@@ -84,9 +84,8 @@ async def test_all_failing_raises_one_error_listing_every_attempt():
     """When every model fails, one AllModelsFailedError lists each attempt in order."""
     a = ScriptedModel([ServerError("a1"), ServerError("a2")], name="a")
     b = ScriptedModel([OverloadedError("b1"), OverloadedError("b2")], name="b")
-    with FakeClock():
-        with pytest.raises(AllModelsFailedError) as info:
-            await FallbackChain([a, b], retry=Retry(2, delay=0.1, jitter=False)).complete("hi")
+    with FakeClock(), pytest.raises(AllModelsFailedError) as info:
+        await FallbackChain([a, b], retry=Retry(2, delay=0.1, jitter=False)).complete("hi")
     err = info.value
     assert [(x.model, x.number, str(x.error.message)) for x in err.attempts] == [
         ("a", 1, "a1"),
@@ -114,7 +113,9 @@ async def test_retry_after_is_honoured_within_deadline():
     a = ScriptedModel([RateLimitedError("slow", retry_after=2.5), "ok"], name="a")
     b = ScriptedModel(["fallback"], name="b")
     with FakeClock() as clock:
-        result = await FallbackChain([a, b], retry=Retry(3, delay=0.1, jitter=False), deadline=10).run("hi")
+        result = await FallbackChain(
+            [a, b], retry=Retry(3, delay=0.1, jitter=False), deadline=10
+        ).run("hi")
     assert result.response.text == "ok" and b.calls == 0
     assert clock.sleeps == [2.5]
 
@@ -138,9 +139,8 @@ async def test_deadline_cuts_a_hanging_call():
         return "too late"
 
     slow = FunctionModel(hang, name="slow")
-    with FakeClock() as clock:
-        with pytest.raises(AllModelsFailedError) as info:
-            await FallbackChain([slow], retry=1, deadline=5).complete("hi")
+    with FakeClock() as clock, pytest.raises(AllModelsFailedError) as info:
+        await FallbackChain([slow], retry=1, deadline=5).complete("hi")
     assert isinstance(info.value.attempts[0].error, ModelTimeoutError)
     assert clock.now == pytest.approx(5.0)
 
@@ -167,7 +167,9 @@ async def test_async_answer_check():
         await asyncio.sleep(0)
         return resp.text == "good"
 
-    chain = FallbackChain([ScriptedModel(["bad"], name="a"), ScriptedModel(["good"], name="b")], retry=1, check=check)
+    chain = FallbackChain(
+        [ScriptedModel(["bad"], name="a"), ScriptedModel(["good"], name="b")], retry=1, check=check
+    )
     assert (await chain.complete("hi")).text == "good"
 
 
@@ -179,7 +181,9 @@ async def test_breaker_skips_a_dead_model():
     chain = FallbackChain(
         [dead, healthy],
         retry=1,
-        breaker=lambda m: CircuitBreaker(f"test/{m.name}", failure_threshold=2, recovery_timeout=60, store=store),
+        breaker=lambda m: CircuitBreaker(
+            f"test/{m.name}", failure_threshold=2, recovery_timeout=60, store=store
+        ),
     )
     with FakeClock():
         results = [await chain.run("hi") for _ in range(5)]
@@ -191,7 +195,9 @@ async def test_breaker_skips_a_dead_model():
 
 async def test_breaker_true_gives_private_breakers():
     """breaker=True builds one breaker per model, private to the chain."""
-    chain = FallbackChain([ScriptedModel(["x"], name="a"), ScriptedModel(["y"], name="b")], breaker=True)
+    chain = FallbackChain(
+        [ScriptedModel(["x"], name="a"), ScriptedModel(["y"], name="b")], breaker=True
+    )
     assert [b is not None for b in chain.breakers] == [True, True]
     assert chain.breakers[0].name != chain.breakers[1].name
 
@@ -200,7 +206,9 @@ async def test_bad_requests_do_not_open_the_breaker():
     """Errors that show the provider answered (bad request) do not count against its circuit."""
     a = ScriptedModel([BadRequestError("bad")], name="a", repeat=True)
     store = InMemoryBreakerStore()
-    chain = FallbackChain([a], retry=1, breaker=lambda m: CircuitBreaker("t/a", failure_threshold=1, store=store))
+    chain = FallbackChain(
+        [a], retry=1, breaker=lambda m: CircuitBreaker("t/a", failure_threshold=1, store=store)
+    )
     for _ in range(3):
         with pytest.raises(BadRequestError):
             await chain.complete("hi")
@@ -221,7 +229,9 @@ async def test_hedging_returns_the_faster_and_cancels_the_slower():
 
     fast = ScriptedModel(["fast"], name="fast")
     with FakeClock():
-        result = await FallbackChain([FunctionModel(slow, name="slow"), fast], hedge_after=0.5).run("hi")
+        result = await FallbackChain([FunctionModel(slow, name="slow"), fast], hedge_after=0.5).run(
+            "hi"
+        )
     assert result.response.text == "fast" and result.model == "fast"
     assert cancelled.is_set()
     by_model = {a.model: a for a in result.attempts}
@@ -288,7 +298,10 @@ async def test_stream_all_failing():
 
 async def test_chain_is_a_model_and_nests():
     """A chain satisfies the Model protocol and can be an element of another chain."""
-    inner = FallbackChain([ScriptedModel([ServerError("x")], name="a"), ScriptedModel(["inner ok"], name="b")], retry=1)
+    inner = FallbackChain(
+        [ScriptedModel([ServerError("x")], name="a"), ScriptedModel(["inner ok"], name="b")],
+        retry=1,
+    )
     assert isinstance(inner, Model)
     outer = FallbackChain([inner, ScriptedModel(["outer"], name="c")], retry=1)
     assert (await outer.complete("hi")).text == "inner ok"

@@ -41,9 +41,13 @@ def three_models(openai_client, anthropic_client):
 async def test_exactly_the_configured_attempts_reach_http(openai_client, anthropic_client):
     """With retry=2, a failing OpenAI and a failing Anthropic model each get exactly 2 requests, no SDK retries."""
     oa = respx.post(OPENAI_URL).respond(500, json=openai_error("boom", type_="server_error"))
-    an = respx.post(ANTHROPIC_URL).respond(529, json=anthropic_error("overloaded_error", "Overloaded"))
+    an = respx.post(ANTHROPIC_URL).respond(
+        529, json=anthropic_error("overloaded_error", "Overloaded")
+    )
     co = respx.post(COMPAT_URL).respond(200, json=openai_completion("from compat"))
-    chain = FallbackChain(three_models(openai_client, anthropic_client), retry=Retry(2, delay=0.2, jitter=False))
+    chain = FallbackChain(
+        three_models(openai_client, anthropic_client), retry=Retry(2, delay=0.2, jitter=False)
+    )
     with FakeClock() as clock:
         result = await chain.run("hi")
     assert result.response.text == "from compat"
@@ -57,7 +61,11 @@ async def test_retry_after_header_is_honoured_over_http(openai_client, anthropic
     """A real 429 with Retry-After: 1.5 makes the chain wait 1.5 s (fake clock) and retry the same model."""
     oa = respx.post(OPENAI_URL).mock(
         side_effect=[
-            httpx.Response(429, json=openai_error("slow", type_="requests", code="rate_limit_exceeded"), headers={"retry-after": "1.5"}),
+            httpx.Response(
+                429,
+                json=openai_error("slow", type_="requests", code="rate_limit_exceeded"),
+                headers={"retry-after": "1.5"},
+            ),
             httpx.Response(200, json=openai_completion("after waiting")),
         ]
     )
@@ -77,7 +85,9 @@ async def test_auth_error_over_http_stops_the_chain(openai_client, anthropic_cli
 
     from cadence_llm import AuthenticationError
 
-    oa = respx.post(OPENAI_URL).respond(401, json=openai_error("bad key", type_="invalid_request_error", code="invalid_api_key"))
+    oa = respx.post(OPENAI_URL).respond(
+        401, json=openai_error("bad key", type_="invalid_request_error", code="invalid_api_key")
+    )
     an = respx.post(ANTHROPIC_URL).respond(200, json={})
     with pytest.raises(AuthenticationError):
         await FallbackChain(three_models(openai_client, anthropic_client), retry=3).complete("hi")
@@ -88,9 +98,13 @@ async def test_auth_error_over_http_stops_the_chain(openai_client, anthropic_cli
 async def test_stream_cut_over_http_falls_back(openai_client, anthropic_client):
     """An OpenAI stream cut mid-way falls back to the next model's stream after a reset."""
     respx.post(OPENAI_URL).respond(
-        200, content=sse(openai_chunks(["Once", " upon"], finish=None), done=False), headers={"content-type": "text/event-stream"}
+        200,
+        content=sse(openai_chunks(["Once", " upon"], finish=None), done=False),
+        headers={"content-type": "text/event-stream"},
     )
-    respx.post(COMPAT_URL).respond(200, content=sse(openai_chunks(["Hello"])), headers={"content-type": "text/event-stream"})
+    respx.post(COMPAT_URL).respond(
+        200, content=sse(openai_chunks(["Hello"])), headers={"content-type": "text/event-stream"}
+    )
     models = three_models(openai_client, anthropic_client)
     chain = FallbackChain([models[0], models[2]], retry=1)
     events = [e async for e in chain.stream("hi")]

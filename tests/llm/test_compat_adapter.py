@@ -37,7 +37,9 @@ async def test_completion_with_auth_header_and_json_object_schema():
     route = respx.post(URL).respond(200, json=openai_completion('{"ok": true}'))
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
     resp = await make().complete(
-        ModelRequest.of("x", max_tokens=20, response_format=ResponseFormat(type="json_schema", schema=schema))
+        ModelRequest.of(
+            "x", max_tokens=20, response_format=ResponseFormat(type="json_schema", schema=schema)
+        )
     )
     assert resp.text == '{"ok": true}' and resp.system == "openai_compat"
     req = route.calls[0].request
@@ -50,7 +52,9 @@ async def test_completion_with_auth_header_and_json_object_schema():
 @respx.mock
 async def test_streaming():
     """SSE chunks become deltas and a final response."""
-    respx.post(URL).respond(200, content=sse(openai_chunks(["a", "b"])), headers={"content-type": "text/event-stream"})
+    respx.post(URL).respond(
+        200, content=sse(openai_chunks(["a", "b"])), headers={"content-type": "text/event-stream"}
+    )
     events = [e async for e in make().stream("x")]
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["a", "b"]
     assert isinstance(events[-1], StreamDone) and events[-1].response.text == "ab"
@@ -59,13 +63,29 @@ async def test_streaming():
 @pytest.mark.parametrize(
     ("status", "body", "error_type"),
     [
-        (429, openai_error("slow down", type_="rate_limit", code="rate_limit_exceeded"), RateLimitedError),
+        (
+            429,
+            openai_error("slow down", type_="rate_limit", code="rate_limit_exceeded"),
+            RateLimitedError,
+        ),
         (503, "upstream unavailable", OverloadedError),
         (502, "<html>bad gateway</html>", ServerError),
         (401, openai_error("bad key", type_="auth"), AuthenticationError),
-        (400, openai_error("the request exceeds the available context size", type_="invalid_request_error"), ContextWindowExceededError),
+        (
+            400,
+            openai_error(
+                "the request exceeds the available context size", type_="invalid_request_error"
+            ),
+            ContextWindowExceededError,
+        ),
         # llama.cpp's server reports validation errors as 500: the text still decides.
-        (500, openai_error("Requested tokens (5000) exceed context window of 2048", type_="server_error"), ContextWindowExceededError),
+        (
+            500,
+            openai_error(
+                "Requested tokens (5000) exceed context window of 2048", type_="server_error"
+            ),
+            ContextWindowExceededError,
+        ),
     ],
 )
 @respx.mock
@@ -89,7 +109,9 @@ async def test_malformed_json():
 @respx.mock
 async def test_error_chunk_in_stream():
     """An error object sent as an SSE chunk raises the matching error."""
-    payload = sse(openai_chunks(["a"], finish=None), done=False) + sse([openai_error("overloaded", type_="server_error", code="overloaded")], done=False)
+    payload = sse(openai_chunks(["a"], finish=None), done=False) + sse(
+        [openai_error("overloaded", type_="server_error", code="overloaded")], done=False
+    )
     respx.post(URL).respond(200, content=payload, headers={"content-type": "text/event-stream"})
     with pytest.raises(ServerError) as info:
         async for _ in make().stream("x"):
@@ -100,7 +122,11 @@ async def test_error_chunk_in_stream():
 @respx.mock
 async def test_truncated_stream():
     """A stream that ends without a finish reason or [DONE] is truncated."""
-    respx.post(URL).respond(200, content=sse(openai_chunks(["a"], finish=None), done=False), headers={"content-type": "text/event-stream"})
+    respx.post(URL).respond(
+        200,
+        content=sse(openai_chunks(["a"], finish=None), done=False),
+        headers={"content-type": "text/event-stream"},
+    )
     with pytest.raises(TruncatedStreamError):
         async for _ in make().stream("x"):
             pass

@@ -40,11 +40,17 @@ async def test_text_completion_and_usage(openai_client):
     """A text answer comes back with text, finish reason, usage, model and provider id."""
     route = respx.post(OPENAI_URL).respond(200, json=openai_completion("Hello!", usage=(12, 5, 4)))
     model = OpenAIModel("gpt-4o-mini", client=openai_client)
-    resp = await model.complete(ModelRequest.of("Hi", system="Be brief", max_tokens=50, temperature=0.2))
+    resp = await model.complete(
+        ModelRequest.of("Hi", system="Be brief", max_tokens=50, temperature=0.2)
+    )
     assert route.call_count == 1
     assert resp.text == "Hello!"
     assert resp.finish_reason == "stop"
-    assert (resp.usage.input_tokens, resp.usage.output_tokens, resp.usage.cached_tokens) == (12, 5, 4)
+    assert (resp.usage.input_tokens, resp.usage.output_tokens, resp.usage.cached_tokens) == (
+        12,
+        5,
+        4,
+    )
     assert resp.model == "gpt-4o-mini-2024-07-18"
     assert resp.provider_id == "chatcmpl-abc123"
     body = json.loads(route.calls[0].request.content)
@@ -59,12 +65,18 @@ async def test_text_completion_and_usage(openai_client):
 @respx.mock
 async def test_tool_calls_round_trip(openai_client):
     """Tool definitions are sent as functions; tool calls come back with id, name, arguments."""
-    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+    }
     route = respx.post(OPENAI_URL).respond(
         200, json=openai_completion(None, tool_calls=[call], finish="tool_calls")
     )
     model = OpenAIModel("gpt-4o-mini", client=openai_client)
-    resp = await model.complete(ModelRequest.of("Weather in Paris?", tools=(WEATHER,), tool_choice="auto"))
+    resp = await model.complete(
+        ModelRequest.of("Weather in Paris?", tools=(WEATHER,), tool_choice="auto")
+    )
     assert resp.finish_reason == "tool_calls"
     assert resp.tool_calls[0].name == "get_weather"
     assert json.loads(resp.tool_calls[0].arguments) == {"city": "Paris"}
@@ -82,7 +94,9 @@ async def test_tool_result_conversation_is_sent_in_openai_shape(openai_client):
     request = ModelRequest(
         messages=(
             UserMessage(content="Weather?"),
-            AssistantMessage(tool_calls=(ToolCall(id="call_1", name="get_weather", arguments="{}"),)),
+            AssistantMessage(
+                tool_calls=(ToolCall(id="call_1", name="get_weather", arguments="{}"),)
+            ),
             ToolMessage(tool_call_id="call_1", content='{"sky": "sunny"}'),
         )
     )
@@ -96,7 +110,9 @@ async def test_tool_result_conversation_is_sent_in_openai_shape(openai_client):
 async def test_streaming_text_and_usage(openai_client):
     """A stream yields text deltas and ends with the assembled response and usage."""
     route = respx.post(OPENAI_URL).respond(
-        200, content=sse(openai_chunks(["Hel", "lo", "!"])), headers={"content-type": "text/event-stream"}
+        200,
+        content=sse(openai_chunks(["Hel", "lo", "!"])),
+        headers={"content-type": "text/event-stream"},
     )
     model = OpenAIModel("gpt-4o-mini", client=openai_client)
     events = [e async for e in model.stream("Hi")]
@@ -115,12 +131,50 @@ async def test_streaming_tool_call_assembled(openai_client):
     """Tool-call pieces streamed over several chunks are joined into one call."""
     base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
     chunks = [
-        {**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}, "finish_reason": None}]},
-        {**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]}, "finish_reason": None}]},
-        {**base, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]}, "finish_reason": None}]},
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_9",
+                                "type": "function",
+                                "function": {"name": "get_weather", "arguments": ""},
+                            }
+                        ]
+                    },
+                    "finish_reason": None,
+                }
+            ],
+        },
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]},
+                    "finish_reason": None,
+                }
+            ],
+        },
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]},
+                    "finish_reason": None,
+                }
+            ],
+        },
         {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
     ]
-    respx.post(OPENAI_URL).respond(200, content=sse(chunks), headers={"content-type": "text/event-stream"})
+    respx.post(OPENAI_URL).respond(
+        200, content=sse(chunks), headers={"content-type": "text/event-stream"}
+    )
     events = [e async for e in OpenAIModel("gpt-4o-mini", client=openai_client).stream("Weather?")]
     assert sum(isinstance(e, ToolCallDelta) for e in events) == 3
     final = events[-1]
@@ -133,7 +187,12 @@ async def test_streaming_tool_call_assembled(openai_client):
 @pytest.mark.parametrize(
     ("status", "body", "headers", "error_type"),
     [
-        (429, openai_error("Rate limit reached", type_="requests", code="rate_limit_exceeded"), {"retry-after": "2"}, RateLimitedError),
+        (
+            429,
+            openai_error("Rate limit reached", type_="requests", code="rate_limit_exceeded"),
+            {"retry-after": "2"},
+            RateLimitedError,
+        ),
         (500, openai_error("The server had an error", type_="server_error"), {}, ServerError),
         (503, openai_error("Service unavailable", type_="server_error"), {}, OverloadedError),
         (408, openai_error("Request timed out", type_="timeout"), {}, ModelTimeoutError),
@@ -147,11 +206,20 @@ async def test_streaming_tool_call_assembled(openai_client):
             {},
             ContextWindowExceededError,
         ),
-        (401, openai_error("Incorrect API key provided", type_="invalid_request_error", code="invalid_api_key"), {}, AuthenticationError),
+        (
+            401,
+            openai_error(
+                "Incorrect API key provided", type_="invalid_request_error", code="invalid_api_key"
+            ),
+            {},
+            AuthenticationError,
+        ),
     ],
 )
 @respx.mock
-async def test_status_errors_are_normalized_with_one_request(openai_client, status, body, headers, error_type):
+async def test_status_errors_are_normalized_with_one_request(
+    openai_client, status, body, headers, error_type
+):
     """Each provider error maps to its class; the SDK does not retry (exactly one request)."""
     route = respx.post(OPENAI_URL).respond(status, json=body, headers=headers)
     model = OpenAIModel("gpt-4o-mini", client=openai_client)
@@ -166,7 +234,9 @@ async def test_status_errors_are_normalized_with_one_request(openai_client, stat
 async def test_rate_limit_reads_retry_after(openai_client):
     """A 429's Retry-After header becomes ``retry_after``; the error is retryable and falls back."""
     respx.post(OPENAI_URL).respond(
-        429, json=openai_error("Slow down", type_="requests", code="rate_limit_exceeded"), headers={"retry-after": "2.5"}
+        429,
+        json=openai_error("Slow down", type_="requests", code="rate_limit_exceeded"),
+        headers={"retry-after": "2.5"},
     )
     with pytest.raises(RateLimitedError) as info:
         await OpenAIModel("gpt-4o-mini", client=openai_client).complete("Hi")
@@ -178,7 +248,10 @@ async def test_rate_limit_reads_retry_after(openai_client):
 async def test_exhausted_quota_is_not_retryable(openai_client):
     """A 429 for an exhausted quota will not heal by waiting: not retryable, but falls back."""
     respx.post(OPENAI_URL).respond(
-        429, json=openai_error("You exceeded your current quota", type_="insufficient_quota", code="insufficient_quota")
+        429,
+        json=openai_error(
+            "You exceeded your current quota", type_="insufficient_quota", code="insufficient_quota"
+        ),
     )
     with pytest.raises(RateLimitedError) as info:
         await OpenAIModel("gpt-4o-mini", client=openai_client).complete("Hi")
@@ -188,7 +261,9 @@ async def test_exhausted_quota_is_not_retryable(openai_client):
 @respx.mock
 async def test_malformed_json_body(openai_client):
     """A 200 whose body is not JSON raises MalformedResponseError."""
-    route = respx.post(OPENAI_URL).respond(200, content=b"<html>bad gateway</html>", headers={"content-type": "application/json"})
+    route = respx.post(OPENAI_URL).respond(
+        200, content=b"<html>bad gateway</html>", headers={"content-type": "application/json"}
+    )
     with pytest.raises(MalformedResponseError):
         await OpenAIModel("gpt-4o-mini", client=openai_client).complete("Hi")
     assert route.call_count == 1
@@ -206,7 +281,8 @@ async def test_json_without_choices_is_malformed(openai_client):
 async def test_stream_cut_midway_is_truncated(openai_client):
     """A stream that stops without a finish reason raises TruncatedStreamError with the partial text."""
     respx.post(OPENAI_URL).respond(
-        200, content=sse(openai_chunks(["Once", " upon"], finish=None), done=False),
+        200,
+        content=sse(openai_chunks(["Once", " upon"], finish=None), done=False),
         headers={"content-type": "text/event-stream"},
     )
     seen = []
@@ -223,7 +299,9 @@ async def test_connection_dropped_mid_stream(openai_client):
     """A connection dropped after the first chunk is a ModelConnectionError carrying the partial answer."""
     head = sse(openai_chunks(["Part"], finish=None), done=False)
     respx.post(OPENAI_URL).mock(
-        return_value=httpx.Response(200, stream=FailingStream(head), headers={"content-type": "text/event-stream"})
+        return_value=httpx.Response(
+            200, stream=FailingStream(head), headers={"content-type": "text/event-stream"}
+        )
     )
     with pytest.raises(ModelConnectionError) as info:
         async for _ in OpenAIModel("gpt-4o-mini", client=openai_client).stream("Hi"):
@@ -270,8 +348,15 @@ async def test_json_schema_response_format(openai_client):
     route = respx.post(OPENAI_URL).respond(200, json=openai_completion('{"a": 1}'))
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     await OpenAIModel("gpt-4o-mini", client=openai_client).complete(
-        ModelRequest.of("x", response_format=ResponseFormat(type="json_schema", schema=schema), extra={"user": "u1"})
+        ModelRequest.of(
+            "x",
+            response_format=ResponseFormat(type="json_schema", schema=schema),
+            extra={"user": "u1"},
+        )
     )
     body = json.loads(route.calls[0].request.content)
-    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": schema},
+    }
     assert body["user"] == "u1"
