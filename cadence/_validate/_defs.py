@@ -1,8 +1,8 @@
-"""Module mode: checks on definitions around the chains.
+"""Module mode: ``@note`` options and the standalone resilience decorators.
 
-``@note`` and standalone ``@retry``/``@timeout``/``@fallback`` options (spelling, value ranges,
-the fallback field existing on the score class), mutable dataclass defaults, and blocking
-calls inside async functions.
+Option names (with a did-you-mean), value ranges (attempts >= 1, a known backoff, positive
+timeouts), and a fallback ``field`` that must exist on the note's score class when that class
+is defined in the same file.
 """
 
 from __future__ import annotations
@@ -37,28 +37,6 @@ _OPTION_ALIASES = {
     "fallback_value": "fallback",
 }
 _KNOWN_BASES = frozenset({"Score", "ImmutableScore", "BaseModel", "object", "Generic"})
-_BLOCKING_EXACT = frozenset(
-    {
-        "time.sleep",
-        "urllib.request.urlopen",
-        "subprocess.run",
-        "subprocess.call",
-        "subprocess.check_call",
-        "subprocess.check_output",
-        "os.system",
-        "socket.create_connection",
-        "input",
-    }
-)
-_BLOCKING_MODULES = (
-    "requests.",
-    "httpx.get",
-    "httpx.post",
-    "httpx.put",
-    "httpx.delete",
-    "httpx.request",
-)
-_MUTABLE_CALLS = frozenset({"list", "dict", "set"})
 
 
 def _number(node: ast.expr | None) -> float | int | None:
@@ -103,11 +81,6 @@ class _DefChecker:
                 kind = _decorator(self.info, dec)
                 if kind is not None and isinstance(dec, ast.Call):
                     self._decorator_call(fn, kind, dec)
-            if isinstance(fn, ast.AsyncFunctionDef):
-                self._blocking(fn)
-        for classes in self.info.classes.values():
-            for cls in classes:
-                self._dataclass(cls)
         return self.diags
 
     # -- @note and friends ------------------------------------------------------------------
@@ -339,68 +312,6 @@ class _DefChecker:
             fields |= _class_attributes(cls)
         return fields
 
-    # -- dataclasses ------------------------------------------------------------------------
-
-    def _dataclass(self, cls: ast.ClassDef) -> None:
-        if not any(
-            (dotted(d.func if isinstance(d, ast.Call) else d) or "").rpartition(".")[2]
-            == "dataclass"
-            for d in cls.decorator_list
-        ):
-            return
-        for stmt in cls.body:
-            if (
-                not isinstance(stmt, ast.AnnAssign)
-                or stmt.value is None
-                or not isinstance(stmt.target, ast.Name)
-            ):
-                continue
-            value = stmt.value
-            if isinstance(value, ast.Call) and dotted(value.func) in ("field", "dataclasses.field"):
-                inner = next((kw.value for kw in value.keywords if kw.arg == "default"), None)
-                if inner is None:
-                    continue
-                value = inner
-            if _is_mutable(value):
-                kind = _mutable_kind(value)
-                self.diags.append(
-                    at(
-                        stmt.value,
-                        "CAD401",
-                        f"dataclass field {stmt.target.id!r} has a mutable default ({kind}); "
-                        "dataclasses reject it and instances would share it",
-                        f"{stmt.target.id}: ... = field(default_factory={kind})",
-                    )
-                )
-
-    # -- async ------------------------------------------------------------------------------
-
-    def _blocking(self, fn: ast.AsyncFunctionDef) -> None:
-        stack: list[ast.AST] = list(fn.body)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                continue
-            if isinstance(node, ast.Call):
-                origin = self.info.resolve(node.func)
-                if origin and (origin in _BLOCKING_EXACT or origin.startswith(_BLOCKING_MODULES)):
-                    fix = (
-                        "await asyncio.sleep(...)"
-                        if origin == "time.sleep"
-                        else (
-                            "use an async client (httpx.AsyncClient) or await asyncio.to_thread(...)"
-                        )
-                    )
-                    self.diags.append(
-                        at(
-                            node,
-                            "CAD403",
-                            f"{origin}() blocks the event loop inside async def {fn.name}",
-                            fix,
-                        )
-                    )
-            stack.extend(ast.iter_child_nodes(node))
-
 
 def _show(node: ast.expr) -> str:
     """Source text for a (small) expression, for messages; never fails on deep input."""
@@ -434,26 +345,6 @@ def _class_attributes(cls: ast.ClassDef) -> set[str]:
                 ):
                     out.add(node.attr)
     return out
-
-
-def _is_mutable(value: ast.expr) -> bool:
-    if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
-        return True
-    return (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Name)
-        and value.func.id in _MUTABLE_CALLS
-    )
-
-
-def _mutable_kind(value: ast.expr) -> str:
-    if isinstance(value, (ast.Dict, ast.DictComp)):
-        return "dict"
-    if isinstance(value, (ast.Set, ast.SetComp)):
-        return "set"
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-        return value.func.id
-    return "list"
 
 
 def check_definitions(info: ModuleInfo) -> list[Diagnostic]:

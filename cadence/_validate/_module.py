@@ -8,6 +8,7 @@ from collections.abc import Collection
 from cadence._validate._chains import check_chains
 from cadence._validate._defs import check_definitions
 from cadence._validate._diagnostics import Diagnostic, at, syntax_diagnostic
+from cadence._validate._hygiene import check_hygiene
 from cadence._validate._scope import analyse, max_depth
 
 __all__ = ["MAX_MODULE_CHARS", "MAX_MODULE_DEPTH", "check_module_source"]
@@ -52,4 +53,4 @@ def check_module_source(
             )
         ]
     info = analyse(tree)
-    return check_chains(info, registry) + check_definitions(info)
+    return check_chains(info, registry) + check_definitions(info) + check_hygiene(info)
