@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
-import dataclasses
 import json
 import os
 import sys
@@ -20,13 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cadence._cli.running import Progress, UserError, score_for, to_jsonable
 from cadence._version import __version__
 
 __all__ = ["main"]
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as ``cadence: error: ... (fix: ...)``."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +62,7 @@ def _use_cwd() -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from cadence._scaffold import init_project, write_files
+    from cadence._cli.scaffold import init_project, write_files
 
     root = Path(args.dir)
     name = args.name or root.resolve().name
@@ -78,7 +73,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from cadence._scaffold import cadence_file, note_file, write_files
+    from cadence._cli.scaffold import cadence_file, note_file, write_files
 
     if args.kind == "cadence":
         filename, text = cadence_file(args.name)
@@ -239,112 +234,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 # -- run --------------------------------------------------------------------------------------
 
 
-def _score_for(template: Any, raw: str | None) -> Any:
-    if raw is None:
-        return None
-    if raw.startswith("@"):
-        try:
-            raw = Path(raw[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UserError(
-                f"cannot read {raw[1:]}: {exc.strerror} (fix: check the path after @)"
-            ) from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"--score is not valid JSON: {exc.msg} at column {exc.colno} "
-            """(fix: quote it for the shell, e.g. --score '{"query": "hi"}')"""
-        ) from None
-    if not isinstance(data, dict):
-        raise UserError(
-            f"--score must be a JSON object, got {type(data).__name__} (fix: --score '{{\"field\": value}}')"
-        )
-    if template is None:
-        raise UserError(
-            "the cadence has no default score to update (fix: build it with Cadence(name, score))"
-        )
-    if dataclasses.is_dataclass(template) and not isinstance(template, type):
-        names = {f.name for f in dataclasses.fields(template) if f.init}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise UserError(
-                f"{type(template).__name__} has no field {unknown[0]!r} (fix: fields are {', '.join(sorted(names))})"
-            )
-        return dataclasses.replace(copy.deepcopy(template), **data)
-    if hasattr(template, "model_validate") and hasattr(template, "model_dump"):
-        return type(template).model_validate({**template.model_dump(), **data})
-    if isinstance(template, dict):
-        return {**copy.deepcopy(template), **data}
-    score = copy.deepcopy(template)
-    for key, value in data.items():
-        if not hasattr(score, key):
-            raise UserError(
-                f"{type(template).__name__} has no attribute {key!r} (fix: check the field names)"
-            )
-        setattr(score, key, value)
-    return score
-
-
-def _jsonable(value: Any, depth: int = 0) -> Any:
-    if depth > 50:
-        return repr(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _jsonable(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)
-        }
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if hasattr(value, "get_all"):
-        return _jsonable(value.get_all(), depth + 1)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v, depth + 1) for v in value]
-    return str(value)
-
-
-class _Progress:
-    """Prints each step as it starts and ends (stderr), for ``cadence run`` on a terminal."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-
-    async def before_cadence(self, cadence_name: str, score: Any) -> None:
-        self.stream.write(f"▶ {cadence_name}\n")
-
-    async def before_note(self, note_name: str, score: Any) -> None:
-        self.stream.write(f"  … {note_name}\n")
-
-    async def after_note(
-        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        mark = "✗" if error is not None else "✓"
-        self.stream.write(f"  {mark} {note_name} ({duration * 1000:.1f} ms)\n")
-
-    async def on_retry(
-        self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
-    ) -> None:
-        self.stream.write(f"  ↻ {note_name}: attempt {attempt}/{max_attempts} failed: {error}\n")
-
-    async def after_cadence(
-        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        status = "failed" if error is not None else "done"
-        self.stream.write(f"■ {cadence_name} {status} in {duration * 1000:.1f} ms\n")
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from cadence import CadenceHooks
 
     _use_cwd()
     cadence = _load(args.target)
-    score = _score_for(cadence.score, args.score)
+    score = score_for(cadence.score, args.score)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     if show:
-        hooks = type("ProgressHooks", (_Progress, CadenceHooks), {})(sys.stderr)
+        hooks = type("ProgressHooks", (Progress, CadenceHooks), {})(sys.stderr)
         cadence.with_hooks(hooks)
     started = time.perf_counter()
     try:
@@ -357,7 +255,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"cadence {cadence.name!r} failed after {elapsed:.0f} ms: {exc} "
             "(fix: rerun with --traceback to see where)"
         ) from None
-    print(json.dumps(_jsonable(result), indent=2, default=str))
+    print(json.dumps(to_jsonable(result), indent=2, default=str))
     return 0
 
 
@@ -447,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 findings or failure, 2 usage error)."""
-    from cadence._scaffold import ScaffoldError
+    from cadence._cli.scaffold import ScaffoldError
 
     parser = build_parser()
     args = parser.parse_args(argv)

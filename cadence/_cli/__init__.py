@@ -1,0 +1,1 @@
+"""Implementation of the ``cadence`` command line (private; see ``cadence.cli``)."""
