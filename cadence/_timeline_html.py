@@ -167,7 +167,7 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
         '<div class="meta">'
         f'<span class="badge {escape(status)}">{ {"ok": "completed"}.get(status, status) }</span> '
         f"{_fmt(duration if duration is not None else total, unit)} · {len(bars)} notes · "
-        f"{failures} failed · {retries} retries"
+        f"{failures} failed · {retries} {'retry' if retries == 1 else 'retries'}"
         + (f" · {escape(info['error'])}" if info.get("error") else "")
         + "</div>",
         '<div class="legend"><span><i class="k-step"></i>step</span><span><i class="k-sync"></i>sync group</span>'

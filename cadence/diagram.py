@@ -9,6 +9,7 @@ For a picture of a *run* (what happened, when), see ``cadence.timeline``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import shutil
 import subprocess
@@ -329,6 +330,18 @@ def save_diagram(cadence: Any, path: str | Path, *, format: str | None = None) -
 _TEXT = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}
 
 
+def _takes_no_arguments(obj: Any) -> bool:
+    if not callable(obj) or isinstance(obj, type):
+        return False
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+    )
+
+
 def load_cadence(target: str) -> Any:
     """Import ``"package.module:attribute"`` and return the cadence it names.
 
@@ -346,7 +359,7 @@ def load_cadence(target: str) -> Any:
             obj = getattr(obj, part)
         except AttributeError:
             raise ValueError(f"{module_name!r} has no attribute {attr!r}") from None
-    if not hasattr(obj, "steps") and callable(obj):
+    if not hasattr(obj, "steps") and _takes_no_arguments(obj):
         obj = obj()
     if not hasattr(obj, "steps") or not hasattr(obj, "run"):
         raise ValueError(f"{target!r} is a {type(obj).__name__}, not a Cadence")

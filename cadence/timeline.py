@@ -52,7 +52,8 @@ class RunRecorder(EventEmitter):
     Listeners registered with ``on`` still fire.
 
     Args:
-        max_runs: How many runs to keep; the oldest is dropped first.
+        max_runs: How many finished runs to keep; the oldest finished run is dropped first
+            (runs still in flight are always kept).
     """
 
     def __init__(self, *, max_runs: int = 20) -> None:
@@ -71,13 +72,12 @@ class RunRecorder(EventEmitter):
         events = self._runs.get(event.run_key)
         if events is None:
             events = self._runs[event.run_key] = []
-            while len(self._runs) > self._max_runs:
-                dropped, _ = self._runs.popitem(last=False)
-                if dropped in self._finished:
-                    self._finished.remove(dropped)
         events.append(event)
         if event.depth == 0 and event.event_type in (CADENCE_COMPLETED, CADENCE_FAILED):
             self._finished.append(event.run_key)
+            # Evict the oldest finished runs; runs still in flight are never cut short.
+            while len(self._runs) > self._max_runs and len(self._finished) > 1:
+                del self._runs[self._finished.pop(0)]
         if self._listeners:
             await super().emit(event)
 
