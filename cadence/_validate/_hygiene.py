@@ -43,9 +43,7 @@ class _HygieneChecker:
         self.diags: list[Diagnostic] = []
 
     def run(self) -> list[Diagnostic]:
-        for fn in self.info.functions:
-            if isinstance(fn, ast.AsyncFunctionDef):
-                self._blocking(fn)
+        self._blocking()
         for classes in self.info.classes.values():
             for cls in classes:
                 self._dataclass(cls)
@@ -87,31 +85,26 @@ class _HygieneChecker:
 
     # -- async ------------------------------------------------------------------------------
 
-    def _blocking(self, fn: ast.AsyncFunctionDef) -> None:
-        stack: list[ast.AST] = list(fn.body)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                continue
-            if isinstance(node, ast.Call):
-                origin = self.info.resolve(node.func)
-                if origin and (origin in _BLOCKING_EXACT or origin.startswith(_BLOCKING_MODULES)):
-                    fix = (
-                        "await asyncio.sleep(...)"
-                        if origin == "time.sleep"
-                        else (
-                            "use an async client (httpx.AsyncClient) or await asyncio.to_thread(...)"
-                        )
+    def _blocking(self) -> None:
+        for node in self.info.calls:
+            fn = self.info.func_of.get(id(node))
+            if not isinstance(fn, ast.AsyncFunctionDef):
+                continue  # module level, or a sync def / lambda (possibly inside an async def)
+            origin = self.info.resolve(node.func)
+            if origin and (origin in _BLOCKING_EXACT or origin.startswith(_BLOCKING_MODULES)):
+                fix = (
+                    "await asyncio.sleep(...)"
+                    if origin == "time.sleep"
+                    else "use an async client (httpx.AsyncClient) or await asyncio.to_thread(...)"
+                )
+                self.diags.append(
+                    at(
+                        node,
+                        "CAD403",
+                        f"{origin}() blocks the event loop inside async def {fn.name}",
+                        fix,
                     )
-                    self.diags.append(
-                        at(
-                            node,
-                            "CAD403",
-                            f"{origin}() blocks the event loop inside async def {fn.name}",
-                            fix,
-                        )
-                    )
-            stack.extend(ast.iter_child_nodes(node))
+                )
 
 
 def _is_mutable(value: ast.expr) -> bool:

@@ -9,7 +9,7 @@ from cadence._validate._chains import check_chains
 from cadence._validate._defs import check_definitions
 from cadence._validate._diagnostics import Diagnostic, at, syntax_diagnostic
 from cadence._validate._hygiene import check_hygiene
-from cadence._validate._scope import analyse, max_depth
+from cadence._validate._scope import analyse
 
 __all__ = ["MAX_MODULE_CHARS", "MAX_MODULE_DEPTH", "check_module_source"]
 
@@ -43,7 +43,8 @@ def check_module_source(
                 "fix the source",
             )
         ]
-    if max_depth(tree, MAX_MODULE_DEPTH) > MAX_MODULE_DEPTH:
+    info = analyse(tree, depth_limit=MAX_MODULE_DEPTH)
+    if info.depth > MAX_MODULE_DEPTH:
         return [
             at(
                 None,
@@ -52,5 +53,4 @@ def check_module_source(
                 "flatten it",
             )
         ]
-    info = analyse(tree)
     return check_chains(info, registry) + check_definitions(info) + check_hygiene(info)

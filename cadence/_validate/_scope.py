@@ -31,6 +31,7 @@ class ModuleInfo:
     classes: dict[str, list[ast.ClassDef]] = field(default_factory=dict)
     calls: list[ast.Call] = field(default_factory=list)
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
+    depth: int = 0
 
     def is_defined(self, name: str) -> bool:
         """Whether ``name`` is bound anywhere in the module, imported, or a builtin."""
@@ -84,7 +85,11 @@ def max_depth(tree: ast.AST, limit: int) -> int:
             deepest = depth
             if deepest > limit:
                 return deepest
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for name in node._fields:
+            value = getattr(node, name, None)
+            for child in value if type(value) is list else (value,):
+                if isinstance(child, ast.AST):
+                    stack.append((child, depth + 1))
     return deepest
 
 
@@ -134,23 +139,52 @@ def _record(info: ModuleInfo, node: ast.AST, parent: ast.AST | None) -> None:
         info.calls.append(node)
 
 
-def analyse(tree: ast.Module) -> ModuleInfo:
-    """Walk ``tree`` once (iteratively) and build its :class:`ModuleInfo`."""
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_QUIET = frozenset(
+    {ast.Constant, ast.Load, ast.Store, ast.Attribute, ast.keyword, ast.arg, ast.Expr}
+)
+_LOCATED = frozenset({ast.Call, ast.Name, ast.Assign, ast.AnnAssign})
+
+
+def analyse(tree: ast.Module, *, depth_limit: int = 1_000_000) -> ModuleInfo:
+    """Walk ``tree`` once (iteratively) and build its :class:`ModuleInfo`.
+
+    Also measures the nesting depth (``info.depth``), stopping early past ``depth_limit``.
+    This is the checker's hot path: children are read from ``_fields`` directly, and parents
+    and enclosing functions are kept only for the node types later checks look up.
+    """
     info = ModuleInfo(tree)
-    stack: list[tuple[ast.AST, ast.AST | None, FuncNode | None]] = [(tree, None, None)]
+    stack: list[tuple[ast.AST, ast.AST | None, FuncNode | None, int]] = [(tree, None, None, 1)]
+    parents, func_of = info.parents, info.func_of
     while stack:
-        node, parent, func = stack.pop()
-        if parent is not None:
-            info.parents[id(node)] = parent
-        info.func_of[id(node)] = func
-        _record(info, node, parent)
-        inner = (
-            node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else func
-        )
-        for child in ast.iter_child_nodes(node):
+        node, parent, func, depth = stack.pop()
+        kind = type(node)
+        if depth > info.depth:
+            info.depth = depth
+            if depth > depth_limit:
+                return info
+        if kind in _LOCATED:
+            func_of[id(node)] = func
+            if parent is not None:
+                parents[id(node)] = parent
+            if kind is ast.Name:
+                if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                    info.bound.add(node.id)  # type: ignore[attr-defined]
+            else:
+                _record(info, node, parent)
+        elif kind not in _QUIET:
+            _record(info, node, parent)
+        is_func = kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        outer: set[int] = set()
+        if is_func:
             # Decorators and defaults run in the enclosing scope, the body in the function's.
-            outer = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and (
-                child is node.args or child in getattr(node, "decorator_list", ())
-            )
-            stack.append((child, node, func if outer else inner))
+            outer = {id(node.args)} | {id(d) for d in getattr(node, "decorator_list", ())}  # type: ignore[attr-defined]
+        child_depth = depth + 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            items = value if type(value) is list else (value,)
+            for child in items:
+                if isinstance(child, ast.AST):
+                    scope = node if is_func and id(child) not in outer else func
+                    stack.append((child, node, scope, child_depth))  # type: ignore[arg-type]
     return info
