@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from typing import Any
 
@@ -139,10 +140,8 @@ async def _deadline_scenario(
 
         start = clock.now
         policy = Retry(100, delay=delay, jitter=True, deadline=deadline)
-        try:
+        with contextlib.suppress(RetryExhaustedError):
             await policy.call_async(attempt, attempt_timeout=attempt_timeout)
-        except RetryExhaustedError:
-            pass
         return clock.now - start
 
 
