@@ -139,7 +139,7 @@ class _ChainChecker(ArgumentChecks):
                 allowed = set(METHODS) | OTHER_ATTRIBUTES
                 guess = suggest_method(method, allowed)
                 hint = (
-                    f"use .{guess}(): {METHODS[guess].summary}"
+                    f"use .{METHODS[guess].summary}"
                     if guess in METHODS
                     else f"use .{guess}()"
                     if guess

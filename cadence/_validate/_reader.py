@@ -184,7 +184,7 @@ class Reader(ValueReader):
             else:
                 guess = suggest_method(name, COMPOSITION_METHODS)
                 hint = (
-                    f"use .{guess}(): {METHODS[guess].summary}"
+                    f"use .{METHODS[guess].summary}"
                     if guess
                     else "methods: .then .sync .split .child .on_error"
                 )

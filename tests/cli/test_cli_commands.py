@@ -118,7 +118,7 @@ def test_validate_errors_exit_1_with_positions_and_fixes(workdir) -> None:
     assert result.code == 1
     lines = result.out.strip().splitlines()
     assert lines[0].startswith("bad.py:3:24: CAD101 error: Cadence has no method .parallel()")
-    assert "(fix: use .sync()" in lines[0]
+    assert '(fix: use .sync("step"' in lines[0]
     assert lines[1].startswith("bad.py:3:39: CAD201 error:")
     assert "2 errors, 0 warnings" in result.err
 

@@ -33,3 +33,14 @@ def test_merge_strategy_names_exist() -> None:
     from cadence import MergeStrategy
 
     assert all(callable(getattr(MergeStrategy, name)) for name in MERGE_STRATEGIES)
+
+
+def test_validate_all_is_sorted_and_complete() -> None:
+    """cadence.validate's __all__ is sorted (constants, classes, functions) and complete."""
+    import cadence.validate as v
+
+    def group(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert list(v.__all__) == sorted(v.__all__, key=group)
+    assert all(hasattr(v, name) for name in v.__all__)
