@@ -198,7 +198,7 @@ class EventEmitter(CadenceHooks):
             for listener in tuple(self._listeners.get(key, ())):
                 try:
                     result = listener(event)
-                    if inspect.isawaitable(result):
+                    if result is not None and inspect.isawaitable(result):
                         await result
                 except Exception:
                     logger.exception(
