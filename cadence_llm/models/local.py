@@ -21,7 +21,6 @@ from ..errors import ContextWindowExceededError
 from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
 from ._chat_format import ChunkReader, build_payload, parse_completion
 from .base import ModelAdapter, ResponseBuilder
-from .weights import resolve_weights
 
 __all__ = ["LocalModel"]
 
@@ -62,6 +61,9 @@ class LocalModel(ModelAdapter):
         label = name or (str(model) if "/" not in str(model) else os.path.basename(str(model)))
         super().__init__(label.removesuffix(".gguf"))
         self._llama_cpp = require("llama_cpp", "local")
+        # Imported here so `python -m cadence_llm.models.weights` runs without a double import.
+        from .weights import resolve_weights
+
         self.path = None if llama is not None else resolve_weights(model, sha256=sha256)
         self.n_ctx = n_ctx
         self.n_threads = n_threads
