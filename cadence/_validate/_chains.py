@@ -178,7 +178,7 @@ class _ChainChecker(ArgumentChecks):
                     )
                 )
             return
-        if isinstance(parent, (ast.Expr, ast.Assign, ast.AnnAssign)):
+        if isinstance(parent, ast.Expr):  # assigned coroutines may be awaited later
             hint = (
                 "write `await cadence.run()`"
                 if in_async

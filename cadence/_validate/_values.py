@@ -66,7 +66,7 @@ def _describe(node: ast.AST) -> str:
         return "an operator expression"
     if isinstance(node, ast.Constant):
         return f"the literal {node.value!r}"[:80]
-    return f"a {type(node).__name__} node"
+    return f"this construct ({type(node).__name__})"
 
 
 def _dunder(node: ast.AST) -> str | None:

@@ -31,7 +31,16 @@ def merge(parent: S, child: S) -> None:
     parent.items += child.items
 
 
-async def main():
-    pipeline = Cadence("x", S()).then("a", a)
-    result = pipeline.run()  # expect: CAD402
-    return result
+import asyncio
+
+pipeline = Cadence("later", S()).then("a", a)
+
+
+async def main() -> None:
+    pending = pipeline.run()
+    print(await pending)
+
+
+def script() -> None:
+    coro = pipeline.run(S(query="x"))
+    print(asyncio.run(coro))
