@@ -245,3 +245,29 @@ async def test_run_id_is_reported_when_the_run_has_one() -> None:
     )
     await cadence.run(run_id="order-7")
     assert [e.run_id for e in events[1:]] == ["order-7", "order-7", "order-7"]
+
+
+async def test_cancelled_run_closes_its_open_note() -> None:
+    """Cancelling a run mid-step emits note.failed for that step, then cadence.failed."""
+    events: list[CadenceEvent] = []
+    started = asyncio.Event()
+
+    async def hang(score: Order) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    cadence = (
+        Cadence("c", Order()).with_hooks(EventEmitter().on("*", events.append)).then("hang", hang)
+    )
+    task = asyncio.ensure_future(cadence.run())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [(e.event_type, e.note_name) for e in events] == [
+        (CADENCE_STARTED, None),
+        (NOTE_STARTED, "hang"),
+        (NOTE_FAILED, "hang"),
+        (CADENCE_FAILED, None),
+    ]
+    assert isinstance(events[2].error, asyncio.CancelledError)
