@@ -70,7 +70,8 @@ def check_source(
         text: Python source (a module) or, in composition mode, one cadence expression.
         registry: Names the code may use without defining them (a mapping name -> object,
             or just the names). In composition mode, every referenced name must be in it;
-            with a mapping, kinds are checked too (a child must be a ``Cadence``).
+            with a mapping, kinds are checked too (a child must be a ``Cadence``). Without
+            a registry, composition mode checks the structure only, not the names.
         mode: ``"module"`` for files people write; ``"composition"`` for untrusted text.
         filename: Shown in each diagnostic's ``source``.
         score_name: Composition mode: the placeholder for the score (``Cadence("x", score)``).
