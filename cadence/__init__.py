@@ -26,6 +26,7 @@ from cadence.exceptions import (
     RetryExhaustedError,
     Skip,
     TimeoutError,
+    ValidationError,
 )
 from cadence.hooks import CadenceHooks, HooksManager
 
@@ -116,6 +117,7 @@ __all__ = [
     "TimeoutError",
     "TimingHooks",
     "TracingHooks",
+    "ValidationError",
     "__version__",
     "circuit_breaker",
     "fallback",
