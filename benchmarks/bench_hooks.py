@@ -129,8 +129,8 @@ async def measure(steps: int, runs: int, rounds: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     best = asyncio.run(measure(args.steps, args.runs, args.rounds))
     base = best["no hooks"]
