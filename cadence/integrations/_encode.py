@@ -3,7 +3,9 @@
 A score is a dataclass, a pydantic model or any object with attributes, and may hold
 ``Atomic*`` containers, enums, dates and UUIDs. Both integrations answer with the final score as
 JSON, so the conversion lives here once; a value that has no JSON form fails naming its path,
-instead of surfacing as an opaque serializer error deep inside the framework.
+instead of surfacing as an opaque serializer error deep inside the framework. This runs once per
+response, so the common shapes (dataclass, dict, list, scalars) take the shortest path and the
+error path is built only when there is an error.
 """
 
 from __future__ import annotations
@@ -23,39 +25,81 @@ from cadence._score import Atomic, AtomicDict, AtomicList
 
 __all__ = ["ScoreEncodingError", "dumps", "to_jsonable"]
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = (str, int, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...]] = {}  # dataclass -> field names (fields() is slow)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class ScoreEncodingError(TypeError):
     """A value in the response has no JSON form; the message names where it sits."""
 
+    def __init__(self, type_name: str, path: str = "") -> None:
+        self.type_name = type_name
+        self.path = path
+        super().__init__(
+            f"cannot encode {type_name} at ${path} as JSON; convert it in a response_mapper, "
+            "or store a JSON-friendly value in the score"
+        )
 
-def to_jsonable(value: Any, path: str = "$") -> Any:
+    def under(self, key: str) -> ScoreEncodingError:
+        """The same error one level further out."""
+        return ScoreEncodingError(self.type_name, key + self.path)
+
+
+def _items(pairs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        try:
+            out[str(k)] = to_jsonable(v)
+        except ScoreEncodingError as exc:
+            raise exc.under(f".{k}") from None
+    return out
+
+
+def _seq(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for i, v in enumerate(values):
+        try:
+            out.append(to_jsonable(v))
+        except ScoreEncodingError as exc:
+            raise exc.under(f"[{i}]") from None
+    return out
+
+
+def to_jsonable(value: Any) -> Any:
     """Convert ``value`` into plain JSON types (dict, list, str, number, bool, None).
 
-    Args:
-        value: A score, a response object, or any nested value inside one.
-        path: Where ``value`` sits, for the error message.
-
     Raises:
-        ScoreEncodingError: A value cannot be represented in JSON.
+        ScoreEncodingError: A value cannot be represented in JSON; the message names its path.
     """
-    if isinstance(value, _SCALARS):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
+    if kind is float:
+        return value if value - value == 0 else None  # NaN and infinities have no JSON form
+    if kind is dict:
+        return _items(value.items())
+    if kind is list or kind is tuple:
+        return _seq(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return _items((n, getattr(value, n)) for n in names)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, (*_SCALARS, float)):  # subclasses of str/int/float
+        return value
+    if isinstance(value, (AtomicList, AtomicDict, Atomic)):
+        inner = value.get() if isinstance(value, Atomic) else value.get_all()
+        return to_jsonable(inner)
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v, f"{path}.{k}") for k, v in value.items()}
+        return _items(value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name), f"{path}.{f.name}")
-            for f in dataclasses.fields(value)
-        }
+        return _seq(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):  # pydantic v2 models
         return dump(mode="json")
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value, path)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, datetime.timedelta):
@@ -64,20 +108,46 @@ def to_jsonable(value: Any, path: str = "$") -> Any:
         return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, AtomicList):
-        return to_jsonable(value.get_all(), path)
-    if isinstance(value, AtomicDict):
-        return to_jsonable(value.get_all(), path)
+    raise ScoreEncodingError(kind.__name__)
+
+
+def _atomic_fallback(value: Any) -> Any:
     if isinstance(value, Atomic):
-        return to_jsonable(value.get(), path)
-    raise ScoreEncodingError(
-        f"cannot encode {type(value).__name__} at {path} as JSON; convert it in a "
-        "response_mapper, or store a JSON-friendly value in the score"
-    )
+        return value.get()
+    if isinstance(value, (AtomicList, AtomicDict)):
+        return value.get_all()
+    raise ScoreEncodingError(type(value).__name__)
+
+
+def _load_fast() -> Any:
+    try:
+        from pydantic_core import PydanticSerializationError, to_json
+    except ImportError:  # Flask without pydantic: the stdlib path below
+        return None
+    return to_json, PydanticSerializationError
+
+
+_FAST: Any = _load_fast()
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON for ``value`` (see :func:`to_jsonable`)."""
-    return json.dumps(
-        to_jsonable(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    """Compact UTF-8 JSON for ``value`` (see :func:`to_jsonable`).
+
+    Uses pydantic-core's serializer when it is installed (the FastAPI extra brings it), which
+    is several times faster than the stdlib ``json`` module for a dataclass score, and the
+    stdlib otherwise; both give the same JSON. NaN and infinities become ``null``.
+    """
+    if _FAST is not None:
+        to_json, failed = _FAST
+        try:
+            data: bytes = to_json(
+                value,
+                timedelta_mode="float",
+                bytes_mode="base64",
+                inf_nan_mode="null",
+                fallback=_atomic_fallback,
+            )
+            return data
+        except failed:
+            pass  # re-encode below for an error message that names the failing path
+    return _ENCODER.encode(to_jsonable(value)).encode("utf-8")

@@ -172,6 +172,7 @@ class _Route:
             TypeAdapter(response_model) if response_model is not None else None
         )
         self.mapper = response_mapper
+        self.plain = response_mapper is None and response_model is None
         self.errors = {**(router.errors or {}), **(errors or {})}
         self.stream = stream
         self.idempotent = idempotent
@@ -200,10 +201,12 @@ class _Route:
 
     async def run(self, score: Any, run_id: str | None, hooks: Sequence[Any] = ()) -> Response:
         try:
-            final = await execute(
-                self.cadence, score, run_id=run_id, hooks=[*hooks, *self.router.run_hooks()]
-            )
-            body = await self.body(final)
+            if hooks or self.router.reporter is not None:
+                extra = [*hooks, *self.router.run_hooks()]
+                final = await execute(self.cadence, score, run_id=run_id, hooks=extra)
+            else:
+                final = await self.cadence.run(score, run_id=run_id)
+            body = dumps(final) if self.plain else await self.body(final)
         except Exception as exc:
             return _as_response(self.problem(exc))
         if isinstance(body, Response):
@@ -229,11 +232,11 @@ class _Route:
                 self.stream == "auto" and "text/event-stream" in request.headers.get("accept", "")
             ):
                 return self.sse(score, resources)
-            key = request.headers.get("idempotency-key")
-            registry = self.router.idempotency
-            if key is None or not self.idempotent or registry is None:
-                return await self.run(score, None)
-            return await self.run_once(request, check_key(key), score)
+            if self.idempotent and self.router.idempotency is not None:
+                key = request.headers.get("idempotency-key")
+                if key is not None:
+                    return await self.run_once(request, check_key(key), score)
+            return await self.run(score, None)
         except CadenceError as exc:
             return _as_response(self.problem(exc))
         finally:
