@@ -105,7 +105,11 @@ async def run_cadence(
     """Run ``cadence`` on ``score`` and return the final score."""
     hooks = cadence._hooks if cadence._hooks else None
     if inherited:
-        hooks = HooksManager([*(hooks.hooks if hooks else ()), *inherited.hooks])
+        own = hooks.hooks if hooks else ()
+        # A hooks object attached to both the parent and the child is called once.
+        extra = [h for h in inherited.hooks if not any(h is o for o in own)]
+        if extra:
+            hooks = HooksManager([*own, *extra])
     checkpoint = cadence._checkpoint
     if run_id is None:
         run_id = cadence._checkpoint_run_id

@@ -255,3 +255,14 @@ async def test_failing_hook_never_corrupts_a_run(
     assert sorted(result.items) == ["a", "b", "c"]
     assert len(recorder.calls) == 12
     assert sum("hook bug" in r.exc_text for r in caplog.records if r.exc_text) >= 10
+
+
+async def test_hooks_on_parent_and_child_are_called_once(recorder: Recorder) -> None:
+    """The same hooks object attached to a parent and its child cadence sees each call once."""
+    kid = Cadence("kid", Order()).with_hooks(recorder).then("k", add_a)
+    cadence = (
+        Cadence("parent", Order()).with_hooks(recorder).child("ch", kid, lambda parent, child: None)
+    )
+    await cadence.run()
+    assert recorder.calls.count(("before_note", "k")) == 1
+    assert recorder.calls.count(("before_cadence", "kid")) == 1
