@@ -87,7 +87,7 @@ def _load(text: str) -> Any:
     stripped = text.strip()
     for candidate in (stripped, stripped[stripped.find("{") : stripped.rfind("}") + 1]):
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, strict=False)
         except ValueError:
             continue
     return None

@@ -84,7 +84,8 @@ def _describe(exc: ValidationError) -> str:
 
 
 def parse_output(raw: str, response_model: type[T]) -> T:
-    """Validate a raw answer, tolerating a code fence or text around the JSON object.
+    """Validate a raw answer, tolerating a code fence, text around the JSON object, and raw
+    control characters inside strings.
 
     Raises:
         ValidationError: no candidate validates (the error of the answer as a whole).
@@ -95,6 +96,14 @@ def parse_output(raw: str, response_model: type[T]) -> T:
             return response_model.model_validate_json(candidate)
         except ValidationError as exc:
             first = first or exc
+        try:  # grammars often let raw newlines into strings; strict JSON refuses them
+            data = json.loads(candidate, strict=False)
+        except ValueError:
+            continue
+        try:
+            return response_model.model_validate(data)
+        except ValidationError:
+            continue
     assert first is not None
     raise first
 

@@ -376,3 +376,12 @@ def test_the_turn_plan_is_a_cadence() -> None:
     ag = agent(ScriptedModel(["x"]), [add_stop], max_turns=3)
     assert [s.name for s in ag.cadence.steps] == ["turn_1", "turn_2", "turn_3"]
     assert all(s.can_interrupt for s in ag.cadence.steps)  # type: ignore[union-attr]
+
+
+async def test_json_mode_unparseable_reply_is_the_answer() -> None:
+    """In JSON mode a reply that is not JSON ends the loop with the text as the answer."""
+    model = ScriptedModel(['{"tool_calls": [], "answer": "line one\nline two"}', "plain words"])
+    first = await agent(model, [add_stop], tool_mode="json").run(Trip())
+    assert first.answer == "line one\nline two"
+    second = await agent(model, [add_stop], tool_mode="json").run(Trip())
+    assert second.answer == "plain words" and executed == []

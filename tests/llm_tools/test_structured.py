@@ -100,3 +100,10 @@ async def test_response_model_must_be_a_pydantic_model() -> None:
     with pytest.raises(CadenceDefinitionError, match="max_retries"):
         await generate(model, "x", response_model=Invoice, max_retries=-1)
     assert model.calls == 0
+
+
+async def test_raw_newlines_inside_strings_are_accepted() -> None:
+    """Grammar-constrained output with raw newlines inside a string still validates."""
+    model = ScriptedModel(['{"customer": "ACME\nLtd", "total": 1}'])
+    invoice = await generate(model, "x", response_model=Invoice)
+    assert invoice.customer == "ACME\nLtd" and model.calls == 1
