@@ -155,6 +155,29 @@ class ScoreCodec:
             object.__setattr__(score, name, value)
         return score
 
+    def decode_score(self, state: Any, score_cls: type) -> Any:
+        """A new ``score_cls`` instance holding the fields stored in ``state``.
+
+        Built without calling ``__init__`` (like ``restore``); fields absent from ``state`` take
+        their defaults. Used where no score object exists yet, e.g. a job arriving on a worker.
+        """
+        fields = self.decode_fields(state, score_cls)
+        if _is_model_class(score_cls):
+            return score_cls.model_construct(**fields)  # type: ignore[attr-defined]
+        cls: Any = score_cls
+        score = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in fields:
+                value = fields[f.name]
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            else:
+                raise _corrupt(f"$.{f.name}", "field missing from the checkpoint")
+            object.__setattr__(score, f.name, value)
+        return score
+
     def dumps(self, score: Any) -> str:
         """``encode_score`` as a compact JSON string."""
         return json.dumps(self.encode_score(score), separators=(",", ":"), allow_nan=False)

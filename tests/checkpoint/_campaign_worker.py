@@ -22,7 +22,7 @@ from cadence import Cadence, Score
 from cadence.exceptions import CheckpointError
 
 STEPS = [f"s{i}" for i in range(10)]
-LEASE_TTL = 0.5
+LEASE_TTL = 0.3
 
 
 @dataclasses.dataclass
@@ -71,7 +71,9 @@ def finished_runs(path: str) -> set[str]:
     return done
 
 
-async def main(kind: str, address: str, ledger_path: str, name: str, runs: int, concurrency: int) -> None:
+async def main(
+    kind: str, address: str, ledger_path: str, name: str, runs: int, concurrency: int
+) -> None:
     store = make_store(kind, address)
     ledger = os.open(ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     cadence = Cadence(name, Work()).with_checkpoint(store)

@@ -26,7 +26,16 @@ def test_eight_processes_with_fifty_concurrent_runs_share_one_file(tmp_path: Pat
             (
                 ledger,
                 subprocess.Popen(
-                    [sys.executable, str(WORKER), "sqlite", str(db), str(ledger), f"stress-{i}", "50", "50"],
+                    [
+                        sys.executable,
+                        str(WORKER),
+                        "sqlite",
+                        str(db),
+                        str(ledger),
+                        f"stress-{i}",
+                        "50",
+                        "50",
+                    ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     env=env,

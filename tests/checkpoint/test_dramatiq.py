@@ -1,0 +1,137 @@
+"""Scale-out on Dramatiq with a real redis-server and real worker processes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cadence.integrations.dramatiq import RunFailed
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+
+
+@pytest.fixture
+def app(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The shared app module, configured for this test's redis and ledger (the web process side)."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.touch()
+    monkeypatch.setenv("CADENCE_TEST_REDIS", redis_url)
+    monkeypatch.setenv("CADENCE_TEST_LEDGER", str(ledger))
+    monkeypatch.syspath_prepend(str(HERE))
+    sys.modules.pop("_dramatiq_app", None)
+    module = importlib.import_module("_dramatiq_app")
+    module.broker.client.flushdb()
+    yield module
+    sys.modules.pop("_dramatiq_app", None)
+    module.broker.close()
+
+
+def start_workers(app: Any, count: int, tmp_path: Path) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
+    code = "import _dramatiq_app as a; from cadence.integrations.dramatiq import run_worker; run_worker(a.broker)"
+    procs = []
+    for i in range(count):
+        with open(tmp_path / f"worker-{i}.log", "wb") as log:
+            procs.append(
+                subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=log)
+            )
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def ledger_entries(app: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(app.LEDGER).read_text().splitlines()]
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_killed_worker_run_completes_on_the_other_worker(app: Any, tmp_path: Path) -> None:
+    """SIGKILL the worker mid-step: the run resumes on the other worker, no completed step repeats."""
+    workers = start_workers(app, 2, tmp_path)
+    try:
+        run_id = app.jobs.enqueue(app.Job(order_id="kill-1", step_seconds=0.4))
+        assert app.jobs.status(run_id).state == "queued"
+        wait_for(lambda: len(ledger_entries(app)) >= 2, 30, "two completed steps")
+        victim = ledger_entries(app)[-1]["pid"]
+        os.kill(victim, signal.SIGKILL)  # it is now inside step 3 (or saving step 2)
+        result = app.jobs.wait(run_id, timeout=60)
+        assert result.trail == app.STEPS
+        entries = ledger_entries(app)
+        steps = [e["step"] for e in entries]
+        assert steps == app.STEPS, f"a completed step ran twice or went missing: {entries}"
+        survivors = {e["pid"] for e in entries[2:]}
+        assert victim not in survivors and len(survivors) == 1, entries
+        status = app.jobs.status(run_id)
+        assert status.state == "succeeded" and status.deliveries == 2
+    finally:
+        stop_workers(workers)
+
+
+@pytest.mark.slow
+def test_long_step_on_a_healthy_worker_is_not_redelivered(app: Any, tmp_path: Path) -> None:
+    """A step longer than the broker's heartbeat timeout runs once; the message is delivered once."""
+    workers = start_workers(app, 2, tmp_path)
+    try:
+        run_id = app.jobs.enqueue(
+            app.Job(order_id="long-1", step_seconds=0.01, long_step="s2", long_seconds=8.0)
+        )
+        result = app.jobs.wait(run_id, timeout=60)
+        assert result.trail == app.STEPS
+        assert [e["step"] for e in ledger_entries(app)] == app.STEPS
+        assert app.jobs.status(run_id).deliveries == 1
+    finally:
+        stop_workers(workers)
+
+
+def test_failed_run_reports_its_error_and_resumes_when_enqueued_again(
+    app: Any, tmp_path: Path
+) -> None:
+    """A failing run is 'failed' with its error; re-enqueueing the run id resumes from the checkpoint."""
+    workers = start_workers(app, 1, tmp_path)
+    try:
+        run_id = app.jobs.enqueue(app.Job(order_id="fail-1", step_seconds=0.01, fail_step="s3"))
+        with pytest.raises(RunFailed, match="boom at s3"):
+            app.jobs.wait(run_id, timeout=30)
+        assert app.jobs.status(run_id).state == "failed"
+        done_before = [e["step"] for e in ledger_entries(app)]
+        assert done_before == ["s0", "s1", "s2"]
+        app.jobs.enqueue(app.Job(order_id="fail-1", step_seconds=0.01), run_id=run_id)
+        # The run resumes from its checkpoint (whose score still says fail at s3): s0-s2 are
+        # skipped, s3 fails again, and that second attempt is counted.
+        with pytest.raises(RunFailed, match="boom at s3"):
+            app.jobs.wait(run_id, timeout=30)
+        assert [e["step"] for e in ledger_entries(app)] == done_before, (
+            "completed steps never rerun"
+        )
+        assert app.jobs.status(run_id).deliveries == 2
+    finally:
+        stop_workers(workers)
