@@ -1,11 +1,15 @@
-"""Web framework integrations; each submodule needs its framework's extra.
+"""Web framework integrations; each framework module needs its framework's extra.
 
 * ``cadence.integrations.fastapi`` -- ``CadenceRouter``, ``CadenceDependency``,
   ``cadence_lifespan`` (``pip install 'cadence-orchestration[fastapi]'``).
 * ``cadence.integrations.flask`` -- ``CadenceBlueprint``, ``CadenceExtension``
   (``pip install 'cadence-orchestration[flask]'``).
 
-Nothing is imported here, so ``import cadence.integrations`` never needs an optional package.
+This package itself imports only the standard library, so a note (or the LLM layer, for model
+tokens) can call :func:`publish_event` without depending on any web framework: the event reaches
+the client when the run is being streamed, and is dropped otherwise.
 """
 
-__all__: list[str] = []
+from cadence.integrations._stream import publish_event
+
+__all__ = ["publish_event"]

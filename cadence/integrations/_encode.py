@@ -127,7 +127,7 @@ def _load_fast() -> Any:
     return to_json, PydanticSerializationError
 
 
-_FAST: Any = _load_fast()
+_FAST: Any = False  # resolved on first use, so importing this module imports no third party
 
 
 def dumps(value: Any) -> bytes:
@@ -137,6 +137,9 @@ def dumps(value: Any) -> bytes:
     is several times faster than the stdlib ``json`` module for a dataclass score, and the
     stdlib otherwise; both give the same JSON. NaN and infinities become ``null``.
     """
+    global _FAST
+    if _FAST is False:
+        _FAST = _load_fast()
     if _FAST is not None:
         to_json, failed = _FAST
         try:

@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, TypeAlias
 
 from cadence.exceptions import (
@@ -59,7 +60,8 @@ class Problem:
 
     Attributes:
         status: HTTP status code.
-        title: Short, stable summary of the problem type.
+        title: Short summary; with the default ``type`` (``about:blank``) RFC 9457 wants the
+            HTTP status phrase, which is what the defaults use.
         code: Stable machine-readable code (``NOTE_FAILED``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
         detail: Human-readable explanation of this occurrence.
         type: URI identifying the problem type.
@@ -126,30 +128,30 @@ def _default_problem(error: BaseException, *, expose_errors: bool) -> Problem:
     )
     if breaker is not None:
         retry_after = max(1, math.ceil(breaker.retry_after))
-        status, title = 503, "Service unavailable"
+        status = 503
         detail = f"{where} was refused by an open circuit breaker; retry after {retry_after} s"
         extensions["retry_after"] = retry_after
         headers["Retry-After"] = str(retry_after)
     elif any(isinstance(e, builtins.TimeoutError) for e in chain):
-        status, title = 504, "Note timed out"
+        status = 504
         detail = f"{where} timed out"
     elif lease is not None:
-        status, title = 409, "Run in progress"
+        status = 409
         detail = "another worker is running this request; retry later"
     elif isinstance(error, IdempotencyKeyError):
-        status, title, detail = error.status, "Invalid Idempotency-Key", error.message
+        status, detail = error.status, error.message
     elif isinstance(error, ScoreEncodingError):
-        status, title, code = 500, "Response encoding failed", "RESPONSE_ENCODING_FAILED"
+        status, code = 500, "RESPONSE_ENCODING_FAILED"
         detail = str(error)
     elif note is not None:
-        status, title = 500, "Note failed"
+        status = 500
         detail = f"{where} failed"
     else:
-        status, title = 500, "Internal server error"
+        status = 500
         detail = "the run failed"
     if expose_errors:
         detail = error.message if isinstance(error, CadenceError) else str(error)
-    return Problem(status, title, code, detail, extensions=extensions, headers=headers)
+    return Problem(status, _phrase(status), code, detail, extensions=extensions, headers=headers)
 
 
 def problem_for(
@@ -201,15 +203,23 @@ def validation_problem(errors: list[dict[str, Any]], *, detail: str = "") -> Pro
     fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors)
     return Problem(
         422,
-        "Invalid request",
+        _phrase(422),
         "VALIDATION_FAILED",
         detail or f"invalid or missing: {fields}",
         extensions={"errors": errors},
     )
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _with_status(problem: Problem, status: int) -> Problem:
-    return dataclasses.replace(problem, status=status)
+    title = _phrase(status) if problem.type == "about:blank" else problem.title
+    return dataclasses.replace(problem, status=status, title=title)
 
 
 def _with_extensions(problem: Problem, **members: Any) -> Problem:

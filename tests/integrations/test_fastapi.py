@@ -177,7 +177,8 @@ def test_note_failure_is_problem_json_without_internals() -> None:
     assert body["code"] == "NOTE_FAILED"
     assert body["note"] == "process_payment"
     assert body["cadence"] == "checkout"
-    assert body["title"] == "Note failed" and body["status"] == 500
+    assert body["title"] == "Internal Server Error" and body["status"] == 500
+    assert body["type"] == "about:blank"
     assert "hunter2" not in r.text and "Traceback" not in r.text
 
 
@@ -202,7 +203,13 @@ def test_user_error_mapping_overrides_defaults() -> None:
     """errors= maps codes to statuses and exception types to custom problems."""
 
     def declined(error: BaseException, problem: Problem) -> Problem:
-        return dataclasses.replace(problem, status=402, title="Payment declined", code="DECLINED")
+        return dataclasses.replace(
+            problem,
+            status=402,
+            type="https://example.com/problems/declined",
+            title="Payment declined",
+            code="DECLINED",
+        )
 
     router = CadenceRouter(errors={"CIRCUIT_OPEN": 429})
 
