@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from cadence._context import current_note
 from cadence._merge import MergeStrategy
+from cadence._note import Note, is_async_callable
 from cadence._plan import SyncStep, Task
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
@@ -89,6 +90,8 @@ class Tool:
         retry: As ``@note(retry=...)``.
         timeout: As ``@note(timeout=...)`` (seconds per attempt).
         fallback: As ``@note(fallback=...)``; without ``field`` the default becomes the result.
+
+    ``@tool`` may also decorate a ``@note(...)``: the note's name and policies carry over.
     """
 
     def __init__(
@@ -104,6 +107,12 @@ class Tool:
     ) -> None:
         if not callable(fn) or inspect.isclass(fn):
             raise CadenceDefinitionError(f"@tool needs a function, got {fn!r}")
+        if isinstance(fn, Note):  # @tool over @note(retry=...): keep the note's name and policies
+            name = name or fn.note_name
+            retry = fn.retry if retry is None else retry
+            timeout = fn.timeout if timeout is None else timeout
+            fallback = fn.fallback if fallback is None else fallback
+            fn = fn.fn
         tool_name = name or getattr(fn, "__name__", "")
         if (
             not isinstance(tool_name, str)
@@ -112,9 +121,9 @@ class Tool:
             raise CadenceDefinitionError(
                 f"tool name must be letters, digits, '_' or '-', got {tool_name!r}; pass @tool(name=...)"
             )
-        self.fn = fn
+        self.fn: Callable[..., Any] = fn
         self.name: str = tool_name
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = is_async_callable(fn)
         self.args_model, self.takes_score, doc = arguments_model(fn, tool_name)
         self.description: str = description if description is not None else doc
         self.parameters: dict[str, Any] = json_schema(self.args_model)

@@ -15,6 +15,7 @@ from cadence import (
     NoteError,
     ParallelNoteError,
     Score,
+    note,
 )
 from cadence.testing import testing_mode as no_waiting
 from cadence_llm import ToolBox, ToolCall, tool
@@ -351,3 +352,22 @@ def test_toolbox_wraps_plain_functions_and_lists_definitions() -> None:
     box = ToolBox([ping, search_web])
     assert [d.name for d in box.definitions] == ["ping", "search_web"]
     assert "ping" in box and len(box) == 2 and box["ping"].description == "Ping a host."
+
+
+async def test_tool_over_a_note_keeps_the_notes_name_and_policies() -> None:
+    """@tool stacked on @note(retry=...) keeps the note's name and retries the call."""
+    attempts = 0
+
+    @tool
+    @note(name="lookup_price", retry=2)
+    async def price(item: str) -> int:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("blip")
+        return 3
+
+    assert price.name == "lookup_price" and "item" in price.parameters["properties"]
+    with no_waiting(attempts=None):
+        out = await ToolBox([price]).run([call("1", "lookup_price", '{"item": "tea"}')])
+    assert out[0].ok and out[0].value == 3 and attempts == 2
