@@ -85,7 +85,8 @@ class CadenceEvent:
         event_type: One of ``EVENT_TYPES``.
         cadence_name: The cadence the event belongs to (a child cadence's own name inside it).
         run_key: Identifies the top-level run; shared by the run's child cadences.
-        run_id: The run's id when it has one (checkpointed runs, web requests), else ``None``.
+        run_id: The run's id when it has one (checkpointed runs, web requests), else ``None``;
+            known from the run's first note on (a top-level ``cadence.started`` has ``None``).
         depth: 0 for the top-level run, +1 per enclosing ``.child`` step.
         timestamp: Wall-clock time (``time.time()``), for logs.
         monotonic: ``time.perf_counter()`` reading, for durations and timelines.

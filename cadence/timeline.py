@@ -272,12 +272,26 @@ def _as_dicts(source: Any) -> list[dict[str, Any]]:
     if isinstance(source, RunRecorder):
         return [event_to_dict(e) for e in source.events]
     if isinstance(source, (str, Path)):
-        return load_events(source)
+        return _one_run(load_events(source))
     if isinstance(source, Iterable):
-        return [event_to_dict(e) for e in source]
+        return _one_run([event_to_dict(e) for e in source])
     raise TypeError(
         f"expected a RunRecorder, a list of events or a JSON path, got {type(source).__name__}"
     )
+
+
+def _one_run(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the events of one run: the last one that finished, else the last one seen."""
+    keys = [e.get("run_key") for e in events]
+    if len(set(keys)) <= 1:
+        return events
+    finished = [
+        e.get("run_key")
+        for e in events
+        if e.get("depth") == 0 and e.get("event_type") in (CADENCE_COMPLETED, CADENCE_FAILED)
+    ]
+    chosen = finished[-1] if finished else keys[-1]
+    return [e for e in events if e.get("run_key") == chosen]
 
 
 def write_timeline(source: Any, path: str | Path, *, title: str | None = None) -> Path:
@@ -285,7 +299,8 @@ def write_timeline(source: Any, path: str | Path, *, title: str | None = None) -
 
     Args:
         source: A ``RunRecorder`` (its last finished run), a list of event records or dicts,
-            or the path of a JSON file written by ``RunRecorder.save``.
+            or the path of a JSON file written by ``RunRecorder.save``. A list holding
+            several runs is drawn for the last run that finished.
         path: The ``.html`` file to write.
         title: Page title; defaults to the cadence's name.
     """

@@ -221,3 +221,19 @@ async def test_chromium_renders_the_timeline(tmp_path: Path) -> None:
     tip = re.search(r'<div id="tip"[^>]*>(.*?)</div>', dom, flags=re.S)
     assert tip is not None and "flaky_history" in tip.group(1)
     assert "retry after attempt 1/3" in tip.group(1)
+
+
+async def test_event_list_of_several_runs_draws_the_last_finished() -> None:
+    """A flat list of events from several runs is drawn for the last run that finished."""
+    recorder = RunRecorder()
+    cadence = Cadence("c", Order()).with_hooks(recorder).then("validate", validate)
+    await cadence.run()
+    await cadence.run()
+    everything = [e for key in recorder.run_keys for e in recorder.events_for(key)]
+    bars, _ = build_bars(
+        [event_to_dict(e) for e in everything if e.run_key == recorder.run_keys[-1]]
+    )
+    from cadence.timeline import _as_dicts
+
+    assert [e["run_key"] for e in _as_dicts(everything)] == [recorder.run_keys[-1]] * 4
+    assert [b.name for b in bars] == ["validate"]
