@@ -28,6 +28,10 @@ DEFAULT_LEASE_TTL = 30.0
 """Seconds a run's lease lasts without renewal; a crashed worker's runs resume after this."""
 
 
+_DEFAULT_CODEC = ScoreCodec()
+"""Shared so its per-class allow-list cache survives across runs (it holds no other state)."""
+
+
 def _leasing(store: Any) -> bool:
     return all(
         callable(getattr(store, name, None))
@@ -196,7 +200,7 @@ async def open_session(
         raise CheckpointError(f"a checkpointed run needs a non-empty string run_id, got {run_id!r}")
     if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
         raise CheckpointError(f"max_attempts must be a positive int or None, got {max_attempts!r}")
-    codec = codec or getattr(store, "codec", None) or ScoreCodec()
+    codec = codec or getattr(store, "codec", None) or _DEFAULT_CODEC
     codec.allowed_types(
         type(score)
     )  # fail now, not after the first step, for a non-dataclass score

@@ -7,7 +7,6 @@ every other store.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,8 +65,8 @@ class InMemoryCheckpointStore:
     ) -> None:
         """Record a completed step and the score after it (fenced when ``token`` is given)."""
         run = self._fence(cadence_name, run_id, token)
-        # Deep copy: the caller may keep mutating the dict it handed us.
-        run.state = copy.deepcopy(score_state)
+        # Copy: the caller may keep mutating the dict it handed us.
+        run.state = _copy(score_state)
         run.steps[step_name] = step_index
         run.attempt_step, run.attempts = "", 1  # the step after this one has now been started
 
@@ -79,7 +78,7 @@ class InMemoryCheckpointStore:
     async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
         """A copy of the latest saved score state, or ``None``."""
         run = self._runs.get((cadence_name, run_id))
-        return copy.deepcopy(run.state) if run else None
+        return _copy(run.state) if run and run.state is not None else None
 
     async def clear_checkpoints(
         self, cadence_name: str, run_id: str, *, token: int | None = None
@@ -135,3 +134,12 @@ class InMemoryCheckpointStore:
         """The latest failure cause."""
         run = self._runs.get((cadence_name, run_id))
         return run.failure if run else None
+
+
+def _copy(value: Any) -> Any:
+    """Copy JSON-shaped data (dicts, lists, scalars); much cheaper than ``copy.deepcopy``."""
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value
