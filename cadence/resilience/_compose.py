@@ -7,7 +7,6 @@ gives each of three attempts five seconds and falls back only once all three fai
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +36,8 @@ def _unknown_keys(option: str, given: dict[Any, Any], valid: tuple[str, ...], na
     unknown = [k for k in given if k not in valid]
     if not unknown:
         return
+    import difflib  # only on the error path: keeps importing the policies cheap
+
     hints = []
     for key in unknown:
         close = difflib.get_close_matches(str(key), valid, n=1)

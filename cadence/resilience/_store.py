@@ -207,7 +207,8 @@ class InMemoryBreakerStore:
         self._circuits: dict[str, _Circuit] = {}
         self._lock = threading.Lock()
 
-    def _circuit(self, key: str) -> _Circuit:
+    def circuit(self, key: str) -> _Circuit:
+        """The state object of circuit ``key`` (stable for the store's lifetime)."""
         circuit = self._circuits.get(key)
         if circuit is None:
             with self._lock:
@@ -216,7 +217,7 @@ class InMemoryBreakerStore:
 
     def acquire(self, key: str, config: BreakerConfig) -> Admission:
         """Decide whether a call may proceed, taking a half-open probe slot if it may."""
-        circuit = self._circuit(key)
+        circuit = self.circuit(key)
         fast = circuit.closed_admission
         if fast is not None:
             return fast
@@ -238,7 +239,7 @@ class InMemoryBreakerStore:
         self, key: str, config: BreakerConfig, generation: int, probe: bool, outcome: Outcome
     ) -> None:
         """Report how an admitted call ended."""
-        circuit = self._circuit(key)
+        circuit = self.circuit(key)
         if outcome is Outcome.SUCCESS and not probe and circuit.failures == 0:
             return  # the common case, a no-op in every state: skip the lock
         with circuit.lock:
@@ -266,7 +267,7 @@ class InMemoryBreakerStore:
 
     def snapshot(self, key: str, config: BreakerConfig) -> BreakerSnapshot:
         """Read the state (applying time-based transitions first)."""
-        circuit = self._circuit(key)
+        circuit = self.circuit(key)
         with circuit.lock:
             now = _clock.monotonic()
             circuit.refresh(config, now)
@@ -281,7 +282,7 @@ class InMemoryBreakerStore:
 
     def reset(self, key: str) -> None:
         """Close the circuit and forget its failures."""
-        circuit = self._circuit(key)
+        circuit = self.circuit(key)
         with circuit.lock:
             circuit.failures = 0
             circuit._transition(CircuitState.CLOSED)
