@@ -82,14 +82,22 @@ def test_killed_worker_run_completes_on_the_other_worker(app: Any, tmp_path: Pat
         assert app.jobs.status(run_id).state == "queued"
         wait_for(lambda: len(ledger_entries(app)) >= 2, 30, "two completed steps")
         victim = ledger_entries(app)[-1]["pid"]
-        os.kill(victim, signal.SIGKILL)  # it is now inside step 3 (or saving step 2)
+        time.sleep(0.15)  # into the next 0.4 s step
+        os.kill(victim, signal.SIGKILL)
         result = app.jobs.wait(run_id, timeout=60)
         assert result.trail == app.STEPS
         entries = ledger_entries(app)
-        steps = [e["step"] for e in entries]
-        assert steps == app.STEPS, f"a completed step ran twice or went missing: {entries}"
-        survivors = {e["pid"] for e in entries[2:]}
-        assert victim not in survivors and len(survivors) == 1, entries
+        by_victim = [e["step"] for e in entries if e["pid"] == victim]
+        rest = entries[len(by_victim) :]
+        assert [e["step"] for e in entries[: len(by_victim)]] == by_victim, entries
+        assert len({e["pid"] for e in rest}) == 1 and victim not in {e["pid"] for e in rest}, (
+            entries
+        )
+        steps = by_victim + [e["step"] for e in rest]
+        # Only the step the victim was in when killed may appear twice (if it died before saving it).
+        repeated = [s for s in steps if steps.count(s) > 1]
+        assert set(repeated) <= set(by_victim[-1:]) and len(repeated) <= 2, entries
+        assert list(dict.fromkeys(steps)) == app.STEPS, f"a completed step went missing: {entries}"
         status = app.jobs.status(run_id)
         assert status.state == "succeeded" and status.deliveries == 2
     finally:
