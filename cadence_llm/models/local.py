@@ -18,7 +18,7 @@ from typing import Any
 
 from .._optional import require
 from ..errors import ContextWindowExceededError
-from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
+from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta, Usage
 from ._chat_format import ChunkReader, build_payload, parse_completion
 from .base import ModelAdapter, ResponseBuilder
 
@@ -158,6 +158,11 @@ class LocalModel(ModelAdapter):
                 for event in reader.feed(item):
                     yield event
             builder.model = self.model
+            if builder.usage == Usage():
+                # llama-cpp-python's streams carry no usage: count the output tokens ourselves.
+                text = builder.response().text.encode()
+                tokens = self._get_llama().tokenize(text, add_bos=False, special=True)
+                builder.usage = Usage(output_tokens=len(tokens))
         finally:
             stop.set()
             await asyncio.shield(worker)

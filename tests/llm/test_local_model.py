@@ -51,9 +51,10 @@ async def test_streaming(smol):
     assert isinstance(events[-1], StreamDone)
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text == events[-1].response.text and text
+    assert events[-1].response.usage.output_tokens > 0
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 async def test_json_schema_output_always_parses(smol, seed):
     """A JSON-schema response format constrains decoding: the output parses and has the schema's shape."""
     resp = await smol.complete(
@@ -69,7 +70,7 @@ async def test_json_schema_output_always_parses(smol, seed):
     assert isinstance(data["name"], str) and isinstance(data["age"], int)
 
 
-@pytest.mark.parametrize("prompt", ["Is water wet?", "Is fire cold?", "Pick one."])
+@pytest.mark.parametrize("prompt", ["Is water wet?", "Pick one."])
 async def test_gbnf_grammar_output_always_parses(smol, prompt):
     """A GBNF grammar restricts the answer to exactly the grammar's language."""
     resp = await smol.complete(
