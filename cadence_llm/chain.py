@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from cadence import _clock
-from cadence.exceptions import CircuitOpenError
+from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
 from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
 
 from .errors import (
@@ -118,20 +118,25 @@ class FallbackChain:
     ) -> None:
         models = list(models)
         if not models:
-            raise ValueError("FallbackChain needs at least one model")
+            raise CadenceDefinitionError("FallbackChain needs at least one model")
         for m in models:
             if not isinstance(m, Model):
                 raise TypeError(
                     f"{m!r} is not a model: it needs name, system, complete() and stream()"
                 )
-        if isinstance(retry, bool) or (isinstance(retry, int) and retry < 1):
-            raise ValueError(
-                f"retry must be an attempt count >= 1 or a Retry policy, got {retry!r}"
+        if (
+            isinstance(retry, bool)
+            or not isinstance(retry, int | Retry)
+            or (isinstance(retry, int) and retry < 1)
+        ):
+            raise CadenceDefinitionError(
+                f"retry must be an attempt count >= 1 or a cadence.resilience.Retry policy, "
+                f"got {retry!r}; write retry=3 or retry=Retry(3, delay=0.5)"
             )
         if hedge_after is not None and hedge_after < 0:
-            raise ValueError(f"hedge_after must be >= 0 seconds, got {hedge_after!r}")
+            raise CadenceDefinitionError(f"hedge_after must be >= 0 seconds, got {hedge_after!r}")
         if deadline is not None and deadline <= 0:
-            raise ValueError(f"deadline must be > 0 seconds, got {deadline!r}")
+            raise CadenceDefinitionError(f"deadline must be > 0 seconds, got {deadline!r}")
         self.models = models
         self._name = name or ">".join(m.name for m in models)
         self.retry = (
@@ -139,16 +144,18 @@ class FallbackChain:
             if isinstance(retry, int)
             else retry
         )
+        self.breakers: list[CircuitBreaker | None]
         if breaker is True:
+            # A private store: two chains (or two tests) never share circuits by accident.
             store = InMemoryBreakerStore()
-            factory: BreakerFactory | None = lambda m: CircuitBreaker(  # noqa: E731
-                f"{self._name}/{m.name}", store=store
-            )
+            self.breakers = [
+                CircuitBreaker(f"{self._name}/{i}:{m.name}", store=store)
+                for i, m in enumerate(models)
+            ]
+        elif breaker:
+            self.breakers = [breaker(m) for m in models]
         else:
-            factory = breaker or None
-        self.breakers: list[CircuitBreaker | None] = [
-            None if factory is None else factory(m) for m in models
-        ]
+            self.breakers = [None] * len(models)
         self.fallback_on = fallback_on
         self.hedge_after = hedge_after
         self.check = check

@@ -341,3 +341,37 @@ def test_invalid_configuration_is_refused_early():
         FallbackChain([ScriptedModel(["x"])], retry=0)
     with pytest.raises(ValueError, match="hedge_after"):
         FallbackChain([ScriptedModel(["x"])], hedge_after=-1)
+
+
+def test_retry_of_the_wrong_type_is_refused():
+    """A retry option that is neither a count nor a Retry policy fails at construction with a hint."""
+    from cadence.exceptions import CadenceDefinitionError
+
+    with pytest.raises(CadenceDefinitionError, match="retry=3"):
+        FallbackChain([ScriptedModel(["x"])], retry={"max_attempts": 3})  # type: ignore[arg-type]
+
+
+async def test_stream_answer_check_rejection_falls_back():
+    """A streamed answer refused by the check resets the stream and moves to the next model."""
+    a = ScriptedModel(["nope"], name="a")
+    b = ScriptedModel(["yes indeed"], name="b")
+    chain = FallbackChain([a, b], retry=1, check=lambda r: r.text.startswith("yes"))
+    events = [e async for e in chain.stream("hi")]
+    assert sum(isinstance(e, StreamReset) for e in events) == 1
+    assert events[-1].response.text == "yes indeed"
+
+
+async def test_stream_closed_early_does_not_trip_the_breaker():
+    """A consumer that stops reading early is not a provider failure: the circuit stays closed."""
+    store = InMemoryBreakerStore()
+    model = ScriptedModel(["one two three four"], name="a", repeat=True)
+    chain = FallbackChain(
+        [model], breaker=lambda m: CircuitBreaker("early/a", failure_threshold=1, store=store)
+    )
+    for _ in range(3):
+        stream = chain.stream("hi")
+        async for _event in stream:
+            break
+        await stream.aclose()
+    assert model.calls == 3
+    assert chain.breakers[0].state.value == "closed"
