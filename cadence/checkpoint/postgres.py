@@ -63,13 +63,19 @@ class PostgresCheckpointStore:
         self.codec = codec
         self._conn: Any = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return "PostgresCheckpointStore(<dsn>)"  # the DSN may hold a password
 
     async def _txn(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            # A connection belongs to one event loop: a new loop (asyncio.run, run_sync) gets
+            # its own; the old loop's connection is closed at the libpq level (no loop needed).
+            if self._conn is not None and not self._conn.closed:
+                self._conn.pgconn.finish()
+            self._lock, self._conn, self._loop = asyncio.Lock(), None, loop
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 psycopg = _import_psycopg()

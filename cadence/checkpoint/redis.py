@@ -11,6 +11,7 @@ percent-encoded so ``("a:b", "c")`` and ``("a", "b:c")`` never share a key.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -109,6 +110,8 @@ class RedisCheckpointStore:
         self.lease_ttl = lease_ttl
         self.codec = codec
         self._client = client
+        self._own_client = client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._scripts: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -120,8 +123,14 @@ class RedisCheckpointStore:
         return [base, f"{base}:steps"]
 
     def _redis(self) -> Any:
-        if self._client is None:
+        # asyncio connections belong to one event loop; successive asyncio.run() / run_sync()
+        # calls each get a client of their own instead of "Event loop is closed". Call
+        # aclose() before a loop ends to close its connections cleanly.
+        loop = asyncio.get_running_loop()
+        if self._client is None or (self._own_client and self._loop is not loop):
             self._client = _import_redis().Redis.from_url(self.url, decode_responses=True)
+            self._loop = loop
+            self._scripts.clear()
         return self._client
 
     async def _run(self, name: str, cadence_name: str, run_id: str, *args: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cadence.exceptions import CheckpointError
 from cadence.integrations.dramatiq import RunFailed
 
 HERE = Path(__file__).parent
@@ -143,3 +144,36 @@ def test_failed_run_reports_its_error_and_resumes_when_enqueued_again(
         assert app.jobs.status(run_id).deliveries == 2
     finally:
         stop_workers(workers)
+
+
+def test_message_redelivered_after_success_runs_nothing(app: Any, tmp_path: Path) -> None:
+    """A duplicate of a finished run's message is acknowledged without executing any step."""
+    workers = start_workers(app, 1, tmp_path)
+    try:
+        run_id = app.jobs.enqueue(app.Job(order_id="dup-1", step_seconds=0.01))
+        app.jobs.wait(run_id, timeout=30)
+        before = ledger_entries(app)
+        state = app.jobs.codec.encode_score(app.Job(order_id="dup-1", step_seconds=0.01))
+        app.jobs.actor.send(run_id, state)  # what a redelivery looks like
+        marker = app.jobs.enqueue(app.Job(order_id="after-dup", step_seconds=0.01))
+        app.jobs.wait(marker, timeout=30)  # one worker thread: the duplicate was handled first
+        assert [e for e in ledger_entries(app) if e["run"] == "dup-1"] == before
+        assert app.jobs.status(run_id).state == "succeeded"
+    finally:
+        stop_workers(workers)
+
+
+def test_unencodable_score_fails_in_the_web_process(app: Any) -> None:
+    """enqueue() encodes the score at once, so a bad value fails in the caller with its path."""
+    with pytest.raises(CheckpointError, match=r"\$\.trail\[0\]"):
+        app.jobs.enqueue(app.Job(order_id="bad", trail=[object()]))
+
+
+def test_actor_needs_a_store_with_leases(app: Any) -> None:
+    """A store without leases cannot coordinate workers; the actor refuses it up front."""
+    from cadence import Cadence
+    from cadence.integrations.dramatiq import CadenceActor
+    from tests.checkpoint.test_session import SeedStore
+
+    with pytest.raises(TypeError, match="leases"):
+        CadenceActor(Cadence("x", app.Job()), store=SeedStore(), broker=app.broker)
