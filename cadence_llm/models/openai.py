@@ -12,7 +12,7 @@ from typing import Any
 
 from .._optional import require
 from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
-from ._chat_format import ChunkReader, SchemaStyle, build_payload, parse_completion
+from ._chat_format import ChunkReader, SchemaStyle, build_payload, loads, parse_completion
 from .base import ModelAdapter, ResponseBuilder
 
 __all__ = ["OpenAIModel"]
@@ -85,8 +85,16 @@ class OpenAIModel(ModelAdapter):
         return payload
 
     async def _complete(self, request: ModelRequest) -> ModelResponse:
-        raw = await self.client.chat.completions.create(**self._payload(request))
-        return parse_completion(_dump(raw), model=self.model, system=self.system)
+        completions = self.client.chat.completions
+        raw_api = getattr(completions, "with_raw_response", None)
+        if raw_api is None:  # a duck-typed client: take its parsed objects
+            parsed = await completions.create(**self._payload(request))
+            return parse_completion(_dump(parsed), model=self.model, system=self.system)
+        # The raw body skips building the SDK's pydantic objects only to dump them again
+        # (about 10% of a call), and a body that is not JSON is reported by us, verbatim.
+        raw = await raw_api.create(**self._payload(request))
+        data = loads(raw.http_response.text, model=self.model, system=self.system)
+        return parse_completion(data, model=self.model, system=self.system)
 
     async def _stream(
         self, request: ModelRequest, builder: ResponseBuilder

@@ -360,3 +360,16 @@ async def test_json_schema_response_format(openai_client):
         "json_schema": {"name": "response", "schema": schema},
     }
     assert body["user"] == "u1"
+
+
+async def test_duck_typed_client_without_raw_responses():
+    """A client offering only ``chat.completions.create`` (e.g. a test double) also works."""
+    from types import SimpleNamespace
+
+    class Completions:
+        async def create(self, **payload):
+            assert payload["model"] == "m"
+            return SimpleNamespace(model_dump=lambda: openai_completion("duck"))
+
+    client = SimpleNamespace(chat=SimpleNamespace(completions=Completions()), max_retries=0)
+    assert (await OpenAIModel("m", client=client).complete("hi")).text == "duck"
