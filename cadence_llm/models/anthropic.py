@@ -26,6 +26,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
+from ._chat_format import loads
 from .base import ModelAdapter, ResponseBuilder
 
 __all__ = ["AnthropicModel"]
@@ -226,8 +227,13 @@ class AnthropicModel(ModelAdapter):
             ) from exc
 
     async def _complete(self, request: ModelRequest) -> ModelResponse:
-        message = await self.client.messages.create(**self._payload(request))
-        return self._parse(message)
+        messages = self.client.messages
+        raw_api = getattr(messages, "with_raw_response", None)
+        if raw_api is None:  # a duck-typed client: read its objects
+            return self._parse(await messages.create(**self._payload(request)))
+        # The raw JSON body: no SDK objects built, and a non-JSON body is reported verbatim.
+        raw = await raw_api.create(**self._payload(request))
+        return self._parse(loads(raw.http_response.text, model=self.model, system=self.system))
 
     async def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
