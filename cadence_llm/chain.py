@@ -379,11 +379,12 @@ class FallbackChain:
                     launch()
             raise self._all_failed(log)
         finally:
-            pending = [t for t in running if not t.done()]
-            for task in pending:
-                task.cancel()
-            if timer is not None:
-                timer.cancel()
+            pending: list[asyncio.Future[Any]] = [t for t in running if not t.done()]
+            if timer is not None and not timer.done():
+                pending.append(timer)
+            for future in pending:
+                future.cancel()
+            # Wait for the losers to finish cancelling, so none outlives the call.
             await asyncio.gather(*pending, return_exceptions=True)
 
     def _all_failed(self, log: list[Attempt]) -> AllModelsFailedError:
