@@ -21,7 +21,7 @@ from cadence.exceptions import CheckpointError
 if TYPE_CHECKING:
     from cadence.checkpoint.codec import ScoreCodec
 
-__all__ = ["class_name", "corrupt", "decode_tagged"]
+__all__ = ["class_name", "corrupt", "decode_tagged", "same_class"]
 
 _SPECIAL_FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
@@ -61,12 +61,27 @@ def _ints(v: Any, path: str, n: int) -> list[int]:
 
 def _cls(v: dict[str, Any], path: str, allowed: dict[str, type]) -> type:
     name = _str(v.get("c"), path)
-    cls = allowed.get(name)
+    cls = allowed.get(name) or _same_qualname(name, allowed)
     if cls is None:
         raise corrupt(
             path, f"class {name!r} is not among the score's field types (refusing to load it)"
         )
     return cls
+
+
+def same_class(stored: Any, cls: type) -> bool:
+    """Whether a stored class name denotes ``cls``; the module part may differ (see below)."""
+    return isinstance(stored, str) and (
+        stored == class_name(cls) or stored.rpartition(":")[2] == cls.__qualname__
+    )
+
+
+def _same_qualname(name: str, allowed: dict[str, type]) -> type | None:
+    # A class defined in a script is "__main__:Order" there and "tasks:Order" when imported;
+    # the allow-list still decides, the module part only has to be unambiguous.
+    qualname = name.rpartition(":")[2]
+    matches = [cls for cls in allowed.values() if cls.__qualname__ == qualname]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _tz(v: dict[str, Any], path: str) -> dt.tzinfo | None:

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
-from cadence.checkpoint._decode import class_name, decode_tagged
+from cadence.checkpoint._decode import class_name, decode_tagged, same_class
 from cadence.checkpoint._decode import corrupt as _corrupt
 from cadence.exceptions import CheckpointError
 
@@ -124,7 +124,7 @@ class ScoreCodec:
         try:
             if not isinstance(state, dict) or state.get("format") != FORMAT:
                 raise _corrupt("$", f"not a {FORMAT} checkpoint")
-            if state.get("class") != class_name(score_cls):
+            if not same_class(state.get("class"), score_cls):
                 raise CheckpointError(
                     f"checkpoint holds a {state.get('class')!r} score but the cadence runs "
                     f"{class_name(score_cls)!r}; use another run id or clear the checkpoint",

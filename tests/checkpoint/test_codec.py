@@ -353,3 +353,11 @@ def test_fuzzed_structures_raise_only_checkpoint_error(value: Any) -> None:
     }
     with contextlib.suppress(CheckpointError):
         CODEC.restore(Box(), state)
+
+
+def test_module_renames_do_not_orphan_checkpoints() -> None:
+    """State written by a script (``__main__:Order``) loads where the class lives in a module."""
+    state = json.loads(json.dumps(CODEC.encode_score(Box(value=[Point(1, 2.0), Color.RED]))))
+    state["class"] = "__main__:Box"
+    state["fields"]["value"][0]["c"] = "__main__:Point"
+    assert same(CODEC.restore(Box(), state).value, [Point(1, 2.0), Color.RED])
