@@ -68,7 +68,8 @@ class PostgresCheckpointStore:
     def __repr__(self) -> str:
         return "PostgresCheckpointStore(<dsn>)"  # the DSN may hold a password
 
-    async def _txn(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def _txn(self, fn: Callable[[Any], Awaitable[T]], *, single: bool = False) -> T:
+        """Run ``fn`` on the connection in a transaction (``single``: one autocommit statement)."""
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
             # A connection belongs to one event loop: a new loop (asyncio.run, run_sync) gets
@@ -79,11 +80,13 @@ class PostgresCheckpointStore:
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 psycopg = _import_psycopg()
-                conn = await psycopg.AsyncConnection.connect(self.dsn)
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
                 async with conn.transaction():
                     for statement in _SCHEMA:
                         await conn.execute(statement)
                 self._conn = conn
+            if single:  # one statement is atomic by itself: spare the BEGIN/COMMIT round trips
+                return await fn(self._conn)
             async with self._conn.transaction():
                 return await fn(self._conn)
 
@@ -116,7 +119,7 @@ class PostgresCheckpointStore:
             cur = await conn.execute(sql, (cadence_name, run_id))
             return list(await cur.fetchall())
 
-        return await self._txn(read)
+        return await self._txn(read, single=True)
 
     async def save_checkpoint(
         self,
@@ -130,6 +133,9 @@ class PostgresCheckpointStore:
     ) -> None:
         """Record a completed step and the score after it, atomically (fenced by ``token``)."""
         text = dump_state(score_state)
+        if token is not None:
+            await self._fenced_save(cadence_name, run_id, step_name, step_index, text, token)
+            return
 
         async def write(conn: Any) -> None:
             await self._fenced(conn, cadence_name, run_id, token)
@@ -144,6 +150,26 @@ class PostgresCheckpointStore:
             )
 
         await self._txn(write)
+
+    async def _fenced_save(
+        self, cadence_name: str, run_id: str, step_name: str, step_index: int, text: str, token: int
+    ) -> None:
+        # The hot path of a session: one statement, so one round trip. The step row is written
+        # only if the fenced UPDATE matched, and both happen atomically or not at all.
+        async def write(conn: Any) -> None:
+            cur = await conn.execute(
+                "WITH run AS (UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1 "
+                f"{_KEY} AND token = %s AND holder IS NOT NULL RETURNING cadence, run_id) "
+                "INSERT INTO cadence_steps (cadence, run_id, step, step_index) "
+                "SELECT cadence, run_id, %s, %s FROM run "
+                "ON CONFLICT (cadence, run_id, step) DO UPDATE SET step_index = EXCLUDED.step_index "
+                "RETURNING 1",
+                (text, cadence_name, run_id, token, step_name, step_index),
+            )
+            if await cur.fetchone() is None:
+                raise lease_lost(cadence_name, run_id, token)
+
+        await self._txn(write, single=True)
 
     async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
         """Names of the completed steps."""
@@ -192,12 +218,14 @@ class PostgresCheckpointStore:
         """Extend a lease that is still current."""
 
         async def write(conn: Any) -> None:
-            await self._fenced(conn, cadence_name, run_id, token)
-            await conn.execute(
-                f"UPDATE cadence_runs SET expires = {_NOW} + %s {_KEY}", (ttl, cadence_name, run_id)
+            cur = await conn.execute(
+                f"UPDATE cadence_runs SET expires = {_NOW} + %s {_KEY} AND token = %s AND holder IS NOT NULL",
+                (ttl, cadence_name, run_id, token),
             )
+            if cur.rowcount == 0:
+                raise lease_lost(cadence_name, run_id, token)
 
-        await self._txn(write)
+        await self._txn(write, single=True)
 
     async def release_lease(self, cadence_name: str, run_id: str, *, token: int) -> None:
         """Release the lease if ``token`` is current."""
@@ -208,7 +236,7 @@ class PostgresCheckpointStore:
                 (cadence_name, run_id, token),
             )
 
-        await self._txn(write)
+        await self._txn(write, single=True)
 
     async def begin_attempt(
         self, cadence_name: str, run_id: str, step_name: str, *, token: int | None = None
