@@ -249,7 +249,7 @@ class _Route:
         digest = fingerprint(request.url.query, await request.body())
 
         async def produce() -> StoredResponse:
-            response = await self.run(score, key)
+            response = await self.run(score, scoped)
             stored = _stored(response)
             return dataclasses.replace(stored, fingerprint=digest)
 

@@ -380,11 +380,10 @@ async def _once(
     registry: IdempotencyRegistry,
     scoped: str,
     digest: str,
-    key: str,
     produce: Callable[[str | None], Coroutine[Any, Any, Any]],
 ) -> tuple[StoredResponse, bool]:
     async def stored() -> StoredResponse:
-        outcome = await produce(key)
+        outcome = await produce(scoped)
         if not isinstance(outcome, StoredResponse):
             response = outcome if isinstance(outcome, flask.Response) else flask.Response(outcome)
             skip = {"content-length", "content-type"}
