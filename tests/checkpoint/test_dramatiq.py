@@ -173,7 +173,14 @@ def test_actor_needs_a_store_with_leases(app: Any) -> None:
     """A store without leases cannot coordinate workers; the actor refuses it up front."""
     from cadence import Cadence
     from cadence.integrations.dramatiq import CadenceActor
-    from tests.checkpoint.test_session import SeedStore
+
+    class SeedStore:
+        """Only the four methods of the cadence 0.7 protocol."""
+
+        async def save_checkpoint(self, *args: Any) -> None: ...
+        async def get_completed_measures(self, *args: Any) -> set[str]: ...
+        async def get_last_score_state(self, *args: Any) -> None: ...
+        async def clear_checkpoints(self, *args: Any) -> None: ...
 
     with pytest.raises(TypeError, match="leases"):
         CadenceActor(Cadence("x", app.Job()), store=SeedStore(), broker=app.broker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cadence import Score
 from cadence.checkpoint import (
     InMemoryCheckpointStore,
     PostgresCheckpointStore,
@@ -18,7 +20,11 @@ from cadence.checkpoint import (
     open_session,
 )
 from cadence.exceptions import CheckpointError
-from tests.checkpoint.test_session import Trail
+
+
+@dataclasses.dataclass
+class Trail(Score):
+    trail: list[str] = dataclasses.field(default_factory=list)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis", "postgres"])
