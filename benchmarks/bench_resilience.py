@@ -72,13 +72,18 @@ async def note_overhead(
             note(retry=3, timeout=5, fallback={"default": 0, "field": "n"})(fn),
         ),
     ]
+
+    async def with_asyncio_timeout(score: Counter) -> None:
+        async with asyncio.timeout(5):
+            await fn(score)
+
+    variants.insert(0, ("(reference) asyncio.timeout(5)", with_asyncio_timeout))
     base = await _per_call_us(fn, calls, repeats)
     rows = [("bare async function", f"{base:.2f} µs", "1.00x")]
-    for label, fn in variants:
-        took = await _per_call_us(fn, calls, repeats)
-        rows.append(
-            (f"@note({label})", f"{took:.2f} µs (+{took - base:.2f})", f"{took / base:.2f}x")
-        )
+    for label, variant in variants:
+        took = await _per_call_us(variant, calls, repeats)
+        shown = label if label.startswith("(") else f"@note({label})"
+        rows.append((shown, f"{took:.2f} µs (+{took - base:.2f})", f"{took / base:.2f}x"))
     return rows
 
 
@@ -220,10 +225,16 @@ def main() -> int:
         ),
     ]
     _table(("workload", "no breaker → breaker", "breaker/none", "baseline noise"), rows)
-    io_ratio = float(rows[0][2].rstrip("%")) / 100
-    verdict = "meets" if io_ratio >= 0.90 else "MISSES"
+
+    def pct(row: tuple[str, ...]) -> float:
+        return float(row[2].rstrip("%")) / 100
+
+    for row in (rows[0], rows[2]):
+        verdict = "meets" if pct(row) >= 0.90 else "MISSES"
+        print(f"{row[0].strip()}: breaker at {pct(row):.1%} of none ({verdict} the 90% target)")
     print(
-        f"\n64-thread I/O throughput with a breaker: {io_ratio:.1%} of none ({verdict} the 90% target)"
+        f"(at 0.5 ms the threads saturate the GIL: a plain forwarding decorator alone runs at "
+        f"{pct(rows[1]):.1%})"
     )
     return 0
 

@@ -254,6 +254,8 @@ class Retry:
                 if limit is None or remaining < limit:
                     limit, what = remaining, "deadline"
             try:
+                if limit is None and is_async:  # the common case, without an extra frame
+                    return await fn(*args, **kwargs)
                 return await run_attempt(
                     fn, args, kwargs, is_async=is_async, limit=limit, name=label, what=what
                 )

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cadence import _clock
 from cadence.exceptions import CadenceError, TimeoutError
+from cadence.resilience._deadline import start_deadline
 
 __all__ = [
     "AbandonedThread",
@@ -199,8 +199,6 @@ async def call_in_thread_async(
     thread the same way a timeout does (the thread cannot be stopped either way).
     """
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
     done: asyncio.Future[None] = loop.create_future()
 
     def wake() -> None:
@@ -212,28 +210,22 @@ async def call_in_thread_async(
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(wake)
 
-    expired = False
-
-    def fire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
     call = _start(fn, args, kwargs, name)
     call.notify = notify
     if call.done.is_set():
         wake()
+    deadline = start_deadline(limit)
+    task = deadline.task
     cancelling = task.cancelling()
-    handle = _clock.call_later(loop, limit, fire)
     try:
         await done
     except asyncio.CancelledError as exc:
-        if _abandon(call) or not expired:
-            if expired and task.uncancel() <= cancelling:
+        if _abandon(call) or not deadline.expired:
+            if deadline.expired and task.uncancel() <= cancelling:
                 raise _timeout_error(name, limit, what) from exc
             raise
-        # It finished in the instant the timer fired: honour the result, drop our cancel.
+        # It finished in the instant the deadline passed: honour the result, drop our cancel.
         task.uncancel()
     finally:
-        handle.cancel()
+        deadline.finish()
     return _outcome(call)

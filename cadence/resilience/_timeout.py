@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cadence import _clock
 from cadence.exceptions import TimeoutError
+from cadence.resilience._deadline import start_deadline
 from cadence.resilience._threads import call_in_thread, call_in_thread_async
 from cadence.resilience._util import check_positive, copy_metadata, is_async_callable, label_of
 
@@ -31,33 +31,23 @@ async def call_async_with_limit(
 ) -> Any:
     """Await ``fn(*args, **kwargs)``, cancelling it after ``limit`` seconds of clock time.
 
-    Works like ``asyncio.timeout``: the timer cancels the task, and only a cancellation caused
-    by the timer (tracked with ``Task.uncancel``) becomes ``TimeoutError``; a cancellation from
-    outside propagates unchanged.
+    Works like ``asyncio.timeout``: the deadline cancels the task, and only a cancellation it
+    caused (tracked with ``Task.uncancel``) becomes ``TimeoutError``; a cancellation from
+    outside propagates unchanged. The deadline shares one timer per loop (see ``_deadline``).
     """
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    if task is None:  # pragma: no cover - awaited outside a task (exotic loops)
-        raise RuntimeError("timeouts need to run inside an asyncio task")
-    expired = False
-
-    def fire() -> None:
-        nonlocal expired
-        expired = True
-        task.cancel()
-
+    deadline = start_deadline(limit)
+    task = deadline.task
     cancelling = task.cancelling()
-    handle = _clock.call_later(loop, limit, fire)
     try:
         return await fn(*args, **kwargs)
     except asyncio.CancelledError as exc:
-        if expired and task.uncancel() <= cancelling:
+        if deadline.expired and task.uncancel() <= cancelling:
             raise TimeoutError(
                 f"{name!r} exceeded its {what} of {limit:g}s", timeout=limit, note_name=name
             ) from exc
         raise
     finally:
-        handle.cancel()
+        deadline.finish()
 
 
 class Timeout:
