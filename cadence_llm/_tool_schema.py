@@ -53,6 +53,28 @@ def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return " ".join(" ".join(summary).split()), args
 
 
+class _Annotations:
+    """Holds annotations for ``typing.get_type_hints`` (which reads ``__annotations__``)."""
+
+    def __init__(self, annotations: dict[str, Any]) -> None:
+        self.__annotations__ = annotations
+
+
+def _type_hints(fn: Callable[..., Any], signature: inspect.Signature) -> dict[str, Any]:
+    """Resolved hints of ``fn``; when some cannot resolve, those of the model-facing
+    parameters only: the ``score`` annotation often names a class local to a function."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        wanted = {
+            name: p.annotation
+            for name, p in signature.parameters.items()
+            if name != "score" and p.annotation is not inspect.Parameter.empty
+        }
+        globalns = getattr(inspect.unwrap(fn), "__globals__", {})
+        return typing.get_type_hints(_Annotations(wanted), globalns=globalns, include_extras=True)
+
+
 def arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel], bool, str]:
     """Build the arguments model of ``fn``.
 
@@ -67,7 +89,7 @@ def arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel],
             f"tool {name!r}: cannot read the signature of {fn!r}: {exc}"
         ) from exc
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = _type_hints(fn, signature)
     except Exception as exc:
         raise CadenceDefinitionError(
             f"tool {name!r}: cannot resolve its type hints ({type(exc).__name__}: {exc}); define the "

@@ -385,3 +385,35 @@ async def test_json_mode_unparseable_reply_is_the_answer() -> None:
     assert first.answer == "line one\nline two"
     second = await agent(model, [add_stop], tool_mode="json").run(Trip())
     assert second.answer == "plain words" and executed == []
+
+
+async def test_two_agents_in_a_sync_group_merge_like_any_notes() -> None:
+    """Agents are notes: two in one .sync group work on isolated views and merge."""
+
+    @dataclass
+    class Pair(Score):
+        query: str = "q"
+        left: str = ""
+        right: str = ""
+        stops: list[str] = field(default_factory=list)
+
+    @tool
+    async def note_stop(score: Pair, place: str) -> str:
+        score.stops.append(place)
+        return "ok"
+
+    a = agent(
+        ScriptedModel([calls(("1", "note_stop", {"place": "A"})), "left done"]),
+        [note_stop],
+        into="left",
+        name="a",
+    )
+    b = agent(
+        ScriptedModel([calls(("1", "note_stop", {"place": "B"})), "right done"]),
+        [note_stop],
+        into="right",
+        name="b",
+    )
+    result = await Cadence("pair", Pair()).sync("both", [a, b]).run()
+    assert (result.left, result.right) == ("left done", "right done")
+    assert result.stops == ["A", "B"]

@@ -165,3 +165,29 @@ def test_bad_resilience_option_fails_at_definition() -> None:
 
     with pytest.raises(CadenceDefinitionError, match="retry"):
         tool(retry=-1)(lookup)
+
+
+def test_local_score_class_in_the_annotation_is_fine() -> None:
+    """A score annotated with a class local to a function does not block the schema."""
+
+    class LocalScore:
+        pass
+
+    @tool
+    def mark(score: LocalScore, flag: bool) -> None:
+        return None
+
+    assert mark.parameters["properties"] == {"flag": {"type": "boolean"}}
+
+
+def test_unresolvable_argument_type_is_a_clear_definition_error() -> None:
+    """An argument type that cannot be resolved fails with a hint to define it at module level."""
+
+    class LocalArg(BaseModel):
+        x: int
+
+    def use(arg: LocalArg) -> None:
+        return None
+
+    with pytest.raises(CadenceDefinitionError, match="module level"):
+        tool(use)
