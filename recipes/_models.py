@@ -1,0 +1,72 @@
+"""Which model the recipes use, loaded once per process.
+
+Every recipe runs offline on an embedded GGUF model by default, so ``make demo`` needs no API key
+and no network. ``CADENCE_MODEL`` picks another model:
+
+- a known weights name: ``qwen2.5-coder-0.5b`` (the default: follows instructions and JSON
+  schemas well enough at ~60 tokens/s on two cores) or ``smollm2`` (135M parameters, ~150
+  tokens/s, weak: good for smoke tests);
+- a path to any ``.gguf`` file;
+- ``openai:<model>`` for an OpenAI(-compatible) endpoint (needs ``OPENAI_API_KEY``, and
+  ``OPENAI_BASE_URL`` for a server other than OpenAI's).
+
+Loading a 0.5B model takes a second or two and ~500 MB, so recipes share one instance: the tour
+in ``recipes.demo`` loads the model once for all its stops.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any
+
+from cadence_llm import Model
+
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+SETUP_HINT = "run `scripts/setup_local_models.sh` (or `make demo`, which runs it) to install them"
+
+
+def model_spec() -> str:
+    """The model the recipes use: ``$CADENCE_MODEL`` or :data:`DEFAULT_MODEL`."""
+    return os.environ.get("CADENCE_MODEL", "").strip() or DEFAULT_MODEL
+
+
+@functools.cache
+def load_model(spec: str | None = None) -> Model:
+    """The model named by ``spec`` (default :func:`model_spec`), built once per process.
+
+    Raises:
+        SystemExit: the local runtime or weights are missing; the message says how to install.
+    """
+    spec = spec or model_spec()
+    if spec.startswith("openai:"):
+        return _openai(spec.removeprefix("openai:"))
+    try:
+        from cadence_llm import LocalModel
+
+        # 4096 tokens: the code-generation prompt (grammar, examples, registry) is ~2,500.
+        return LocalModel(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
+    except ImportError as exc:
+        raise SystemExit(f"the local model runtime is not installed ({exc}); {SETUP_HINT}") from exc
+    except Exception as exc:  # WeightsError: missing or corrupt weights
+        if type(exc).__name__ == "WeightsError":
+            raise SystemExit(f"{exc}\nThe recipes need local model weights: {SETUP_HINT}") from exc
+        raise
+
+
+def _openai(name: str) -> Model:
+    from cadence_llm import OpenAIModel
+
+    if not os.environ.get("OPENAI_API_KEY"):
+        raise SystemExit(f"CADENCE_MODEL=openai:{name} needs OPENAI_API_KEY in the environment")
+    options: dict[str, Any] = {}
+    if base := os.environ.get("OPENAI_BASE_URL"):
+        options["base_url"] = base
+    return OpenAIModel(name, **options)
+
+
+def say(*parts: object) -> None:
+    """Print and flush at once, so a transcript shows progress while the model works."""
+    print(*parts, flush=True)
+    sys.stdout.flush()
