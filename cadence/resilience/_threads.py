@@ -58,6 +58,7 @@ class _Call:
         "notify",
         "result",
         "started",
+        "thread_name",
     )
 
     def __init__(self, name: str) -> None:
@@ -70,6 +71,7 @@ class _Call:
         self.notify: Callable[[], None] | None = None
         self.started = time.monotonic()
         self.ident: int | None = None
+        self.thread_name = ""
 
 
 def abandoned_threads() -> list[AbandonedThread]:
@@ -77,10 +79,7 @@ def abandoned_threads() -> list[AbandonedThread]:
     now = time.monotonic()
     with _lock:
         calls = list(_abandoned.items())
-    return [
-        AbandonedThread(call.name, f"cadence-timeout-{ident}", now - call.started)
-        for ident, call in calls
-    ]
+    return [AbandonedThread(call.name, call.thread_name, now - call.started) for _, call in calls]
 
 
 def set_abandoned_thread_limit(limit: int) -> int:
@@ -132,6 +131,7 @@ def _start(
                 call.notify()
 
     thread = threading.Thread(target=run, name=f"cadence-timeout-{name}", daemon=True)
+    call.thread_name = thread.name
     thread.start()
     call.ident = thread.ident
     return call
