@@ -93,11 +93,23 @@ def _load(text: str) -> Any:
     return None
 
 
-def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...]]:
-    """The answer and the tool calls of a JSON-mode reply; unparseable text is an answer."""
+def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...], str | None]:
+    """The answer, the tool calls, and what was wrong with a JSON-mode reply (or ``None``).
+
+    A reply that does not even start like JSON is taken as a plain-text answer (a model that
+    ignored the protocol); one that starts like JSON but does not parse into the protocol's
+    object (typically cut off by ``max_tokens``) is a problem to report back to the model.
+    """
     data = _load(text)
     if not isinstance(data, Mapping):
-        return text, ()
+        if text.lstrip().startswith(("{", "[")):
+            cut = (
+                "was cut off before the JSON object ended"
+                if data is None
+                else "is not a JSON object"
+            )
+            return "", (), f"{cut} (raise max_tokens if this repeats)" if data is None else cut
+        return text, (), None
     calls: list[ToolCall] = []
     for i, item in enumerate(data.get("tool_calls") or ()):
         if not isinstance(item, Mapping):
@@ -108,7 +120,7 @@ def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...
             ToolCall(id=f"{prefix}_{i}", name=str(item.get("name", "")), arguments=arguments)
         )
     answer = data.get("answer")
-    return ("" if answer is None else str(answer)), tuple(calls)
+    return ("" if answer is None else str(answer)), tuple(calls), None
 
 
 def results_message(outcomes: Sequence[ToolOutcome]) -> list[Message]:

@@ -345,18 +345,24 @@ class Agent:
         state.input_tokens += response.usage.input_tokens
         state.output_tokens += response.usage.output_tokens
         state.cached_tokens += response.usage.cached_tokens
+        problem = None
         if self.tool_mode == "json":
-            answer, calls = parse_json_turn(response.text, prefix=f"call_{index}")
+            answer, calls, problem = parse_json_turn(response.text, prefix=f"call_{index}")
             assistant = AssistantMessage(content=response.text)
         else:
             answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
             assistant = AssistantMessage(content=response.text, tool_calls=calls)
-        done = not calls
-        if calls and index == self.max_turns:
+        done = not calls and problem is None
+        if not done and index == self.max_turns:
+            wanted = (
+                f"the model asked for tools ({', '.join(c.name for c in calls)}); raise max_turns, "
+                "or pass force_final_answer=True to make the last turn answer without tools"
+                if calls
+                else f"the model's reply {problem} (raise max_tokens in options=)"
+            )
             raise TurnLimitError(
-                f"agent {self.note_name!r} reached max_turns={self.max_turns} and the model still "
-                f"asked for tools ({', '.join(c.name for c in calls)}); raise max_turns, or pass "
-                "force_final_answer=True to make the last turn answer without tools",
+                f"agent {self.note_name!r} reached max_turns={self.max_turns} without a final "
+                f"answer: {wanted}",
                 max_turns=self.max_turns,
                 messages=[*messages, assistant],
                 usage=state.usage,
@@ -374,6 +380,10 @@ class Agent:
             )
             for outcome in outcomes:
                 await self._emit(AgentEvent(TOOL_COMPLETED, self.note_name, index, outcome=outcome))
+        elif problem is not None:
+            new.append(
+                UserMessage(content=f"Your reply {problem}. Reply again with the JSON object only.")
+            )
         else:
             state.answer = answer
         state.messages = [*state.messages, *(m.model_dump(mode="json") for m in new)]

@@ -417,3 +417,21 @@ async def test_two_agents_in_a_sync_group_merge_like_any_notes() -> None:
     result = await Cadence("pair", Pair()).sync("both", [a, b]).run()
     assert (result.left, result.right) == ("left done", "right done")
     assert result.stops == ["A", "B"]
+
+
+async def test_json_mode_cut_off_reply_is_sent_back_not_taken_as_the_answer() -> None:
+    """A JSON-mode reply cut off mid-object gets a correction message and another turn."""
+    model = ScriptedModel(
+        ['{"tool_calls": [{"name": "add_st', json.dumps({"tool_calls": [], "answer": "ok"})]
+    )
+    result = await agent(model, [add_stop], tool_mode="json", max_turns=3).run(Trip())
+    assert result.answer == "ok" and result.turns == 2
+    correction = model.requests[1].messages[-1]
+    assert isinstance(correction, UserMessage) and "cut off" in correction.content
+
+
+async def test_json_mode_cut_off_on_the_last_turn_is_a_turn_limit() -> None:
+    """A cut-off reply on the last allowed turn raises TurnLimitError hinting at max_tokens."""
+    model = ScriptedModel(['{"answer": "The answer is'])
+    with pytest.raises(TurnLimitError, match="max_tokens"):
+        await agent(model, [add_stop], tool_mode="json", max_turns=1).run(Trip())

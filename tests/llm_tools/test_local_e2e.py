@@ -63,7 +63,7 @@ async def test_agent_with_json_constrained_tool_calls(smol: LocalModel) -> None:
         tool_choice="required",
         force_final_answer=True,
         on_event=events.append,
-        options={"temperature": 0.0, "max_tokens": 96},
+        options={"temperature": 0.0, "max_tokens": 160},
     ).run(score)
     outcomes = [e.outcome for e in events if e.outcome is not None]
     assert outcomes, "tool_choice='required' makes the first turn call at least one tool"
@@ -101,6 +101,6 @@ async def test_generate_structured_output_on_the_local_model(smol: LocalModel) -
         smol,
         "Describe Paris as JSON.",
         response_model=City,
-        options={"temperature": 0.0, "max_tokens": 96},
+        options={"temperature": 0.0, "max_tokens": 160},
     )
     assert isinstance(city, City) and isinstance(city.population, int)
