@@ -232,7 +232,7 @@ class FakeClock:
 
 @contextmanager
 def testing_mode(
-    *, attempts: int | None = 1, clock: FakeClock | None = None
+    *, attempts: int | None = 1, clock: FakeClock | None = None, reset_breakers: bool = True
 ) -> Iterator[FakeClock]:
     """Run resilience policies without real waiting, for fast and deterministic tests.
 
@@ -247,6 +247,8 @@ def testing_mode(
         attempts: The cap on attempts per retry policy; ``None`` keeps each policy's own
             number (useful to test the retries themselves, still without waiting).
         clock: The fake clock to install; a fresh auto-advancing one by default.
+        reset_breakers: Close every circuit of the default in-memory breaker store on entry
+            and on exit, so a breaker tripped by one test cannot refuse calls in the next.
 
     Yields:
         The installed fake clock, whose ``sleeps`` list records every wait.
@@ -258,8 +260,18 @@ def testing_mode(
             f"testing_mode(attempts=...) must be an int >= 1 or None, got {attempts!r}"
         )
     fake = clock if clock is not None else FakeClock(real_time=True)
-    with _clock.use_clock(fake), _clock.cap_attempts(attempts):
-        yield fake
+    store = None
+    if reset_breakers:
+        from cadence.resilience import default_store
+
+        store = default_store()
+        store.clear()
+    try:
+        with _clock.use_clock(fake), _clock.cap_attempts(attempts):
+            yield fake
+    finally:
+        if store is not None:
+            store.clear()
 
 
 # ``testing_mode`` starts with "test": tell pytest it is not a test when users import it.

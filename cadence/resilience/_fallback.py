@@ -137,6 +137,12 @@ class Fallback:
                     return await self.recover_async(error, args)
 
             return copy_metadata(async_wrapper, fn, is_async=True)
+        if inspect.iscoroutinefunction(self.handler):
+            raise CadenceDefinitionError(
+                f"fallback handler {self.handler.__name__!r} is async but "
+                f"{getattr(fn, '__name__', fn)!r} is sync; use a plain handler function, "
+                "or make the decorated function async"
+            )
 
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             try:

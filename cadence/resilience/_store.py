@@ -287,6 +287,13 @@ class InMemoryBreakerStore:
             circuit.failures = 0
             circuit._transition(CircuitState.CLOSED)
 
+    def clear(self) -> None:
+        """Close every circuit in this store (tests use it to start from a clean slate)."""
+        with self._lock:
+            keys = list(self._circuits)
+        for key in keys:
+            self.reset(key)
+
     async def acquire_async(self, key: str, config: BreakerConfig) -> Admission:
         """Same as :meth:`acquire` (it never blocks)."""
         return self.acquire(key, config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from hypothesis import settings
@@ -20,10 +21,6 @@ OUTCOMES = st.sampled_from(["success", "failure", "excluded", "cancelled"])
 
 class Excluded(Exception):
     """An error the breaker is told to ignore (the dependency answered)."""
-
-
-class Cancelled(BaseException):
-    """Stands in for asyncio.CancelledError: not an Exception, so never a failure."""
 
 
 @dataclass
@@ -107,7 +104,7 @@ def _error(outcome: str) -> BaseException | None:
         "success": None,
         "failure": ConnectionError("down"),
         "excluded": Excluded("not found"),
-        "cancelled": Cancelled(),
+        "cancelled": asyncio.CancelledError(),
     }[outcome]
 
 
