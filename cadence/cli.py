@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--traceback", action="store_true", help="show the full traceback on failure")
     run.set_defaults(func=_cmd_run)
+
+    # Listed for --help only: main() hands `generate ...` to cadence_llm.codegen_cli (lazy).
+    sub.add_parser("generate", help="ask a model to write a cadence (extra: llm)", add_help=False)
     return p
 
 
@@ -347,6 +350,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 findings or failure, 2 usage error)."""
     from cadence._cli.scaffold import ScaffoldError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["generate"]:  # the LLM layer is imported only for this subcommand
+        try:
+            from cadence_llm.codegen_cli import main as generate
+        except ImportError as exc:
+            sys.stderr.write(
+                f"cadence: error: {exc} (fix: pip install 'cadence-orchestration[llm]')\n"
+            )
+            return 1
+        return generate(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -1,0 +1,297 @@
+"""Forms derived from ``prompts/dsl.json``: GBNF grammar, JSON plan schema, plan rendering.
+
+One source, three consumers: the text models read (:func:`cadence_llm._prompts.grammar_text`),
+llama.cpp's constrained decoding (:func:`gbnf`), and providers' structured-output modes
+(:func:`plan_schema`). With a registry's names (grouped by role) both the grammar and the schema
+are narrowed so that a constrained model can only write registry names in the right slots.
+The generic forms are committed in ``prompts/`` and a test regenerates and compares them.
+
+Run ``python -m cadence_llm._derive --write`` after editing ``dsl.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cadence_llm._prompts import PACK_VERSION, grammar_text, pack_dir, spec
+
+__all__ = [
+    "DERIVED",
+    "agreement",
+    "gbnf",
+    "plan_schema",
+    "plan_to_source",
+    "render_derived",
+]
+
+Names = Mapping[str, Sequence[str]]
+
+#: Shape of an argument -> the role of the registry names that may fill it.
+SHAPE_ROLE = {
+    "note": "note",
+    "notes": "note",
+    "branch": "note",
+    "condition": "condition",
+    "merge": "merge",
+    "handler": "handler",
+    "cadence": "cadence",
+    "factory": "factory",
+}
+
+
+def _available(data: Mapping[str, Any], names: Names | None) -> list[dict[str, Any]]:
+    """Methods whose required arguments can be filled; optional ones that cannot are dropped."""
+    out = []
+    for m in data["methods"]:
+        params = []
+        usable = True
+        for p in m["params"]:
+            role = SHAPE_ROLE.get(p["shape"])
+            fillable = names is None or role is None or bool(names.get(role))
+            if fillable:
+                params.append(p)
+            elif p["required"]:
+                usable = False
+        if usable:
+            out.append({**m, "params": params})
+    return out
+
+
+def _lit(text: str) -> str:
+    return json.dumps(text)
+
+
+def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -> str:
+    """A llama.cpp GBNF grammar for compositions (narrowed to ``names`` by role if given)."""
+    data = data or spec()
+    limits = data["limits"]
+    methods = _available(data, names)
+    lines = [
+        f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from dsl.json "
+        "(python -m cadence_llm._derive --write); do not edit",
+        'root ::= "(\\n    Cadence(" step-name ", '
+        + data["score_name"]
+        + ')" ("\\n    ." step){1,'
+        + str(limits["max_steps"])
+        + '} "\\n)"',
+        "step ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in methods),
+    ]
+    shapes_used: set[str] = set()
+    for m in methods:
+        parts = [_lit(m["name"] + "(")]
+        for i, p in enumerate(m["params"]):
+            shapes_used.add(p["shape"])
+            sep = "" if i == 0 else ", "
+            keyword = p["keyword_only"] or p["shape"] == "bool"
+            piece = _lit(sep + (p["name"] + "=" if keyword else "")) + " " + f"s-{p['shape']}"
+            if sep == "" and not keyword:
+                piece = f"s-{p['shape']}"
+            parts.append(piece if p["required"] else f"({piece})?")
+        parts.append(_lit(")"))
+        lines.append(f"m-{m['name'].replace('_', '-')} ::= " + " ".join(parts))
+    max_more = limits["max_list"] - 1
+    shape_rules = {
+        "name": f's-name ::= step-name',
+        "note": "s-note ::= r-note",
+        "notes": f's-notes ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
+        "branch": f's-branch ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
+        "condition": "s-condition ::= r-condition",
+        "merge": "s-merge ::= r-merge",
+        "handler": "s-handler ::= r-handler",
+        "cadence": "s-cadence ::= r-cadence",
+        "factory": "s-factory ::= r-factory",
+        "strategy": "s-strategy ::= " + " | ".join(_lit(_lit(s)) for s in data["merge_strategies"]),
+        "bool": 's-bool ::= "True" | "False"',
+    }
+    for shape in sorted(shapes_used):
+        lines.append(shape_rules[shape])
+    step_name_max = limits["max_step_name"] - 1
+    lines.append(f'step-name ::= "\\"" [a-z] [a-z0-9_]{{0,{step_name_max}}} "\\""')
+    roles = sorted({SHAPE_ROLE[s] for s in shapes_used if s in SHAPE_ROLE})
+    for role in roles:
+        if names is None:
+            lines.append(f"r-{role} ::= ident")
+        else:
+            lines.append(f"r-{role} ::= " + " | ".join(_lit(n) for n in names[role]))
+    if names is None:
+        lines.append("ident ::= [a-zA-Z_] [a-zA-Z0-9_]{0,63}")
+    return "\n".join(lines) + "\n"
+
+
+def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> dict[str, Any]:
+    limits = data["limits"]
+    role = SHAPE_ROLE.get(shape)
+    ref: dict[str, Any] = {"type": "string"}
+    if role is not None and names is not None:
+        ref = {"type": "string", "enum": list(names[role])}
+    if shape in ("notes", "branch"):
+        return {"type": "array", "items": ref, "minItems": 1, "maxItems": limits["max_list"]}
+    if role is not None:
+        return ref
+    if shape == "name":
+        return {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+    if shape == "strategy":
+        return {"type": "string", "enum": list(data["merge_strategies"])}
+    if shape == "bool":
+        return {"type": "boolean"}
+    raise ValueError(f"dsl.json uses the shape {shape!r}, which the plan schema does not know")
+
+
+def plan_schema(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -> dict[str, Any]:
+    """A JSON schema of a cadence plan: ``{"name", "steps": [{"method", ...params}]}``."""
+    data = data or spec()
+    variants = []
+    for m in _available(data, names):
+        props: dict[str, Any] = {"method": {"const": m["name"]}}
+        for p in m["params"]:
+            props[p["name"]] = _value_schema(p["shape"], data, names)
+        variants.append(
+            {
+                "type": "object",
+                "properties": props,
+                "required": ["method"] + [p["name"] for p in m["params"] if p["required"]],
+                "additionalProperties": False,
+            }
+        )
+    return {
+        "$comment": f"cadence-prompts {PACK_VERSION} | JSON schema of a cadence plan, generated "
+        "from dsl.json (python -m cadence_llm._derive --write); do not edit",
+        "title": "CadencePlan",
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+            "steps": {
+                "type": "array",
+                "items": {"anyOf": variants},
+                "minItems": 1,
+                "maxItems": data["limits"]["max_steps"],
+            },
+        },
+        "required": ["name", "steps"],
+        "additionalProperties": False,
+    }
+
+
+def _ref_text(value: Any) -> str:
+    # A name that is not an identifier is written as a string literal, which the validator
+    # rejects with a clear message: plan values can never smuggle code into the text.
+    if isinstance(value, str) and value.isidentifier() and not value.startswith("__"):
+        return value
+    return json.dumps(value if isinstance(value, str) else str(value))
+
+
+def _arg_text(shape: str, value: Any) -> str:
+    if shape in ("notes", "branch"):
+        items = value if isinstance(value, list) else [value]
+        return "[" + ", ".join(_ref_text(v) for v in items) + "]"
+    if shape in ("name", "strategy"):
+        return json.dumps(value if isinstance(value, str) else str(value))
+    if shape == "bool":
+        return "True" if value is True else "False" if value is False else json.dumps(str(value))
+    return _ref_text(value)
+
+
+def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
+    """Render a JSON plan as composition text (which then goes through the validator).
+
+    Raises:
+        ValueError: When ``plan`` is not shaped like a plan at all.
+    """
+    data = data or spec()
+    if not isinstance(plan, Mapping) or not isinstance(plan.get("steps"), list):
+        raise ValueError('a plan is an object {"name": ..., "steps": [...]}')
+    methods = {m["name"]: m for m in data["methods"]}
+    lines = [f"    Cadence({json.dumps(str(plan.get('name') or 'generated'))}, {data['score_name']})"]
+    for step in plan["steps"]:
+        if not isinstance(step, Mapping):
+            raise ValueError("each plan step is an object with a 'method'")
+        name = str(step.get("method", ""))
+        method = methods.get(name)
+        if method is None:
+            # Keep the unknown method so the validator names it and suggests the right one.
+            lines.append(f"    .{name if name.isidentifier() else 'unknown'}()")
+            continue
+        args = []
+        for p in method["params"]:
+            if p["name"] not in step:
+                continue
+            text = _arg_text(p["shape"], step[p["name"]])
+            keyword = p["keyword_only"] or p["shape"] == "bool" or len(args) < _position(method, p)
+            args.append(f"{p['name']}={text}" if keyword else text)
+        lines.append(f"    .{name}({', '.join(args)})")
+    return "(\n" + "\n".join(lines) + "\n)"
+
+
+def _position(method: Mapping[str, Any], param: Mapping[str, Any]) -> int:
+    return [p["name"] for p in method["params"]].index(param["name"])
+
+
+def agreement(data: Mapping[str, Any], table: Mapping[str, Any]) -> list[str]:
+    """Differences between ``dsl.json`` and the validator's grammar table (empty: they agree)."""
+    problems = []
+    keys = ("name", "shape", "required", "keyword_only")
+
+    def params(items: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        return [tuple(p[k] for k in keys) for p in items]
+
+    if params(data["constructor"]["params"]) != params(table["constructor"]["params"]):
+        problems.append("constructor parameters differ")
+    ours = {m["name"]: params(m["params"]) for m in data["methods"]}
+    theirs = {n: params(m["params"]) for n, m in table["methods"].items()}
+    for name in sorted(set(ours) | set(theirs)):
+        if name not in theirs:
+            problems.append(f"dsl.json has .{name}(), the validator does not")
+        elif name not in ours:
+            problems.append(f"the validator accepts .{name}(), dsl.json does not describe it")
+        elif ours[name] != theirs[name]:
+            problems.append(f".{name}() parameters differ: {ours[name]} vs {theirs[name]}")
+    if list(data["merge_strategies"]) != list(table["merge_strategies"]):
+        problems.append("merge strategies differ")
+    return problems
+
+
+#: Derived file name -> function producing its text.
+def render_derived() -> dict[str, str]:
+    """The text each derived file in ``prompts/`` must have."""
+    data = spec()
+    header = (
+        f"<!-- cadence-prompts {PACK_VERSION} | grammar text for models, generated from dsl.json "
+        "(python -m cadence_llm._derive --write); do not edit -->\n"
+    )
+    return {
+        "grammar.md": header + grammar_text(data),
+        "cadence.gbnf": gbnf(data),
+        "plan.schema.json": json.dumps(plan_schema(data), indent=2) + "\n",
+    }
+
+
+DERIVED: tuple[str, ...] = ("grammar.md", "cadence.gbnf", "plan.schema.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``--write`` regenerates the derived files; ``--check`` exits 1 if any has drifted."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    folder = pack_dir()
+    stale = []
+    for name, text in render_derived().items():
+        path = folder / name
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(name)
+            if "--write" in args:
+                path.write_text(text, encoding="utf-8")
+    if "--write" in args:
+        print("rewrote " + (", ".join(stale) or "nothing (all up to date)"))
+        return 0
+    if stale:
+        print("out of date: " + ", ".join(stale) + " (run python -m cadence_llm._derive --write)")
+        return 1
+    print("prompt pack derived files are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

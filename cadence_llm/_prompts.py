@@ -1,0 +1,143 @@
+"""The prompt pack: find it, read it, and render its parts for one task.
+
+The pack lives in ``prompts/`` at the repository root and ships inside the wheel as
+``cadence_llm/prompts``. Every file starts with a ``cadence-prompts <version>`` header so a pack
+can be told apart from an older one; :func:`read` strips that header before a model sees it.
+``dsl.json`` is the source of truth for the composition grammar; the derived files are produced
+by :mod:`cadence_llm._derive`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cadence.exceptions import CadenceError
+
+__all__ = [
+    "PACK_VERSION",
+    "PromptPackError",
+    "examples",
+    "grammar_text",
+    "pack_dir",
+    "read",
+    "read_raw",
+    "spec",
+]
+
+PACK_VERSION = "1"
+HEADER = re.compile(r"cadence-prompts (\d+)")
+
+
+class PromptPackError(CadenceError):
+    """The prompt pack is missing, or a file in it has no or the wrong version header."""
+
+    default_code = "PROMPT_PACK"
+
+
+def pack_dir() -> Path:
+    """The pack's folder: inside the installed wheel, else the repository's ``prompts/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "prompts", here.parent / "prompts"):
+        if (candidate / "dsl.json").is_file():
+            return candidate
+    raise PromptPackError(
+        "the cadence prompt pack (prompts/dsl.json) was not found next to cadence_llm; "
+        "reinstall with pip install 'cadence-orchestration[llm]'"
+    )
+
+
+def read_raw(name: str) -> str:
+    """A pack file's full text, header included, after checking the header's version."""
+    path = pack_dir() / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PromptPackError(f"the prompt pack has no file {name!r} (looked in {path.parent})") from None
+    # Text files carry the header on line 1; JSON files in their "$comment" on line 2.
+    first = "\n".join(text.split("\n", 2)[:2])
+    found = HEADER.search(first)
+    if found is None or found.group(1) != PACK_VERSION:
+        raise PromptPackError(
+            f"prompts/{name} must start with a 'cadence-prompts {PACK_VERSION}' header, "
+            f"found {first[:80]!r}"
+        )
+    return text
+
+
+@functools.cache
+def read(name: str) -> str:
+    """A text file of the pack without its header line (what a model is shown)."""
+    text = read_raw(name)
+    if name.endswith(".json"):
+        return text
+    return text.split("\n", 1)[1] if "\n" in text else ""
+
+
+@functools.cache
+def _json(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(read_raw(name))
+    if data.get("version") != PACK_VERSION:
+        raise PromptPackError(f"prompts/{name} has version {data.get('version')!r}, expected {PACK_VERSION!r}")
+    return data
+
+
+def spec() -> dict[str, Any]:
+    """The DSL source of truth (``dsl.json``)."""
+    return _json("dsl.json")
+
+
+def examples() -> list[dict[str, Any]]:
+    """The worked examples (``examples.json``): task, score, registry and answer."""
+    return list(_json("examples.json")["examples"])
+
+
+def _placeholder(shape: str) -> str:
+    return {
+        "name": '"step"',
+        "score": "score",
+        "note": "note",
+        "notes": "[note, ...]",
+        "branch": "[note, ...]",
+        "condition": "condition",
+        "merge": "merge",
+        "handler": "handler",
+        "cadence": "child_cadence",
+        "factory": "make_child_score",
+        "strategy": '"last_write_wins"',
+        "bool": "False",
+    }.get(shape, shape)
+
+
+def signature(method: Mapping[str, Any]) -> str:
+    """``.sync("step", [note, ...][, "last_write_wins"])``: a method as a model should write it."""
+    out = ""
+    for i, p in enumerate(method["params"]):
+        sep = "" if i == 0 else ", "
+        value = _placeholder(p["shape"])
+        arg = f"{p['name']}={value}" if p["keyword_only"] or p["shape"] == "bool" else value
+        out += sep + arg if p["required"] else f"[{sep}{arg}]"
+    return f".{method['name']}({out})"
+
+
+def grammar_text(data: Mapping[str, Any] | None = None) -> str:
+    """The grammar as shown to models, derived from ``dsl.json``."""
+    data = data or spec()
+    ctor = data["constructor"]
+    lines = [
+        "Grammar (the whole language):",
+        f'{ctor["name"]}("name", {data["score_name"]})  {ctor["doc"]}',
+    ]
+    for m in data["methods"]:
+        lines.append(f"{signature(m)}  {m['doc']} Example: {m['example']}")
+    lines.append("Merge strategies: " + ", ".join(f'"{s}"' for s in data["merge_strategies"]) + ".")
+    lines.append("Arguments:")
+    used = {p["shape"] for m in data["methods"] for p in m["params"]}
+    for shape, text in data["shapes"].items():
+        if shape in used:
+            lines.append(f"- {_placeholder(shape)}: {text}")
+    return "\n".join(lines) + "\n"

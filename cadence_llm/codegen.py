@@ -1,0 +1,439 @@
+"""Models that write cadence: prompt pack -> model -> validate -> repair -> safe build.
+
+:func:`generate_cadence` asks a model for a *composition* (one cadence expression over the names
+of a registry), checks it with :mod:`cadence.validate` in composition mode, sends the
+diagnostics back for a bounded number of repair rounds, and finally interprets the accepted
+text into a runnable ``Cadence`` with :func:`cadence.validate.build`. The model's text is never
+passed to ``exec``, ``eval`` or ``compile``: whatever it writes, the worst outcome is a
+rejection.
+
+Three ways to ask (``mode``):
+
+- ``"text"``: free text; the composition is taken from the answer's code block.
+- ``"grammar"``: decoding constrained by a GBNF grammar narrowed to the registry's names (models
+  that honour a ``grammar`` request field: :class:`~cadence_llm.models.local.LocalModel`, and
+  llama.cpp servers through ``OpenAICompatModel``).
+- ``"json"``: a JSON plan under the provider's structured-output mode, rendered to a composition.
+
+:func:`generate_scaffold` writes a whole module (score, notes, cadence) for a person to review;
+it is checked in module mode and never imported or run by us.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cadence._cadence import Cadence
+from cadence.exceptions import CadenceError, ValidationError
+from cadence.validate import Diagnostic, build, check_source, parse_composition
+from cadence_llm import _derive, _prompts
+from cadence_llm._extract import extract_code, extract_json, extract_module
+from cadence_llm._registry import describe_registry, describe_score, roles_of
+from cadence_llm.messages import (
+    AssistantMessage,
+    Message,
+    ModelRequest,
+    ResponseFormat,
+    SystemMessage,
+    Usage,
+    UserMessage,
+)
+from cadence_llm.models.base import Model
+
+__all__ = [
+    "Attempt",
+    "CodegenError",
+    "Generation",
+    "Mode",
+    "check_answer",
+    "generate_cadence",
+    "generate_scaffold",
+    "grammar_for",
+    "plan_schema_for",
+    "source_to_plan",
+]
+
+Mode = Literal["text", "grammar", "json"]
+_STOP = {"text": ("\n```\n",)}
+MODES: tuple[str, ...] = ("text", "grammar", "json")
+
+
+class CodegenError(CadenceError):
+    """The model did not produce an acceptable cadence within the allowed repair rounds.
+
+    ``generation`` holds every attempt with its diagnostics; ``diagnostics`` the last ones.
+    """
+
+    default_code = "CODEGEN_FAILED"
+
+    def __init__(self, message: str, generation: Generation) -> None:
+        super().__init__(
+            message, None, {"diagnostics": [d.format() for d in generation.diagnostics]}
+        )
+        self.generation = generation
+        self.diagnostics = generation.diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One model answer: round 0 is the first, later rounds are repairs."""
+
+    round: int
+    raw: str
+    source: str
+    diagnostics: tuple[Diagnostic, ...]
+    usage: Usage
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether this answer validated (no error diagnostics)."""
+        return not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """The outcome of :func:`generate_cadence` (or :func:`generate_scaffold`)."""
+
+    mode: str
+    attempts: tuple[Attempt, ...]
+    cadence: Cadence[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the last answer validated (and, for compositions, was built)."""
+        return bool(self.attempts) and self.attempts[-1].ok
+
+    @property
+    def source(self) -> str:
+        """The last answer's code (the accepted one when ``ok``)."""
+        return self.attempts[-1].source if self.attempts else ""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The last answer's diagnostics (empty when ``ok``)."""
+        return self.attempts[-1].diagnostics if self.attempts else ()
+
+    @property
+    def repairs(self) -> int:
+        """Repair rounds used (0 when the first answer was accepted)."""
+        return max(len(self.attempts) - 1, 0)
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens over all attempts."""
+        total = Usage()
+        for a in self.attempts:
+            total = total + a.usage
+        return total
+
+    @property
+    def seconds(self) -> float:
+        """Model time over all attempts."""
+        return sum(a.seconds for a in self.attempts)
+
+
+# -- derived forms for one registry -------------------------------------------------------------
+
+
+def grammar_for(registry: Mapping[str, Any], *, roles: Mapping[str, str] | None = None) -> str:
+    """The GBNF grammar narrowed to ``registry``: only its names, each in its role's slots."""
+    return _derive.gbnf(names=roles_of(registry, roles))
+
+
+def plan_schema_for(
+    registry: Mapping[str, Any], *, roles: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The JSON plan schema narrowed to ``registry`` (names as enums per role)."""
+    return _derive.plan_schema(names=roles_of(registry, roles))
+
+
+def source_to_plan(source: str) -> dict[str, Any]:
+    """The JSON plan of an accepted composition (the inverse of the JSON mode's rendering).
+
+    Raises:
+        ValidationError: ``source`` is not an accepted composition.
+    """
+    comp, diags = parse_composition(source, None)
+    if comp is None:
+        raise ValidationError("not an accepted composition", diags)
+    steps = []
+    for spec in comp.steps:
+        step: dict[str, Any] = {"method": spec.method}
+        for key, value in spec.args.items():
+            if isinstance(value, tuple):
+                step[key] = [ref.name for ref in value]
+            elif hasattr(value, "name") and not isinstance(value, str | bool):
+                step[key] = value.name
+            else:
+                step[key] = value
+        steps.append(step)
+    return {"name": comp.name, "steps": steps}
+
+
+# -- checking one answer ------------------------------------------------------------------------
+
+
+def _problem(message: str, hint: str) -> Diagnostic:
+    return Diagnostic("CAD001", "error", 1, 0, message, hint)
+
+
+def check_answer(
+    text: str, registry: Mapping[str, Any], *, mode: str = "text", score: Any = None
+) -> tuple[str, list[Diagnostic], Cadence[Any] | None]:
+    """Extract, validate and (when clean and a ``score`` is given) build one model answer.
+
+    Returns:
+        ``(source, diagnostics, cadence)``; ``cadence`` is None unless the answer was accepted
+        and ``score`` was given.
+    """
+    if mode == "json":
+        try:
+            source = _derive.plan_to_source(extract_json(text))
+        except ValueError as exc:
+            return text.strip(), [_problem(str(exc), 'answer with {"name": ..., "steps": [...]}')], None
+    else:
+        source = extract_code(text)
+    diags = check_source(source, registry=registry, mode="composition")
+    if any(d.is_error for d in diags) or score is None:
+        return source, diags, None
+    try:
+        cadence = build(source, registry, score=score)
+    except ValidationError as exc:
+        return source, [*diags, *exc.diagnostics], None
+    except (CadenceError, TypeError, ValueError) as exc:
+        # The builder's own definition checks (e.g. a registry value it cannot use).
+        return source, [*diags, _problem(f"the cadence could not be built: {exc}", "")], None
+    return source, diags, cadence
+
+
+def format_diagnostics(diags: Sequence[Diagnostic]) -> str:
+    """Diagnostics as the repair message lists them: line, problem, fix."""
+    lines = []
+    for d in diags:
+        if not d.is_error:
+            continue
+        fix = f" Fix: {d.hint}" if d.hint else ""
+        lines.append(f"- line {d.line}: {d.message}.{fix}")
+    return "\n".join(lines) or "- the answer was not accepted"
+
+
+# -- prompts ------------------------------------------------------------------------------------
+
+
+def _answer_text(answer: str, mode: str) -> str:
+    if mode == "json":
+        return json.dumps(source_to_plan(answer))
+    if mode == "grammar":
+        return answer
+    return f"```python\n{answer}\n```"
+
+
+def _system(mode: str) -> str:
+    text = _prompts.read("system.md") + "\n" + _prompts.read("grammar.md")
+    if mode == "json":
+        text += (
+            '\nAnswer with a JSON plan instead of code: {"name": "<cadence name>", "steps": '
+            '[{"method": "then", "name": "<step>", "task": "<note>"}, ...]}, one object per '
+            "method call, keys named like the parameters above.\n"
+        )
+    return text
+
+
+def _task_message(task: str, score: str, registry_text: str) -> str:
+    return _prompts.read("task.md").format(task=task, score=score, registry=registry_text).strip()
+
+
+def build_messages(
+    task: str,
+    registry: Mapping[str, Any],
+    score_type: Any = None,
+    *,
+    mode: str = "text",
+    roles: Mapping[str, str] | None = None,
+    docs: Mapping[str, str] | None = None,
+    examples: bool = True,
+) -> list[Message]:
+    """The conversation for a first answer: system prompt, worked examples, then the task."""
+    messages: list[Message] = [SystemMessage(content=_system(mode))]
+    if examples:
+        for ex in _prompts.examples():
+            reg = {name: None for name in ex["registry"]}
+            ex_roles = {name: v[0] for name, v in ex["registry"].items()}
+            ex_docs = {name: v[1] for name, v in ex["registry"].items()}
+            text = describe_registry(reg, roles=ex_roles, docs=ex_docs)
+            messages.append(UserMessage(content=_task_message(ex["task"], ex["score"], text)))
+            messages.append(AssistantMessage(content=_answer_text(ex["answer"], mode)))
+    registry_text = describe_registry(registry, roles=roles, docs=docs)
+    messages.append(UserMessage(content=_task_message(task, describe_score(score_type), registry_text)))
+    return messages
+
+
+def _request_options(
+    mode: str, registry: Mapping[str, Any], roles: Mapping[str, str] | None
+) -> dict[str, Any]:
+    if mode == "grammar":
+        return {"extra": {"grammar": grammar_for(registry, roles=roles)}}
+    if mode == "json":
+        schema = plan_schema_for(registry, roles=roles)
+        return {"response_format": ResponseFormat(type="json_schema", schema=schema, name="plan")}
+    return {}
+
+
+def _default_score(score_type: Any, score: Any) -> Any:
+    if score is not None:
+        return score
+    if isinstance(score_type, type):
+        try:
+            return score_type()
+        except TypeError:
+            return None
+    return score_type if score_type is not None and not isinstance(score_type, str) else None
+
+
+async def generate_cadence(
+    model: Model,
+    task: str,
+    registry: Mapping[str, Any],
+    score_type: Any = None,
+    *,
+    score: Any = None,
+    mode: Mode = "text",
+    max_repairs: int = 2,
+    roles: Mapping[str, str] | None = None,
+    docs: Mapping[str, str] | None = None,
+    examples: bool = True,
+    temperature: float = 0.0,
+    max_tokens: int = 400,
+    raise_on_failure: bool = True,
+    messages: Sequence[Message] | None = None,
+    stop: Sequence[str] | None = None,
+) -> Generation:
+    """Ask ``model`` for a cadence doing ``task`` with ``registry``'s notes; validate; repair.
+
+    Args:
+        model: Any :class:`~cadence_llm.models.base.Model`.
+        task: What the cadence should do, in plain words.
+        registry: The names the cadence may use -> note functions, conditions, merge functions,
+            error handlers and child ``Cadence`` objects. Docstrings are shown to the model.
+        score_type: The score class (its fields are shown to the model); an instance works too.
+        score: The score the built cadence runs on by default (else ``score_type()``).
+        mode: ``"text"``, ``"grammar"`` (GBNF-constrained) or ``"json"`` (structured output).
+        max_repairs: Repair rounds after the first answer (0: no repair).
+        roles: Explicit roles (``"note"``, ``"condition"``, ``"merge"``, ``"handler"``,
+            ``"cadence"``, ``"factory"``) for registry names whose signature does not tell.
+        docs: One-line descriptions overriding the docstrings.
+        examples: Include the pack's worked examples as earlier turns.
+        temperature: Sampling temperature for every call.
+        max_tokens: Token cap for each answer.
+        raise_on_failure: Raise :class:`CodegenError` when no answer is accepted (else return
+            the failed :class:`Generation`).
+        messages: A conversation to use instead of the pack's prompt (evals use this for a
+            baseline); the repair rounds still follow.
+        stop: Stop sequences; by default free text stops after the closing code fence, so a
+            model does not spend tokens explaining its answer.
+
+    Returns:
+        A :class:`Generation`; ``.cadence`` is the built cadence when the answer was accepted.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if max_repairs < 0:
+        raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
+    if not isinstance(registry, Mapping) or not registry:
+        raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
+    build_score = _default_score(score_type, score)
+    convo = list(messages) if messages is not None else build_messages(
+        task, registry, score_type, mode=mode, roles=roles, docs=docs, examples=examples
+    )
+    options = _request_options(mode, registry, roles)
+    options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
+    attempts: list[Attempt] = []
+    cadence: Cadence[Any] | None = None
+    turn: list[Message] = []
+    for round_ in range(max_repairs + 1):
+        request = ModelRequest(
+            messages=(*convo, *turn), temperature=temperature, max_tokens=max_tokens, **options
+        )
+        started = time.perf_counter()
+        response = await model.complete(request)
+        elapsed = time.perf_counter() - started
+        source, diags, cadence = check_answer(
+            response.text, registry, mode=mode, score=build_score
+        )
+        attempts.append(Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed))
+        if attempts[-1].ok:
+            break
+        # Only the latest failed answer is kept: the context stays bounded over the rounds.
+        repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags)).strip()
+        turn = [AssistantMessage(content=response.text), UserMessage(content=repair)]
+    result = Generation(mode, tuple(attempts), cadence)
+    if not result.ok and raise_on_failure:
+        raise CodegenError(
+            f"no acceptable cadence after {len(attempts)} answer(s); last errors:\n"
+            + format_diagnostics(result.diagnostics),
+            result,
+        )
+    return result
+
+
+async def generate_scaffold(
+    model: Model,
+    task: str,
+    *,
+    registry: Sequence[str] = (),
+    max_repairs: int = 2,
+    temperature: float = 0.0,
+    max_tokens: int = 1200,
+    raise_on_failure: bool = True,
+) -> Generation:
+    """Ask ``model`` for a whole module (score, notes, cadence) for a developer to review.
+
+    The module is checked with :func:`cadence.validate.check_source` in module mode and repaired
+    like a composition; it is never imported, executed or written anywhere by this function.
+
+    Args:
+        model: Any model.
+        task: What the module's cadence should do.
+        registry: Names the module may use without defining them (e.g. your own imports).
+        max_repairs: Repair rounds after the first answer.
+        temperature: Sampling temperature.
+        max_tokens: Token cap for each answer.
+        raise_on_failure: Raise :class:`CodegenError` when no answer validates.
+    """
+    convo: list[Message] = [
+        SystemMessage(content=_prompts.read("scaffold.md")),
+        UserMessage(content=f"Task: {task}"),
+    ]
+    attempts: list[Attempt] = []
+    turn: list[Message] = []
+    for round_ in range(max_repairs + 1):
+        request = ModelRequest(
+            messages=(*convo, *turn), temperature=temperature, max_tokens=max_tokens
+        )
+        started = time.perf_counter()
+        response = await model.complete(request)
+        elapsed = time.perf_counter() - started
+        source = extract_module(response.text)
+        diags = check_source(source, registry=list(registry), mode="module")
+        if "Cadence(" not in source:
+            diags = [*diags, _problem("the module defines no Cadence", "build one at module level")]
+        attempts.append(Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed))
+        if attempts[-1].ok:
+            break
+        repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags))
+        repair = repair.replace("composition", "module")
+        turn = [AssistantMessage(content=response.text), UserMessage(content=repair.strip())]
+    result = Generation("scaffold", tuple(attempts))
+    if not result.ok and raise_on_failure:
+        raise CodegenError(
+            f"no acceptable module after {len(attempts)} answer(s); last errors:\n"
+            + format_diagnostics(result.diagnostics),
+            result,
+        )
+    return result

@@ -1,0 +1,193 @@
+"""``cadence generate``: ask a model to write a cadence from the command line.
+
+Registered lazily by :mod:`cadence.cli` (``cadence generate ...`` hands its arguments to
+:func:`main`), so the core CLI never imports the LLM layer. Examples::
+
+    cadence generate "load the order, then charge and ship in parallel" \\
+        --registry myapp.notes --model local:qwen2.5-coder-0.5b --mode grammar
+    cadence generate "nightly ETL with retries" --scaffold -o etl.py --model myapp.models:model
+
+The accepted composition is printed (or, with ``--json``, the whole outcome); nothing generated
+is executed. A scaffold is written to a file for review, never imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "build_parser", "load_model", "load_registry", "main", "run"]
+
+
+class GenerateError(Exception):
+    """A user mistake on the command line (reported in one line, exit 1)."""
+
+
+def _import(spec: str) -> Any:
+    """``module`` or ``module:attr`` from the current directory's import path."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise GenerateError(f"cannot import {module_name!r}: {exc}") from None
+    if not attr:
+        return module
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise GenerateError(f"module {module_name!r} has no attribute {attr!r}") from None
+
+
+def load_registry(spec: str) -> dict[str, Any]:
+    """A registry from ``module:attr`` (a mapping) or ``module`` (its public functions and cadences)."""
+    from cadence._cadence import Cadence
+
+    obj = _import(spec)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if inspect.ismodule(obj):
+        out = {
+            name: value
+            for name, value in vars(obj).items()
+            if not name.startswith("_")
+            and (
+                isinstance(value, Cadence)
+                or (inspect.isfunction(value) and value.__module__ == obj.__name__)
+            )
+        }
+        if out:
+            return out
+        raise GenerateError(f"module {spec!r} defines no public functions or cadences to use")
+    raise GenerateError(f"{spec!r} is neither a module nor a mapping of names to functions")
+
+
+def load_model(spec: str) -> Any:
+    """``local:NAME_OR_GGUF`` for the embedded model, or ``module:attr`` (a model or a factory)."""
+    from cadence_llm.models.base import Model
+
+    if spec.startswith("local:"):
+        from cadence_llm.models.local import LocalModel
+
+        return LocalModel(spec.removeprefix("local:"), n_ctx=4096)
+    if ":" not in spec:
+        raise GenerateError(
+            f"--model {spec!r}: use local:qwen2.5-coder-0.5b or module:attr naming a Model"
+        )
+    obj = _import(spec)
+    if not isinstance(obj, Model) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Model):
+        raise GenerateError(f"{spec!r} is not a cadence_llm Model (needs name, complete, stream)")
+    return obj
+
+
+def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add the ``generate`` subcommand to an argparse ``subparsers`` object."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "generate", help="ask a model to write a cadence (validated, never executed)", **kwargs
+    )
+    _arguments(p)
+    return p
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", help="what the cadence should do, in plain words")
+    p.add_argument("--model", required=True, help="local:NAME_OR_GGUF or module:attr")
+    p.add_argument("--registry", help="module (its public functions) or module:attr (a mapping)")
+    p.add_argument("--score", help="module:Class of the score (fields are shown to the model)")
+    p.add_argument("--mode", choices=("text", "grammar", "json"), default="text")
+    p.add_argument("--max-repairs", type=int, default=2, help="repair rounds (default 2)")
+    p.add_argument("--max-tokens", type=int, default=None, help="token cap per answer")
+    p.add_argument("--scaffold", action="store_true", help="write a whole module for review")
+    p.add_argument("-o", "--output", help="scaffold: file to write (default: stdout)")
+    p.add_argument("-f", "--force", action="store_true", help="scaffold: overwrite the file")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The standalone parser (``cadence generate`` and tests)."""
+    p = argparse.ArgumentParser(
+        prog="cadence generate",
+        description="Ask a model to write a cadence; validate, repair, and print it.",
+    )
+    _arguments(p)
+    return p
+
+
+def _outcome(gen: Any) -> dict[str, Any]:
+    return {
+        "ok": gen.ok,
+        "mode": gen.mode,
+        "source": gen.source,
+        "repairs": gen.repairs,
+        "diagnostics": [d.to_dict() for d in gen.diagnostics],
+        "output_tokens": gen.usage.output_tokens,
+        "seconds": round(gen.seconds, 3),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``cadence generate`` for parsed ``args``; returns the exit code."""
+    from cadence_llm.codegen import generate_cadence, generate_scaffold
+
+    model = load_model(args.model)
+    options: dict[str, Any] = {"max_repairs": args.max_repairs, "raise_on_failure": False}
+    if args.max_tokens:
+        options["max_tokens"] = args.max_tokens
+    if args.scaffold:
+        names = list(load_registry(args.registry)) if args.registry else []
+        gen = asyncio.run(generate_scaffold(model, args.task, registry=names, **options))
+    else:
+        if not args.registry:
+            raise GenerateError("--registry is required (the notes the cadence may use)")
+        registry = load_registry(args.registry)
+        score_type = _import(args.score) if args.score else None
+        gen = asyncio.run(
+            generate_cadence(model, args.task, registry, score_type, mode=args.mode, **options)
+        )
+    if args.json:
+        print(json.dumps(_outcome(gen), indent=2))
+    elif gen.ok:
+        if args.scaffold and args.output:
+            path = Path(args.output)
+            if path.exists() and not args.force:
+                raise GenerateError(f"{path} exists; pass -f to overwrite")
+            path.write_text(gen.source, encoding="utf-8")
+            print(f"wrote {path} (review it before running; it was validated, not executed)")
+        else:
+            print(gen.source)
+    if not gen.ok:
+        for d in gen.diagnostics:
+            sys.stderr.write(d.format() + "\n")
+        sys.stderr.write(
+            f"cadence generate: no acceptable answer after {len(gen.attempts)} attempt(s) "
+            "(fix: describe the task more precisely, allow more --max-repairs, or try --mode grammar)\n"
+        )
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``cadence generate ...``: parse ``argv`` and run; user mistakes are one line on stderr."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except GenerateError as exc:
+        sys.stderr.write(f"cadence generate: error: {exc}\n")
+        return 1
+    except ImportError as exc:
+        sys.stderr.write(
+            f"cadence generate: error: {exc} (fix: pip install 'cadence-orchestration[llm]')\n"
+        )
+        return 1

@@ -1,0 +1,168 @@
+"""Run the codegen evals on a model and write the results table into ``evals/README.md``.
+
+Usage (offline, on the local models; ``make evals`` runs the first two lines)::
+
+    python -m evals.run --model smollm2 --modes bare,text,grammar
+    python -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
+    python -m evals.run --report            # only rebuild the table from evals/results/
+
+Each (model, mode) writes ``evals/results/<model>__<mode>.jsonl``, one row per task, appended as
+it goes; a rerun skips tasks already measured (``--fresh`` starts over). ``text`` and
+``grammar`` runs use repair rounds, and the first answer of each is recorded too, so one run
+gives both the "without repair" and "with repair" rows. Any ``Model`` can be measured from
+Python with :func:`run_eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cadence_llm.models.base import Model
+from evals.harness import load_tasks, run_task
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+README = HERE / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+async def run_eval(
+    model: Model,
+    *,
+    modes: Sequence[str] = ("bare", "text", "grammar"),
+    label: str | None = None,
+    limit: int | None = None,
+    max_repairs: int = 2,
+    max_tokens: int = 256,
+    fresh: bool = False,
+    out: Path = RESULTS,
+) -> None:
+    """Measure ``model`` on the dataset in each mode, appending rows to ``out``."""
+    tasks = load_tasks()[:limit] if limit else load_tasks()
+    out.mkdir(parents=True, exist_ok=True)
+    name = label or model.name
+    for mode in modes:
+        path = out / f"{name}__{mode}.jsonl"
+        if fresh and path.exists():
+            path.unlink()
+        done = {json.loads(line)["id"] for line in path.read_text().splitlines()} if path.exists() else set()
+        started = time.perf_counter()
+        for n, task in enumerate(tasks, 1):
+            if task["id"] in done:
+                continue
+            row = await run_task(
+                model, task, mode=mode, max_repairs=0 if mode == "bare" else max_repairs,
+                max_tokens=max_tokens,
+            )
+            row["model"] = name
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(
+                f"[{name} {mode} {n}/{len(tasks)} {time.perf_counter() - started:.0f}s] "
+                f"{task['id']}: valid={row['final']['valid']} match={row['final']['match']} "
+                f"rounds={row['rounds']}",
+                flush=True,
+            )
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def table(out: Path = RESULTS) -> str:
+    """The Markdown results table from every results file."""
+    settings = [
+        ("bare", "first", "bare one-line prompt"),
+        ("text", "first", "pack, free text"),
+        ("text", "final", "pack, free text + repair"),
+        ("grammar", "first", "pack, grammar-constrained"),
+        ("grammar", "final", "pack, constrained + repair"),
+        ("json", "first", "pack, JSON plan"),
+        ("json", "final", "pack, JSON plan + repair"),
+    ]
+    files = sorted(out.glob("*__*.jsonl"))
+    models = sorted({f.name.split("__")[0] for f in files})
+    lines = [
+        "| model | setting | tasks | parses | valid | structure match | runs | repair rounds (mean) | output tokens (mean) | seconds per task |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for model in models:
+        for mode, stage, label in settings:
+            path = out / f"{model}__{mode}.jsonl"
+            if not path.exists():
+                continue
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+            n = len(rows)
+            res = [r[stage] for r in rows]
+            final = stage == "final" or mode == "bare"
+            runs = sum(1 for r in rows if r["runs"] and (final or r["rounds"] == 0))
+            rounds = f"{sum(r['rounds'] for r in rows) / n:.2f}" if final and mode != "bare" else "0"
+            tokens = sum(r["tokens"] for r in rows) / n
+            secs = sum(r["seconds"] for r in rows) / n
+            lines.append(
+                f"| {model} | {label} | {n} | {_pct(sum(x['parses'] for x in res), n)} | "
+                f"{_pct(sum(x['valid'] for x in res), n)} | {_pct(sum(x['match'] for x in res), n)} | "
+                f"{_pct(runs, n)} | {rounds} | {tokens:.0f} | {secs:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def write_readme(out: Path = RESULTS) -> None:
+    """Replace the table between the README's result markers."""
+    text = README.read_text(encoding="utf-8")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    README.write_text(f"{head}{BEGIN}\n{table(out)}\n{END}{tail}", encoding="utf-8")
+
+
+def _local(name: str, n_ctx: int) -> Model:
+    from cadence_llm.models.local import LocalModel
+
+    return LocalModel(name, n_ctx=n_ctx, n_threads=2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m evals.run", description=__doc__.split("\n")[0])
+    p.add_argument("--model", action="append", default=[], help="local weights name or GGUF path")
+    p.add_argument("--modes", default="bare,text,grammar", help="comma list of bare,text,grammar,json")
+    p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    p.add_argument("--max-repairs", type=int, default=2)
+    p.add_argument("--max-tokens", type=int, default=256)
+    p.add_argument("--n-ctx", type=int, default=4096)
+    p.add_argument("--fresh", action="store_true", help="discard earlier rows of these runs")
+    p.add_argument("--report", action="store_true", help="only rebuild the README table")
+    p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    args = p.parse_args(argv)
+    if not args.report:
+        if not args.model:
+            p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
+        for name in args.model:
+            model = _local(name, args.n_ctx)
+            asyncio.run(
+                run_eval(
+                    model,
+                    modes=[m for m in args.modes.split(",") if m],
+                    label=Path(name).stem if name.endswith(".gguf") else name,
+                    limit=args.limit,
+                    max_repairs=args.max_repairs,
+                    max_tokens=args.max_tokens,
+                    fresh=args.fresh,
+                    out=args.out,
+                )
+            )
+    if args.out == RESULTS:
+        write_readme()
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""``cadence generate`` as a user types it: registry module, model spec, output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from cadence.cli import main
+
+APP = textwrap.dedent(
+    '''
+    from dataclasses import dataclass, field
+
+    from cadence_llm.models.scripted import ScriptedModel
+
+
+    @dataclass
+    class Score:
+        trace: list = field(default_factory=list)
+
+
+    async def load(score):
+        """Load it."""
+
+
+    async def save(score):
+        """Save it."""
+
+
+    GOOD = '```python\\nCadence("job", score).then("load", load).then("save", save)\\n```'
+    BAD = '```python\\nCadence("job", score).parallel("x", [load])\\n```'
+    MODULE = "```python\\nfrom cadence import Cadence\\n\\nasync def a(score):\\n    pass\\n\\nflow = Cadence('x', object()).then('a', a)\\n```"
+
+
+    def good():
+        return ScriptedModel([GOOD])
+
+
+    def bad():
+        return ScriptedModel([BAD], repeat=True)
+
+
+    def scaffold():
+        return ScriptedModel([MODULE])
+    '''
+)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """A user's project folder with notes and scripted models, as the current directory."""
+    (tmp_path / "genapp.py").write_text(APP)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("genapp", None)
+
+
+def test_generate_prints_the_accepted_composition(app, capsys):
+    """A valid answer is printed and the exit code is 0."""
+    code = main(["generate", "load then save", "--registry", "genapp", "--model", "genapp:good"])
+    out = capsys.readouterr().out
+    assert code == 0 and 'Cadence("job", score).then("load", load)' in out
+
+
+def test_generate_json_outcome(app, capsys):
+    """--json prints the outcome with source, repairs and diagnostics."""
+    main(["generate", "t", "--registry", "genapp", "--model", "genapp:good", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and data["repairs"] == 0 and data["diagnostics"] == []
+
+
+def test_generate_failure_lists_diagnostics_and_exits_1(app, capsys):
+    """When no answer is accepted, the diagnostics go to stderr with a fix, exit 1."""
+    code = main(
+        ["generate", "t", "--registry", "genapp", "--model", "genapp:bad", "--max-repairs", "1"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "CAD101" in err and "no acceptable answer after 2" in err
+
+
+def test_generate_scaffold_writes_a_file_for_review(app, capsys):
+    """--scaffold -o writes the module (validated, not run) and refuses to overwrite."""
+    args = ["generate", "etl", "--scaffold", "-o", "flow.py", "--model", "genapp:scaffold"]
+    assert main(args) == 0
+    assert "flow = Cadence" in (app / "flow.py").read_text()
+    assert "review it" in capsys.readouterr().out
+    assert main(args) == 1
+    assert "exists; pass -f" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--registry", "genapp", "--model", "gpt"], "use local:"),
+        (["--registry", "nosuchmod", "--model", "genapp:good"], "cannot import 'nosuchmod'"),
+        (["--registry", "genapp:nope", "--model", "genapp:good"], "no attribute 'nope'"),
+        (["--registry", "genapp", "--model", "genapp:Score"], "not a cadence_llm Model"),
+        (["--model", "genapp:good"], "--registry is required"),
+    ],
+)
+def test_user_mistakes_are_one_line(app, capsys, args, message):
+    """Bad model specs and registries give one line naming the fix, exit 1, no traceback."""
+    assert main(["generate", "t", *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_missing_task_is_a_usage_error(capsys):
+    """Without a task argparse exits 2 with usage."""
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "--model", "local:smollm2"])
+    assert info.value.code == 2
