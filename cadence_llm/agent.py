@@ -20,7 +20,6 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -30,96 +29,31 @@ from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
 
 from ._agent_json import json_mode_request, parse_json_turn, results_message
+from ._agent_types import (
+    TOOL_COMPLETED,
+    TURN_COMPLETED,
+    TURN_STARTED,
+    AgentEvent,
+    AgentResult,
+    AgentState,
+    TurnLimitError,
+)
 from .messages import (
     AssistantMessage,
     Message,
     ModelRequest,
     SystemMessage,
-    Usage,
     UserMessage,
 )
 from .models.base import Model
 from .notes import fill_template, template_fields
-from .tools import ToolBox, ToolOutcome, dedupe_calls
+from .tools import ToolBox, dedupe_calls
 
 __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError", "agent"]
 
 logger = logging.getLogger("cadence_llm.agent")
 _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 _RUN: ContextVar[_AgentRun] = ContextVar("cadence_llm_agent_run")
-
-TURN_STARTED = "turn.started"
-TURN_COMPLETED = "turn.completed"
-TOOL_COMPLETED = "tool.completed"
-
-
-class TurnLimitError(CadenceError):
-    """The model still wanted tools when the agent's last allowed turn was reached.
-
-    Attributes:
-        max_turns: The limit.
-        messages: The transcript so far.
-        usage: Tokens used by the run.
-    """
-
-    default_code = "TURN_LIMIT"
-
-    def __init__(
-        self, message: str, *, max_turns: int, messages: Sequence[Message], usage: Usage
-    ) -> None:
-        super().__init__(message, details={"max_turns": max_turns})
-        self.max_turns = max_turns
-        self.messages = tuple(messages)
-        self.usage = usage
-
-
-@dataclass
-class AgentState:
-    """What an agent run holds between turns (and checkpoints after each completed turn)."""
-
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    turns: int = 0
-    tool_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    answer: str | None = None
-    score_state: dict[str, Any] | None = None
-
-    @property
-    def usage(self) -> Usage:
-        """Tokens used so far."""
-        return Usage(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cached_tokens=self.cached_tokens,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AgentResult:
-    """A finished agent run: the answer, the transcript, and what it took."""
-
-    answer: str
-    messages: tuple[Message, ...]
-    turns: int
-    tool_calls: int
-    usage: Usage
-
-
-@dataclass(frozen=True, slots=True)
-class AgentEvent:
-    """One turn started or completed, or one tool call completed (``kind``).
-
-    ``outcome`` is set for ``tool.completed``; ``usage`` is the turn's for ``turn.completed``.
-    """
-
-    kind: str
-    agent: str
-    turn: int
-    usage: Usage | None = None
-    tool_calls: int = 0
-    outcome: ToolOutcome | None = None
 
 
 class _AgentRun:
