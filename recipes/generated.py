@@ -127,14 +127,19 @@ def build(model: Model | None = None, *, task: str = TASK, max_tokens: int = 200
             mode=mode,
             max_repairs=2,
             max_tokens=max_tokens,
+            raise_on_failure=False,  # report a failed generation instead of ending the run
         )
         for attempt in gen.attempts:
             problems = "; ".join(d.format() for d in attempt.diagnostics if d.is_error)
             score.rounds.append(f"round {attempt.round}: " + (problems or "accepted"))
         score.source, score.repairs, score.built = gen.source, gen.repairs, gen.cadence
-        score.diagram = to_mermaid(gen.cadence)
+        if gen.cadence is not None:
+            score.diagram = to_mermaid(gen.cadence)
 
     async def run(score: GeneratedScore) -> None:
+        if score.built is None:
+            score.rounds.append("no accepted cadence: nothing to run")
+            return
         started = time.perf_counter()
         score.result = await score.built.run(SupportScore())
         score.rounds.append(f"ran in {time.perf_counter() - started:.2f}s")

@@ -1,4 +1,4 @@
-"""The seed tour recipe (the current `make demo`) runs and produces the documented results."""
+"""The seed tour recipe (the seed README's two examples) still runs and prints its results."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_seed_tour_runs_end_to_end() -> None:
-    """`python -m recipes.demo` completes and prints both results and their diagrams."""
+    """`python -m recipes.seed_tour` completes and prints both results and their diagrams."""
     out = subprocess.run(
-        [sys.executable, "-m", "recipes.demo"],
+        [sys.executable, "-m", "recipes.seed_tour"],
         cwd=ROOT,
         capture_output=True,
         text=True,
