@@ -435,3 +435,24 @@ async def test_json_mode_cut_off_on_the_last_turn_is_a_turn_limit() -> None:
     model = ScriptedModel(['{"answer": "The answer is'])
     with pytest.raises(TurnLimitError, match="max_tokens"):
         await agent(model, [add_stop], tool_mode="json", max_turns=1).run(Trip())
+
+
+async def test_inside_a_checkpointed_cadence_with_hooks_it_uses_the_runs_id() -> None:
+    """In a checkpointed run with hooks the agent keys its turns by the run's id and resumes."""
+    store = InMemoryCheckpointStore()
+
+    def build(model: ScriptedModel) -> Cadence[Trip]:
+        return (
+            Cadence("trip", Trip())
+            .with_checkpoint(store, run_id="r-1")
+            .with_hooks(EventEmitter())
+            .then("plan", agent(model, [add_stop], checkpoint=store, name="planner"))
+        )
+
+    crashing = ScriptedModel([calls(("c1", "add_stop", {"place": "Dock"})), RuntimeError("killed")])
+    with pytest.raises(Exception, match="killed"):
+        await build(crashing).run()
+    assert await store.get_completed_measures("planner", "r-1") == {"turn_1"}
+    result = await build(ScriptedModel(["Dock it is."])).run()
+    assert executed == ["add_stop:Dock"]
+    assert result.stops == ["Dock"] and result.answer == "Dock it is."
