@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from cadence import _clock
-from cadence._note import note_name_of
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
 from cadence.resilience._store import (
     Admission,
@@ -26,12 +25,10 @@ from cadence.resilience._store import (
 )
 from cadence.resilience._util import (
     check_positive,
-    copy_metadata,
-    is_async_callable,
     is_never_handled,
 )
 
-__all__ = ["CircuitBreaker", "circuit_breaker", "default_store", "get_circuit"]
+__all__ = ["CircuitBreaker", "StoreErrorPolicy", "default_store"]
 
 logger = logging.getLogger("cadence.resilience")
 
@@ -332,100 +329,6 @@ class CircuitBreaker:
 
     def __call__(self, fn: Callable[..., Any]) -> Any:
         """Decorate ``fn`` (a function or a ``Note``): async stays async, sync stays sync."""
-        if not callable(fn):
-            raise TypeError(f"a circuit breaker decorates a function, got {type(fn).__name__}")
-        # The closed-circuit fast path of call()/call_async() is repeated inline here: one
-        # frame less per call is a measurable share of a cheap call's cost.
-        circuit = self._fast
-        release = self.release
-        if is_async_callable(fn):
-            call_async = self.call_async
+        from cadence.resilience._guard import guard
 
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if circuit is not None:
-                    closed = circuit.closed_admission
-                    if closed is not None:
-                        try:
-                            result = await fn(*args, **kwargs)
-                        except BaseException as error:
-                            release(closed, error)
-                            raise
-                        if circuit.failures:
-                            release(closed)
-                        return result
-                return await call_async(fn, *args, **kwargs)
-
-            wrapper: Any = copy_metadata(async_wrapper, fn, is_async=True)
-        else:
-            call = self.call
-
-            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if circuit is not None:
-                    closed = circuit.closed_admission
-                    if closed is not None:
-                        try:
-                            result = fn(*args, **kwargs)
-                        except BaseException as error:
-                            release(closed, error)
-                            raise
-                        if circuit.failures:
-                            release(closed)
-                        return result
-                return call(fn, *args, **kwargs)
-
-            wrapper = copy_metadata(sync_wrapper, fn, is_async=False)
-        wrapper.breaker = self
-        return wrapper
-
-
-def circuit_breaker(
-    *,
-    failure_threshold: int = 5,
-    recovery_timeout: float = 30.0,
-    half_open_max_calls: int = 1,
-    name: str | None = None,
-    excluded_exceptions: Any = None,
-    store: BreakerStore | None = None,
-    on_store_error: StoreErrorPolicy = "allow",
-) -> Callable[[Callable[..., Any]], Any]:
-    """Protect a function (or a ``Note``) with a circuit breaker.
-
-    The options are those of :class:`CircuitBreaker`; ``name`` defaults to the note's or the
-    function's name, and functions decorated with the same name share one circuit. The
-    breaker is available as ``decorated.breaker`` (``decorated.breaker.state``).
-
-    Example::
-
-        @circuit_breaker(failure_threshold=5, recovery_timeout=30.0)
-        @note
-        async def call_fragile_service(score): ...
-    """
-    # Validate now, at decoration time, even though the name is known only per function.
-    CircuitBreaker(
-        name or "check",
-        failure_threshold=failure_threshold,
-        recovery_timeout=recovery_timeout,
-        half_open_max_calls=half_open_max_calls,
-        excluded_exceptions=excluded_exceptions,
-        store=store,
-        on_store_error=on_store_error,
-    )
-
-    def decorate(fn: Callable[..., Any]) -> Any:
-        breaker = CircuitBreaker(
-            name or note_name_of(fn),
-            failure_threshold=failure_threshold,
-            recovery_timeout=recovery_timeout,
-            half_open_max_calls=half_open_max_calls,
-            excluded_exceptions=excluded_exceptions,
-            store=store,
-            on_store_error=on_store_error,
-        )
-        return breaker(fn)
-
-    return decorate
-
-
-def get_circuit(name: str, **options: Any) -> CircuitBreaker:
-    """A breaker for the circuit ``name`` in the default store (compatible with 0.7)."""
-    return CircuitBreaker(name, **options)
+        return guard(self, fn)

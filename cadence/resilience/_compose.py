@@ -12,9 +12,9 @@ from typing import Any
 
 from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._fallback import Fallback
-from cadence.resilience._retry import Retry, run_attempt
+from cadence.resilience._retry import Retry
 from cadence.resilience._tenacity import TenacityRetry, is_tenacity_retrying
-from cadence.resilience._timeout import Timeout
+from cadence.resilience._timeout import Timeout, run_attempt
 from cadence.resilience._util import is_async_callable
 
 __all__ = ["compose", "parse_fallback", "parse_retry", "parse_timeout"]

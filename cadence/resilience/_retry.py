@@ -9,7 +9,6 @@ attempt number.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import math
@@ -21,8 +20,8 @@ from typing import Any, Literal
 from cadence import _clock
 from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
-from cadence.resilience._threads import call_in_thread, call_in_thread_async
-from cadence.resilience._timeout import call_async_with_limit
+from cadence.resilience._threads import call_in_thread
+from cadence.resilience._timeout import run_attempt
 from cadence.resilience._util import (
     check_non_negative,
     check_positive,
@@ -33,7 +32,7 @@ from cadence.resilience._util import (
     make_matcher,
 )
 
-__all__ = ["Retry", "RetryEvent", "retry", "run_attempt"]
+__all__ = ["Retry", "RetryEvent", "retry"]
 
 logger = logging.getLogger("cadence.resilience")
 
@@ -51,26 +50,6 @@ class RetryEvent:
     max_attempts: int
     error: BaseException
     delay: float
-
-
-async def run_attempt(
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    *,
-    is_async: bool,
-    limit: float | None,
-    name: str,
-    what: str = "timeout",
-) -> Any:
-    """Run one attempt: async functions inline, sync ones in a worker thread, within ``limit``."""
-    if limit is None:
-        if is_async:
-            return await fn(*args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    if is_async:
-        return await call_async_with_limit(fn, args, kwargs, limit=limit, name=name, what=what)
-    return await call_in_thread_async(fn, args, kwargs, limit=limit, name=name, what=what)
 
 
 class Retry:

@@ -16,6 +16,7 @@ from typing import Any
 from cadence import _clock
 from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
+from cadence.resilience._timeout import run_attempt
 from cadence.resilience._util import is_async_callable, is_never_handled, label_of
 
 __all__ = ["TenacityRetry", "is_tenacity_retrying"]
@@ -116,7 +117,6 @@ class TenacityRetry:
         attempt_timeout: float | None = None,
     ) -> Any:
         """Call ``fn`` under the tenacity policy, each attempt limited by ``timeout``."""
-        from cadence.resilience._retry import run_attempt
 
         tenacity = self._tenacity
         kwargs = kwargs or {}

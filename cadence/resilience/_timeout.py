@@ -17,7 +17,7 @@ from cadence.resilience._deadline import start_deadline
 from cadence.resilience._threads import call_in_thread, call_in_thread_async
 from cadence.resilience._util import check_positive, copy_metadata, is_async_callable, label_of
 
-__all__ = ["Timeout", "call_async_with_limit", "timeout"]
+__all__ = ["Timeout", "call_async_with_limit", "run_attempt", "timeout"]
 
 
 async def call_async_with_limit(
@@ -48,6 +48,26 @@ async def call_async_with_limit(
         raise
     finally:
         deadline.finish()
+
+
+async def run_attempt(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    is_async: bool,
+    limit: float | None,
+    name: str,
+    what: str = "timeout",
+) -> Any:
+    """Run one attempt: async functions inline, sync ones in a worker thread, within ``limit``."""
+    if limit is None:
+        if is_async:
+            return await fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    if is_async:
+        return await call_async_with_limit(fn, args, kwargs, limit=limit, name=name, what=what)
+    return await call_in_thread_async(fn, args, kwargs, limit=limit, name=name, what=what)
 
 
 class Timeout:
