@@ -354,7 +354,7 @@ class CadenceBlueprint(Blueprint):
                     else:
                         scoped = f"{request.method} {request.path} {check_key(key)}"
                         digest = fingerprint(request.query_string, request.get_data())
-                        outcome, replayed = run_async(_once(registry, scoped, digest, key, produce))
+                        outcome, replayed = run_async(_once(registry, scoped, digest, produce))
                 except CadenceError as exc:
                     return problem(exc)
                 if not isinstance(outcome, StoredResponse):

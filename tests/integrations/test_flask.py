@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -218,7 +219,8 @@ def test_idempotent_duplicates_join_one_run() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(one, i) for i in range(8)]
-        while not runs:
+        deadline = time.monotonic() + 10
+        while not runs and time.monotonic() < deadline:
             threading.Event().wait(0.001)
         release.set()
         results = [f.result() for f in futures]
