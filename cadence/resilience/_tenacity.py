@@ -116,8 +116,7 @@ class TenacityRetry:
         name: str | None = None,
         attempt_timeout: float | None = None,
     ) -> Any:
-        """Call ``fn`` under the tenacity policy, each attempt limited by ``timeout``."""
-
+        """Call ``fn`` under the tenacity policy, each attempt limited by ``attempt_timeout``."""
         tenacity = self._tenacity
         kwargs = kwargs or {}
         label = label_of(fn, name)
