@@ -262,3 +262,22 @@ def test_invalid_note_options_say_how_to_fix(options: dict[str, Any], fragments:
 
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+async def test_policy_objects_are_accepted_inline(clock: FakeClock) -> None:
+    """Retry, Timeout and Fallback objects work as @note options, like their dict forms."""
+    from cadence.resilience import Retry, Timeout
+
+    @note(
+        retry=Retry(2, delay=3.0, jitter=False),
+        timeout=Timeout(1.0),
+        fallback=fallback(default="gave up", field="result"),
+    )
+    async def call(score: Job) -> None:
+        score.attempts += 1
+        await clock.sleep(10.0)
+
+    job = Job()
+    await call(job)
+    assert (job.attempts, job.result) == (2, "gave up")
+    assert clock.sleeps == [10.0, 3.0, 10.0]
