@@ -109,6 +109,10 @@ class Agent:
             toolbox = ToolBox(toolbox)
         if not isinstance(max_turns, int) or max_turns < 1:
             raise CadenceDefinitionError(f"agent: max_turns must be an int >= 1, got {max_turns!r}")
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise CadenceDefinitionError(
+                f"agent: concurrency must be an int >= 1, got {concurrency!r}"
+            )
         if tool_mode not in ("native", "json"):
             raise CadenceDefinitionError(
                 f"agent: tool_mode must be 'native' or 'json', got {tool_mode!r}"

@@ -456,3 +456,21 @@ async def test_inside_a_checkpointed_cadence_with_hooks_it_uses_the_runs_id() ->
     result = await build(ScriptedModel(["Dock it is."])).run()
     assert executed == ["add_stop:Dock"]
     assert result.stops == ["Dock"] and result.answer == "Dock it is."
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"max_turns": 0}, "max_turns"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"tool_mode": "xml"}, "tool_mode"),
+        ({"prompt": "Hi {"}, "invalid prompt template"),
+        ({"into": "not a field"}, "into"),
+    ],
+)
+def test_bad_agent_options_fail_at_definition(options: dict[str, Any], fragment: str) -> None:
+    """Invalid agent options raise CadenceDefinitionError when the agent is built."""
+    from cadence import CadenceDefinitionError
+
+    with pytest.raises(CadenceDefinitionError, match=fragment):
+        agent(ScriptedModel(["x"]), [add_stop], **options)
