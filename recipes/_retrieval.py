@@ -15,14 +15,16 @@ alternative is :class:`HashEmbedder`: hashed word and character-trigram counts, 
 from __future__ import annotations
 
 import array
+import contextlib
 import hashlib
 import math
 import os
 import re
 import sqlite3
+import sys
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _STOP = frozenset(
-    "a an and are as at be by can do does for from how i in is it of on or the to what when "
+    "a an and are as at be by can do does for from how i in is it of on or the to what when "  # noqa: SIM905
     "where which who why with you your this that my me".split()
 )
 
@@ -59,7 +61,8 @@ def load_corpus(root: Path = ROOT) -> list[Chunk]:
         if not path.is_file():
             continue
         rel = path.relative_to(root).as_posix()
-        heading, lines, fenced = rel, [], False
+        heading, fenced = rel, False
+        lines: list[str] = []
         for line in path.read_text(encoding="utf-8").splitlines():
             fenced ^= line.startswith("```")
             match = None if fenced else _HEADING.match(line)
@@ -169,18 +172,38 @@ class LlamaEmbedder:
 
         with self._lock:
             if self._llama is None:
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    embedding=True,
-                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                    n_ctx=512,
-                    n_batch=512,
-                    n_ubatch=512,
-                    n_threads=os.cpu_count() or 2,
-                    verbose=False,
-                )
+                with _quiet_native_stderr():
+                    self._llama = llama_cpp.Llama(
+                        model_path=str(self.path),
+                        embedding=True,
+                        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
+                        n_ctx=512,
+                        n_batch=512,
+                        n_ubatch=512,
+                        n_threads=os.cpu_count() or 2,
+                        verbose=False,
+                    )
             vectors = self._llama.embed(list(texts), normalize=True)  # type: ignore[attr-defined]
         return [list(map(float, v)) for v in vectors]
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while llama.cpp loads: it prints notes there even with
+    ``verbose=False`` (e.g. about the pooling type), which would clutter the transcript."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured or replaced stderr
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _normalized(vec: list[float]) -> list[float]:
@@ -259,6 +282,9 @@ class VectorIndex:
         """``(chunk id, cosine similarity)`` of the ``k`` nearest chunks, nearest first."""
         vectors = self.vectors()
         (q,) = self.embedder.embed([query])
-        scored = [(c.id, sum(a * b for a, b in zip(q, v, strict=False))) for c, v in zip(self.chunks, vectors, strict=True)]
+        scored = [
+            (c.id, sum(a * b for a, b in zip(q, v, strict=False)))
+            for c, v in zip(self.chunks, vectors, strict=True)
+        ]
         scored.sort(key=lambda item: item[1], reverse=True)
         return scored[:k]

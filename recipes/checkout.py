@@ -81,7 +81,9 @@ class OrderScore(Score):
     email: str = ""
 
 
-def build(services: Services, store: Any, *, events: list[str] | None = None) -> Cadence[OrderScore]:
+def build(
+    services: Services, store: Any, *, events: list[str] | None = None
+) -> Cadence[OrderScore]:
     """The checkout cadence over ``services``, checkpointed in ``store``.
 
     Args:

@@ -146,9 +146,7 @@ def build(
         say(describe(attempt, seen[0].started))
 
     chain = FallbackChain([remote, model or load_model()], retry=2, on_attempt=on_attempt)
-    ask = llm_note(
-        chain, prompt="{question}", into="answer", options={"max_tokens": max_tokens}
-    )
+    ask = llm_note(chain, prompt="{question}", into="answer", options={"max_tokens": max_tokens})
     return Cadence("ask_with_fallback", AskScore()).then("ask", ask)
 
 

@@ -75,7 +75,9 @@ def build(model: Model | None = None, *, max_tokens: int = 120) -> Cadence[AskSc
     def retrieve(score: AskScore) -> None:
         best = [chunks[i] for i in index.search(score.question, k=2)]
         score.sources = list(dict.fromkeys(c.path for c in best))
-        score.context = "\n\n".join(f"[{n}] {c.label}\n{c.text[:600]}" for n, c in enumerate(best, 1))
+        score.context = "\n\n".join(
+            f"[{n}] {c.label}\n{c.text[:600]}" for n, c in enumerate(best, 1)
+        )
 
     async def answer(score: AskScore) -> None:
         request = ModelRequest.of(

@@ -28,7 +28,7 @@ from typing import Any
 
 from cadence import Cadence, Score, to_mermaid
 from cadence_llm import LocalModel, Model
-from cadence_llm.codegen import Generation, generate_cadence
+from cadence_llm.codegen import Generation, Mode, generate_cadence
 from recipes._models import load_model, say
 
 TASK = (
@@ -107,7 +107,9 @@ class GeneratedScore(Score):
     result: SupportScore | None = None
 
 
-def build(model: Model | None = None, *, task: str = TASK, max_tokens: int = 200) -> Cadence[GeneratedScore]:
+def build(
+    model: Model | None = None, *, task: str = TASK, max_tokens: int = 200
+) -> Cadence[GeneratedScore]:
     """Two steps: ``write`` (generate, validate, repair, build, draw) and ``run`` the result.
 
     Args:
@@ -116,7 +118,7 @@ def build(model: Model | None = None, *, task: str = TASK, max_tokens: int = 200
         max_tokens: Cap on each answer.
     """
     model = model or load_model()
-    mode = "grammar" if isinstance(model, LocalModel) else "text"
+    mode: Mode = "grammar" if isinstance(model, LocalModel) else "text"
 
     async def write(score: GeneratedScore) -> None:
         gen: Generation = await generate_cadence(

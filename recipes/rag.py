@@ -106,7 +106,9 @@ def build(
         embedder or default_embedder(),
         cache=None if embedder is not None else cache_path(),
     )
-    chain = FallbackChain([m for m in (model, fallback) if m is not None], retry=1, check=_non_empty)
+    chain = FallbackChain(
+        [m for m in (model, fallback) if m is not None], retry=1, check=_non_empty
+    )
 
     def keyword_search(score: RagScore) -> None:
         """BM25 over the sections' text (SQLite FTS5)."""

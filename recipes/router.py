@@ -90,7 +90,9 @@ async def main(tickets: tuple[str, ...] = TICKETS, *, model: Model | None = None
     for message in tickets:
         started = time.perf_counter()
         ticket = await cadence.run(Ticket(message=message))
-        say(f"{message}\n  -> {ticket.intent} desk: {ticket.reply} ({time.perf_counter() - started:.1f}s)")
+        say(
+            f"{message}\n  -> {ticket.intent} desk: {ticket.reply} ({time.perf_counter() - started:.1f}s)"
+        )
         results.append(ticket)
     return results
 

@@ -193,12 +193,16 @@ def build(
         response_model=ShopAnswer,
         options=options,
     )
-    return Cadence("tool_agent", ShopScore(question=question)).then("agent", helper).then(
-        "report", report
+    return (
+        Cadence("tool_agent", ShopScore(question=question))
+        .then("agent", helper)
+        .then("report", report)
     )
 
 
-async def main(question: str = QUESTION, *, model: Model | None = None, **options: Any) -> ShopScore:
+async def main(
+    question: str = QUESTION, *, model: Model | None = None, **options: Any
+) -> ShopScore:
     """Answer ``question`` with the agent and print the turns, tools and structured answer."""
     say(f"Q: {question}")
     started = time.perf_counter()

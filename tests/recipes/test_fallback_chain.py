@@ -47,7 +47,9 @@ async def test_fault_server_speaks_http_on_loopback() -> None:
 
 def test_real_endpoint_is_used_only_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """With OPENAI_API_KEY set the first model is OpenAIModel, else the fault server."""
-    assert type(fallback_chain.remote_model("http://127.0.0.1:9/v1")).__name__ == "OpenAICompatModel"
+    assert (
+        type(fallback_chain.remote_model("http://127.0.0.1:9/v1")).__name__ == "OpenAICompatModel"
+    )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     assert type(fallback_chain.remote_model(None)).__name__ == "OpenAIModel"

@@ -30,7 +30,7 @@ async def base_url(fake_model: FunctionModel) -> AsyncIterator[str]:
         uvicorn.Config(create_app(fake_model), host="127.0.0.1", port=port, log_level="warning")
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
@@ -50,17 +50,19 @@ def parse_sse(text: str) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
 async def test_answer_streams_token_by_token(base_url: str) -> None:
     """With Accept: text/event-stream the tokens arrive as separate events before the result."""
     chunks: list[str] = []
-    async with httpx.AsyncClient(timeout=30) as client:
-        async with client.stream(
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream(
             "POST",
             f"{base_url}/ask",
             json={"question": "What does .sync do?"},
             headers={"accept": "text/event-stream"},
-        ) as resp:
-            assert resp.status_code == 200
-            assert resp.headers["content-type"].startswith("text/event-stream")
-            async for chunk in resp.aiter_text():
-                chunks.append(chunk)
+        ) as resp,
+    ):
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        async for chunk in resp.aiter_text():
+            chunks.append(chunk)
     events = parse_sse("".join(chunks))
     kinds = [e for e, _ in events]
     tokens = [d["text"] for e, d in events if e == "token"]

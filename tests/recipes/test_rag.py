@@ -29,7 +29,9 @@ async def test_both_retrievers_run_as_one_sync_group(fake_model: FunctionModel) 
 async def test_question_reaches_the_model_with_numbered_sources() -> None:
     """The prompt carries the question and three numbered sections."""
     model = ScriptedModel(["See [2]."])
-    await rag.build(model, embedder=HashEmbedder()).run(rag.RagScore(question="What is a Retry policy?"))
+    await rag.build(model, embedder=HashEmbedder()).run(
+        rag.RagScore(question="What is a Retry policy?")
+    )
     prompt = model.requests[0].messages[-1].content
     assert "Question: What is a Retry policy?" in prompt
     assert "[1] " in prompt and "[3] " in prompt
@@ -44,7 +46,10 @@ async def test_uncited_answer_lists_every_file_read() -> None:
 
 async def test_empty_answer_falls_back_to_the_second_model() -> None:
     """The chain refuses an empty answer and asks the fallback model."""
-    first, second = ScriptedModel(["  "], name="first"), ScriptedModel(["Rerun [1]."], name="second")
+    first, second = (
+        ScriptedModel(["  "], name="first"),
+        ScriptedModel(["Rerun [1]."], name="second"),
+    )
     result = await rag.build(first, fallback=second, embedder=HashEmbedder()).run()
     assert second.calls == 1
     assert result.answer.startswith("Rerun [1].")

@@ -40,5 +40,7 @@ async def test_a_label_outside_the_set_is_re_asked() -> None:
 @pytest.mark.parametrize("label", router.LABELS)
 async def test_exactly_one_desk_runs(label: str) -> None:
     """Only the branch of the chosen label runs."""
-    ticket = await router.build(ScriptedModel([f'{{"label": "{label}"}}'])).run(router.Ticket(message="x"))
+    ticket = await router.build(ScriptedModel([f'{{"label": "{label}"}}'])).run(
+        router.Ticket(message="x")
+    )
     assert ticket.desk == label and ticket.reply
