@@ -27,11 +27,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any, Generic, Literal, TypeVar
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 
 try:
-    from fastapi import APIRouter, FastAPI, Request
+    from fastapi import APIRouter, Request
     from fastapi.responses import Response, StreamingResponse
     from pydantic import TypeAdapter, ValidationError
     from starlette.concurrency import run_in_threadpool
@@ -51,6 +51,16 @@ from cadence.integrations._common import (
     resources_var,
 )
 from cadence.integrations._encode import dumps
+from cadence.integrations._fastapi_support import (
+    CadenceDependency,
+    CadenceRun,
+    as_response,
+    cadence_lifespan,
+    install_problem_handlers,
+    problem_response,
+    replay,
+    stored,
+)
 from cadence.integrations._idempotency import (
     IdempotencyRegistry,
     InMemoryIdempotencyStore,
@@ -81,7 +91,6 @@ __all__ = [
     "publish_event",
 ]
 
-S = TypeVar("S")
 _REQUEST_PARAM = "_cadence_request"
 _JSON = "application/json"
 _PROBLEM_DOC: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
@@ -91,41 +100,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "A circuit breaker is open (see Retry-After)", **_PROBLEM_DOC},
     504: {"description": "A note timed out", **_PROBLEM_DOC},
 }
-
-
-def problem_response(problem: Problem) -> Response:
-    """A ``Response`` carrying a problem document with its headers."""
-    return Response(
-        problem.body(), problem.status, dict(problem.headers), media_type=PROBLEM_MEDIA_TYPE
-    )
-
-
-def _as_response(outcome: Any) -> Response:
-    if isinstance(outcome, Problem):
-        return problem_response(outcome)
-    if isinstance(outcome, Response):
-        return outcome
-    raise TypeError(
-        f"an errors= handler must return a Problem, a Response or None, got {outcome!r}"
-    )
-
-
-def _stored(response: Response) -> StoredResponse:
-    if isinstance(response, StreamingResponse):
-        raise TypeError("a streaming response cannot be replayed for an Idempotency-Key")
-    headers = tuple(
-        (k, v) for k, v in response.headers.items() if k not in ("content-length", "content-type")
-    )
-    return StoredResponse(
-        response.status_code, bytes(response.body), response.media_type or _JSON, headers
-    )
-
-
-def _replay(stored: StoredResponse, *, replayed: bool) -> Response:
-    headers = dict(stored.headers)
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(stored.body, stored.status, headers, media_type=stored.media_type)
 
 
 def _endpoint_signature(fn: Callable[..., Any]) -> inspect.Signature:
@@ -208,7 +182,7 @@ class _Route:
                 final = await self.cadence.run(score, run_id=run_id)
             body = dumps(final) if self.plain else await self.body(final)
         except Exception as exc:
-            return _as_response(self.problem(exc))
+            return as_response(self.problem(exc))
         if isinstance(body, Response):
             return body
         return Response(body, self.status_code, media_type=_JSON)
@@ -238,7 +212,7 @@ class _Route:
                     return await self.run_once(request, check_key(key), score)
             return await self.run(score, None)
         except CadenceError as exc:
-            return _as_response(self.problem(exc))
+            return as_response(self.problem(exc))
         finally:
             resources_var.reset(token)
 
@@ -250,11 +224,10 @@ class _Route:
 
         async def produce() -> StoredResponse:
             response = await self.run(score, scoped)
-            stored = _stored(response)
-            return dataclasses.replace(stored, fingerprint=digest)
+            return dataclasses.replace(stored(response), fingerprint=digest)
 
-        stored, replayed = await registry.respond(scoped, digest, produce)
-        return _replay(stored, replayed=replayed)
+        response, replayed = await registry.respond(scoped, digest, produce)
+        return replay(response, replayed=replayed)
 
     def sse(self, score: Any, resources: Any) -> Response:
         async def run(hooks: Sequence[Any]) -> Any:
@@ -449,109 +422,3 @@ class CadenceRouter(APIRouter):
             return fn
 
         return register
-
-
-class CadenceRun(Generic[S]):
-    """Runs one cadence inside a hand-written endpoint (what :class:`CadenceDependency` gives)."""
-
-    def __init__(self, cadence: Cadence[S], hooks: Callable[[], list[Any]], resources: Any) -> None:
-        self.cadence = cadence
-        self._hooks = hooks
-        self._resources = resources
-
-    async def __call__(self, score: S, *, run_id: str | None = None) -> S:
-        """Run the cadence on ``score``; failures raise (see :func:`install_problem_handlers`)."""
-        token = resources_var.set(self._resources)
-        try:
-            return await execute(self.cadence, score, run_id=run_id, hooks=self._hooks())
-        finally:
-            resources_var.reset(token)
-
-
-class CadenceDependency(Generic[S]):
-    """A FastAPI dependency that hands your endpoint a :class:`CadenceRun`.
-
-    ::
-
-        checkout = CadenceDependency(checkout_cadence)
-
-        @app.post("/checkout")
-        async def do_checkout(order: Order, run: CadenceRun = Depends(checkout)):
-            result = await run(OrderScore(order_id=order.id))
-            return {"status": result.status}
-
-    Args:
-        cadence: The cadence to run.
-        reporter: Optional ``reporter(note_name, seconds, score)`` for each run.
-    """
-
-    def __init__(
-        self, cadence: Cadence[S], *, reporter: Callable[[str, float, Any], Any] | None = None
-    ) -> None:
-        if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
-                f"CadenceDependency expects a Cadence, got {type(cadence).__name__}"
-            )
-        self.cadence = cadence
-        self.reporter = reporter
-
-    def _hooks(self) -> list[Any]:
-        return [] if self.reporter is None else [ReporterHooks(self.reporter)]
-
-    async def __call__(self, request: Request) -> CadenceRun[S]:
-        return CadenceRun(self.cadence, self._hooks, request.scope.get("state"))
-
-
-def install_problem_handlers(
-    app: FastAPI, *, errors: ErrorMapping | None = None, expose_errors: bool = False
-) -> None:
-    """Answer every uncaught ``CadenceError`` of ``app`` with a problem+json response.
-
-    For hand-written endpoints (``CadenceDependency``); ``@router.cadence`` routes map their
-    errors themselves.
-    """
-
-    async def handle(request: Request, exc: Exception) -> Response:
-        return _as_response(problem_for(exc, errors=errors, expose_errors=expose_errors))
-
-    app.add_exception_handler(CadenceError, handle)
-
-
-def cadence_lifespan(
-    **resources: Any,
-) -> Callable[[Any], AbstractAsyncContextManager[dict[str, Any]]]:
-    """A FastAPI ``lifespan`` that opens shared resources once and closes them at shutdown.
-
-    Each keyword is a resource: an (async) context manager is entered, a zero-argument
-    callable is called first (its result may be awaitable or a context manager), anything
-    else is used as is. Resources are closed in reverse order at shutdown. They are set on
-    ``app.state``, on ``request.state``, and reachable from notes with :func:`get_resource`.
-
-    ::
-
-        app = FastAPI(lifespan=cadence_lifespan(http=lambda: httpx.AsyncClient()))
-    """
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
-        async with AsyncExitStack() as stack:
-            opened: dict[str, Any] = {}
-            for name, value in resources.items():
-                opened[name] = await _open(stack, value)
-                setattr(app.state, name, opened[name])
-            yield opened
-
-    return lifespan
-
-
-async def _open(stack: AsyncExitStack, value: Any) -> Any:
-    is_manager = hasattr(value, "__aenter__") or hasattr(value, "__enter__")
-    if callable(value) and (isinstance(value, type) or not is_manager):  # a factory
-        value = value()
-        if inspect.isawaitable(value):
-            value = await value
-    if hasattr(value, "__aenter__"):
-        return await stack.enter_async_context(value)
-    if hasattr(value, "__enter__"):
-        return stack.enter_context(value)
-    return value

@@ -41,6 +41,7 @@ from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 from cadence.integrations._common import ReporterHooks, execute, require_score
 from cadence.integrations._encode import dumps
+from cadence.integrations._flask_binding import Binder, Invalid
 from cadence.integrations._idempotency import (
     IdempotencyRegistry,
     InMemoryIdempotencyStore,
@@ -68,12 +69,6 @@ __all__ = [
 
 T = TypeVar("T")
 _JSON = "application/json"
-_COERCE: dict[Any, Callable[[str], Any]] = {
-    int: int,
-    float: float,
-    str: str,
-    bool: lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
-}
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -103,97 +98,6 @@ def _as_response(outcome: Any) -> flask.Response:
     if isinstance(outcome, Problem):
         return problem_response(outcome)
     return current_app.make_response(outcome)
-
-
-class _Invalid(Exception):
-    """Internal: request values did not fit the function's parameters."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("invalid request")
-        self.errors = errors
-
-
-def _coerce(name: str, where: str, value: Any, annotation: Any) -> Any:
-    convert = _COERCE.get(annotation)
-    if convert is None or not isinstance(value, str) or annotation is str:
-        return value
-    try:
-        return convert(value)
-    except (ValueError, KeyError):
-        raise _Invalid(
-            [
-                {
-                    "loc": [where, name],
-                    "msg": f"not a valid {annotation.__name__}",
-                    "type": "type_error",
-                }
-            ]
-        ) from None
-
-
-def _body_model(annotation: Any, body: Any) -> Any:
-    validate = getattr(annotation, "model_validate", None)
-    if validate is not None:  # pydantic model
-        from pydantic import ValidationError
-
-        try:
-            return validate(body)
-        except ValidationError as exc:
-            raise _Invalid(
-                [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]
-            ) from None
-    if not isinstance(body, dict):
-        raise _Invalid([{"loc": ["body"], "msg": "a JSON object is required", "type": "missing"}])
-    try:
-        return annotation(**body)
-    except TypeError as exc:
-        raise _Invalid([{"loc": ["body"], "msg": str(exc), "type": "type_error"}]) from None
-
-
-class _Binder:
-    """Fills a function's parameters from URL variables, the JSON body and the query string."""
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        try:
-            sig = inspect.signature(fn, eval_str=True)
-        except NameError:
-            sig = inspect.signature(fn)
-        self.params = [
-            p
-            for p in sig.parameters.values()
-            if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        ]
-
-    def bind(self, url: dict[str, Any]) -> dict[str, Any]:
-        body: Any = None
-        if request.mimetype == _JSON or request.is_json:
-            body = request.get_json(silent=True)
-            if body is None and request.get_data():
-                raise _Invalid([{"loc": ["body"], "msg": "malformed JSON", "type": "json_invalid"}])
-        kwargs: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        for p in self.params:
-            ann = p.annotation
-            try:
-                if p.name in url:
-                    kwargs[p.name] = url[p.name]
-                elif isinstance(ann, type) and (
-                    dataclasses.is_dataclass(ann) or hasattr(ann, "model_validate")
-                ):
-                    kwargs[p.name] = _body_model(ann, body)
-                elif isinstance(body, dict) and p.name in body:
-                    kwargs[p.name] = _coerce(p.name, "body", body[p.name], ann)
-                elif p.name in request.args:
-                    kwargs[p.name] = _coerce(p.name, "query", request.args[p.name], ann)
-                elif p.default is inspect.Parameter.empty:
-                    errors.append(
-                        {"loc": ["query", p.name], "msg": "field required", "type": "missing"}
-                    )
-            except _Invalid as exc:
-                errors.extend(exc.errors)
-        if errors:
-            raise _Invalid(errors)
-        return kwargs
 
 
 class _Options:
@@ -291,7 +195,7 @@ class CadenceBlueprint(Blueprint):
         opts = self.cadence_options
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            binder = _Binder(fn)
+            binder = Binder(fn)
             is_async = inspect.iscoroutinefunction(fn)
 
             def view(**url: Any) -> flask.Response:
@@ -313,7 +217,7 @@ class CadenceBlueprint(Blueprint):
                 try:
                     kwargs = binder.bind(url)
                     score = run_async(fn(**kwargs)) if is_async else fn(**kwargs)
-                except _Invalid as exc:
+                except Invalid as exc:
                     return problem_response(validation_problem(exc.errors))
                 require_score(fn, score)
                 hooks: list[Any] = []
