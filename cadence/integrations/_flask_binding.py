@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,9 @@ class Invalid(Exception):
 
 
 def _coerce(name: str, where: str, value: Any, annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if type(None) in args and len(args) == 2:  # Optional[X] / X | None converts like X
+        annotation = next(a for a in args if a is not type(None))
     convert = _COERCE.get(annotation)
     if convert is None or not isinstance(value, str) or annotation is str:
         return value

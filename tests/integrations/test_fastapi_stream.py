@@ -151,6 +151,22 @@ def test_key_reused_for_another_request_is_422() -> None:
     assert runs == ["r"]
 
 
+def test_key_reused_with_another_body_is_422() -> None:
+    """The request body is part of the fingerprint: same key, different JSON body is refused."""
+    router = CadenceRouter(idempotency_store=InMemoryIdempotencyStore())
+
+    @router.cadence("/b/{order_id}", checkout())
+    async def create(order_id: str, body: dict[str, int]) -> OrderScore:
+        return OrderScore(order_id=f"{order_id}-{body['n']}")
+
+    client = TestClient(_app(router))
+    first = client.post("/b/x", json={"n": 1}, headers={"Idempotency-Key": "bk"})
+    same = client.post("/b/x", json={"n": 1}, headers={"Idempotency-Key": "bk"})
+    other = client.post("/b/x", json={"n": 2}, headers={"Idempotency-Key": "bk"})
+    assert first.json()["order_id"] == "x-1" and same.json() == first.json()
+    assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
 def test_malformed_key_is_400() -> None:
     """An Idempotency-Key with spaces or over 255 characters is a 400 problem."""
     router, runs = _counting_router(InMemoryIdempotencyStore())

@@ -109,8 +109,10 @@ def _binding_app() -> Flask:
     bp = CadenceBlueprint("bind", __name__)
 
     @bp.cadence_route("/orders/<order_id>", checkout())
-    def create(order_id: str, priority: int, coupon: str = "") -> OrderScore:
-        return OrderScore(order_id=f"{order_id}:{priority}:{coupon}")
+    def create(
+        order_id: str, priority: int, coupon: str = "", rush: bool | None = None
+    ) -> OrderScore:
+        return OrderScore(order_id=f"{order_id}:{priority}:{coupon}:{rush}")
 
     @bp.cadence_route("/model/<order_id>", checkout())
     def with_model(order_id: str, order: Order) -> OrderScore:
@@ -127,9 +129,10 @@ def _binding_app() -> Flask:
 def test_json_body_query_and_path_fill_the_parameters() -> None:
     """Parameters come from the URL, then the JSON body, then the query string, coerced."""
     client = _binding_app().test_client()
-    assert client.post("/orders/a?priority=2").get_json()["order_id"] == "a:2:"
+    assert client.post("/orders/a?priority=2").get_json()["order_id"] == "a:2::None"
     r = client.post("/orders/b", json={"priority": 3, "coupon": "X"})
-    assert r.get_json()["order_id"] == "b:3:X"
+    assert r.get_json()["order_id"] == "b:3:X:None"
+    assert client.post("/orders/c?priority=1&rush=true").get_json()["order_id"] == "c:1::True"
     assert client.post("/model/m", json={"quantity": 4}).get_json()["order_id"] == "mx4"
     assert client.post("/address", json={"city": "Oslo"}).get_json()["order_id"] == "Oslo"
 
