@@ -268,3 +268,32 @@ def test_invalid_options_fail_early(options: dict[str, Any], fragment: str) -> N
     """Bad retry options raise CadenceDefinitionError naming the option."""
     with pytest.raises(CadenceDefinitionError, match=fragment):
         retry(**options)
+
+
+def test_sync_deadline_stops_a_blocking_attempt() -> None:
+    """A sync attempt blocking past the deadline is given up on (its thread abandoned)."""
+    import threading
+
+    from cadence.resilience import abandoned_threads
+
+    release = threading.Event()
+    calls: list[int] = []
+
+    @retry(5, delay=0.0, deadline=0.05)
+    def blocking() -> None:
+        calls.append(1)
+        release.wait(10)
+
+    try:
+        with pytest.raises(RetryExhaustedError) as info:
+            blocking()
+        assert calls == [1]
+        assert "deadline" in str(info.value)
+        assert [t.name for t in abandoned_threads()] == ["blocking"]
+    finally:
+        release.set()
+        import time
+
+        give_up = time.monotonic() + 5
+        while abandoned_threads() and time.monotonic() < give_up:
+            time.sleep(0.01)
