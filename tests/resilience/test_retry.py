@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from cadence import Cadence, CadenceHooks, Score, note
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, Skip
-from cadence.resilience import Retry, RetryEvent, retry
+from cadence.resilience import Retry, RetryEvent, abandoned_threads, retry
 from cadence.testing import FakeClock
 
 
@@ -272,10 +274,6 @@ def test_invalid_options_fail_early(options: dict[str, Any], fragment: str) -> N
 
 def test_sync_deadline_stops_a_blocking_attempt() -> None:
     """A sync attempt blocking past the deadline is given up on (its thread abandoned)."""
-    import threading
-
-    from cadence.resilience import abandoned_threads
-
     release = threading.Event()
     calls: list[int] = []
 
@@ -292,8 +290,6 @@ def test_sync_deadline_stops_a_blocking_attempt() -> None:
         assert [t.name for t in abandoned_threads()] == ["blocking"]
     finally:
         release.set()
-        import time
-
         give_up = time.monotonic() + 5
         while abandoned_threads() and time.monotonic() < give_up:
             time.sleep(0.01)
