@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -101,6 +102,34 @@ async def test_fifty_concurrent_requests_are_isolated() -> None:
         assert body["trail"] == ["fetch", "total", "pay", f"o{i}"]
         assert body["items"][0]["sku"] == f"o{i}-a"
     assert template == OrderScore(order_id="TEMPLATE")
+
+
+def test_fifty_concurrent_testclient_requests_are_isolated() -> None:
+    """50 threads sharing one TestClient overlap inside one loop; each gets its own score."""
+    in_flight = 0
+    all_in = asyncio.Event()
+
+    async def wait_for_everyone(score: OrderScore) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight == 50:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), 10)
+        score.trail.append(score.order_id)
+
+    cad = checkout().then("barrier", wait_for_everyone)
+    router = CadenceRouter()
+
+    @router.cadence("/orders/{order_id}", cad)
+    async def create(order_id: str, qty: int = 1) -> OrderScore:
+        return OrderScore(order_id=f"{order_id}x{qty}")
+
+    with TestClient(_app(router)) as client, ThreadPoolExecutor(50) as pool:
+        responses = list(pool.map(lambda i: client.post(f"/orders/t{i}?qty={i}"), range(50)))
+    for i, r in enumerate(responses):
+        assert r.json()["order_id"] == f"t{i}x{i}"
+        assert r.json()["trail"] == ["fetch", "total", "pay", f"t{i}x{i}"]
+    assert cad.score == OrderScore(order_id="ORD-123")
 
 
 class Order(BaseModel):
