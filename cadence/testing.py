@@ -12,6 +12,8 @@ tests of retries, deadlines and circuit breakers run instantly and deterministic
         ...
         assert clock.sleeps == [1.0, 2.0]
 
+    check_breaker_store(MyStore())  # a circuit-breaker store answers like the reference one
+
 This module imports nothing outside the standard library, so a user's test suite can use it
 without any of cadence's extras installed.
 """
@@ -29,8 +31,9 @@ from typing import Any
 
 from cadence import _clock
 from cadence.checkpoint.conformance import check_checkpoint_store
+from cadence.resilience._conformance import check_breaker_store
 
-__all__ = ["FakeClock", "check_checkpoint_store", "testing_mode"]
+__all__ = ["FakeClock", "check_breaker_store", "check_checkpoint_store", "testing_mode"]
 
 
 class _Timer:

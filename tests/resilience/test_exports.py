@@ -34,8 +34,8 @@ def test_all_is_sorted_and_complete() -> None:
 
 
 def test_testing_helpers_are_exported() -> None:
-    """cadence.testing offers FakeClock and testing_mode."""
-    assert {"FakeClock", "testing_mode"} <= set(cadence.testing.__all__)
+    """cadence.testing offers FakeClock, testing_mode and the breaker store check."""
+    assert set(cadence.testing.__all__) >= {"FakeClock", "check_breaker_store", "testing_mode"}
 
 
 def test_importing_needs_no_optional_dependency() -> None:

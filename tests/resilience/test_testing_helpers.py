@@ -10,8 +10,16 @@ import pytest
 from cadence import _clock
 from cadence._clock import SystemClock
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError, TimeoutError
-from cadence.resilience import CircuitBreaker, circuit_breaker, fallback, timeout
-from cadence.testing import FakeClock, testing_mode
+from cadence.resilience import (
+    BreakerConfig,
+    CircuitBreaker,
+    InMemoryBreakerStore,
+    Outcome,
+    circuit_breaker,
+    fallback,
+    timeout,
+)
+from cadence.testing import FakeClock, check_breaker_store, testing_mode
 
 
 async def test_manual_clock_wakes_sleepers_in_order() -> None:
@@ -108,3 +116,25 @@ def test_async_fallback_handler_on_sync_function_fails_at_decoration() -> None:
         @fallback(handler=handler)
         def sync_fn(score: object) -> int:
             raise ValueError
+
+
+def test_reference_store_passes_its_own_conformance_check() -> None:
+    """check_breaker_store accepts the in-memory reference store."""
+    check_breaker_store(InMemoryBreakerStore(), seed=7)
+
+
+class _LeakyProbeStore(InMemoryBreakerStore):
+    """A buggy store: a cancelled probe never gives its slot back."""
+
+    def record(
+        self, key: str, config: BreakerConfig, generation: int, probe: bool, outcome: Outcome
+    ) -> None:
+        if probe and outcome is Outcome.IGNORED:
+            return
+        super().record(key, config, generation, probe, outcome)
+
+
+def test_conformance_check_catches_a_buggy_store() -> None:
+    """check_breaker_store fails a store that deviates from the reference."""
+    with pytest.raises(AssertionError, match="the store answered"):
+        check_breaker_store(_LeakyProbeStore(), steps=20)
