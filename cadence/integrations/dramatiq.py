@@ -142,6 +142,11 @@ class CadenceActor(Generic[S]):
                 f"{type(store).__name__}; use RedisCheckpointStore, PostgresCheckpointStore or "
                 "SQLiteCheckpointStore"
             )
+        if cadence.checkpoint_store is not None:
+            raise TypeError(
+                f"cadence {cadence.name!r} already has a checkpoint store; pass the store to "
+                "CadenceActor(store=...) instead of calling .with_checkpoint() yourself"
+            )
         self.cadence = cadence
         self.store = store
         self.codec = codec or getattr(store, "codec", None) or ScoreCodec()
