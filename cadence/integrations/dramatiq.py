@@ -106,8 +106,9 @@ class CadenceActor(Generic[S]):
     Args:
         cadence: The cadence to run; do not call ``with_checkpoint`` on it yourself (this class
             attaches ``store``).
-        store: A checkpoint store every worker shares (Redis, PostgreSQL or SQLite on a shared
-            disk) and that supports leases.
+        store: A checkpoint store every worker shares and that supports leases: Redis or
+            PostgreSQL, or SQLite when all workers run on one machine (WAL needs shared memory,
+            so never put the file on a network filesystem).
         broker: The Dramatiq broker; defaults to ``dramatiq.get_broker()``. The ``AsyncIO``
             middleware is added if missing.
         queue_name: The Dramatiq queue.
