@@ -107,3 +107,12 @@ async def test_missing_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(ImportError, match=r"cadence-orchestration\[postgres\]"):
         await PostgresCheckpointStore("postgresql://x@127.0.0.1:1/x").get_failure("c", "r")
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    """``cadence.checkpoint.__all__`` is sorted and every name in it resolves."""
+    import cadence.checkpoint as checkpoint
+
+    assert list(checkpoint.__all__) == sorted(checkpoint.__all__)
+    for name in checkpoint.__all__:
+        assert getattr(checkpoint, name) is not None
