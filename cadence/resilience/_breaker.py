@@ -72,9 +72,11 @@ class CircuitBreaker:
     Args:
         name: Identifies the circuit in the store, in errors and in metrics.
         failure_threshold: Consecutive failures that open the circuit.
-        recovery_timeout: Seconds the circuit stays open before admitting probes; also how
-            long a probe may take before it counts as failed.
+        recovery_timeout: Seconds the circuit stays open before admitting probes.
         half_open_max_calls: Probes admitted in half-open; all must succeed to close.
+        probe_timeout: Seconds a probe may run before it counts as failed, so a caller that
+            crashed mid-probe cannot wedge a shared breaker in half-open. Default: the larger
+            of ``recovery_timeout`` and 60 s; set it above your slowest legitimate call.
         excluded_exceptions: Errors that show the dependency answered (bad input, not found):
             they count as successes, never as failures.
         store: Where the state lives; the process-wide in-memory store by default.
@@ -92,6 +94,7 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         recovery_timeout: float = 30.0,
         half_open_max_calls: int = 1,
+        probe_timeout: float | None = None,
         excluded_exceptions: Any = None,
         store: BreakerStore | None = None,
         on_store_error: StoreErrorPolicy = "allow",
@@ -111,12 +114,18 @@ class CircuitBreaker:
                 f"circuit_breaker store must implement BreakerStore, got {type(store).__name__}"
             )
         self.name = name
+        recovery = check_positive(
+            "circuit_breaker recovery_timeout", recovery_timeout, "write e.g. 30.0 (seconds)"
+        )
         self.config = BreakerConfig(
             _positive_int("failure_threshold", failure_threshold),
-            check_positive(
-                "circuit_breaker recovery_timeout", recovery_timeout, "write e.g. 30.0 (seconds)"
-            ),
+            recovery,
             _positive_int("half_open_max_calls", half_open_max_calls),
+            max(recovery, 60.0)
+            if probe_timeout is None
+            else check_positive(
+                "circuit_breaker probe_timeout", probe_timeout, "write e.g. 120.0 (seconds)"
+            ),
         )
         self.excluded_exceptions = _exception_types(excluded_exceptions)
         self.store: BreakerStore = store if store is not None else _DEFAULT_STORE

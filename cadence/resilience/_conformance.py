@@ -79,7 +79,7 @@ def check_breaker_store(store: BreakerStore, *, steps: int = 300, seed: int = 0)
 
 def _check_recovery(store: BreakerStore, key: str) -> None:
     """Walk one circuit through open, half-open (probe slots) and back, with real waits."""
-    recovery = 0.3  # also the probes' lease: long enough for the checks below under load
+    recovery = 0.3
     config = BreakerConfig(failure_threshold=1, recovery_timeout=recovery, half_open_max_calls=2)
 
     def trip() -> None:

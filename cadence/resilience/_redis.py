@@ -30,6 +30,7 @@ local threshold = tonumber(ARGV[1])
 local recovery = tonumber(ARGV[2])
 local half_max = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
+local probe_timeout = tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local h = redis.call('HMGET', key, 'state', 'gen', 'failures', 'opened_at', 'probes',
@@ -63,7 +64,7 @@ local function save()
 end
 local function retry_after()
   if state == 'open' then return math.max(0, opened_at + recovery - now) end
-  if state == 'half_open' then return math.max(0, lease_until - now) end
+  if state == 'half_open' then return math.max(0, math.min(lease_until - now, recovery)) end
   return 0
 end
 """
@@ -75,7 +76,7 @@ local admitted, probe = 0, 0
 if state == 'closed' then
   admitted = 1
 elseif state == 'half_open' and probes < half_max then
-  probes = probes + 1; lease_until = now + recovery; admitted = 1; probe = 1; dirty = true
+  probes = probes + 1; lease_until = now + probe_timeout; admitted = 1; probe = 1; dirty = true
 end
 save()
 return {admitted, gen, probe, string.format('%.6f', admitted == 1 and 0 or retry_after())}
@@ -85,9 +86,9 @@ return {admitted, gen, probe, string.format('%.6f', admitted == 1 and 0 or retry
 _RECORD = (
     _PRELUDE
     + """
-local tgen = tonumber(ARGV[5])
-local tprobe = ARGV[6] == '1'
-local outcome = ARGV[7]
+local tgen = tonumber(ARGV[6])
+local tprobe = ARGV[7] == '1'
+local outcome = ARGV[8]
 if tgen == gen then
   if state == 'closed' and not tprobe then
     if outcome == 's' then
@@ -152,6 +153,10 @@ class RedisBreakerStore:
         prefix: Prefix of the hash key holding each breaker's state.
         ttl: Seconds an idle breaker's key lives; an expired key reads as a closed circuit.
         socket_timeout: Socket and connect timeout of clients created from ``url``.
+        max_connections: Connections per client created from ``url``. Callers beyond it
+            wait for a free connection (a herd of callers queues instead of failing).
+        pool_timeout: How long a caller waits for a free connection before the store counts
+            as unreachable.
     """
 
     nonblocking = False
@@ -165,6 +170,8 @@ class RedisBreakerStore:
         prefix: str = "cadence:breaker:",
         ttl: float = 86_400.0,
         socket_timeout: float = 1.0,
+        max_connections: int = 50,
+        pool_timeout: float = 5.0,
     ) -> None:
         if url is None and client is None and async_client is None:
             raise ValueError(
@@ -175,6 +182,8 @@ class RedisBreakerStore:
         self.prefix = prefix
         self._ttl_ms = round(ttl * 1000)
         self._socket_timeout = socket_timeout
+        self._max_connections = max_connections
+        self._pool_timeout = pool_timeout
         self._client = client
         self._async_client = async_client
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
@@ -190,11 +199,8 @@ class RedisBreakerStore:
         if self._client is None:
             if self.url is None:
                 raise RuntimeError("this RedisBreakerStore has only an async client")
-            self._client = self._redis.Redis.from_url(
-                self.url,
-                socket_timeout=self._socket_timeout,
-                socket_connect_timeout=self._socket_timeout,
-            )
+            pool = self._redis.BlockingConnectionPool.from_url(self.url, **self._pool_options())
+            self._client = self._redis.Redis(connection_pool=pool)
         return self._client
 
     def _async(self) -> Any:
@@ -206,13 +212,20 @@ class RedisBreakerStore:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self._redis.asyncio.Redis.from_url(
-                self.url,
-                socket_timeout=self._socket_timeout,
-                socket_connect_timeout=self._socket_timeout,
+            pool = self._redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, **self._pool_options()
             )
+            client = self._redis.asyncio.Redis(connection_pool=pool)
             self._async_clients[loop] = client
         return client
+
+    def _pool_options(self) -> dict[str, Any]:
+        return {
+            "max_connections": self._max_connections,
+            "timeout": self._pool_timeout,
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+        }
 
     def _eval(self, source: str, key: str, args: list[Any]) -> Any:
         client = self._sync()
@@ -232,6 +245,7 @@ class RedisBreakerStore:
         """Close the sync client created from ``url``."""
         if self._client is not None and self.url is not None:
             self._client.close()
+            self._client.connection_pool.disconnect()  # our own pool: close its sockets
             self._client = None
 
     async def aclose(self) -> None:
@@ -240,7 +254,7 @@ class RedisBreakerStore:
             return
         client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)
 
     # -- encoding ----------------------------------------------------------------------------
 
@@ -250,6 +264,7 @@ class RedisBreakerStore:
             repr(float(config.recovery_timeout)),
             config.half_open_max_calls,
             self._ttl_ms,
+            repr(float(config.probe_timeout)),
         ]
 
     @staticmethod

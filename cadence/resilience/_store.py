@@ -15,7 +15,7 @@ The state machine, shared by every store:
 - ``half_open``: exactly ``half_open_max_calls`` probe calls are admitted, however many
   callers arrive. Any probe failure re-opens; when every probe succeeded the circuit closes. A
   probe that is cancelled gives its slot back; a probe that has not answered within
-  ``recovery_timeout`` counts as failed, so a crashed process cannot wedge a shared breaker.
+  ``probe_timeout`` counts as failed, so a crashed process cannot wedge a shared breaker.
 
 Every transition starts a new *generation*. An admission carries its generation, and results
 of calls admitted in an earlier generation are ignored: a slow call started while closed cannot
@@ -65,6 +65,7 @@ class BreakerConfig:
     failure_threshold: int
     recovery_timeout: float
     half_open_max_calls: int
+    probe_timeout: float = 60.0
 
 
 class Admission(NamedTuple):
@@ -190,7 +191,9 @@ class _Circuit:
         if self.state is CircuitState.OPEN:
             return max(0.0, self.opened_at + config.recovery_timeout - now)
         if self.state is CircuitState.HALF_OPEN:
-            return max(0.0, self.lease_until - now)
+            # Refused while probes run: by the time the probe answers or the circuit
+            # re-opens for another recovery_timeout, whichever is sooner, a retry may pass.
+            return max(0.0, min(self.lease_until - now, config.recovery_timeout))
         return 0.0
 
 
@@ -231,7 +234,7 @@ class InMemoryBreakerStore:
                 and circuit.probes < config.half_open_max_calls
             ):
                 circuit.probes += 1
-                circuit.lease_until = now + config.recovery_timeout
+                circuit.lease_until = now + config.probe_timeout
                 return Admission(True, circuit.generation, True, 0.0)
             return Admission(False, circuit.generation, False, circuit.retry_after(config, now))
 

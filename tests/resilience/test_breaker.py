@@ -164,16 +164,36 @@ async def test_cancelled_probe_frees_its_slot(
 async def test_probe_that_never_answers_counts_as_failed(
     store: InMemoryBreakerStore, clock: FakeClock
 ) -> None:
-    """A probe silent for recovery_timeout re-opens the circuit instead of wedging it."""
-    breaker = make(store, failure_threshold=1)
+    """A probe silent for probe_timeout re-opens the circuit instead of wedging it."""
+    breaker = make(store, failure_threshold=1, probe_timeout=25.0)
     with pytest.raises(ConnectionError):
         await breaker.call_async(fail)
     clock.advance(10.0)
     breaker.acquire()  # a probe whose caller crashed and never reports
-    clock.advance(10.0)
+    clock.advance(24.0)
+    assert breaker.state is CircuitState.HALF_OPEN
+    clock.advance(1.0)
     assert breaker.state is CircuitState.OPEN
     clock.advance(10.0)
     assert await breaker.call_async(ok) == "ok"
+
+
+async def test_slow_probe_that_succeeds_closes(
+    store: InMemoryBreakerStore, clock: FakeClock
+) -> None:
+    """A probe slower than recovery_timeout (within probe_timeout) still closes the circuit."""
+    breaker = make(store, failure_threshold=1, recovery_timeout=5.0)
+    assert breaker.config.probe_timeout == 60.0  # default: max(recovery_timeout, 60 s)
+    with pytest.raises(ConnectionError):
+        await breaker.call_async(fail)
+    clock.advance(5.0)
+
+    async def slow_llm_call() -> str:
+        await clock.sleep(40.0)
+        return "answer"
+
+    assert await breaker.call_async(slow_llm_call) == "answer"
+    assert breaker.state is CircuitState.CLOSED
 
 
 async def test_late_results_from_an_old_generation_are_ignored(
@@ -307,6 +327,7 @@ async def test_unreachable_store_fails_closed(clock: FakeClock) -> None:
     [
         ({"failure_threshold": 0}, "failure_threshold must be an int >= 1"),
         ({"recovery_timeout": -5}, "recovery_timeout must be a positive number"),
+        ({"probe_timeout": 0}, "probe_timeout must be a positive number"),
         ({"half_open_max_calls": 1.5}, "half_open_max_calls must be an int >= 1"),
         ({"excluded_exceptions": ("KeyError",)}, "excluded_exceptions must be exception types"),
         ({"on_store_error": "open"}, "on_store_error must be 'allow'"),

@@ -15,6 +15,7 @@ from cadence.testing import FakeClock
 
 THRESHOLD = 3
 RECOVERY = 10.0
+PROBE_TIMEOUT = 15.0
 PROBES = 2
 OUTCOMES = st.sampled_from(["success", "failure", "excluded", "cancelled"])
 
@@ -69,7 +70,7 @@ class Model:
             return Ticket(self.generation, False)
         if self.state == "half_open" and self.probes_taken < PROBES:
             self.probes_taken += 1
-            self.lease_until = now + RECOVERY
+            self.lease_until = now + PROBE_TIMEOUT
             return Ticket(self.generation, True)
         return None
 
@@ -119,6 +120,7 @@ class BreakerMachine(RuleBasedStateMachine):
             "model",
             failure_threshold=THRESHOLD,
             recovery_timeout=RECOVERY,
+            probe_timeout=PROBE_TIMEOUT,
             half_open_max_calls=PROBES,
             excluded_exceptions=(Excluded,),
             store=InMemoryBreakerStore(),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,14 +16,8 @@ import pytest
 import redis
 
 from cadence.exceptions import CircuitOpenError
-from cadence.resilience import (
-    BreakerConfig,
-    CircuitBreaker,
-    CircuitState,
-    InMemoryBreakerStore,
-    Outcome,
-    RedisBreakerStore,
-)
+from cadence.resilience import CircuitBreaker, CircuitState, RedisBreakerStore
+from cadence.testing import check_breaker_store
 
 from .conftest import free_port
 
@@ -91,39 +86,10 @@ async def test_async_path_uses_the_asyncio_client(redis_url: str, prefix: str) -
         store.close()
 
 
-def test_redis_store_matches_the_reference_store(redis_store: RedisBreakerStore) -> None:
-    """Random admissions and outcomes give the same answers from Redis and from memory."""
-    config = BreakerConfig(failure_threshold=3, recovery_timeout=3600.0, half_open_max_calls=2)
-    memory = InMemoryBreakerStore()
-    rng = random.Random(1234)
-    pending: list[tuple[object, object]] = []
-    for _ in range(300):
-        if pending and rng.random() < 0.5:
-            mem_adm, red_adm = pending.pop(rng.randrange(len(pending)))
-            outcome = rng.choice(list(Outcome))
-            memory.record("k", config, mem_adm.generation, mem_adm.probe, outcome)  # type: ignore[attr-defined]
-            redis_store.record("k", config, red_adm.generation, red_adm.probe, outcome)  # type: ignore[attr-defined]
-        else:
-            mem_adm, red_adm = memory.acquire("k", config), redis_store.acquire("k", config)
-            assert (mem_adm.admitted, mem_adm.generation, mem_adm.probe) == (
-                red_adm.admitted,
-                red_adm.generation,
-                red_adm.probe,
-            )
-            if mem_adm.admitted:
-                pending.append((mem_adm, red_adm))
-        mem_snap, red_snap = memory.snapshot("k", config), redis_store.snapshot("k", config)
-        assert (mem_snap.state, mem_snap.failures, mem_snap.generation) == (
-            red_snap.state,
-            red_snap.failures,
-            red_snap.generation,
-        )
-        if rng.random() < 0.05:
-            memory.reset("k")
-            redis_store.reset("k")
-            assert redis_store.snapshot("k", config).state is CircuitState.CLOSED
-            pending.clear()
-            memory = InMemoryBreakerStore()
+def test_redis_store_passes_the_conformance_check(redis_store: RedisBreakerStore) -> None:
+    """Random admissions and outcomes get the same answers from Redis as from the reference."""
+    for seed in range(3):
+        check_breaker_store(redis_store, seed=seed)
 
 
 def _spawn(redis_url: str, prefix: str, threshold: int, mode: str) -> subprocess.Popen[str]:
@@ -219,5 +185,76 @@ async def test_unreachable_redis_follows_the_policy(policy: str) -> None:
                     breaker.call(lambda: "never")
         assert called == ([1, 1, 1] if policy == "allow" else [])
     finally:
+        await store.aclose()
+        store.close()
+
+
+async def test_half_open_herd_through_redis(redis_url: str, prefix: str) -> None:
+    """500 tasks and 32 threads reach a half-open Redis breaker together: exactly 1 probe runs."""
+    tasks_n, threads_n = 500, 32
+    store = RedisBreakerStore(redis_url, prefix=prefix)
+    breaker = CircuitBreaker(
+        "herd", failure_threshold=1, recovery_timeout=0.2, probe_timeout=30.0, store=store
+    )
+    loop = asyncio.get_running_loop()
+    everyone_refused = asyncio.Event()
+    calls = refused = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def count_call() -> None:
+        nonlocal calls
+        with lock:
+            calls += 1
+
+    def count_refusal() -> None:
+        nonlocal refused
+        with lock:
+            refused += 1
+            if refused == tasks_n + threads_n - 1:
+                loop.call_soon_threadsafe(everyone_refused.set)
+
+    @breaker
+    def probe_sync() -> None:
+        count_call()
+        release.wait(10)
+
+    @breaker
+    async def probe_async() -> None:
+        count_call()
+        await loop.run_in_executor(None, release.wait, 10)
+
+    def thread_caller() -> None:
+        try:
+            probe_sync()
+        except CircuitOpenError:
+            count_refusal()
+
+    async def task_caller() -> None:
+        try:
+            await probe_async()
+        except CircuitOpenError:
+            count_refusal()
+
+    threads = [threading.Thread(target=thread_caller) for _ in range(threads_n)]
+    try:
+        with pytest.raises(ConnectionError):
+            breaker.call(fail)
+        await asyncio.sleep(0.25)
+        for t in threads:
+            t.start()
+        tasks = [asyncio.create_task(task_caller()) for _ in range(tasks_n)]
+        await asyncio.wait_for(everyone_refused.wait(), 30)
+        assert calls == 1
+        release.set()
+        await asyncio.gather(*tasks)
+        for t in threads:  # the probe may have been a thread's call
+            await loop.run_in_executor(None, t.join, 10)
+        assert (await breaker.snapshot_async()).state is CircuitState.CLOSED
+    finally:
+        release.set()
+        for t in threads:
+            if t.is_alive():
+                t.join(10)
         await store.aclose()
         store.close()

@@ -20,6 +20,7 @@ BACKOFFS = st.sampled_from(["fixed", "linear", "exponential"])
 SECONDS = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
 
 
+@settings(deadline=None)
 @given(
     attempt=st.integers(min_value=1, max_value=100_000),
     delay=SECONDS,
@@ -37,6 +38,7 @@ def test_backoff_is_finite_non_negative_and_capped(
     assert 0.0 <= wait <= max_delay
 
 
+@settings(deadline=None)
 @given(
     hint=st.one_of(st.floats(), st.integers(min_value=-(10**30), max_value=10**30)),
     max_delay=SECONDS,
