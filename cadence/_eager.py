@@ -1,72 +1,65 @@
-"""Eager start for ``.sync`` tasks: run a coroutine's first step inline, make a Task only if it waits.
+"""Starting ``.sync`` tasks, and waiting for a group to finish or for its first failure.
 
-Most tasks of a fan-out either finish without ever suspending (cache hits, pure computation) or
-suspend once on I/O. Creating an asyncio Task for each costs several microseconds; running the
-first step inline in a copied context — what Python 3.12's eager task factory does — makes
-tasks that never wait nearly free, and hands the ones that do to a Task that resumes them in the
-same context, so contextvars behave exactly as if each task had been a Task from the start.
+On Python 3.12+ each task is an *eager* ``asyncio.Task``: its first step runs at once, inside
+the task (so ``asyncio.current_task()``, ``asyncio.timeout`` and contextvars behave exactly as
+in any task), and a task that finishes without ever waiting costs no trip through the event
+loop. Python 3.11 has no eager tasks; there every task is scheduled normally. (An earlier
+version emulated eager start on 3.11 by running the first step inline, but that step then saw the
+*caller* as the current task, so a timeout inside a task cancelled the whole run.)
+
+``wait_first_failure`` replaces ``asyncio.gather``: one future and one done-callback per task,
+resolving when all tasks have finished or as soon as one fails, so the group can cancel the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from collections.abc import Coroutine, Generator
+import sys
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
-__all__ = ["start"]
+__all__ = ["start", "wait_first_failure"]
+
+_NATIVE_EAGER = sys.version_info >= (3, 12)
 
 
-class _Resume:
-    """Awaitable that keeps driving ``coro`` after its first, already-taken step yielded ``first``."""
-
-    __slots__ = ("_coro", "_first")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
-        self._coro = coro
-        self._first = first
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self._coro
-        value = self._first
-        while True:
-            try:
-                sent = yield value
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # cancellation and throws go to the task's coroutine
-                try:
-                    value = coro.throw(exc)
-                except StopIteration as done:
-                    return done.value
-            else:
-                try:
-                    value = coro.send(sent)
-                except StopIteration as done:
-                    return done.value
+def start(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """Start ``coro`` as a task; eagerly (first step now) where the interpreter supports it."""
+    if _NATIVE_EAGER:
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    return loop.create_task(coro)
 
 
-async def _continue(coro: Coroutine[Any, Any, Any], first: Any) -> Any:
-    return await _Resume(coro, first)
+async def wait_first_failure(tasks: Sequence[asyncio.Task[Any]]) -> asyncio.Task[Any] | None:
+    """Wait until every task is done; return the first task that failed, or ``None``.
 
-
-def start(
-    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]
-) -> tuple[asyncio.Task[Any] | None, Any]:
-    """Run ``coro`` until it first suspends.
-
-    Returns ``(task, None)`` when it suspended (the task finishes it), or ``(None, result)``
-    when it completed inline. An exception raised by the first step propagates.
+    Returns early, with the other tasks still running, as soon as one fails. Cancelling the
+    waiter does not cancel the tasks: the caller decides what to do with them.
     """
-    ctx = contextvars.copy_context()
+    pending = [t for t in tasks if not t.done()]
+    for t in tasks:
+        if t.done() and (t.cancelled() or t.exception() is not None):
+            return t
+    if not pending:
+        return None
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[asyncio.Task[Any] | None] = loop.create_future()
+    remaining = len(pending)
+
+    def on_done(task: asyncio.Task[Any]) -> None:
+        nonlocal remaining
+        remaining -= 1
+        if waiter.done():
+            return
+        if task.cancelled() or task.exception() is not None:
+            waiter.set_result(task)
+        elif remaining == 0:
+            waiter.set_result(None)
+
+    for t in pending:
+        t.add_done_callback(on_done)
     try:
-        first = ctx.run(coro.send, None)
-    except StopIteration as done:
-        return None, done.value
-    task = loop.create_task(_continue(coro, first), context=ctx)
-    # A task cancelled before its first step never runs ``_continue``: ``coro`` would then be
-    # closed by the garbage collector outside ``ctx`` (its ``finally`` blocks resetting
-    # context variables would fail). Close it here, inside ``ctx``; a no-op once it finished.
-    task.add_done_callback(lambda _: coro.close(), context=ctx)
-    return task, None
+        return await waiter
+    finally:
+        for t in pending:
+            t.remove_done_callback(on_done)

@@ -39,11 +39,12 @@ _VIEW_SLOT = "_cadence_view_"
 
 
 class _ViewState:
-    __slots__ = ("copied", "pending")
+    __slots__ = ("copied", "copies", "pending")
 
     def __init__(self, pending: dict[str, Any]) -> None:
         self.pending = pending  # field -> original value, not yet copied
-        self.copied: dict[str, Any] = {}  # field -> (original value) for fields copied on read
+        self.copied: dict[str, Any] = {}  # field -> original value, for fields copied on read
+        self.copies: dict[str, Any] = {}  # field -> the task's private copy
 
 
 def _needs_copy(value: Any) -> bool:
@@ -127,6 +128,7 @@ def _view_class(cls: type) -> type:
             original = state.pending.pop(name)
             state.copied[name] = original
             copied = isolate(original)
+            state.copies[name] = copied
             _set_raw(self, name, copied)
             return copied
         return base_getattribute(self, name)
@@ -227,10 +229,23 @@ def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
 # --- strategies ---------------------------------------------------------------------------
 
 
-def _merge_values(field: str, base: Any, values: list[Any]) -> Any:
-    """Merge several writers' values for one field against its pre-group value."""
+def _mutated_in_place(snapshot: Any, name: str, value: Any) -> bool:
+    """Whether a task changed ``name`` by mutating its private copy (vs assigning a new value)."""
+    try:
+        state: _ViewState = object.__getattribute__(snapshot, _VIEW_SLOT)
+    except (AttributeError, TypeError):
+        return False
+    return state.copies.get(name) is value
+
+
+def _merge_values(field: str, base: Any, values: list[Any], *, appended: bool = False) -> Any:
+    """Merge several writers' values for one field against its pre-group value.
+
+    ``appended``: some writer extended a list in place; then equal results are not "the same
+    write agreed on" but separate appends, which are all kept.
+    """
     first = values[0]
-    if all(_equal(first, v) for v in values[1:]):
+    if not (appended and isinstance(base, list)) and all(_equal(first, v) for v in values[1:]):
         return first
     if isinstance(base, list) and all(isinstance(v, list) for v in values):
         n = len(base)
@@ -309,10 +324,20 @@ class MergeStrategy:
     ) -> None:
         """Three-way merge: agree, concatenate lists, merge dicts/sets by key, else conflict."""
         base = get_state(original)
-        merged = {
-            name: values[0] if len(values) == 1 else _merge_values(name, base.get(name), values)
-            for name, values in _group_by_field(changes).items()
-        }
+        writes: dict[str, list[tuple[Any, bool]]] = {}
+        aligned = len(snapshots) == len(changes)
+        for index, change in enumerate(changes):
+            for name, value in change.items():
+                in_place = aligned and _mutated_in_place(snapshots[index], name, value)
+                writes.setdefault(name, []).append((value, in_place))
+        merged: dict[str, Any] = {}
+        for name, field_writes in writes.items():
+            values = [v for v, _ in field_writes]
+            if len(values) == 1:
+                merged[name] = values[0]
+            else:
+                appended = any(in_place for _, in_place in field_writes)
+                merged[name] = _merge_values(name, base.get(name), values, appended=appended)
         apply_changes(original, merged)
 
     @staticmethod

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
-from cadence._eager import start
+from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state
 from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
@@ -174,8 +174,10 @@ async def _run_observed(
                 continue
             t0 = time.perf_counter()
             token = None
-            if hooks is not None:
+            if hooks is not None or session is not None:
+                # Checkpointed runs expose their run id to notes (agents key turns by it).
                 token = current_note.set(run.scope(step.name, None, None, score))
+            if hooks is not None:
                 await hooks.before_note(step.name, score)
             try:
                 if type(step) is ThenStep:
@@ -303,23 +305,20 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
                 coro = t.fn(views[i])
             else:
                 coro = _call(t, views[i])
-            try:
-                task, _ = start(loop, coro)
-            except Exception as exc:
-                error = _parallel_error(step, i, exc)
-                break
-            if task is not None:
-                running.append((i, task))
-        if error is None and running:
-            await asyncio.gather(*(task for _, task in running))
-    except Exception as exc:
-        index = next(
-            i for i, f in running if f.done() and not f.cancelled() and f.exception() is exc
-        )
-        error = _parallel_error(step, index, exc)
+            task = start(loop, coro)
+            running.append((i, task))
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                break  # failed in its first step: start no further tasks
+        failed = await wait_first_failure([task for _, task in running])
     except BaseException:  # cancellation of the run (or KeyboardInterrupt): stop every task
         await _cancel_all(running)
         raise
+    if failed is not None:
+        index = next(i for i, task in running if task is failed)
+        exc: BaseException = (
+            asyncio.CancelledError() if failed.cancelled() else failed.exception()  # type: ignore[assignment]
+        )
+        error = _parallel_error(step, index, exc)
     if error is not None:
         await _cancel_all(running)
     else:

@@ -287,3 +287,25 @@ async def test_views_are_instances_of_the_score_class() -> None:
 
     await Cadence("c", S()).sync("g", [check]).run()
     assert kinds == [True]
+
+
+async def test_identical_in_place_appends_are_all_kept() -> None:
+    """Three tasks appending the same item keep three copies (appends, not one agreed write)."""
+
+    async def add(score: S) -> None:
+        score.items.append("same")
+
+    score = S(items=["base"])
+    await Cadence("c", score).sync("g", [add, add, add]).run()
+    assert score.items == ["base", "same", "same", "same"]
+
+
+async def test_identical_assignments_agree() -> None:
+    """Two tasks assigning equal lists write that list once."""
+
+    async def assign(score: S) -> None:
+        score.items = [1, 2]
+
+    score = S()
+    await Cadence("c", score).sync("g", [assign, assign]).run()
+    assert score.items == [1, 2]

@@ -373,3 +373,71 @@ def test_run_sync_from_plain_code_and_inside_a_loop() -> None:
         return c.run_sync(S()).value
 
     assert asyncio.run(inside()) == 3
+
+
+async def test_group_tasks_are_their_own_current_task() -> None:
+    """Inside a .sync task, asyncio.current_task() is the task, never the run's own task."""
+    outer = asyncio.current_task()
+    seen: list[Any] = []
+
+    async def probe(score: S) -> None:
+        seen.append(asyncio.current_task())
+
+    async def probe_after_wait(score: S) -> None:
+        await asyncio.sleep(0)
+        seen.append(asyncio.current_task())
+
+    await Cadence("c", S()).sync("g", [probe, probe_after_wait]).run()
+    assert len(seen) == 2 and outer not in seen and seen[0] is not seen[1]
+
+
+async def test_asyncio_timeout_inside_a_group_task_cancels_only_that_task() -> None:
+    """A task's own asyncio.timeout expires in the task; the run is not cancelled."""
+
+    async def bounded(score: S) -> None:
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.Event().wait()
+        except TimeoutError:
+            score.log.append("timed out")
+
+    async def other(score: S) -> None:
+        score.value = 1
+
+    score = await Cadence("c", S()).sync("g", [bounded, other]).run()
+    assert (score.log, score.value) == (["timed out"], 1)
+
+
+async def test_note_timeout_with_fallback_inside_a_group() -> None:
+    """@note(timeout=..., fallback=...) on a hanging .sync task falls back; siblings still merge."""
+    from cadence import note
+
+    @note(timeout=0.01, fallback={"default": 5, "field": "value"})
+    async def hangs(score: S) -> None:
+        await asyncio.Event().wait()
+
+    async def ok(score: S) -> None:
+        score.log.append("ok")
+
+    score = await Cadence("c", S()).sync("g", [hangs, ok]).run()
+    assert (score.value, score.log) == (5, ["ok"])
+
+
+async def test_checkpointed_runs_expose_their_run_id_without_hooks() -> None:
+    """With a checkpoint store and no hooks, note_scope() still names the run."""
+    from cadence.checkpoint import InMemoryCheckpointStore
+    from cadence.hooks import note_scope
+
+    seen: list[Any] = []
+
+    async def probe(score: S) -> None:
+        scope = note_scope()
+        seen.append(scope.run_id if scope else None)
+
+    cadence = (
+        Cadence("c", S())
+        .with_checkpoint(InMemoryCheckpointStore(), run_id="run-7")
+        .then("p", probe)
+    )
+    await cadence.run()
+    assert seen == ["run-7"]
