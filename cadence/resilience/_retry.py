@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from cadence import _clock
 from cadence._context import current_note
-from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
+from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, TimeoutError
 from cadence.resilience._threads import call_in_thread
-from cadence.resilience._timeout import run_attempt
+from cadence.resilience._timeout import call_async_with_limit, run_attempt
 from cadence.resilience._util import (
     check_non_negative,
     check_positive,
@@ -252,7 +252,23 @@ class Retry:
                 if end is not None and _clock.monotonic() + delay >= end:
                     # Sleeping would use up the deadline with no time left to try again.
                     raise self._exhausted(label, errors, deadline_hit=True) from error
-                await self._report(label, attempt, attempts, error, delay)
+                if end is None:
+                    await self._report(label, attempt, attempts, error, delay)
+                else:
+                    # Hooks run inside the deadline too: a slow hook cannot stretch it.
+                    try:
+                        await call_async_with_limit(
+                            self._report,
+                            (label, attempt, attempts, error, delay),
+                            {},
+                            limit=end - _clock.monotonic(),
+                            name=label,
+                            what="deadline",
+                        )
+                    except TimeoutError:
+                        raise self._exhausted(label, errors, deadline_hit=True) from error
+                    if _clock.monotonic() + delay >= end:
+                        raise self._exhausted(label, errors, deadline_hit=True) from error
                 await _clock.sleep(delay)
         raise self._exhausted(label, errors, deadline_hit=False) from errors[-1]
 
@@ -301,6 +317,8 @@ class Retry:
                 if end is not None and _clock.monotonic() + delay >= end:
                     raise self._exhausted(label, errors, deadline_hit=True) from error
                 self._report_sync(label, attempt, attempts, error, delay)
+                if end is not None and _clock.monotonic() + delay >= end:  # slow callbacks
+                    raise self._exhausted(label, errors, deadline_hit=True) from error
                 _clock.sleep_sync(delay)
         raise self._exhausted(label, errors, deadline_hit=False) from errors[-1]
 

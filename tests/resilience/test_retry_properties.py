@@ -128,9 +128,15 @@ def test_cancellation_anywhere_starts_no_attempt(
 
 
 async def _deadline_scenario(
-    durations: list[float], delay: float, deadline: float, attempt_timeout: float | None
+    durations: list[float],
+    delay: float,
+    deadline: float,
+    attempt_timeout: float | None,
+    hook_time: float,
 ) -> float:
     with FakeClock(start=50.0) as clock:
+        hooks = HooksManager([_SlowHooks(clock, hook_time)])
+        current_note.set(NoteScope("c", None, "step", None, None, hooks, None))
         index = 0
 
         async def attempt() -> str:
@@ -153,10 +159,17 @@ async def _deadline_scenario(
     delay=st.floats(min_value=0, max_value=10),
     deadline=st.floats(min_value=0.001, max_value=60),
     attempt_timeout=st.one_of(st.none(), st.floats(min_value=0.001, max_value=30)),
+    hook_time=st.sampled_from([0.0, 0.5, 30.0]),
 )
 def test_deadline_is_never_exceeded(
-    durations: list[float], delay: float, deadline: float, attempt_timeout: float | None
+    durations: list[float],
+    delay: float,
+    deadline: float,
+    attempt_timeout: float | None,
+    hook_time: float,
 ) -> None:
-    """However long attempts and waits take, the whole call ends within deadline + 5 ms."""
-    elapsed = asyncio.run(_deadline_scenario(durations, delay, deadline, attempt_timeout))
+    """However long attempts, waits and hooks take, the whole call ends within deadline + 5 ms."""
+    elapsed = asyncio.run(
+        _deadline_scenario(durations, delay, deadline, attempt_timeout, hook_time)
+    )
     assert elapsed <= deadline + 0.005
