@@ -32,7 +32,11 @@ __all__ = [
 
 
 class TimerHandle(Protocol):
-    """What :meth:`Clock.call_later` returns: something that can be cancelled."""
+    """What :meth:`Clock.call_later` returns: something that can be cancelled.
+
+    Handles must support weak references (asyncio's do): timeouts hold them weakly, so a
+    pending timer never keeps a closed event loop alive.
+    """
 
     def cancel(self) -> None:
         """Stop the timer from firing."""

@@ -39,7 +39,7 @@ __all__ = ["FakeClock", "check_breaker_store", "check_checkpoint_store", "testin
 class _Timer:
     """A callback due at a point of fake time; cancelled timers are skipped when due."""
 
-    __slots__ = ("callback", "cancelled", "loop", "ran", "when")
+    __slots__ = ("__weakref__", "callback", "cancelled", "loop", "ran", "when")
 
     def __init__(
         self,

@@ -46,13 +46,16 @@ class Deadline:
 class _Watchdog:
     """All deadlines of one event loop on one clock, and the one timer for the earliest."""
 
-    __slots__ = ("__weakref__", "armed_for", "clock", "entries", "handle", "loop")
+    __slots__ = ("__weakref__", "armed_for", "clock", "entries", "handle", "loop_ref")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, clock: _clock.Clock) -> None:
-        self.loop = loop
+        # A weak reference: the watchdog is the value of a WeakKeyDictionary keyed by the
+        # loop, and a strong one would keep every closed loop alive forever.
+        self.loop_ref = weakref.ref(loop)
         self.clock = clock
         self.entries: dict[Deadline, None] = {}
-        self.handle: _clock.TimerHandle | None = None
+        # Weak too: a loop timer references its loop. The loop (or fake clock) keeps it alive.
+        self.handle: weakref.ReferenceType[_clock.TimerHandle] | None = None
         self.armed_for = math.inf
 
     def add(self, deadline: Deadline) -> None:
@@ -61,11 +64,15 @@ class _Watchdog:
             self._arm(deadline.when)
 
     def _arm(self, when: float) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
+        previous = self.handle() if self.handle is not None else None
+        if previous is not None:
+            previous.cancel()
+        loop = self.loop_ref()
+        if loop is None or loop.is_closed():
+            return
         self.armed_for = when
         delay = max(0.0, when - self.clock.monotonic())
-        self.handle = self.clock.call_later(self.loop, delay, self._fire)
+        self.handle = weakref.ref(self.clock.call_later(loop, delay, self._fire))
 
     def _fire(self) -> None:
         self.handle = None

@@ -212,6 +212,10 @@ class RedisBreakerStore:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
+            # Clients of loops closed without aclose() reference their loop and would keep it
+            # alive (a WeakKeyDictionary value holding its key): drop them.
+            for old in [old for old in self._async_clients if old.is_closed()]:
+                del self._async_clients[old]
             pool = self._redis.asyncio.BlockingConnectionPool.from_url(
                 self.url, **self._pool_options()
             )

@@ -57,3 +57,24 @@ async def test_swapping_the_clock_keeps_running_deadlines() -> None:
         for _ in range(3):
             await asyncio.sleep(0)
         assert isinstance(task.exception(), TimeoutError)
+
+
+def test_closed_event_loops_are_not_kept_alive() -> None:
+    """Timeouts used in many asyncio.run() calls leave no closed loop behind."""
+    import gc
+    import weakref
+
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    @timeout(5.0)
+    async def quick() -> int:
+        return 1
+
+    async def main() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        assert await quick() == 1
+
+    for _ in range(3):
+        asyncio.run(main())
+    gc.collect()
+    assert [ref() for ref in loops] == [None, None, None]
