@@ -24,6 +24,7 @@ from cadence.resilience._store import (
     _Circuit,
 )
 from cadence.resilience._util import (
+    F,
     check_positive,
     is_never_handled,
 )
@@ -336,7 +337,7 @@ class CircuitBreaker:
         await self.release_async(admission)
         return result
 
-    def __call__(self, fn: Callable[..., Any]) -> Any:
+    def __call__(self, fn: F) -> F:
         """Decorate ``fn`` (a function or a ``Note``): async stays async, sync stays sync."""
         from cadence.resilience._guard import guard
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._util import (
+    F,
     copy_metadata,
     is_async_callable,
     is_never_handled,
@@ -122,7 +123,7 @@ class Fallback:
                 ) from error
         return self._apply(value, args)
 
-    def __call__(self, fn: Callable[..., Any]) -> Any:
+    def __call__(self, fn: F) -> F:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@fallback decorates a function, got {type(fn).__name__}")

@@ -8,17 +8,17 @@ and one frame less per call is a measurable share of a cheap call's cost.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cadence._note import note_name_of
 from cadence.resilience._breaker import CircuitBreaker, StoreErrorPolicy
 from cadence.resilience._store import BreakerStore
-from cadence.resilience._util import copy_metadata, is_async_callable
+from cadence.resilience._util import F, copy_metadata, is_async_callable
 
 __all__ = ["circuit_breaker", "get_circuit", "guard"]
 
 
-def guard(breaker: CircuitBreaker, fn: Callable[..., Any]) -> Any:
+def guard(breaker: CircuitBreaker, fn: F) -> F:
     """``fn`` protected by ``breaker``; async stays async, sync stays sync; ``.breaker`` set."""
     if not callable(fn):
         raise TypeError(f"a circuit breaker decorates a function, got {type(fn).__name__}")
@@ -61,7 +61,7 @@ def guard(breaker: CircuitBreaker, fn: Callable[..., Any]) -> Any:
 
         wrapper = copy_metadata(sync_wrapper, fn, is_async=False)
     wrapper.breaker = breaker
-    return wrapper
+    return cast(F, wrapper)
 
 
 def circuit_breaker(
@@ -74,7 +74,7 @@ def circuit_breaker(
     excluded_exceptions: Any = None,
     store: BreakerStore | None = None,
     on_store_error: StoreErrorPolicy = "allow",
-) -> Callable[[Callable[..., Any]], Any]:
+) -> Callable[[F], F]:
     """Protect a function (or a ``Note``) with a circuit breaker.
 
     The options are those of :class:`CircuitBreaker`; ``name`` defaults to the note's or the
@@ -99,7 +99,7 @@ def circuit_breaker(
         on_store_error=on_store_error,
     )
 
-    def decorate(fn: Callable[..., Any]) -> Any:
+    def decorate(fn: F) -> F:
         breaker = CircuitBreaker(
             name or note_name_of(fn),
             failure_threshold=failure_threshold,

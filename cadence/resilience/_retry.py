@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from cadence import _clock
 from cadence._context import current_note
@@ -23,6 +23,7 @@ from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, Time
 from cadence.resilience._threads import call_in_thread
 from cadence.resilience._timeout import call_async_with_limit, run_attempt
 from cadence.resilience._util import (
+    F,
     check_non_negative,
     check_positive,
     copy_metadata,
@@ -337,7 +338,7 @@ class Retry:
         except Exception:
             logger.exception("on_retry callback for %r failed; retrying anyway", name)
 
-    def __call__(self, fn: Callable[..., Any]) -> Any:
+    def __call__(self, fn: F) -> F:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@retry decorates a function, got {type(fn).__name__}")
@@ -353,6 +354,24 @@ class Retry:
             return self.call_sync(fn, args, kwargs, name=label)
 
         return copy_metadata(sync_wrapper, fn, is_async=False)
+
+
+@overload
+def retry(max_attempts: F, /) -> F: ...
+
+
+@overload
+def retry(
+    max_attempts: int = 3,
+    *,
+    delay: float = 1.0,
+    backoff: Backoff = "fixed",
+    max_delay: float = 60.0,
+    jitter: bool = True,
+    on: Any = None,
+    deadline: float | None = None,
+    on_retry: Callable[[RetryEvent], Any] | None = None,
+) -> Retry: ...
 
 
 def retry(

@@ -15,7 +15,7 @@ from typing import Any
 from cadence.exceptions import TimeoutError
 from cadence.resilience._deadline import start_deadline
 from cadence.resilience._threads import call_in_thread, call_in_thread_async
-from cadence.resilience._util import check_positive, copy_metadata, is_async_callable, label_of
+from cadence.resilience._util import F, check_positive, copy_metadata, is_async_callable, label_of
 
 __all__ = ["Timeout", "call_async_with_limit", "run_attempt", "timeout"]
 
@@ -103,7 +103,7 @@ class Timeout:
         label = label_of(fn, name)
         return call_in_thread(fn, args, kwargs, limit=self.seconds, name=label)
 
-    def __call__(self, fn: Callable[..., Any]) -> Any:
+    def __call__(self, fn: F) -> F:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@timeout decorates a function, got {type(fn).__name__}")

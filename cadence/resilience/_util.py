@@ -11,13 +11,14 @@ import functools
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from cadence._note import is_async_callable, note_name_of
 from cadence.exceptions import CadenceDefinitionError, Skip
 
 __all__ = [
     "ErrorMatcher",
+    "F",
     "check_non_negative",
     "check_positive",
     "copy_metadata",
@@ -26,6 +27,9 @@ __all__ = [
     "label_of",
     "make_matcher",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
+"""A decorated callable: decorators return something with the same signature."""
 
 ErrorMatcher = Callable[[BaseException], Any]
 """Returns falsy to leave an error alone; truthy (or a delay in seconds) to handle it."""
@@ -99,7 +103,7 @@ def make_matcher(option: str, on: Any) -> ErrorMatcher | None:
     )
 
 
-def copy_metadata(wrapper: Any, wrapped: Any, *, is_async: bool) -> Any:
+def copy_metadata(wrapper: Any, wrapped: F, *, is_async: bool) -> F:
     """Make ``wrapper`` look like ``wrapped`` to users, the runner and other decorators.
 
     A ``Note`` is an object, not a function: ``functools.wraps`` would copy its internals
@@ -121,4 +125,4 @@ def copy_metadata(wrapper: Any, wrapped: Any, *, is_async: bool) -> Any:
         if description is not None:
             wrapper.description = description
     wrapper._cadence_is_async = is_async
-    return wrapper
+    return cast(F, wrapper)
