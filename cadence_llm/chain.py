@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from cadence import _clock
+from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
-from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
+from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry, RetryEvent
 
 from .errors import (
     AllModelsFailedError,
@@ -36,6 +38,8 @@ from .messages import ModelRequest, ModelResponse, StreamDone, StreamEvent, Stre
 from .models.base import Model, as_request
 
 __all__ = ["ChainResult", "FallbackChain", "default_fallback"]
+
+logger = logging.getLogger("cadence_llm")
 
 Check: TypeAlias = Callable[[ModelResponse], "bool | str | Awaitable[bool | str | None] | None"]
 BreakerFactory: TypeAlias = Callable[[Model], CircuitBreaker]
@@ -243,6 +247,22 @@ class FallbackChain:
             return None  # waiting would pass the deadline: spend the time on another model
         return delay
 
+    async def _report_retry(
+        self, model: Model, number: int, attempts: int, error: ModelError, delay: float
+    ) -> None:
+        """Tell the Retry policy's ``on_retry`` and, inside a cadence run, the run's hooks."""
+        name = f"{self._name}/{model.name}"
+        if self.retry.on_retry is not None:
+            try:
+                result = self.retry.on_retry(RetryEvent(name, number, attempts, error, delay))
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("on_retry callback for %r failed; retrying anyway", name)
+        scope = current_note.get()
+        if scope is not None and scope.hooks:
+            await scope.hooks.on_retry(scope.note_name, scope.score, number, attempts, error)
+
     async def _try_model(
         self, index: int, request: ModelRequest, log: list[Attempt], started: float, hedged: bool
     ) -> ModelResponse:
@@ -288,6 +308,7 @@ class FallbackChain:
                 )
                 wait = self._retry_wait(exc, number, attempts, started)
                 if wait is not None:
+                    await self._report_retry(model, number, attempts, exc, wait)
                     await _clock.sleep(wait)
                     continue
                 if not self.fallback_on(exc):
@@ -436,6 +457,7 @@ class FallbackChain:
                     if emitted:
                         yield StreamReset(reason=str(exc), model=model.name)
                     if wait is not None:
+                        await self._report_retry(model, number, attempts, exc, wait)
                         await _clock.sleep(wait)
                         continue
                     break

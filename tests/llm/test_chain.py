@@ -375,3 +375,33 @@ async def test_stream_closed_early_does_not_trip_the_breaker():
         await stream.aclose()
     assert model.calls == 3
     assert chain.breakers[0].state.value == "closed"
+
+
+async def test_retries_are_reported_to_policy_and_run_hooks():
+    """A chain retrying inside a cadence note reports to Retry(on_retry=...) and the run's on_retry hook."""
+    from dataclasses import dataclass
+
+    from cadence import Cadence, CadenceHooks, Score
+
+    events = []
+    hooked = []
+
+    class Hooks(CadenceHooks):
+        async def on_retry(self, note_name, score, attempt, max_attempts, error):
+            hooked.append((note_name, attempt, max_attempts, type(error).__name__))
+
+    @dataclass
+    class S(Score):
+        answer: str = ""
+
+    model = ScriptedModel([OverloadedError("busy"), "fine"], name="m")
+    chain = FallbackChain([model], retry=Retry(2, delay=0.1, jitter=False, on_retry=events.append))
+
+    async def ask(score: S) -> None:
+        score.answer = (await chain.complete("hi")).text
+
+    with FakeClock():
+        result = await Cadence("llm", S()).with_hooks(Hooks()).then("ask", ask).run()
+    assert result.answer == "fine"
+    assert [(e.attempt, e.max_attempts, e.delay) for e in events] == [(1, 2, 0.1)]
+    assert hooked == [("ask", 1, 2, "OverloadedError")]
