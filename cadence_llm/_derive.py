@@ -94,7 +94,7 @@ def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -
         lines.append(f"m-{m['name'].replace('_', '-')} ::= " + " ".join(parts))
     max_more = limits["max_list"] - 1
     shape_rules = {
-        "name": f's-name ::= step-name',
+        "name": "s-name ::= step-name",
         "note": "s-note ::= r-note",
         "notes": f's-notes ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
         "branch": f's-branch ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
@@ -140,7 +140,9 @@ def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> d
     raise ValueError(f"dsl.json uses the shape {shape!r}, which the plan schema does not know")
 
 
-def plan_schema(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -> dict[str, Any]:
+def plan_schema(
+    data: Mapping[str, Any] | None = None, *, names: Names | None = None
+) -> dict[str, Any]:
     """A JSON schema of a cadence plan: ``{"name", "steps": [{"method", ...params}]}``."""
     data = data or spec()
     variants = []
@@ -204,7 +206,9 @@ def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
     if not isinstance(plan, Mapping) or not isinstance(plan.get("steps"), list):
         raise ValueError('a plan is an object {"name": ..., "steps": [...]}')
     methods = {m["name"]: m for m in data["methods"]}
-    lines = [f"    Cadence({json.dumps(str(plan.get('name') or 'generated'))}, {data['score_name']})"]
+    lines = [
+        f"    Cadence({json.dumps(str(plan.get('name') or 'generated'))}, {data['score_name']})"
+    ]
     for step in plan["steps"]:
         if not isinstance(step, Mapping):
             raise ValueError("each plan step is an object with a 'method'")
@@ -214,7 +218,7 @@ def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
             # Keep the unknown method so the validator names it and suggests the right one.
             lines.append(f"    .{name if name.isidentifier() else 'unknown'}()")
             continue
-        args = []
+        args: list[str] = []
         for p in method["params"]:
             if p["name"] not in step:
                 continue

@@ -16,7 +16,9 @@ __all__ = ["extract_code", "extract_json", "extract_module"]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 # Only imports of cadence itself are dropped: any other import stays and is rejected.
-_CADENCE_IMPORT = re.compile(r"^\s*(from\s+cadence(\.\w+)*\s+import\s+[\w\s,()]+|import\s+cadence)\s*$")
+_CADENCE_IMPORT = re.compile(
+    r"^\s*(from\s+cadence(\.\w+)*\s+import\s+[\w\s,()]+|import\s+cadence)\s*$"
+)
 
 
 # A line that starts code (anything before the first such line is prose).

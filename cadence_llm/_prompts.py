@@ -57,7 +57,9 @@ def read_raw(name: str) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PromptPackError(f"the prompt pack has no file {name!r} (looked in {path.parent})") from None
+        raise PromptPackError(
+            f"the prompt pack has no file {name!r} (looked in {path.parent})"
+        ) from None
     # Text files carry the header on line 1; JSON files in their "$comment" on line 2.
     first = "\n".join(text.split("\n", 2)[:2])
     found = HEADER.search(first)
@@ -82,7 +84,9 @@ def read(name: str) -> str:
 def _json(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(read_raw(name))
     if data.get("version") != PACK_VERSION:
-        raise PromptPackError(f"prompts/{name} has version {data.get('version')!r}, expected {PACK_VERSION!r}")
+        raise PromptPackError(
+            f"prompts/{name} has version {data.get('version')!r}, expected {PACK_VERSION!r}"
+        )
     return data
 
 

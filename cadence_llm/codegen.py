@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cadence._cadence import Cadence
+from cadence._validate._composition import Ref, parse_composition
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import Diagnostic, build, check_source, parse_composition
+from cadence.validate import Diagnostic, build, check_source
 from cadence_llm import _derive, _prompts
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, roles_of
@@ -167,8 +168,8 @@ def source_to_plan(source: str) -> dict[str, Any]:
         step: dict[str, Any] = {"method": spec.method}
         for key, value in spec.args.items():
             if isinstance(value, tuple):
-                step[key] = [ref.name for ref in value]
-            elif hasattr(value, "name") and not isinstance(value, str | bool):
+                step[key] = [ref.name for ref in value if ref is not None]
+            elif isinstance(value, Ref):
                 step[key] = value.name
             else:
                 step[key] = value
@@ -196,7 +197,11 @@ def check_answer(
         try:
             source = _derive.plan_to_source(extract_json(text))
         except ValueError as exc:
-            return text.strip(), [_problem(str(exc), 'answer with {"name": ..., "steps": [...]}')], None
+            return (
+                text.strip(),
+                [_problem(str(exc), 'answer with {"name": ..., "steps": [...]}')],
+                None,
+            )
     else:
         source = extract_code(text)
     diags = check_source(source, registry=registry, mode="composition")
@@ -270,7 +275,9 @@ def build_messages(
             messages.append(UserMessage(content=_task_message(ex["task"], ex["score"], text)))
             messages.append(AssistantMessage(content=_answer_text(ex["answer"], mode)))
     registry_text = describe_registry(registry, roles=roles, docs=docs)
-    messages.append(UserMessage(content=_task_message(task, describe_score(score_type), registry_text)))
+    messages.append(
+        UserMessage(content=_task_message(task, describe_score(score_type), registry_text))
+    )
     return messages
 
 
@@ -348,8 +355,12 @@ async def generate_cadence(
     if not isinstance(registry, Mapping) or not registry:
         raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
     build_score = _default_score(score_type, score)
-    convo = list(messages) if messages is not None else build_messages(
-        task, registry, score_type, mode=mode, roles=roles, docs=docs, examples=examples
+    convo = (
+        list(messages)
+        if messages is not None
+        else build_messages(
+            task, registry, score_type, mode=mode, roles=roles, docs=docs, examples=examples
+        )
     )
     options = _request_options(mode, registry, roles)
     options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
@@ -363,10 +374,10 @@ async def generate_cadence(
         started = time.perf_counter()
         response = await model.complete(request)
         elapsed = time.perf_counter() - started
-        source, diags, cadence = check_answer(
-            response.text, registry, mode=mode, score=build_score
+        source, diags, cadence = check_answer(response.text, registry, mode=mode, score=build_score)
+        attempts.append(
+            Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         )
-        attempts.append(Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed))
         if attempts[-1].ok:
             break
         # Only the latest failed answer is kept: the context stays bounded over the rounds.
@@ -423,7 +434,9 @@ async def generate_scaffold(
         diags = check_source(source, registry=list(registry), mode="module")
         if "Cadence(" not in source:
             diags = [*diags, _problem("the module defines no Cadence", "build one at module level")]
-        attempts.append(Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed))
+        attempts.append(
+            Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
+        )
         if attempts[-1].ok:
             break
         repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cadence import Cadence
-from cadence.validate import parse_composition
+from cadence._validate._composition import parse_composition
 from cadence_llm.codegen import Generation, check_answer, generate_cadence
 from cadence_llm.messages import Message, UserMessage
 from cadence_llm.models.base import Model
@@ -69,7 +69,9 @@ def _pair(name: str, doc: str) -> Any:
     return fn
 
 
-def stand_in_registry(task: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+def stand_in_registry(
+    task: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """``(registry, roles, docs)`` for a task, with runnable stand-ins."""
     reg: dict[str, Any] = {}
     roles: dict[str, str] = {}
@@ -112,7 +114,12 @@ def structure(source: str, registry: Mapping[str, Any] | None = None) -> Any:
             steps.append(("sync", tuple(sorted(names(a.get("tasks")))), a.get("merge_strategy")))
         elif s.method == "split":
             steps.append(
-                ("split", names(a.get("condition")), names(a.get("if_true")), names(a.get("if_false")))
+                (
+                    "split",
+                    names(a.get("condition")),
+                    names(a.get("if_true")),
+                    names(a.get("if_false")),
+                )
             )
         elif s.method == "child":
             steps.append(("child", names(a.get("cadence")), names(a.get("merge"))))
@@ -127,7 +134,9 @@ def bare_messages(task: Mapping[str, Any]) -> list[Message]:
     return [UserMessage(content=prompt)]
 
 
-def _outcome(source: str, diags: Any, reference: Any, registry: Mapping[str, Any]) -> dict[str, Any]:
+def _outcome(
+    source: str, diags: Any, reference: Any, registry: Mapping[str, Any]
+) -> dict[str, Any]:
     errors = [d for d in diags if d.is_error]
     return {
         "parses": not any(d.code == "CAD001" for d in errors),
@@ -165,7 +174,9 @@ async def run_task(
         gen, error = None, f"{type(exc).__name__}: {exc}"
     row: dict[str, Any] = {"id": task["id"], "pattern": task["pattern"], "mode": mode}
     if gen is None:
-        row.update(first={"parses": False, "valid": False, "match": False, "codes": []}, error=error)
+        row.update(
+            first={"parses": False, "valid": False, "match": False, "codes": []}, error=error
+        )
         row.update(final=row["first"], runs=False, rounds=0, tokens=0, seconds=0.0)
         return row
     first = gen.attempts[0]
@@ -190,4 +201,12 @@ async def run_task(
     return row
 
 
-__all__ = ["StandInScore", "bare_messages", "check_answer", "load_tasks", "run_task", "stand_in_registry", "structure"]
+__all__ = [
+    "StandInScore",
+    "bare_messages",
+    "check_answer",
+    "load_tasks",
+    "run_task",
+    "stand_in_registry",
+    "structure",
+]

@@ -33,6 +33,21 @@ README = HERE / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
+def _prepare(path: Path, *, fresh: bool) -> set[str]:
+    """Create the results folder; the ids already measured in ``path`` (none when fresh)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh and path.exists():
+        path.unlink()
+    if not path.exists():
+        return set()
+    return {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
 async def run_eval(
     model: Model,
     *,
@@ -40,30 +55,29 @@ async def run_eval(
     label: str | None = None,
     limit: int | None = None,
     max_repairs: int = 2,
-    max_tokens: int = 256,
+    max_tokens: int = 160,
     fresh: bool = False,
     out: Path = RESULTS,
 ) -> None:
     """Measure ``model`` on the dataset in each mode, appending rows to ``out``."""
     tasks = load_tasks()[:limit] if limit else load_tasks()
-    out.mkdir(parents=True, exist_ok=True)
     name = label or model.name
     for mode in modes:
         path = out / f"{name}__{mode}.jsonl"
-        if fresh and path.exists():
-            path.unlink()
-        done = {json.loads(line)["id"] for line in path.read_text().splitlines()} if path.exists() else set()
+        done = _prepare(path, fresh=fresh)
         started = time.perf_counter()
         for n, task in enumerate(tasks, 1):
             if task["id"] in done:
                 continue
             row = await run_task(
-                model, task, mode=mode, max_repairs=0 if mode == "bare" else max_repairs,
+                model,
+                task,
+                mode=mode,
+                max_repairs=0 if mode == "bare" else max_repairs,
                 max_tokens=max_tokens,
             )
             row["model"] = name
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row) + "\n")
+            _append(path, row)
             print(
                 f"[{name} {mode} {n}/{len(tasks)} {time.perf_counter() - started:.0f}s] "
                 f"{task['id']}: valid={row['final']['valid']} match={row['final']['match']} "
@@ -103,7 +117,9 @@ def table(out: Path = RESULTS) -> str:
             res = [r[stage] for r in rows]
             final = stage == "final" or mode == "bare"
             runs = sum(1 for r in rows if r["runs"] and (final or r["rounds"] == 0))
-            rounds = f"{sum(r['rounds'] for r in rows) / n:.2f}" if final and mode != "bare" else "0"
+            rounds = (
+                f"{sum(r['rounds'] for r in rows) / n:.2f}" if final and mode != "bare" else "0"
+            )
             tokens = sum(r["tokens"] for r in rows) / n
             secs = sum(r["seconds"] for r in rows) / n
             lines.append(
@@ -122,21 +138,24 @@ def write_readme(out: Path = RESULTS) -> None:
     README.write_text(f"{head}{BEGIN}\n{table(out)}\n{END}{tail}", encoding="utf-8")
 
 
-def _local(name: str, n_ctx: int) -> Model:
+def _local(name: str, n_ctx: int, threads: int) -> Model:
     from cadence_llm.models.local import LocalModel
 
-    return LocalModel(name, n_ctx=n_ctx, n_threads=2)
+    return LocalModel(name, n_ctx=n_ctx, n_threads=threads)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m evals.run", description=__doc__.split("\n")[0])
     p.add_argument("--model", action="append", default=[], help="local weights name or GGUF path")
-    p.add_argument("--modes", default="bare,text,grammar", help="comma list of bare,text,grammar,json")
+    p.add_argument(
+        "--modes", default="bare,text,grammar", help="comma list of bare,text,grammar,json"
+    )
     p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
     p.add_argument("--max-repairs", type=int, default=2)
-    p.add_argument("--max-tokens", type=int, default=256)
+    p.add_argument("--max-tokens", type=int, default=160)
     p.add_argument("--n-ctx", type=int, default=4096)
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for the local model")
     p.add_argument("--fresh", action="store_true", help="discard earlier rows of these runs")
     p.add_argument("--report", action="store_true", help="only rebuild the README table")
     p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
@@ -145,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.model:
             p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
         for name in args.model:
-            model = _local(name, args.n_ctx)
+            model = _local(name, args.n_ctx, args.threads)
             asyncio.run(
                 run_eval(
                     model,

@@ -62,7 +62,10 @@ def test_explicit_roles_override_inference():
 def test_narrowed_schema_uses_enums():
     """The narrowed plan schema restricts each slot to the names of its role."""
     schema = plan_schema_for(registry())
-    variants = {v["properties"]["method"]["const"]: v for v in schema["properties"]["steps"]["items"]["anyOf"]}
+    variants = {
+        v["properties"]["method"]["const"]: v
+        for v in schema["properties"]["steps"]["items"]["anyOf"]
+    }
     assert variants["split"]["properties"]["condition"]["enum"] == ["is_express"]
     assert "load_order" in variants["then"]["properties"]["task"]["enum"]
 
@@ -74,7 +77,7 @@ def test_plan_values_cannot_inject_code():
         "steps": [{"method": "then", "name": "a", "task": "__import__('os').system('id')"}],
     }
     source = _derive.plan_to_source(plan)
-    assert "__import__('os')" not in source.replace('"__import__(\'os\')', "")
+    assert "__import__('os')" not in source.replace("\"__import__('os')", "")
     diags = check_source(source, registry=registry(), mode="composition")
     assert any(d.is_error for d in diags)
 
@@ -90,6 +93,13 @@ def test_optional_positional_after_a_missing_one_becomes_a_keyword():
     """A split plan with only if_false renders it as a keyword so it keeps its meaning."""
     plan = {
         "name": "x",
-        "steps": [{"method": "split", "name": "a", "condition": "is_express", "if_false": ["ship_standard"]}],
+        "steps": [
+            {
+                "method": "split",
+                "name": "a",
+                "condition": "is_express",
+                "if_false": ["ship_standard"],
+            }
+        ],
     }
     assert "if_false=[ship_standard]" in _derive.plan_to_source(plan)

@@ -42,7 +42,10 @@ def test_assignment_is_kept_when_wrapping():
 
 def test_prose_before_an_unfenced_answer_is_dropped():
     """Text before the constructor's line is not part of the composition."""
-    assert extract_code('Sure!\nCadence("x", score).then("a", f)') == 'Cadence("x", score).then("a", f)'
+    assert (
+        extract_code('Sure!\nCadence("x", score).then("a", f)')
+        == 'Cadence("x", score).then("a", f)'
+    )
 
 
 def test_json_is_read_from_a_fence_or_bare():

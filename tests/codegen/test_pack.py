@@ -53,7 +53,7 @@ def test_wrong_header_is_refused(tmp_path, monkeypatch):
     """A pack file without the current header is refused with a message naming it."""
     (tmp_path / "dsl.json").write_text('{\n"$comment": "cadence-prompts 0"}\n')
     monkeypatch.setattr(_prompts, "pack_dir", lambda: tmp_path)
-    with pytest.raises(PromptPackError, match="dsl.json"):
+    with pytest.raises(PromptPackError, match=r"dsl\.json"):
         _prompts.read_raw("dsl.json")
 
 

@@ -39,7 +39,10 @@ def test_unknown_role_is_refused():
 def test_description_groups_by_role_with_docstrings():
     """The prompt lists each role's names with the first docstring line."""
     text = describe_registry(registry())
-    assert "conditions (use as the condition of split):\n- is_express: True for express orders." in text
+    assert (
+        "conditions (use as the condition of split):\n- is_express: True for express orders."
+        in text
+    )
     assert "- payment_flow: steps: charge" in text
 
 

@@ -33,7 +33,11 @@ async def test_fixed_after_one_round():
     assert gen.ok and gen.repairs == 1 and gen.cadence is not None
     repair = model.requests[1].messages[-1]
     assert isinstance(repair, UserMessage)
-    assert "line 4" in repair.content and ".parallel()" in repair.content and "use .sync" in repair.content
+    assert (
+        "line 4" in repair.content
+        and ".parallel()" in repair.content
+        and "use .sync" in repair.content
+    )
     assert isinstance(model.requests[1].messages[-2], AssistantMessage)
     assert not gen.attempts[0].ok and gen.attempts[1].ok
 
@@ -55,7 +59,9 @@ async def test_gives_up_after_n_rounds_with_all_diagnostics():
 async def test_no_raise_returns_the_failed_generation():
     """raise_on_failure=False returns the failure for callers (evals) to inspect."""
     model = ScriptedModel([fenced(BROKEN)], repeat=True)
-    gen = await generate_cadence(model, "t", registry(), OrderScore, max_repairs=0, raise_on_failure=False)
+    gen = await generate_cadence(
+        model, "t", registry(), OrderScore, max_repairs=0, raise_on_failure=False
+    )
     assert not gen.ok and gen.cadence is None and gen.repairs == 0
     assert any(d.code == "CAD101" for d in gen.diagnostics)
 
