@@ -94,3 +94,23 @@ def test_rejects_a_file_that_is_not_gguf(tmp_path):
     bogus.write_bytes(b"not a model")
     with pytest.raises(WeightsError, match="not a GGUF"):
         LocalModel(bogus)
+
+
+async def test_generation_does_not_block_the_event_loop(smol):
+    """While the model generates in its worker thread, other tasks keep running."""
+    import asyncio
+
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(ticker())
+    await smol.complete(ModelRequest.of("Tell me about the sea.", max_tokens=24))
+    done.set()
+    await task
+    assert ticks > 5
