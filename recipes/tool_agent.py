@@ -36,8 +36,9 @@ from recipes._models import load_model, say
 
 QUESTION = "Is the Trail Runner shoe in stock, and what is the status of order A-1002?"
 SYSTEM = (
-    "You are a shop assistant. Use the tools to look facts up; when a question needs several "
-    "facts, call all the tools you need in the same reply. Answer briefly."
+    "You are a shop assistant. Look facts up with the tools before answering. When a question "
+    "needs several facts (say, a product's stock and an order's status), call all the tools "
+    "you need together, in one reply. Then answer briefly from the tool results."
 )
 
 _SCHEMA = """
@@ -106,15 +107,19 @@ def toolbox(shop: Shop) -> ToolBox:
         return list(found.values())
 
     @tool
-    def check_stock(sku: str, score: ShopScore) -> dict[str, Any]:
-        """Units in stock for a product sku (e.g. "TR-01").
+    def check_stock(product: str, score: ShopScore) -> list[dict[str, Any]]:
+        """Units in stock for a product, by sku (e.g. "TR-01") or by a part of its name.
 
         Args:
-            sku: The product's sku.
+            product: The product's sku or a part of its name, e.g. "Trail Runner".
         """
-        score.looked_up.append(f"stock:{sku}")
-        rows = shop.rows("SELECT sku, name, stock FROM products WHERE sku = ?", sku.upper())
-        return rows[0] if rows else {"error": f"no product with sku {sku}"}
+        score.looked_up.append(f"stock:{product}")
+        rows = shop.rows(
+            "SELECT sku, name, stock FROM products WHERE sku = ? OR lower(name) LIKE ?",
+            product.upper(),
+            f"%{product.lower().removesuffix(' shoe').strip()}%",
+        )
+        return rows or [{"error": f"no product matching {product!r}"}]
 
     @tool
     def order_status(order_id: str, score: ShopScore) -> dict[str, Any]:
@@ -181,7 +186,9 @@ def build(
         system=SYSTEM,
         prompt="{question}",
         into="answer",
-        max_turns=3,
+        # Turn 1 must look something up; turn 2 must answer: two model calls, bounded time.
+        tool_choice="required",
+        max_turns=2,
         force_final_answer=True,
         on_event=_print_event if verbose else None,
         options=options,

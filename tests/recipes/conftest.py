@@ -25,7 +25,7 @@ COMPOSITION = """```python
 
 TOOL_CALLS = {
     "tool_calls": [
-        {"name": "check_stock", "arguments": {"sku": "TR-01"}},
+        {"name": "check_stock", "arguments": {"product": "Trail Runner"}},
         {"name": "order_status", "arguments": {"order_id": "A-1002"}},
     ],
     "answer": "",

@@ -15,7 +15,7 @@ async def test_first_turn_runs_two_tools_in_one_group(fake_model: FunctionModel)
     result = await tool_agent.build(fake_model, verbose=False).with_hooks(recorder).run()
     group = [e.note_name for e in recorder.events if getattr(e, "group", None) == "turn_1.tools"]
     assert set(group) == {"check_stock", "order_status"}
-    assert sorted(result.looked_up) == ["order:A-1002", "stock:TR-01"]
+    assert sorted(result.looked_up) == ["order:A-1002", "stock:Trail Runner"]
 
 
 async def test_final_answer_is_a_validated_pydantic_object(fake_model: FunctionModel) -> None:
