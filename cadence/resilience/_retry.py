@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, overload
 
 from cadence import _clock
 from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, TimeoutError
+from cadence.resilience._backoff import BACKOFFS, Backoff, backoff_delay, cap_delay
 from cadence.resilience._threads import call_in_thread
 from cadence.resilience._timeout import call_async_with_limit, run_attempt
 from cadence.resilience._util import (
@@ -36,10 +35,6 @@ from cadence.resilience._util import (
 __all__ = ["Retry", "RetryEvent", "retry"]
 
 logger = logging.getLogger("cadence.resilience")
-
-Backoff = Literal["fixed", "linear", "exponential"]
-_BACKOFFS = ("fixed", "linear", "exponential")
-_MAX_DOUBLINGS = 64  # 2**64 times any sane delay is far above every max_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +85,9 @@ class Retry:
                 f"retry max_attempts must be an int >= 1 (the total number of attempts), "
                 f"got {max_attempts!r}; write retry=3 for three attempts"
             )
-        if backoff not in _BACKOFFS:
+        if backoff not in BACKOFFS:
             raise CadenceDefinitionError(
-                f"retry backoff must be one of {', '.join(map(repr, _BACKOFFS))}, got {backoff!r}"
+                f"retry backoff must be one of {', '.join(map(repr, BACKOFFS))}, got {backoff!r}"
             )
         if on_retry is not None and not callable(on_retry):
             raise CadenceDefinitionError(
@@ -126,19 +121,13 @@ class Retry:
 
     def backoff_delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based): finite, in [0, max_delay]."""
-        n = max(1, attempt)
-        if self.backoff == "fixed":
-            base = self.delay
-        elif self.backoff == "linear":
-            base = self.delay * n
-        else:
-            base = self.delay * float(1 << min(n - 1, _MAX_DOUBLINGS))
-        wait = min(base, self.max_delay)
-        if self.jitter and wait > 0:
-            # "Equal jitter": keep at least half the backoff, spread the rest so that many
-            # clients failing together do not come back together.
-            wait *= 0.5 + random.random() * 0.5
-        return wait
+        return backoff_delay(
+            attempt,
+            delay=self.delay,
+            backoff=self.backoff,
+            max_delay=self.max_delay,
+            jitter=self.jitter,
+        )
 
     def next_delay(self, error: BaseException, attempt: int) -> float | None:
         """How long to wait before retrying after ``error``, or ``None`` to not retry it.
@@ -151,18 +140,13 @@ class Retry:
             return None
         verdict: Any = True if self._matcher is None else self._matcher(error)
         if isinstance(verdict, int | float) and not isinstance(verdict, bool):
-            return self._cap(float(verdict))
+            return cap_delay(float(verdict), self.max_delay)
         if not verdict:
             return None
         hinted = getattr(error, "retry_after", None)
         if isinstance(hinted, int | float) and not isinstance(hinted, bool) and hinted == hinted:
-            return self._cap(float(hinted))
+            return cap_delay(float(hinted), self.max_delay)
         return self.backoff_delay(attempt)
-
-    def _cap(self, seconds: float) -> float:
-        if not math.isfinite(seconds):
-            return self.max_delay if seconds > 0 else 0.0
-        return min(max(seconds, 0.0), self.max_delay)
 
     def effective_attempts(self) -> int:
         """``max_attempts``, lowered by ``cadence.testing.testing_mode`` when it is active."""
@@ -198,6 +182,47 @@ class Retry:
         if scope is not None and scope.hooks:
             await scope.hooks.on_retry(scope.note_name, scope.score, attempt, attempts, error)
 
+    def _attempt_limit(
+        self,
+        end: float | None,
+        attempt_timeout: float | None,
+        label: str,
+        errors: list[BaseException],
+    ) -> tuple[float | None, str]:
+        """The time limit of the next attempt: its timeout, or what is left of the deadline."""
+        if end is None:
+            return attempt_timeout, "timeout"
+        remaining = end - _clock.monotonic()
+        if remaining <= 0:
+            raise self._exhausted(label, errors, deadline_hit=True)
+        if attempt_timeout is None or remaining < attempt_timeout:
+            return remaining, "deadline"
+        return attempt_timeout, "timeout"
+
+    def _after_failure(
+        self,
+        error: Exception,
+        attempt: int,
+        attempts: int,
+        end: float | None,
+        label: str,
+        errors: list[BaseException],
+    ) -> float | None:
+        """Record a failed attempt: the wait before the next one, or ``None`` to re-raise it.
+
+        Raises ``RetryExhaustedError`` when attempts or the deadline ran out, including when
+        the wait would end past the deadline with no time left to try again.
+        """
+        errors.append(error)
+        if end is not None and _clock.monotonic() >= end:
+            raise self._exhausted(label, errors, deadline_hit=True) from error
+        if attempt == attempts:
+            raise self._exhausted(label, errors, deadline_hit=False) from error
+        delay = self.next_delay(error, attempt)
+        if delay is not None and end is not None and _clock.monotonic() + delay >= end:
+            raise self._exhausted(label, errors, deadline_hit=True) from error
+        return delay
+
     async def call_async(
         self,
         fn: Callable[..., Any],
@@ -225,14 +250,10 @@ class Retry:
         attempts = self.effective_attempts()
         end = None if self.deadline is None else _clock.monotonic() + self.deadline
         errors: list[BaseException] = []
-        for attempt in range(1, attempts + 1):
-            limit, what = attempt_timeout, "timeout"
-            if end is not None:
-                remaining = end - _clock.monotonic()
-                if remaining <= 0:
-                    raise self._exhausted(label, errors, deadline_hit=True)
-                if limit is None or remaining < limit:
-                    limit, what = remaining, "deadline"
+        attempt = 0
+        while True:
+            attempt += 1
+            limit, what = self._attempt_limit(end, attempt_timeout, label, errors)
             try:
                 if limit is None and is_async:  # the common case, without an extra frame
                     return await fn(*args, **kwargs)
@@ -242,17 +263,9 @@ class Retry:
             except Exception as error:
                 if is_never_handled(error):
                     raise
-                errors.append(error)
-                if end is not None and _clock.monotonic() >= end:
-                    raise self._exhausted(label, errors, deadline_hit=True) from error
-                if attempt == attempts:
-                    break
-                delay = self.next_delay(error, attempt)
+                delay = self._after_failure(error, attempt, attempts, end, label, errors)
                 if delay is None:
                     raise
-                if end is not None and _clock.monotonic() + delay >= end:
-                    # Sleeping would use up the deadline with no time left to try again.
-                    raise self._exhausted(label, errors, deadline_hit=True) from error
                 if end is None:
                     await self._report(label, attempt, attempts, error, delay)
                 else:
@@ -271,7 +284,6 @@ class Retry:
                     if _clock.monotonic() + delay >= end:
                         raise self._exhausted(label, errors, deadline_hit=True) from error
                 await _clock.sleep(delay)
-        raise self._exhausted(label, errors, deadline_hit=False) from errors[-1]
 
     def call_sync(
         self,
@@ -284,22 +296,18 @@ class Retry:
     ) -> Any:
         """Call sync ``fn`` with retries in the calling thread; see :meth:`call_async`.
 
-        With an ``attempt_timeout`` or ``deadline`` each attempt runs in a worker thread so it can be
-        given up on. Run hooks are async and are not called here; ``on_retry`` callbacks are.
+        With an ``attempt_timeout`` or ``deadline`` each attempt runs in a worker thread so it
+        can be given up on. Run hooks are async and are not called here; ``on_retry`` is.
         """
         kwargs = kwargs or {}
         label = label_of(fn, name)
         attempts = self.effective_attempts()
         end = None if self.deadline is None else _clock.monotonic() + self.deadline
         errors: list[BaseException] = []
-        for attempt in range(1, attempts + 1):
-            limit, what = attempt_timeout, "timeout"
-            if end is not None:
-                remaining = end - _clock.monotonic()
-                if remaining <= 0:
-                    raise self._exhausted(label, errors, deadline_hit=True)
-                if limit is None or remaining < limit:
-                    limit, what = remaining, "deadline"
+        attempt = 0
+        while True:
+            attempt += 1
+            limit, what = self._attempt_limit(end, attempt_timeout, label, errors)
             try:
                 if limit is None:
                     return fn(*args, **kwargs)
@@ -307,21 +315,13 @@ class Retry:
             except Exception as error:
                 if is_never_handled(error):
                     raise
-                errors.append(error)
-                if end is not None and _clock.monotonic() >= end:
-                    raise self._exhausted(label, errors, deadline_hit=True) from error
-                if attempt == attempts:
-                    break
-                delay = self.next_delay(error, attempt)
+                delay = self._after_failure(error, attempt, attempts, end, label, errors)
                 if delay is None:
                     raise
-                if end is not None and _clock.monotonic() + delay >= end:
-                    raise self._exhausted(label, errors, deadline_hit=True) from error
                 self._report_sync(label, attempt, attempts, error, delay)
                 if end is not None and _clock.monotonic() + delay >= end:  # slow callbacks
                     raise self._exhausted(label, errors, deadline_hit=True) from error
                 _clock.sleep_sync(delay)
-        raise self._exhausted(label, errors, deadline_hit=False) from errors[-1]
 
     def _report_sync(
         self, name: str, attempt: int, attempts: int, error: Exception, delay: float
