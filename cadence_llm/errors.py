@@ -425,6 +425,13 @@ def normalize_error(
         )
         err.partial = partial
         return err
+    body = getattr(exc, "body", None)
+    if "APIError" in names and body is not None:
+        # An error event inside a successful stream (the SDKs raise a bare APIError for it):
+        # classify by the body; an unrecognised one is a server-side failure.
+        err = error_from_status(200, {"error": body}, None, provider=provider, model=model)
+        err.partial = partial
+        return err
     detail = str(exc) or type(exc).__name__
     if names & _TIMEOUT_NAMES or isinstance(exc, builtins.TimeoutError):
         return ModelTimeoutError(f"timed out: {detail}", **kw)

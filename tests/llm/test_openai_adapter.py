@@ -373,3 +373,20 @@ async def test_duck_typed_client_without_raw_responses():
 
     client = SimpleNamespace(chat=SimpleNamespace(completions=Completions()), max_retries=0)
     assert (await OpenAIModel("m", client=client).complete("hi")).text == "duck"
+
+
+@respx.mock
+async def test_error_event_mid_stream_is_normalized(openai_client):
+    """An error object sent inside the stream after some text is normalized and carries the partial text."""
+    payload = sse(openai_chunks(["Hal"], finish=None), done=False) + sse(
+        [openai_error("The server is overloaded", type_="server_error", code="server_overloaded")],
+        done=False,
+    )
+    respx.post(OPENAI_URL).respond(
+        200, content=payload, headers={"content-type": "text/event-stream"}
+    )
+    with pytest.raises(ServerError) as info:
+        async for _ in OpenAIModel("gpt-4o-mini", client=openai_client).stream("Hi"):
+            pass
+    assert info.value.partial is not None and info.value.partial.text == "Hal"
+    assert info.value.should_fallback
