@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol, runtime_checkable
 
 from .. import _otel
-from ..errors import ModelError, TruncatedStreamError, normalize_error
+from ..errors import TruncatedStreamError, normalize_error
 from ..messages import (
     FinishReason,
     ModelRequest,
@@ -143,11 +143,13 @@ class ModelAdapter(abc.ABC):
     ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
         """Call the provider in streaming mode and translate each chunk."""
 
-    def _normalize(self, exc: BaseException, partial: ModelResponse | None = None) -> ModelError:
+    def _normalize(
+        self, exc: BaseException, span: object, partial: ModelResponse | None = None
+    ) -> BaseException:
+        """The error to raise for ``exc`` (a ModelError, or ``exc`` itself when it is a bug)."""
         err = normalize_error(exc, provider=self.system, model=self.model, partial=partial)
-        if err is None:
-            raise exc
-        return err
+        _otel.end_span(span, None, err or exc)
+        return exc if err is None else err
 
     async def complete(self, request: ModelRequest | str) -> ModelResponse:
         """Answer ``request``; every provider failure surfaces as a ``ModelError``."""
@@ -161,8 +163,7 @@ class ModelAdapter(abc.ABC):
             _otel.end_span(span, None, None)
             raise
         except Exception as exc:
-            err = self._normalize(exc)
-            _otel.end_span(span, None, err)
+            err = self._normalize(exc, span)
             if err is exc:
                 raise
             raise err from exc
@@ -190,8 +191,7 @@ class ModelAdapter(abc.ABC):
             _otel.end_span(span, None, None)
             raise
         except Exception as exc:
-            err = self._normalize(exc, builder.response() if builder.chunks else None)
-            _otel.end_span(span, None, err)
+            err = self._normalize(exc, span, builder.response() if builder.chunks else None)
             if err is exc:
                 raise
             raise err from exc

@@ -121,3 +121,16 @@ async def test_stream_span_ends_with_usage(spans):
     (span,) = spans.get_finished_spans()
     assert span.attributes["gen_ai.request.stream"] is True
     assert span.attributes["gen_ai.usage.output_tokens"] == 2
+
+
+async def test_span_ends_when_a_bug_propagates(spans):
+    """An unknown exception (a bug) propagates unchanged and still ends its span with error.type."""
+    from cadence_llm import FunctionModel
+
+    def broken(request):
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        await FunctionModel(broken).complete("hi")
+    (span,) = spans.get_finished_spans()
+    assert span.attributes["error.type"] == "KeyError"
