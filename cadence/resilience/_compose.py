@@ -14,7 +14,7 @@ from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._fallback import Fallback
 from cadence.resilience._retry import Retry
 from cadence.resilience._tenacity import TenacityRetry, is_tenacity_retrying
-from cadence.resilience._timeout import Timeout, run_attempt
+from cadence.resilience._timeout import Timeout, call_async_with_limit, run_attempt
 from cadence.resilience._util import is_async_callable
 
 __all__ = ["compose", "parse_fallback", "parse_retry", "parse_timeout"]
@@ -136,6 +136,11 @@ def compose(
             return await policy.call_async(
                 fn, (score,), None, is_async=is_async, name=name, attempt_timeout=limit
             )
+
+    elif is_async and limit is not None:  # timeout only: skip the generic attempt runner
+
+        async def core(score: Any) -> Any:
+            return await call_async_with_limit(fn, (score,), {}, limit=limit, name=name)
 
     else:
 

@@ -89,6 +89,18 @@ class _Watchdog:
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
     weakref.WeakKeyDictionary()
 )
+_last: _Watchdog | None = None  # the watchdog used most recently: skips the dict lookup
+
+
+def _watchdog_for(loop: asyncio.AbstractEventLoop, clock: _clock.Clock) -> _Watchdog:
+    global _last
+    watchdog = _watchdogs.get(loop)
+    if watchdog is None or watchdog.clock is not clock:
+        # A different clock (a test installed a FakeClock): deadlines on the old one keep
+        # their old watchdog, which stays alive through its armed timer.
+        watchdog = _watchdogs[loop] = _Watchdog(loop, clock)
+    _last = watchdog
+    return watchdog
 
 
 def start_deadline(seconds: float) -> Deadline:
@@ -98,11 +110,9 @@ def start_deadline(seconds: float) -> Deadline:
     if task is None:  # pragma: no cover - awaited outside a task (exotic loops)
         raise RuntimeError("timeouts need to run inside an asyncio task")
     clock = _clock.current()
-    watchdog = _watchdogs.get(loop)
-    if watchdog is None or watchdog.clock is not clock:
-        # A different clock (a test installed a FakeClock): deadlines on the old one keep
-        # their old watchdog, which stays alive through its armed timer.
-        watchdog = _watchdogs[loop] = _Watchdog(loop, clock)
+    watchdog = _last
+    if watchdog is None or watchdog.clock is not clock or watchdog.loop_ref() is not loop:
+        watchdog = _watchdog_for(loop, clock)
     deadline = Deadline(clock.monotonic() + seconds, task, watchdog)
     watchdog.add(deadline)
     return deadline

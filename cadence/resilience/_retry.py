@@ -255,8 +255,12 @@ class Retry:
             attempt += 1
             limit, what = self._attempt_limit(end, attempt_timeout, label, errors)
             try:
-                if limit is None and is_async:  # the common case, without an extra frame
-                    return await fn(*args, **kwargs)
+                if is_async:  # the common case, without the generic runner's extra frame
+                    if limit is None:
+                        return await fn(*args, **kwargs)
+                    return await call_async_with_limit(
+                        fn, args, kwargs, limit=limit, name=label, what=what
+                    )
                 return await run_attempt(
                     fn, args, kwargs, is_async=is_async, limit=limit, name=label, what=what
                 )
