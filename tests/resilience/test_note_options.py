@@ -281,3 +281,26 @@ async def test_policy_objects_are_accepted_inline(clock: FakeClock) -> None:
     await call(job)
     assert (job.attempts, job.result) == (2, "gave up")
     assert clock.sleeps == [10.0, 3.0, 10.0]
+
+
+async def test_cancelling_a_run_stops_a_retrying_note() -> None:
+    """Cancelling a cadence run while its note waits to retry starts no further attempt."""
+    with FakeClock(auto_advance=False) as clock:
+
+        @note(retry={"max_attempts": 10, "delay": 5.0})
+        async def flaky(score: Job) -> None:
+            score.attempts += 1
+            raise ConnectionError("down")
+
+        job = Job()
+        run = asyncio.create_task(Cadence("cancelled", job).then("flaky", flaky).run())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert job.attempts == 1
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        clock.advance(100.0)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert job.attempts == 1
