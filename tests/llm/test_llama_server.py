@@ -168,3 +168,38 @@ async def test_chain_falls_back_to_the_live_server(server, compat_model):
     assert result.model == "smollm2" and result.response.text
     assert type(result.attempts[0].error).__name__ == "ModelConnectionError"
     await dead.aclose()
+
+
+async def test_tool_call_and_tool_result_round_trip(model):
+    """A forced tool call comes back in shape, and the tool result is accepted in a follow-up turn."""
+    from cadence_llm import ToolDefinition, ToolMessage
+
+    tool = ToolDefinition(
+        name="get_weather",
+        description="Weather for a city",
+        parameters={
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    )
+    request = ModelRequest.of(
+        "What is the weather in Paris?", tools=(tool,), tool_choice="get_weather", max_tokens=32
+    )
+    first = await model.complete(request)
+    (call,) = first.tool_calls
+    assert call.name == "get_weather" and isinstance(json.loads(call.arguments)["city"], str)
+    follow_up = ModelRequest(
+        messages=(
+            *request.messages,
+            first.to_message(),
+            ToolMessage(
+                tool_call_id=call.id, name=call.name, content='{"sky": "sunny", "celsius": 21}'
+            ),
+        ),
+        tools=(tool,),
+        tool_choice="none",
+        max_tokens=16,
+    )
+    second = await model.complete(follow_up)
+    assert second.text.strip() and not second.tool_calls
