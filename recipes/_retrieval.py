@@ -54,8 +54,13 @@ class Chunk:
 
 
 def load_corpus(root: Path = ROOT) -> list[Chunk]:
-    """Split ``README.md`` and ``docs/*.md`` into sections at headings (levels 1 to 3)."""
-    files = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    """Split ``README.md`` and ``docs/*.md`` into sections at headings (levels 1 to 3).
+
+    ``docs/recipes.md`` is left out: it holds transcripts of earlier answers, and an answer
+    should come from the documentation, not from a previous answer.
+    """
+    docs = [p for p in sorted((root / "docs").glob("*.md")) if p.name != "recipes.md"]
+    files = [root / "README.md", *docs]
     chunks: list[Chunk] = []
     for path in files:
         if not path.is_file():

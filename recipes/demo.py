@@ -42,7 +42,7 @@ class TourScore(Score):
     shop_answer: str = ""
     shop_report: str = ""
     generated_source: str = ""
-    generated_log: list[str] = field(default_factory=list)
+    generated_done: list[str] = field(default_factory=list)
 
 
 def build(model: Model, *, started: float | None = None, **options: object) -> Cadence[TourScore]:
@@ -83,8 +83,8 @@ def build(model: Model, *, started: float | None = None, **options: object) -> C
         if out.built is not None:
             say("          " + to_text(out.built).rstrip().replace("\n", "\n          "))
         if out.result is not None:
-            tour.generated_log = list(out.result.log)
-            say(f"          ran: {out.result.log}")
+            tour.generated_done = list(out.result.done)
+            say(f"          ran: {out.result.done}")
             say(f"          reply: {out.result.reply}")
 
     return (

@@ -46,28 +46,28 @@ class SupportScore(Score):
     shipment: str = ""
     policy: str = ""
     reply: str = ""
-    log: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
 
 
 async def load_order(score: SupportScore) -> None:
     """Load the order (items, customer) from the database."""
     await asyncio.sleep(0.05)
     score.order = {"id": score.order_id, "item": "Trail Runner shoe", "customer": "Ada"}
-    score.log.append("load_order")
+    score.done.append("load_order")
 
 
 async def track_shipment(score: SupportScore) -> None:
     """Ask the carrier where the order's parcel is."""
     await asyncio.sleep(0.05)
     score.shipment = "in transit, arriving Thursday"
-    score.log.append("track_shipment")
+    score.done.append("track_shipment")
 
 
 async def fetch_return_policy(score: SupportScore) -> None:
     """Look up the return policy for the order's items."""
     await asyncio.sleep(0.05)
     score.policy = "free returns within 30 days"
-    score.log.append("fetch_return_policy")
+    score.done.append("fetch_return_policy")
 
 
 async def draft_reply(score: SupportScore) -> None:
@@ -75,12 +75,12 @@ async def draft_reply(score: SupportScore) -> None:
     await asyncio.sleep(0.05)
     item = score.order.get("item", "your order")
     score.reply = f"Your {item} is {score.shipment or 'on its way'}. {score.policy}.".strip()
-    score.log.append("draft_reply")
+    score.done.append("draft_reply")
 
 
 async def send_newsletter(score: SupportScore) -> None:
     """Email the weekly newsletter to all customers."""
-    score.log.append("send_newsletter")
+    score.done.append("send_newsletter")
 
 
 def is_vip(score: SupportScore) -> bool:
@@ -159,7 +159,7 @@ async def main(task: str = TASK, *, model: Model | None = None, **options: Any) 
         say(f"  {line}")
     say(out.diagram)
     if out.result is not None:
-        say(f"steps run: {out.result.log}")
+        say(f"steps run: {out.result.done}")
         say(f"reply: {out.result.reply}")
     say(f"  ({time.perf_counter() - started:.1f}s)")
     return out

@@ -41,7 +41,7 @@ from recipes._retrieval import (
     load_corpus,
 )
 
-QUESTION = "How does a run resume after a crash?"
+QUESTION = "What does .sync do with the score?"
 SYSTEM = (
     "Answer the question using only the numbered sources. Cite the sources you use like [1]. "
     "Answer in at most three sentences."

@@ -18,7 +18,7 @@ async def test_tour_runs_all_stops_and_writes_the_timeline(
     score, path = await demo.tour(fake_model, out=tmp_path / "t.html", embedder=HashEmbedder())
     assert score.rag_answer.startswith("Run it again") and "Sources:" in score.rag_answer
     assert '"order_status":"shipped"' in score.shop_report
-    assert score.generated_log[0] == "load_order"
+    assert score.generated_done[0] == "load_order"
     html = path.read_text()
     for name in ("keyword_search", "vector_search", "check_stock", "order_status", "write"):
         assert name in html

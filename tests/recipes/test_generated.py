@@ -13,8 +13,8 @@ async def test_accepted_cadence_is_drawn_and_run(fake_model: FunctionModel) -> N
     assert out.rounds[0] == "round 0: accepted"
     assert "flowchart TD" in out.diagram and "track_shipment" in out.diagram
     assert out.result is not None
-    assert out.result.log[0] == "load_order" and out.result.log[-1] == "draft_reply"
-    assert set(out.result.log[1:3]) == {"track_shipment", "fetch_return_policy"}
+    assert out.result.done[0] == "load_order" and out.result.done[-1] == "draft_reply"
+    assert set(out.result.done[1:3]) == {"track_shipment", "fetch_return_policy"}
     assert "arriving Thursday" in out.result.reply
 
 
