@@ -20,7 +20,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from cadence import _clock
 from cadence._context import current_note
@@ -40,6 +40,7 @@ from .models.base import Model, as_request
 __all__ = ["ChainResult", "FallbackChain", "default_fallback"]
 
 logger = logging.getLogger("cadence_llm")
+T = TypeVar("T")
 
 Check: TypeAlias = Callable[[ModelResponse], "bool | str | Awaitable[bool | str | None] | None"]
 BreakerFactory: TypeAlias = Callable[[Model], CircuitBreaker]
@@ -197,9 +198,7 @@ class FallbackChain:
         reason = verdict if isinstance(verdict, str) else "the answer check returned False"
         raise AnswerRejectedError(reason, provider=model.system, model=model.name, partial=response)
 
-    async def _limited(
-        self, awaitable: Awaitable[ModelResponse], limit: float | None, model: Model
-    ) -> ModelResponse:
+    async def _limited(self, awaitable: Awaitable[T], limit: float | None, model: Model) -> T:
         """Await with a limit measured on cadence's clock (so fake clocks drive it in tests)."""
         if limit is None:
             return await awaitable
@@ -432,9 +431,24 @@ class FallbackChain:
                 t0 = _clock.monotonic()
                 emitted = False
                 try:
+                    remaining = self._remaining(started)
+                    if remaining is not None and remaining <= 0:
+                        raise ModelTimeoutError(
+                            f"the chain's deadline of {self.deadline:g}s ran out before this try",
+                            provider=model.system,
+                            model=model.name,
+                        )
                     admission = None if breaker is None else await breaker.acquire_async()
+                    events = model.stream(req)
                     try:
-                        async for event in model.stream(req):
+                        while True:
+                            # Each chunk must arrive within the deadline: a stalled stream
+                            # is cut like a stalled call.
+                            limit = self._remaining(started)
+                            try:
+                                event = await self._limited(anext(events), limit, model)
+                            except StopAsyncIteration:
+                                break
                             if isinstance(event, StreamDone):
                                 await self._checked(event.response, model)
                             emitted = True
@@ -443,6 +457,10 @@ class FallbackChain:
                         if breaker is not None and admission is not None:
                             await breaker.release_async(admission, _health_error(exc))
                         raise
+                    finally:
+                        aclose = getattr(events, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
                     if breaker is not None and admission is not None:
                         await breaker.release_async(admission)
                 except CircuitOpenError as exc:

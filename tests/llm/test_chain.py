@@ -405,3 +405,25 @@ async def test_retries_are_reported_to_policy_and_run_hooks():
     assert result.answer == "fine"
     assert [(e.attempt, e.max_attempts, e.delay) for e in events] == [(1, 2, 0.1)]
     assert hooked == [("ask", 1, 2, "OverloadedError")]
+
+
+async def test_stalled_stream_is_cut_at_the_deadline():
+    """A stream that stops sending chunks is cut at the chain's deadline, reset, and reported."""
+
+    async def stall(request: ModelRequest):
+        yield "first"
+        await _clock.sleep(3600)
+        yield "never"
+
+    stalled = FunctionModel(lambda r: "unused", stream_function=stall, name="stalled")
+    backup = ScriptedModel(["backup answer"], name="backup")
+    seen = []
+    with FakeClock() as clock, pytest.raises(AllModelsFailedError) as info:
+        async for event in FallbackChain([stalled, backup], retry=1, deadline=5).stream("hi"):
+            seen.append(event)
+    assert clock.now == pytest.approx(5.0)
+    assert [type(e).__name__ for e in seen] == ["TextDelta", "StreamReset"]
+    errors = [a.error for a in info.value.attempts]
+    assert isinstance(errors[0], ModelTimeoutError) and "during the call" in str(errors[0])
+    assert isinstance(errors[1], ModelTimeoutError) and "before this try" in str(errors[1])
+    assert backup.calls == 0
