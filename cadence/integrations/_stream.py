@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -156,7 +156,8 @@ class RunStream:
         _current_relay.set(relay)  # this task's own context: visible to its notes only
         return await self._run([relay])
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def frames(self) -> AsyncGenerator[bytes, None]:
+        """Start the run and yield its SSE frames until it ends."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         relay = EventRelay(queue, loop)

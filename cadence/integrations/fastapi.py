@@ -263,7 +263,7 @@ class _SSEResponse(StreamingResponse):
     def __init__(self, stream: RunStream, router: CadenceRouter) -> None:
         self._stream = stream
         self._router = router
-        self._frames = stream.__aiter__()
+        self._frames = stream.frames()
         super().__init__(
             self._frames,
             media_type="text/event-stream",
@@ -277,7 +277,7 @@ class _SSEResponse(StreamingResponse):
         finally:
             self._router.streams.discard(self._stream)
             await self._stream.aclose()
-            await self._frames.aclose()  # type: ignore[attr-defined]
+            await self._frames.aclose()
 
 
 class CadenceRouter(APIRouter):
