@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from .. import _otel
 from ..errors import TruncatedStreamError, normalize_error
@@ -132,6 +132,16 @@ class ModelAdapter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+    async def aclose(self) -> None:
+        """Release connections or memory the adapter holds (nothing by default)."""
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     @abc.abstractmethod
     async def _complete(self, request: ModelRequest) -> ModelResponse:

@@ -73,6 +73,13 @@ class LocalModel(ModelAdapter):
         self._llama = llama
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
+    async def aclose(self) -> None:
+        """Free the model's memory; the next call loads it again."""
+        with self._lock:
+            if self._llama is not None and self.path is not None:
+                self._llama.close()
+                self._llama = None
+
     def _get_llama(self) -> Any:
         if self._llama is None:
             self._llama = self._llama_cpp.Llama(

@@ -136,3 +136,12 @@ def test_base_url_must_be_http():
     """A base URL without a scheme is refused at construction, naming the expected form."""
     with pytest.raises(ValueError, match="http"):
         OpenAICompatModel("m", base_url="127.0.0.1:8000/v1")
+
+
+@respx.mock
+async def test_async_context_manager_closes_the_client():
+    """``async with`` closes the adapter's HTTP client on exit."""
+    respx.post(URL).respond(200, json=openai_completion("hi"))
+    async with make() as model:
+        assert (await model.complete("x")).text == "hi"
+    assert model.client.is_closed

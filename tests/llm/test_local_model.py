@@ -114,3 +114,16 @@ async def test_generation_does_not_block_the_event_loop(smol):
     done.set()
     await task
     assert ticks > 5
+
+
+async def test_aclose_frees_the_model_and_reloads_on_demand():
+    """aclose() frees llama.cpp's memory; a later call loads the model again."""
+    async with LocalModel("smollm2", n_ctx=256, n_threads=2) as model:
+        await model.complete(ModelRequest.of("Hi", max_tokens=2))
+        assert model._llama is not None
+    assert model._llama is None
+    assert (await model.complete(ModelRequest.of("Hi", max_tokens=2))).finish_reason in (
+        "stop",
+        "length",
+    )
+    await model.aclose()
