@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -230,9 +231,12 @@ class _Route:
         return replay(response, replayed=replayed)
 
     def sse(self, score: Any, resources: Any) -> Response:
+        run_id = uuid.uuid4().hex  # sent in run_started so clients can correlate logs and hooks
+
         async def run(hooks: Sequence[Any]) -> Any:
             resources_var.set(resources)
-            return await execute(self.cadence, score, hooks=[*hooks, *self.router.run_hooks()])
+            extra = [*hooks, *self.router.run_hooks()]
+            return await execute(self.cadence, score, run_id=run_id, hooks=extra)
 
         async def render(final: Any) -> Any:
             body = await self.body(final)
@@ -251,7 +255,7 @@ class _Route:
             render_result=render,
             render_error=render_error,
             cadence_name=self.cadence.name,
-            run_id=None,
+            run_id=run_id,
             ping_interval=self.router.ping_interval,
         )
         return _SSEResponse(stream, self.router)

@@ -354,6 +354,35 @@ def test_router_reporter_reports_each_step_and_total() -> None:
     assert not cad.hooks
 
 
+def test_reporter_skips_group_tasks_and_child_steps() -> None:
+    """With .sync and .child steps the reporter still sees only top-level steps and one total."""
+    seen: list[str] = []
+
+    def a(score: OrderScore) -> None:
+        score.total += 1
+
+    async def b(score: OrderScore) -> None:
+        score.status = "b"
+
+    def merge(parent: OrderScore, child: OrderScore) -> None:
+        parent.trail.append(child.status)
+
+    cad = (
+        Cadence("outer", OrderScore(order_id="o"))
+        .sync("group", [a, b])
+        .child("pay", checkout(), merge)
+    )
+    router = CadenceRouter(reporter=lambda name, seconds, score: seen.append(name))
+
+    @router.cadence("/o", cad)
+    async def create() -> OrderScore:
+        return OrderScore(order_id="o")
+
+    body = TestClient(_app(router)).post("/o").json()
+    assert body["trail"] == ["paid"] and body["total"] == 1
+    assert seen == ["group", "pay", "outer:TOTAL"]
+
+
 def test_dependency_form_with_problem_handlers() -> None:
     """CadenceDependency runs a cadence in a hand-written endpoint; errors become problems."""
     runner = CadenceDependency(checkout())

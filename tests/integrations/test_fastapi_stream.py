@@ -53,6 +53,7 @@ def test_sse_streams_run_events_then_the_result() -> None:
         events = parse_sse(r.read().decode())
     names = [e for e, _ in events]
     assert names[0] == "run_started"
+    assert events[0][1]["cadence"] == "checkout" and len(events[0][1]["run_id"]) == 32
     assert names[-1] == "result"
     assert names.count("note_started") == names.count("note_completed") == 5
     assert [d["text"] for e, d in events if e == "token"] == ["a", "b"]
