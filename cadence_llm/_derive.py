@@ -74,7 +74,9 @@ def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -
         "(python -m cadence_llm._derive --write); do not edit",
         'root ::= "(\\n    Cadence(" step-name ", '
         + data["score_name"]
-        + ')" ("\\n    ." step){1,'
+        + ')" ('
+        + ('"\\n    # " comment ' if data.get("step_comments") else "")
+        + '"\\n    ." step){1,'
         + str(limits["max_steps"])
         + '} "\\n)"',
         "step ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in methods),
@@ -118,6 +120,9 @@ def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -
             lines.append(f"r-{role} ::= " + " | ".join(_lit(n) for n in names[role]))
     if names is None:
         lines.append("ident ::= [a-zA-Z_] [a-zA-Z0-9_]{0,63}")
+    if data.get("step_comments"):
+        # A comment is inert (the parser drops it); it lets the model restate the task's step.
+        lines.append("comment ::= [^\\n]{1,160}")
     return "\n".join(lines) + "\n"
 
 

@@ -39,7 +39,7 @@ def _wrap_continuations(code: str) -> str:
     if len(lines) < 2 or lines[0].rstrip().endswith("("):
         return code
     rest = lines[1:]
-    if not all(ln.lstrip().startswith(".") for ln in rest):
+    if not all(ln.lstrip().startswith((".", "#")) for ln in rest):
         return code
     head = lines[0].strip()
     target, sep, expr = head.partition("=")

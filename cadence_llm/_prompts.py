@@ -138,6 +138,8 @@ def grammar_text(data: Mapping[str, Any] | None = None) -> str:
     ]
     for m in data["methods"]:
         lines.append(f"{signature(m)}  {m['doc']} Example: {m['example']}")
+    if data.get("step_comments"):
+        lines.append("Before each method call: a # comment quoting the part of the task it does.")
     lines.append("Merge strategies: " + ", ".join(f'"{s}"' for s in data["merge_strategies"]) + ".")
     lines.append("Arguments:")
     used = {p["shape"] for m in data["methods"] for p in m["params"]}

