@@ -11,6 +11,8 @@ from cadence_llm.models.local import LocalModel
 from .support import OrderScore, registry
 from .test_security import INJECTED_TASK
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def smol() -> LocalModel:
