@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from cadence._cadence import Cadence
@@ -103,7 +103,6 @@ class Generation:
     mode: str
     attempts: tuple[Attempt, ...]
     cadence: Cadence[Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
