@@ -25,6 +25,8 @@ from cadence_llm import (
 from cadence_llm.models.weights import resolve_weights
 
 pytestmark = pytest.mark.slow
+# Generous: on a loaded 2-core machine one small generation has taken over a minute.
+SLOW_MACHINE_TIMEOUT = 600.0
 
 SCHEMA = {
     "type": "object",
@@ -102,7 +104,9 @@ async def openai_model(server):
     """OpenAIModel on the official SDK, pointed at the local server."""
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=server, api_key="unused", max_retries=2)
+    client = AsyncOpenAI(
+        base_url=server, api_key="unused", max_retries=2, timeout=SLOW_MACHINE_TIMEOUT
+    )
     model = OpenAIModel(
         "smollm2", client=client, max_tokens_field="max_tokens", schema_style="json_object"
     )
@@ -113,7 +117,7 @@ async def openai_model(server):
 @pytest.fixture
 async def compat_model(server):
     """OpenAICompatModel over plain httpx, pointed at the local server."""
-    model = OpenAICompatModel("smollm2", base_url=server)
+    model = OpenAICompatModel("smollm2", base_url=server, timeout=SLOW_MACHINE_TIMEOUT)
     yield model
     await model.aclose()
 
