@@ -62,6 +62,19 @@ def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, 
     return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
 
 
+def _hook_list(hooks: Any, where: str) -> list[Any]:
+    items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
+    if not items:
+        raise CadenceDefinitionError(f".{where}: got an empty list of hooks")
+    for h in items:
+        if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
+            raise CadenceDefinitionError(
+                f".{where}: expected a CadenceHooks instance, got {h!r}"
+                + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
+            )
+    return items
+
+
 class Cadence(Generic[S]):
     """A named, declarative plan of steps over a score of type ``S``.
 
@@ -253,15 +266,7 @@ class Cadence(Generic[S]):
 
     def with_hooks(self, hooks: Any) -> Cadence[S]:
         """Attach a hooks object (``CadenceHooks``, ``EventEmitter`` …) or a list of them."""
-        items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
-        if not items:
-            raise CadenceDefinitionError(".with_hooks(): got an empty list of hooks")
-        for h in items:
-            if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
-                raise CadenceDefinitionError(
-                    f".with_hooks(): expected a CadenceHooks instance, got {h!r}"
-                    + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
-                )
+        for h in _hook_list(hooks, "with_hooks()"):
             self._hooks.add(h)
         return self
 
@@ -308,27 +313,35 @@ class Cadence(Generic[S]):
 
     # -- running ----------------------------------------------------------------------------
 
-    async def run(self, score: S | None = None, *, run_id: str | None = None) -> S:
+    async def run(
+        self, score: S | None = None, *, run_id: str | None = None, hooks: Any = None
+    ) -> S:
         """Run the plan and return the final score.
 
         Args:
             score: Run on this score instead of the one the cadence was built with; the
                 definition and its default score are left untouched.
             run_id: The run's id (checkpoint key; reported to hooks).
+            hooks: A hooks object or a list of them attached to this run only (after the
+                cadence's own hooks) — e.g. a per-request event relay — leaving the shared
+                definition unchanged.
         """
         from cadence._runner import run_cadence
 
         target = self._score if score is None else score
-        result: S = await run_cadence(self, target, run_id)
+        extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) if hooks is not None else None
+        result: S = await run_cadence(self, target, run_id, inherited=extra)
         return result
 
-    def run_sync(self, score: S | None = None, *, run_id: str | None = None) -> S:
+    def run_sync(
+        self, score: S | None = None, *, run_id: str | None = None, hooks: Any = None
+    ) -> S:
         """Run from synchronous code (a script, a sync Flask view).
 
         Uses ``asyncio.run`` when no loop is running in this thread; inside a running loop it
         runs the cadence on a fresh loop in a worker thread rather than failing.
         """
-        coro = self.run(score, run_id=run_id)
+        coro = self.run(score, run_id=run_id, hooks=hooks)
         try:
             asyncio.get_running_loop()
         except RuntimeError:

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from cadence._cadence import Cadence
-from cadence.hooks import CadenceHooks, HooksManager
+from cadence.hooks import CadenceHooks
 
 __all__ = ["ReporterHooks", "execute", "get_resource", "require_score", "resources_var"]
 
@@ -49,12 +49,7 @@ async def execute(
     cadence: Cadence[S], score: S, *, run_id: str | None = None, hooks: Sequence[Any] = ()
 ) -> S:
     """Run ``cadence`` on ``score`` with ``hooks`` attached to this run only."""
-    if not hooks:
-        return await cadence.run(score, run_id=run_id)
-    from cadence._runner import run_cadence
-
-    result: S = await run_cadence(cadence, score, run_id, inherited=HooksManager(list(hooks)))
-    return result
+    return await cadence.run(score, run_id=run_id, hooks=list(hooks) if hooks else None)
 
 
 class ReporterHooks(CadenceHooks):

@@ -11,6 +11,7 @@ import pytest
 
 from cadence import (
     Cadence,
+    CadenceDefinitionError,
     CadenceHooks,
     ImmutableScore,
     NoteError,
@@ -441,3 +442,17 @@ async def test_checkpointed_runs_expose_their_run_id_without_hooks() -> None:
     )
     await cadence.run()
     assert seen == ["run-7"]
+
+
+async def test_run_hooks_apply_to_that_run_only() -> None:
+    """run(hooks=...) attaches hooks to one run; the definition and other runs don't see them."""
+    rec = Recorder()
+    cadence = Cadence("c", S()).then("a", lambda s: None)
+    await cadence.run(S(), hooks=rec)
+    await cadence.run(S())
+    assert rec.calls.count(("before_cadence", "c")) == 1
+    assert not cadence.hooks
+    with pytest.raises(
+        CadenceDefinitionError, match=r"run\(hooks=\.\.\.\): expected a CadenceHooks"
+    ):
+        await cadence.run(S(), hooks=Recorder)
