@@ -377,7 +377,7 @@ async def generate_cadence(
         attempts.append(
             Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         )
-        if attempts[-1].ok:
+        if attempts[-1].ok or round_ == max_repairs:
             break
         # Only the latest failed answer is kept: the context stays bounded over the rounds.
         repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags)).strip()
@@ -436,7 +436,7 @@ async def generate_scaffold(
         attempts.append(
             Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         )
-        if attempts[-1].ok:
+        if attempts[-1].ok or round_ == max_repairs:
             break
         repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags))
         repair = repair.replace("composition", "module")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from cadence import Cadence
-from cadence_llm.codegen import generate_cadence
+from cadence_llm.codegen import build_messages, generate_cadence, grammar_for
 from cadence_llm.messages import ModelRequest
 from cadence_llm.models.local import LocalModel
 
@@ -27,6 +27,8 @@ def smol() -> LocalModel:
     model = LocalModel("smollm2", n_ctx=2048, n_threads=2, seed=1)
     warm = ModelRequest.of("Hi", max_tokens=2, extra={"grammar": 'root ::= "ok"'})
     asyncio.run(model.complete(warm))
+    build_messages("warm up the prompt pack", registry())
+    grammar_for(registry())
     return model
 
 
