@@ -19,7 +19,8 @@ from recipes import fallback_chain, generated, rag, router, tool_agent
 from recipes._retrieval import LlamaEmbedder, load_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
+# Generous limits: on a busy 2-core machine one local-model call can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,11 @@ def smol() -> LocalModel:
 
 async def test_rag_on_smollm2(smol: LocalModel) -> None:
     """Real embeddings and a real answer; the answer ends with the files it read."""
-    chunks = [c for c in load_corpus() if c.path in ("docs/checkpoints.md", "docs/core.md")]
+    chunks = [c for c in load_corpus() if c.path == "docs/checkpoints.md"]
     cadence = rag.build(smol, embedder=LlamaEmbedder("smollm2"), chunks=chunks, max_tokens=60)
     result = await cadence.run()
     assert {h["by"] for h in result.hits} == {"fts5", "vector"}
-    assert result.sources and set(result.sources) <= {"docs/checkpoints.md", "docs/core.md"}
+    assert result.sources == ["docs/checkpoints.md"]
     assert "\nSources: " in result.answer and len(result.answer) > len("\nSources: ")
 
 
