@@ -39,9 +39,10 @@ _VIEW_SLOT = "_cadence_view_"
 
 
 class _ViewState:
-    __slots__ = ("copied", "copies", "pending")
+    __slots__ = ("copied", "copies", "dirty", "pending")
 
     def __init__(self, pending: dict[str, Any]) -> None:
+        self.dirty = False  # an attribute was assigned or deleted on the view
         self.pending = pending  # field -> original value, not yet copied
         self.copied: dict[str, Any] = {}  # field -> original value, for fields copied on read
         self.copies: dict[str, Any] = {}  # field -> the task's private copy
@@ -133,9 +134,22 @@ def _view_class(cls: type) -> type:
             return copied
         return base_getattribute(self, name)
 
+    base_setattr: Callable[[Any, str, Any], None] = cls.__setattr__  # type: ignore[assignment]
+    base_delattr: Callable[[Any, str], None] = cls.__delattr__  # type: ignore[assignment]
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        object.__getattribute__(self, _VIEW_SLOT).dirty = True
+        base_setattr(self, name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        object.__getattribute__(self, _VIEW_SLOT).dirty = True
+        base_delattr(self, name)
+
     namespace = {
         "__slots__": (_VIEW_SLOT,),
         "__getattribute__": __getattribute__,
+        "__setattr__": __setattr__,
+        "__delattr__": __delattr__,
         "__module__": cls.__module__,
         "__qualname__": cls.__qualname__,
         "__cadence_view_of__": cls,
@@ -206,6 +220,13 @@ def make_view(score: Any, base: dict[str, Any]) -> Any:
 def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
     """Fields the task changed: re-assigned, or a copied container that now differs."""
     state: _ViewState = object.__getattribute__(view, _VIEW_SLOT)
+    if not state.dirty:
+        # Nothing was assigned: only in-place changes to copied containers can differ.
+        return {
+            name: copy
+            for name, copy in state.copies.items()
+            if not _equal(copy, state.copied[name])
+        }
     current = get_state(view)
     changes: dict[str, Any] = {}
     for name, value in current.items():
