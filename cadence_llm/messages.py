@@ -40,7 +40,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "unknow
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ToolCall(_Frozen):
@@ -123,7 +123,7 @@ class ResponseFormat(_Frozen):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     name: str = "response"
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class ModelRequest(_Frozen):
