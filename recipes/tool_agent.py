@@ -35,12 +35,13 @@ from cadence_llm import AgentEvent, Model, ToolBox, agent, llm_note, tool
 from recipes._models import load_model, say
 
 QUESTION = "Is the Trail Runner shoe in stock, and what is the status of order A-1002?"
+# A template over score fields (agent system prompts are), so literal braces are doubled.
 SYSTEM = (
     "You are a shop assistant. Look facts up with the tools before answering. When a question "
     "needs several facts, call all the tools you need together, in one reply. For example, for "
-    '"Is the Road Racer in stock, and where is order A-1001?" reply {"tool_calls": '
-    '[{"name": "check_stock", "arguments": {"product": "Road Racer"}}, {"name": '
-    '"order_status", "arguments": {"order_id": "A-1001"}}], "answer": ""}. '
+    '"Is the Road Racer in stock, and where is order A-1001?" reply {{"tool_calls": '
+    '[{{"name": "check_stock", "arguments": {{"product": "Road Racer"}}}}, {{"name": '
+    '"order_status", "arguments": {{"order_id": "A-1001"}}}}], "answer": ""}}. '
     "Then answer briefly from the tool results."
 )
 

@@ -61,3 +61,25 @@ def test_search_products_matches_names() -> None:
     tools = {t.name: t for t in tool_agent.toolbox(tool_agent.Shop())}
     assert [r["sku"] for r in tools["search_products"](query="trail shoe")] == ["TR-01"]
     assert len(tools) == 4
+
+
+async def test_system_prompt_shows_a_two_call_example(fake_model: FunctionModel) -> None:
+    """The rendered system prompt carries a valid JSON example of two calls in one reply."""
+    model = ScriptedModel(
+        [json.dumps(tool_agent_conftest_calls()), json.dumps({"answer": "ok"}), REPORT]
+    )
+    await tool_agent.build(model, verbose=False).run()
+    system = model.requests[0].messages[0].content
+    start = system.index('{"tool_calls"')
+    example, _ = json.JSONDecoder().raw_decode(system[start:])
+    assert [c["name"] for c in example["tool_calls"]] == ["check_stock", "order_status"]
+
+
+REPORT = json.dumps({"answer": "ok", "in_stock": True, "order_status": "shipped"})
+
+
+def tool_agent_conftest_calls() -> dict:  # type: ignore[type-arg]
+    """The fake's two parallel calls."""
+    from tests.recipes.conftest import TOOL_CALLS
+
+    return TOOL_CALLS
