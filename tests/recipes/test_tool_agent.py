@@ -63,7 +63,7 @@ def test_search_products_matches_names() -> None:
     assert len(tools) == 4
 
 
-async def test_system_prompt_shows_a_two_call_example(fake_model: FunctionModel) -> None:
+async def test_system_prompt_shows_a_two_call_example() -> None:
     """The rendered system prompt carries a valid JSON example of two calls in one reply."""
     model = ScriptedModel(
         [json.dumps(tool_agent_conftest_calls()), json.dumps({"answer": "ok"}), REPORT]
