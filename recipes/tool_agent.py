@@ -8,8 +8,9 @@ What it shows:
 - ``agent(...)`` as a note: model -> tools -> model, one step per turn (``turn_1``,
   ``turn_2``...). When a turn asks for several tools they run as one ``.sync`` group -- at the
   same time, each on an isolated view of the score -- so the run timeline shows the calls
-  side by side. The question needs two facts (stock and an order's status), so the first turn
-  asks for both at once.
+  side by side. The question needs two facts (stock and an order's status), so a model that
+  batches calls asks for both in its first turn (Qwen2.5-Coder-0.5B, measured, makes one call
+  per turn; the scripted model of the tests makes two).
 - ``tool_mode="json"``: small local models have no native tool calling, but under a JSON schema
   (constrained decoding) they always produce well-formed calls.
 - ``report``: ``llm_note(response_model=ShopAnswer)`` turns the agent's answer into a validated
