@@ -128,7 +128,7 @@ def build(
         best = sorted(points, key=lambda cid: points[cid], reverse=True)[:3]
         score.used = [by_id[cid].label for cid in best]
         score.context = "\n\n".join(
-            f"[{n}] {by_id[cid].label}\n{by_id[cid].text[:700]}" for n, cid in enumerate(best, 1)
+            f"[{n}] {by_id[cid].label}\n{by_id[cid].text[:500]}" for n, cid in enumerate(best, 1)
         )
 
     def cite(score: RagScore) -> None:

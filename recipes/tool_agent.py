@@ -2,8 +2,8 @@
 
 What it shows:
 
-- Four ``@tool`` functions over an in-memory SQLite database (products, stock, orders,
-  customers). Their JSON schemas come from the type hints; the model's arguments are validated
+- Three ``@tool`` functions over an in-memory SQLite database (products, stock, orders,
+  customers); every tool's schema is part of each tool-turn prompt, so fewer tools, faster turns. Their JSON schemas come from the type hints; the model's arguments are validated
   before a call, and a bad call goes back to the model as an error result.
 - ``agent(...)`` as a note: model -> tools -> model, one step per turn (``turn_1``,
   ``turn_2``...). When a turn asks for several tools they run as one ``.sync`` group -- at the
@@ -141,20 +141,7 @@ def toolbox(shop: Shop) -> ToolBox:
         )
         return rows[0] if rows else {"error": f"no order {order_id}"}
 
-    @tool
-    def customer_orders(name: str) -> list[dict[str, Any]]:
-        """All orders of a customer, by a part of their name.
-
-        Args:
-            name: Part of the customer's name, e.g. "Ada".
-        """
-        return shop.rows(
-            "SELECT o.id, o.status, o.sku FROM orders o JOIN customers c ON c.id = o.customer "
-            "WHERE lower(c.name) LIKE ?",
-            f"%{name.lower()}%",
-        )
-
-    return ToolBox([search_products, check_stock, order_status, customer_orders])
+    return ToolBox([search_products, check_stock, order_status])
 
 
 def _print_event(event: AgentEvent) -> None:

@@ -60,7 +60,7 @@ def test_search_products_matches_names() -> None:
     """The search tool finds products by a word of their name."""
     tools = {t.name: t for t in tool_agent.toolbox(tool_agent.Shop())}
     assert [r["sku"] for r in tools["search_products"](query="trail shoe")] == ["TR-01"]
-    assert len(tools) == 4
+    assert len(tools) == 3
 
 
 async def test_system_prompt_shows_a_two_call_example() -> None:
