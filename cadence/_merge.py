@@ -28,7 +28,9 @@ __all__ = [
     "ViewFactory",
     "apply_changes",
     "collect_changes",
+    "isolate",
     "make_view",
+    "merge_mapping",
     "merge_snapshots",
 ]
 
@@ -385,6 +387,42 @@ class MergeStrategy:
 
 
 MergeFn = Callable[[Any, Sequence[Any], Sequence[dict[str, Any]]], Any]
+
+
+def merge_mapping(
+    score: dict[Any, Any], base: dict[Any, Any], views: Sequence[dict[Any, Any]], strategy: MergeFn
+) -> None:
+    """Merge ``.sync`` tasks' copies of a dict score back into it, key by key.
+
+    The built-in strategies treat the dict's keys like a score's fields; a custom strategy gets
+    ``(score, views, changes)`` with ``changes`` one ``{key: value}`` dict per task. A key a
+    task deleted conflicts with another task's write; deleted alone, it is removed.
+    """
+    changes = [
+        {k: v for k, v in view.items() if k not in base or not _equal(v, base[k])} for view in views
+    ]
+    removed = {k for view in views for k in base if k not in view}
+    if strategy is MergeStrategy.smart_merge:
+        merged = _merge_dicts("score", base, list(views))
+        score.clear()
+        score.update(merged)
+        return
+    if strategy in (MergeStrategy.fail_on_conflict, MergeStrategy.last_write_wins):
+        result: dict[Any, Any] = {}
+        for change in changes:
+            for key, value in change.items():
+                if (
+                    strategy is MergeStrategy.fail_on_conflict
+                    and key in result
+                    and not _equal(result[key], value)
+                ):
+                    raise MergeConflict(str(key), [result[key], value])
+                result[key] = value
+        for key in removed - set(result):
+            score.pop(key, None)
+        score.update(result)
+        return
+    strategy(score, views, changes)
 
 
 def merge_snapshots(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
 from cadence._eager import start, wait_first_failure
-from cadence._merge import ViewFactory, collect_changes, get_state
+from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
 from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
 from cadence.hooks import HooksManager
@@ -288,9 +288,14 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
 
 async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     hooks = run.hooks
-    base = get_state(score)
-    factory = ViewFactory(score, base)
-    views = [factory.new() for _ in step.tasks]
+    if isinstance(score, dict):
+        # A mapping has no attributes to view lazily: each task gets a container-deep copy.
+        base = dict(score)
+        views = [isolate(score) for _ in step.tasks]
+    else:
+        base = get_state(score)
+        factory = ViewFactory(score, base)
+        views = [factory.new() for _ in step.tasks]
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
     if hooks is not None:
@@ -323,8 +328,11 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
         await _cancel_all(running)
     else:
         try:
-            changes = [collect_changes(v, base) for v in views]
-            step.merge(score, views, changes)
+            if isinstance(score, dict):
+                merge_mapping(score, base, views, step.merge)
+            else:
+                changes = [collect_changes(v, base) for v in views]
+                step.merge(score, views, changes)
         except MergeConflict as conflict:
             error = NoteError(
                 f"group {step.name!r}: {conflict.message}",

@@ -44,7 +44,7 @@ payment_service = Payments()
 @dataclass
 class OrderScore(Score):
     order_id: str
-    items: list = field(default_factory=list)
+    items: list[dict[str, float | str]] = field(default_factory=list)
     total: float = 0.0
     status: str = "pending"
     transaction: str = ""
@@ -77,7 +77,7 @@ checkout = (
 @dataclass
 class RAGScore(Score):
     query: str
-    context: list = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
     answer: str = ""
 
 

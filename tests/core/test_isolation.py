@@ -309,3 +309,41 @@ async def test_identical_assignments_agree() -> None:
     score = S()
     await Cadence("c", score).sync("g", [assign, assign]).run()
     assert score.items == [1, 2]
+
+
+async def test_dict_scores_are_isolated_and_merged() -> None:
+    """A plain dict works as a score: tasks see their own copies; keys merge three-way."""
+    seen: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def a(score: dict[str, Any]) -> None:
+        score["items"].append("a")
+        score["title"] = "t"
+        gate.set()
+
+    async def b(score: dict[str, Any]) -> None:
+        await gate.wait()
+        seen.append(list(score["items"]))
+        score["items"].append("b")
+        del score["old"]
+
+    score: dict[str, Any] = {"items": ["base"], "old": 1}
+    result = await Cadence("d", score).sync("g", [a, b]).run()
+    assert result is score and seen == [["base"]]
+    assert score == {"items": ["base", "a", "b"], "title": "t"}
+
+
+async def test_dict_score_conflicts_raise() -> None:
+    """Two tasks writing different values to one key of a dict score conflict."""
+
+    async def a(score: dict[str, Any]) -> None:
+        score["k"] = 1
+
+    async def b(score: dict[str, Any]) -> None:
+        score["k"] = 2
+
+    with pytest.raises(NoteError, match="MERGE_CONFLICT"):
+        await Cadence("d", {}).sync("g", [a, b]).run()
+    score: dict[str, Any] = {}
+    await Cadence("d", score).sync("g", [a, b], merge_strategy=MergeStrategy.last_write_wins).run()
+    assert score == {"k": 2}
