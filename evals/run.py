@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from cadence_llm.models.base import Model
-from evals.harness import load_tasks, run_task
+from evals.harness import load_tasks, run_task, stand_in_registry, structure
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+FAIL_BEGIN, FAIL_END = "<!-- failures:begin -->", "<!-- failures:end -->"
 
 
 def _prepare(path: Path, *, fresh: bool) -> set[str]:
@@ -130,12 +131,75 @@ def table(out: Path = RESULTS) -> str:
     return "\n".join(lines)
 
 
+FAILURE_KINDS = (
+    "match",
+    "invalid",
+    "extra steps",
+    "missing steps",
+    "wrong method",
+    "wrong names",
+    "on_error differs",
+    "parallel written as sequence",
+    "decision written as sequence",
+)
+
+
+def _failure(row: dict[str, Any], task: dict[str, Any]) -> list[str]:
+    if not row["final"]["valid"]:
+        return ["invalid"]
+    reg, _, _ = stand_in_registry(task)
+    ref, got = structure(task["reference"], reg), structure(row["source"], reg)
+    if ref == got:
+        return ["match"]
+    ref_kinds, got_kinds = [s[0] for s in ref[0]], [s[0] for s in got[0]]
+    kinds = []
+    if len(got_kinds) > len(ref_kinds):
+        kinds.append("extra steps")
+    elif len(got_kinds) < len(ref_kinds):
+        kinds.append("missing steps")
+    elif ref_kinds != got_kinds:
+        kinds.append("wrong method")
+    elif ref[0] != got[0]:
+        kinds.append("wrong names")
+    else:
+        kinds.append("on_error differs")
+    if "sync" in ref_kinds and "sync" not in got_kinds:
+        kinds.append("parallel written as sequence")
+    if "split" in ref_kinds and "split" not in got_kinds:
+        kinds.append("decision written as sequence")
+    return kinds
+
+
+def failures(out: Path = RESULTS) -> str:
+    """Why final answers missed the reference, per (model, mode): a Markdown table of counts."""
+    tasks = {t["id"]: t for t in load_tasks()}
+    head = "| model | mode | tasks | " + " | ".join(FAILURE_KINDS) + " |"
+    lines = [head, "|---|---|---:|" + "---:|" * len(FAILURE_KINDS)]
+    for path in sorted(out.glob("*__*.jsonl")):
+        model, mode = path.stem.split("__")
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+        counts = {k: 0 for k in FAILURE_KINDS}
+        for row in rows:
+            for kind in _failure(row, tasks[row["id"]]):
+                counts[kind] += 1
+        cells = " | ".join(str(counts[k]) for k in FAILURE_KINDS)
+        lines.append(f"| {model} | {mode} | {len(rows)} | {cells} |")
+    return "\n".join(lines)
+
+
+def _between(text: str, begin: str, end: str, body: str) -> str:
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def write_readme(out: Path = RESULTS) -> None:
-    """Replace the table between the README's result markers."""
+    """Replace the tables between the README's markers."""
     text = README.read_text(encoding="utf-8")
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    README.write_text(f"{head}{BEGIN}\n{table(out)}\n{END}{tail}", encoding="utf-8")
+    text = _between(text, BEGIN, END, table(out))
+    if FAIL_BEGIN in text:
+        text = _between(text, FAIL_BEGIN, FAIL_END, failures(out))
+    README.write_text(text, encoding="utf-8")
 
 
 def _local(name: str, n_ctx: int, threads: int) -> Model:

@@ -80,3 +80,15 @@ async def test_failed_generation_is_recorded_not_raised():
     model = FunctionModel(lambda r: "I cannot do that.", name="refuser")
     row = await run_task(model, TASKS[0], mode="text", max_repairs=1, max_tokens=50)
     assert row["final"]["valid"] is False and row["rounds"] == 1 and row["final"]["codes"]
+
+
+async def test_failure_table_classifies_answers(tmp_path):
+    """The failure table counts an oracle's answers as matches and a refuser's as invalid."""
+    await runner.run_eval(
+        FunctionModel(_oracle, name="oracle"), modes=("text",), limit=3, out=tmp_path
+    )
+    refuser = FunctionModel(lambda r: "no", name="refuser")
+    await runner.run_eval(refuser, modes=("text",), limit=2, max_repairs=0, out=tmp_path)
+    table = runner.failures(tmp_path)
+    assert "| oracle | text | 3 | 3 | 0 |" in table
+    assert "| refuser | text | 2 | 0 | 2 |" in table
