@@ -198,7 +198,7 @@ async def _run_observed(
                 if hooks is not None:
                     await hooks.after_note(step.name, score, time.perf_counter() - t0, err)
                 try:
-                    score = await _handle_error(cadence, run, step, score, err, notified=True)
+                    score = await _handle_error(cadence, run, step, score, err)
                 except _Stop:
                     error = err
                     break
@@ -243,8 +243,6 @@ async def _handle_error(
     step: Step,
     score: Any,
     exc: Exception,
-    *,
-    notified: bool = False,
 ) -> Any:
     """Route a failed step to hooks and the error handler; return the score to go on with.
 
