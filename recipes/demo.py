@@ -84,7 +84,7 @@ def build(model: Model, *, started: float | None = None, **options: object) -> C
             say("          " + to_text(out.built).rstrip().replace("\n", "\n          "))
         if out.result is not None:
             tour.generated_done = list(out.result.done)
-            say(f"          ran: {out.result.done}")
+            say(f"          ran: {out.result.done.get_all()}")
             say(f"          reply: {out.result.reply}")
 
     return (

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence import Cadence, Score, to_mermaid
+from cadence import AtomicList, Cadence, Score, to_mermaid
 from cadence_llm import Model
 from cadence_llm.codegen import Generation, Mode, generate_cadence
 from recipes._models import load_model, say
@@ -46,7 +46,9 @@ class SupportScore(Score):
     shipment: str = ""
     policy: str = ""
     reply: str = ""
-    done: list[str] = field(default_factory=list)
+    # Shared by every task of a .sync group (not isolated, not merged), so the log of what ran
+    # is complete whatever merge strategy the model picks.
+    done: AtomicList[str] = field(default_factory=AtomicList)
 
 
 async def load_order(score: SupportScore) -> None:
@@ -180,7 +182,7 @@ async def main(task: str = TASK, *, model: Model | None = None, **options: Any) 
         say(f"  {line}")
     say(out.diagram)
     if out.result is not None:
-        say(f"steps run: {out.result.done}")
+        say(f"steps run: {out.result.done.get_all()}")
         say(f"reply: {out.result.reply}")
     say(f"  ({time.perf_counter() - started:.1f}s)")
     return out
