@@ -153,6 +153,20 @@ def _check_type(event_type: str) -> None:
         )
 
 
+def _stamp(run: Any, cadence_name: str | None = None) -> dict[str, Any]:
+    """The fields every event record carries: which run it belongs to, and when it happened."""
+    return {
+        "cadence_name": cadence_name
+        if cadence_name is not None
+        else (run.cadence_name if run else ""),
+        "run_key": run.key if run else "",
+        "run_id": run.run_id if run else None,
+        "depth": run.depth if run else 0,
+        "timestamp": time.time(),
+        "monotonic": time.perf_counter(),
+    }
+
+
 class EventEmitter(CadenceHooks):
     """Hooks that emit frozen event records to registered listeners.
 
@@ -217,12 +231,7 @@ class EventEmitter(CadenceHooks):
             await self.emit(
                 CadenceEvent(
                     event_type=CADENCE_STARTED,
-                    cadence_name=cadence_name,
-                    run_key=run.key,
-                    run_id=run.run_id,
-                    depth=run.depth,
-                    timestamp=time.time(),
-                    monotonic=time.perf_counter(),
+                    **_stamp(run, cadence_name),
                 )
             )
 
@@ -249,12 +258,7 @@ class EventEmitter(CadenceHooks):
             await self.emit(
                 CadenceEvent(
                     event_type=event_type,
-                    cadence_name=cadence_name,
-                    run_key=run.key if run else "",
-                    run_id=run.run_id if run else None,
-                    depth=run.depth if run else 0,
-                    timestamp=time.time(),
-                    monotonic=time.perf_counter(),
+                    **_stamp(run, cadence_name),
                     duration=duration,
                     error=error,
                 )
@@ -293,12 +297,7 @@ class EventEmitter(CadenceHooks):
         await self.emit(
             RetryEvent(
                 event_type=NOTE_RETRYING,
-                cadence_name=run.cadence_name if run else "",
-                run_key=run.key if run else "",
-                run_id=run.run_id if run else None,
-                depth=run.depth if run else 0,
-                timestamp=time.time(),
-                monotonic=time.perf_counter(),
+                **_stamp(run),
                 note_name=note_name,
                 group=note.group if note else None,
                 task_index=note.task_index if note else None,
@@ -344,12 +343,7 @@ class EventEmitter(CadenceHooks):
     ) -> NoteEvent:
         return NoteEvent(
             event_type=event_type,
-            cadence_name=run.cadence_name if run else "",
-            run_key=run.key if run else "",
-            run_id=run.run_id if run else None,
-            depth=run.depth if run else 0,
-            timestamp=time.time(),
-            monotonic=time.perf_counter(),
+            **_stamp(run),
             note_name=note_name,
             group=group,
             task_index=index,
@@ -370,12 +364,7 @@ class EventEmitter(CadenceHooks):
         run = self._tracker.run()
         return GroupEvent(
             event_type=event_type,
-            cadence_name=run.cadence_name if run else "",
-            run_key=run.key if run else "",
-            run_id=run.run_id if run else None,
-            depth=run.depth if run else 0,
-            timestamp=time.time(),
-            monotonic=time.perf_counter(),
+            **_stamp(run),
             note_name=group_name,
             kind=kind,
             task_names=tuple(task_names),
