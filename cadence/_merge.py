@@ -29,7 +29,6 @@ __all__ = [
     "apply_changes",
     "collect_changes",
     "isolate",
-    "make_view",
     "merge_mapping",
     "merge_snapshots",
 ]
@@ -212,11 +211,6 @@ class ViewFactory:
             object.__setattr__(view, name, value)
         object.__setattr__(view, _VIEW_SLOT, _ViewState(self._pending.copy()))
         return view
-
-
-def make_view(score: Any, base: dict[str, Any]) -> Any:
-    """An isolated view of ``score`` whose fields start as ``base`` (the pre-group state)."""
-    return ViewFactory(score, base).new()
 
 
 def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
