@@ -49,6 +49,11 @@ CODES: dict[str, tuple[str, Severity]] = {
     "CAD603": ("bad-callable", "error"),
     "CAD604": ("score-not-encodable", "error"),
     "CAD605": ("child-cycle", "error"),
+    # Task grounding of generated compositions (cadence_llm.codegen): advisory.
+    "CAD701": ("step-not-in-task", "warning"),
+    "CAD702": ("task-part-missing", "warning"),
+    "CAD703": ("method-differs-from-task", "warning"),
+    "CAD704": ("option-differs-from-task", "warning"),
 }
 
 

@@ -231,7 +231,9 @@ class Reader(ValueReader):
                     )
                 )
             seen.add(step)
-        return StepSpec(name, args, call.lineno)
+        # The line of the method name itself: in a chain split over lines, call.lineno is the
+        # line where the whole chain starts.
+        return StepSpec(name, args, attr.end_lineno or call.lineno)
 
     def missing(self, method: Method, param: Param, call: ast.Call) -> None:
         m = method.name
