@@ -20,16 +20,22 @@ from cadence.exceptions import CadenceError
 
 __all__ = [
     "PACK_VERSION",
+    "STOPWORDS",
     "PromptPackError",
+    "answer_features",
+    "composition_features",
+    "content_words",
     "examples",
     "grammar_text",
     "pack_dir",
     "read",
     "read_raw",
+    "select_examples",
     "spec",
+    "task_features",
 ]
 
-PACK_VERSION = "1"
+PACK_VERSION = "2"
 HEADER = re.compile(r"cadence-prompts (\d+)")
 
 
@@ -98,6 +104,175 @@ def spec() -> dict[str, Any]:
 def examples() -> list[dict[str, Any]]:
     """The worked examples (``examples.json``): task, score, registry and answer."""
     return list(_json("examples.json")["examples"])
+
+
+# Words that say how, not what: left out when comparing a task's parts with a model's comments.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "then",
+        "first",
+        "finally",
+        "after",
+        "afterwards",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "of",
+        "to",
+        "for",
+        "with",
+        "on",
+        "in",
+        "at",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "be",
+        "been",
+        "may",
+        "can",
+        "do",
+        "nothing",
+        "next",
+        "also",
+        "both",
+        "each",
+        "every",
+        "all",
+        "any",
+        "some",
+        "same",
+        "step",
+        "steps",
+        "one",
+        "two",
+        "their",
+        "them",
+        "they",
+        "if",
+        "when",
+        "otherwise",
+        "else",
+        "not",
+        "last",
+        "there",
+        "should",
+        "we",
+        "our",
+        "must",
+        "just",
+        "only",
+    ]
+)
+_WORD = re.compile(r"[a-z0-9_']+")
+
+
+def content_words(text: str) -> set[str]:
+    """A text's content words: lower-cased, stop words left out, a plural ``s`` dropped."""
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+@functools.cache
+def _cues() -> dict[str, re.Pattern[str]]:
+    return {
+        name: re.compile(rx, re.IGNORECASE)
+        for name, rx in _json("examples.json").get("cues", {}).items()
+    }
+
+
+def task_features(task: str) -> frozenset[str]:
+    """The structures a task's wording asks for, read from the cue phrases in ``examples.json``.
+
+    Features: ``sync``, ``strategy``, ``split``, ``else``, ``child``, ``on_error``,
+    ``carry_on``, ``interrupt``. Clauses (split at ``.`` and ``;``) about failures or merge
+    conflicts do not count as decisions: "if any step fails" is ``on_error``, not ``split``.
+    """
+    cues = _cues()
+
+    def has(name: str, clause: str) -> bool:
+        rx = cues.get(name)
+        return rx is not None and rx.search(clause) is not None
+
+    found: set[str] = set()
+    for clause in re.split(r"[.;]\s*", task):
+        failing, conflict = has("on_error", clause), has("strategy", clause)
+        found |= {f for f in ("sync", "child", "interrupt") if has(f, clause)}
+        if failing:
+            found.add("on_error")
+            if has("carry_on", clause):
+                found.add("carry_on")
+        if conflict:
+            found.add("strategy")
+        if failing or conflict or (has("no_else", clause) and has("else", clause)):
+            continue
+        if has("else", clause) and not has("no_else", clause):
+            found |= {"split", "else"}
+        elif has("split", clause):
+            found.add("split")
+    return frozenset(found)
+
+
+def composition_features(comp: Any) -> frozenset[str]:
+    """The structures an accepted composition uses (the names :func:`task_features` returns)."""
+    found: set[str] = set()
+    for step in comp.steps:
+        args = step.args
+        if step.method in ("sync", "split", "child", "on_error"):
+            found.add(step.method)
+        if step.method == "sync" and args.get("merge_strategy"):
+            found.add("strategy")
+        if step.method == "split" and args.get("if_false"):
+            found.add("else")
+        if step.method == "on_error" and args.get("stop") is False:
+            found.add("carry_on")
+        if args.get("can_interrupt"):
+            found.add("interrupt")
+    return frozenset(found)
+
+
+def answer_features(answer: str) -> frozenset[str]:
+    """The structures a worked answer uses (see :func:`composition_features`)."""
+    from cadence._validate._composition import parse_composition
+
+    comp, _ = parse_composition(answer, None)
+    if comp is None:
+        raise PromptPackError(f"a worked example's answer is not a composition: {answer[:60]!r}")
+    return composition_features(comp)
+
+
+def select_examples(task: str, k: int = 3) -> list[dict[str, Any]]:
+    """The ``k`` worked examples whose structures are closest to what ``task`` asks for.
+
+    Small models copy the shape of the examples they are shown far more reliably than they
+    follow rules, so each task is shown the examples that use the structures its wording asks
+    for (shared features count twice, structures the task does not ask for count against an
+    example). The closest example comes last, nearest the task.
+    """
+    if k <= 0:
+        return []
+    wanted = task_features(task)
+    scored = []
+    for i, ex in enumerate(examples()):
+        has = answer_features(ex["answer"])
+        score = 2 * len(has & wanted) - len(has - wanted) - 0.5 * len(wanted - has)
+        scored.append((score, -i, ex))
+    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [ex for _, _, ex in reversed(scored[:k])]
 
 
 def _placeholder(shape: str) -> str:
