@@ -14,9 +14,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from cadence_llm._prompts import PACK_VERSION, grammar_text, pack_dir, spec
+from cadence_llm._prompts import (
+    PACK_VERSION,
+    content_words,
+    grammar_text,
+    pack_dir,
+    spec,
+    task_features,
+)
 
 __all__ = [
     "DERIVED",
@@ -64,21 +72,159 @@ def _lit(text: str) -> str:
     return json.dumps(text)
 
 
-def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -> str:
-    """A llama.cpp GBNF grammar for compositions (narrowed to ``names`` by role if given)."""
+#: Most words of a task the anchored grammar spells out; longer tasks get free comments.
+ANCHOR_MAX_WORDS = 160
+_CUT_AFTER = (",", ";", ".", ":")
+_CUT_BEFORE = frozenset({"then", "finally", "afterwards", "lastly"})
+
+
+_LEAD_INS = frozenset(
+    {"if", "when", "whenever", "unless", "should", "once", "in", "depending", "after", "before"}
+)
+
+
+def _cuts(words: Sequence[str]) -> set[int]:
+    """Word indices after which a step comment may end: clause boundaries of the task.
+
+    A boundary follows ``,`` ``;`` ``.`` ``:`` or precedes "then", "finally", ... (never right
+    after "and"/"or"). Clauses that carry no step of their own are joined to a neighbour:
+    a lead-in ending in a comma or colon ("after that,", "if the order ships abroad,") to the
+    clause after it; a clause without content words ("if not, do nothing.") and a qualifier
+    of how a step runs ("that step may be interrupted", "the last write wins") to the clause
+    before it. Failure clauses stay: they are a step (``.on_error``).
+    """
+    n = len(words)
+    bounds = []
+    for k, word in enumerate(words[:-1]):
+        stripped = word.rstrip(",;.:")
+        boundary = word.endswith(_CUT_AFTER) or words[k + 1].rstrip(",") in _CUT_BEFORE
+        if boundary and stripped not in ("and", "or"):
+            bounds.append(k)
+    edges = [-1, *bounds, n - 1]
+    # Pass 1: lead-ins join the clause after them.
+    groups: list[tuple[int, int]] = []
+    pending: int | None = None
+    for i in range(len(edges) - 1):
+        start, end = edges[i] + 1, edges[i + 1]
+        start = pending if pending is not None else start
+        clause = " ".join(words[start : end + 1])
+        first = words[edges[i] + 1].rstrip(",:")
+        lead_in = clause.endswith((",", ":")) and (
+            not content_words(" ".join(words[edges[i] + 1 : end + 1])) or first in _LEAD_INS
+        )
+        if lead_in and end < n - 1:
+            pending = start
+            continue
+        pending = None
+        groups.append((start, end))
+    # Pass 2: clauses without content words and qualifiers join the clause before them.
+    merged: list[tuple[int, int]] = []
+    for start, end in groups:
+        clause = " ".join(words[start : end + 1])
+        features = task_features(clause)
+        empty = not content_words(clause)
+        qualifier = bool(features & {"strategy", "interrupt"}) and "on_error" not in features
+        if merged and (empty or qualifier):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return {end for _, end in merged[:-1]}
+
+
+def anchors(task: str) -> bool:
+    """Whether :func:`gbnf` anchors the step comments of ``task`` (it is short enough)."""
+    return 0 < len(task.split()) <= ANCHOR_MAX_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Re-decode one step of an anchored answer: keep ``prefix`` (the answer up to that step's
+    method call, ending in ``"\\n    ."``), write the step with a method not in ``exclude``,
+    and continue the task from word ``next_word``."""
+
+    prefix: str
+    next_word: int
+    exclude: frozenset[str]
+
+
+def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> list[str] | None:
+    """Rules making the step comments quote ``task`` in order, every word exactly once.
+
+    The comments, read top to bottom, spell out the task (lower-cased); a comment may end only
+    at a clause boundary (:func:`_cuts`), each comment is followed by exactly one method call,
+    and the cadence closes after the task's last word. Where the task is cut into steps, and
+    which method each part becomes, stays the model's choice; inventing steps the task never
+    mentions, dropping parts of it, or running on after its end is no longer possible.
+    """
+    words = task.lower().split()
+    if not words or len(words) > ANCHOR_MAX_WORDS:
+        return None
+    n = len(words)
+    cuts = _cuts(words)
+    if resume is None:
+        lines = [f'root ::= "(\\n    Cadence(" step-name ", {score_name})\\n    # " a0']
+    elif resume.next_word >= n:
+        lines = [f'root ::= {_lit(resume.prefix)} step-resume "\\n)"']
+    else:
+        lines = [f'root ::= {_lit(resume.prefix)} step-resume "\\n    # " a{resume.next_word}']
+    for k, word in enumerate(words):
+        stripped = word.rstrip(",;.:") or word
+        if k == n - 1:
+            lines.append(f'a{k} ::= {_lit(stripped)} "\\n    ." step "\\n)"')
+            continue
+        go_on = f"{_lit(word + ' ')} a{k + 1}"
+        if k in cuts:
+            cut = f'{_lit(stripped)} "\\n    ." step "\\n    # " a{k + 1}'
+            lines.append(f"a{k} ::= {go_on} | {cut}")
+        else:
+            lines.append(f"a{k} ::= {go_on}")
+    return lines
+
+
+def gbnf(
+    data: Mapping[str, Any] | None = None,
+    *,
+    names: Names | None = None,
+    task: str | None = None,
+    resume: Resume | None = None,
+) -> str:
+    """A llama.cpp GBNF grammar for compositions (narrowed to ``names`` by role if given).
+
+    With ``task``, the step comments must quote the task in order (see :func:`_anchored_root`);
+    with ``resume`` as well, the grammar re-decodes one step of an earlier anchored answer.
+    """
     data = data or spec()
     limits = data["limits"]
     methods = _available(data, names)
+    anchored = (
+        _anchored_root(task, data["score_name"], resume)
+        if task and data.get("step_comments")
+        else None
+    )
+    if resume is not None:
+        if anchored is None:
+            raise ValueError("resume needs a task short enough to anchor")
+        others = [m for m in methods if m["name"] not in resume.exclude]
+        if not others:
+            raise ValueError("resume excludes every method")
+        anchored.append(
+            "step-resume ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in others)
+        )
     lines = [
         f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from dsl.json "
         "(python -m cadence_llm._derive --write); do not edit",
-        'root ::= "(\\n    Cadence(" step-name ", '
-        + data["score_name"]
-        + ')" ('
-        + ('"\\n    # " comment ' if data.get("step_comments") else "")
-        + '"\\n    ." step){1,'
-        + str(limits["max_steps"])
-        + '} "\\n)"',
+        *(
+            anchored
+            or [
+                'root ::= "(\\n    Cadence(" step-name ", '
+                + data["score_name"]
+                + ')" ('
+                + ('"\\n    # " comment ' if data.get("step_comments") else "")
+                + '"\\n    ." step){1,'
+                + str(limits["max_steps"])
+                + '} "\\n)"'
+            ]
+        ),
         "step ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in methods),
     ]
     shapes_used: set[str] = set()
@@ -120,7 +266,7 @@ def gbnf(data: Mapping[str, Any] | None = None, *, names: Names | None = None) -
             lines.append(f"r-{role} ::= " + " | ".join(_lit(n) for n in names[role]))
     if names is None:
         lines.append("ident ::= [a-zA-Z_] [a-zA-Z0-9_]{0,63}")
-    if data.get("step_comments"):
+    if data.get("step_comments") and anchored is None:
         # A comment is inert (the parser drops it); it lets the model restate the task's step.
         lines.append("comment ::= [^\\n]{1,160}")
     return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ from cadence._cadence import Cadence
 from cadence._validate._composition import Ref, parse_composition
 from cadence.exceptions import CadenceError, ValidationError
 from cadence.validate import Diagnostic, build, check_source
-from cadence_llm import _derive, _prompts
+from cadence_llm import _derive, _grounding, _prompts
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, roles_of
 from cadence_llm.messages import (
@@ -46,6 +46,7 @@ from cadence_llm.messages import (
 from cadence_llm.models.base import Model
 
 __all__ = [
+    "GROUNDING_CODES",
     "Attempt",
     "CodegenError",
     "Generation",
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 Mode = Literal["text", "grammar", "json"]
+GROUNDING_CODES = frozenset({"CAD701", "CAD702", "CAD703", "CAD704"})
 _STOP = {"text": ("\n```\n",)}
 MODES: tuple[str, ...] = ("text", "grammar", "json")
 
@@ -95,6 +97,11 @@ class Attempt:
         """Whether this answer validated (no error diagnostics)."""
         return not any(d.is_error for d in self.diagnostics)
 
+    @property
+    def findings(self) -> tuple[Diagnostic, ...]:
+        """Task-grounding warnings: where this valid answer departs from its task."""
+        return tuple(d for d in self.diagnostics if d.code in GROUNDING_CODES)
+
 
 @dataclass(frozen=True, slots=True)
 class Generation:
@@ -103,21 +110,29 @@ class Generation:
     mode: str
     attempts: tuple[Attempt, ...]
     cadence: Cadence[Any] | None = None
+    chosen: int = -1
+
+    @property
+    def answer(self) -> Attempt | None:
+        """The answer the result stands for: the accepted one with the fewest task-grounding
+        findings (the earliest on a tie), else the last one."""
+        return self.attempts[self.chosen] if self.attempts else None
 
     @property
     def ok(self) -> bool:
-        """Whether the last answer validated (and, for compositions, was built)."""
-        return bool(self.attempts) and self.attempts[-1].ok
+        """Whether the chosen answer validated (and, for compositions, was built)."""
+        return self.answer is not None and self.answer.ok
 
     @property
     def source(self) -> str:
-        """The last answer's code (the accepted one when ``ok``)."""
-        return self.attempts[-1].source if self.attempts else ""
+        """The chosen answer's code (the accepted one when ``ok``)."""
+        return self.answer.source if self.answer else ""
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
-        """The last answer's diagnostics (empty when ``ok``)."""
-        return self.attempts[-1].diagnostics if self.attempts else ()
+        """The chosen answer's diagnostics: errors when not ``ok``; else any task-grounding
+        warnings (``CAD701``-``CAD704``) that remained."""
+        return self.answer.diagnostics if self.answer else ()
 
     @property
     def repairs(self) -> int:
@@ -141,9 +156,20 @@ class Generation:
 # -- derived forms for one registry -------------------------------------------------------------
 
 
-def grammar_for(registry: Mapping[str, Any], *, roles: Mapping[str, str] | None = None) -> str:
-    """The GBNF grammar narrowed to ``registry``: only its names, each in its role's slots."""
-    return _derive.gbnf(names=roles_of(registry, roles))
+def grammar_for(
+    registry: Mapping[str, Any],
+    *,
+    roles: Mapping[str, str] | None = None,
+    task: str | None = None,
+    resume: _derive.Resume | None = None,
+) -> str:
+    """The GBNF grammar narrowed to ``registry``: only its names, each in its role's slots.
+
+    With ``task``, the step comments must quote the task in order, every word once: a step is
+    one clause (or several) of the task, and the cadence ends with the task. ``resume``
+    re-decodes one step of such an answer (used by the repair rounds).
+    """
+    return _derive.gbnf(names=roles_of(registry, roles), task=task, resume=resume)
 
 
 def plan_schema_for(
@@ -216,11 +242,51 @@ def check_answer(
     return source, diags, cadence
 
 
+def _resume(
+    source: str, registry: Mapping[str, Any], task: str, tried: dict[str, set[str]]
+) -> _derive.Resume | None:
+    """Where to re-decode an anchored answer: the first step whose method its comment contradicts.
+
+    None unless ``source`` has the anchored layout (one comment line, then one call line, per
+    step, the comments spelling out the task).
+    """
+    comp, _ = parse_composition(source, registry)
+    if comp is None:
+        return None
+    index = _grounding.mismatched_step(source, comp)
+    if index is None:
+        return None
+    steps = _grounding.step_comments(source, comp)
+    lines = source.split("\n")
+    call = steps[index][0]
+    if not lines[call - 1].startswith("    .") or not lines[call - 2].startswith("    # "):
+        return None
+    said = " ".join(c for _, c in steps[: index + 1]).split()
+    words = task.lower().split()[: len(said)]
+    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
+        return None
+    prefix = "\n".join(lines[: call - 1]) + "\n    ."
+    # Methods already tried at this point of this answer are excluded too.
+    exclude = tried.setdefault(prefix, set())
+    exclude.add(comp.steps[index].method)
+    if len(exclude) >= len(_prompts.spec()["methods"]):
+        return None
+    return _derive.Resume(prefix, len(said), frozenset(exclude))
+
+
+def _grounding_findings(source: str, registry: Mapping[str, Any], task: str) -> list[Diagnostic]:
+    comp, _ = parse_composition(source, registry)
+    return [] if comp is None else _grounding.check_grounding(source, comp, task)
+
+
 def format_diagnostics(diags: Sequence[Diagnostic]) -> str:
-    """Diagnostics as the repair message lists them: line, problem, fix."""
+    """Diagnostics as the repair message lists them: line, problem, fix (errors, and task
+    grounding findings when there are no errors)."""
     lines = []
+    errors = any(d.is_error for d in diags)
     for d in diags:
-        if not d.is_error:
+        shown = d.is_error if errors else d.code in GROUNDING_CODES
+        if not shown:
             continue
         fix = f" Fix: {d.hint}" if d.hint else ""
         lines.append(f"- line {d.line}: {d.message}.{fix}")
@@ -261,12 +327,17 @@ def build_messages(
     mode: str = "text",
     roles: Mapping[str, str] | None = None,
     docs: Mapping[str, str] | None = None,
-    examples: bool = True,
+    examples: bool | int = True,
 ) -> list[Message]:
-    """The conversation for a first answer: system prompt, worked examples, then the task."""
+    """The conversation for a first answer: system prompt, worked examples, then the task.
+
+    ``examples``: True shows the three worked examples closest to the task's structure
+    (:func:`cadence_llm._prompts.select_examples`), an int that many, False none.
+    """
     messages: list[Message] = [SystemMessage(content=_system(mode))]
-    if examples:
-        for ex in _prompts.examples():
+    count = 3 if examples is True else int(examples)
+    if count:
+        for ex in _prompts.select_examples(task, count):
             reg = {name: None for name in ex["registry"]}
             ex_roles = {name: v[0] for name, v in ex["registry"].items()}
             ex_docs = {name: v[1] for name, v in ex["registry"].items()}
@@ -281,10 +352,10 @@ def build_messages(
 
 
 def _request_options(
-    mode: str, registry: Mapping[str, Any], roles: Mapping[str, str] | None
+    mode: str, registry: Mapping[str, Any], roles: Mapping[str, str] | None, task: str | None
 ) -> dict[str, Any]:
     if mode == "grammar":
-        return {"extra": {"grammar": grammar_for(registry, roles=roles)}}
+        return {"extra": {"grammar": grammar_for(registry, roles=roles, task=task)}}
     if mode == "json":
         schema = plan_schema_for(registry, roles=roles)
         return {"response_format": ResponseFormat(type="json_schema", schema=schema, name="plan")}
@@ -313,12 +384,14 @@ async def generate_cadence(
     max_repairs: int = 2,
     roles: Mapping[str, str] | None = None,
     docs: Mapping[str, str] | None = None,
-    examples: bool = True,
+    examples: bool | int = True,
     temperature: float = 0.0,
     max_tokens: int = 400,
     raise_on_failure: bool = True,
     messages: Sequence[Message] | None = None,
     stop: Sequence[str] | None = None,
+    ground: bool = True,
+    anchor: bool = True,
 ) -> Generation:
     """Ask ``model`` for a cadence doing ``task`` with ``registry``'s notes; validate; repair.
 
@@ -334,7 +407,8 @@ async def generate_cadence(
         roles: Explicit roles (``"note"``, ``"condition"``, ``"merge"``, ``"handler"``,
             ``"cadence"``, ``"factory"``) for registry names whose signature does not tell.
         docs: One-line descriptions overriding the docstrings.
-        examples: Include the pack's worked examples as earlier turns.
+        examples: Worked examples shown as earlier turns: True for the three closest to the
+            task's structure, an int for that many, False for none.
         temperature: Sampling temperature for every call.
         max_tokens: Token cap for each answer.
         raise_on_failure: Raise :class:`CodegenError` when no answer is accepted (else return
@@ -343,6 +417,16 @@ async def generate_cadence(
             baseline); the repair rounds still follow.
         stop: Stop sequences; by default free text stops after the closing code fence, so a
             model does not spend tokens explaining its answer.
+        ground: Check a valid answer against the task (``CAD701``-``CAD704``: steps the task
+            never asked for, parts of it no step does, parallel work, decisions, failure
+            handling and options the wording asks for but the code lacks) and spend the
+            remaining repair rounds on those findings too. The result is the valid answer with
+            the fewest findings; a valid answer is never traded for an invalid repair.
+        anchor: In ``"grammar"`` mode, make the step comments quote the task in order, every
+            word once (:func:`grammar_for` with ``task``): the model still chooses where to cut
+            the task into steps and what each step is, but cannot add steps the task never
+            mentions, drop parts of it, or run on past its end. Tasks over
+            ``ANCHOR_MAX_WORDS`` words get free comments.
 
     Returns:
         A :class:`Generation`; ``.cadence`` is the built cadence when the answer was accepted.
@@ -361,10 +445,14 @@ async def generate_cadence(
             task, registry, score_type, mode=mode, roles=roles, docs=docs, examples=examples
         )
     )
-    options = _request_options(mode, registry, roles)
+    options = _request_options(mode, registry, roles, task if anchor else None)
     options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
+    base_options = options
+    tried: dict[str, set[str]] = {}
+    anchored = mode == "grammar" and anchor and _derive.anchors(task)
     attempts: list[Attempt] = []
-    cadence: Cadence[Any] | None = None
+    best: tuple[Attempt, int, Cadence[Any] | None] | None = None
+    cadence: Cadence[Any] | None
     turn: list[Message] = []
     for round_ in range(max_repairs + 1):
         request = ModelRequest(
@@ -373,16 +461,44 @@ async def generate_cadence(
         started = time.perf_counter()
         response = await model.complete(request)
         elapsed = time.perf_counter() - started
-        source, diags, cadence = check_answer(response.text, registry, mode=mode, score=build_score)
-        attempts.append(
-            Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
-        )
-        if attempts[-1].ok or round_ == max_repairs:
+        source, diags, built = check_answer(response.text, registry, mode=mode, score=build_score)
+        if ground and not any(d.is_error for d in diags):
+            diags = [*diags, *_grounding_findings(source, registry, task)]
+        attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
+        attempts.append(attempt)
+        if attempt.ok and (best is None or len(attempt.findings) < len(best[0].findings)):
+            best = (attempt, len(attempts) - 1, built)
+        if (attempt.ok and not attempt.findings) or round_ == max_repairs:
             break
-        # Only the latest failed answer is kept: the context stays bounded over the rounds.
-        repair = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags)).strip()
-        turn = [AssistantMessage(content=response.text), UserMessage(content=repair)]
-    result = Generation(mode, tuple(attempts), cadence)
+        resume = (
+            _resume(source, registry, task, tried)
+            if attempt.ok and anchored and attempt.findings
+            else None
+        )
+        if resume is not None:
+            # An anchored answer whose comment asks for another method than the step uses: keep
+            # the answer up to that step and let the model write the step again with any other
+            # method (same conversation, so the prompt is served from the model's cache).
+            options = {
+                **base_options,
+                "extra": {"grammar": grammar_for(registry, roles=roles, task=task, resume=resume)},
+            }
+            turn = []
+            continue
+        options = base_options
+        # Only the latest answer is kept: the context stays bounded over the rounds.
+        if attempt.ok:
+            text = _prompts.read("reground.md").format(
+                diagnostics=format_diagnostics(attempt.findings), task=task
+            )
+        else:
+            text = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags))
+        turn = [AssistantMessage(content=response.text), UserMessage(content=text.strip())]
+    if best is not None:
+        _, chosen, cadence = best
+    else:
+        chosen, cadence = len(attempts) - 1, None
+    result = Generation(mode, tuple(attempts), cadence, chosen)
     if not result.ok and raise_on_failure:
         raise CodegenError(
             f"no acceptable cadence after {len(attempts)} answer(s); last errors:\n"

@@ -84,6 +84,13 @@ GOOD = (
 )
 
 
+#: A task GOOD does exactly (no task-grounding findings).
+TASK = (
+    "Load the order, then fetch the prices and the stock at the same time. "
+    "If the order is express, ship it express; otherwise ship it normally."
+)
+
+
 def fenced(code: str) -> str:
     """An answer as a chatty model writes it."""
     return f"Here is the cadence:\n```python\n{code}\n```\nIt loads, enriches and ships."

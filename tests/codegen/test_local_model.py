@@ -60,3 +60,30 @@ async def test_constrained_output_always_parses_and_uses_only_registry_names(smo
     if gen.ok:
         assert isinstance(gen.cadence, Cadence)
         assert OrderScore().trace == []  # building ran nothing
+
+
+async def test_anchored_grammar_makes_the_comments_spell_out_the_task(smol):
+    """Grammar mode with anchor: the step comments, read in order, are the task's words, once
+    each, and the cadence ends with the task (a real model under the real grammar)."""
+    from cadence_llm._grounding import step_comments
+    from cadence_llm.codegen import parse_composition
+
+    task = "Load the order, then fetch the prices and the stock at the same time. Finally ship it."
+    gen = await generate_cadence(
+        smol,
+        task,
+        registry(),
+        OrderScore,
+        mode="grammar",
+        max_repairs=0,
+        max_tokens=200,
+        raise_on_failure=False,
+        ground=False,
+    )
+    source = gen.attempts[0].source
+    comp, diags = parse_composition(source, registry())
+    assert comp is not None, diags
+    comments = [c for _, c in step_comments(source, comp)]
+    assert all(comments) and len(comments) == len(comp.steps)
+    spelled = " ".join(comments).replace(",", "").replace(".", "")
+    assert spelled == task.lower().replace(",", "").replace(".", "")
