@@ -167,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path} (review it before running; it was validated, not executed)")
         else:
             print(gen.source)
+        # Task-grounding findings that remained: the answer is valid but may not be what the
+        # task meant (CAD701-CAD704); the reader should know before running it.
+        for d in gen.diagnostics:
+            sys.stderr.write(d.format() + "\n")
     if not gen.ok:
         for d in gen.diagnostics:
             sys.stderr.write(d.format() + "\n")

@@ -35,8 +35,19 @@ APP = textwrap.dedent(
     MODULE = "```python\\nfrom cadence import Cadence\\n\\nasync def a(score):\\n    pass\\n\\nflow = Cadence('x', object()).then('a', a)\\n```"
 
 
+    async def report(score, error):
+        """Report a failed step."""
+
+
+    STRAY = '```python\\nCadence("job", score).then("load", load).on_error(report)\\n```'
+
+
     def good():
         return ScriptedModel([GOOD])
+
+
+    def stray():
+        return ScriptedModel([STRAY], repeat=True)
 
 
     def bad():
@@ -64,6 +75,15 @@ def test_generate_prints_the_accepted_composition(app, capsys):
     code = main(["generate", "load then save", "--registry", "genapp", "--model", "genapp:good"])
     out = capsys.readouterr().out
     assert code == 0 and 'Cadence("job", score).then("load", load)' in out
+
+
+def test_generate_prints_remaining_task_findings_as_warnings(app, capsys):
+    """A valid answer that still departs from the task is printed, with the findings on
+    stderr, exit 0 (it is valid code; the reader decides)."""
+    code = main(["generate", "Load it.", "--registry", "genapp", "--model", "genapp:stray"])
+    captured = capsys.readouterr()
+    assert code == 0 and ".on_error(report)" in captured.out
+    assert "CAD702 warning" in captured.err and "nothing about failures" in captured.err
 
 
 def test_generate_json_outcome(app, capsys):
