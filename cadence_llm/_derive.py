@@ -78,6 +78,7 @@ _CUT_AFTER = (",", ";", ".", ":")
 _CUT_BEFORE = frozenset({"then", "finally", "afterwards", "lastly"})
 
 
+_SEQUENCING = frozenset({"then", "next", "finally", "afterwards", "after", "lastly"})
 _LEAD_INS = frozenset(
     {"if", "when", "whenever", "unless", "should", "once", "in", "depending", "after", "before"}
 )
@@ -100,6 +101,20 @@ def _cuts(words: Sequence[str]) -> set[int]:
         boundary = word.endswith(_CUT_AFTER) or words[k + 1].rstrip(",") in _CUT_BEFORE
         if boundary and stripped not in ("and", "or"):
             bounds.append(k)
+    # In a sentence about parallel work, commas list the members ("A, B and C in parallel"):
+    # only a comma followed by a sequencing word ("then", "next", ...) ends a step there.
+    sentence: list[int] = []
+    for k in range(n):
+        if k == 0 or words[k - 1].endswith((".", ";")):
+            sentence.append(k)
+    for begin, stop in zip(sentence, [*sentence[1:], n], strict=True):
+        if "sync" in task_features(" ".join(words[begin:stop])):
+            bounds = [
+                k
+                for k in bounds
+                if not (begin <= k < stop - 1 and words[k].endswith(","))
+                or words[k + 1].rstrip(",") in _SEQUENCING
+            ]
     edges = [-1, *bounds, n - 1]
     # Pass 1: lead-ins join the clause after them.
     groups: list[tuple[int, int]] = []
@@ -140,11 +155,13 @@ def anchors(task: str) -> bool:
 class Resume:
     """Re-decode one step of an anchored answer: keep ``prefix`` (the answer up to that step's
     method call, ending in ``"\\n    ."``), write the step with a method not in ``exclude``,
-    and continue the task from word ``next_word``."""
+    and continue the task from word ``next_word``. With ``first_branch_not``, the step must be a
+    ``.split`` whose if-true branch starts with another note than those."""
 
     prefix: str
     next_word: int
-    exclude: frozenset[str]
+    exclude: frozenset[str] = frozenset()
+    first_branch_not: frozenset[str] = frozenset()
 
 
 def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> list[str] | None:
@@ -181,6 +198,27 @@ def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> 
     return lines
 
 
+def _resume_rules(
+    resume: Resume, methods: Sequence[Mapping[str, Any]], names: Names | None, max_more: int
+) -> list[str]:
+    if resume.first_branch_not:
+        notes = [n for n in (names or {}).get("note", ()) if n not in resume.first_branch_not]
+        if not notes:
+            raise ValueError("resume excludes every note")
+        return [
+            "step-resume ::= "
+            + _lit("split(")
+            + ' s-name ", " s-condition ", [" r-note-first (", " r-note){0,'
+            + str(max_more)
+            + '} "]" (", " s-branch)? ")"',
+            "r-note-first ::= " + " | ".join(_lit(n) for n in notes),
+        ]
+    others = [m for m in methods if m["name"] not in resume.exclude]
+    if not others:
+        raise ValueError("resume excludes every method")
+    return ["step-resume ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in others)]
+
+
 def gbnf(
     data: Mapping[str, Any] | None = None,
     *,
@@ -204,12 +242,7 @@ def gbnf(
     if resume is not None:
         if anchored is None:
             raise ValueError("resume needs a task short enough to anchor")
-        others = [m for m in methods if m["name"] not in resume.exclude]
-        if not others:
-            raise ValueError("resume excludes every method")
-        anchored.append(
-            "step-resume ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in others)
-        )
+        anchored += _resume_rules(resume, methods, names, data["limits"]["max_list"] - 1)
     lines = [
         f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from dsl.json "
         "(python -m cadence_llm._derive --write); do not edit",

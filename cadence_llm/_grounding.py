@@ -23,13 +23,13 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from cadence._validate._composition import Composition, StepSpec
 from cadence.validate import Diagnostic
 from cadence_llm import _prompts
 
-__all__ = ["check_grounding", "mismatched_step", "step_comments"]
+__all__ = ["check_grounding", "mismatched_step", "step_comments", "swapped_step"]
 
 _METHODS = ("then", "sync", "split", "child", "on_error")
 # Clause boundaries of a task: sentences, semicolons, commas, and "then" between actions.
@@ -88,44 +88,107 @@ def _kind_of(comment: str) -> str | None:
         return "sync"
     if "split" in features:
         return "split"
+    if "child" in features:
+        return "child"
     return None
 
 
-_KIND_TEXT = {
+_KIND_TEXT: dict[str, tuple[str, str]] = {
     "on_error": ("failure handling", ".on_error(handler)"),
     "sync": ("steps that run at the same time", '.sync("name", [note_a, note_b])'),
+    "child": ("a child cadence", '.child("name", child_cadence, merge)'),
     "split": ("a decision", '.split("name", condition, [if_true_note], [if_false_note])'),
 }
 
 
-def mismatched_step(source: str, comp: Composition) -> int | None:
-    """The index of the first step whose comment asks for another method (a ``CAD703``)."""
+def _contradiction(step: StepSpec, comment: str, unasked: frozenset[str]) -> str | None:
+    """Why the step's method contradicts its comment (or the whole task), or None.
+
+    ``unasked``: the structures (``sync``, ``split``, ``child``) the task's wording never asks for.
+    """
+    kind = _kind_of(comment)
+    if kind is not None and step.method != kind:
+        what, _ = _KIND_TEXT[kind]
+        return f"the comment {comment!r} describes {what}, but the step is .{step.method}()"
+    if kind is None and step.method in unasked:
+        what, _ = _KIND_TEXT[step.method]
+        return f"the task never asks for {what}, but {comment!r} is a .{step.method}()"
+    notes = step.args.get("tasks")
+    if step.method == "sync" and isinstance(notes, tuple) and len(notes) < 2 and kind is None:
+        return f"a .sync of one note runs nothing in parallel, and {comment!r} does not ask for it"
+    return None
+
+
+def _unasked(task: str) -> frozenset[str]:
+    return frozenset({"sync", "split", "child"}) - _prompts.task_features(task)
+
+
+def mismatched_step(source: str, comp: Composition, task: str) -> int | None:
+    """The index of the first step whose comment (or task) contradicts its method (``CAD703``)."""
+    unasked = _unasked(task)
     for i, (step, (_, comment)) in enumerate(
         zip(comp.steps, step_comments(source, comp), strict=True)
     ):
-        kind = _kind_of(comment)
-        if kind is not None and step.method != kind:
+        if comment and _contradiction(step, comment, unasked) is not None:
             return i
     return None
 
 
-def _method_findings(step: StepSpec, line: int, comment: str) -> list[Diagnostic]:
-    out = []
+def swapped_step(
+    source: str, comp: Composition, docs: Mapping[str, str] | None = None
+) -> int | None:
+    """The index of the first ``.split`` whose branches its comment has the other way round."""
+    for i, (step, (_, comment)) in enumerate(
+        zip(comp.steps, step_comments(source, comp), strict=True)
+    ):
+        if comment and _swapped_branches(step, comment, docs or {}):
+            return i
+    return None
+
+
+def _method_findings(
+    step: StepSpec, line: int, comment: str, unasked: frozenset[str]
+) -> list[Diagnostic]:
+    why = _contradiction(step, comment, unasked)
+    if why is None:
+        return []
     kind = _kind_of(comment)
-    if kind is not None and step.method != kind:
-        what, form = _KIND_TEXT[kind]
-        out.append(
-            _warn(
-                "CAD703",
-                line,
-                f"the comment {comment!r} describes {what}, but the step is .{step.method}()",
-                f"write {form} for this part of the task",
-            )
-        )
-    return out
+    hint = (
+        f"write {_KIND_TEXT[kind][1]} for this part of the task"
+        if kind is not None
+        else "write this part of the task as a .then step"
+    )
+    return [_warn("CAD703", line, why, hint)]
 
 
-def _option_findings(step: StepSpec, line: int, comment: str) -> list[Diagnostic]:
+def _names_in(value: object, docs: Mapping[str, str]) -> set[str]:
+    """Content words of the registry names in ``value`` and of their descriptions."""
+    refs = value if isinstance(value, tuple) else (value,)
+    words: set[str] = set()
+    for ref in refs:
+        name = getattr(ref, "name", None)
+        if isinstance(name, str):
+            words |= _prompts.content_words(name.replace("_", " ") + " " + docs.get(name, ""))
+    return words
+
+
+_ELSE = re.compile(r"\b(?:otherwise|else|if not)\b", re.IGNORECASE)
+
+
+def _swapped_branches(step: StepSpec, comment: str, docs: Mapping[str, str]) -> bool:
+    """Whether a two-branch .split's notes match the comment's parts the other way round."""
+    found = _ELSE.search(comment)
+    if step.method != "split" or not step.args.get("if_false") or found is None:
+        return False
+    before = _prompts.content_words(comment[: found.start()])
+    after = _prompts.content_words(comment[found.end() :])
+    yes, no = _names_in(step.args.get("if_true"), docs), _names_in(step.args.get("if_false"), docs)
+    return len(yes & after) > len(yes & before) and len(no & before) > len(no & after)
+
+
+def _option_findings(
+    step: StepSpec, line: int, comment: str, docs: Mapping[str, str]
+) -> list[Diagnostic]:
     features = _prompts.task_features(comment)
     args = step.args
     out = []
@@ -144,6 +207,11 @@ def _option_findings(step: StepSpec, line: int, comment: str) -> list[Diagnostic
             warn(f"the comment {comment!r} says to carry on after a failure", "add stop=False")
         elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
             warn(f"the comment {comment!r} says to stop after a failure", "remove stop=False")
+    if _swapped_branches(step, comment, docs):
+        warn(
+            f"the .split's branches are the other way round from the comment {comment!r}",
+            "put the notes for when the condition holds first, the otherwise notes second",
+        )
     if step.method == "split":
         if "else" in features and not args.get("if_false"):
             warn(
@@ -264,7 +332,12 @@ _TASK_CHECKS: dict[str, tuple[str, tuple[str, str], tuple[str, str]]] = {
 
 
 def check_grounding(
-    source: str, comp: Composition, task: str, *, limit: int = 4
+    source: str,
+    comp: Composition,
+    task: str,
+    *,
+    docs: Mapping[str, str] | None = None,
+    limit: int = 4,
 ) -> list[Diagnostic]:
     """Warnings where the accepted composition ``comp`` (from ``source``) departs from ``task``.
 
@@ -278,6 +351,7 @@ def check_grounding(
     lines = [line for line, _ in steps]
     out: list[Diagnostic] = []
     reported: set[str] = set()
+    unasked = _unasked(task)
     if any(comment for _, comment in steps):
         task_words = _prompts.content_words(task)
         comment_words = []
@@ -296,8 +370,11 @@ def check_grounding(
                     )
                 )
                 continue
-            found = _method_findings(step, line, comment) + _option_findings(step, line, comment)
-            reported |= {f for d in found for f in _prompts.task_features(comment)}
+            found = _method_findings(step, line, comment, unasked) + _option_findings(
+                step, line, comment, docs or {}
+            )
+            if found:
+                reported |= _prompts.task_features(comment) | {step.method}
             out += found
         for clause in _clauses(task):
             # Qualifiers ("if a step fails", "the last write wins") are checked as a whole below.

@@ -92,6 +92,11 @@ def _doc(obj: Any, docs: Mapping[str, str] | None, name: str) -> str:
     return (doc or "").strip().split("\n", 1)[0]
 
 
+def docs_of(registry: Mapping[str, Any], docs: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each registry name's one-line description (``docs`` overrides the docstrings)."""
+    return {name: _doc(obj, docs, name) for name, obj in registry.items()}
+
+
 def describe_registry(
     registry: Mapping[str, Any],
     *,

@@ -33,7 +33,7 @@ from cadence.exceptions import CadenceError, ValidationError
 from cadence.validate import Diagnostic, build, check_source
 from cadence_llm import _derive, _grounding, _prompts
 from cadence_llm._extract import extract_code, extract_json, extract_module
-from cadence_llm._registry import describe_registry, describe_score, roles_of
+from cadence_llm._registry import describe_registry, describe_score, docs_of, roles_of
 from cadence_llm.messages import (
     AssistantMessage,
     Message,
@@ -243,9 +243,14 @@ def check_answer(
 
 
 def _resume(
-    source: str, registry: Mapping[str, Any], task: str, tried: dict[str, set[str]]
+    source: str,
+    registry: Mapping[str, Any],
+    task: str,
+    tried: dict[str, set[str]],
+    docs: Mapping[str, str],
 ) -> _derive.Resume | None:
-    """Where to re-decode an anchored answer: the first step whose method its comment contradicts.
+    """Where to re-decode an anchored answer: the first step whose method its comment
+    contradicts, else the first ``.split`` whose branches its comment has the other way round.
 
     None unless ``source`` has the anchored layout (one comment line, then one call line, per
     step, the comments spelling out the task).
@@ -253,7 +258,10 @@ def _resume(
     comp, _ = parse_composition(source, registry)
     if comp is None:
         return None
-    index = _grounding.mismatched_step(source, comp)
+    index = _grounding.mismatched_step(source, comp, task)
+    swapped = _grounding.swapped_step(source, comp, docs) if index is None else None
+    if swapped is not None:
+        index = swapped
     if index is None:
         return None
     steps = _grounding.step_comments(source, comp)
@@ -266,17 +274,26 @@ def _resume(
     if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
         return None
     prefix = "\n".join(lines[: call - 1]) + "\n    ."
-    # Methods already tried at this point of this answer are excluded too.
+    # What was already tried at this point of this answer is excluded too.
+    step = comp.steps[index]
+    if swapped is not None:
+        first = step.args.get("if_true")
+        names = tried.setdefault("branch:" + prefix, set())
+        if isinstance(first, tuple) and first:
+            names.add(first[0].name)
+        return _derive.Resume(prefix, len(said), first_branch_not=frozenset(names))
     exclude = tried.setdefault(prefix, set())
-    exclude.add(comp.steps[index].method)
+    exclude.add(step.method)
     if len(exclude) >= len(_prompts.spec()["methods"]):
         return None
     return _derive.Resume(prefix, len(said), frozenset(exclude))
 
 
-def _grounding_findings(source: str, registry: Mapping[str, Any], task: str) -> list[Diagnostic]:
+def _grounding_findings(
+    source: str, registry: Mapping[str, Any], task: str, docs: Mapping[str, str]
+) -> list[Diagnostic]:
     comp, _ = parse_composition(source, registry)
-    return [] if comp is None else _grounding.check_grounding(source, comp, task)
+    return [] if comp is None else _grounding.check_grounding(source, comp, task, docs=docs)
 
 
 def format_diagnostics(diags: Sequence[Diagnostic]) -> str:
@@ -449,6 +466,7 @@ async def generate_cadence(
     options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
     base_options = options
     tried: dict[str, set[str]] = {}
+    descriptions = docs_of(registry, docs)
     anchored = mode == "grammar" and anchor and _derive.anchors(task)
     attempts: list[Attempt] = []
     best: tuple[Attempt, int, Cadence[Any] | None] | None = None
@@ -463,7 +481,7 @@ async def generate_cadence(
         elapsed = time.perf_counter() - started
         source, diags, built = check_answer(response.text, registry, mode=mode, score=build_score)
         if ground and not any(d.is_error for d in diags):
-            diags = [*diags, *_grounding_findings(source, registry, task)]
+            diags = [*diags, *_grounding_findings(source, registry, task, descriptions)]
         attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         attempts.append(attempt)
         if attempt.ok and (best is None or len(attempt.findings) < len(best[0].findings)):
@@ -471,7 +489,7 @@ async def generate_cadence(
         if (attempt.ok and not attempt.findings) or round_ == max_repairs:
             break
         resume = (
-            _resume(source, registry, task, tried)
+            _resume(source, registry, task, tried, descriptions)
             if attempt.ok and anchored and attempt.findings
             else None
         )

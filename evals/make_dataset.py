@@ -1,5 +1,8 @@
 """Generate ``evals/tasks.jsonl``: ten domains x nine structure patterns = 90 tasks.
 
+Also ``evals/tasks_heldout.jsonl``: 27 tasks (three domains x nine patterns) in a third wording
+that was written after the prompt pack's cue phrases were fixed, to check they generalize.
+
 Each task has a natural-language description, the registry the model may use (the domain's
 notes, condition, branches, child cadence, merge, handler and distractors, each with its role
 and docstring), the score type shown to the model, the reference composition, and tags naming
@@ -226,16 +229,49 @@ PATTERNS: list[tuple[str, Pattern]] = [
 ]
 
 
-def tasks() -> list[dict[str, Any]]:
-    """Every task of the dataset, in a stable order."""
+def heldout_text(pattern: str, d: D) -> str:
+    """A third wording per pattern, written after the cue phrases of the prompt pack were fixed
+    and never used to tune them: the held-out check of how far those cues generalize."""
+    cp, yp, np_ = d.cond[1], d.yes[1], d.no[1]
+    chp, m, hp = d.child[1], d.merge, d.handler[1]
+    return {
+        "sequence": f"Begin with this: {d.v(0)}. Once that is done, {d.v(1)}. At the end, {d.v(2)}.",
+        "sync": f"{_cap(d.v(0))}. Next, {d.v(1)} and {d.v(2)}; these two are independent and "
+        f"should run concurrently. Lastly, {d.v(3)}.",
+        "split": f"{_cap(d.v(0))}. Depending on whether {cp}: {yp} if so, {np_} if not. To "
+        f"finish, {d.v(5)}.",
+        "split_only_true": f"In case {cp}, {yp}; skip it otherwise. After that, {d.v(4)}.",
+        "child": f"{_cap(d.v(0))}. After that, delegate to {chp}, a child cadence, merging the "
+        f"outcome with {m}. To finish, {d.v(4)}.",
+        "on_error": f"{_cap(d.v(0))}, {d.v(1)} and {d.v(3)}, in that order. Should anything go "
+        f"wrong along the way, {hp}; the run ends there.",
+        "sync_strategy": f"Run these three concurrently: {d.v(1)}, {d.v(2)}, {d.v(3)}. When two "
+        f"of them set the same field, keep the later write. Afterwards, {d.v(4)}.",
+        "interrupt": f"{_cap(d.v(0))}. Then {d.v(4)}; it is fine to cancel this step midway. If "
+        f"some step errors out, {hp} and keep going.",
+        "complex": f"{_cap(d.v(0))}. Afterwards {d.v(1)} alongside {d.v(2)}. Then, if {cp}, "
+        f"{yp}; else {np_}. In case of failure, {hp}.",
+    }[pattern]
+
+
+HELDOUT = Path(__file__).with_name("tasks_heldout.jsonl")
+HELDOUT_DOMAINS = (2, 5, 8)
+
+
+def tasks(*, heldout: bool = False) -> list[dict[str, Any]]:
+    """Every task of the dataset, in a stable order (or of the held-out wording set)."""
     out = []
     for k, raw in enumerate(DOMAINS):
+        if heldout and k not in HELDOUT_DOMAINS:
+            continue
         d = D(raw)
         for pattern, make in PATTERNS:
             text, ref, tags = make(d, k)
+            if heldout:
+                text = heldout_text(pattern, d)
             out.append(
                 {
-                    "id": f"{raw['key']}-{pattern}",
+                    "id": f"{'heldout-' if heldout else ''}{raw['key']}-{pattern}",
                     "pattern": pattern,
                     "task": text,
                     "score": raw["score"],
@@ -248,10 +284,10 @@ def tasks() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    """Write the dataset file."""
-    rows = tasks()
-    OUT.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    print(f"wrote {len(rows)} tasks to {OUT}")
+    """Write the dataset files."""
+    for path, rows in ((OUT, tasks()), (HELDOUT, tasks(heldout=True))):
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        print(f"wrote {len(rows)} tasks to {path}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Usage (offline, on the local models; ``make evals`` runs the first two lines)::
 
     python -m evals.run --model smollm2 --modes bare,text,grammar
     python -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
-    python -m evals.run --report            # only rebuild the table from evals/results/
+    python -m evals.run --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
+    python -m evals.run --report            # only rebuild the tables from evals/results/
 
 Each (model, mode) writes ``evals/results/<model>__<mode>.jsonl``, one row per task, appended as
 it goes; a rerun skips tasks already measured (``--fresh`` starts over). ``text`` and
@@ -25,13 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from cadence_llm.models.base import Model
-from evals.harness import load_tasks, run_task, stand_in_registry, structure
+from evals.harness import TASKS, load_tasks, run_task, stand_in_registry, structure
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
+HELDOUT_TASKS = HERE / "tasks_heldout.jsonl"
+HELDOUT_RESULTS = RESULTS / "heldout"
 README = HERE / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 FAIL_BEGIN, FAIL_END = "<!-- failures:begin -->", "<!-- failures:end -->"
+HELD_BEGIN, HELD_END = "<!-- heldout:begin -->", "<!-- heldout:end -->"
 
 
 def _prepare(path: Path, *, fresh: bool) -> set[str]:
@@ -59,9 +63,10 @@ async def run_eval(
     max_tokens: int = 160,
     fresh: bool = False,
     out: Path = RESULTS,
+    tasks_path: Path = TASKS,
 ) -> None:
     """Measure ``model`` on the dataset in each mode, appending rows to ``out``."""
-    tasks = load_tasks()[:limit] if limit else load_tasks()
+    tasks = load_tasks(tasks_path)[:limit] if limit else load_tasks(tasks_path)
     name = label or model.name
     for mode in modes:
         path = out / f"{name}__{mode}.jsonl"
@@ -170,9 +175,9 @@ def _failure(row: dict[str, Any], task: dict[str, Any]) -> list[str]:
     return kinds
 
 
-def failures(out: Path = RESULTS) -> str:
+def failures(out: Path = RESULTS, tasks_path: Path = TASKS) -> str:
     """Why final answers missed the reference, per (model, mode): a Markdown table of counts."""
-    tasks = {t["id"]: t for t in load_tasks()}
+    tasks = {t["id"]: t for t in load_tasks(tasks_path)}
     head = "| model | mode | tasks | " + " | ".join(FAILURE_KINDS) + " |"
     lines = [head, "|---|---|---:|" + "---:|" * len(FAILURE_KINDS)]
     for path in sorted(out.glob("*__*.jsonl")):
@@ -199,6 +204,10 @@ def write_readme(out: Path = RESULTS) -> None:
     text = _between(text, BEGIN, END, table(out))
     if FAIL_BEGIN in text:
         text = _between(text, FAIL_BEGIN, FAIL_END, failures(out))
+    held = out / HELDOUT_RESULTS.name
+    if HELD_BEGIN in text and any(held.glob("*__*.jsonl")):
+        body = table(held) + "\n\n" + failures(held, HELDOUT_TASKS)
+        text = _between(text, HELD_BEGIN, HELD_END, body)
     README.write_text(text, encoding="utf-8")
 
 
@@ -222,8 +231,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the local model")
     p.add_argument("--fresh", action="store_true", help="discard earlier rows of these runs")
     p.add_argument("--report", action="store_true", help="only rebuild the README table")
-    p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    p.add_argument("--out", type=Path, default=None, help="results folder")
+    p.add_argument(
+        "--tasks",
+        choices=("main", "heldout"),
+        default="main",
+        help="the 90-task dataset, or the 27 held-out wordings (results in results/heldout/)",
+    )
     args = p.parse_args(argv)
+    heldout = args.tasks == "heldout"
+    tasks_path = HELDOUT_TASKS if heldout else TASKS
+    out = args.out or (HELDOUT_RESULTS if heldout else RESULTS)
     if not args.report:
         if not args.model:
             p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
@@ -238,12 +256,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     max_repairs=args.max_repairs,
                     max_tokens=args.max_tokens,
                     fresh=args.fresh,
-                    out=args.out,
+                    out=out,
+                    tasks_path=tasks_path,
                 )
             )
-    if args.out == RESULTS:
+    if args.out is None:
         write_readme()
-    print(table(args.out))
+    print(table(out))
     return 0
 
 

@@ -5,11 +5,13 @@ What it shows:
 
 - ``generate_cadence(model, task, registry, SupportScore)`` shows the model the DSL's grammar,
   worked examples, the score's fields and the registry's notes (with their docstrings), and
-  asks for one cadence expression in a code block (``mode="text"``; ``mode="grammar"``
-  constrains a local model's decoding with a GBNF grammar narrowed to the registry's names).
+  asks for one cadence expression. A local model writes it under a GBNF grammar narrowed to
+  the registry's names whose step comments must spell out the task (``mode="grammar"``); other
+  models answer in a code block (``mode="text"``).
 - ``cadence.validate`` checks the answer statically (unknown names, wrong arguments, a
-  condition used as a note...). Errors go back to the model with line numbers and fix hints for
-  up to two repair rounds.
+  condition used as a note...), and a valid answer is checked against the task (steps it never
+  asked for, "at the same time" written as a sequence...). Findings go back to the model with
+  line numbers and fix hints for up to two repair rounds.
 - The accepted text is *interpreted* into a ``Cadence`` from the registry -- never passed to
   ``exec`` or ``eval`` -- so the worst a model can do is be rejected.
 - The result is an ordinary cadence: drawn with ``to_mermaid`` and run. The registry's notes
@@ -29,6 +31,7 @@ from typing import Any
 from cadence import AtomicList, Cadence, Score, to_mermaid
 from cadence_llm import Model
 from cadence_llm.codegen import Generation, Mode, generate_cadence
+from cadence_llm.models.local import LocalModel
 from recipes._models import load_model, say
 
 TASK = (
@@ -138,10 +141,10 @@ def build(
         max_tokens: Cap on each answer.
     """
     model = model or load_model()
-    # Grammar mode fits models that stop on their own; measured on Qwen2.5-Coder-0.5B, the
-    # grammar let it append steps until max_tokens, while in text mode it stopped by itself and
-    # the validator caught the rest. mode="grammar" remains a keyword away.
-    chosen: Mode = mode or "text"
+    # A local model gets the anchored grammar: its step comments must spell out the task, so it
+    # can neither invent steps nor run past the task's end (evals/README.md has the numbers).
+    # Hosted models get free text; the validator and the task checks catch the rest.
+    chosen: Mode = mode or ("grammar" if isinstance(model, LocalModel) else "text")
 
     async def write(score: GeneratedScore) -> None:
         gen: Generation = await generate_cadence(
@@ -156,7 +159,13 @@ def build(
         )
         for attempt in gen.attempts:
             problems = "; ".join(d.format() for d in attempt.diagnostics if d.is_error)
-            score.rounds.append(f"round {attempt.round}: " + (problems or "accepted"))
+            findings = "; ".join(f"{d.code} {d.message}" for d in attempt.findings)
+            verdict = problems or (f"valid, but {findings}" if findings else "accepted")
+            score.rounds.append(f"round {attempt.round}: {verdict}")
+        if gen.ok and gen.chosen not in (-1, len(gen.attempts) - 1):
+            score.rounds.append(
+                f"kept round {gen.attempts[gen.chosen].round}: fewest task findings"
+            )
         score.source, score.repairs, score.built = gen.source, gen.repairs, gen.cadence
         if gen.cadence is not None:
             score.diagram = to_mermaid(gen.cadence)

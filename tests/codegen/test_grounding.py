@@ -10,6 +10,7 @@ import pytest
 from cadence._validate._composition import parse_composition
 from cadence_llm import _prompts
 from cadence_llm._grounding import check_grounding, step_comments
+from cadence_llm._registry import docs_of
 from cadence_llm.codegen import generate_cadence
 from cadence_llm.models.scripted import ScriptedModel
 
@@ -21,7 +22,7 @@ EVAL_TASKS = Path(__file__).parents[2] / "evals" / "tasks.jsonl"
 def codes(source: str, task: str) -> list[str]:
     comp, diags = parse_composition(source, registry())
     assert comp is not None, diags
-    return [d.code for d in check_grounding(source, comp, task)]
+    return [d.code for d in check_grounding(source, comp, task, docs=docs_of(registry()))]
 
 
 def chain(*lines: str) -> str:
@@ -286,3 +287,99 @@ def test_anchored_grammar_cuts_only_at_clause_boundaries():
     # no content words of its own; "after that," leads in).
     assert [words[int(rule[1:])] for rule in cut_after] == ["nothing."]
     assert lines[-1].startswith("step-name") or "a" + str(len(words) - 1) in "\n".join(lines)
+
+
+def test_a_sync_of_one_note_is_cad703():
+    """A .sync with a single note runs nothing in parallel; unless its comment asks for
+    parallel work, it is reported."""
+    src = anchored(("load the order", 'sync("load", [load_order])'))
+    assert codes(src, "Load the order.") == ["CAD703"]
+
+
+async def test_swapped_branches_are_reported_and_redecoded_with_another_first_note():
+    """A .split whose notes match the comment's parts the other way round is a CAD704; in
+    grammar mode the step is decoded again with the first if-true note excluded."""
+    step = "if the order is express, ship it express; otherwise ship it normally"
+    swapped = anchored(
+        ("load the order", 'then("load", load_order)'),
+        (step, 'split("ship", is_express, [ship_standard], [ship_express])'),
+    )
+    assert codes(swapped, BRANCH_TASK) == ["CAD704"]
+    right = swapped.replace("[ship_standard], [ship_express]", "[ship_express], [ship_standard]")
+    assert codes(right, BRANCH_TASK) == []
+    model = ScriptedModel([swapped, right])
+    gen = await generate_cadence(model, BRANCH_TASK, registry(), OrderScore, mode="grammar")
+    assert gen.chosen == 1 and gen.diagnostics == ()
+    rules = dict(
+        line.split(" ::= ", 1)
+        for line in model.requests[1].extra["grammar"].splitlines()
+        if " ::= " in line
+    )
+    assert rules["step-resume"].startswith('"split(" s-name')
+    assert (
+        '"ship_standard"' not in rules["r-note-first"] and '"ship_express"' in rules["r-note-first"]
+    )
+
+
+def test_a_child_cadence_the_task_never_asks_for_is_cad703():
+    """A plain part of the task written as a .child (the task mentions no child cadence)."""
+    src = anchored(("load the order", 'child("load", payment_flow, merge_payment)'))
+    comp, _ = parse_composition(src, registry())
+    assert comp is not None
+    assert codes(src, "Load the order.") == ["CAD703"]
+    from cadence_llm._grounding import mismatched_step
+
+    assert mismatched_step(src, comp, "Load the order.") == 0
+
+
+def _segments(task: str) -> list[str]:
+    from cadence_llm._derive import _cuts
+
+    words = task.lower().split()
+    cuts, out, current = _cuts(words), [], []
+    for k, word in enumerate(words):
+        current.append(word)
+        if k in cuts:
+            out.append(" ".join(current))
+            current = []
+    return [*out, " ".join(current)]
+
+
+@pytest.mark.parametrize(
+    ("task", "segments"),
+    [
+        (
+            "Load the order, then fetch the prices and the stock in parallel. Finally ship it.",
+            [
+                "load the order,",
+                "then fetch the prices and the stock in parallel.",
+                "finally ship it.",
+            ],
+        ),
+        (
+            # In a sentence about parallel work, commas list the members.
+            "Fetch the prices, fetch the stock and load the order in parallel. Then ship it.",
+            ["fetch the prices, fetch the stock and load the order in parallel.", "then ship it."],
+        ),
+        (
+            # A lead-in goes with what follows; "if not, do nothing" with what precedes.
+            "If the order is express, ship it express; if not, do nothing. After that, load it.",
+            [
+                "if the order is express, ship it express; if not, do nothing.",
+                "after that, load it.",
+            ],
+        ),
+        (
+            # A qualifier of how a step runs stays with that step; a failure clause is a step.
+            "Load the order, then ship it; it may be interrupted. If a step fails, report it.",
+            [
+                "load the order,",
+                "then ship it; it may be interrupted.",
+                "if a step fails, report it.",
+            ],
+        ),
+    ],
+)
+def test_anchored_comments_may_end_only_at_clause_boundaries(task, segments):
+    """Where the anchored grammar lets a comment end (the finest cut a model can make)."""
+    assert _segments(task) == segments

@@ -44,3 +44,16 @@ async def test_registry_docstrings_reach_the_prompt() -> None:
     await generated.build(model).run()
     prompt = model.requests[0].messages[-1].content
     assert "track_shipment" in prompt and "Ask the carrier" in prompt and "order_id" in prompt
+
+
+async def test_task_findings_are_shown_and_the_faithful_answer_runs() -> None:
+    """A valid answer that adds failure handling the task never asked for is reported as a
+    task finding; the repaired answer is the one drawn and run."""
+    stray = COMPOSITION.replace(
+        '.then("reply", draft_reply)', '.then("reply", draft_reply)\n    .on_error(report_failure)'
+    )
+    model = ScriptedModel([stray, COMPOSITION])
+    out = await generated.build(model).run()
+    assert out.rounds[0].startswith("round 0: valid, but CAD702")
+    assert out.rounds[1] == "round 1: accepted"
+    assert "report_failure" not in out.source and out.result is not None
