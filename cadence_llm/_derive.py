@@ -153,15 +153,30 @@ def anchors(task: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Re-decode one step of an anchored answer: keep ``prefix`` (the answer up to that step's
-    method call, ending in ``"\\n    ."``), write the step with a method not in ``exclude``,
-    and continue the task from word ``next_word``. With ``first_branch_not``, the step must be a
-    ``.split`` whose if-true branch starts with another note than those."""
+    """Re-decode one step of an anchored answer.
+
+    Keep ``prefix`` (the answer up to that step's method call, ending in ``"\\n    ."``), write
+    the step as ``fix`` says, and continue the task from word ``next_word``. ``fix``:
+    ``"method"`` (any method not in ``exclude``), ``"branches"`` (a ``.split`` whose if-true
+    branch starts with a note not in ``exclude``), ``"more_notes"`` (a ``.sync`` of more notes
+    than the count in ``exclude``), or the option the step lacked or should not have:
+    ``"interrupt"``, ``"carry_on"``, ``"stop"``, ``"else"``, ``"no_else"``, ``"strategy"``.
+    """
 
     prefix: str
     next_word: int
+    fix: str = "method"
     exclude: frozenset[str] = frozenset()
-    first_branch_not: frozenset[str] = frozenset()
+
+
+_OPTION_RULES = {
+    "interrupt": '"then(" s-name ", " s-note ", can_interrupt=True)"',
+    "carry_on": '"on_error(" s-handler ", stop=False)"',
+    "stop": '"on_error(" s-handler ")"',
+    "else": '"split(" s-name ", " s-condition ", " s-branch ", " s-branch ")"',
+    "no_else": '"split(" s-name ", " s-condition ", " s-branch ")"',
+    "strategy": '"sync(" s-name ", " s-notes ", " s-strategy ")"',
+}
 
 
 def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> list[str] | None:
@@ -201,8 +216,18 @@ def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> 
 def _resume_rules(
     resume: Resume, methods: Sequence[Mapping[str, Any]], names: Names | None, max_more: int
 ) -> list[str]:
-    if resume.first_branch_not:
-        notes = [n for n in (names or {}).get("note", ()) if n not in resume.first_branch_not]
+    if resume.fix in _OPTION_RULES:
+        return [f"step-resume ::= {_OPTION_RULES[resume.fix]}"]
+    if resume.fix == "more_notes":
+        # At least one note more than the answer had (``exclude`` holds that count).
+        least = int(next(iter(resume.exclude), "1"))
+        return [
+            'step-resume ::= "sync(" s-name ", [" r-note (", " r-note){'
+            + f"{least},{max(max_more, least)}"
+            + '} "]" (", " s-strategy)? ")"'
+        ]
+    if resume.fix == "branches":
+        notes = [n for n in (names or {}).get("note", ()) if n not in resume.exclude]
         if not notes:
             raise ValueError("resume excludes every note")
         return [
@@ -213,6 +238,8 @@ def _resume_rules(
             + '} "]" (", " s-branch)? ")"',
             "r-note-first ::= " + " | ".join(_lit(n) for n in notes),
         ]
+    if resume.fix != "method":
+        raise ValueError(f"unknown resume fix {resume.fix!r}")
     others = [m for m in methods if m["name"] not in resume.exclude]
     if not others:
         raise ValueError("resume excludes every method")

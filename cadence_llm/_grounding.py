@@ -29,7 +29,7 @@ from cadence._validate._composition import Composition, StepSpec
 from cadence.validate import Diagnostic
 from cadence_llm import _prompts
 
-__all__ = ["check_grounding", "mismatched_step", "step_comments", "swapped_step"]
+__all__ = ["check_grounding", "first_fix", "step_comments"]
 
 _METHODS = ("then", "sync", "split", "child", "on_error")
 # Clause boundaries of a task: sentences, semicolons, commas, and "then" between actions.
@@ -123,29 +123,6 @@ def _unasked(task: str) -> frozenset[str]:
     return frozenset({"sync", "split", "child"}) - _prompts.task_features(task)
 
 
-def mismatched_step(source: str, comp: Composition, task: str) -> int | None:
-    """The index of the first step whose comment (or task) contradicts its method (``CAD703``)."""
-    unasked = _unasked(task)
-    for i, (step, (_, comment)) in enumerate(
-        zip(comp.steps, step_comments(source, comp), strict=True)
-    ):
-        if comment and _contradiction(step, comment, unasked) is not None:
-            return i
-    return None
-
-
-def swapped_step(
-    source: str, comp: Composition, docs: Mapping[str, str] | None = None
-) -> int | None:
-    """The index of the first ``.split`` whose branches its comment has the other way round."""
-    for i, (step, (_, comment)) in enumerate(
-        zip(comp.steps, step_comments(source, comp), strict=True)
-    ):
-        if comment and _swapped_branches(step, comment, docs or {}):
-            return i
-    return None
-
-
 def _method_findings(
     step: StepSpec, line: int, comment: str, unasked: frozenset[str]
 ) -> list[Diagnostic]:
@@ -183,52 +160,99 @@ def _swapped_branches(step: StepSpec, comment: str, docs: Mapping[str, str]) -> 
     before = _prompts.content_words(comment[: found.start()])
     after = _prompts.content_words(comment[found.end() :])
     yes, no = _names_in(step.args.get("if_true"), docs), _names_in(step.args.get("if_false"), docs)
-    return len(yes & after) > len(yes & before) and len(no & before) > len(no & after)
+    return len(yes & after) > len(yes & before) or len(no & before) > len(no & after)
+
+
+def _option_problems(
+    step: StepSpec, comment: str, docs: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """``(fix, message, hint)`` for each option of ``step`` its comment contradicts.
+
+    ``fix`` names the repair: ``interrupt``, ``carry_on``, ``stop``, ``else``, ``no_else``,
+    ``strategy``, ``branches`` (the ``.split``'s notes the other way round) or ``more_notes``
+    (the comment names a registry entry the ``.sync`` leaves out; ``docs`` maps the registry's
+    names to their descriptions).
+    """
+    features = _prompts.task_features(comment)
+    args = step.args
+    out = []
+    if "interrupt" in features and step.method == "then" and not args.get("can_interrupt"):
+        message = f"the comment {comment!r} says the step may be interrupted"
+        out.append(
+            (
+                "interrupt",
+                message,
+                'add can_interrupt=True: .then("name", note, can_interrupt=True)',
+            )
+        )
+    if step.method == "on_error":
+        stops = args.get("stop", True) is not False
+        if "carry_on" in features and stops:
+            message = f"the comment {comment!r} says to carry on after a failure"
+            out.append(("carry_on", message, "add stop=False"))
+        elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
+            message = f"the comment {comment!r} says to stop after a failure"
+            out.append(("stop", message, "remove stop=False"))
+    if _swapped_branches(step, comment, docs):
+        message = f"the .split's branches are the other way round from the comment {comment!r}"
+        hint = "put the notes for when the condition holds first, the otherwise notes second"
+        out.append(("branches", message, hint))
+    if step.method == "split":
+        if "else" in features and not args.get("if_false"):
+            message = f"the comment {comment!r} has an 'otherwise' branch but the .split has none"
+            hint = "add the list of notes for the otherwise case as the fourth argument"
+            out.append(("else", message, hint))
+        elif "else" not in features and args.get("if_false"):
+            message = f"the .split has an otherwise branch that {comment!r} does not ask for"
+            out.append(("no_else", message, "remove the fourth argument"))
+    if step.method == "sync":
+        members = args.get("tasks")
+        used = {ref.name for ref in members} if isinstance(members, tuple) else set()
+        said = _prompts.content_words(comment)
+        named = [
+            name
+            for name in docs
+            if name not in used and _prompts.content_words(name.replace("_", " ")) <= said
+        ]
+        if named:
+            message = f"the comment {comment!r} also names {', '.join(named)}, which the .sync does not run"
+            out.append(("more_notes", message, f"add {', '.join(named)} to the .sync's list"))
+    if step.method == "sync" and "strategy" in features and not args.get("merge_strategy"):
+        message = f"the comment {comment!r} says how conflicting writes are resolved"
+        hint = 'add the strategy as the third argument, e.g. "last_write_wins"'
+        out.append(("strategy", message, hint))
+    return out
 
 
 def _option_findings(
     step: StepSpec, line: int, comment: str, docs: Mapping[str, str]
 ) -> list[Diagnostic]:
-    features = _prompts.task_features(comment)
-    args = step.args
-    out = []
+    return [
+        _warn("CAD704", line, message, hint)
+        for _, message, hint in _option_problems(step, comment, docs)
+    ]
 
-    def warn(message: str, hint: str) -> None:
-        out.append(_warn("CAD704", line, message, hint))
 
-    if "interrupt" in features and step.method == "then" and not args.get("can_interrupt"):
-        warn(
-            f"the comment {comment!r} says the step may be interrupted",
-            'add can_interrupt=True: .then("name", note, can_interrupt=True)',
-        )
-    if step.method == "on_error":
-        stops = args.get("stop", True) is not False
-        if "carry_on" in features and stops:
-            warn(f"the comment {comment!r} says to carry on after a failure", "add stop=False")
-        elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
-            warn(f"the comment {comment!r} says to stop after a failure", "remove stop=False")
-    if _swapped_branches(step, comment, docs):
-        warn(
-            f"the .split's branches are the other way round from the comment {comment!r}",
-            "put the notes for when the condition holds first, the otherwise notes second",
-        )
-    if step.method == "split":
-        if "else" in features and not args.get("if_false"):
-            warn(
-                f"the comment {comment!r} has an 'otherwise' branch but the .split has none",
-                "add the list of notes for the otherwise case as the fourth argument",
-            )
-        elif "else" not in features and args.get("if_false"):
-            warn(
-                f"the .split has an otherwise branch that its comment {comment!r} does not ask for",
-                "remove the fourth argument",
-            )
-    if step.method == "sync" and "strategy" in features and not args.get("merge_strategy"):
-        warn(
-            f"the comment {comment!r} says how conflicting writes are resolved",
-            'add the strategy as the third argument, e.g. "last_write_wins"',
-        )
-    return out
+def first_fix(
+    source: str, comp: Composition, task: str, docs: Mapping[str, str] | None = None
+) -> tuple[int, str] | None:
+    """The first step its comment contradicts, and how to re-decode it: ``(index, fix)``.
+
+    ``fix`` is ``"method"`` (write the step with another method) or one of the option fixes of
+    :func:`_option_problems`.
+    """
+    unasked = _unasked(task)
+    for i, (step, (_, comment)) in enumerate(
+        zip(comp.steps, step_comments(source, comp), strict=True)
+    ):
+        if not comment:
+            continue
+        if _contradiction(step, comment, unasked) is not None:
+            return i, "method"
+        problems = _option_problems(step, comment, docs or {})
+        if problems:
+            return i, problems[0][0]
+    return None
 
 
 _QUALIFIERS = frozenset({"on_error", "strategy", "interrupt", "carry_on"})

@@ -249,21 +249,19 @@ def _resume(
     tried: dict[str, set[str]],
     docs: Mapping[str, str],
 ) -> _derive.Resume | None:
-    """Where to re-decode an anchored answer: the first step whose method its comment
-    contradicts, else the first ``.split`` whose branches its comment has the other way round.
+    """Where and how to re-decode an anchored answer: the first step its comment contradicts.
 
     None unless ``source`` has the anchored layout (one comment line, then one call line, per
-    step, the comments spelling out the task).
+    step, the comments spelling out the task), or when every way to re-decode that step was
+    tried already (``tried`` remembers them per answer prefix).
     """
     comp, _ = parse_composition(source, registry)
     if comp is None:
         return None
-    index = _grounding.mismatched_step(source, comp, task)
-    swapped = _grounding.swapped_step(source, comp, docs) if index is None else None
-    if swapped is not None:
-        index = swapped
-    if index is None:
+    found = _grounding.first_fix(source, comp, task, docs)
+    if found is None:
         return None
+    index, fix = found
     steps = _grounding.step_comments(source, comp)
     lines = source.split("\n")
     call = steps[index][0]
@@ -274,19 +272,27 @@ def _resume(
     if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
         return None
     prefix = "\n".join(lines[: call - 1]) + "\n    ."
-    # What was already tried at this point of this answer is excluded too.
     step = comp.steps[index]
-    if swapped is not None:
+    # What was already tried at this point of the answer is excluded too.
+    done = tried.setdefault(f"{fix}:{prefix}", set())
+    if fix == "method":
+        done.add(step.method)
+        if len(done) >= len(_prompts.spec()["methods"]):
+            return None
+    elif fix == "branches":
         first = step.args.get("if_true")
-        names = tried.setdefault("branch:" + prefix, set())
         if isinstance(first, tuple) and first:
-            names.add(first[0].name)
-        return _derive.Resume(prefix, len(said), first_branch_not=frozenset(names))
-    exclude = tried.setdefault(prefix, set())
-    exclude.add(step.method)
-    if len(exclude) >= len(_prompts.spec()["methods"]):
-        return None
-    return _derive.Resume(prefix, len(said), frozenset(exclude))
+            done.add(first[0].name)
+    elif fix == "more_notes":
+        if done:
+            return None
+        notes = step.args.get("tasks")
+        done.add(str(len(notes) if isinstance(notes, tuple) else 1))
+    elif done:
+        return None  # this option was forced here once already
+    else:
+        done.add(fix)
+    return _derive.Resume(prefix, len(said), fix, frozenset(done))
 
 
 def _grounding_findings(

@@ -163,11 +163,13 @@ def test_every_eval_reference_and_worked_example_is_clean():
     for t in tasks:
         comp, _ = parse_composition(t["reference"], None)
         assert comp is not None
-        assert check_grounding(t["reference"], comp, t["task"]) == [], t["id"]
+        docs = {name: doc for name, (_, doc) in t["registry"].items()}
+        assert check_grounding(t["reference"], comp, t["task"], docs=docs) == [], t["id"]
     for ex in _prompts.examples():
         comp, _ = parse_composition(ex["answer"], None)
         assert comp is not None
-        assert check_grounding(ex["answer"], comp, ex["task"]) == [], ex["task"]
+        docs = {name: doc for name, (_, doc) in ex["registry"].items()}
+        assert check_grounding(ex["answer"], comp, ex["task"], docs=docs) == [], ex["task"]
         assert _prompts.answer_features(ex["answer"]) == _prompts.task_features(ex["task"])
 
 
@@ -327,9 +329,9 @@ def test_a_child_cadence_the_task_never_asks_for_is_cad703():
     comp, _ = parse_composition(src, registry())
     assert comp is not None
     assert codes(src, "Load the order.") == ["CAD703"]
-    from cadence_llm._grounding import mismatched_step
+    from cadence_llm._grounding import first_fix
 
-    assert mismatched_step(src, comp, "Load the order.") == 0
+    assert first_fix(src, comp, "Load the order.") == (0, "method")
 
 
 def _segments(task: str) -> list[str]:
@@ -383,3 +385,64 @@ def _segments(task: str) -> list[str]:
 def test_anchored_comments_may_end_only_at_clause_boundaries(task, segments):
     """Where the anchored grammar lets a comment end (the finest cut a model can make)."""
     assert _segments(task) == segments
+
+
+@pytest.mark.parametrize(
+    ("task", "call", "fix", "rule"),
+    [
+        (
+            "Load the order; it may be interrupted.",
+            'then("load", load_order)',
+            "interrupt",
+            '"then(" s-name ", " s-note ", can_interrupt=True)"',
+        ),
+        (
+            "If the order is express, ship it express; otherwise ship it normally.",
+            'split("ship", is_express, [ship_express])',
+            "else",
+            '"split(" s-name ", " s-condition ", " s-branch ", " s-branch ")"',
+        ),
+    ],
+)
+async def test_a_missing_option_is_redecoded_with_the_option(task, call, fix, rule):
+    """An option the step's comment asks for is written by the re-decoded step (the model
+    still picks the names); the same option is never forced twice at one point: after that,
+    the findings go back in chat like any others."""
+    comment = task.lower().rstrip(".")
+    wrong = anchored((comment, call))
+    model = ScriptedModel([wrong], repeat=True)
+    gen = await generate_cadence(model, task, registry(), OrderScore, mode="grammar", max_repairs=3)
+    assert model.calls == 4
+    resume = next(
+        line
+        for line in model.requests[1].extra["grammar"].splitlines()
+        if line.startswith("step-resume")
+    )
+    assert resume == f"step-resume ::= {rule}"
+    third = model.requests[2]
+    assert "step-resume" not in third.extra["grammar"]
+    assert "does not do what the task says" in third.messages[-1].content
+    assert gen.ok and gen.chosen == 0 and [d.code for d in gen.diagnostics] == ["CAD704"]
+
+
+async def test_a_sync_leaving_out_a_note_its_comment_names_is_redecoded_with_more_notes():
+    """The comment names fetch_stock's work, the .sync runs only fetch_prices: the step is
+    decoded again as a .sync of at least two notes (which ones stays the model's choice)."""
+    task = "Fetch the prices and fetch the stock at the same time."
+    short = anchored(
+        (
+            "fetch the prices and fetch the stock at the same time",
+            'sync("s", [fetch_prices, load_order])',
+        )
+    )
+    assert codes(short, task) == ["CAD704"]
+    full = short.replace("[fetch_prices, load_order]", "[fetch_prices, fetch_stock]")
+    model = ScriptedModel([short, full])
+    gen = await generate_cadence(model, task, registry(), OrderScore, mode="grammar")
+    assert gen.chosen == 1 and gen.diagnostics == ()
+    resume = next(
+        line
+        for line in model.requests[1].extra["grammar"].splitlines()
+        if line.startswith("step-resume")
+    )
+    assert '(", " r-note){2,7}' in resume
