@@ -157,8 +157,8 @@ class Resume:
 
     Keep ``prefix`` (the answer up to that step's method call, ending in ``"\\n    ."``), write
     the step as ``fix`` says, and continue the task from word ``next_word``. ``fix``:
-    ``"method"`` (any method not in ``exclude``), ``"branches"`` (a ``.split`` whose if-true
-    branch starts with a note not in ``exclude``), ``"more_notes"`` (a ``.sync`` of more notes
+    ``"method"`` (any method not in ``exclude``), ``"branches"`` (a ``.split`` whose branches
+    start with other notes than ``exclude``'s ``"first:<note>"`` / ``"else:<note>"``), ``"more_notes"`` (a ``.sync`` of more notes
     than the count in ``exclude``), or the option the step lacked or should not have:
     ``"interrupt"``, ``"carry_on"``, ``"stop"``, ``"else"``, ``"no_else"``, ``"strategy"``.
     """
@@ -227,16 +227,21 @@ def _resume_rules(
             + '} "]" (", " s-strategy)? ")"'
         ]
     if resume.fix == "branches":
-        notes = [n for n in (names or {}).get("note", ()) if n not in resume.exclude]
-        if not notes:
+        # exclude: "first:<note>" / "else:<note>", notes tried first in either branch.
+        notes = list((names or {}).get("note", ()))
+        first = [n for n in notes if f"first:{n}" not in resume.exclude]
+        other = [n for n in notes if f"else:{n}" not in resume.exclude]
+        if not first or not other:
             raise ValueError("resume excludes every note")
+        more = f'(", " r-note){{0,{max_more}}}'
         return [
-            "step-resume ::= "
-            + _lit("split(")
-            + ' s-name ", " s-condition ", [" r-note-first (", " r-note){0,'
-            + str(max_more)
-            + '} "]" (", " s-branch)? ")"',
-            "r-note-first ::= " + " | ".join(_lit(n) for n in notes),
+            'step-resume ::= "split(" s-name ", " s-condition ", [" r-note-first '
+            + more
+            + ' "]" (", [" r-note-else '
+            + more
+            + ' "]")? ")"',
+            "r-note-first ::= " + " | ".join(_lit(n) for n in first),
+            "r-note-else ::= " + " | ".join(_lit(n) for n in other),
         ]
     if resume.fix != "method":
         raise ValueError(f"unknown resume fix {resume.fix!r}")

@@ -29,7 +29,7 @@ from cadence._validate._composition import Composition, StepSpec
 from cadence.validate import Diagnostic
 from cadence_llm import _prompts
 
-__all__ = ["check_grounding", "first_fix", "step_comments"]
+__all__ = ["check_grounding", "first_fix", "misplaced_branches", "step_comments"]
 
 _METHODS = ("then", "sync", "split", "child", "on_error")
 # Clause boundaries of a task: sentences, semicolons, commas, and "then" between actions.
@@ -138,29 +138,41 @@ def _method_findings(
     return [_warn("CAD703", line, why, hint)]
 
 
-def _names_in(value: object, docs: Mapping[str, str]) -> set[str]:
-    """Content words of the registry names in ``value`` and of their descriptions."""
-    refs = value if isinstance(value, tuple) else (value,)
-    words: set[str] = set()
-    for ref in refs:
+def _affinity(refs: object, part: set[str], docs: Mapping[str, str]) -> int:
+    """How well registry entries fit a part of a comment: shared words, a name's counting twice
+    (a name is more specific than its description)."""
+    score = 0
+    for ref in refs if isinstance(refs, tuple) else (refs,):
         name = getattr(ref, "name", None)
         if isinstance(name, str):
-            words |= _prompts.content_words(name.replace("_", " ") + " " + docs.get(name, ""))
-    return words
+            score += 2 * len(_prompts.content_words(name.replace("_", " ")) & part)
+            score += len(_prompts.content_words(docs.get(name, "")) & part)
+    return score
 
 
 _ELSE = re.compile(r"\b(?:otherwise|else|if not)\b", re.IGNORECASE)
 
 
-def _swapped_branches(step: StepSpec, comment: str, docs: Mapping[str, str]) -> bool:
-    """Whether a two-branch .split's notes match the comment's parts the other way round."""
+def misplaced_branches(step: StepSpec, comment: str, docs: Mapping[str, str]) -> set[str]:
+    """For a two-branch ``.split``: ``"first:<note>"`` when the if-true branch's first note fits
+    the comment's otherwise part better than its if part, or nothing of its if part;
+    ``"else:<note>"`` the same the other way round."""
     found = _ELSE.search(comment)
-    if step.method != "split" or not step.args.get("if_false") or found is None:
-        return False
+    yes, no = step.args.get("if_true"), step.args.get("if_false")
+    if step.method != "split" or not isinstance(yes, tuple) or not isinstance(no, tuple):
+        return set()
+    if not yes or not no or found is None:
+        return set()
     before = _prompts.content_words(comment[: found.start()])
     after = _prompts.content_words(comment[found.end() :])
-    yes, no = _names_in(step.args.get("if_true"), docs), _names_in(step.args.get("if_false"), docs)
-    return len(yes & after) > len(yes & before) or len(no & before) > len(no & after)
+    out = set()
+    fit = _affinity(yes[0], before, docs)
+    if fit < _affinity(yes[0], after, docs) or fit == 0:
+        out.add(f"first:{yes[0].name}")
+    fit = _affinity(no[0], after, docs)
+    if fit < _affinity(no[0], before, docs) or fit == 0:
+        out.add(f"else:{no[0].name}")
+    return out
 
 
 def _option_problems(
@@ -193,9 +205,9 @@ def _option_problems(
         elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
             message = f"the comment {comment!r} says to stop after a failure"
             out.append(("stop", message, "remove stop=False"))
-    if _swapped_branches(step, comment, docs):
-        message = f"the .split's branches are the other way round from the comment {comment!r}"
-        hint = "put the notes for when the condition holds first, the otherwise notes second"
+    if misplaced_branches(step, comment, docs):
+        message = f"the .split's branches do not match the comment {comment!r}"
+        hint = "the first list runs when the condition holds, the second list otherwise"
         out.append(("branches", message, hint))
     if step.method == "split":
         if "else" in features and not args.get("if_false"):

@@ -108,71 +108,12 @@ def examples() -> list[dict[str, Any]]:
 
 # Words that say how, not what: left out when comparing a task's parts with a model's comments.
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "then",
-        "first",
-        "finally",
-        "after",
-        "afterwards",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "of",
-        "to",
-        "for",
-        "with",
-        "on",
-        "in",
-        "at",
-        "by",
-        "from",
-        "as",
-        "is",
-        "are",
-        "be",
-        "been",
-        "may",
-        "can",
-        "do",
-        "nothing",
-        "next",
-        "also",
-        "both",
-        "each",
-        "every",
-        "all",
-        "any",
-        "some",
-        "same",
-        "step",
-        "steps",
-        "one",
-        "two",
-        "their",
-        "them",
-        "they",
-        "if",
-        "when",
-        "otherwise",
-        "else",
-        "not",
-        "last",
-        "there",
-        "should",
-        "we",
-        "our",
-        "must",
-        "just",
-        "only",
-    ]
+    """a an the and or then first finally after afterwards that this these those
+    it its of to for with on in at by from as is are
+    be been may can do nothing next also both each every all any some
+    same step steps one two their them they if when otherwise else not last
+    there should we our must just only was were has have had will would
+    does did no so""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"[a-z0-9_']+")
 

@@ -280,9 +280,7 @@ def _resume(
         if len(done) >= len(_prompts.spec()["methods"]):
             return None
     elif fix == "branches":
-        first = step.args.get("if_true")
-        if isinstance(first, tuple) and first:
-            done.add(first[0].name)
+        done |= _grounding.misplaced_branches(step, steps[index][1], docs)
     elif fix == "more_notes":
         if done:
             return None
@@ -415,6 +413,7 @@ async def generate_cadence(
     stop: Sequence[str] | None = None,
     ground: bool = True,
     anchor: bool = True,
+    max_redecodes: int = 4,
 ) -> Generation:
     """Ask ``model`` for a cadence doing ``task`` with ``registry``'s notes; validate; repair.
 
@@ -426,7 +425,7 @@ async def generate_cadence(
         score_type: The score class (its fields are shown to the model); an instance works too.
         score: The score the built cadence runs on by default (else ``score_type()``).
         mode: ``"text"``, ``"grammar"`` (GBNF-constrained) or ``"json"`` (structured output).
-        max_repairs: Repair rounds after the first answer (0: no repair).
+        max_repairs: Chat repair rounds after the first answer (0: no repair).
         roles: Explicit roles (``"note"``, ``"condition"``, ``"merge"``, ``"handler"``,
             ``"cadence"``, ``"factory"``) for registry names whose signature does not tell.
         docs: One-line descriptions overriding the docstrings.
@@ -450,6 +449,9 @@ async def generate_cadence(
             the task into steps and what each step is, but cannot add steps the task never
             mentions, drop parts of it, or run on past its end. Tasks over
             ``ANCHOR_MAX_WORDS`` words get free comments.
+        max_redecodes: With an anchored grammar, how many times a step its comment
+            contradicts may be decoded again (cheap: the prompt is cached and only the rest of
+            the answer is decoded), on top of ``max_repairs`` chat rounds.
 
     Returns:
         A :class:`Generation`; ``.cadence`` is the built cadence when the answer was accepted.
@@ -458,6 +460,8 @@ async def generate_cadence(
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if max_repairs < 0:
         raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
+    if max_redecodes < 0:
+        raise ValueError(f"max_redecodes must be >= 0, got {max_redecodes}")
     if not isinstance(registry, Mapping) or not registry:
         raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
     build_score = _default_score(score_type, score)
@@ -478,7 +482,9 @@ async def generate_cadence(
     best: tuple[Attempt, int, Cadence[Any] | None] | None = None
     cadence: Cadence[Any] | None
     turn: list[Message] = []
-    for round_ in range(max_repairs + 1):
+    repairs_left, redecodes_left = max_repairs, max_redecodes if anchored else 0
+    round_ = 0
+    while True:
         request = ModelRequest(
             messages=(*convo, *turn), temperature=temperature, max_tokens=max_tokens, **options
         )
@@ -490,25 +496,30 @@ async def generate_cadence(
             diags = [*diags, *_grounding_findings(source, registry, task, descriptions)]
         attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         attempts.append(attempt)
+        round_ += 1
         if attempt.ok and (best is None or len(attempt.findings) < len(best[0].findings)):
             best = (attempt, len(attempts) - 1, built)
-        if (attempt.ok and not attempt.findings) or round_ == max_repairs:
+        if attempt.ok and not attempt.findings:
             break
         resume = (
             _resume(source, registry, task, tried, descriptions)
-            if attempt.ok and anchored and attempt.findings
+            if attempt.ok and redecodes_left > 0
             else None
         )
         if resume is not None:
-            # An anchored answer whose comment asks for another method than the step uses: keep
-            # the answer up to that step and let the model write the step again with any other
-            # method (same conversation, so the prompt is served from the model's cache).
+            # An anchored answer with a step its comment contradicts: keep the answer up to
+            # that step and let the model write the step again, without what was tried there
+            # (same conversation, so the prompt is served from the model's cache).
+            redecodes_left -= 1
             options = {
                 **base_options,
                 "extra": {"grammar": grammar_for(registry, roles=roles, task=task, resume=resume)},
             }
             turn = []
             continue
+        if repairs_left == 0:
+            break
+        repairs_left -= 1
         options = base_options
         # Only the latest answer is kept: the context stays bounded over the rounds.
         if attempt.ok:

@@ -266,7 +266,10 @@ async def test_redecoding_excludes_every_method_tried_at_that_step():
         'then("ship", ship_express)', 'sync("ship", [ship_express, ship_standard])'
     )
     model = ScriptedModel([first, second, second])
-    await generate_cadence(model, BRANCH_TASK, registry(), OrderScore, mode="grammar")
+    await generate_cadence(
+        model, BRANCH_TASK, registry(), OrderScore, mode="grammar", max_redecodes=2, max_repairs=0
+    )
+    assert model.calls == 3
     resume = next(
         line
         for line in model.requests[2].extra["grammar"].splitlines()
@@ -412,7 +415,7 @@ async def test_a_missing_option_is_redecoded_with_the_option(task, call, fix, ru
     wrong = anchored((comment, call))
     model = ScriptedModel([wrong], repeat=True)
     gen = await generate_cadence(model, task, registry(), OrderScore, mode="grammar", max_repairs=3)
-    assert model.calls == 4
+    assert model.calls == 1 + 1 + 3  # the answer, one re-decode, three chat rounds
     resume = next(
         line
         for line in model.requests[1].extra["grammar"].splitlines()

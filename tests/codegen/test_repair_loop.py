@@ -129,6 +129,8 @@ async def test_bad_arguments_fail_early():
         await generate_cadence(model, TASK, registry(), mode="yaml")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_repairs"):
         await generate_cadence(model, TASK, registry(), max_repairs=-1)
+    with pytest.raises(ValueError, match="max_redecodes"):
+        await generate_cadence(model, TASK, registry(), max_redecodes=-1)
     with pytest.raises(ValueError, match="registry"):
         await generate_cadence(model, "t", {})
     assert model.calls == 0
