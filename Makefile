@@ -43,8 +43,9 @@ serve: $(STAMP)
 	$(PY) -m recipes.fastapi_app
 
 evals: $(STAMP)
-	$(PY) -m evals.run --model smollm2 --modes bare,text,grammar
+	$(PY) -m evals.run --model smollm2 --modes bare,text,grammar --limit 18
 	$(PY) -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
+	$(PY) -m evals.run --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

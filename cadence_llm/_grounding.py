@@ -5,17 +5,22 @@ The validator can only say what is wrong with the *code*. The prompt pack asks a
 comments let us check the answer against the *task*:
 
 - ``CAD701`` a step whose comment quotes nothing of the task (a step the task never asked for);
-- ``CAD702`` a part of the task that no step's comment quotes (a missing step);
-- ``CAD703`` a comment that describes parallel work, a decision or failure handling above a call
-  of another method (``# ... at the same time`` over a ``.then``);
-- ``CAD704`` an option the comment asks for and the call lacks (``may be interrupted`` without
+- ``CAD702`` a part of the task that no step's comment quotes (a missing step), or failure
+  handling the task asks for and the cadence lacks (or the other way round);
+- ``CAD703`` a comment that describes parallel work, a decision, a child cadence or failure
+  handling above a call of another method (``# ... at the same time`` over a ``.then``); a
+  ``.sync``, ``.split`` or ``.child`` the task never asks for; a ``.sync`` of one note;
+- ``CAD704`` an option the comment asks for or rules out (``may be interrupted`` without
   ``can_interrupt=True``, ``carry on`` without ``stop=False``, ``otherwise ...`` without an
-  ``if_false`` branch, ``last write wins`` without the strategy).
+  ``if_false`` branch, ``last write wins`` without the strategy); ``.split`` branches whose
+  notes fit the other part of the comment (by their names and descriptions); a ``.sync`` that
+  leaves out a registry entry its comment names.
 
 The findings are warnings: the answer is still valid code. :func:`cadence_llm.codegen
-.generate_cadence` sends them back like errors for a repair round and keeps the valid answer
-with the fewest findings. The cue phrases come from the prompt pack (``examples.json``), the
-same ones that choose the worked examples. Answers without step comments are not checked.
+.generate_cadence` spends its repair rounds on them (re-decoding the step in anchored grammar
+mode, see :func:`first_fix`) and keeps the valid answer with the fewest findings. The cue
+phrases come from the prompt pack (``examples.json``), the same ones that choose the worked
+examples. The comment checks need step comments; the whole-task checks always run.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def table(out: Path = RESULTS) -> str:
     files = sorted(out.glob("*__*.jsonl"))
     models = sorted({f.name.split("__")[0] for f in files})
     lines = [
-        "| model | setting | tasks | parses | valid | structure match | runs | repair rounds (mean) | output tokens (mean) | seconds per task |",
+        "| model | setting | tasks | parses | valid | structure match | runs | extra rounds (mean) | output tokens (mean) | seconds per task |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for model in models:
