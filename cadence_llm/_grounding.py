@@ -210,10 +210,6 @@ def _option_problems(
         elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
             message = f"the comment {comment!r} says to stop after a failure"
             out.append(("stop", message, "remove stop=False"))
-    if misplaced_branches(step, comment, docs):
-        message = f"the .split's branches do not match the comment {comment!r}"
-        hint = "the first list runs when the condition holds, the second list otherwise"
-        out.append(("branches", message, hint))
     if step.method == "split":
         if "else" in features and not args.get("if_false"):
             message = f"the comment {comment!r} has an 'otherwise' branch but the .split has none"
@@ -222,6 +218,10 @@ def _option_problems(
         elif "else" not in features and args.get("if_false"):
             message = f"the .split has an otherwise branch that {comment!r} does not ask for"
             out.append(("no_else", message, "remove the fourth argument"))
+    if "else" in features and misplaced_branches(step, comment, docs):
+        message = f"the .split's branches do not match the comment {comment!r}"
+        hint = "the first list runs when the condition holds, the second list otherwise"
+        out.append(("branches", message, hint))
     if step.method == "sync":
         members = args.get("tasks")
         used = {ref.name for ref in members} if isinstance(members, tuple) else set()
