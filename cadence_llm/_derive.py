@@ -160,7 +160,8 @@ class Resume:
     ``"method"`` (any method not in ``exclude``), ``"branches"`` (a ``.split`` whose branches
     start with other notes than ``exclude``'s ``"first:<note>"`` / ``"else:<note>"``), ``"more_notes"`` (a ``.sync`` of more notes
     than the count in ``exclude``), or the option the step lacked or should not have:
-    ``"interrupt"``, ``"carry_on"``, ``"stop"``, ``"else"``, ``"no_else"``, ``"strategy"``.
+    ``"interrupt"``, ``"carry_on"``, ``"stop"``, ``"else"``, ``"no_else"``, ``"strategy"``;
+    or ``"rename"``: the step again, with a name none of ``exclude`` (the earlier steps' names).
     """
 
     prefix: str
@@ -218,6 +219,8 @@ def _resume_rules(
 ) -> list[str]:
     if resume.fix in _OPTION_RULES:
         return [f"step-resume ::= {_OPTION_RULES[resume.fix]}"]
+    if resume.fix == "rename":
+        return []  # added at the end of gbnf(), from the method rules
     if resume.fix == "more_notes":
         # At least one note more than the answer had (``exclude`` holds that count).
         least = int(next(iter(resume.exclude), "1"))
@@ -334,7 +337,59 @@ def gbnf(
     if data.get("step_comments") and anchored is None:
         # A comment is inert (the parser drops it); it lets the model restate the task's step.
         lines.append("comment ::= [^\\n]{1,160}")
+    if resume is not None and resume.fix == "rename":
+        # The same step with a name none of the earlier steps has (any method).
+        fresh = [
+            line.split(" ::= ")[0]
+            + "-fresh ::= "
+            + line.split(" ::= ", 1)[1].replace("s-name", "s-fresh")
+            for line in lines
+            if line.startswith("m-")
+        ]
+        lines += fresh
+        lines.append("step-resume ::= " + " | ".join(rule.split(" ::= ")[0] for rule in fresh))
+        lines += _fresh_name_rules(resume.exclude, step_name_max // 2)
     return "\n".join(lines) + "\n"
+
+
+def _fresh_name_rules(taken: frozenset[str], more: int) -> list[str]:
+    """``s-fresh``: a quoted step name (``[a-z][a-z0-9_]*``) that is none of ``taken``.
+
+    Built on the trie of ``taken``: at each node the name may end (unless the prefix itself is
+    taken), go on along the trie, or leave it with any other character and then go on freely.
+    """
+    trie: dict[str, Any] = {}
+    for name in taken:
+        node = trie
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    rules: list[str] = []
+    first = "abcdefghijklmnopqrstuvwxyz"
+    rest = first + "0123456789_"
+
+    def walk(node: dict[str, Any], rule: str, alphabet: str) -> None:
+        alts = []
+        for ch in sorted(k for k in node if k):
+            child = f"{rule}-{ord(ch)}"
+            alts.append(f"{_lit(ch)} {child}")
+            walk(node[ch], child, rest)
+        others = "".join(c for c in alphabet if c not in node)
+        if others:
+            alts.append(f"[{others}] fresh-free")
+        body = " | ".join(alts)
+        # A taken name must go on, and so must the empty start; any other prefix may end.
+        if "" in node or rule == "fresh-0":
+            rules.append(f"{rule} ::= {body}")
+        else:
+            rules.append(f"{rule} ::= ({body})?")
+
+    walk(trie, "fresh-0", first)
+    return [
+        's-fresh ::= "\\"" fresh-0 "\\""',
+        *rules,
+        f"fresh-free ::= [a-z0-9_]{{0,{more}}}",
+    ]
 
 
 def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> dict[str, Any]:

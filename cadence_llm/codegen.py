@@ -22,6 +22,7 @@ it is checked in module mode and never imported or run by us.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -293,6 +294,38 @@ def _resume(
     return _derive.Resume(prefix, len(said), fix, frozenset(done))
 
 
+_STEP_NAME = re.compile(r'^\s*\.(?:then|sync|split|child)\("([^"]*)"')
+
+
+def _rename(
+    source: str, task: str, diags: Sequence[Diagnostic], tried: dict[str, set[str]]
+) -> _derive.Resume | None:
+    """Re-decode the first step whose name an earlier step already has (``CAD107``).
+
+    The names are labels, but the validator rejects a duplicate, and a small model asked in
+    chat mostly repeats its answer: so the step is decoded again, from the same point, under a
+    grammar that admits any name but the earlier steps'.
+    """
+    if any(d.is_error and d.code != "CAD107" for d in diags):
+        return None
+    line = min(d.line for d in diags if d.code == "CAD107")
+    lines = source.split("\n")
+    if not (2 <= line <= len(lines)) or not lines[line - 1].startswith("    ."):
+        return None
+    if not lines[line - 2].startswith("    # "):
+        return None
+    said = " ".join(x[6:] for x in lines[: line - 1] if x.startswith("    # ")).split()
+    words = task.lower().split()[: len(said)]
+    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
+        return None
+    prefix = "\n".join(lines[: line - 1]) + "\n    ."
+    if f"rename:{prefix}" in tried:
+        return None
+    taken = {m.group(1) for x in lines[: line - 1] if (m := _STEP_NAME.match(x))}
+    tried[f"rename:{prefix}"] = taken
+    return _derive.Resume(prefix, len(said), "rename", frozenset(taken))
+
+
 def _grounding_findings(
     source: str, registry: Mapping[str, Any], task: str, docs: Mapping[str, str]
 ) -> list[Diagnostic]:
@@ -501,11 +534,11 @@ async def generate_cadence(
             best = (attempt, len(attempts) - 1, built)
         if attempt.ok and not attempt.findings:
             break
-        resume = (
-            _resume(source, registry, task, tried, descriptions)
-            if attempt.ok and redecodes_left > 0
-            else None
-        )
+        resume = None
+        if redecodes_left > 0 and attempt.ok:
+            resume = _resume(source, registry, task, tried, descriptions)
+        elif redecodes_left > 0 and any(d.code == "CAD107" for d in diags):
+            resume = _rename(source, task, diags, tried)
         if resume is not None:
             # An anchored answer with a step its comment contradicts: keep the answer up to
             # that step and let the model write the step again, without what was tried there

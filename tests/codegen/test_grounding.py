@@ -449,3 +449,62 @@ async def test_a_sync_leaving_out_a_note_its_comment_names_is_redecoded_with_mor
         if line.startswith("step-resume")
     )
     assert '(", " r-note){2,7}' in resume
+
+
+def _regex_of(rules: dict[str, str], rule: str) -> str:
+    """The regular expression a (non-recursive) GBNF rule stands for."""
+    import re as _re
+
+    out = []
+    for token in _re.findall(
+        r'"(?:[^"\\]|\\.)*"|\[[^\]]*\]|\{\d+,\d+\}|[()?|]|[a-z][a-z0-9-]*', rules[rule]
+    ):
+        if token.startswith('"'):
+            out.append(_re.escape(json.loads(token)))
+        elif token.startswith(("[", "{")) or token in "()?|":
+            out.append("(?:" if token == "(" else token)
+        else:
+            out.append(f"(?:{_regex_of(rules, token)})")
+    return "".join(out)
+
+
+def test_a_fresh_step_name_is_any_name_but_the_taken_ones():
+    """The re-decoded step's name may be anything an earlier step is not called."""
+    import re as _re
+
+    from cadence_llm._derive import _fresh_name_rules
+
+    rules = dict(
+        line.split(" ::= ", 1) for line in _fresh_name_rules(frozenset({"load", "lo", "x"}), 8)
+    )
+    fresh = _re.compile(_regex_of(rules, "s-fresh"))
+    for taken in ('"load"', '"lo"', '"x"', '""'):
+        assert not fresh.fullmatch(taken), taken
+    for free in ('"l"', '"loa"', '"load2"', '"loads"', '"xy"', '"ship"', '"lo_1"'):
+        assert fresh.fullmatch(free), free
+
+
+async def test_a_duplicate_step_name_is_redecoded_with_a_fresh_name():
+    """CAD107 in an anchored answer: the step is decoded again from the same point under a
+    grammar that admits any name but the earlier steps' (a real GBNF llama.cpp accepts)."""
+    task = "Load the order, then fetch the prices."
+    dup = anchored(
+        ("load the order", 'then("step", load_order)'),
+        ("then fetch the prices", 'then("step", fetch_prices)'),
+    )
+    fixed = dup.replace('then("step", fetch_prices)', 'then("prices", fetch_prices)')
+    model = ScriptedModel([dup, fixed])
+    gen = await generate_cadence(model, task, registry(), OrderScore, mode="grammar")
+    assert [d.code for d in gen.attempts[0].diagnostics] == ["CAD107"]
+    assert gen.ok and gen.chosen == 1 and gen.cadence is not None
+    grammar = model.requests[1].extra["grammar"]
+    assert model.requests[1].messages == model.requests[0].messages
+    rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines() if " ::= " in line)
+    assert (
+        rules["step-resume"]
+        == "m-then-fresh | m-sync-fresh | m-split-fresh | m-child-fresh | m-on-error-fresh"
+    )
+    assert "s-fresh" in rules["m-then-fresh"]
+    import llama_cpp  # installed by `make test` (the local-model extra); its parser must accept it
+
+    llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
