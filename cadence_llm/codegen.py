@@ -243,6 +243,25 @@ def check_answer(
     return source, diags, cadence
 
 
+def _anchor_point(source: str, call: int, task: str) -> tuple[str, int] | None:
+    """``(prefix, next_word)`` to re-decode the call on line ``call`` of an anchored answer.
+
+    ``prefix`` is the answer up to that call (ending in ``"\\n    ."``); ``next_word`` the index
+    of the task's first word after the comments so far. None unless the answer has the anchored
+    layout (one comment line, then one call line, per step; the comments spell out the task).
+    """
+    lines = source.split("\n")
+    if not (2 <= call <= len(lines)) or not lines[call - 1].startswith("    ."):
+        return None
+    if not lines[call - 2].startswith("    # "):
+        return None
+    said = " ".join(x[6:] for x in lines[: call - 1] if x.startswith("    # ")).split()
+    words = task.lower().split()[: len(said)]
+    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
+        return None
+    return "\n".join(lines[: call - 1]) + "\n    .", len(said)
+
+
 def _resume(
     source: str,
     registry: Mapping[str, Any],
@@ -252,9 +271,8 @@ def _resume(
 ) -> _derive.Resume | None:
     """Where and how to re-decode an anchored answer: the first step its comment contradicts.
 
-    None unless ``source`` has the anchored layout (one comment line, then one call line, per
-    step, the comments spelling out the task), or when every way to re-decode that step was
-    tried already (``tried`` remembers them per answer prefix).
+    None unless ``source`` has the anchored layout (:func:`_anchor_point`), or when every way to
+    re-decode that step was tried already (``tried`` remembers them per answer prefix).
     """
     comp, _ = parse_composition(source, registry)
     if comp is None:
@@ -264,15 +282,10 @@ def _resume(
         return None
     index, fix = found
     steps = _grounding.step_comments(source, comp)
-    lines = source.split("\n")
-    call = steps[index][0]
-    if not lines[call - 1].startswith("    .") or not lines[call - 2].startswith("    # "):
+    point = _anchor_point(source, steps[index][0], task)
+    if point is None:
         return None
-    said = " ".join(c for _, c in steps[: index + 1]).split()
-    words = task.lower().split()[: len(said)]
-    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
-        return None
-    prefix = "\n".join(lines[: call - 1]) + "\n    ."
+    prefix, next_word = point
     step = comp.steps[index]
     # What was already tried at this point of the answer is excluded too.
     done = tried.setdefault(f"{fix}:{prefix}", set())
@@ -291,7 +304,7 @@ def _resume(
         return None  # this option was forced here once already
     else:
         done.add(fix)
-    return _derive.Resume(prefix, len(said), fix, frozenset(done))
+    return _derive.Resume(prefix, next_word, fix, frozenset(done))
 
 
 _STEP_NAME = re.compile(r'^\s*\.(?:then|sync|split|child)\("([^"]*)"')
@@ -309,21 +322,13 @@ def _rename(
     if any(d.is_error and d.code != "CAD107" for d in diags):
         return None
     line = min(d.line for d in diags if d.code == "CAD107")
-    lines = source.split("\n")
-    if not (2 <= line <= len(lines)) or not lines[line - 1].startswith("    ."):
+    point = _anchor_point(source, line, task)
+    if point is None or f"rename:{point[0]}" in tried:
         return None
-    if not lines[line - 2].startswith("    # "):
-        return None
-    said = " ".join(x[6:] for x in lines[: line - 1] if x.startswith("    # ")).split()
-    words = task.lower().split()[: len(said)]
-    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
-        return None
-    prefix = "\n".join(lines[: line - 1]) + "\n    ."
-    if f"rename:{prefix}" in tried:
-        return None
-    taken = {m.group(1) for x in lines[: line - 1] if (m := _STEP_NAME.match(x))}
+    prefix, next_word = point
+    taken = {m.group(1) for x in source.split("\n")[: line - 1] if (m := _STEP_NAME.match(x))}
     tried[f"rename:{prefix}"] = taken
-    return _derive.Resume(prefix, len(said), "rename", frozenset(taken))
+    return _derive.Resume(prefix, next_word, "rename", frozenset(taken))
 
 
 def _grounding_findings(
