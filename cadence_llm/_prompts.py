@@ -186,6 +186,7 @@ def composition_features(comp: Any) -> frozenset[str]:
     return frozenset(found)
 
 
+@functools.cache
 def answer_features(answer: str) -> frozenset[str]:
     """The structures a worked answer uses (see :func:`composition_features`)."""
     from cadence._validate._composition import parse_composition
