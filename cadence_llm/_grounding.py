@@ -36,7 +36,7 @@ from cadence_llm import _prompts
 
 __all__ = ["check_grounding", "first_fix", "misplaced_branches", "step_comments"]
 
-_METHODS = ("then", "sync", "split", "child", "on_error")
+_METHODS = frozenset(m["name"] for m in _prompts.spec()["methods"])
 # Clause boundaries of a task: sentences, semicolons, commas, and "then" between actions.
 _CLAUSES = re.compile(r"[.;:]\s*|,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+")
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from cadence._cadence import Cadence
 from cadence._validate._composition import Ref, parse_composition
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import Diagnostic, build, check_source
+from cadence.validate import CODES, Diagnostic, build, check_source
 from cadence_llm import _derive, _grounding, _prompts
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, docs_of, roles_of
@@ -61,7 +61,8 @@ __all__ = [
 ]
 
 Mode = Literal["text", "grammar", "json"]
-GROUNDING_CODES = frozenset({"CAD701", "CAD702", "CAD703", "CAD704"})
+#: The task-grounding warnings (CAD7xx in the shared code table).
+GROUNDING_CODES = frozenset(code for code in CODES if code.startswith("CAD7"))
 _STOP = {"text": ("\n```\n",)}
 MODES: tuple[str, ...] = ("text", "grammar", "json")
 
@@ -307,7 +308,11 @@ def _resume(
     return _derive.Resume(prefix, next_word, fix, frozenset(done))
 
 
-_STEP_NAME = re.compile(r'^\s*\.(?:then|sync|split|child)\("([^"]*)"')
+# The methods whose first argument is a step name, from the DSL's source of truth.
+_NAMED = "|".join(
+    m["name"] for m in _prompts.spec()["methods"] if m["params"][0]["shape"] == "name"
+)
+_STEP_NAME = re.compile(rf'^\s*\.(?:{_NAMED})\("([^"]*)"')
 
 
 def _rename(
