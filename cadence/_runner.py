@@ -222,7 +222,7 @@ async def _run_observed(
     finally:
         total = time.perf_counter() - started
         if session is not None:
-            await session.finish(error)
+            await session.finish(error, score)
         for reporter in reporters:
             await _report(reporter, f"{name}:TOTAL", total, score)
         if hooks is not None:

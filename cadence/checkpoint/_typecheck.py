@@ -1,0 +1,181 @@
+"""Restored values must fit the annotations of the fields they are restored into.
+
+A checkpoint written by an older version of the score class, or edited by hand, can hold a
+``str`` where the class now says ``Decimal``. Restoring it silently would hand the next step a
+value of the wrong type, far from the cause; :func:`check_fields` refuses it at restore time,
+naming the path, the annotation and what was found.
+
+The check follows the annotation forms scores use: classes (``int`` is accepted for ``float``,
+as the numeric tower says), ``X | None`` and ``Union``, ``Literal``, ``Annotated``, ``NewType``,
+``list``/``set``/``frozenset``/``tuple``/``dict`` and their ``collections.abc`` counterparts with
+their item types, nested dataclasses and pydantic models (their fields are checked in turn) and
+cadence's ``Atomic`` containers. Forms it cannot check (``Any``, type variables, unresolved
+forward references, protocols) accept any value.
+"""
+
+from __future__ import annotations
+
+import collections.abc as abc
+import dataclasses
+import enum
+import re
+import types
+import typing
+from typing import Any
+
+from cadence._score import Atomic, AtomicDict, AtomicList
+from cadence.exceptions import CheckpointError
+
+__all__ = ["check_fields", "field_annotations"]
+
+_NUMERIC: dict[type, tuple[type, ...]] = {float: (int, float), complex: (int, float, complex)}
+_UNIONS = (typing.Union, types.UnionType)
+_hints: dict[type, dict[str, Any]] = {}
+
+
+def field_annotations(cls: type) -> dict[str, Any]:
+    """``{field: annotation}`` of a dataclass or pydantic model; ``{}`` if they do not resolve."""
+    cached = _hints.get(cls)
+    if cached is not None:
+        return cached
+    found: dict[str, Any] = {}
+    fields = getattr(cls, "model_fields", None)
+    if isinstance(fields, dict) and not dataclasses.is_dataclass(cls):
+        found = {name: getattr(f, "annotation", Any) for name, f in fields.items()}
+    elif dataclasses.is_dataclass(cls):
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except Exception:  # unresolvable forward references: nothing to check against
+            hints = {}
+        found = {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name in hints}
+    _hints[cls] = found
+    return found
+
+
+def check_fields(cls: type, values: dict[str, Any], path: str) -> None:
+    """Raise ``CheckpointError`` when a value in ``values`` does not fit its field of ``cls``."""
+    annotations = field_annotations(cls)
+    for name, value in values.items():
+        if name in annotations:
+            _check(value, annotations[name], f"{path}.{name}" if path else f"$.{name}")
+
+
+def _display(annotation: Any) -> str:
+    """``Decimal``, ``list[Line]``, ``OrderId (str)``: an annotation as a user wrote it."""
+    supertype = getattr(annotation, "__supertype__", None)
+    if supertype is not None:
+        return f"{annotation.__name__} ({_display(supertype)})"
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _display(typing.get_args(annotation)[0])
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__qualname__
+    # typing.Optional[mod.Line] -> Optional[Line]; list[decimal.Decimal] -> list[Decimal]
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", repr(annotation))
+
+
+def _mismatch(path: str, annotation: Any, value: Any) -> CheckpointError:
+    shown = _display(annotation)
+    return CheckpointError(
+        f"checkpoint value at {path} is a {type(value).__name__}, but the field is annotated "
+        f"{shown}; the checkpoint was written by another version of the score class or altered "
+        "(clear the run to start it again, or restore the field's old type)",
+        code="CHECKPOINT_TYPE_MISMATCH",
+        details={"path": path, "expected": shown, "found": type(value).__name__},
+    )
+
+
+def _check(value: Any, annotation: Any, path: str) -> None:
+    if not _fits(value, annotation, path):
+        raise _mismatch(path, annotation, value)
+
+
+def _fits(value: Any, annotation: Any, path: str) -> bool:
+    """Whether ``value`` fits ``annotation``; item mismatches raise with their own path."""
+    if annotation is Any or annotation is object or isinstance(annotation, str | typing.TypeVar):
+        return True
+    if annotation is None or annotation is type(None):
+        return value is None
+    supertype = getattr(annotation, "__supertype__", None)  # typing.NewType
+    if supertype is not None:
+        return _fits(value, supertype, path)
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _fits(value, args[0], path)
+    if origin in _UNIONS:
+        inner: CheckpointError | None = None
+        for arg in args:
+            try:
+                if _fits(value, arg, path):
+                    return True
+            except CheckpointError as exc:  # the arm's type matched, one of its items did not
+                inner = inner or exc
+        if inner is not None:
+            raise inner
+        return False
+    if origin is typing.Literal:
+        return any(value == arg and type(value) is type(arg) for arg in args)
+    if origin in (typing.ClassVar, typing.Final):
+        return not args or _fits(value, args[0], path)
+    if origin is not None:
+        return _fits_generic(value, origin, args, path)
+    if not isinstance(annotation, type) or getattr(annotation, "_is_protocol", False):
+        return True  # a typing construct this check does not know: accept
+    if annotation in _NUMERIC:
+        return type(value) is not bool and isinstance(value, _NUMERIC[annotation])
+    if not isinstance(value, annotation):
+        return False
+    if not isinstance(value, enum.Enum) and (
+        dataclasses.is_dataclass(annotation) or hasattr(annotation, "model_fields")
+    ):
+        check_fields(type(value), _attributes(value), path)
+    return True
+
+
+def _attributes(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in field_annotations(type(obj)) if hasattr(obj, name)}
+
+
+def _fits_generic(data: Any, origin: Any, args: tuple[Any, ...], path: str) -> bool:
+    if not isinstance(origin, type):
+        return True
+    try:
+        if not isinstance(data, origin):
+            return False
+    except TypeError:  # not usable with isinstance
+        return True
+    if not args:
+        return True
+    value: Any = data  # isinstance() above narrowed ``data`` to ``object`` for mypy
+    if origin is Atomic:
+        _check(value.get(), args[0], path)
+    elif origin is AtomicList:
+        _items(value.get_all(), args[0], path)
+    elif origin is AtomicDict:
+        _mapping(value.get_all(), args, path)
+    elif issubclass(origin, tuple):
+        if len(args) == 2 and args[1] is Ellipsis:
+            _items(value, args[0], path)
+        elif args != ((),):
+            if len(value) != len(args):
+                return False
+            for i, (item, arg) in enumerate(zip(value, args, strict=True)):
+                _check(item, arg, f"{path}[{i}]")
+    elif issubclass(origin, abc.Mapping):
+        _mapping(value, args, path)
+    elif issubclass(origin, abc.Iterable) and not isinstance(value, str | bytes):
+        _items(value, args[0], path)
+    return True
+
+
+def _items(items: Any, annotation: Any, path: str) -> None:
+    for i, item in enumerate(items):
+        _check(item, annotation, f"{path}[{i}]")
+
+
+def _mapping(data: Any, args: tuple[Any, ...], path: str) -> None:
+    if len(args) != 2:
+        return
+    for key, item in data.items():
+        _check(key, args[0], f"{path}[{key!r}]")
+        _check(item, args[1], f"{path}[{key!r}]")
