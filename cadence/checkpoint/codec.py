@@ -29,9 +29,9 @@ from decimal import Decimal
 from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
+from cadence._typecheck import Mismatch, check_fields
 from cadence.checkpoint._decode import class_name, decode_tagged, same_class
 from cadence.checkpoint._decode import corrupt as _corrupt
-from cadence.checkpoint._typecheck import check_fields
 from cadence.exceptions import CheckpointError
 
 __all__ = ["FORMAT", "MAX_DEPTH", "ScoreCodec"]
@@ -129,7 +129,7 @@ class ScoreCodec:
     def decode_fields(self, state: Any, score_cls: type) -> dict[str, Any]:
         """The field values stored in ``state`` for a score of class ``score_cls``.
 
-        Every value is checked against its field's annotation (see ``_typecheck``).
+        Every value is checked against its field's annotation (``cadence._typecheck``).
 
         Raises:
             CheckpointError: ``state`` is corrupt, from another format, for another class, or
@@ -155,8 +155,17 @@ class ScoreCodec:
                 for name, value in fields.items()
                 if name in known
             }
-            check_fields(score_cls, decoded, "")
+            check_fields(score_cls, decoded)
             return decoded
+        except Mismatch as exc:
+            raise CheckpointError(
+                f"checkpoint value at {exc.path} is a {exc.found}, but the field is annotated "
+                f"{exc.expected}; the checkpoint was written by another version of the score "
+                "class or altered (clear the run to start it again, or restore the field's old "
+                "type)",
+                code="CHECKPOINT_TYPE_MISMATCH",
+                details={"path": exc.path, "expected": exc.expected, "found": exc.found},
+            ) from None
         except CheckpointError:
             raise
         except RecursionError:

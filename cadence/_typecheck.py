@@ -1,9 +1,11 @@
-"""Restored values must fit the annotations of the fields they are restored into.
+"""Does a value fit a type annotation? For restored checkpoints and for web request values.
 
 A checkpoint written by an older version of the score class, or edited by hand, can hold a
-``str`` where the class now says ``Decimal``. Restoring it silently would hand the next step a
-value of the wrong type, far from the cause; :func:`check_fields` refuses it at restore time,
-naming the path, the annotation and what was found.
+``str`` where the class now says ``Decimal``; a JSON body can carry ``[1, 2]`` for an ``int``
+parameter. Accepting either silently hands the next step a value of the wrong type, far from
+the cause. :func:`check` and :func:`check_fields` raise :class:`Mismatch` naming the path, the
+annotation and what was found; the checkpoint codec and the Flask binder turn it into their
+own errors.
 
 The check follows the annotation forms scores use: classes (``int`` is accepted for ``float``,
 as the numeric tower says), ``X | None`` and ``Union``, ``Literal``, ``Annotated``, ``NewType``,
@@ -24,9 +26,8 @@ import typing
 from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
-from cadence.exceptions import CheckpointError
 
-__all__ = ["check_fields", "field_annotations"]
+__all__ = ["Mismatch", "check", "check_fields", "display", "field_annotations"]
 
 _NUMERIC: dict[type, tuple[type, ...]] = {float: (int, float), complex: (int, float, complex)}
 _UNIONS = (typing.Union, types.UnionType)
@@ -52,41 +53,41 @@ def field_annotations(cls: type) -> dict[str, Any]:
     return found
 
 
-def check_fields(cls: type, values: dict[str, Any], path: str) -> None:
-    """Raise ``CheckpointError`` when a value in ``values`` does not fit its field of ``cls``."""
+class Mismatch(Exception):
+    """A value at ``path`` does not fit the annotation ``expected``."""
+
+    def __init__(self, path: str, annotation: Any, value: Any) -> None:
+        self.path = path
+        self.expected = display(annotation)
+        self.found = type(value).__name__
+        super().__init__(f"{path}: expected {self.expected}, found {self.found}")
+
+
+def check(value: Any, annotation: Any, path: str = "$") -> None:
+    """Raise :class:`Mismatch` when ``value`` (or an item inside it) does not fit."""
+    if not _fits(value, annotation, path):
+        raise Mismatch(path, annotation, value)
+
+
+def check_fields(cls: type, values: dict[str, Any], path: str = "$") -> None:
+    """Raise :class:`Mismatch` when a value in ``values`` does not fit its field of ``cls``."""
     annotations = field_annotations(cls)
     for name, value in values.items():
         if name in annotations:
-            _check(value, annotations[name], f"{path}.{name}" if path else f"$.{name}")
+            check(value, annotations[name], f"{path}.{name}")
 
 
-def _display(annotation: Any) -> str:
+def display(annotation: Any) -> str:
     """``Decimal``, ``list[Line]``, ``OrderId (str)``: an annotation as a user wrote it."""
     supertype = getattr(annotation, "__supertype__", None)
     if supertype is not None:
-        return f"{annotation.__name__} ({_display(supertype)})"
+        return f"{annotation.__name__} ({display(supertype)})"
     if typing.get_origin(annotation) is typing.Annotated:
-        return _display(typing.get_args(annotation)[0])
+        return display(typing.get_args(annotation)[0])
     if isinstance(annotation, type) and not typing.get_args(annotation):
         return annotation.__qualname__
     # typing.Optional[mod.Line] -> Optional[Line]; list[decimal.Decimal] -> list[Decimal]
     return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", repr(annotation))
-
-
-def _mismatch(path: str, annotation: Any, value: Any) -> CheckpointError:
-    shown = _display(annotation)
-    return CheckpointError(
-        f"checkpoint value at {path} is a {type(value).__name__}, but the field is annotated "
-        f"{shown}; the checkpoint was written by another version of the score class or altered "
-        "(clear the run to start it again, or restore the field's old type)",
-        code="CHECKPOINT_TYPE_MISMATCH",
-        details={"path": path, "expected": shown, "found": type(value).__name__},
-    )
-
-
-def _check(value: Any, annotation: Any, path: str) -> None:
-    if not _fits(value, annotation, path):
-        raise _mismatch(path, annotation, value)
 
 
 def _fits(value: Any, annotation: Any, path: str) -> bool:
@@ -103,12 +104,12 @@ def _fits(value: Any, annotation: Any, path: str) -> bool:
     if origin is typing.Annotated:
         return _fits(value, args[0], path)
     if origin in _UNIONS:
-        inner: CheckpointError | None = None
+        inner: Mismatch | None = None
         for arg in args:
             try:
                 if _fits(value, arg, path):
                     return True
-            except CheckpointError as exc:  # the arm's type matched, one of its items did not
+            except Mismatch as exc:  # the arm's type matched, one of its items did not
                 inner = inner or exc
         if inner is not None:
             raise inner
@@ -148,7 +149,7 @@ def _fits_generic(data: Any, origin: Any, args: tuple[Any, ...], path: str) -> b
         return True
     value: Any = data  # isinstance() above narrowed ``data`` to ``object`` for mypy
     if origin is Atomic:
-        _check(value.get(), args[0], path)
+        check(value.get(), args[0], path)
     elif origin is AtomicList:
         _items(value.get_all(), args[0], path)
     elif origin is AtomicDict:
@@ -160,7 +161,7 @@ def _fits_generic(data: Any, origin: Any, args: tuple[Any, ...], path: str) -> b
             if len(value) != len(args):
                 return False
             for i, (item, arg) in enumerate(zip(value, args, strict=True)):
-                _check(item, arg, f"{path}[{i}]")
+                check(item, arg, f"{path}[{i}]")
     elif issubclass(origin, abc.Mapping):
         _mapping(value, args, path)
     elif issubclass(origin, abc.Iterable) and not isinstance(value, str | bytes):
@@ -170,12 +171,12 @@ def _fits_generic(data: Any, origin: Any, args: tuple[Any, ...], path: str) -> b
 
 def _items(items: Any, annotation: Any, path: str) -> None:
     for i, item in enumerate(items):
-        _check(item, annotation, f"{path}[{i}]")
+        check(item, annotation, f"{path}[{i}]")
 
 
 def _mapping(data: Any, args: tuple[Any, ...], path: str) -> None:
     if len(args) != 2:
         return
     for key, item in data.items():
-        _check(key, args[0], f"{path}[{key!r}]")
-        _check(item, args[1], f"{path}[{key!r}]")
+        check(key, args[0], f"{path}[{key!r}]")
+        check(item, args[1], f"{path}[{key!r}]")
