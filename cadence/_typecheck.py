@@ -90,47 +90,84 @@ def display(annotation: Any) -> str:
     return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", repr(annotation))
 
 
-def _fits(value: Any, annotation: Any, path: str) -> bool:
-    """Whether ``value`` fits ``annotation``; item mismatches raise with their own path."""
+_shapes: dict[Any, tuple[str, Any]] = {}
+
+
+def _shape(annotation: Any) -> tuple[str, Any]:
+    """What kind of check ``annotation`` needs, worked out once per annotation (restores of
+    long lists check the same annotation for every item)."""
+    try:
+        return _shapes[annotation]
+    except KeyError:
+        shape = _shapes[annotation] = _classify(annotation)
+        return shape
+    except TypeError:  # an unhashable annotation (e.g. Literal of a list): classify each time
+        return _classify(annotation)
+
+
+def _classify(annotation: Any) -> tuple[str, Any]:
     if annotation is Any or annotation is object or isinstance(annotation, str | typing.TypeVar):
-        return True
+        return "any", None
     if annotation is None or annotation is type(None):
-        return value is None
+        return "none", None
     supertype = getattr(annotation, "__supertype__", None)  # typing.NewType
     if supertype is not None:
-        return _fits(value, supertype, path)
+        return "alias", supertype
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _fits(value, args[0], path)
+        return "alias", args[0]
     if origin in _UNIONS:
-        inner: Mismatch | None = None
-        for arg in args:
-            try:
-                if _fits(value, arg, path):
-                    return True
-            except Mismatch as exc:  # the arm's type matched, one of its items did not
-                inner = inner or exc
-        if inner is not None:
-            raise inner
-        return False
+        return "union", args
     if origin is typing.Literal:
-        return any(value == arg and type(value) is type(arg) for arg in args)
+        return "literal", args
     if origin in (typing.ClassVar, typing.Final):
-        return not args or _fits(value, args[0], path)
+        return ("alias", args[0]) if args else ("any", None)
     if origin is not None:
-        return _fits_generic(value, origin, args, path)
+        return "generic", (origin, args)
     if not isinstance(annotation, type) or getattr(annotation, "_is_protocol", False):
-        return True  # a typing construct this check does not know: accept
+        return "any", None  # a typing construct this check does not know: accept
     if annotation in _NUMERIC:
-        return type(value) is not bool and isinstance(value, _NUMERIC[annotation])
-    if not isinstance(value, annotation):
-        return False
-    if not isinstance(value, enum.Enum) and (
+        return "number", _NUMERIC[annotation]
+    if not issubclass(annotation, enum.Enum) and (
         dataclasses.is_dataclass(annotation) or hasattr(annotation, "model_fields")
     ):
+        return "record", annotation
+    return "class", annotation
+
+
+def _fits(value: Any, annotation: Any, path: str) -> bool:
+    """Whether ``value`` fits ``annotation``; item mismatches raise with their own path."""
+    kind, data = _shape(annotation)
+    if kind == "class":
+        return isinstance(value, data)
+    if kind == "any":
+        return True
+    if kind == "none":
+        return value is None
+    if kind == "number":
+        return type(value) is not bool and isinstance(value, data)
+    if kind == "alias":
+        return _fits(value, data, path)
+    if kind == "generic":
+        return _fits_generic(value, data[0], data[1], path)
+    if kind == "record":
+        if not isinstance(value, data):
+            return False
         check_fields(type(value), _attributes(value), path)
-    return True
+        return True
+    if kind == "literal":
+        return any(value == arg and type(value) is type(arg) for arg in data)
+    inner: Mismatch | None = None  # a union
+    for arg in data:
+        try:
+            if _fits(value, arg, path):
+                return True
+        except Mismatch as exc:  # the arm's type matched, one of its items did not
+            inner = inner or exc
+    if inner is not None:
+        raise inner
+    return False
 
 
 def _attributes(obj: Any) -> dict[str, Any]:
