@@ -56,7 +56,7 @@ serve: $(STAMP)
 # The kill -9 campaign of docs/checkpoints.md, ten rounds of 100 runs per store (SQLite, Redis,
 # PostgreSQL), SIGKILLed at random and restarted at once; `make test` runs one round.
 campaign: system-test $(STAMP)
-	nice -n 10 $(PY) -m tests.checkpoint._campaign --runs 100 --rounds 10
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nice -n 10 $(PY) -m tests.checkpoint._campaign --runs 100 --rounds 10
 
 evals: $(STAMP)
 	$(PY) -m evals.run --model smollm2 --modes bare,text,grammar --limit 18
