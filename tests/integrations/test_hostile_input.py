@@ -32,35 +32,28 @@ class Line(Score):
     price: float = 0.0
 
 
+def misbehave(value: str) -> str:
+    """A validator that rejects "bad" (ValueError) and crashes on "crash" (RuntimeError)."""
+    if value == "bad":
+        raise ValueError("names may not be 'bad'")
+    if value == "crash":
+        raise RuntimeError("validator crashed")
+    return value
+
+
 class Item(BaseModel):
     """A body model whose validator misbehaves on request."""
 
     name: str
     quantity: int
-
-    @field_validator("name")
-    @classmethod
-    def _check(cls, value: str) -> str:
-        if value == "bad":
-            raise ValueError("names may not be 'bad'")
-        if value == "crash":
-            raise RuntimeError("validator crashed")
-        return value
+    _check = field_validator("name")(misbehave)
 
 
 class Ticket(BaseModel):
     """A pydantic score built by the factory, with a validator that raises."""
 
     name: str = ""
-
-    @field_validator("name")
-    @classmethod
-    def _check(cls, value: str) -> str:
-        if value == "bad":
-            raise ValueError("names may not be 'bad'")
-        if value == "crash":
-            raise RuntimeError("validator crashed")
-        return value
+    _check = field_validator("name")(misbehave)
 
 
 def _cadences() -> tuple[Cadence[Line], Cadence[Ticket]]:
