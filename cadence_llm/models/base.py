@@ -25,13 +25,18 @@ from ..messages import (
     StreamDone,
     StreamEvent,
     TextDelta,
+    Thinking,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
 from ..usage import record_call
 
-__all__ = ["Model", "ModelAdapter", "ResponseBuilder", "as_request"]
+__all__ = ["Delta", "Model", "ModelAdapter", "ResponseBuilder", "as_request"]
+
+Delta = TextDelta | ToolCallDelta | ThinkingDelta
+"""What an adapter's ``_stream`` yields: pieces of text, of tool calls and of reasoning."""
 
 
 @runtime_checkable
@@ -75,13 +80,22 @@ class ResponseBuilder:
         self.usage = Usage()
         self._text: list[str] = []
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
+        self._thinking: dict[int, dict[str, str]] = {}  # index -> text/signature/redacted/id
         self.chunks = 0
 
-    def add(self, event: TextDelta | ToolCallDelta) -> None:
+    def add(self, event: Delta) -> None:
         """Fold one delta into the answer."""
         self.chunks += 1
         if isinstance(event, TextDelta):
             self._text.append(event.text)
+            return
+        if isinstance(event, ThinkingDelta):
+            block = self._thinking.setdefault(event.index, {"text": ""})
+            block["text"] += event.text
+            for key in ("signature", "redacted", "id"):
+                value = getattr(event, key)
+                if value is not None:
+                    block[key] = block.get(key, "") + value if key == "signature" else value
             return
         slot = self._calls.setdefault(event.index, ["", "", ""])
         if event.id:
@@ -96,9 +110,13 @@ class ResponseBuilder:
             ToolCall(id=i or f"call_{n}", name=nm, arguments=args or "{}")
             for n, (i, nm, args) in sorted(self._calls.items())
         )
+        thinking = tuple(
+            Thinking(provider=self.system, **block) for _, block in sorted(self._thinking.items())
+        )
         return ModelResponse(
             text="".join(self._text),
             tool_calls=calls,
+            thinking=thinking,
             finish_reason=self.finish_reason or "unknown",
             usage=self.usage,
             model=self.model,
@@ -150,7 +168,7 @@ class ModelAdapter(abc.ABC):
     @abc.abstractmethod
     def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
-    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+    ) -> AsyncGenerator[Delta, None]:
         """Call the provider in streaming mode and translate each chunk."""
 
     def _normalize(
