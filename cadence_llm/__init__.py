@@ -9,7 +9,7 @@ Install with ``pip install 'cadence-orchestration[llm]'`` plus the provider extr
 from __future__ import annotations
 
 from .agent import Agent, AgentEvent, AgentResult, TurnLimitError, agent
-from .chain import ChainResult, FallbackChain, default_fallback
+from .chain import ChainResult, FallbackChain, Gate, default_fallback
 from .errors import (
     AllModelsFailedError,
     AnswerRejectedError,
@@ -81,6 +81,7 @@ __all__ = [
     "FailMidStream",
     "FallbackChain",
     "FunctionModel",
+    "Gate",
     "LLMNote",
     "LocalModel",
     "MalformedResponseError",
