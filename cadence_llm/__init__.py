@@ -56,6 +56,7 @@ from .models import (
     Model,
     OpenAICompatModel,
     OpenAIModel,
+    OpenAIResponsesModel,
     ScriptedModel,
 )
 from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
@@ -95,6 +96,7 @@ __all__ = [
     "ModelTimeoutError",
     "OpenAICompatModel",
     "OpenAIModel",
+    "OpenAIResponsesModel",
     "OverloadedError",
     "Price",
     "PriceTable",

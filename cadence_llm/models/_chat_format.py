@@ -28,7 +28,14 @@ from ..messages import (
 from ._json_schema import openai_json_schema
 from .base import ResponseBuilder
 
-__all__ = ["ChunkReader", "build_payload", "finish_reason", "parse_completion", "to_messages"]
+__all__ = [
+    "ChunkReader",
+    "as_dict",
+    "build_payload",
+    "finish_reason",
+    "parse_completion",
+    "to_messages",
+]
 
 SchemaStyle = Literal["json_schema", "json_object"]
 
@@ -40,6 +47,12 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
+
+
+def as_dict(obj: Any) -> Any:
+    """SDK objects as plain dicts (the SDKs return pydantic models); other values unchanged."""
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else obj
 
 
 def finish_reason(raw: object) -> FinishReason:
