@@ -42,7 +42,7 @@ from .errors import (
     ModelError,
 )
 from .messages import ModelRequest, ModelResponse, StreamDone, StreamEvent, StreamReset
-from .models.base import Model, as_request
+from .models.base import Model, as_request, model_identity
 
 __all__ = ["ChainResult", "FallbackChain", "Gate", "default_fallback"]
 
@@ -204,6 +204,10 @@ class FallbackChain:
 
     def __repr__(self) -> str:
         return f"FallbackChain({self._name!r})"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The identities of the chain's models, in order (any of them may answer)."""
+        return {"system": "chain", "models": [model_identity(m) for m in self.models]}
 
     # -- bookkeeping ---------------------------------------------------------------------------
 

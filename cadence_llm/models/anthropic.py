@@ -272,6 +272,14 @@ class AnthropicModel(ModelAdapter):
         """Close the SDK client's connections (also when the client was passed in)."""
         await self.client.close()
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The base identity plus the thinking setting and the default output limit."""
+        return {
+            **super().cache_identity(),
+            "thinking": self.thinking,
+            "default_max_tokens": self.default_max_tokens,
+        }
+
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         control = _cache_control(self.prompt_cache)
         system, messages = _messages(request, control)

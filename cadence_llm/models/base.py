@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from .. import _otel
 from ..errors import TruncatedStreamError, normalize_error
@@ -33,7 +33,7 @@ from ..messages import (
 )
 from ..usage import record_call
 
-__all__ = ["Delta", "Model", "ModelAdapter", "ResponseBuilder", "as_request"]
+__all__ = ["Delta", "Model", "ModelAdapter", "ResponseBuilder", "as_request", "model_identity"]
 
 Delta = TextDelta | ToolCallDelta | ThinkingDelta
 """What an adapter's ``_stream`` yields: pieces of text, of tool calls and of reasoning."""
@@ -67,6 +67,19 @@ def as_request(request: ModelRequest | str) -> ModelRequest:
     if isinstance(request, str):
         return ModelRequest.of(request)
     return request
+
+
+def model_identity(model: Model) -> dict[str, Any]:
+    """What, besides the request, decides a model's answer: provider, name and settings.
+
+    Uses the model's ``cache_identity()`` when it has one (the adapters and chains do),
+    otherwise its ``system`` and ``name``. Response caches key on it.
+    """
+    identity = getattr(model, "cache_identity", None)
+    if callable(identity):
+        found: dict[str, Any] = identity()
+        return found
+    return {"system": model.system, "name": model.name}
 
 
 class ResponseBuilder:
@@ -150,6 +163,10 @@ class ModelAdapter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The adapter, provider and model name; subclasses add settings that change answers."""
+        return {"adapter": type(self).__name__, "system": self.system, "model": self.model}
 
     async def aclose(self) -> None:
         """Release connections or memory the adapter holds (nothing by default)."""

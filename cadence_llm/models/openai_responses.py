@@ -141,6 +141,10 @@ class OpenAIResponsesModel(ModelAdapter):
         """Close the SDK client's connections (also when the client was passed in)."""
         await self.client.close()
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The base identity plus the reasoning setting."""
+        return {**super().cache_identity(), "reasoning": self.reasoning}
+
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         unsupported = [n for n, v in (("stop", request.stop), ("seed", request.seed)) if v]
         if unsupported:
