@@ -13,6 +13,7 @@ import typing
 from cadence._cadence import Cadence
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
@@ -109,6 +110,7 @@ __all__ = [
     "Note",
     "NoteError",
     "ParallelNoteError",
+    "Plan",
     "Retry",
     "RetryExhaustedError",
     "Score",

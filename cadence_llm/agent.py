@@ -209,8 +209,6 @@ class Agent:
             ModelError: a model call failed.
             ParallelNoteError: a ``fatal`` tool failed.
         """
-        from cadence._runner import run_cadence
-
         rid = self._resolve_run_id(score, run_id)
         if self.checkpoint is not None and rid is None:
             raise CadenceError(
@@ -225,7 +223,7 @@ class Agent:
         scope = current_note.get()
         token = _RUN.set(_AgentRun(self, score))
         try:
-            await run_cadence(self._cadence, state, rid, inherited=scope.hooks if scope else None)
+            await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
         except NoteError as exc:
             if exc.note_name in self._turn_names and exc.original_error is not None:
                 raise exc.original_error from exc
