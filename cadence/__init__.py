@@ -11,6 +11,8 @@ milliseconds of ``import asyncio``.
 import typing
 
 from cadence._cadence import Cadence
+from cadence._callables import is_async_callable
+from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
 from cadence._plan import Plan
@@ -39,6 +41,7 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._group import run_group
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -64,6 +67,7 @@ _LAZY = {
     "TimingHooks": "cadence._builtin_hooks",
     "TracingHooks": "cadence._builtin_hooks",
     "circuit_breaker": "cadence.resilience",
+    "run_group": "cadence._group",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
     "timeout": "cadence.resilience",
@@ -109,6 +113,7 @@ __all__ = [
     "MetricsHooks",
     "Note",
     "NoteError",
+    "NoteScope",
     "ParallelNoteError",
     "Plan",
     "Retry",
@@ -122,10 +127,13 @@ __all__ = [
     "ValidationError",
     "__version__",
     "circuit_breaker",
+    "current_note",
     "fallback",
+    "is_async_callable",
     "merge_snapshots",
     "note",
     "retry",
+    "run_group",
     "timeout",
     "to_dot",
     "to_mermaid",

@@ -9,13 +9,12 @@ run changes lives in that run, so one definition can serve any number of concurr
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
-from cadence._note import is_async_callable, note_name_of
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
 from cadence.exceptions import CadenceDefinitionError
 from cadence.hooks import HooksManager
 
@@ -29,38 +28,6 @@ _CHECKPOINT_METHODS = (
     "get_last_score_state",
     "clear_checkpoints",
 )
-
-
-def _task(fn: Any, where: str) -> Task:
-    if isinstance(fn, Cadence):
-        raise CadenceDefinitionError(
-            f"{where}: got Cadence {fn.name!r}; compose cadences with "
-            ".child(name, cadence, merge) instead"
-        )
-    if not callable(fn):
-        raise CadenceDefinitionError(
-            f"{where}: expected a function taking the score, got {type(fn).__name__} {fn!r}"
-        )
-    if inspect.isclass(fn):
-        raise CadenceDefinitionError(
-            f"{where}: got the class {fn.__name__}; pass a function (or an instance with __call__)"
-        )
-    return Task(note_name_of(fn), fn, is_async_callable(fn))
-
-
-def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, ...]:
-    if callable(value) and not isinstance(value, (list, tuple)):
-        return (_task(value, where),)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise CadenceDefinitionError(
-            f"{where}: expected a function or a list of functions, got {type(value).__name__}"
-        )
-    items = list(value)
-    if not items and not allow_empty:
-        raise CadenceDefinitionError(
-            f"{where}: the list of tasks is empty; give at least one function"
-        )
-    return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
 
 
 def _hook_list(hooks: Any, where: str) -> list[Any]:
@@ -189,7 +156,7 @@ class Cadence(Generic[S]):
     ) -> Cadence[S]:
         """Run ``task(score)`` (sync or async) as the next step."""
         name = self._check_name(name, "then")
-        return self._add(ThenStep(name, _task(task, f".then({name!r})"), can_interrupt))
+        return self._add(ThenStep(name, task_of(task, f".then({name!r})"), can_interrupt))
 
     def sync(
         self,
@@ -211,7 +178,7 @@ class Cadence(Generic[S]):
                 f".sync({name!r}, ...): expected a list of functions, got a single function; "
                 f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
             )
-        parsed = _tasks(tasks, f".sync({name!r})")
+        parsed = tasks_of(tasks, f".sync({name!r})")
         merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
         if not callable(merge):
             raise CadenceDefinitionError(
@@ -234,12 +201,12 @@ class Cadence(Generic[S]):
                 f".split({name!r}): condition must be a function taking the score and returning "
                 f"a truth value, got {condition!r}"
             )
-        cond = _task(condition, f".split({name!r}, condition=...)")
-        true_tasks = _tasks(if_true, f".split({name!r}, if_true=...)")
+        cond = task_of(condition, f".split({name!r}, condition=...)")
+        true_tasks = tasks_of(if_true, f".split({name!r}, if_true=...)")
         false_tasks = (
             ()
             if if_false is None
-            else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
+            else tasks_of(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
 
@@ -277,7 +244,7 @@ class Cadence(Generic[S]):
             raise CadenceDefinitionError(
                 f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
             )
-        merge_task = _task(merge, f".child({name!r}, merge=...)")
+        merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
 
     def on_error(self, handler: Callable[[S, BaseException], Any], stop: bool = True) -> Cadence[S]:

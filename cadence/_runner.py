@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cadence._context import NoteScope, current_note
+from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
@@ -174,7 +174,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
             token = None
             if hooks is not None or session is not None:
                 # Checkpointed runs expose their run id to notes (agents key turns by it).
-                token = current_note.set(run.scope(step.name, None, None, score))
+                token = note_var.set(run.scope(step.name, None, None, score))
             if hooks is not None:
                 await hooks.before_note(step.name, score)
             try:
@@ -206,7 +206,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 continue
             finally:
                 if token is not None:
-                    current_note.reset(token)
+                    note_var.reset(token)
             elapsed = time.perf_counter() - t0
             if hooks is not None:
                 await hooks.after_note(step.name, score, elapsed)
@@ -268,7 +268,7 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
     """Run one task of a group with hooks around it (only used when hooks are attached)."""
     hooks = run.hooks
     assert hooks is not None
-    token = current_note.set(run.scope(task.name, group, index, score))
+    token = note_var.set(run.scope(task.name, group, index, score))
     t0 = time.perf_counter()
     await hooks.before_note(task.name, score)
     try:
@@ -277,7 +277,7 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
         await hooks.after_note(task.name, score, time.perf_counter() - t0, exc)
         raise
     finally:
-        current_note.reset(token)
+        note_var.reset(token)
     await hooks.after_note(task.name, score, time.perf_counter() - t0)
     return result
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cadence._context import NoteScope, current_note
+from cadence._context import current_note
 
 __all__ = [
     "CadenceHooks",
@@ -35,9 +35,8 @@ __all__ = [
 logger = logging.getLogger("cadence.hooks")
 
 
-def note_scope() -> NoteScope | None:
-    """The note currently executing in this task (cadence, run id, note, group), if hooks run."""
-    return current_note.get()
+note_scope = current_note
+"""The note currently executing (``cadence.current_note``, under its older name)."""
 
 
 class CadenceHooks:
