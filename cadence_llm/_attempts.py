@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar
 
-from cadence import _clock
-from cadence._context import current_note
+from cadence import clock as _clock
+from cadence import current_note
 from cadence.exceptions import CircuitOpenError
 from cadence.resilience import RetryEvent
 
@@ -254,7 +254,7 @@ async def report_retry(chain: FallbackChain, attempt: Try) -> None:
                 await result
         except Exception:
             logger.exception("on_retry callback for %r failed; retrying anyway", name)
-    scope = current_note.get()
+    scope = current_note()
     if scope is not None and scope.hooks:
         await scope.hooks.on_retry(scope.note_name, scope.score, attempt.number, attempts, error)
 

@@ -28,7 +28,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from cadence import _clock
+from cadence import clock as _clock
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
 from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
 
