@@ -9,7 +9,7 @@ Install with ``pip install 'cadence-orchestration[llm]'`` plus the provider extr
 from __future__ import annotations
 
 from .agent import Agent, AgentEvent, AgentResult, TurnLimitError, agent
-from .chain import ChainResult, FallbackChain, default_fallback
+from .chain import ChainResult, FallbackChain, Gate, default_fallback
 from .errors import (
     AllModelsFailedError,
     AnswerRejectedError,
@@ -39,6 +39,8 @@ from .messages import (
     StreamReset,
     SystemMessage,
     TextDelta,
+    Thinking,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolDefinition,
@@ -54,6 +56,7 @@ from .models import (
     Model,
     OpenAICompatModel,
     OpenAIModel,
+    OpenAIResponsesModel,
     ScriptedModel,
 )
 from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
@@ -79,6 +82,7 @@ __all__ = [
     "FailMidStream",
     "FallbackChain",
     "FunctionModel",
+    "Gate",
     "LLMNote",
     "LocalModel",
     "MalformedResponseError",
@@ -92,6 +96,7 @@ __all__ = [
     "ModelTimeoutError",
     "OpenAICompatModel",
     "OpenAIModel",
+    "OpenAIResponsesModel",
     "OverloadedError",
     "Price",
     "PriceTable",
@@ -106,6 +111,8 @@ __all__ = [
     "StructuredOutputError",
     "SystemMessage",
     "TextDelta",
+    "Thinking",
+    "ThinkingDelta",
     "Tool",
     "ToolArgumentsError",
     "ToolBox",
