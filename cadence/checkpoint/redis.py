@@ -340,9 +340,9 @@ class RedisCheckpointStore:
         async for key in self._redis().scan_iter(match=f"{self.prefix}:run:{{{cadence}:*}}"):
             inner = key[len(self.prefix) + 6 : -1]  # "<cadence>:<run_id>", both quoted
             name, _, run = inner.partition(":")
-            purged += int(
-                await self._run("purge", unquote(name), unquote(run), self._retention_ms(age))
-            )
+            # Not _retention_ms: an expiry must be >= 1 ms, but older_than=0 means every record.
+            cutoff = str(max(0, round(age * 1000)))
+            purged += int(await self._run("purge", unquote(name), unquote(run), cutoff))
         return purged
 
 

@@ -16,8 +16,8 @@ records). From the ledger of step effects and returned results it counts:
   checkpoint -- the only re-execution the design allows (docs/checkpoints.md);
 - ``kills``, ``kills_after_success``, ``resumed_runs``, ``replays``.
 
-The test suite runs one 100-run campaign per store (``test_kill_campaign.py``, about 5 s
-each). For a larger sample, repeat it::
+The test suite runs one 100-run campaign per store (``test_kill_campaign.py``; on the shared
+2-core machine 10-40 s per store, PostgreSQL the slowest). For a larger sample, repeat it::
 
     nice -n 10 .venv/bin/python -m tests.checkpoint._campaign --runs 100 --rounds 10
 

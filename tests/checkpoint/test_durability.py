@@ -182,14 +182,15 @@ async def test_sqlite_drops_expired_completion_records_as_runs_complete(tmp_path
 
 async def test_redis_completion_record_carries_the_retention_as_expiry(redis_url: str) -> None:
     """A completed run's key expires with the retention; retention=None keeps it."""
-    store = RedisCheckpointStore(redis_url, retention=120)
+    prefix = f"retention-{os.getpid()}"  # the server is shared: count only this test's runs
+    store = RedisCheckpointStore(redis_url, retention=120, prefix=prefix)
     await store.save_checkpoint("orders", "H", "validate", 0, {"v": 0})
     await store.complete_run("orders", "H", {"v": 1})
     run_key, steps_key = store._keys("orders", "H")
     client = store._redis()
     assert 0 < await client.pttl(run_key) <= 120_000
     assert await client.exists(steps_key) == 0
-    keep = RedisCheckpointStore(redis_url, retention=None, client=client)
+    keep = RedisCheckpointStore(redis_url, retention=None, client=client, prefix=prefix)
     await keep.complete_run("orders", "H2", {"v": 2})
     assert await client.pttl(keep._keys("orders", "H2")[0]) == -1
     assert await keep.purge_completed(older_than=0, cadence_name="orders") == 2

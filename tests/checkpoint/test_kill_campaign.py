@@ -2,7 +2,7 @@
 
 For each durable store a worker runs checkpointed 10-step runs while a supervisor kills it with
 SIGKILL at random moments -- also after runs have succeeded -- and restarts it at once (see
-``_campaign.py`` for what is counted): 100 runs per store, a few seconds each. ``make campaign``
+``_campaign.py`` for what is counted): 100 runs per store, 10-40 s each. ``make campaign``
 repeats it ten times per store for the numbers docs/checkpoints.md reports.
 """
 
