@@ -24,7 +24,7 @@ every note in flight and the cancellation propagates to the caller.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "CadenceDefinitionError",
@@ -105,7 +105,28 @@ class NoteError(CadenceError):
         original_error: The exception the note raised; also chained as ``__cause__``.
     """
 
-    default_code = "NOTE_FAILED"
+    default_code = "NOTE_ERROR"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> NoteError:
+        # A note failure caused by a timeout, exhausted retries or an open breaker is also an
+        # instance of that error's class, so ``except cadence.TimeoutError`` around ``run()``
+        # (how 0.7.2 code caught them, when they escaped unwrapped) keeps working.
+        at = 4 if issubclass(cls, ParallelNoteError) else 2  # original_error's position
+        original = kwargs.get("original_error", args[at] if len(args) > at else None)
+        combined = _COMBINED.get((cls, type(original)))
+        if (
+            combined is None
+            and isinstance(original, _CAUSES)
+            and cls in (NoteError, ParallelNoteError)
+        ):
+            combined = next(_COMBINED[(cls, c)] for c in _CAUSES if isinstance(original, c))
+        target = combined or cls
+        # The nearest builtin ``__new__`` (OSError's for a TimeoutError), as Python requires.
+        builtin = next(
+            k for k in target.__mro__ if k.__module__ == "builtins" and "__new__" in vars(k)
+        )
+        instance: NoteError = cast(Any, builtin).__new__(target)
+        return instance
 
     def __init__(
         self,
@@ -117,31 +138,41 @@ class NoteError(CadenceError):
         details: dict[str, Any] | None = None,
     ) -> None:
         merged = {"note_name": note_name, **(details or {})}
-        super().__init__(message, code, merged)
+        CadenceError.__init__(self, message, code, merged)
         self.note_name = note_name
         self.original_error = original_error
         if original_error is not None:
             self.__cause__ = original_error
+            for name in _CAUSE_ATTRIBUTES.get(type(self), ()):
+                setattr(self, name, getattr(original_error, name, None))
 
 
 class ParallelNoteError(NoteError):
     """A task of a ``.sync`` group failed; names the group and the task's position in it."""
 
-    default_code = "PARALLEL_NOTE_FAILED"
+    default_code = "PARALLEL_NOTE_ERROR"
 
     def __init__(
         self,
         message: str,
-        note_name: str,
-        group_name: str,
-        task_index: int,
+        note_name: str | None = None,
+        group_name: str = "",
+        task_index: int = 0,
         original_error: BaseException | None = None,
         *,
         code: str | None = None,
         details: dict[str, Any] | None = None,
+        task_name: str | None = None,
     ) -> None:
+        if task_name is not None:  # the 0.7.2 keyword
+            from cadence._compat import deprecated
+
+            deprecated("ParallelNoteError(task_name=...)", "ParallelNoteError(note_name=...)")
+            note_name = task_name
+        if note_name is None:
+            raise TypeError("ParallelNoteError() needs note_name, the failed task's name")
         merged = {"group_name": group_name, "task_index": task_index, **(details or {})}
-        super().__init__(message, note_name, original_error, code=code, details=merged)
+        NoteError.__init__(self, message, note_name, original_error, code=code, details=merged)
         self.group_name = group_name
         self.task_index = task_index
 
@@ -154,13 +185,25 @@ class RetryExhaustedError(CadenceError):
     def __init__(
         self,
         message: str,
+        legacy_attempts: int | None = None,
+        legacy_last_error: BaseException | None = None,
+        /,
         *,
-        attempts: int,
-        last_error: BaseException | None,
+        attempts: int = 0,
+        last_error: BaseException | None = None,
         errors: list[BaseException] | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message, code, {"attempts": attempts})
+        if legacy_attempts is not None:  # 0.7.2: RetryExhaustedError(note_name, attempts, error)
+            from cadence._compat import deprecated
+
+            deprecated(
+                "RetryExhaustedError(note_name, attempts, last_error)",
+                "RetryExhaustedError(message, attempts=..., last_error=...)",
+            )
+            attempts, last_error = legacy_attempts, legacy_last_error
+            message = f"Note '{message}' failed after {attempts} attempts: {last_error}"
+        CadenceError.__init__(self, message, code, {"attempts": attempts})
         self.attempts = attempts
         self.last_error = last_error
         self.errors: list[BaseException] = list(
@@ -178,12 +221,23 @@ class TimeoutError(CadenceError, builtins.TimeoutError):
     def __init__(
         self,
         message: str,
+        legacy_seconds: float | None = None,
+        /,
         *,
         timeout: float | None = None,
         note_name: str | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message, code, {"timeout": timeout, "note_name": note_name})
+        if legacy_seconds is not None:  # 0.7.2: TimeoutError(note_name, timeout_seconds)
+            from cadence._compat import deprecated
+
+            deprecated(
+                "TimeoutError(note_name, timeout_seconds)",
+                "TimeoutError(message, timeout=..., note_name=...)",
+            )
+            note_name, timeout = message, legacy_seconds
+            message = f"Note '{note_name}' timed out after {timeout}s"
+        CadenceError.__init__(self, message, code, {"timeout": timeout, "note_name": note_name})
         self.timeout = timeout
         self.note_name = note_name
 
@@ -201,7 +255,7 @@ class CircuitOpenError(CadenceError):
         retry_after: float = 0.0,
         code: str | None = None,
     ) -> None:
-        super().__init__(message, code, {"breaker": breaker, "retry_after": retry_after})
+        CadenceError.__init__(self, message, code, {"breaker": breaker, "retry_after": retry_after})
         self.breaker = breaker
         self.retry_after = retry_after
 
@@ -231,8 +285,39 @@ class CheckpointError(CadenceError):
 class Skip(CadenceError):
     """Raise from a note to end the run cleanly: later steps do not run, no error is reported."""
 
-    default_code = "SKIPPED"
+    default_code = "SKIP"
 
     def __init__(self, reason: str = "skipped") -> None:
-        super().__init__(reason)
+        super().__init__(reason, None, {"reason": reason})
         self.reason = reason
+
+
+# A note failure whose cause is one of these is also an instance of the cause's class (see
+# ``NoteError.__new__``), carrying the cause's attributes too. The classes are module attributes
+# so that such errors pickle like any other.
+_CAUSES: tuple[type[CadenceError], ...] = (TimeoutError, RetryExhaustedError, CircuitOpenError)
+_ATTRIBUTES: dict[type[CadenceError], tuple[str, ...]] = {
+    TimeoutError: ("timeout",),
+    RetryExhaustedError: ("attempts", "last_error", "errors"),
+    CircuitOpenError: ("breaker", "retry_after"),
+}
+_COMBINED: dict[tuple[type, type], type[NoteError]] = {}
+_CAUSE_ATTRIBUTES: dict[type, tuple[str, ...]] = {}
+
+
+def _combine(base: type[NoteError], cause: type[CadenceError]) -> type[NoteError]:
+    name = f"{base.__name__.removesuffix('Error')}{cause.__name__}"
+    cls = cast(
+        "type[NoteError]",
+        type(name, (base, cause), {"__module__": __name__, "__doc__": base.__doc__}),
+    )
+    cls.default_code = base.default_code
+    _COMBINED[(base, cause)] = cls
+    _CAUSE_ATTRIBUTES[cls] = _ATTRIBUTES[cause]
+    globals()[name] = cls
+    return cls
+
+
+for _base in (NoteError, ParallelNoteError):
+    for _cause in _CAUSES:
+        _combine(_base, _cause)
