@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -63,9 +64,8 @@ def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, 
 
 
 def _hook_list(hooks: Any, where: str) -> list[Any]:
+    # An empty list attaches nothing (as in 0.7.2): hooks often come from configuration.
     items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
-    if not items:
-        raise CadenceDefinitionError(f".{where}: got an empty list of hooks")
     for h in items:
         if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
             raise CadenceDefinitionError(
@@ -73,6 +73,14 @@ def _hook_list(hooks: Any, where: str) -> list[Any]:
                 + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
             )
     return items
+
+
+def _in_sequence(score: Any) -> bool:
+    """The condition of a deprecated ``.sequence`` step: its tasks always run."""
+    return True
+
+
+_in_sequence.__name__ = "sequence"
 
 
 class Cadence(Generic[S]):
@@ -213,6 +221,17 @@ class Cadence(Generic[S]):
         )
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
 
+    def sequence(self, name: str, tasks: Sequence[Callable[[S], Any]]) -> Cadence[S]:
+        """Deprecated (0.7.2): run ``tasks`` in order as one step; write a ``.then`` per task.
+
+        Kept as one step (one checkpoint, one ``before_note``/``after_note`` pair), like 0.7.2;
+        it is recorded as a ``.split`` whose condition is always true.
+        """
+        from cadence._compat import deprecated
+
+        deprecated(".sequence(name, tasks)", "one .then(name, task) per task")
+        return self.split(name, _in_sequence, tasks)
+
     def child(
         self,
         name: str,
@@ -267,6 +286,10 @@ class Cadence(Generic[S]):
     def with_hooks(self, hooks: Any) -> Cadence[S]:
         """Attach a hooks object (``CadenceHooks``, ``EventEmitter`` …) or a list of them."""
         for h in _hook_list(hooks, "with_hooks()"):
+            legacy = sys.modules.get("cadence._compat.checkpoint")
+            if legacy is not None and isinstance(h, legacy.CheckpointHooks):
+                self.with_checkpoint(h.store, h.run_id)  # 0.7.2's way to checkpoint
+                continue
             self._hooks.add(h)
         return self
 
@@ -297,7 +320,9 @@ class Cadence(Generic[S]):
                 f"{', '.join(missing)}); use e.g. cadence.checkpoint.SQLiteCheckpointStore(path)"
             )
         if self._checkpoint is not None:
-            raise CadenceDefinitionError(".with_checkpoint() was already called on this cadence")
+            raise CadenceDefinitionError(
+                ".with_checkpoint() was called twice on this cadence; it takes one store"
+            )
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise CadenceDefinitionError(
                 f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}"

@@ -7,6 +7,8 @@ and one frame less per call is a measurable share of a cheap call's cost.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -115,6 +117,18 @@ def circuit_breaker(
     return decorate
 
 
+_circuits: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()
+_circuits_lock = threading.Lock()
+
+
 def get_circuit(name: str, **options: Any) -> CircuitBreaker:
-    """A breaker for the circuit ``name`` in the default store (compatible with 0.7)."""
-    return CircuitBreaker(name, **options)
+    """The breaker for the circuit ``name`` in the default store (compatible with 0.7).
+
+    While a breaker for ``name`` is alive, the same object is returned and ``options`` are
+    ignored, as in 0.7.2; the circuit's state lives in the store either way.
+    """
+    with _circuits_lock:
+        breaker = _circuits.get(name)
+        if breaker is None:
+            breaker = _circuits[name] = CircuitBreaker(name, **options)
+        return breaker
