@@ -130,16 +130,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
-    "CADENCE_COMPLETED",
-    "CADENCE_FAILED",
-    "CADENCE_STARTED",
-    "NOTE_COMPLETED",
-    "NOTE_FAILED",
-    "NOTE_STARTED",
+__all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks it
     "Atomic",
     "AtomicDict",
     "AtomicList",
+    "CADENCE_COMPLETED",
+    "CADENCE_FAILED",
+    "CADENCE_STARTED",
     "Cadence",
     "CadenceDefinitionError",
     "CadenceError",
@@ -161,6 +158,9 @@ __all__ = [
     "MergeConflict",
     "MergeStrategy",
     "MetricsHooks",
+    "NOTE_COMPLETED",
+    "NOTE_FAILED",
+    "NOTE_STARTED",
     "Note",
     "NoteError",
     "Ok",

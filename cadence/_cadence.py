@@ -75,6 +75,19 @@ def _hook_list(hooks: Any, where: str) -> list[Any]:
     return items
 
 
+def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
+    """One task running ``tasks`` as a ``.sync`` group (a ``.split(..., parallel=True)`` branch)."""
+    if len(tasks) < 2:
+        return tasks
+    group: Cadence[Any] = Cadence(name, None).sync(name, [t.fn for t in tasks])
+
+    async def run_group(score: Any) -> Any:
+        return await group.run(score)
+
+    run_group.__name__ = name
+    return (Task(name, run_group, True),)
+
+
 def _in_sequence(score: Any) -> bool:
     """The condition of a deprecated ``.sequence`` step: its tasks always run."""
     return True
@@ -204,8 +217,14 @@ class Cadence(Generic[S]):
         condition: Callable[[S], Any],
         if_true: Callable[[S], Any] | Sequence[Callable[[S], Any]],
         if_false: Callable[[S], Any] | Sequence[Callable[[S], Any]] | None = None,
+        *,
+        parallel: bool = False,
     ) -> Cadence[S]:
-        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order."""
+        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order.
+
+        With ``parallel=True`` (as in 0.7.2) a branch's tasks run concurrently instead, each on
+        an isolated view of the score, their changes merged like a ``.sync`` group's.
+        """
         name = self._check_name(name, "split")
         if not callable(condition):
             raise CadenceDefinitionError(
@@ -219,6 +238,9 @@ class Cadence(Generic[S]):
             if if_false is None
             else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
+        if parallel:
+            true_tasks = _concurrently(f"{name}_if", true_tasks)
+            false_tasks = _concurrently(f"{name}_else", false_tasks)
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
 
     def sequence(self, name: str, tasks: Sequence[Callable[[S], Any]]) -> Cadence[S]:

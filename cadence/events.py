@@ -21,8 +21,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from cadence._track import Tracker
@@ -62,6 +63,7 @@ GROUP_STARTED = "group.started"
 GROUP_COMPLETED = "group.completed"
 GROUP_FAILED = "group.failed"
 ALL = "*"
+_NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 EVENT_TYPES: tuple[str, ...] = (
     CADENCE_STARTED,
@@ -93,18 +95,24 @@ class CadenceEvent:
         note_name: The step or task for note, retry and group events; else ``None``.
         duration: Seconds, on completed and failed events.
         error: The exception, on failed and retry events.
+        metadata: Always empty; kept for listeners written for cadence-orchestration 0.7.2.
     """
 
     event_type: str
     cadence_name: str
-    run_key: str
+    run_key: str = ""
     run_id: str | None = None
     depth: int = 0
-    timestamp: float
-    monotonic: float
+    timestamp: float = field(default_factory=time.time)
+    monotonic: float = field(default_factory=time.perf_counter)
     note_name: str | None = None
     duration: float | None = None
     error: BaseException | None = None
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """An empty mapping (0.7.2's events had a ``metadata`` dict that nothing filled)."""
+        return _NO_METADATA
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -250,14 +250,30 @@ class CircuitOpenError(CadenceError):
     def __init__(
         self,
         message: str,
+        legacy_retry_after: float | None = None,
+        /,
         *,
         breaker: str = "",
         retry_after: float = 0.0,
         code: str | None = None,
     ) -> None:
+        if legacy_retry_after is not None:  # 0.7.2: CircuitOpenError(name, retry_after)
+            from cadence._compat import deprecated
+
+            deprecated(
+                "CircuitOpenError(name, retry_after)",
+                "CircuitOpenError(message, breaker=..., retry_after=...)",
+            )
+            breaker, retry_after = message, legacy_retry_after
+            message = f"Circuit '{breaker}' is open. Retry after {retry_after:.1f}s"
         CadenceError.__init__(self, message, code, {"breaker": breaker, "retry_after": retry_after})
         self.breaker = breaker
         self.retry_after = retry_after
+
+    @property
+    def name(self) -> str:
+        """The circuit's name (0.7.2's attribute; the same as ``breaker``)."""
+        return self.breaker
 
 
 class MergeConflict(CadenceError):

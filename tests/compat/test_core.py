@@ -231,3 +231,66 @@ def test_skip_in_a_step_ends_the_run_cleanly() -> None:
 
     result = Cadence("c", Order()).then("dedupe", dedupe).then("charge", charge).run_sync()
     assert result.status == "duplicate"
+
+
+def test_split_parallel_runs_a_branch_concurrently_with_merge() -> None:
+    """split(..., parallel=True) runs the chosen branch's tasks as a .sync group."""
+    started: list[str] = []
+    both_running = asyncio.Event()
+
+    async def first(score: Order) -> None:
+        started.append("first")
+        await asyncio.wait_for(both_running.wait(), 1.0)  # returns only if second runs too
+        score.log.append("first")
+
+    async def second(score: Order) -> None:
+        started.append("second")
+        both_running.set()
+        score.status = "second"
+
+    flow = Cadence("c", Order()).split("route", lambda s: True, [first, second], parallel=True)
+    result = flow.run_sync()
+    assert sorted(started) == ["first", "second"]
+    assert (result.log, result.status) == (["first"], "second")
+
+
+def test_timeout_message_is_the_error_message() -> None:
+    """@timeout(seconds, message=...) raises TimeoutError with that message."""
+
+    @cadence.timeout(0.01, message="Payment gateway timeout")
+    async def pay() -> None:
+        await asyncio.sleep(5)
+
+    with pytest.raises(TimeoutError, match="Payment gateway timeout") as caught:
+        asyncio.run(pay())
+    assert caught.value.timeout == 0.01
+
+
+def test_breaker_options_are_positional_as_in_072() -> None:
+    """CircuitBreaker, circuit_breaker and get_circuit take 0.7.2's positional options."""
+    breaker = cadence.CircuitBreaker("compat-positional", 2, 10.0, 1)
+    assert (breaker.failure_threshold, breaker.recovery_timeout) == (2, 10.0)
+    guarded = cadence.circuit_breaker(3, 5.0)(lambda: "ok")
+    assert guarded() == "ok" and guarded.breaker.failure_threshold == 3
+    assert get_circuit("compat-positional-2", 4).failure_threshold == 4
+
+
+def test_circuit_open_error_072_form() -> None:
+    """CircuitOpenError(name, retry_after) still builds the error (with a warning), and .name works."""
+    with pytest.warns(DeprecationWarning, match=r"breaker=\.\.\."):
+        error = CircuitOpenError("payments", 2.5)
+    assert (error.name, error.breaker, error.retry_after) == ("payments", "payments", 2.5)
+    assert str(error) == "[CIRCUIT_OPEN] Circuit 'payments' is open. Retry after 2.5s"
+
+
+def test_immutable_score_with_field_keyword() -> None:
+    """ImmutableScore.with_field(field=, value=) uses 0.7.2's parameter name."""
+
+    @dataclass(frozen=True)
+    class Config(cadence.ImmutableScore):
+        api_key: str
+        timeout: int = 30
+
+    config = Config(api_key="k")
+    assert config.with_field(field="timeout", value=60).timeout == 60
+    assert config.replace(timeout=5).timeout == 5

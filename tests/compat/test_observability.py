@@ -267,3 +267,17 @@ def test_otel_072_helpers_warn_and_tracing_context_is_the_parent(
         raise ValueError("boom")
     failed = next(s for s in exporter.get_finished_spans() if s.name == "failing")
     assert not failed.status.is_ok and failed.events[0].name == "exception"
+
+
+def test_event_records_have_072_fields() -> None:
+    """Events carry 0.7.2's fields (metadata always empty) and are built from two of them."""
+    from cadence.events import NOTE_COMPLETED, CadenceEvent, EventEmitter
+
+    made = CadenceEvent(event_type=NOTE_COMPLETED, cadence_name="c")
+    assert made.timestamp > 0 and dict(made.metadata) == {}
+    seen: list[Any] = []
+    emitter = EventEmitter().on(NOTE_COMPLETED, seen.append)
+    Cadence("c", Cart()).with_hooks(emitter).then("price", price).run_sync()
+    (event,) = seen
+    assert (event.note_name, dict(event.metadata)) == ("price", {})
+    assert event.duration is not None and event.error is None
