@@ -11,8 +11,11 @@ milliseconds of ``import asyncio``.
 import typing
 
 from cadence._cadence import Cadence
+from cadence._callables import is_async_callable
+from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
@@ -38,6 +41,7 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._group import run_group
     from cadence.checkpoint import CheckpointStore, InMemoryCheckpointStore
     from cadence.diagram import save_diagram, to_dot, to_mermaid
     from cadence.events import (
@@ -94,6 +98,7 @@ _LAZY = {
     "TimingHooks": "cadence._builtin_hooks",
     "TracingHooks": "cadence._builtin_hooks",
     "circuit_breaker": "cadence.resilience",
+    "run_group": "cadence._group",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
     "timeout": "cadence.resilience",
@@ -163,8 +168,10 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "NOTE_STARTED",
     "Note",
     "NoteError",
+    "NoteScope",
     "Ok",
     "ParallelNoteError",
+    "Plan",
     "Result",
     "Retry",
     "RetryExhaustedError",
@@ -178,13 +185,16 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "__version__",
     "circuit_breaker",
     "console_reporter",
+    "current_note",
     "err",
     "fallback",
+    "is_async_callable",
     "json_reporter",
     "merge_snapshots",
     "note",
     "ok",
     "retry",
+    "run_group",
     "save_diagram",
     "timeout",
     "to_dot",
