@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from cadence import Cadence, Score
+from cadence import Cadence
 
-
-@dataclass
-class Order(Score):
-    order_id: str = ""
-    status: str = "new"
-
-
-async def process(score: Order) -> None:
-    score.status = "processed"
-
-
-async def fail(score: Order) -> None:
-    raise ValueError("secret internal detail")
+from ._web import Order, fail, process
 
 
 def test_with_cadence_runs_the_factory_cadence_on_the_returned_score() -> None:

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from cadence import Cadence, NoteError, Score
+from cadence import Cadence, NoteError
 from cadence.integrations.flask import CadenceBlueprint, CadenceExtension
 
-
-@dataclass
-class Order(Score):
-    order_id: str = ""
-    status: str = "new"
-
-
-async def process(score: Order) -> None:
-    score.status = "processed"
-
-
-async def fail(score: Order) -> None:
-    raise ValueError("declined")
-
-
-def as_dict(score: Order) -> dict[str, str]:
-    return {"order_id": score.order_id, "status": score.status}
+from ._web import Order, as_dict, fail, process
 
 
 @pytest.fixture
