@@ -8,8 +8,8 @@ never copied: the cost of a view does not grow with the size of untouched data.
 
 After the group, each view's changes are diffed against the pre-group state and merged
 (``MergeStrategy.smart_merge`` by default): one writer wins; equal values agree; lists that
-several tasks extended (or started from ``None``) are concatenated in task order; dicts merge by key; sets merge additions
-and removals; anything else that differs raises ``MergeConflict``.
+several tasks extended (or started from ``None``) are concatenated in task order; dicts merge by
+key; sets merge additions and removals; anything else that differs raises ``MergeConflict``.
 """
 
 from __future__ import annotations

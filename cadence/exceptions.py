@@ -17,6 +17,11 @@ happen while it *runs*, so callers can catch one family without the other::
     │   └── Skip(reason)                         raised by a note to end a run cleanly
     └── ...
 
+A ``NoteError`` (or ``ParallelNoteError``) caused by a ``TimeoutError``, ``RetryExhaustedError``
+or ``CircuitOpenError`` is also an instance of that class, with its attributes (``timeout``,
+``attempts``, ``last_error``, ``retry_after`` ...): 0.7.2 let those escape unwrapped, and code
+catching them around ``run()`` keeps working.
+
 ``asyncio.CancelledError`` is never wrapped, retried or swallowed: cancelling a run cancels
 every note in flight and the cancellation propagates to the caller.
 """
