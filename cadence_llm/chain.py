@@ -36,6 +36,7 @@ from .errors import (
 )
 from .messages import ModelRequest, ModelResponse, StreamDone, StreamEvent, StreamReset
 from .models.base import Model, as_request
+from .ratelimit import Permit, RateLimiter
 
 __all__ = ["ChainResult", "FallbackChain", "default_fallback"]
 
@@ -104,6 +105,9 @@ class FallbackChain:
         deadline: Seconds the whole call may take, sleeps included; waits that would pass it
             are skipped in favour of the next model.
         on_attempt: Called with each finished :class:`Attempt` (for logging and metrics).
+        limiter: A :class:`~cadence_llm.ratelimit.RateLimiter` consulted before each attempt:
+            a model at its declared limit is skipped or waited for (by the limiter's policy)
+            without a request, and a provider's 429 blocks the model for every run sharing it.
     """
 
     system = "chain"
@@ -120,6 +124,7 @@ class FallbackChain:
         check: Check | None = None,
         deadline: float | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         models = list(models)
         if not models:
@@ -166,6 +171,7 @@ class FallbackChain:
         self.check = check
         self.deadline = deadline
         self.on_attempt = on_attempt
+        self.limiter = limiter
 
     @property
     def name(self) -> str:
@@ -226,6 +232,16 @@ class FallbackChain:
         finally:
             handle.cancel()
 
+    async def _admit(
+        self, model: Model, request: ModelRequest, remaining: float | None
+    ) -> Permit | None:
+        """The pre-attempt seam: ask the limiter for room (raises RateLimitReachedError)."""
+        if self.limiter is None:
+            return None
+        return await self.limiter.admit(
+            model.name, request, provider=model.system, max_wait=remaining
+        )
+
     # -- one model, with retries ----------------------------------------------------------------
 
     def _retry_wait(
@@ -282,6 +298,7 @@ class FallbackChain:
                         provider=model.system,
                         model=model.name,
                     )
+                permit = await self._admit(model, request, remaining)
                 admission = None if breaker is None else await breaker.acquire_async()
                 try:
                     response = await self._limited(model.complete(request), remaining, model)
@@ -289,9 +306,13 @@ class FallbackChain:
                 except BaseException as exc:
                     if breaker is not None and admission is not None:
                         await breaker.release_async(admission, _health_error(exc))
+                    if permit is not None:
+                        await permit.settle(error=exc)
                     raise
                 if breaker is not None and admission is not None:
                     await breaker.release_async(admission)
+                if permit is not None:
+                    await permit.settle(response)
             except asyncio.CancelledError:
                 self._record(
                     log,
