@@ -71,6 +71,7 @@ class LimitStore(Protocol):
 @dataclass
 class _Window:
     entries: deque[list[float | str | int]] = field(default_factory=deque)  # [time, id, tokens]
+    by_id: dict[str, list[float | str | int]] = field(default_factory=dict)
     total: int = 0
     blocked_until: float = 0.0
 
@@ -85,7 +86,9 @@ class InMemoryLimitStore:
     def _window(self, key: str, per: float, now: float) -> _Window:
         w = self._windows.setdefault(key, _Window())
         while w.entries and float(w.entries[0][0]) <= now - per:
-            w.total -= int(w.entries.popleft()[2])
+            gone = w.entries.popleft()
+            w.total -= int(gone[2])
+            del w.by_id[str(gone[1])]
         return w
 
     async def acquire(self, key: str, limit: RateLimit, tokens: int, ident: str) -> float:
@@ -106,7 +109,9 @@ class InMemoryLimitStore:
                         break
             if wait > 0:
                 return wait
-            w.entries.append([now, ident, tokens])
+            entry: list[float | str | int] = [now, ident, tokens]
+            w.entries.append(entry)
+            w.by_id[ident] = entry
             w.total += tokens
             return 0.0
 
@@ -114,11 +119,10 @@ class InMemoryLimitStore:
         """Correct an admitted request's tokens (a no-op once it left the window)."""
         with self._lock:
             w = self._window(key, limit.per, _clock.monotonic())
-            for entry in w.entries:
-                if entry[1] == ident:
-                    w.total += tokens - int(entry[2])
-                    entry[2] = tokens
-                    return
+            entry = w.by_id.get(ident)
+            if entry is not None:
+                w.total += tokens - int(entry[2])
+                entry[2] = tokens
 
     async def block(self, key: str, seconds: float) -> None:
         """Refuse requests under ``key`` for ``seconds`` from now."""
