@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
-from cadence._cadence import Cadence
+from cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError
-from cadence.integrations._encode import to_jsonable
 
 from .tools import Tool
 
@@ -120,7 +120,7 @@ def cadence_tool(
     async def run(**arguments: Any) -> Any:
         final = await cadence.run(score_type(**arguments))
         if output is None:
-            return to_jsonable(final)
+            return to_jsonable_python(final, fallback=str)
         if isinstance(output, str):
             return getattr(final, output)
         return output(final)

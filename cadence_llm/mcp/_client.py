@@ -34,8 +34,7 @@ from mcp.shared.exceptions import MCPError as SDKError
 from pydantic import ValidationError
 
 from cadence.exceptions import CadenceDefinitionError, TimeoutError
-from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
-from cadence.resilience._timeout import call_async_with_limit
+from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry, Timeout
 
 from ..tools import Tool
 from ._errors import (
@@ -340,8 +339,8 @@ class MCPClient:
         breaker = self.breaker
         admission = None if breaker is None else await breaker.acquire_async()
         try:
-            result: MCPResult = await call_async_with_limit(
-                self._call, (tool, dict(arguments or {})), {}, limit=self.timeout, name=tool
+            result: MCPResult = await Timeout(self.timeout).call_async(
+                self._call, tool, dict(arguments or {}), name=tool
             )
         except TimeoutError:
             error: MCPError = MCPTimeoutError(
@@ -401,9 +400,7 @@ class MCPClient:
 
         for _ in range(_PAGE_CAP):
             try:
-                listing = await call_async_with_limit(
-                    page, (cursor,), {}, limit=self.timeout, name="tools/list"
-                )
+                listing = await Timeout(self.timeout).call_async(page, cursor, name="tools/list")
             except TimeoutError:
                 raise MCPTimeoutError(
                     f"MCP server {self.name!r} did not list its tools within {self.timeout:g}s",

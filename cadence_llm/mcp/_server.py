@@ -20,10 +20,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from starlette.applications import Starlette
 
 from cadence.exceptions import CadenceDefinitionError
-from cadence.integrations._encode import to_jsonable
 
 from ..messages import ToolCall
 from ..tools import Tool, ToolBox
@@ -110,11 +110,7 @@ class ToolServer:
         result = _text_result(outcome.message.content, error=False)
         value = outcome.value
         if isinstance(value, dict | list | BaseModel):
-            result.structured_content = (
-                value.model_dump(mode="json")
-                if isinstance(value, BaseModel)
-                else to_jsonable(value)
-            )
+            result.structured_content = to_jsonable_python(value, fallback=str)
         return result
 
     # -- running -----------------------------------------------------------------------------------

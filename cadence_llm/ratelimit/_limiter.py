@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from cadence import _clock
+from cadence import clock as _clock
 from cadence.exceptions import CadenceDefinitionError
 
 from ..errors import RateLimitedError

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from cadence import _clock
+from cadence import clock as _clock
 
 __all__ = ["InMemoryLimitStore", "LimitStore", "RateLimit"]
 
