@@ -17,19 +17,22 @@ happen while it *runs*, so callers can catch one family without the other::
     │   └── Skip(reason)                         raised by a note to end a run cleanly
     └── ...
 
-A ``NoteError`` (or ``ParallelNoteError``) caused by a ``TimeoutError``, ``RetryExhaustedError``
-or ``CircuitOpenError`` is also an instance of that class, with its attributes (``timeout``,
-``attempts``, ``last_error``, ``retry_after`` ...): 0.7.2 let those escape unwrapped, and code
-catching them around ``run()`` keeps working.
-
 ``asyncio.CancelledError`` is never wrapped, retried or swallowed: cancelling a run cancels
 every note in flight and the cancellation propagates to the caller.
+
+An error class may ask to stay catchable as itself after a run wraps it, by setting
+``catchable_through_notes = True`` (``cadence_llm``'s provider errors do): the ``NoteError`` (or
+``ParallelNoteError``) wrapping it, at any depth of child cadences and groups, is then also an
+instance of its class and carries its attributes, so ``except RateLimitedError`` around
+``run()`` fires while ``except NoteError`` and ``.note_name`` keep working. ``TimeoutError``,
+``RetryExhaustedError`` and ``CircuitOpenError`` do too: 0.7.2 let them escape a run unwrapped,
+and code catching them around ``run()`` keeps working.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any, cast
+from typing import Any, ClassVar
 
 __all__ = [
     "CadenceDefinitionError",
@@ -50,6 +53,8 @@ class CadenceError(Exception):
     """Base of every cadence error; carries a stable ``code`` and structured ``details``."""
 
     default_code = "CADENCE_ERROR"
+    catchable_through_notes: ClassVar[bool] = False
+    """True: a ``NoteError`` wrapping this error is also an instance of its class."""
 
     def __init__(
         self,
@@ -101,8 +106,45 @@ class ValidationError(CadenceDefinitionError):
         self.diagnostics = items
 
 
+def _root_cause(error: BaseException | None) -> BaseException | None:
+    """The error a chain of NoteErrors wraps (the one a note raised in the first place)."""
+    while isinstance(error, NoteError):
+        error = error.original_error
+    return error
+
+
+_WRAPPERS: dict[tuple[type[BaseException], type[BaseException]], type[BaseException]] = {}
+
+
+def _wrapper_class(note_cls: type[NoteError], root_cls: type[BaseException]) -> type[Any]:
+    """``note_cls`` and ``root_cls`` in one class, named e.g. ``NoteError[RateLimitedError]``."""
+    key = (note_cls, root_cls)
+    found = _WRAPPERS.get(key)
+    if found is None:
+        found = _WRAPPERS[key] = type(
+            f"{note_cls.__name__}[{root_cls.__name__}]",
+            (note_cls, root_cls),
+            {
+                "__module__": note_cls.__module__,
+                "__str__": CadenceError.__str__,  # the note's "[CODE] note 'x' failed: ..."
+                "__reduce__": NoteError.__reduce__,
+                "_wrapped_class": root_cls,
+            },
+        )
+    return found
+
+
+def _rebuild_wrapper(
+    note_cls: type[NoteError], root_cls: type[BaseException], state: dict[str, Any], args: Any
+) -> Any:
+    return _rebuild(_wrapper_class(note_cls, root_cls), state, args)
+
+
 class NoteError(CadenceError):
     """A note failed while the cadence ran.
+
+    When the root cause's class sets ``catchable_through_notes``, the instance is also of that
+    class (see the module docstring) and starts with the root cause's attributes.
 
     Args:
         message: What happened.
@@ -111,27 +153,21 @@ class NoteError(CadenceError):
     """
 
     default_code = "NOTE_ERROR"
+    _original_position: ClassVar[int] = 2  # where original_error sits among the positionals
+    _wrapped_class: ClassVar[type[BaseException] | None] = None
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> NoteError:
-        # A note failure caused by a timeout, exhausted retries or an open breaker is also an
-        # instance of that error's class, so ``except cadence.TimeoutError`` around ``run()``
-        # (how 0.7.2 code caught them, when they escaped unwrapped) keeps working.
-        at = 4 if issubclass(cls, ParallelNoteError) else 2  # original_error's position
-        original = kwargs.get("original_error", args[at] if len(args) > at else None)
-        combined = _COMBINED.get((cls, type(original)))
-        if (
-            combined is None
-            and isinstance(original, _CAUSES)
-            and cls in (NoteError, ParallelNoteError)
-        ):
-            combined = next(_COMBINED[(cls, c)] for c in _CAUSES if isinstance(original, c))
-        target = combined or cls
-        # The nearest builtin ``__new__`` (OSError's for a TimeoutError), as Python requires.
-        builtin = next(
-            k for k in target.__mro__ if k.__module__ == "builtins" and "__new__" in vars(k)
-        )
-        instance: NoteError = cast(Any, builtin).__new__(target)
-        return instance
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        pos = cls._original_position
+        original = kwargs.get("original_error", args[pos] if len(args) > pos else None)
+        root = _root_cause(original)
+        if root is None or not getattr(type(root), "catchable_through_notes", False):
+            return super().__new__(cls)
+        base = cls.__mro__[1] if cls._wrapped_class is not None else cls
+        wrapper = _wrapper_class(base, type(root))
+        err = super(NoteError, wrapper).__new__(wrapper)
+        # The root's own fields (retry_after, status_code...); not its notes, shown on the root.
+        err.__dict__.update((k, v) for k, v in root.__dict__.items() if k != "__notes__")
+        return err
 
     def __init__(
         self,
@@ -143,19 +179,26 @@ class NoteError(CadenceError):
         details: dict[str, Any] | None = None,
     ) -> None:
         merged = {"note_name": note_name, **(details or {})}
+        # Named, not super(): in a wrapper class the next __init__ would be the wrapped error's.
         CadenceError.__init__(self, message, code, merged)
         self.note_name = note_name
         self.original_error = original_error
         if original_error is not None:
             self.__cause__ = original_error
-            for name in _CAUSE_ATTRIBUTES.get(type(self), ()):
-                setattr(self, name, getattr(original_error, name, None))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        wrapped = type(self)._wrapped_class
+        if wrapped is None:
+            return super().__reduce__()
+        note_cls = type(self).__mro__[1]
+        return (_rebuild_wrapper, (note_cls, wrapped, self.__dict__.copy(), self.args))
 
 
 class ParallelNoteError(NoteError):
     """A task of a ``.sync`` group failed; names the group and the task's position in it."""
 
     default_code = "PARALLEL_NOTE_ERROR"
+    _original_position = 4
 
     def __init__(
         self,
@@ -183,13 +226,18 @@ class ParallelNoteError(NoteError):
 
 
 class RetryExhaustedError(CadenceError):
-    """Every attempt of a retried call failed; the last failure is chained as the cause."""
+    """Every attempt of a retried call failed; the last failure is chained as the cause.
+
+    0.7.2's ``RetryExhaustedError(note_name, attempts, last_error)`` (positional, or with
+    ``note_name=``) still works, with a ``DeprecationWarning``.
+    """
 
     default_code = "RETRY_EXHAUSTED"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         legacy_attempts: int | None = None,
         legacy_last_error: BaseException | None = None,
         /,
@@ -198,17 +246,24 @@ class RetryExhaustedError(CadenceError):
         last_error: BaseException | None = None,
         errors: list[BaseException] | None = None,
         code: str | None = None,
+        note_name: str | None = None,
     ) -> None:
-        if legacy_attempts is not None:  # 0.7.2: RetryExhaustedError(note_name, attempts, error)
+        details: dict[str, Any] = {"attempts": attempts}
+        if legacy_attempts is not None or note_name is not None:  # the 0.7.2 form
             from cadence._compat import deprecated
 
             deprecated(
                 "RetryExhaustedError(note_name, attempts, last_error)",
                 "RetryExhaustedError(message, attempts=..., last_error=...)",
             )
-            attempts, last_error = legacy_attempts, legacy_last_error
-            message = f"Note '{message}' failed after {attempts} attempts: {last_error}"
-        CadenceError.__init__(self, message, code, {"attempts": attempts})
+            if legacy_attempts is not None:
+                attempts, last_error = legacy_attempts, legacy_last_error
+            note_name = message if note_name is None else note_name
+            message = f"Note '{note_name}' failed after {attempts} attempts: {last_error}"
+            details = {"note_name": note_name, "attempts": attempts}
+        if message is None:
+            raise TypeError("RetryExhaustedError() needs a message")
+        CadenceError.__init__(self, message, code, details)
         self.attempts = attempts
         self.last_error = last_error
         self.errors: list[BaseException] = list(
@@ -219,20 +274,28 @@ class RetryExhaustedError(CadenceError):
 
 
 class TimeoutError(CadenceError, builtins.TimeoutError):
-    """A call ran longer than its timeout; also a builtin ``TimeoutError``."""
+    """A call ran longer than its timeout; also a builtin ``TimeoutError``.
+
+    0.7.2's ``TimeoutError(note_name, timeout_seconds)`` (positional, or with
+    ``timeout_seconds=``) still works, with a ``DeprecationWarning``.
+    """
 
     default_code = "TIMEOUT"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         legacy_seconds: float | None = None,
         /,
         *,
         timeout: float | None = None,
         note_name: str | None = None,
         code: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
+        if legacy_seconds is None:
+            legacy_seconds = timeout_seconds
         if legacy_seconds is not None:  # 0.7.2: TimeoutError(note_name, timeout_seconds)
             from cadence._compat import deprecated
 
@@ -240,37 +303,50 @@ class TimeoutError(CadenceError, builtins.TimeoutError):
                 "TimeoutError(note_name, timeout_seconds)",
                 "TimeoutError(message, timeout=..., note_name=...)",
             )
-            note_name, timeout = message, legacy_seconds
+            note_name = message if note_name is None else note_name
+            timeout = legacy_seconds
             message = f"Note '{note_name}' timed out after {timeout}s"
+        if message is None:
+            raise TypeError("TimeoutError() needs a message")
         CadenceError.__init__(self, message, code, {"timeout": timeout, "note_name": note_name})
         self.timeout = timeout
         self.note_name = note_name
 
 
 class CircuitOpenError(CadenceError):
-    """A circuit breaker is open and refused the call; try again after ``retry_after`` seconds."""
+    """A circuit breaker is open and refused the call; try again after ``retry_after`` seconds.
+
+    0.7.2's ``CircuitOpenError(name, retry_after)`` (positional, or with ``name=``) still
+    works, with a ``DeprecationWarning``.
+    """
 
     default_code = "CIRCUIT_OPEN"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         legacy_retry_after: float | None = None,
         /,
         *,
         breaker: str = "",
         retry_after: float = 0.0,
         code: str | None = None,
+        name: str | None = None,
     ) -> None:
-        if legacy_retry_after is not None:  # 0.7.2: CircuitOpenError(name, retry_after)
+        if legacy_retry_after is not None or name is not None:  # 0.7.2's form
             from cadence._compat import deprecated
 
             deprecated(
                 "CircuitOpenError(name, retry_after)",
                 "CircuitOpenError(message, breaker=..., retry_after=...)",
             )
-            breaker, retry_after = message, legacy_retry_after
+            breaker = (message or "") if name is None else name
+            if legacy_retry_after is not None:
+                retry_after = legacy_retry_after
             message = f"Circuit '{breaker}' is open. Retry after {retry_after:.1f}s"
+        if message is None:
+            raise TypeError("CircuitOpenError() needs a message")
         CadenceError.__init__(self, message, code, {"breaker": breaker, "retry_after": retry_after})
         self.breaker = breaker
         self.retry_after = retry_after
@@ -311,34 +387,3 @@ class Skip(CadenceError):
     def __init__(self, reason: str = "skipped") -> None:
         super().__init__(reason, None, {"reason": reason})
         self.reason = reason
-
-
-# A note failure whose cause is one of these is also an instance of the cause's class (see
-# ``NoteError.__new__``), carrying the cause's attributes too. The classes are module attributes
-# so that such errors pickle like any other.
-_CAUSES: tuple[type[CadenceError], ...] = (TimeoutError, RetryExhaustedError, CircuitOpenError)
-_ATTRIBUTES: dict[type[CadenceError], tuple[str, ...]] = {
-    TimeoutError: ("timeout",),
-    RetryExhaustedError: ("attempts", "last_error", "errors"),
-    CircuitOpenError: ("breaker", "retry_after"),
-}
-_COMBINED: dict[tuple[type, type], type[NoteError]] = {}
-_CAUSE_ATTRIBUTES: dict[type, tuple[str, ...]] = {}
-
-
-def _combine(base: type[NoteError], cause: type[CadenceError]) -> type[NoteError]:
-    name = f"{base.__name__.removesuffix('Error')}{cause.__name__}"
-    cls = cast(
-        "type[NoteError]",
-        type(name, (base, cause), {"__module__": __name__, "__doc__": base.__doc__}),
-    )
-    cls.default_code = base.default_code
-    _COMBINED[(base, cause)] = cls
-    _CAUSE_ATTRIBUTES[cls] = _ATTRIBUTES[cause]
-    globals()[name] = cls
-    return cls
-
-
-for _base in (NoteError, ParallelNoteError):
-    for _cause in _CAUSES:
-        _combine(_base, _cause)
