@@ -183,6 +183,36 @@ def test_072_error_constructors_work_and_warn() -> None:
     assert (parallel.note_name, parallel.group_name, parallel.task_index) == ("t", "g", 1)
 
 
+def test_072_error_keyword_constructors_work_and_warn() -> None:
+    """0.7.2's keyword names (timeout_seconds=, note_name=, name=) build the same errors, warning."""
+    with pytest.warns(DeprecationWarning, match=r"timeout=\.\.\."):
+        timeout = TimeoutError(note_name="fetch", timeout_seconds=2.0)
+    assert str(timeout) == "[TIMEOUT] Note 'fetch' timed out after 2.0s"
+    assert (timeout.note_name, timeout.timeout) == ("fetch", 2.0)
+    with pytest.warns(DeprecationWarning, match=r"attempts=\.\.\."):
+        exhausted = RetryExhaustedError(note_name="fetch", attempts=3, last_error=ValueError("x"))
+    assert str(exhausted) == "[RETRY_EXHAUSTED] Note 'fetch' failed after 3 attempts: x"
+    assert exhausted.details == {"note_name": "fetch", "attempts": 3}
+    with pytest.warns(DeprecationWarning, match=r"breaker=\.\.\."):
+        circuit = CircuitOpenError(name="payments", retry_after=1.0)
+    assert (circuit.name, circuit.retry_after) == ("payments", 1.0)
+    with pytest.raises(TypeError, match="needs a message"):
+        TimeoutError()
+
+
+def test_a_timeout_inside_a_child_cadence_is_still_a_timeout_error() -> None:
+    """except TimeoutError around run() catches a timeout two levels down (child, then group)."""
+
+    @note(timeout=0.01)
+    async def hang(score: Order) -> None:
+        await asyncio.sleep(5)
+
+    inner = Cadence("inner", Order()).sync("fan", [hang])
+    with pytest.raises(TimeoutError) as caught:
+        Cadence("outer", Order()).child("sub", inner, lambda parent, child: None).run_sync()
+    assert isinstance(caught.value, NoteError) and caught.value.timeout == 0.01
+
+
 def test_get_circuit_returns_the_same_breaker_for_a_name() -> None:
     """get_circuit(name) hands back the one breaker registered under that name."""
     first = get_circuit("compat-circuit")
