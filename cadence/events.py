@@ -22,7 +22,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -79,9 +79,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class CadenceEvent:
     """A run started or ended (``cadence.*``); the base of every event record.
+
+    ``event_type`` and ``cadence_name`` may be given positionally (as in 0.7.2); every other
+    field is keyword-only.
 
     Attributes:
         event_type: One of ``EVENT_TYPES``.
@@ -95,11 +98,13 @@ class CadenceEvent:
         note_name: The step or task for note, retry and group events; else ``None``.
         duration: Seconds, on completed and failed events.
         error: The exception, on failed and retry events.
-        metadata: Always empty; kept for listeners written for cadence-orchestration 0.7.2.
+        metadata: What the event's creator attached; empty on cadence's own events (kept for
+            code written for cadence-orchestration 0.7.2, whose events had it too).
     """
 
     event_type: str
     cadence_name: str
+    _: KW_ONLY
     run_key: str = ""
     run_id: str | None = None
     depth: int = 0
@@ -108,11 +113,9 @@ class CadenceEvent:
     note_name: str | None = None
     duration: float | None = None
     error: BaseException | None = None
-
-    @property
-    def metadata(self) -> Mapping[str, Any]:
-        """An empty mapping (0.7.2's events had a ``metadata`` dict that nothing filled)."""
-        return _NO_METADATA
+    metadata: Mapping[str, Any] = field(
+        default_factory=lambda: _NO_METADATA, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -111,6 +111,18 @@ def test_console_and_json_reporters_print_072_lines(capsys: pytest.CaptureFixtur
     assert from_console is json_reporter
 
 
+def test_a_reporter_written_for_072_gets_each_note_and_the_total() -> None:
+    """A reporter with 0.7.2's parameter names gets (name, seconds, score) per note, then TOTAL."""
+    calls: list[tuple[str, float, Any]] = []
+
+    def reporter(beat_name: str, elapsed: float, context: Any) -> None:
+        calls.append((beat_name, elapsed, context))
+
+    result = Cadence("cart", Cart()).with_reporter(reporter).then("price", price).run_sync()
+    assert [name for name, _, _ in calls] == ["price", "cart:TOTAL"]
+    assert all(elapsed >= 0 for _, elapsed, _ in calls) and calls[0][2] is result
+
+
 @pytest.fixture
 def registry() -> Any:
     from prometheus_client import CollectorRegistry
@@ -270,11 +282,13 @@ def test_otel_072_helpers_warn_and_tracing_context_is_the_parent(
 
 
 def test_event_records_have_072_fields() -> None:
-    """Events carry 0.7.2's fields (metadata always empty) and are built from two of them."""
+    """Events carry 0.7.2's fields and are built as 0.7.2 built them; cadence's leave metadata empty."""
     from cadence.events import NOTE_COMPLETED, CadenceEvent, EventEmitter
 
-    made = CadenceEvent(event_type=NOTE_COMPLETED, cadence_name="c")
-    assert made.timestamp > 0 and dict(made.metadata) == {}
+    made = CadenceEvent(NOTE_COMPLETED, "c", note_name="price", metadata={"source": "test"})
+    assert (made.event_type, made.cadence_name, made.note_name) == (NOTE_COMPLETED, "c", "price")
+    assert made.timestamp > 0 and made.metadata == {"source": "test"}
+    assert dict(CadenceEvent(NOTE_COMPLETED, "c").metadata) == {}
     seen: list[Any] = []
     emitter = EventEmitter().on(NOTE_COMPLETED, seen.append)
     Cadence("c", Cart()).with_hooks(emitter).then("price", price).run_sync()
