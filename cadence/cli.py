@@ -381,3 +381,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("cadence: interrupted\n")
         return 130
     return 1
+
+
+# --- kept for cadence-orchestration 0.7.2 code (deprecated): see docs/migrating.md -----------
+
+
+def __getattr__(name: str) -> Any:
+    from cadence._compat.cli import COMMANDS
+
+    if name not in COMMANDS:
+        raise AttributeError(f"module 'cadence.cli' has no attribute {name!r}")
+    return COMMANDS[name]
