@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,52 @@ async def test_a_plain_dict_that_is_not_this_score_is_still_corrupt() -> None:
         await flow.run(Pay())
     with pytest.raises(CheckpointError):
         ScoreCodec().decode_fields({"items": {1, 2}}, Pay)
+
+
+class DictStore:
+    """A store written against 0.7.2's protocol (its parameter names, plain dicts)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], list[tuple[str, int, dict[str, Any]]]] = {}
+
+    async def save_checkpoint(
+        self,
+        cadence_name: str,
+        run_id: str,
+        measure_name: str,
+        measure_index: int,
+        score_state: dict[str, Any],
+    ) -> None:
+        self.saved.setdefault((cadence_name, run_id), []).append(
+            (measure_name, measure_index, score_state)
+        )
+
+    async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
+        return {name for name, _, _ in self.saved.get((cadence_name, run_id), [])}
+
+    async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        rows = self.saved.get((cadence_name, run_id))
+        return rows[-1][2] if rows else None
+
+    async def clear_checkpoints(self, cadence_name: str, run_id: str) -> None:
+        self.saved.pop((cadence_name, run_id), None)
+
+
+async def test_a_store_written_for_072_checkpoints_and_resumes() -> None:
+    """A 0.7.2-style store (measure_name, measure_index) receives checkpoints and resumes a run."""
+
+    async def boom(score: Pay) -> None:
+        raise RuntimeError("card declined")
+
+    store = DictStore()
+
+    def flow(second: Any) -> Cadence[Pay]:
+        started = Cadence("pay", Pay()).with_checkpoint(store, run_id="r1")
+        return started.then("validate", validate).then("charge", second)
+
+    with pytest.raises(Exception, match="card declined"):
+        await flow(boom).run(Pay())
+    assert [(name, index) for name, index, _ in store.saved[("pay", "r1")]] == [("validate", 0)]
+    result = await flow(charge).run(Pay())
+    assert log == ["validate", "charge"] and result.value == "validated"
+    assert ("pay", "r1") not in store.saved  # cleared after the run completed
