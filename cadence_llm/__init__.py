@@ -8,6 +8,7 @@ Install with ``pip install 'cadence-orchestration[llm]'`` plus the provider extr
 
 from __future__ import annotations
 
+from ._cadence_tool import cadence_tool
 from .agent import Agent, AgentEvent, AgentResult, TurnLimitError, agent
 from .chain import ChainResult, FallbackChain, Gate, default_fallback
 from .errors import (
@@ -128,6 +129,7 @@ __all__ = [
     "UsageLedger",
     "UserMessage",
     "agent",
+    "cadence_tool",
     "classify",
     "default_fallback",
     "generate",

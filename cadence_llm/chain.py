@@ -43,6 +43,7 @@ from .errors import (
 )
 from .messages import ModelRequest, ModelResponse, StreamDone, StreamEvent, StreamReset
 from .models.base import Model, as_request, model_identity
+from .ratelimit import RateLimiter
 
 __all__ = ["ChainResult", "FallbackChain", "Gate", "default_fallback"]
 
@@ -104,6 +105,10 @@ class FallbackChain:
         count_tokens: ``count_tokens(request) -> int``, the request's size for routing
             (default: a four-characters-per-token estimate plus ``max_tokens``).
         on_attempt: Called with each finished :class:`Attempt` (for logging and metrics).
+        limiter: A :class:`~cadence_llm.ratelimit.RateLimiter` consulted before each attempt,
+            ahead of the circuit breaker: a model at its declared limit is skipped or waited
+            for (by the limiter's policy) without a request, and a provider's 429 blocks the
+            model for every run sharing the limiter's store. The limiter is a gate.
     """
 
     system = "chain"
@@ -124,6 +129,7 @@ class FallbackChain:
         context_windows: Mapping[str, int] | None = None,
         count_tokens: TokenCounter = estimate_tokens,
         on_attempt: Callable[[Attempt], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         models = list(models)
         if not models:
@@ -182,8 +188,11 @@ class FallbackChain:
             self.breakers = [breaker(m) for m in models]
         else:
             self.breakers = [None] * len(models)
+        # The limiter comes first, so a refused attempt never takes a half-open breaker's probe.
+        first: list[Gate] = [] if limiter is None else [limiter]
+        self.limiter = limiter
         self.gates: list[list[Gate]] = [
-            ([] if b is None else [BreakerGate(b)]) + gates_for(m, gates)
+            first + ([] if b is None else [BreakerGate(b)]) + gates_for(m, gates)
             for m, b in zip(models, self.breakers, strict=True)
         ]
         self.windows: list[int | None] = [
