@@ -15,6 +15,7 @@ from cadence._callables import is_async_callable
 from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._observe._base import CadenceHooks, HooksManager
 from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
@@ -31,7 +32,6 @@ from cadence.exceptions import (
     TimeoutError,
     ValidationError,
 )
-from cadence.hooks import CadenceHooks, HooksManager
 
 if typing.TYPE_CHECKING:
     from cadence._builtin_hooks import (

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from cadence._context import current_note
+from cadence._observe._base import CadenceHooks
 from cadence._tracing import TracingHooks
 from cadence._track import Tracker
-from cadence.hooks import CadenceHooks, note_scope
 
 __all__ = [
     "DebugHooks",
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def _where() -> str:
-    scope = note_scope()
+    scope = current_note()
     if scope is None or scope.group is None:
         return ""
     if scope.task_index is None:

@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
+from cadence._observe._base import HooksManager
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
 from cadence.exceptions import CadenceDefinitionError
-from cadence.hooks import HooksManager
 
 __all__ = ["Cadence"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
-    from cadence.hooks import HooksManager
+    from cadence._observe._base import HooksManager
 
 __all__ = ["ChildStep", "Plan", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
 

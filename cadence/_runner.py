@@ -28,9 +28,9 @@ from typing import Any
 from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
+from cadence._observe._base import HooksManager
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
-from cadence.hooks import HooksManager
 
 __all__ = ["run_plan"]
 

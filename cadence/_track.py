@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence.hooks import note_scope
+from cadence._context import current_note
 
 __all__ = ["NoteFrame", "RunFrame", "Tracker"]
 
@@ -137,7 +137,7 @@ class Tracker:
             if type(frame) is RunFrame:
                 run = frame
                 break
-        scope = note_scope()
+        scope = current_note()
         group = index = None
         if scope is not None and scope.note_name == note_name:
             group, index = scope.group, scope.task_index

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cadence._observe._base import CadenceHooks
 from cadence._track import Tracker
-from cadence.hooks import CadenceHooks
 
 __all__ = [
     "ALL",

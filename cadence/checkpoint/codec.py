@@ -373,7 +373,7 @@ class ScoreCodec:
         tag = v.get(_TAG)
         if tag is None:
             return {k: self._decode(x, f"{path}.{k}", allowed) for k, x in v.items()}
-        return decode_tagged(self, tag, v, path, allowed)
+        return decode_tagged(self._decode, tag, v, path, allowed, allow_pickle=self.allow_pickle)
 
 
 def _key_path(path: str, key: Any) -> str:

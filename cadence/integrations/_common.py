@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from cadence._cadence import Cadence
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
 
 __all__ = ["ReporterHooks", "execute", "get_resource", "require_score", "resources_var"]
 

@@ -30,8 +30,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from cadence._observe._base import CadenceHooks
 from cadence._track import Tracker
-from cadence.hooks import CadenceHooks
 
 __all__ = ["PrometheusReporter"]
 
