@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
 from cadence._observe._base import HooksManager
+from cadence._observe._reporter import CallableReporter
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
 from cadence.exceptions import CadenceDefinitionError
 
@@ -63,7 +64,6 @@ class Cadence(Generic[S]):
         self._steps: list[Step] = []
         self._names: set[str] = set()
         self._hooks = HooksManager()
-        self._reporters: list[Callable[..., Any]] = []
         self._error_handler: Callable[..., Any] | None = None
         self._stop_on_error = True
         self._checkpoint: Any = None
@@ -116,7 +116,6 @@ class Cadence(Generic[S]):
                 self._score,
                 tuple(self._steps),
                 hooks=self._hooks.frozen() if self._hooks else None,
-                reporters=tuple(self._reporters),
                 error_handler=self._error_handler,
                 stop_on_error=self._stop_on_error,
                 checkpoint=self._checkpoint,
@@ -270,13 +269,13 @@ class Cadence(Generic[S]):
 
     def with_reporter(self, reporter: Callable[[str, float, Any], Any]) -> Cadence[S]:
         """Call ``reporter(note_name, seconds, score)`` after each step and once with
-        ``"<cadence>:TOTAL"`` at the end; sync or async."""
+        ``"<cadence>:TOTAL"`` at the end; sync or async. The reporter is attached as a hook
+        (a ``cadence.reporters.Reporter`` bound to this cadence)."""
         if not callable(reporter):
             raise CadenceDefinitionError(
                 f".with_reporter(): expected a function (note_name, elapsed, score), got {reporter!r}"
             )
-        self._reporters.append(reporter)
-        self._plan = None
+        self._hooks.add(CallableReporter(reporter, cadence_name=self._name))
         return self
 
     def with_checkpoint(

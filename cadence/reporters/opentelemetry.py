@@ -21,13 +21,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from cadence._observe._reporter import TOTAL_SUFFIX
 from cadence._tracing import TracingHooks, load_otel
 from cadence._track import Tracker
 from cadence._version import __version__
 
 __all__ = ["OpenTelemetryReporter"]
-
-TOTAL_SUFFIX = ":TOTAL"
 
 
 class OpenTelemetryReporter(TracingHooks):
@@ -57,7 +56,10 @@ class OpenTelemetryReporter(TracingHooks):
 
     def report(self, note_name: str, elapsed: float, score: Any) -> None:
         """``with_reporter`` entry: build the run's spans from its reported timings."""
-        if self._tracker.run() is not None:
+        if self._tracker.run() is not None or (
+            note_name.endswith(TOTAL_SUFFIX)
+            and self._tracker.just_closed(note_name[: -len(TOTAL_SUFFIX)])
+        ):
             return  # attached as hooks too: live spans already cover this run
         now = time.time_ns()
         buffered = self._reported.run()
