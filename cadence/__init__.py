@@ -34,14 +34,14 @@ from cadence.exceptions import (
 )
 
 if typing.TYPE_CHECKING:
-    from cadence._builtin_hooks import (
+    from cadence._group import run_group
+    from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
         MetricsHooks,
         TimingHooks,
         TracingHooks,
     )
-    from cadence._group import run_group
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -58,14 +58,14 @@ if typing.TYPE_CHECKING:
 _LAZY = {
     "CircuitBreaker": "cadence.resilience",
     "CircuitState": "cadence.resilience",
-    "DebugHooks": "cadence._builtin_hooks",
+    "DebugHooks": "cadence._observe._builtin",
     "Fallback": "cadence.resilience",
-    "LoggingHooks": "cadence._builtin_hooks",
-    "MetricsHooks": "cadence._builtin_hooks",
+    "LoggingHooks": "cadence._observe._builtin",
+    "MetricsHooks": "cadence._observe._builtin",
     "Retry": "cadence.resilience",
     "Timeout": "cadence.resilience",
-    "TimingHooks": "cadence._builtin_hooks",
-    "TracingHooks": "cadence._builtin_hooks",
+    "TimingHooks": "cadence._observe._builtin",
+    "TracingHooks": "cadence._observe._builtin",
     "circuit_breaker": "cadence.resilience",
     "run_group": "cadence._group",
     "fallback": "cadence.resilience",

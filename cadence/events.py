@@ -27,7 +27,7 @@ from typing import Any
 from cadence._context import note_var
 from cadence._observe._base import DONE, CadenceHooks
 from cadence._observe._records import Blank, CadenceEvent, GroupEvent, NoteEvent, RetryEvent
-from cadence._track import RunFrame, Tracker
+from cadence._observe._track import RunFrame, Tracker
 
 __all__ = [
     "ALL",

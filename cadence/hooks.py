@@ -37,7 +37,7 @@ note_scope = current_note
 _BUILTINS = ("DebugHooks", "LoggingHooks", "MetricsHooks", "TimingHooks", "TracingHooks")
 
 if TYPE_CHECKING:
-    from cadence._builtin_hooks import (
+    from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
         MetricsHooks,
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     # The built-in hooks load on first use so that ``import cadence`` stays cheap.
     if name in _BUILTINS:
-        from cadence import _builtin_hooks
+        from cadence._observe import _builtin
 
-        return getattr(_builtin_hooks, name)
+        return getattr(_builtin, name)
     raise AttributeError(f"module 'cadence.hooks' has no attribute {name!r}")

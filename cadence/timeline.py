@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence._timeline_html import render_html
+from cadence._observe._timeline_html import render_html
 from cadence.events import (
     CADENCE_COMPLETED,
     CADENCE_FAILED,

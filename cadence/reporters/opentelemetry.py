@@ -22,8 +22,8 @@ import time
 from typing import Any
 
 from cadence._observe._reporter import TOTAL_SUFFIX
-from cadence._tracing import TracingHooks, load_otel
-from cadence._track import Tracker
+from cadence._observe._tracing import TracingHooks, load_otel
+from cadence._observe._track import Tracker
 from cadence._version import __version__
 
 __all__ = ["OpenTelemetryReporter"]

@@ -32,7 +32,7 @@ from typing import Any
 
 from cadence._observe._base import CadenceHooks
 from cadence._observe._reporter import TOTAL_SUFFIX
-from cadence._track import Tracker
+from cadence._observe._track import Tracker
 
 __all__ = ["PrometheusReporter"]
 

@@ -15,8 +15,8 @@ from typing import IO, Any
 
 from cadence._context import current_note
 from cadence._observe._base import DONE, CadenceHooks
-from cadence._tracing import TracingHooks
-from cadence._track import Tracker
+from cadence._observe._tracing import TracingHooks
+from cadence._observe._track import Tracker
 
 __all__ = [
     "DebugHooks",
