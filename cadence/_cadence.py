@@ -31,6 +31,14 @@ _CHECKPOINT_METHODS = (
 )
 
 
+def _misuse(method: str, message: str) -> CadenceDefinitionError:
+    """A definition error for a DSL method, quoting its usage line from the DSL table."""
+    from cadence._validate._grammar import METHODS
+
+    row = METHODS.get(method)
+    return CadenceDefinitionError(f"{message} (usage: .{row.summary})" if row else message)
+
+
 def _hook_list(hooks: Any, where: str) -> list[Any]:
     if isinstance(hooks, HooksManager):  # e.g. the enclosing run's hooks: attach its members
         return list(hooks.hooks)
@@ -139,9 +147,8 @@ class Cadence(Generic[S]):
 
     def _check_name(self, name: Any, method: str) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise CadenceDefinitionError(
-                f".{method}(): the step name must be a non-empty string, got {name!r}; "
-                f'e.g. .{method}("fetch_items", ...)'
+            raise _misuse(
+                method, f".{method}(): the step name must be a non-empty string, got {name!r}"
             )
         if name in self._names:
             raise CadenceDefinitionError(
@@ -173,16 +180,18 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "sync")
         if callable(tasks) and not isinstance(tasks, (list, tuple)):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}, ...): expected a list of functions, got a single function; "
-                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
+                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])",
             )
         parsed = tasks_of(tasks, f".sync({name!r})")
         merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}): merge_strategy must be a MergeStrategy member or a callable "
-                f"(original, snapshots, changes), got {merge!r}"
+                f"(original, snapshots, changes), got {merge!r}",
             )
         return self._add(SyncStep(name, parsed, merge, getattr(merge, "__name__", repr(merge))))
 
@@ -196,9 +205,10 @@ class Cadence(Generic[S]):
         """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order."""
         name = self._check_name(name, "split")
         if not callable(condition):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "split",
                 f".split({name!r}): condition must be a function taking the score and returning "
-                f"a truth value, got {condition!r}"
+                f"a truth value, got {condition!r}",
             )
         cond = task_of(condition, f".split({name!r}, condition=...)")
         true_tasks = tasks_of(if_true, f".split({name!r}, if_true=...)")
@@ -228,20 +238,23 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "child")
         if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): expected a Cadence, got {type(cadence).__name__}; "
-                f"for a function use .then({name!r}, fn)"
+                f"for a function use .then({name!r}, fn)",
             )
         if cadence is self:
             raise CadenceDefinitionError(f".child({name!r}): a cadence cannot contain itself")
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): merge must be a function (parent, child_score) that copies the "
-                f"child's results into the parent, got {merge!r}"
+                f"child's results into the parent, got {merge!r}",
             )
         if score is not None and not callable(score):
-            raise CadenceDefinitionError(
-                f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
+            raise _misuse(
+                "child",
+                f".child({name!r}): score= must be a function parent -> child score, got {score!r}",
             )
         merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
@@ -253,8 +266,9 @@ class Cadence(Generic[S]):
         ``stop=False`` it continues with the next step. Applies to every step of the cadence.
         """
         if not callable(handler):
-            raise CadenceDefinitionError(
-                f".on_error(): handler must be a function (score, error), got {handler!r}"
+            raise _misuse(
+                "on_error",
+                f".on_error(): handler must be a function (score, error), got {handler!r}",
             )
         self._error_handler = handler
         self._stop_on_error = bool(stop)
