@@ -16,7 +16,7 @@ from cadence.resilience._breaker import (
 from cadence.resilience._compose import compose
 from cadence.resilience._fallback import Fallback, fallback
 from cadence.resilience._redis import RedisBreakerStore
-from cadence.resilience._retry import Retry, RetryEvent, retry
+from cadence.resilience._retry import PendingRetry, Retry, RetryEvent, retry
 from cadence.resilience._store import (
     Admission,
     BreakerConfig,
@@ -45,6 +45,7 @@ __all__ = [
     "Fallback",
     "InMemoryBreakerStore",
     "Outcome",
+    "PendingRetry",
     "RedisBreakerStore",
     "Retry",
     "RetryEvent",
