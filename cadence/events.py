@@ -26,7 +26,14 @@ from typing import Any
 
 from cadence._context import note_var
 from cadence._observe._base import DONE, CadenceHooks
-from cadence._observe._records import Blank, CadenceEvent, GroupEvent, NoteEvent, RetryEvent
+from cadence._observe._records import (
+    NO_METADATA,
+    Blank,
+    CadenceEvent,
+    GroupEvent,
+    NoteEvent,
+    RetryEvent,
+)
 from cadence._observe._track import RunFrame, Tracker
 
 __all__ = [
@@ -128,6 +135,7 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         e.note_name = note_name
         e.duration = duration
         e.error = error
+        e.metadata = NO_METADATA
         e.monotonic = now = _mono()
         scope = _scope()
         if scope is not None and scope.note_name == note_name:

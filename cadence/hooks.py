@@ -27,7 +27,10 @@ __all__ = [
     "MetricsHooks",
     "TimingHooks",
     "TracingHooks",
+    "after_note",
+    "before_note",
     "note_scope",
+    "on_error",
 ]
 
 note_scope = current_note
@@ -35,8 +38,10 @@ note_scope = current_note
 
 
 _BUILTINS = ("DebugHooks", "LoggingHooks", "MetricsHooks", "TimingHooks", "TracingHooks")
+_FACTORIES = ("after_note", "before_note", "on_error")
 
 if TYPE_CHECKING:
+    from cadence._compat.hooks import after_note, before_note, on_error
     from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
@@ -52,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from cadence._observe import _builtin
 
         return getattr(_builtin, name)
+    if name in _FACTORIES:  # one-callback hooks, as in 0.7.2
+        from cadence._compat import hooks as factories
+
+        return getattr(factories, name)
     raise AttributeError(f"module 'cadence.hooks' has no attribute {name!r}")

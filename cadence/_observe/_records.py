@@ -19,10 +19,14 @@ live in the keyword ``__init__`` users call.
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "NO_METADATA",
     "Blank",
     "CadenceEvent",
     "GroupEvent",
@@ -49,6 +53,7 @@ class Blank:
         "group",
         "kind",
         "max_attempts",
+        "metadata",
         "monotonic",
         "note_name",
         "run_id",
@@ -61,6 +66,9 @@ class Blank:
 
 _new = object.__new__
 _set = object.__setattr__
+
+NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+"""The ``metadata`` of every event cadence emits itself (nothing: it is for user events)."""
 
 
 class _Frozen(Blank):
@@ -84,6 +92,9 @@ class _Frozen(Blank):
 class CadenceEvent(_Frozen):
     """A run started or ended (``cadence.*``); the base of every event record.
 
+    ``event_type`` and ``cadence_name`` may be given positionally (as in 0.7.2); every other
+    field is keyword-only.
+
     Attributes:
         event_type: One of ``EVENT_TYPES``.
         cadence_name: The cadence the event belongs to (a child cadence's own name inside it).
@@ -91,11 +102,14 @@ class CadenceEvent(_Frozen):
         run_id: The run's id when it has one (checkpointed runs, web requests), else ``None``;
             known from the run's first note on (a top-level ``cadence.started`` has ``None``).
         depth: 0 for the top-level run, +1 per enclosing ``.child`` step.
-        timestamp: Wall-clock time (``time.time()``), for logs.
+        timestamp: Wall-clock time, for logs: on cadence's own events the run's start
+            (``time.time()``) plus the monotonic time since, so it never jumps within a run.
         monotonic: ``time.perf_counter()`` reading, for durations and timelines.
         note_name: The step or task for note, retry and group events; else ``None``.
         duration: Seconds, on completed and failed events.
         error: The exception, on failed and retry events.
+        metadata: What the event's creator attached; empty on cadence's own events (kept for
+            code written for cadence-orchestration 0.7.2, whose events had it too).
     """
 
     __slots__ = ()
@@ -109,31 +123,34 @@ class CadenceEvent(_Frozen):
     note_name: str | None
     duration: float | None
     error: BaseException | None
+    metadata: Mapping[str, Any] = dataclasses.field(repr=False, compare=False)
 
     def __init__(
         self,
-        *,
         event_type: str,
         cadence_name: str,
-        run_key: str,
+        *,
+        run_key: str = "",
         run_id: str | None = None,
         depth: int = 0,
-        timestamp: float,
-        monotonic: float,
+        timestamp: float | None = None,
+        monotonic: float | None = None,
         note_name: str | None = None,
         duration: float | None = None,
         error: BaseException | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         _set(self, "event_type", event_type)
         _set(self, "cadence_name", cadence_name)
         _set(self, "run_key", run_key)
         _set(self, "run_id", run_id)
         _set(self, "depth", depth)
-        _set(self, "timestamp", timestamp)
-        _set(self, "monotonic", monotonic)
+        _set(self, "timestamp", time.time() if timestamp is None else timestamp)
+        _set(self, "monotonic", time.perf_counter() if monotonic is None else monotonic)
         _set(self, "note_name", note_name)
         _set(self, "duration", duration)
         _set(self, "error", error)
+        _set(self, "metadata", NO_METADATA if metadata is None else metadata)
 
 
 @dataclass(init=False, unsafe_hash=True)
@@ -150,9 +167,15 @@ class NoteEvent(CadenceEvent):
     task_index: int | None
 
     def __init__(
-        self, *, group: str | None = None, task_index: int | None = None, **common: Any
+        self,
+        event_type: str,
+        cadence_name: str,
+        *,
+        group: str | None = None,
+        task_index: int | None = None,
+        **common: Any,
     ) -> None:
-        super().__init__(**common)
+        super().__init__(event_type, cadence_name, **common)
         _set(self, "group", group)
         _set(self, "task_index", task_index)
 
@@ -165,8 +188,10 @@ class RetryEvent(NoteEvent):
     attempt: int
     max_attempts: int
 
-    def __init__(self, *, attempt: int, max_attempts: int, **note: Any) -> None:
-        super().__init__(**note)
+    def __init__(
+        self, event_type: str, cadence_name: str, *, attempt: int, max_attempts: int, **note: Any
+    ) -> None:
+        super().__init__(event_type, cadence_name, **note)
         _set(self, "attempt", attempt)
         _set(self, "max_attempts", max_attempts)
 
@@ -184,7 +209,15 @@ class GroupEvent(NoteEvent):
     kind: str
     task_names: tuple[str, ...]
 
-    def __init__(self, *, kind: str, task_names: tuple[str, ...] = (), **note: Any) -> None:
-        super().__init__(**note)
+    def __init__(
+        self,
+        event_type: str,
+        cadence_name: str,
+        *,
+        kind: str,
+        task_names: tuple[str, ...] = (),
+        **note: Any,
+    ) -> None:
+        super().__init__(event_type, cadence_name, **note)
         _set(self, "kind", kind)
         _set(self, "task_names", task_names)

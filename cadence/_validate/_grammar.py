@@ -48,6 +48,7 @@ class Param:
     required: bool = True
     keyword_only: bool = False
     arity: int = 0  # positional arguments the callable must accept (0: not a callable)
+    advertised: bool = True  # False: accepted (kept for 0.7.2 code), never shown to models
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ METHODS: dict[str, Method] = {
                 Param("condition", "condition", arity=1),
                 Param("if_true", "branch", arity=1),
                 Param("if_false", "branch", required=False, arity=1),
+                Param("parallel", "bool", required=False, keyword_only=True, advertised=False),
             ),
             'split("step", condition, if_true, if_false): run one branch',
             doc="Ask a condition; run the if_true notes when it holds, else the if_false notes.",
@@ -321,6 +323,7 @@ def grammar_table() -> dict[str, Any]:
                 "arity": p.arity,
             }
             for p in m.params
+            if p.advertised
         ]
 
     return {

@@ -14,9 +14,12 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from flask import request
 
-__all__ = ["Binder", "Invalid"]
+from cadence.integrations._problem import PROBLEM_MEDIA_TYPE, Problem
+
+__all__ = ["Binder", "Invalid", "problem_response"]
 
 _JSON = "application/json"
 _COERCE: dict[Any, Callable[[str], Any]] = {
@@ -119,3 +122,10 @@ class Binder:
         if errors:
             raise Invalid(errors)
         return kwargs
+
+
+def problem_response(problem: Problem) -> flask.Response:
+    """A Flask response carrying a problem document with its headers."""
+    return flask.Response(
+        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
+    )

@@ -8,6 +8,8 @@ machine itself (closed → open → half-open → closed) is described in ``_sto
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -99,12 +101,12 @@ class CircuitBreaker:
     def __init__(
         self,
         name: str,
-        *,
         failure_threshold: int = 5,
         recovery_timeout: float = 30.0,
         half_open_max_calls: int = 1,
-        probe_timeout: float | None = None,
         excluded_exceptions: Any = None,
+        *,
+        probe_timeout: float | None = None,
         store: BreakerStore | None = None,
         on_store_error: StoreErrorPolicy = "allow",
         store_retry_interval: float = 1.0,
@@ -351,13 +353,13 @@ class CircuitBreaker:
 
 
 def circuit_breaker(
-    *,
     failure_threshold: int = 5,
     recovery_timeout: float = 30.0,
     half_open_max_calls: int = 1,
-    probe_timeout: float | None = None,
     name: str | None = None,
     excluded_exceptions: Any = None,
+    *,
+    probe_timeout: float | None = None,
     store: BreakerStore | None = None,
     on_store_error: StoreErrorPolicy = "allow",
 ) -> Callable[[F], F]:
@@ -401,6 +403,33 @@ def circuit_breaker(
     return decorate
 
 
-def get_circuit(name: str, **options: Any) -> CircuitBreaker:
-    """A breaker for the circuit ``name`` in the default store (compatible with 0.7)."""
-    return CircuitBreaker(name, **options)
+_circuits: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()
+_circuits_lock = threading.Lock()
+
+
+def get_circuit(
+    name: str,
+    failure_threshold: int = 5,
+    recovery_timeout: float = 30.0,
+    half_open_max_calls: int = 1,
+    excluded_exceptions: Any = None,
+    **options: Any,
+) -> CircuitBreaker:
+    """The breaker for the circuit ``name`` in the default store (compatible with 0.7).
+
+    While a breaker for ``name`` is alive, the same object is returned and the options are
+    ignored, as in 0.7.2; the circuit's state lives in the store either way. ``options`` are
+    the other keyword options of :class:`CircuitBreaker`.
+    """
+    with _circuits_lock:
+        breaker = _circuits.get(name)
+        if breaker is None:
+            breaker = _circuits[name] = CircuitBreaker(
+                name,
+                failure_threshold,
+                recovery_timeout,
+                half_open_max_calls,
+                excluded_exceptions,
+                **options,
+            )
+        return breaker
