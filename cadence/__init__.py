@@ -24,9 +24,12 @@ from cadence.exceptions import (
     NoteError,
     ParallelNoteError,
     RetryExhaustedError,
+    RunSuspended,
     Skip,
     TimeoutError,
     ValidationError,
+    WaitError,
+    WaitTimedOut,
 )
 from cadence.hooks import CadenceHooks, HooksManager
 
@@ -38,6 +41,9 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._map import ItemFailure
+    from cadence._waits import Approval, Decision, Signal, Sleep, wait_for
+    from cadence.checkpoint._waits import WaitRecord
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -52,6 +58,13 @@ if typing.TYPE_CHECKING:
     )
 
 _LAZY = {
+    "Approval": "cadence._waits",
+    "Decision": "cadence._waits",
+    "ItemFailure": "cadence._map",
+    "Signal": "cadence._waits",
+    "Sleep": "cadence._waits",
+    "WaitRecord": "cadence.checkpoint._waits",
+    "wait_for": "cadence._waits",
     "CircuitBreaker": "cadence.resilience",
     "CircuitState": "cadence.resilience",
     "DebugHooks": "cadence._builtin_hooks",
@@ -87,6 +100,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Approval",
     "Atomic",
     "AtomicDict",
     "AtomicList",
@@ -99,9 +113,11 @@ __all__ = [
     "CircuitOpenError",
     "CircuitState",
     "DebugHooks",
+    "Decision",
     "Fallback",
     "HooksManager",
     "ImmutableScore",
+    "ItemFailure",
     "LoggingHooks",
     "MergeConflict",
     "MergeStrategy",
@@ -111,13 +127,19 @@ __all__ = [
     "ParallelNoteError",
     "Retry",
     "RetryExhaustedError",
+    "RunSuspended",
     "Score",
+    "Signal",
     "Skip",
+    "Sleep",
     "Timeout",
     "TimeoutError",
     "TimingHooks",
     "TracingHooks",
     "ValidationError",
+    "WaitError",
+    "WaitRecord",
+    "WaitTimedOut",
     "__version__",
     "circuit_breaker",
     "fallback",
@@ -127,4 +149,5 @@ __all__ = [
     "timeout",
     "to_dot",
     "to_mermaid",
+    "wait_for",
 ]

@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._merge import MergeStrategy
 from cadence._note import is_async_callable, note_name_of
-from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep, WaitStep
 from cadence.exceptions import CadenceDefinitionError
 from cadence.hooks import HooksManager
+
+if TYPE_CHECKING:
+    from cadence.checkpoint._waits import WaitRecord
 
 __all__ = ["Cadence"]
 
@@ -60,6 +64,16 @@ def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, 
             f"{where}: the list of tasks is empty; give at least one function"
         )
     return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
+
+
+def _no_waits_inside(cadence: Cadence[Any], where: str) -> None:
+    wait = next((s for s in cadence._steps if type(s) is WaitStep), None)
+    if wait is not None:
+        raise CadenceDefinitionError(
+            f"{where}: cadence {cadence.name!r} has the wait step {wait.name!r}; a child runs as "
+            "one step, so on resume its steps before the wait would run again. Put the wait "
+            "in the parent cadence, between two children"
+        )
 
 
 def _hook_list(hooks: Any, where: str) -> list[Any]:
@@ -247,8 +261,108 @@ class Cadence(Generic[S]):
             raise CadenceDefinitionError(
                 f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
             )
+        _no_waits_inside(cadence, f".child({name!r})")
         merge_task = _task(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
+
+    def map(
+        self,
+        name: str,
+        items_from: str | Callable[[S], Any],
+        fn: Callable[[Any], Any] | Cadence[Any],
+        *,
+        concurrency: int | None = None,
+        into: str | None = None,
+        on_error: str = "fail_fast",
+        errors_into: str | None = None,
+        score: Callable[[S, Any], Any] | None = None,
+    ) -> Cadence[S]:
+        """Run ``fn`` once per item of a list known only at run time (dynamic fan-out).
+
+        Each item runs on its own score: a private copy of the item, or ``score(parent, item)``.
+        Results land in ``into`` as a list in item order; ``fn`` returning ``None`` contributes
+        its (changed) item score. See ``docs/map.md``.
+
+        Args:
+            name: Step name.
+            items_from: The score field holding the items, or a function ``score -> list``.
+            fn: A note (sync or async) taking an item's score, or a ``Cadence`` run per item.
+            concurrency: Most items in flight at once (``None``: all of them).
+            into: Score field that receives the results, in item order.
+            on_error: ``"fail_fast"`` (cancel the rest, raise ``ParallelNoteError`` naming the
+                item) or ``"collect"`` (run every item; failures go to ``errors_into``).
+            errors_into: With ``"collect"``: field receiving a list of ``ItemFailure``.
+            score: ``(parent, item) -> item score`` (sync or async), e.g. to give each item
+                the parent's question as well.
+        """
+        from cadence._map import check_map
+
+        name = self._check_name(name, "map")
+        if isinstance(fn, Cadence):
+            _no_waits_inside(fn, f".map({name!r})")
+        step = check_map(
+            name,
+            items_from,
+            fn,
+            concurrency=concurrency,
+            into=into,
+            on_error=on_error,
+            errors_into=errors_into,
+            score=score,
+            template=self._score,
+            make_task=_task,
+        )
+        return self._add(step)
+
+    def wait(
+        self,
+        name: str,
+        condition: Any,
+        *,
+        into: str | None = None,
+        timeout: float | timedelta | None = None,
+        on_timeout: Callable[[S], Any] | None = None,
+    ) -> Cadence[S]:
+        """Park the run until ``condition`` is met; the process may exit meanwhile.
+
+        ``run()`` raises ``RunSuspended`` when the run parks; ``resume(run_id, value)`` (or
+        ``signal``, or ``wake_due`` for a sleep) continues it, exactly once, in any process.
+        Needs ``with_checkpoint``. See ``docs/waits.md``.
+
+        Args:
+            name: Step name; also the wait's key in ``resume(..., wait=name)``.
+            condition: ``Approval(payload=...)`` (payload: JSON data or a function of the
+                score), ``Signal("event")`` or ``Sleep(seconds)`` / ``Sleep(until=...)``.
+            into: Score field that receives the resume value (a ``Decision`` for an approval).
+            timeout: Seconds (or a ``timedelta``) before the wait times out.
+            on_timeout: Runs on the score (sync or async) when the timeout passes; without it
+                the step fails with ``WaitTimedOut``.
+        """
+        from cadence._map import known_fields
+        from cadence._waits import Signal, check_wait
+
+        name = self._check_name(name, "wait")
+        step = check_wait(
+            name, condition, into=into, timeout=timeout, on_timeout=on_timeout, make_task=_task
+        )
+        known = known_fields(self._score)
+        if into is not None and known is not None and into not in known:
+            raise CadenceDefinitionError(
+                f".wait({name!r}): into={into!r} is not a field of {type(self._score).__name__} "
+                f"(fields: {', '.join(sorted(known))})"
+            )
+        if isinstance(condition, Signal):
+            for other in self._steps:
+                if (
+                    type(other) is WaitStep
+                    and isinstance(other.condition, Signal)
+                    and other.condition.name == condition.name
+                ):
+                    raise CadenceDefinitionError(
+                        f".wait({name!r}): step {other.name!r} already waits for signal "
+                        f"{condition.name!r}; a run can wait for one signal name once"
+                    )
+        return self._add(step)
 
     def on_error(self, handler: Callable[[S, BaseException], Any], stop: bool = True) -> Cadence[S]:
         """Handle a failing step with ``handler(score, error)`` (sync or async) instead of raising.
@@ -330,8 +444,79 @@ class Cadence(Generic[S]):
 
         target = self._score if score is None else score
         extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) if hooks is not None else None
-        result: S = await run_cadence(self, target, run_id, inherited=extra)
+        if self._checkpoint is None and any(type(s) is WaitStep for s in self._steps):
+            raise CadenceDefinitionError(
+                f"cadence {self._name!r} has wait steps, so its runs must be checkpointed to "
+                "park and resume: add .with_checkpoint(SQLiteCheckpointStore('runs.db'))"
+            )
+        try:
+            result: S = await run_cadence(self, target, run_id, inherited=extra)
+        except BaseException as exc:
+            if getattr(exc, "parked", None) is None:
+                raise  # not a parked run (a Suspension owned by an enclosing run passes on)
+            from cadence._resume import after_park
+
+            result = await after_park(self, target, exc, extra)  # type: ignore[arg-type]
         return result
+
+    # -- waits ------------------------------------------------------------------------------
+
+    async def resume(
+        self, run_id: str, value: Any = None, *, wait: str | None = None, score: S | None = None
+    ) -> S:
+        """Continue a parked run with ``value`` and return its final score.
+
+        Exactly once: a second resume of the same wait raises ``WaitError``
+        (``WAIT_ALREADY_RESOLVED``). If the run parks again at a later wait, this raises
+        ``RunSuspended`` like ``run()``.
+
+        Args:
+            run_id: The parked run (``RunSuspended.run_id``).
+            value: For an approval ``True``/``False``, ``Decision.approve(payload=...)`` /
+                ``Decision.reject(reason=...)`` or that as a dict; else any JSON data.
+            wait: The wait's key (the ``.wait`` step's name), when the run waits on several.
+            score: The score object to continue on (restored from the checkpoint); a copy of
+                the cadence's own score by default.
+        """
+        from cadence._resume import resume
+
+        return await resume(self, run_id, value, wait=wait, score=score)
+
+    async def signal(
+        self, run_id: str, name: str, value: Any = None, *, score: S | None = None
+    ) -> S | None:
+        """Send the signal ``name`` with ``value`` to a run, continuing it if it was waiting.
+
+        Returns the final score, or ``None`` when the run was not waiting for the signal yet:
+        then the signal is kept, and its wait returns it at once when the run gets there.
+        """
+        from cadence._resume import signal
+
+        return await signal(self, run_id, name, value, score=score)
+
+    async def deliver(
+        self, run_id: str, value: Any = None, *, wait: str | None = None, signal: str | None = None
+    ) -> WaitRecord:
+        """Resolve a wait (exactly once) without continuing the run; returns the record.
+
+        Continue later, anywhere, with ``run(run_id=run_id)`` -- what ``CadenceActor.resume``
+        does on a worker.
+        """
+        from cadence._resume import deliver
+
+        return await deliver(self, run_id, value, wait=wait, signal=signal)
+
+    async def waits(self, run_id: str | None = None) -> list[WaitRecord]:
+        """The waits still waiting: of one run, or of every run of this cadence."""
+        from cadence._resume import list_waits
+
+        return await list_waits(self, run_id)
+
+    async def wake_due(self, *, limit: int | None = None) -> list[str]:
+        """Continue runs whose ``Sleep`` ended or whose wait timed out; returns their ids."""
+        from cadence._resume import wake_due
+
+        return await wake_due(self, limit=limit)
 
     def run_sync(
         self, score: S | None = None, *, run_id: str | None = None, hooks: Any = None

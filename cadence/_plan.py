@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
 
-__all__ = ["ChildStep", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
+__all__ = [
+    "ChildStep",
+    "MapStep",
+    "SplitStep",
+    "Step",
+    "SyncStep",
+    "Task",
+    "ThenStep",
+    "WaitStep",
+]
 
 
 class _Record:
@@ -108,4 +117,101 @@ class ChildStep(_Record):
         self.score = score
 
 
-Step = ThenStep | SyncStep | SplitStep | ChildStep
+class MapStep(_Record):
+    """Run ``fn`` once per item of ``items_from`` (a field name or a function of the score).
+
+    ``fn`` is a task (a note taking the item's score) or a ``Cadence`` run per item. ``score``
+    (optional) builds an item's score from ``(parent, item)``; without it the score is a
+    private copy of the item.
+    """
+
+    __slots__ = (
+        "concurrency",
+        "errors_into",
+        "fn",
+        "into",
+        "items_from",
+        "name",
+        "on_error",
+        "score",
+    )
+    kind = "map"
+    name: str
+    items_from: str | Task
+    fn: Task | Cadence[Any]
+    concurrency: int | None
+    into: str | None
+    on_error: str
+    errors_into: str | None
+    score: Callable[[Any, Any], Any] | None
+
+    def __init__(
+        self,
+        name: str,
+        items_from: str | Task,
+        fn: Task | Cadence[Any],
+        *,
+        concurrency: int | None = None,
+        into: str | None = None,
+        on_error: str = "fail_fast",
+        errors_into: str | None = None,
+        score: Callable[[Any, Any], Any] | None = None,
+    ) -> None:
+        # _Record subclasses may be frozen (read-only) or plain; set slots either way.
+        for field, value in (
+            ("name", name),
+            ("items_from", items_from),
+            ("fn", fn),
+            ("concurrency", concurrency),
+            ("into", into),
+            ("on_error", on_error),
+            ("errors_into", errors_into),
+            ("score", score),
+        ):
+            object.__setattr__(self, field, value)
+
+    @property
+    def fn_name(self) -> str:
+        """The per-item note's (or cadence's) name, as hooks and diagrams show it."""
+        return self.fn.name
+
+    @property
+    def items_label(self) -> str:
+        """Where the items come from, for diagrams: the field name or the function's name."""
+        return self.items_from if isinstance(self.items_from, str) else f"{self.items_from.name}()"
+
+
+class WaitStep(_Record):
+    """Park the run until ``condition`` (an ``Approval``, ``Signal`` or ``Sleep``) is met.
+
+    The resume value goes into the ``into`` field; after ``timeout`` seconds the
+    ``on_timeout`` task runs instead (without one, the step fails with ``WaitTimedOut``).
+    """
+
+    __slots__ = ("condition", "into", "name", "on_timeout", "timeout")
+    kind = "wait"
+    name: str
+    condition: Any
+    into: str | None
+    timeout: float | None
+    on_timeout: Task | None
+
+    def __init__(
+        self,
+        name: str,
+        condition: Any,
+        into: str | None = None,
+        timeout: float | None = None,
+        on_timeout: Task | None = None,
+    ) -> None:
+        for field, value in (
+            ("name", name),
+            ("condition", condition),
+            ("into", into),
+            ("timeout", timeout),
+            ("on_timeout", on_timeout),
+        ):
+            object.__setattr__(self, field, value)
+
+
+Step = ThenStep | SyncStep | SplitStep | ChildStep | MapStep | WaitStep

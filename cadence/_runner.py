@@ -24,8 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
 from cadence._eager import start, wait_first_failure
+from cadence._map import run_map
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
-from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import (
+    ChildStep,
+    MapStep,
+    SplitStep,
+    Step,
+    SyncStep,
+    Task,
+    ThenStep,
+    WaitStep,
+)
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
 from cadence.hooks import HooksManager
 
@@ -153,8 +163,10 @@ async def _run_observed(
     name = cadence._name
     started = time.perf_counter()
     session = None
+    waits = None
     error: BaseException | None = None
     if checkpoint is not None:
+        from cadence._waits import enter_scope
         from cadence.checkpoint import open_session
 
         session = await open_session(
@@ -166,6 +178,7 @@ async def _run_observed(
             max_attempts=cadence._checkpoint_max_attempts,
         )
         score = session.score
+        waits = enter_scope(checkpoint, name, session.run_id)
     if hooks is not None:
         await hooks.before_cadence(name, score)
     try:
@@ -223,6 +236,10 @@ async def _run_observed(
         total = time.perf_counter() - started
         if session is not None:
             await session.finish(error)
+            if waits is not None:
+                from cadence._waits import after_run
+
+                await after_run(waits, error)
         for reporter in reporters:
             await _report(reporter, f"{name}:TOTAL", total, score)
         if hooks is not None:
@@ -355,8 +372,8 @@ async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
 
 
 def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseException:
-    if isinstance(exc, Skip):
-        return exc
+    if isinstance(exc, Skip) or getattr(exc, "suspends_run", False):
+        return exc  # ends (or parks) the whole run, not a failure of the task
     task = step.tasks[index]
     return ParallelNoteError(
         f"task {task.name!r} (index {index}) of group {step.name!r} failed: "
@@ -435,8 +452,20 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     return score
 
 
+async def _run_map(step: MapStep, score: Any, run: _Run) -> Any:
+    return await run_map(step, score, run.cadence_name, run.run_id, run.hooks)
+
+
+async def _run_wait(step: WaitStep, score: Any, run: _Run) -> Any:
+    from cadence._waits import run_wait
+
+    return await run_wait(step, score)
+
+
 _STEP_RUNNERS: dict[type, Callable[[Any, Any, _Run], Any]] = {
     SyncStep: _run_sync,
     SplitStep: _run_split,
     ChildStep: _run_child,
+    MapStep: _run_map,
+    WaitStep: _run_wait,
 }
