@@ -11,8 +11,11 @@ milliseconds of ``import asyncio``.
 import typing
 
 from cadence._cadence import Cadence
+from cadence._callables import is_async_callable
+from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
@@ -41,6 +44,7 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._group import run_group
     from cadence._map import ItemFailure
     from cadence._waits import Approval, Decision, Signal, Sleep, wait_for
     from cadence.checkpoint._waits import WaitRecord
@@ -78,6 +82,7 @@ _LAZY = {
     "circuit_breaker": "cadence.resilience",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
+    "run_group": "cadence._group",
     "timeout": "cadence.resilience",
     "to_dot": "cadence.diagram",
     "to_mermaid": "cadence.diagram",
@@ -124,7 +129,9 @@ __all__ = [
     "MetricsHooks",
     "Note",
     "NoteError",
+    "NoteScope",
     "ParallelNoteError",
+    "Plan",
     "Retry",
     "RetryExhaustedError",
     "RunSuspended",
@@ -142,10 +149,13 @@ __all__ = [
     "WaitTimedOut",
     "__version__",
     "circuit_breaker",
+    "current_note",
     "fallback",
+    "is_async_callable",
     "merge_snapshots",
     "note",
     "retry",
+    "run_group",
     "timeout",
     "to_dot",
     "to_mermaid",

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cadence._context import NoteScope, current_note
+from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import isolate
 from cadence._plan import MapStep, Task
@@ -232,13 +232,13 @@ def _caller(step: MapStep, ctx: _Ctx) -> Callable[[Any, int], Any]:
     """The coroutine function that runs the per-item note (or cadence) on one item score."""
     fn = step.fn
     if not isinstance(fn, Task):
-        from cadence._runner import run_cadence
+        from cadence._runner import run_plan
 
-        child = fn
+        child = fn.plan()
         hooks = ctx.hooks
 
         async def run_child(item_score: Any, index: int) -> Any:
-            return await run_cadence(child, item_score, ctx.run_id, inherited=hooks)
+            return await run_plan(child, item_score, ctx.run_id, inherited=hooks)
 
         return run_child
     task = fn
@@ -262,7 +262,7 @@ def _caller(step: MapStep, ctx: _Ctx) -> Callable[[Any, int], Any]:
     group = step.name
 
     async def observed(item_score: Any, index: int) -> Any:
-        token = current_note.set(
+        token = note_var.set(
             NoteScope(ctx.cadence_name, ctx.run_id, task.name, group, index, hooks, item_score)
         )
         t0 = time.perf_counter()
@@ -278,7 +278,7 @@ def _caller(step: MapStep, ctx: _Ctx) -> Callable[[Any, int], Any]:
             await hooks.after_note(task.name, item_score, time.perf_counter() - t0, exc)
             raise
         finally:
-            current_note.reset(token)
+            note_var.reset(token)
         await hooks.after_note(task.name, item_score, time.perf_counter() - t0)
         return result
 

@@ -29,6 +29,7 @@ from cadence.exceptions import CheckpointError, RunSuspended, WaitError
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
+    from cadence._plan import Plan
 
 __all__ = ["after_park", "deliver", "list_waits", "resume", "signal", "wake_due"]
 
@@ -56,13 +57,13 @@ def _check_run_id(run_id: Any) -> str:
     return run_id
 
 
-async def after_park(cadence: Cadence[S], score: S, suspension: Suspension, hooks: Any) -> S:
+async def after_park(plan: Plan[S], score: S, suspension: Suspension, hooks: Any) -> S:
     """What ``run()`` does once its run parked: raise ``RunSuspended``, or go on at once.
 
     A wait can be resolved while its run parks (a signal that arrived in between) or already
     be due (a timeout of zero); then nobody would ever continue the run, so it continues here.
     """
-    from cadence._runner import run_cadence
+    from cadence._runner import run_plan
 
     for _ in range(_MAX_REENTRIES):
         parked = suspension.parked
@@ -71,7 +72,7 @@ async def after_park(cadence: Cadence[S], score: S, suspension: Suspension, hook
         if waiting and (parked.deadline is None or parked.deadline > wall_time()):
             raise RunSuspended(parked.cadence_name, parked.run_id, (parked,)) from None
         try:
-            result: S = await run_cadence(cadence, score, parked.run_id, inherited=hooks)
+            result: S = await run_plan(plan, score, parked.run_id, inherited=hooks)
             return result
         except Suspension as again:
             if again.parked is None:

@@ -29,10 +29,7 @@ from typing import Any, overload
 
 from pydantic import ValidationError
 
-from cadence._context import current_note
-from cadence._merge import MergeStrategy
-from cadence._note import Note, is_async_callable
-from cadence._plan import SyncStep, Task
+from cadence import MergeStrategy, Note, is_async_callable, run_group
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
 from ._tool_calls import CallTask, NoScore, ToolOutcome, dedupe_calls, failed, render_result
@@ -316,13 +313,11 @@ class ToolBox:
             ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
             NoteError: the calls' score changes conflict (``MERGE_CONFLICT``).
         """
-        from cadence._runner import _Run, _run_sync  # the runner's group piece
-
         unique = dedupe_calls(calls)
         slots: list[ToolOutcome | None] = [None] * len(unique)
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
-        tasks: list[Task] = []
+        tasks: list[CallTask] = []
         for i, call in enumerate(unique):
             found = self._tools.get(call.name)
             if found is None:
@@ -339,20 +334,8 @@ class ToolBox:
             except ToolArgumentsError as exc:
                 slots[i] = failed(call, exc)
                 continue
-            tasks.append(Task(found.name, CallTask(found, call, kwargs, i, slots, semaphore), True))
+            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore))
         if tasks:
             target = NoScore() if score is None else score
-            scope = current_note.get()
-            run = _Run(
-                scope.cadence_name if scope else group,
-                scope.run_id if scope else None,
-                scope.hooks if scope else None,
-            )
-            step = SyncStep(
-                group,
-                tuple(tasks),
-                self.merge_strategy,
-                getattr(self.merge_strategy, "__name__", "merge"),
-            )
-            await _run_sync(step, target, run)
+            await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
         return [s for s in slots if s is not None]

@@ -207,19 +207,10 @@ async def check_wait_store(factory: StoreFactory) -> None:
     """
     for check in _CHECKS:
         opened: list[Any] = []
-
-        async def make() -> Any:
-            made = factory()
-            if inspect.isawaitable(made):
-                made = await made
-            store = wait_store_for(made)
-            opened.extend((store, made) if store is not made else (store,))
-            return store
-
-        store = await make()
+        store = await _open(factory, opened)
         try:
             if check is _check_concurrent_resolutions:
-                await check(store, [await make() for _ in range(3)])
+                await check(store, [await _open(factory, opened) for _ in range(3)])
             else:
                 await check(store)
         except AssertionError as exc:
@@ -229,6 +220,15 @@ async def check_wait_store(factory: StoreFactory) -> None:
         finally:
             for obj in opened:
                 await _close(obj)
+
+
+async def _open(factory: StoreFactory, opened: list[Any]) -> Any:
+    made = factory()
+    if inspect.isawaitable(made):
+        made = await made
+    store = wait_store_for(made)
+    opened.extend((store, made) if store is not made else (store,))
+    return store
 
 
 async def _close(obj: Any) -> None:
