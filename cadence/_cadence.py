@@ -266,37 +266,34 @@ class Cadence(Generic[S]):
         self,
         name: str,
         items_from: str | Callable[[S], Any],
-        fn: Callable[[Any], Any] | Cadence[Any],
+        fn: Callable[[Any], Any],
         *,
         concurrency: int | None = None,
         into: str | None = None,
         on_error: str = "fail_fast",
         errors_into: str | None = None,
-        score: Callable[[S, Any], Any] | None = None,
     ) -> Cadence[S]:
         """Run ``fn`` once per item of a list known only at run time (dynamic fan-out).
 
-        Each item runs on its own score: a private copy of the item, or ``score(parent, item)``.
-        Results land in ``into`` as a list in item order; ``fn`` returning ``None`` contributes
-        its (changed) item score. See ``docs/map.md``.
+        Each item runs on its own score, a private copy of the item; to give items context
+        from the parent, build them in ``items_from`` (``lambda s: [Ask(s.question, d) for d
+        in s.docs]``). Results land in ``into`` as a list in item order; ``fn`` returning
+        ``None`` contributes its (changed) item. See ``docs/map.md``.
 
         Args:
             name: Step name.
             items_from: The score field holding the items, or a function ``score -> list``.
-            fn: A note (sync or async) taking an item's score, or a ``Cadence`` run per item.
+            fn: A note (sync or async) taking an item as its score; ``other_cadence.run``
+                runs a whole cadence per item.
             concurrency: Most items in flight at once (``None``: all of them).
             into: Score field that receives the results, in item order.
             on_error: ``"fail_fast"`` (cancel the rest, raise ``ParallelNoteError`` naming the
                 item) or ``"collect"`` (run every item; failures go to ``errors_into``).
             errors_into: With ``"collect"``: field receiving a list of ``ItemFailure``.
-            score: ``(parent, item) -> item score`` (sync or async), e.g. to give each item
-                the parent's question as well.
         """
         from cadence._map import check_map
 
         name = self._check_name(name, "map")
-        if isinstance(fn, Cadence):
-            _no_waits_inside(fn, f".map({name!r})")
         step = check_map(
             name,
             items_from,
@@ -305,7 +302,6 @@ class Cadence(Generic[S]):
             into=into,
             on_error=on_error,
             errors_into=errors_into,
-            score=score,
             template=self._score,
             make_task=task_of,
         )

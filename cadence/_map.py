@@ -1,7 +1,7 @@
 """``.map``: run one note per item of a list known only at run time, a bounded number at once.
 
-Each item runs on its own score -- a private copy of the item (or what ``score=(parent, item)``
-builds) -- so items never see each other or the parent, and nothing needs merging afterwards:
+Each item runs on its own score -- a private copy of the item -- so items never see each other
+or the parent, and nothing needs merging afterwards:
 the results go into the ``into`` field as a list in *item* order, whatever order they finished
 in. A note that returns ``None`` contributes its (possibly changed) item score.
 
@@ -105,26 +105,26 @@ def check_map(
     into: Any,
     on_error: Any,
     errors_into: Any,
-    score: Any,
     template: Any,
     make_task: Callable[[Any, str], Task],
 ) -> MapStep:
     """Validate ``.map(...)``'s arguments and build its step record (raises on the first mistake)."""
-    from cadence._cadence import Cadence
-
     where = f".map({step_name!r})"
     if isinstance(items_from, str):
         source: str | Task = _field_name(items_from, "items_from", where) or ""
-    elif callable(items_from) and not isinstance(items_from, Cadence):
+    elif callable(items_from):
         source = make_task(items_from, f"{where}, items_from=...")
     else:
         raise CadenceDefinitionError(
             f'{where}: items_from must be a field name holding the list ("documents") or a '
             f"function score -> list, got {items_from!r}"
         )
-    per_item: Task | Cadence[Any] = (
-        fn if isinstance(fn, Cadence) else make_task(fn, f"{where}, fn=...")
-    )
+    if callable(getattr(fn, "plan", None)) and callable(getattr(fn, "child", None)):
+        raise CadenceDefinitionError(
+            f"{where}: got Cadence {fn.name!r}; to run a cadence per item pass its run "
+            f"method: .map({step_name!r}, ..., {fn.name}.run)"
+        )
+    per_item = make_task(fn, f"{where}, fn=...")
     if concurrency is not None and (
         isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
     ):
@@ -151,10 +151,6 @@ def check_map(
         )
     if into_name is not None and into_name == errors_name:
         raise CadenceDefinitionError(f"{where}: into= and errors_into= must be different fields")
-    if score is not None and not callable(score):
-        raise CadenceDefinitionError(
-            f"{where}: score= must be a function (parent, item) -> the item's score, got {score!r}"
-        )
     known = known_fields(template)
     if known is not None:
         for option, field in (
@@ -175,7 +171,6 @@ def check_map(
         into=into_name,
         on_error=on_error,
         errors_into=errors_name,
-        score=score,
     )
 
 
@@ -230,18 +225,7 @@ class _Ctx:
 
 def _caller(step: MapStep, ctx: _Ctx) -> Callable[[Any, int], Any]:
     """The coroutine function that runs the per-item note (or cadence) on one item score."""
-    fn = step.fn
-    if not isinstance(fn, Task):
-        from cadence._runner import run_plan
-
-        child = fn.plan()
-        hooks = ctx.hooks
-
-        async def run_child(item_score: Any, index: int) -> Any:
-            return await run_plan(child, item_score, ctx.run_id, inherited=hooks)
-
-        return run_child
-    task = fn
+    task = step.fn
     call_fn = task.fn
     if ctx.hooks is None:
         if task.is_async:
@@ -331,7 +315,6 @@ async def _run_items(
 ) -> None:
     ctx = _Ctx(cadence_name, run_id, hooks)
     call = _caller(step, ctx)
-    make_score = step.score
     collect = step.on_error == COLLECT
     count = len(items)
     indices = iter(range(count))  # shared: each worker pulls the next item not yet started
@@ -341,12 +324,7 @@ async def _run_items(
         for index in indices:
             item = items[index]
             try:
-                if make_score is None:
-                    item_score = isolate(item)
-                else:
-                    item_score = make_score(score, item)
-                    if inspect.isawaitable(item_score):
-                        item_score = await item_score
+                item_score = isolate(item)
                 result = await call(item_score, index)
             except Skip:
                 raise

@@ -144,9 +144,7 @@ class ChildStep(_Record):
 class MapStep(_Record):
     """Run ``fn`` once per item of ``items_from`` (a field name or a function of the score).
 
-    ``fn`` is a task (a note taking the item's score) or a ``Cadence`` run per item. ``score``
-    (optional) builds an item's score from ``(parent, item)``; without it the score is a
-    private copy of the item.
+    ``fn`` is a task: a note that takes the item (a private copy of it) as its score.
     """
 
     __slots__ = (
@@ -157,29 +155,26 @@ class MapStep(_Record):
         "items_from",
         "name",
         "on_error",
-        "score",
     )
     kind = "map"
     name: str
     items_from: str | Task
-    fn: Task | Cadence[Any]
+    fn: Task
     concurrency: int | None
     into: str | None
     on_error: str
     errors_into: str | None
-    score: Callable[[Any, Any], Any] | None
 
     def __init__(
         self,
         name: str,
         items_from: str | Task,
-        fn: Task | Cadence[Any],
+        fn: Task,
         *,
         concurrency: int | None = None,
         into: str | None = None,
         on_error: str = "fail_fast",
         errors_into: str | None = None,
-        score: Callable[[Any, Any], Any] | None = None,
     ) -> None:
         self._init(
             name=name,
@@ -189,12 +184,11 @@ class MapStep(_Record):
             into=into,
             on_error=on_error,
             errors_into=errors_into,
-            score=score,
         )
 
     @property
     def fn_name(self) -> str:
-        """The per-item note's (or cadence's) name, as hooks and diagrams show it."""
+        """The per-item note's name, as hooks and diagrams show it."""
         return self.fn.name
 
     @property

@@ -131,28 +131,21 @@ async def test_each_item_runs_on_its_own_copy() -> None:
     assert result.results[0] is not docs[0]
 
 
-async def test_items_from_a_function_and_a_score_factory() -> None:
-    """items_from may be an async function; score= builds each item's score from the parent."""
+async def test_items_from_an_async_function_that_builds_item_scores() -> None:
+    """items_from may be an async function; it can give each item context from the parent."""
 
     @dataclass
     class Ask:
         question: str
         doc: str
-        answer: str = ""
 
-    async def documents(batch: Batch) -> list[str]:
-        return ["d1", "d2", "d3"]
+    async def questions(batch: Batch) -> list[Ask]:
+        return [Ask(batch.question, doc) for doc in ("d1", "d2", "d3")]
 
     def answer(ask: Ask) -> str:
         return f"{ask.question}@{ask.doc}"
 
-    flow = Cadence("ask", Batch(question="why")).map(
-        "answer",
-        documents,
-        answer,
-        score=lambda parent, doc: Ask(parent.question, doc),
-        into="results",
-    )
+    flow = Cadence("ask", Batch(question="why")).map("answer", questions, answer, into="results")
     assert (await flow.run()).results == ["why@d1", "why@d2", "why@d3"]
 
 
@@ -192,7 +185,12 @@ async def test_collect_runs_every_item_and_records_failures_in_order() -> None:
         return int(text)
 
     flow = Cadence("parse", Batch(items=["1", "x", "3", "y"])).map(
-        "parse", "items", parse, concurrency=2, into="results", on_error="collect",
+        "parse",
+        "items",
+        parse,
+        concurrency=2,
+        into="results",
+        on_error="collect",
         errors_into="failed",
     )
     result = await flow.run()
@@ -212,16 +210,18 @@ async def test_an_empty_list_gives_empty_results() -> None:
     assert (result.results, result.failed, calls) == ([], [], [])
 
 
-async def test_a_cadence_per_item() -> None:
-    """fn may be a Cadence: each item runs the child cadence on its own score."""
+async def test_a_cadence_per_item_through_its_run_method() -> None:
+    """fn=other.run runs a whole cadence on each item's score; a Cadence itself is refused."""
     per_doc = Cadence("per_doc", Doc("")).then(
         "count", lambda d: setattr(d, "words", len(d.text.split()))
     )
     flow = Cadence("docs", Batch(items=[Doc("a"), Doc("b c d")])).map(
-        "each", "items", per_doc, concurrency=2, into="results"
+        "each", "items", per_doc.run, concurrency=2, into="results"
     )
     result = await flow.run()
     assert [d.words for d in result.results] == [1, 3]
+    with pytest.raises(CadenceDefinitionError, match=r"pass its run method: .*per_doc.run"):
+        Cadence("docs", Batch()).map("each", "items", per_doc)
 
 
 async def test_skip_in_an_item_ends_the_run() -> None:
@@ -246,7 +246,9 @@ async def test_hooks_see_the_group_and_every_item_with_its_index() -> None:
     seen: list[tuple[str, Any]] = []
 
     class Watch(CadenceHooks):
-        async def before_group(self, group_name: str, kind: str, task_names: Any, score: Any) -> None:
+        async def before_group(
+            self, group_name: str, kind: str, task_names: Any, score: Any
+        ) -> None:
             seen.append(("group", (group_name, kind, len(task_names))))
 
         async def before_note(self, note_name: str, score: Any) -> None:
@@ -294,7 +296,14 @@ async def test_results_are_checkpointed_with_the_step() -> None:
     store = InMemoryCheckpointStore()
     flow = (
         Cadence("ck", Batch(items=["1", "x"]))
-        .map("parse", "items", lambda t: int(t), into="results", on_error="collect", errors_into="failed")
+        .map(
+            "parse",
+            "items",
+            lambda t: int(t),
+            into="results",
+            on_error="collect",
+            errors_into="failed",
+        )
         .then("stop", lambda b: (_ for _ in ()).throw(RuntimeError("crash")))
         .with_checkpoint(store, "run-1")
     )
@@ -320,10 +329,9 @@ async def test_items_that_are_not_a_list_fail_clearly() -> None:
         ({"concurrency": True}, "concurrency must be an int >= 1"),
         ({"on_error": "ignore"}, "on_error must be 'fail_fast'"),
         ({"on_error": "collect"}, "needs errors_into="),
-        ({"errors_into": "failed"}, "only filled with on_error=\"collect\""),
+        ({"errors_into": "failed"}, 'only filled with on_error="collect"'),
         ({"into": "nope"}, "into='nope' is not a field of Batch"),
         ({"into": "results", "on_error": "collect", "errors_into": "results"}, "different fields"),
-        ({"score": 3}, "score= must be a function"),
     ],
 )
 def test_definition_mistakes_fail_when_the_step_is_added(

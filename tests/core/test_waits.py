@@ -375,12 +375,10 @@ def test_definition_mistakes_fail_when_the_step_is_added() -> None:
 
 
 def test_a_child_with_a_wait_is_refused() -> None:
-    """A wait inside a .child (or a .map cadence) is refused: its earlier steps would rerun."""
+    """A wait inside a .child is refused: the child's earlier steps would rerun on resume."""
     inner = Cadence("inner", Refund()).then("a", lambda s: None).wait("w", Signal("x"))
     with pytest.raises(CadenceDefinitionError, match="would run again"):
         Cadence("outer", Refund()).child("c", inner, lambda p, c: None)
-    with pytest.raises(CadenceDefinitionError, match="would run again"):
-        Cadence("outer", Refund()).map("m", "log", inner)
 
 
 async def test_payloads_must_be_json() -> None:
