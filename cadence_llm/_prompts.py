@@ -231,6 +231,10 @@ def _placeholder(shape: str) -> str:
         "factory": "make_child_score",
         "strategy": '"last_write_wins"',
         "bool": "False",
+        "items": '"items_field"',
+        "field": '"results_field"',
+        "count": "8",
+        "policy": '"collect"',
     }.get(shape, shape)
 
 

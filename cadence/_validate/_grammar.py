@@ -18,6 +18,13 @@ Argument shapes:
 - ``cadence``: another cadence (a registry entry holding a ``Cadence``).
 - ``strategy``: a merge strategy: one of ``MERGE_STRATEGIES`` as a string, or a registry callable.
 - ``bool``: ``True`` or ``False``.
+- ``items``: where ``.map`` finds its items: a score field name as a string literal (in a
+  module also a function ``score -> list``).
+- ``field``: a score field name as a string literal.
+- ``count``: a positive whole number.
+- ``policy``: one of ``MAP_POLICIES`` as a string.
+- ``wait_condition``: ``Approval(payload=...)``, ``Signal("name")`` or ``Sleep(...)`` (modules only).
+- ``seconds``: a number of seconds (or a ``timedelta`` in a module).
 """
 
 from __future__ import annotations
@@ -34,9 +41,11 @@ __all__ = [
     "COMPOSITION_METHODS",
     "CONSTRUCTOR",
     "GRAMMAR",
+    "MAP_POLICIES",
     "MERGE_STRATEGIES",
     "METHODS",
     "OTHER_ATTRIBUTES",
+    "WAIT_CONDITIONS",
     "Method",
     "Param",
     "bind",
@@ -117,6 +126,30 @@ METHODS: dict[str, Method] = {
             'child("step", cadence, merge): run another cadence, merge its score back',
         ),
         Method(
+            "map",
+            (
+                Param("name", "name"),
+                Param("items_from", "items", arity=1),
+                Param("fn", "note", arity=1),
+                Param("concurrency", "count", required=False, keyword_only=True),
+                Param("into", "field", required=False, keyword_only=True),
+                Param("on_error", "policy", required=False, keyword_only=True),
+                Param("errors_into", "field", required=False, keyword_only=True),
+            ),
+            'map("step", "items", note, concurrency=8, into="results"): run a note per item',
+        ),
+        Method(
+            "wait",
+            (
+                Param("name", "name"),
+                Param("condition", "wait_condition"),
+                Param("into", "field", required=False, keyword_only=True),
+                Param("timeout", "seconds", required=False, keyword_only=True),
+                Param("on_timeout", "note", required=False, keyword_only=True, arity=1),
+            ),
+            'wait("step", Approval(payload=...), into="decision"): park the run until resumed',
+        ),
+        Method(
             "on_error",
             (Param("handler", "handler", arity=2), Param("stop", "bool", required=False)),
             "on_error(handler, stop=True): handle a failing step",
@@ -124,8 +157,9 @@ METHODS: dict[str, Method] = {
     )
 }
 
-#: Builder methods a composition (untrusted text) may use.
-COMPOSITION_METHODS: frozenset[str] = frozenset(METHODS)
+#: Builder methods a composition (untrusted text) may use. ``.wait`` is not one of them: a
+#: parked run needs a checkpoint store and someone to resume it, which the host sets up.
+COMPOSITION_METHODS: frozenset[str] = frozenset(METHODS) - {"wait"}
 
 #: Other public ``Cadence`` attributes: fine in a module, never in a composition.
 OTHER_ATTRIBUTES: frozenset[str] = frozenset(
@@ -141,21 +175,49 @@ OTHER_ATTRIBUTES: frozenset[str] = frozenset(
         "hooks",
         "get_score",
         "checkpoint_store",
+        "resume",
+        "signal",
+        "deliver",
+        "waits",
+        "wake_due",
     }
 )
 
 #: Methods whose result is no longer a cadence (the chain ends there).
-TERMINAL = frozenset({"run", "run_sync", "name", "score", "steps", "hooks", "get_score"})
+TERMINAL = frozenset(
+    {
+        "run",
+        "run_sync",
+        "name",
+        "score",
+        "steps",
+        "hooks",
+        "get_score",
+        "resume",
+        "signal",
+        "deliver",
+        "waits",
+        "wake_due",
+    }
+)
 
 MERGE_STRATEGIES: tuple[str, ...] = ("smart_merge", "fail_on_conflict", "last_write_wins")
+
+#: ``.map(on_error=...)`` policies.
+MAP_POLICIES: tuple[str, ...] = ("fail_fast", "collect")
+
+#: What ``.wait`` can wait for (the classes of ``cadence``).
+WAIT_CONDITIONS: tuple[str, ...] = ("Approval", "Signal", "Sleep")
 
 #: Names people (and models) reach for, mapped to the DSL method that does that job.
 ALIASES: dict[str, str] = {
     "parallel": "sync",
     "gather": "sync",
     "concurrent": "sync",
-    "fan_out": "sync",
-    "map": "sync",
+    "fan_out": "map",
+    "for_each": "map",
+    "foreach": "map",
+    "each": "map",
     "all": "sync",
     "branch": "split",
     "if_": "split",
@@ -176,6 +238,13 @@ ALIASES: dict[str, str] = {
     "nest": "child",
     "compose": "child",
     "include": "child",
+    "pause": "wait",
+    "interrupt": "wait",
+    "approve": "wait",
+    "approval": "wait",
+    "sleep": "wait",
+    "wait_for": "wait",
+    "suspend": "wait",
     "catch": "on_error",
     "on_failure": "on_error",
     "except_": "on_error",
@@ -263,9 +332,12 @@ def grammar_table() -> dict[str, Any]:
     return {
         "constructor": {"name": CONSTRUCTOR.name, "params": params(CONSTRUCTOR)},
         "methods": {
-            name: {"params": params(m), "summary": m.summary} for name, m in METHODS.items()
+            name: {"params": params(m), "summary": m.summary}
+            for name, m in METHODS.items()
+            if name in COMPOSITION_METHODS
         },
         "merge_strategies": list(MERGE_STRATEGIES),
+        "map_policies": list(MAP_POLICIES),
         "program": "expression | NAME '=' expression",
     }
 
