@@ -458,7 +458,20 @@ async def _run_map(step: MapStep, score: Any, run: _Run) -> Any:
 async def _run_wait(step: WaitStep, score: Any, run: _Run) -> Any:
     from cadence._waits import run_wait
 
-    return await run_wait(step, score)
+    hooks = run.hooks
+    if hooks is None:
+        return await run_wait(step, score)
+    t0 = time.perf_counter()
+    await hooks.before_group(step.name, "wait", [], score)
+    error: BaseException | None = None
+    try:
+        score = await run_wait(step, score)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await hooks.after_group(step.name, "wait", score, time.perf_counter() - t0, error)
+    return score
 
 
 _STEP_RUNNERS: dict[type, Callable[[Any, Any, _Run], Any]] = {

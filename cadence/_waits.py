@@ -300,6 +300,7 @@ class Suspension(BaseException):
     """
 
     suspends_run = True
+    code = "RUN_SUSPENDED"  # what hooks and events see: a parked run, not a failure
 
     def __init__(self, scope: WaitScope, record: WaitRecord) -> None:
         super().__init__(f"run {scope.run_id!r} parks at wait {record.key!r}")
