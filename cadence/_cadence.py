@@ -315,6 +315,7 @@ class Cadence(Generic[S]):
         into: str | None = None,
         timeout: float | timedelta | None = None,
         on_timeout: Callable[[S], Any] | None = None,
+        when: Callable[[S], Any] | None = None,
     ) -> Cadence[S]:
         """Park the run until ``condition`` is met; the process may exit meanwhile.
 
@@ -330,13 +331,21 @@ class Cadence(Generic[S]):
             timeout: Seconds (or a ``timedelta``) before the wait times out.
             on_timeout: Runs on the score (sync or async) when the timeout passes; without it
                 the step fails with ``WaitTimedOut``.
+            when: Wait only if ``when(score)`` (sync or async) is true, e.g. only for refunds
+                above a limit; otherwise the step completes at once.
         """
         from cadence._map import known_fields
         from cadence._waits import Signal, check_wait
 
         name = self._check_name(name, "wait")
         step = check_wait(
-            name, condition, into=into, timeout=timeout, on_timeout=on_timeout, make_task=task_of
+            name,
+            condition,
+            into=into,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            when=when,
+            make_task=task_of,
         )
         known = known_fields(self._score)
         if into is not None and known is not None and into not in known:

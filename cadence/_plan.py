@@ -202,15 +202,17 @@ class WaitStep(_Record):
 
     The resume value goes into the ``into`` field; after ``timeout`` seconds the
     ``on_timeout`` task runs instead (without one, the step fails with ``WaitTimedOut``).
+    With ``when``, the run waits only if ``when(score)`` is true.
     """
 
-    __slots__ = ("condition", "into", "name", "on_timeout", "timeout")
+    __slots__ = ("condition", "into", "name", "on_timeout", "timeout", "when")
     kind = "wait"
     name: str
     condition: Any
     into: str | None
     timeout: float | None
     on_timeout: Task | None
+    when: Task | None
 
     def __init__(
         self,
@@ -219,9 +221,15 @@ class WaitStep(_Record):
         into: str | None = None,
         timeout: float | None = None,
         on_timeout: Task | None = None,
+        when: Task | None = None,
     ) -> None:
         self._init(
-            name=name, condition=condition, into=into, timeout=timeout, on_timeout=on_timeout
+            name=name,
+            condition=condition,
+            into=into,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            when=when,
         )
 
 

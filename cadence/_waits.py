@@ -475,6 +475,7 @@ def check_wait(
     into: Any,
     timeout: Any,
     on_timeout: Any,
+    when: Any = None,
     make_task: Callable[[Any, str], Task],
 ) -> WaitStep:
     """Validate ``.wait(...)``'s arguments and build its step record."""
@@ -502,7 +503,8 @@ def check_wait(
                 f"{where}: on_timeout= runs when the timeout passes; give timeout= too"
             )
         handler = make_task(on_timeout, f"{where}, on_timeout=...")
-    return WaitStep(step_name, condition, into, limit, handler)
+    guard = None if when is None else make_task(when, f"{where}, when=...")
+    return WaitStep(step_name, condition, into, limit, handler, guard)
 
 
 async def _value_of(value: Any, score: Any) -> Any:
@@ -513,8 +515,19 @@ async def _value_of(value: Any, score: Any) -> Any:
     return value
 
 
+async def _call(task: Task, score: Any) -> Any:
+    if task.is_async:
+        return await task.fn(score)
+    result = await asyncio.to_thread(task.fn, score)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
 async def run_wait(step: WaitStep, score: Any) -> Any:
     """Run a ``.wait`` step: park the run, or (resumed) write the value into ``step.into``."""
+    if step.when is not None and not await _call(step.when, score):
+        return score  # nothing to wait for on this run
     condition = step.condition
     payload = until = None
     if isinstance(condition, Approval):
@@ -529,12 +542,7 @@ async def run_wait(step: WaitStep, score: Any) -> Any:
         handler = step.on_timeout
         if handler is None:
             raise
-        if handler.is_async:
-            result = await handler.fn(score)
-        else:
-            result = await asyncio.to_thread(handler.fn, score)
-            if inspect.isawaitable(result):
-                result = await result
+        result = await _call(handler, score)
         if result is not None and result is not True and isinstance(result, type(score)):
             return result
         return score

@@ -112,7 +112,10 @@ def _steps(
             tid = _add(group, f"{sid}_t", f"{step.fn_name} per item", "step")
             graph.edges += [(entry, tid, _limit(step)), (tid, exit_, "in item order")]
         elif isinstance(step, WaitStep):
-            entry = exit_ = _add(container, sid, f"{step.name}: {_waits_for(step)}", "wait")
+            label = f"{step.name}: {_waits_for(step)}"
+            if step.when is not None:
+                label += f" if {step.when.name}"
+            entry = exit_ = _add(container, sid, label, "wait")
             if step.on_timeout is not None:
                 exit_ = _add(container, f"{sid}_m", f"end {step.name}", "join")
                 tid = _add(container, f"{sid}_t", step.on_timeout.name, "step")
@@ -296,7 +299,8 @@ def _text_label(step: Any) -> str:
             if step.timeout is not None
             else ""
         )
-        return f"wait {step.name} for {_waits_for(step)}{timeout}"
+        when = f" if {step.when.name}" if step.when is not None else ""
+        return f"wait {step.name} for {_waits_for(step)}{when}{timeout}"
     return f"then {step.name}"
 
 

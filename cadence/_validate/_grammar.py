@@ -146,6 +146,7 @@ METHODS: dict[str, Method] = {
                 Param("into", "field", required=False, keyword_only=True),
                 Param("timeout", "seconds", required=False, keyword_only=True),
                 Param("on_timeout", "note", required=False, keyword_only=True, arity=1),
+                Param("when", "condition", required=False, keyword_only=True, arity=1),
             ),
             'wait("step", Approval(payload=...), into="decision"): park the run until resumed',
         ),

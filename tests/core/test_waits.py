@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -248,7 +248,7 @@ async def test_a_durable_sleep_is_woken_when_due() -> None:
 
 async def test_sleep_until_a_time_from_the_score() -> None:
     """Sleep(until=...) reads the time from the score; a time already past does not park."""
-    past = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    past = datetime(2020, 1, 1, tzinfo=UTC)
     flow = (
         Cadence("until", Refund(order="x"))
         .wait("hold", Sleep(until=lambda s: past))
@@ -393,3 +393,18 @@ async def test_payloads_must_be_json() -> None:
     with pytest.raises(CadenceError) as info:
         await flow.run(run_id="m1")
     assert "payload of wait 'ok' must be JSON" in str(info.value)
+
+
+async def test_when_makes_the_wait_conditional() -> None:
+    """when= false: the step completes at once; true: the run parks as usual."""
+    ledger = Ledger()
+    flow = (
+        Cadence("maybe", Refund())
+        .wait("manager", Approval(payload={}), into="decision", when=lambda s: s.amount > 50)
+        .then("pay", ledger.note("pay"))
+        .with_checkpoint(InMemoryCheckpointStore())
+    )
+    small = await flow.run(Refund(amount=10), run_id="w1")
+    assert (small.decision, small.log) == (None, ["pay"])
+    await park(flow, Refund(amount=90), "w2")
+    assert (await flow.resume("w2", True)).log == ["pay"]

@@ -22,6 +22,10 @@ def ship(score: Order) -> None:
     """Ship it."""
 
 
+def is_large(score: Order) -> bool:
+    return True
+
+
 def flow() -> Cadence[Order]:
     return (
         Cadence("refunds", Order())
@@ -29,6 +33,7 @@ def flow() -> Cadence[Order]:
         .wait("manager", Approval(payload={"n": 1}), timeout=3600, on_timeout=escalate)
         .wait("paid", Signal("payment"))
         .wait("cool", Sleep(60))
+        .wait("second", Approval(), when=is_large)
         .then("ship", ship)
     )
 
@@ -41,6 +46,7 @@ def test_text_tree_names_the_fan_out_and_the_waits() -> None:
         "├── wait manager for approval (timeout 3600s -> escalate)",
         "├── wait paid for signal 'payment'",
         "├── wait cool for sleep 60s",
+        "├── wait second for approval if is_large",
         "└── then ship",
     ]
 
@@ -51,9 +57,10 @@ def test_mermaid_draws_waits_as_pauses_with_a_timeout_branch() -> None:
     declared = set(re.findall(r"^\s+(\w+)[\[\(\{]", text, flags=re.M))
     edges = re.findall(r"^\s+(\w+) -->(?:\|([^|]*)\|)? (\w+)$", text, flags=re.M)
     assert all(a in declared and b in declared for a, _, b in edges)
-    assert '[/"manager: approval"/]' in text and '[/"paid: signal \'payment\'"/]' in text
+    assert '[/"manager: approval"/]' in text and "[/\"paid: signal 'payment'\"/]" in text
     labels = {label for _, label, _ in edges}
     assert {"at most 4 at once", "in item order", "resumed", "timeout 3600s"} <= labels
+    assert '[/"second: approval if is_large"/]' in text
     assert '"escalate"' in text and '"summarize per item"' in text
 
 

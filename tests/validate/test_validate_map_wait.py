@@ -15,13 +15,14 @@ from cadence import Approval, Cadence, Signal, Sleep
 def summarize(doc): ...
 def escalate(score): ...
 def documents(score): ...
+def is_large(score): ...
 
 flow = (
     Cadence("docs", Batch())
     .map("each", "docs", summarize, concurrency=8, into="out", on_error="collect", errors_into="bad")
     .map("again", documents, summarize)
     .wait("ok", Approval(payload=lambda s: {"n": len(s.out)}), into="decision", timeout=3600,
-          on_timeout=escalate)
+          on_timeout=escalate, when=is_large)
     .wait("paid", Signal("payment"))
     .wait("cool", Sleep(60))
 )
@@ -49,6 +50,7 @@ def test_valid_map_and_wait_chains_pass_in_a_module() -> None:
         ('.wait("w", "approval")', "condition must be Approval(payload=...)"),
         ('.wait("w", Signal("x"), timeout=-5)', "timeout must be a number of seconds >= 0"),
         ('.wait("w")', "missing 'condition'"),
+        ('.wait("w", Signal("x"), when=undefined_check)', "'undefined_check' is not defined"),
     ],
 )
 def test_module_mode_names_the_wrong_argument(call: str, message: str) -> None:
