@@ -34,15 +34,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "checkpoint"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_checkpoint import servers  # noqa: E402  (redis and postgres started for the run)
 
 from cadence import Approval, Cadence, Decision, RunSuspended, Score  # noqa: E402
-from cadence.checkpoint import (  # noqa: E402
-    InMemoryCheckpointStore,
-    PostgresCheckpointStore,
-    RedisCheckpointStore,
-    SQLiteCheckpointStore,
-)
+from cadence.checkpoint import InMemoryCheckpointStore, SQLiteCheckpointStore  # noqa: E402
 
 CONCURRENCY = 16
 
@@ -163,27 +160,6 @@ async def round_trips(flow: Cadence[Batch], trips: int) -> float:
         done = await flow.resume(run_id, True)
         assert done.log == ["a", "b"]
     return time.perf_counter() - t0
-
-
-def servers() -> tuple[dict[str, Callable[[], Any]], list[Callable[[], None]], list[str]]:
-    """Store factories for the servers that could be started, stop functions and notes."""
-    from _servers import start_postgres, start_redis
-
-    factories: dict[str, Callable[[], Any]] = {}
-    stops: list[Callable[[], None]] = []
-    notes: list[str] = []
-    for name, start, make in (
-        ("redis", start_redis, RedisCheckpointStore),
-        ("postgres", start_postgres, PostgresCheckpointStore),
-    ):
-        try:
-            address, stop = start()
-        except Exception as exc:
-            notes.append(f"{name}: not measured ({exc})")
-            continue
-        stops.append(stop)
-        factories[name] = lambda make=make, address=address: make(address)
-    return factories, stops, notes
 
 
 async def bench_waits(trips: int, rounds: int) -> None:

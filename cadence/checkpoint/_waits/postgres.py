@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from cadence.checkpoint._waits._record import (
-    WAITING,
     Decide,
     WaitRecord,
-    WaitStoreBase,
     record_from_json,
     record_to_json,
 )
+from cadence.checkpoint._waits._sql import SQLWaitStore
 
 __all__ = ["PostgresWaitStore"]
 
@@ -44,12 +43,14 @@ def _import_psycopg() -> Any:
     return psycopg
 
 
-class PostgresWaitStore(WaitStoreBase):
+class PostgresWaitStore(SQLWaitStore):
     """Wait records in PostgreSQL.
 
     Args:
         dsn: The checkpoint store's connection string.
     """
+
+    _placeholder = "%s"
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -116,43 +117,15 @@ class PostgresWaitStore(WaitStoreBase):
             if done:
                 return record
 
-    async def _select(self, where: str, args: tuple[Any, ...], cadence_name: str) -> list[Any]:
-        async def read(conn: Any) -> list[Any]:
-            cur = await conn.execute(
-                f"SELECT run_id, record FROM cadence_waits WHERE {where} ORDER BY created", args
-            )
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        async def read(conn: Any) -> list[tuple[Any, ...]]:
+            cur = await conn.execute(sql, args)
             return list(await cur.fetchall())
 
-        rows = await self._txn(read)
-        return [record_from_json(text, cadence_name, rid) for rid, text in rows]
+        return await self._txn(read)
 
-    async def get_waits(self, cadence_name: str, run_id: str) -> list[WaitRecord]:
-        """Every record of the run, oldest first."""
-        return await self._select(
-            "cadence = %s AND run_id = %s", (cadence_name, run_id), cadence_name
-        )
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
+        async def write(conn: Any) -> None:
+            await conn.execute(sql, args)
 
-    async def list_waits(
-        self, cadence_name: str, *, run_id: str | None = None, due_before: float | None = None
-    ) -> list[WaitRecord]:
-        """Waiting records of the cadence (of one run, or due by ``due_before``), oldest first."""
-        args: list[Any]
-        where, args = "cadence = %s AND status = %s", [cadence_name, WAITING]
-        if run_id is not None:
-            where += " AND run_id = %s"
-            args.append(run_id)
-        if due_before is not None:
-            where += " AND deadline IS NOT NULL AND deadline <= %s"
-            args.append(due_before)
-        return await self._select(where, tuple(args), cadence_name)
-
-    async def delete_waits(self, cadence_name: str, run_id: str) -> None:
-        """Forget the run's records."""
-
-        async def delete(conn: Any) -> None:
-            await conn.execute(
-                "DELETE FROM cadence_waits WHERE cadence = %s AND run_id = %s",
-                (cadence_name, run_id),
-            )
-
-        await self._txn(delete)
+        await self._txn(write)

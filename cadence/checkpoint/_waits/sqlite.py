@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cadence.checkpoint._waits._record import (
-    WAITING,
     Decide,
     WaitRecord,
-    WaitStoreBase,
     record_from_json,
     record_to_json,
 )
+from cadence.checkpoint._waits._sql import SQLWaitStore
 
 __all__ = ["SQLiteWaitStore"]
 
@@ -36,7 +35,7 @@ CREATE INDEX IF NOT EXISTS cadence_waits_pending ON cadence_waits (cadence, stat
 """
 
 
-class SQLiteWaitStore(WaitStoreBase):
+class SQLiteWaitStore(SQLWaitStore):
     """Wait records in an SQLite database file, shared safely by many processes.
 
     Args:
@@ -117,40 +116,8 @@ class SQLiteWaitStore(WaitStoreBase):
 
         return await self._call(txn)
 
-    async def _select(self, where: str, args: tuple[Any, ...], cadence_name: str) -> list[Any]:
-        rows = await self._call(
-            lambda c: c.execute(
-                f"SELECT run_id, record FROM cadence_waits WHERE {where} ORDER BY created", args
-            ).fetchall()
-        )
-        return [record_from_json(text, cadence_name, rid) for rid, text in rows]
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return await self._call(lambda c: c.execute(sql, args).fetchall())
 
-    async def get_waits(self, cadence_name: str, run_id: str) -> list[WaitRecord]:
-        """Every record of the run, oldest first."""
-        return await self._select(
-            "cadence = ? AND run_id = ?", (cadence_name, run_id), cadence_name
-        )
-
-    async def list_waits(
-        self, cadence_name: str, *, run_id: str | None = None, due_before: float | None = None
-    ) -> list[WaitRecord]:
-        """Waiting records of the cadence (of one run, or due by ``due_before``), oldest first."""
-        args: list[Any]
-        where, args = "cadence = ? AND status = ?", [cadence_name, WAITING]
-        if run_id is not None:
-            where += " AND run_id = ?"
-            args.append(run_id)
-        if due_before is not None:
-            where += " AND deadline IS NOT NULL AND deadline <= ?"
-            args.append(due_before)
-        return await self._select(where, tuple(args), cadence_name)
-
-    async def delete_waits(self, cadence_name: str, run_id: str) -> None:
-        """Forget the run's records."""
-
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "DELETE FROM cadence_waits WHERE cadence = ? AND run_id = ?", (cadence_name, run_id)
-            )
-
-        await self._call(delete)
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
+        await self._call(lambda c: c.execute(sql, args))
