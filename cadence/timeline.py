@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _fields(type(event)):
         value = getattr(event, name)
+        if name == "metadata" and not value:  # cadence's own events never fill it
+            continue
         if isinstance(value, BaseException):
             value = {
                 "type": type(value).__name__,
@@ -128,6 +130,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
             }
         elif isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
         out[name] = value
     return out
 
