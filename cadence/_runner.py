@@ -234,7 +234,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     finally:
         total = time.perf_counter() - started
         if session is not None:
-            await session.finish(error)
+            await session.finish(error, score)
             if waits is not None:
                 from cadence._waits import after_run
 

@@ -26,6 +26,8 @@ from cadence.resilience._threads import (
     AbandonedThread,
     abandoned_threads,
     set_abandoned_thread_limit,
+    set_timeout_workers,
+    timeout_workers,
 )
 from cadence.resilience._timeout import Timeout, timeout
 
@@ -55,5 +57,7 @@ __all__ = [
     "get_circuit",
     "retry",
     "set_abandoned_thread_limit",
+    "set_timeout_workers",
     "timeout",
+    "timeout_workers",
 ]
