@@ -122,6 +122,7 @@ async def deliver(
         if wait is not None:
             raise WaitError("give wait= or signal=, not both", code="WAIT_BAD_VALUE")
         data = check_json(value, f"the value of signal {signal!r}")
+        await _refuse_if_completed(cadence, run_id)  # else the signal would be kept forever
         return await waits.resolve_wait(
             name, run_id, f"signal:{signal}", value=data, now=wall_time(), early_signal=signal
         )
@@ -131,6 +132,7 @@ async def deliver(
         if not pending:
             if records:
                 raise already_resolved(records[-1])
+            await _refuse_if_completed(cadence, run_id)
             raise not_found(name, run_id, "any wait")
         if len(pending) > 1:
             keys = ", ".join(repr(r.key) for r in pending)
@@ -143,6 +145,7 @@ async def deliver(
     else:
         found = next((r for r in records if r.key == wait), None)
         if found is None:
+            await _refuse_if_completed(cadence, run_id)
             raise not_found(name, run_id, wait)
         record = found
     if record.status != WAITING:
@@ -152,6 +155,24 @@ async def deliver(
     else:
         data = check_json(value, f"the value for wait {record.key!r}")
     return await waits.resolve_wait(name, run_id, record.key, value=data, now=wall_time())
+
+
+async def _refuse_if_completed(cadence: Cadence[Any], run_id: str) -> None:
+    """Refuse a resume of a run that has finished: its waits are resolved, its records gone.
+
+    The run's completion record (kept by cadence's stores for their ``retention``) tells a
+    second resume of a completed run from one of a run that never existed; a store without
+    completion records cannot tell, and the caller reports ``WAIT_NOT_FOUND``.
+    """
+    get_completion = getattr(cadence.checkpoint_store, "get_completion", None)
+    if get_completion is None or await get_completion(cadence.name, run_id) is None:
+        return
+    raise WaitError(
+        f"run {run_id!r} of cadence {cadence.name!r} has completed, so it waits for nothing: "
+        "each wait continues its run exactly once, and this one was refused",
+        code="WAIT_ALREADY_RESOLVED",
+        details={"run_id": run_id, "completed": True},
+    )
 
 
 def _fresh(cadence: Cadence[S], score: S | None) -> S:

@@ -427,10 +427,11 @@ class WaitError(CadenceError):
     """A resume or signal was refused; ``code`` says why.
 
     Codes: ``WAIT_NOT_FOUND`` (the run does not wait there), ``WAIT_ALREADY_RESOLVED`` (it was
-    resumed before: every wait continues exactly once), ``WAIT_TIMED_OUT`` (its deadline
-    passed), ``WAIT_AMBIGUOUS`` (several waits; name one), ``WAIT_BAD_VALUE`` (the value does
-    not fit the wait), ``WAIT_UNSUPPORTED`` (no checkpoint store that keeps wait records, or a
-    wait outside a checkpointed run). ``details["wait"]`` holds the record when there is one.
+    resumed before, or the run has completed: every wait continues exactly once),
+    ``WAIT_TIMED_OUT`` (its deadline passed), ``WAIT_AMBIGUOUS`` (several waits; name one),
+    ``WAIT_BAD_VALUE`` (the value does not fit the wait), ``WAIT_UNSUPPORTED`` (no checkpoint
+    store that keeps wait records, or a wait outside a checkpointed run). ``details["wait"]``
+    holds the record when there is one.
     """
 
     default_code = "WAIT_ERROR"

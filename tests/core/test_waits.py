@@ -23,7 +23,7 @@ from cadence import (
     WaitTimedOut,
     wait_for,
 )
-from cadence.checkpoint import InMemoryCheckpointStore
+from cadence.checkpoint import InMemoryCheckpointStore, wait_store_for
 from cadence.testing import FakeClock
 
 
@@ -327,8 +327,38 @@ async def test_wait_records_are_forgotten_when_the_run_completes() -> None:
     await flow.resume("c1", True)
     assert [w.run_id for w in await flow.waits()] == ["c2"]
     with pytest.raises(WaitError) as info:
-        await flow.resume("c1", True)
+        await flow.resume("never-started", True)
     assert info.value.code == "WAIT_NOT_FOUND"
+
+
+async def test_resuming_a_completed_run_is_refused_as_already_resolved() -> None:
+    """Its completion record tells the second resume the run is done: WAIT_ALREADY_RESOLVED."""
+    ledger = Ledger()
+    flow = refund_flow(InMemoryCheckpointStore(), ledger)
+    await park(flow, Refund(order="d"), "d1")
+    await flow.resume("d1", True)
+    for again in (flow.resume("d1", False), flow.resume("d1", True, wait="manager")):
+        with pytest.raises(WaitError) as info:
+            await again
+        assert info.value.code == "WAIT_ALREADY_RESOLVED"
+        assert "has completed" in str(info.value) and info.value.details["completed"] is True
+    assert ledger.calls.count("pay") == 1
+
+
+async def test_a_signal_to_a_completed_run_is_refused_not_kept() -> None:
+    """A signal arriving after the run completed is refused, and no record is left behind."""
+    store = InMemoryCheckpointStore()
+    flow = (
+        Cadence("late", Refund())
+        .wait("paid", Signal("payment"), into="payment")
+        .with_checkpoint(store)
+    )
+    await park(flow, Refund(), "l1")
+    assert (await flow.signal("l1", "payment", {"txn": 1})) is not None
+    with pytest.raises(WaitError) as info:
+        await flow.signal("l1", "payment", {"txn": 2})
+    assert info.value.code == "WAIT_ALREADY_RESOLVED"
+    assert await wait_store_for(store).get_waits("late", "l1") == []
 
 
 async def test_a_wait_needs_a_checkpointed_run() -> None:

@@ -88,9 +88,9 @@ async def test_request_parks_then_an_approval_over_http_completes_it_once(tmp_pa
         assert refund["decision"]["by"] == "ana"
 
         again = await client.post(f"/refunds/{run_id}/resume", json=decision, headers=APPROVER)
-        assert again.status_code in (404, 409)
+        assert again.status_code == 409
         assert again.headers["content-type"] == "application/problem+json"
-        assert again.json()["code"].startswith("WAIT_")
+        assert again.json()["code"] == "WAIT_ALREADY_RESOLVED"
         assert (await client.get("/refunds", headers=APPROVER)).json()["waits"] == []
 
 
@@ -170,11 +170,11 @@ async def test_the_cli_lists_and_approves_what_http_parked(tmp_path: Path) -> No
         75,
     )
     again = await asyncio.to_thread(cadence_cli, db, "resume", target, run_id, "--value", value)
-    assert again.returncode == 1 and "already" in again.stderr, again.stderr
+    assert again.returncode == 1 and "WAIT_ALREADY_RESOLVED" in again.stderr, again.stderr
 
 
 async def test_an_undecided_refund_is_escalated_after_two_days(tmp_path: Path) -> None:
-    """After the two-day timeout the run takes the on_timeout path: escalated, nothing paid."""
+    """wake_due after the two-day timeout takes the on_timeout path: escalated, nothing paid."""
     store = SQLiteCheckpointStore(tmp_path / "refunds.db")
     refunds = build(store)
     with FakeClock(start=1_000_000.0) as clock:
@@ -184,8 +184,8 @@ async def test_an_undecided_refund_is_escalated_after_two_days(tmp_path: Path) -
         clock.advance(86_400)
         assert await refunds.wake_due() == []  # one day: still waiting for the manager
         clock.advance(86_400)
-        # What `cadence wake` does for each due run: continue it by its id.
-        done = await refunds.run(Refund(), run_id=run_id)
+        assert await refunds.wake_due() == [run_id]  # what `cadence wake` does from cron
+    done = await refunds.run(Refund(), run_id=run_id)  # completed: its recorded result, no rerun
     assert (done.order_id, done.status, done.refunded) == ("F-6", "escalated", 0)
     assert done.trail == ["check", "escalate", "settle"]
     assert await refunds.waits() == []
