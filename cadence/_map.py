@@ -20,18 +20,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import isolate
 from cadence._plan import MapStep, Task
 from cadence.exceptions import CadenceDefinitionError, CadenceError, ParallelNoteError, Skip
 
 if TYPE_CHECKING:
-    from cadence.hooks import HooksManager
+    from cadence._observe._base import HooksManager
 
 __all__ = [
     "COLLECT",
@@ -211,70 +210,41 @@ async def _items(step: MapStep, score: Any) -> list[Any]:
     return value if isinstance(value, list) else list(value)
 
 
-class _Ctx:
-    """What the worker tasks of one map step share."""
-
-    __slots__ = ("cadence_name", "first_failure", "hooks", "run_id")
-
-    def __init__(self, cadence_name: str, run_id: str | None, hooks: HooksManager | None) -> None:
-        self.cadence_name = cadence_name
-        self.run_id = run_id
-        self.hooks = hooks
-        self.first_failure: tuple[int, Exception] | None = None
+Observe = Callable[[Task, Any, int], Awaitable[Any]]
+"""Runs one item's task with the run's hooks around it: ``observe(task, item_score, index)``."""
 
 
-def _caller(step: MapStep, ctx: _Ctx) -> Callable[[Any, int], Any]:
+def _caller(step: MapStep, observe: Observe | None) -> Callable[[Any, int], Awaitable[Any]]:
     """The coroutine function that runs the per-item note (or cadence) on one item score."""
     task = step.fn
+    if observe is not None:  # hooks attached: the runner's own task wrapper reports each item
+
+        def observed(item_score: Any, index: int) -> Awaitable[Any]:
+            return observe(task, item_score, index)
+
+        return observed
     call_fn = task.fn
-    if ctx.hooks is None:
-        if task.is_async:
+    if task.is_async:
 
-            async def call_async(item_score: Any, index: int) -> Any:
-                return await call_fn(item_score)
+        async def call_async(item_score: Any, index: int) -> Any:
+            return await call_fn(item_score)
 
-            return call_async
+        return call_async
 
-        async def call_sync(item_score: Any, index: int) -> Any:
-            result = await _to_thread(call_fn, item_score)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
-
-        return call_sync
-    hooks = ctx.hooks
-    group = step.name
-
-    async def observed(item_score: Any, index: int) -> Any:
-        token = note_var.set(
-            NoteScope(ctx.cadence_name, ctx.run_id, task.name, group, index, hooks, item_score)
-        )
-        t0 = time.perf_counter()
-        await hooks.before_note(task.name, item_score)
-        try:
-            if task.is_async:
-                result = await call_fn(item_score)
-            else:
-                result = await _to_thread(call_fn, item_score)
-                if inspect.isawaitable(result):
-                    result = await result
-        except Exception as exc:
-            await hooks.after_note(task.name, item_score, time.perf_counter() - t0, exc)
-            raise
-        finally:
-            note_var.reset(token)
-        await hooks.after_note(task.name, item_score, time.perf_counter() - t0)
+    async def call_sync(item_score: Any, index: int) -> Any:
+        result = await _to_thread(call_fn, item_score)
+        if inspect.isawaitable(result):
+            result = await result
         return result
 
-    return observed
+    return call_sync
 
 
 async def run_map(
     step: MapStep,
     score: Any,
-    cadence_name: str,
-    run_id: str | None,
     hooks: HooksManager | None,
+    observe: Observe | None,
 ) -> Any:
     """Run a map step on ``score``: every item through ``step.fn``, results into ``step.into``."""
     items = await _items(step, score)
@@ -289,7 +259,7 @@ async def run_map(
     error: BaseException | None = None
     try:
         if count:
-            await _run_items(step, score, items, results, failures, cadence_name, run_id, hooks)
+            await _run_items(step, items, results, failures, _caller(step, observe))
         if step.into is not None:
             write_field(score, step.into, results)
         if step.errors_into is not None:
@@ -305,22 +275,19 @@ async def run_map(
 
 async def _run_items(
     step: MapStep,
-    score: Any,
     items: list[Any],
     results: list[Any],
     failures: list[ItemFailure],
-    cadence_name: str,
-    run_id: str | None,
-    hooks: HooksManager | None,
+    call: Callable[[Any, int], Awaitable[Any]],
 ) -> None:
-    ctx = _Ctx(cadence_name, run_id, hooks)
-    call = _caller(step, ctx)
+    first_failure: tuple[int, Exception] | None = None
     collect = step.on_error == COLLECT
     count = len(items)
     indices = iter(range(count))  # shared: each worker pulls the next item not yet started
     collected: dict[int, ItemFailure] = {}
 
     async def worker() -> None:
+        nonlocal first_failure
         for index in indices:
             item = items[index]
             try:
@@ -330,8 +297,8 @@ async def _run_items(
                 raise
             except Exception as exc:
                 if not collect:
-                    if ctx.first_failure is None:
-                        ctx.first_failure = (index, exc)
+                    if first_failure is None:
+                        first_failure = (index, exc)
                     raise
                 collected[index] = ItemFailure(
                     index,
@@ -359,9 +326,9 @@ async def _run_items(
         await _cancel(running)
         raised = asyncio.CancelledError() if failed.cancelled() else failed.exception()
         assert raised is not None
-        if ctx.first_failure is None:
+        if first_failure is None:
             raise raised  # Skip ends the run; cancellation and suspension propagate as they are
-        index, exc = ctx.first_failure
+        index, exc = first_failure
         raise ParallelNoteError(
             f"item {index} of map {step.name!r} ({step.fn_name}) failed: "
             f"{type(exc).__name__}: {exc}",

@@ -137,7 +137,7 @@ class ScoreCodec:
         """
         try:
             if isinstance(state, dict) and "format" not in state:
-                from cadence._compat.checkpoint import legacy_fields
+                from cadence.checkpoint._legacy import legacy_fields
 
                 legacy = legacy_fields(state, score_cls)  # saved by 0.7.2
                 if legacy is not None:
@@ -409,7 +409,7 @@ class ScoreCodec:
         tag = v.get(_TAG)
         if tag is None:
             return {k: self._decode(x, f"{path}.{k}", allowed) for k, x in v.items()}
-        return decode_tagged(self, tag, v, path, allowed)
+        return decode_tagged(self._decode, tag, v, path, allowed, allow_pickle=self.allow_pickle)
 
 
 def _check_depth(fields: dict[str, Any]) -> None:

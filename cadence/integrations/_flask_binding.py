@@ -16,11 +16,13 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from flask import request
 
 from cadence._typecheck import Mismatch, check
+from cadence.integrations._problem import PROBLEM_MEDIA_TYPE, Problem
 
-__all__ = ["Binder", "Invalid", "Unreadable"]
+__all__ = ["Binder", "Invalid", "Unreadable", "problem_response"]
 
 _JSON = "application/json"
 _COERCE: dict[Any, Callable[[str], Any]] = {
@@ -156,3 +158,10 @@ class Binder:
         if errors:
             raise Invalid(errors)
         return kwargs
+
+
+def problem_response(problem: Problem) -> flask.Response:
+    """A Flask response carrying a problem document with its headers."""
+    return flask.Response(
+        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
+    )

@@ -21,9 +21,6 @@ share nothing. Failures become the same ``application/problem+json`` responses a
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextvars
 import dataclasses
 import inspect
 from collections.abc import Callable, Coroutine, Sequence
@@ -40,13 +37,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from cadence._cadence import Cadence
 from cadence._compat.flask import BlueprintCompat, ExtensionCompat
 from cadence.exceptions import CadenceDefinitionError, CadenceError
-from cadence.integrations._common import (
-    ReporterHooks,
-    execute,
-    require_score,
-)
+from cadence.integrations._common import ReporterHooks, execute, require_score, run_async
 from cadence.integrations._encode import dumps, find_lone_surrogate
-from cadence.integrations._flask_binding import Binder, Invalid, Unreadable
+from cadence.integrations._flask_binding import Binder, Invalid, Unreadable, problem_response
 from cadence.integrations._idempotency import (
     IdempotencyRegistry,
     InMemoryIdempotencyStore,
@@ -75,29 +68,6 @@ __all__ = [
 
 T = TypeVar("T")
 _JSON = "application/json"
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code without disturbing a running event loop.
-
-    A plain Flask worker thread has no loop, so the coroutine gets a fresh one; when the
-    thread already runs a loop (an ASGI adapter, a notebook) it runs on a new loop in a worker
-    thread instead of failing with "asyncio.run() cannot be called from a running event loop".
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    context = contextvars.copy_context()  # keeps Flask's request context visible to notes
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cadence-flask") as pool:
-        return pool.submit(context.run, asyncio.run, coro).result()
-
-
-def problem_response(problem: Problem) -> flask.Response:
-    """A Flask response carrying a problem document with its headers."""
-    return flask.Response(
-        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
-    )
 
 
 def _as_response(outcome: Any) -> flask.Response:
