@@ -118,7 +118,12 @@ class PostgresCheckpointStore:
                 return await fn(self._conn)
 
     async def aclose(self) -> None:
-        """Close the connection."""
+        """Close the connection (and its wait records')."""
+        from cadence.checkpoint._waits import detach_waits
+
+        waits = detach_waits(self)
+        if waits is not None:
+            await waits.aclose()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None

@@ -214,7 +214,12 @@ class RedisCheckpointStore:
             raise _translate(exc, cadence_name, run_id) from exc
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and its wait records')."""
+        from cadence.checkpoint._waits import detach_waits
+
+        waits = detach_waits(self)
+        if waits is not None:
+            await waits.aclose()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -175,7 +175,12 @@ class SQLiteCheckpointStore:
             raise lease_lost(cadence_name, run_id, token)
 
     def close(self) -> None:
-        """Close the connection and stop the worker thread."""
+        """Close the connection (and its wait records') and stop the worker thread."""
+        from cadence.checkpoint._waits import detach_waits
+
+        waits = detach_waits(self)
+        if waits is not None:
+            waits.close()
 
         def shut() -> None:
             if self._conn is not None:

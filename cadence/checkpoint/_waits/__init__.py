@@ -40,12 +40,25 @@ __all__ = [
     "WaitStoreBase",
     "already_resolved",
     "check_json",
+    "detach_waits",
     "not_found",
     "wait_store_for",
 ]
 
 _METHODS = ("create_wait", "resolve_wait", "get_waits", "list_waits", "delete_waits")
 _backends: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def detach_waits(store: Any) -> Any:
+    """Forget the wait backend made for checkpoint store ``store`` and return it (or ``None``).
+
+    A store's ``close()``/``aclose()`` closes what this returns, so closing a store closes its
+    wait records' connection too; a store used again after closing gets a new backend.
+    """
+    try:
+        return _backends.pop(store, None)
+    except TypeError:  # not weak-referenceable: never cached
+        return None
 
 
 def _unwrap(store: Any) -> Any:

@@ -48,6 +48,7 @@ class SQLiteWaitStore(SQLWaitStore):
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-waits")
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -73,7 +74,10 @@ class SQLiteWaitStore(SQLWaitStore):
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
     def close(self) -> None:
-        """Close the connection and stop the worker thread."""
+        """Close the connection and stop the worker thread (again: nothing happens)."""
+        if self._closed:
+            return
+        self._closed = True
 
         def shut() -> None:
             if self._conn is not None:
