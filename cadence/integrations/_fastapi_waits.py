@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
+from cadence.integrations._common import suspended_body
 from cadence.integrations._encode import dumps
 from cadence.integrations._fastapi_support import as_response
 from cadence.integrations._problem import problem_for
@@ -61,14 +62,8 @@ class SignalRequest(BaseModel):
 
 def suspended_response(exc: RunSuspended, location: str | None = None) -> Response:
     """``202 Accepted`` for a parked run, naming what it waits for."""
-    body = {
-        "status": "waiting",
-        "run_id": exc.run_id,
-        "cadence": exc.cadence_name,
-        "waits": [w.to_dict() for w in exc.waits],
-    }
     headers = {"Location": location} if location is not None else None
-    return Response(dumps(body), 202, headers, media_type=_JSON)
+    return Response(dumps(suspended_body(exc)), 202, headers, media_type=_JSON)
 
 
 def add_wait_routes(
