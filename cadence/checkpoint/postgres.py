@@ -22,6 +22,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["PostgresCheckpointStore"]
@@ -119,8 +120,6 @@ class PostgresCheckpointStore:
 
     async def aclose(self) -> None:
         """Close the connection (and its wait records')."""
-        from cadence.checkpoint._waits import detach_waits
-
         waits = detach_waits(self)
         if waits is not None:
             await waits.aclose()

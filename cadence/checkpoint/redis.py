@@ -27,6 +27,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 from cadence.exceptions import CheckpointError
 
@@ -215,8 +216,6 @@ class RedisCheckpointStore:
 
     async def aclose(self) -> None:
         """Close the connection pool (and its wait records')."""
-        from cadence.checkpoint._waits import detach_waits
-
         waits = detach_waits(self)
         if waits is not None:
             await waits.aclose()

@@ -29,6 +29,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["SQLiteCheckpointStore"]
@@ -176,8 +177,6 @@ class SQLiteCheckpointStore:
 
     def close(self) -> None:
         """Close the connection (and its wait records') and stop the worker thread."""
-        from cadence.checkpoint._waits import detach_waits
-
         waits = detach_waits(self)
         if waits is not None:
             waits.close()

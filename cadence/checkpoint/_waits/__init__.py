@@ -9,9 +9,9 @@ Backends load on first use, so ``import cadence.checkpoint`` stays cheap.
 from __future__ import annotations
 
 import contextlib
-import weakref
 from typing import Any
 
+from cadence.checkpoint._wait_backends import backends
 from cadence.checkpoint._waits._record import (
     APPROVAL,
     RESOLVED,
@@ -40,25 +40,11 @@ __all__ = [
     "WaitStoreBase",
     "already_resolved",
     "check_json",
-    "detach_waits",
     "not_found",
     "wait_store_for",
 ]
 
 _METHODS = ("create_wait", "resolve_wait", "get_waits", "list_waits", "delete_waits")
-_backends: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def detach_waits(store: Any) -> Any:
-    """Forget the wait backend made for checkpoint store ``store`` and return it (or ``None``).
-
-    A store's ``close()``/``aclose()`` closes what this returns, so closing a store closes its
-    wait records' connection too; a store used again after closing gets a new backend.
-    """
-    try:
-        return _backends.pop(store, None)
-    except TypeError:  # not weak-referenceable: never cached
-        return None
 
 
 def _unwrap(store: Any) -> Any:
@@ -109,7 +95,7 @@ def wait_store_for(store: Any) -> WaitStore:
         found: WaitStore = store
         return found
     try:
-        cached = _backends.get(store)
+        cached = backends.get(store)
     except TypeError:  # not weak-referenceable: no caching possible
         cached = None
     if cached is not None:
@@ -124,6 +110,6 @@ def wait_store_for(store: Any) -> WaitStore:
             code="WAIT_UNSUPPORTED",
         )
     with contextlib.suppress(TypeError):  # not weak-referenceable: no caching
-        _backends[store] = backend
+        backends[store] = backend
     result = backend
     return result
