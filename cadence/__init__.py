@@ -28,13 +28,17 @@ from cadence.exceptions import (
     NoteError,
     ParallelNoteError,
     RetryExhaustedError,
+    RunSuspended,
     Skip,
     TimeoutError,
     ValidationError,
+    WaitError,
+    WaitTimedOut,
 )
 
 if typing.TYPE_CHECKING:
     from cadence._group import run_group
+    from cadence._map import ItemFailure
     from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
@@ -42,7 +46,9 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._waits import Approval, Decision, Signal, Sleep, wait_for
     from cadence.checkpoint import CheckpointStore, InMemoryCheckpointStore
+    from cadence.checkpoint._waits import WaitRecord
     from cadence.diagram import save_diagram, to_dot, to_mermaid
     from cadence.events import (
         CADENCE_COMPLETED,
@@ -69,6 +75,13 @@ if typing.TYPE_CHECKING:
     from cadence.result import Err, Ok, Result, err, ok
 
 _LAZY = {
+    "Approval": "cadence._waits",
+    "Decision": "cadence._waits",
+    "ItemFailure": "cadence._map",
+    "Signal": "cadence._waits",
+    "Sleep": "cadence._waits",
+    "WaitRecord": "cadence.checkpoint._waits",
+    "wait_for": "cadence._waits",
     "CADENCE_COMPLETED": "cadence.events",
     "CADENCE_FAILED": "cadence.events",
     "CADENCE_STARTED": "cadence.events",
@@ -136,6 +149,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks it
+    "Approval",
     "Atomic",
     "AtomicDict",
     "AtomicList",
@@ -153,12 +167,14 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "CircuitOpenError",
     "CircuitState",
     "DebugHooks",
+    "Decision",
     "Err",
     "EventEmitter",
     "Fallback",
     "HooksManager",
     "ImmutableScore",
     "InMemoryCheckpointStore",
+    "ItemFailure",
     "LoggingHooks",
     "MergeConflict",
     "MergeStrategy",
@@ -175,13 +191,19 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "Result",
     "Retry",
     "RetryExhaustedError",
+    "RunSuspended",
     "Score",
+    "Signal",
     "Skip",
+    "Sleep",
     "Timeout",
     "TimeoutError",
     "TimingHooks",
     "TracingHooks",
     "ValidationError",
+    "WaitError",
+    "WaitRecord",
+    "WaitTimedOut",
     "__version__",
     "circuit_breaker",
     "console_reporter",
@@ -199,4 +221,5 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "timeout",
     "to_dot",
     "to_mermaid",
+    "wait_for",
 ]

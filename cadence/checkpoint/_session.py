@@ -59,6 +59,13 @@ def _leasing(store: Any) -> bool:
     return _has(store, _LEASE_METHODS)
 
 
+START = "cadence:start"
+"""The checkpoint that keeps a run's input score when it parks before any step completed.
+
+Not a step name (a step name has no colon), so no step counts as completed by it; a resume
+restores the input from it and runs the first step again."""
+
+
 def _cause(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -88,6 +95,7 @@ class CheckpointSession:
         lease_ttl: float,
         last_step: str | None = None,
         replayed: bool = False,
+        start_state: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.cadence_name = cadence_name
@@ -103,6 +111,8 @@ class CheckpointSession:
         self._lost: CheckpointError | None = None
         self._finished = replayed
         self._renewer: asyncio.Task[None] | None = None
+        # The input score, encoded before any step ran: saved only if the run parks at once.
+        self._start_state = start_state
         if token is not None:
             self._renewer = asyncio.get_running_loop().create_task(self._keep_lease())
 
@@ -139,6 +149,7 @@ class CheckpointSession:
             raise CheckpointError(
                 f"run {self.run_id!r}: step {step_name!r} reported after the session ended"
             )
+        self._start_state = None  # a step's checkpoint holds the score from now on
         state = self.codec.encode_score(score)
         if step_name == self._last_step:
             await self._complete(state)
@@ -197,6 +208,20 @@ class CheckpointSession:
         self._finished = True
         await self._stop_renewing()
         store, name, run_id, token = self.store, self.cadence_name, self.run_id, self.token
+        if getattr(error, "suspends_run", False):
+            # Parked at a wait: not a failure. Keep the checkpoints, let any worker resume.
+            try:
+                if self._start_state is not None:  # parked before any checkpoint: keep the input
+                    if token is None:
+                        await store.save_checkpoint(name, run_id, START, -1, self._start_state)
+                    else:
+                        await store.save_checkpoint(
+                            name, run_id, START, -1, self._start_state, token=token
+                        )
+            finally:
+                if token is not None:
+                    await store.release_lease(name, run_id, token=token)
+            return
         if token is None:
             if error is None:
                 await store.clear_checkpoints(name, run_id)
@@ -380,6 +405,7 @@ async def open_session(
         completed=completed,
         token=token,
         last_step=step_names[-1] if step_names else None,
+        start_state=None if completed else codec.encode_score(score),
         **session,
     )
 
@@ -395,7 +421,7 @@ async def _restore(
     """Restore ``score`` from the latest checkpoint; return the completed step names."""
     stored = await store.get_completed_measures(cadence_name, run_id)
     completed = frozenset(name for name in step_names if name in stored)
-    if not completed:
+    if not completed and START not in stored:
         return completed
     state = await store.get_last_score_state(cadence_name, run_id)
     if state is None:

@@ -22,6 +22,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["PostgresCheckpointStore"]
@@ -118,7 +119,10 @@ class PostgresCheckpointStore:
                 return await fn(self._conn)
 
     async def aclose(self) -> None:
-        """Close the connection."""
+        """Close the connection (and its wait records')."""
+        waits = detach_waits(self)
+        if waits is not None:
+            await waits.aclose()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None

@@ -27,6 +27,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 from cadence.exceptions import CheckpointError
 
@@ -214,7 +215,10 @@ class RedisCheckpointStore:
             raise _translate(exc, cadence_name, run_id) from exc
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and its wait records')."""
+        waits = detach_waits(self)
+        if waits is not None:
+            await waits.aclose()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

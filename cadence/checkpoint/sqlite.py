@@ -29,6 +29,7 @@ from cadence.checkpoint._protocol import (
     lease_lost,
     load_state,
 )
+from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["SQLiteCheckpointStore"]
@@ -175,7 +176,10 @@ class SQLiteCheckpointStore:
             raise lease_lost(cadence_name, run_id, token)
 
     def close(self) -> None:
-        """Close the connection and stop the worker thread."""
+        """Close the connection (and its wait records') and stop the worker thread."""
+        waits = detach_waits(self)
+        if waits is not None:
+            waits.close()
 
         def shut() -> None:
             if self._conn is not None:

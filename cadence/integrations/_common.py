@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from cadence._cadence import Cadence
 from cadence._observe._reporter import CallableReporter
+from cadence.exceptions import RunSuspended
 
 __all__ = [
     "ReporterHooks",
@@ -25,6 +26,7 @@ __all__ = [
     "require_score",
     "resources_var",
     "run_async",
+    "suspended_body",
 ]
 
 S = TypeVar("S")
@@ -60,6 +62,16 @@ async def execute(
 ) -> S:
     """Run ``cadence`` on ``score`` with ``hooks`` attached to this run only."""
     return await cadence.run(score, run_id=run_id, hooks=list(hooks) if hooks else None)
+
+
+def suspended_body(exc: RunSuspended) -> dict[str, Any]:
+    """The ``202 Accepted`` body of a run that parked at a wait: what it waits for."""
+    return {
+        "status": "waiting",
+        "run_id": exc.run_id,
+        "cadence": exc.cadence_name,
+        "waits": [w.to_dict() for w in exc.waits],
+    }
 
 
 class ReporterHooks(CallableReporter):

@@ -36,8 +36,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from cadence._cadence import Cadence
 from cadence._compat.flask import BlueprintCompat, ExtensionCompat
-from cadence.exceptions import CadenceDefinitionError, CadenceError
-from cadence.integrations._common import ReporterHooks, execute, require_score, run_async
+from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
+from cadence.integrations._common import (
+    ReporterHooks,
+    execute,
+    require_score,
+    run_async,
+    suspended_body,
+)
 from cadence.integrations._encode import dumps, find_lone_surrogate
 from cadence.integrations._flask_binding import Binder, Invalid, Unreadable, problem_response
 from cadence.integrations._idempotency import (
@@ -222,6 +228,8 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                             if isinstance(value, flask.Response):
                                 return value
                         return StoredResponse(status_code, dumps(value), _JSON)
+                    except RunSuspended as exc:  # parked at a wait: resume it later, anywhere
+                        return StoredResponse(202, dumps(suspended_body(exc)), _JSON)
                     except Exception as exc:
                         outcome = problem_for(
                             exc, errors=merged, expose_errors=expose, cadence_name=cadence.name

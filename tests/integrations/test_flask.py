@@ -286,3 +286,46 @@ def test_async_factory_and_definition_errors() -> None:
     assert app.test_client().get("/echo/hi").get_json() == {"text": "HI"}
     with pytest.raises(CadenceDefinitionError, match="expected a Cadence"):
         bp.cadence_route("/x", "nope")  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass
+class _Shipment(Score):
+    order_id: str = ""
+    payment: Any = None
+    status: str = "new"
+
+
+def _ship(s: _Shipment) -> None:
+    s.status = "shipped"
+
+
+def test_a_parked_run_answers_202_and_resumes_from_python() -> None:
+    """A route whose run parks at a wait answers 202 naming the run; a signal then completes it."""
+    from cadence import Signal, WaitError
+    from cadence.checkpoint import InMemoryCheckpointStore
+
+    flow = (
+        Cadence("shipping", _Shipment())
+        .wait("paid", Signal("payment"), into="payment")
+        .then("ship", _ship)
+        .with_checkpoint(InMemoryCheckpointStore())
+    )
+    app = Flask(__name__)
+    bp = CadenceBlueprint("shipments", __name__)
+
+    @bp.cadence_route("/shipments/<order_id>", flow)
+    def start(order_id):  # type: ignore[no-untyped-def]
+        return _Shipment(order_id=order_id)
+
+    app.register_blueprint(bp)
+    r = app.test_client().post("/shipments/S-1")
+    assert r.status_code == 202 and r.mimetype == "application/json"
+    body = r.get_json()
+    assert (body["status"], body["cadence"]) == ("waiting", "shipping")
+    assert [(w["key"], w["status"]) for w in body["waits"]] == [("signal:payment", "waiting")]
+    final = asyncio.run(flow.signal(body["run_id"], "payment", {"amount": 12}))
+    assert final is not None
+    assert (final.order_id, final.payment, final.status) == ("S-1", {"amount": 12}, "shipped")
+    with pytest.raises(WaitError) as again:
+        asyncio.run(flow.signal(body["run_id"], "payment", {"amount": 12}))
+    assert again.value.code == "WAIT_ALREADY_RESOLVED"

@@ -1,0 +1,107 @@
+"""Every store's wait records pass the wait conformance suite; a run parked at once keeps its input."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cadence import Approval, Cadence, Decision, RunSuspended, Score, wait_for
+from cadence.checkpoint import (
+    InMemoryCheckpointStore,
+    PostgresCheckpointStore,
+    RedisCheckpointStore,
+    SQLiteCheckpointStore,
+)
+from cadence.testing import check_wait_store
+
+
+async def test_in_memory_waits_conform() -> None:
+    """The reference backend passes its own suite (one store: memory is not shared)."""
+    shared = InMemoryCheckpointStore()
+    await check_wait_store(lambda: shared)
+
+
+async def test_sqlite_waits_conform(tmp_path: Path) -> None:
+    """Wait records in the SQLite file pass the suite."""
+    await check_wait_store(lambda: SQLiteCheckpointStore(tmp_path / "cp.db"))
+
+
+async def test_redis_waits_conform(redis_url: str) -> None:
+    """Wait records in a real redis-server pass the suite."""
+    await check_wait_store(lambda: RedisCheckpointStore(redis_url))
+
+
+async def test_postgres_waits_conform(postgres_dsn: str) -> None:
+    """Wait records in a real PostgreSQL pass the suite."""
+    await check_wait_store(lambda: PostgresCheckpointStore(postgres_dsn))
+
+
+@dataclass
+class _Order(Score):
+    order_id: str = ""
+    notes: list[str] = field(default_factory=list)
+    decision: Decision | None = None
+
+
+async def _note_then_wait(order: _Order) -> None:
+    order.notes.append("drafted")  # before the wait: the resume runs the note again from its start
+    decision = await wait_for(Approval(payload={"order": order.order_id}), key="first")
+    order.decision = decision
+
+
+def _flows(store: Any) -> list[Cadence[_Order]]:
+    return [
+        Cadence("park_first", _Order())
+        .wait("first", Approval(payload=lambda o: {"order": o.order_id}), into="decision")
+        .then("done", lambda o: o.notes.append("done"))
+        .with_checkpoint(store),
+        Cadence("park_in_first_note", _Order())
+        .then("draft", _note_then_wait)
+        .then("done", lambda o: o.notes.append("done"))
+        .with_checkpoint(store),
+    ]
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Any]:
+    """A factory of stores sharing one backend (memory: one object)."""
+    if request.param == "memory":
+        shared = InMemoryCheckpointStore()
+        return lambda: shared
+    if request.param == "sqlite":
+        return lambda: SQLiteCheckpointStore(tmp_path / "cp.db")
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return lambda: RedisCheckpointStore(url)
+    dsn = request.getfixturevalue("postgres_dsn")
+    return lambda: PostgresCheckpointStore(dsn)
+
+
+async def test_a_run_parked_before_any_checkpoint_keeps_its_input(
+    store_factory: Callable[[], Any],
+) -> None:
+    """Parking at the first step (a .wait or a note's wait_for) keeps the input score for resume."""
+    first, second = store_factory(), store_factory()
+    try:
+        for parked, resumed in zip(_flows(first), _flows(second), strict=True):
+            run_id = uuid.uuid4().hex
+            with pytest.raises(RunSuspended):
+                await parked.run(_Order(order_id="A-7"), run_id=run_id)
+            final = await resumed.resume(run_id, True)  # another store object, the default score
+            assert final.order_id == "A-7", parked.name
+            assert final.decision is not None and final.decision.approved, parked.name
+            expected = ["drafted", "done"] if parked.name == "park_in_first_note" else ["done"]
+            assert final.notes == expected, parked.name
+    finally:
+        for store in {id(first): first, id(second): second}.values():
+            closing = getattr(store, "aclose", None) or getattr(store, "close", None)
+            if closing is not None:
+                result = closing()
+                if inspect.isawaitable(result):
+                    await result
