@@ -10,12 +10,14 @@ milliseconds of ``import asyncio``.
 
 import typing
 
+from cadence._budget import Budget, Spend
 from cadence._cadence import Cadence
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
+    BudgetExceededError,
     CadenceDefinitionError,
     CadenceError,
     CheckpointError,
@@ -90,6 +92,8 @@ __all__ = [
     "Atomic",
     "AtomicDict",
     "AtomicList",
+    "Budget",
+    "BudgetExceededError",
     "Cadence",
     "CadenceDefinitionError",
     "CadenceError",
@@ -113,6 +117,7 @@ __all__ = [
     "RetryExhaustedError",
     "Score",
     "Skip",
+    "Spend",
     "Timeout",
     "TimeoutError",
     "TimingHooks",

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+from cadence._budget import Budget
 from cadence._merge import MergeStrategy
 from cadence._note import is_async_callable, note_name_of
 from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
@@ -99,6 +100,8 @@ class Cadence(Generic[S]):
         self._checkpoint: Any = None
         self._checkpoint_run_id: str | None = None
         self._checkpoint_max_attempts: int | None = None
+        self._budget: Any = None
+        self._budget_into: str | None = None
 
     # -- introspection ------------------------------------------------------------------
 
@@ -309,6 +312,32 @@ class Cadence(Generic[S]):
         self._checkpoint = store
         self._checkpoint_run_id = run_id
         self._checkpoint_max_attempts = max_attempts
+        return self
+
+    def with_budget(self, budget: Any, *, into: str | None = None) -> Cadence[S]:
+        """Limit what each run may spend on models and tools (see ``cadence.Budget``).
+
+        Every model request and tool call inside the run -- nested agents, child cadences and
+        ``.sync`` tasks included -- counts against one shared account, checked before each call.
+
+        Args:
+            budget: A ``cadence.Budget``.
+            into: A score field that receives the run's ``cadence.Spend`` after every step (so
+                it is checkpointed, and a resumed run keeps counting from it) and at the end.
+        """
+        if not isinstance(budget, Budget):
+            raise CadenceDefinitionError(
+                f".with_budget(): expected a cadence.Budget, got {budget!r}; "
+                "e.g. .with_budget(Budget(requests=20, output_tokens=10_000))"
+            )
+        if into is not None and (not isinstance(into, str) or not into.isidentifier()):
+            raise CadenceDefinitionError(
+                f".with_budget(into=...) must be a score field name, got {into!r}"
+            )
+        if self._budget is not None:
+            raise CadenceDefinitionError(".with_budget() was already called on this cadence")
+        self._budget = budget
+        self._budget_into = into
         return self
 
     # -- running ----------------------------------------------------------------------------

@@ -22,11 +22,21 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cadence._budget import BudgetAccount, current_accounts, enter_accounts, exit_accounts
+from cadence._budget import spend_from as _spend_from
 from cadence._context import NoteScope, current_note
 from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
 from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
-from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
+from cadence.exceptions import (
+    BudgetExceededError,
+    CadenceDefinitionError,
+    CadenceError,
+    MergeConflict,
+    NoteError,
+    ParallelNoteError,
+    Skip,
+)
 from cadence.hooks import HooksManager
 
 if TYPE_CHECKING:
@@ -60,8 +70,8 @@ def _code_of(exc: BaseException) -> str | None:
     return exc.code if isinstance(exc, CadenceError) else None
 
 
-def _wrap(exc: Exception, note_name: str, group: str | None = None) -> NoteError:
-    if isinstance(exc, NoteError):
+def _wrap(exc: Exception, note_name: str, group: str | None = None) -> CadenceError:
+    if isinstance(exc, NoteError | BudgetExceededError):  # a budget stops the run, not a note
         return exc
     where = f"note {note_name!r}" + (f" in {group!r}" if group else "")
     err = NoteError(
@@ -118,7 +128,13 @@ async def run_cadence(
     reporters = cadence._reporters
     run = _Run(cadence._name, run_id, hooks)
 
-    if hooks is None and checkpoint is None and not reporters:
+    if (
+        hooks is None
+        and checkpoint is None
+        and not reporters
+        and cadence._budget is None
+        and not current_accounts()
+    ):
         # Fast path: the common cadence without observers.
         try:
             for step in cadence._steps:
@@ -166,6 +182,20 @@ async def _run_observed(
             max_attempts=cadence._checkpoint_max_attempts,
         )
         score = session.score
+    account, into = None, cadence._budget_into
+    budget_token = None
+    if cadence._budget is not None:
+        if into and not (isinstance(score, dict) or hasattr(score, into)):
+            raise CadenceDefinitionError(
+                f"cadence {name!r}: with_budget(into={into!r}) names a field the score "
+                f"{type(score).__name__} does not have; add `{into}: Spend | None = None`"
+            )
+        carried = _spend_from(getattr(score, into, None)) if into else None
+        account = BudgetAccount(cadence._budget, owner=name, spent=carried, hooks=hooks)
+        budget_token = enter_accounts(account)
+    # Checkpointed runs expose their run id to notes (agents key turns by it); budgeted runs
+    # tell the budget which step is spending.
+    scoped = hooks is not None or session is not None or bool(current_accounts())
     if hooks is not None:
         await hooks.before_cadence(name, score)
     try:
@@ -174,8 +204,7 @@ async def _run_observed(
                 continue
             t0 = time.perf_counter()
             token = None
-            if hooks is not None or session is not None:
-                # Checkpointed runs expose their run id to notes (agents key turns by it).
+            if scoped:
                 token = current_note.set(run.scope(step.name, None, None, score))
             if hooks is not None:
                 await hooks.before_note(step.name, score)
@@ -191,6 +220,7 @@ async def _run_observed(
                 if hooks is not None:
                     await hooks.after_note(step.name, score, time.perf_counter() - t0)
                 if session is not None and isinstance(stop, _Stop):
+                    _write_spend(score, into, account)
                     await session.step_done(step.name, index, score)
                 break
             except Exception as exc:
@@ -215,19 +245,35 @@ async def _run_observed(
             for reporter in reporters:
                 await _report(reporter, step.name, elapsed, score)
             if session is not None:
+                _write_spend(score, into, account)
                 await session.step_done(step.name, index, score)
     except BaseException as exc:
         error = exc
         raise
     finally:
         total = time.perf_counter() - started
-        if session is not None:
-            await session.finish(error)
-        for reporter in reporters:
-            await _report(reporter, f"{name}:TOTAL", total, score)
-        if hooks is not None:
-            await hooks.after_cadence(name, score, total, error)
+        _write_spend(score, into, account)
+        try:
+            if session is not None:
+                await session.finish(error)
+            for reporter in reporters:
+                await _report(reporter, f"{name}:TOTAL", total, score)
+            if hooks is not None:
+                await hooks.after_cadence(name, score, total, error)
+        finally:
+            if budget_token is not None:
+                exit_accounts(budget_token)
     return score
+
+
+def _write_spend(score: Any, into: str | None, account: BudgetAccount | None) -> None:
+    """Put the run's spend into ``score.<into>`` (``with_budget(into=...)``)."""
+    if into is None or account is None:
+        return
+    if isinstance(score, dict):
+        score[into] = account.spent
+    else:
+        object.__setattr__(score, into, account.spent)
 
 
 async def _report(reporter: Callable[..., Any], note_name: str, elapsed: float, score: Any) -> None:
@@ -355,7 +401,7 @@ async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
 
 
 def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseException:
-    if isinstance(exc, Skip):
+    if isinstance(exc, Skip | BudgetExceededError):
         return exc
     task = step.tasks[index]
     return ParallelNoteError(
@@ -387,7 +433,7 @@ async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
                     result = await _observed_task(run, task, score, step.name, None)
                 else:
                     result = await _call(task, score)
-            except (Skip, asyncio.CancelledError):
+            except (Skip, BudgetExceededError, asyncio.CancelledError):
                 raise
             except Exception as exc:
                 raise _wrap(exc, task.name, step.name) from exc

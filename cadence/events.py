@@ -11,6 +11,7 @@ Event types (the values are stable strings, handy in logs)::
     note.started     note.completed     note.failed          NoteEvent
     note.retrying                                            RetryEvent
     group.started    group.completed    group.failed         GroupEvent
+    spend.recorded                                           SpendEvent
 
 Every event carries ``run_key``, which tells concurrent runs apart even when they have no
 ``run_id``, and ``depth`` (0 for the top-level run, 1 inside a ``.child`` cadence, ...).
@@ -25,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cadence._budget import Spend, current_accounts
 from cadence._track import Tracker
 from cadence.hooks import CadenceHooks
 
@@ -41,12 +43,14 @@ __all__ = [
     "NOTE_FAILED",
     "NOTE_RETRYING",
     "NOTE_STARTED",
+    "SPEND_RECORDED",
     "CadenceEvent",
     "EventEmitter",
     "EventListener",
     "GroupEvent",
     "NoteEvent",
     "RetryEvent",
+    "SpendEvent",
 ]
 
 logger = logging.getLogger("cadence.events")
@@ -61,6 +65,7 @@ NOTE_RETRYING = "note.retrying"
 GROUP_STARTED = "group.started"
 GROUP_COMPLETED = "group.completed"
 GROUP_FAILED = "group.failed"
+SPEND_RECORDED = "spend.recorded"
 ALL = "*"
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -74,6 +79,7 @@ EVENT_TYPES: tuple[str, ...] = (
     GROUP_STARTED,
     GROUP_COMPLETED,
     GROUP_FAILED,
+    SPEND_RECORDED,
 )
 
 
@@ -93,6 +99,8 @@ class CadenceEvent:
         note_name: The step or task for note, retry and group events; else ``None``.
         duration: Seconds, on completed and failed events.
         error: The exception, on failed and retry events.
+        spend: On ``cadence.completed``/``cadence.failed`` of a run with a ``Budget`` in
+            force, the innermost budget's spend (a ``cadence.Spend``); else ``None``.
     """
 
     event_type: str
@@ -105,6 +113,7 @@ class CadenceEvent:
     note_name: str | None = None
     duration: float | None = None
     error: BaseException | None = None
+    spend: Spend | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +148,19 @@ class GroupEvent(NoteEvent):
 
     kind: str
     task_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpendEvent(NoteEvent):
+    """A model request or a turn's tool calls were charged to the run's budget (``spend.recorded``).
+
+    Attributes:
+        charge: What the call used (a ``cadence.Spend``).
+        total: The budget's spend after it (``spend`` carries the same value).
+    """
+
+    charge: Spend
+    total: Spend
 
 
 EventListener = Callable[[CadenceEvent], Any]
@@ -255,12 +277,14 @@ class EventEmitter(CadenceHooks):
                 )
         event_type = CADENCE_FAILED if error is not None else CADENCE_COMPLETED
         if self._wants(event_type):
+            accounts = current_accounts()
             await self.emit(
                 CadenceEvent(
                     event_type=event_type,
                     **_stamp(run, cadence_name),
                     duration=duration,
                     error=error,
+                    spend=accounts[-1].spent if accounts else None,
                 )
             )
 
@@ -304,6 +328,25 @@ class EventEmitter(CadenceHooks):
                 error=error,
                 attempt=attempt,
                 max_attempts=max_attempts,
+            )
+        )
+
+    async def on_spend(self, note_name: str, charge: Spend, total: Spend) -> None:
+        """Emit ``spend.recorded``."""
+        if not self._wants(SPEND_RECORDED):
+            return
+        note = self._tracker.find_note(note_name)
+        run = note.run if note else self._tracker.run()
+        await self.emit(
+            SpendEvent(
+                event_type=SPEND_RECORDED,
+                **_stamp(run),
+                note_name=note_name,
+                group=note.group if note else None,
+                task_index=note.task_index if note else None,
+                spend=total,
+                charge=charge,
+                total=total,
             )
         )
 

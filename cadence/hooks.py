@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from cadence._context import NoteScope, current_note
 
+if TYPE_CHECKING:
+    from cadence._budget import Spend
+
 __all__ = [
     "CadenceHooks",
     "DebugHooks",
@@ -92,6 +95,12 @@ class CadenceHooks:
     ) -> None:
         """Called when a ``.sync``/``.split``/``.child`` step starts its tasks (``kind`` says which)."""
 
+    async def on_spend(self, note_name: str, charge: Spend, total: Spend) -> None:
+        """Called after a model request or tool calls were charged to the run's ``Budget``.
+
+        ``charge`` is what that call used, ``total`` the budget's spend after it.
+        """
+
     async def after_group(
         self,
         group_name: str,
@@ -112,6 +121,7 @@ _METHODS = (
     "on_retry",
     "before_group",
     "after_group",
+    "on_spend",
 )
 
 
@@ -218,6 +228,11 @@ class HooksManager:
         """Dispatch ``on_retry``."""
         if self._by_method["on_retry"]:
             await self._call("on_retry", note_name, score, attempt, max_attempts, error)
+
+    async def on_spend(self, note_name: str, charge: Spend, total: Spend) -> None:
+        """Dispatch ``on_spend``."""
+        if self._by_method["on_spend"]:
+            await self._call("on_spend", note_name, charge, total)
 
     async def before_group(
         self, group_name: str, kind: str, task_names: Sequence[str], score: Any

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadence._budget import Spend
 from cadence.exceptions import CadenceError
 
 from .messages import Message, Usage
@@ -58,6 +59,7 @@ class AgentState:
     cached_tokens: int = 0
     answer: str | None = None
     score_state: dict[str, Any] | None = None
+    spend: Spend | None = None
 
     @property
     def usage(self) -> Usage:
@@ -71,13 +73,17 @@ class AgentState:
 
 @dataclass(frozen=True, slots=True)
 class AgentResult:
-    """A finished agent run: the answer, the transcript, and what it took."""
+    """A finished agent run: the answer, the transcript, and what it took.
+
+    ``spend`` is what the agent's own ``budget=`` counted (``None`` without one).
+    """
 
     answer: str
     messages: tuple[Message, ...]
     turns: int
     tool_calls: int
     usage: Usage
+    spend: Spend | None = None
 
 
 @dataclass(frozen=True, slots=True)

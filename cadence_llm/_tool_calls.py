@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from cadence.exceptions import CadenceError
+from cadence.exceptions import BudgetExceededError, CadenceError
 
 from .messages import ToolCall, ToolMessage
 
@@ -131,8 +131,8 @@ class CallTask:
                 async with self._semaphore:
                     value = await self._tool.invoke(view, self._kwargs)
         except Exception as exc:
-            if self._tool.fatal:
-                raise
+            if self._tool.fatal or isinstance(exc, BudgetExceededError):
+                raise  # a nested agent's budget stop is not a tool error for the model to read
             self._slots[self.index] = failed(self.call, exc, time.perf_counter() - started)
             return
         message = ToolMessage(

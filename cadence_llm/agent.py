@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from cadence._budget import Budget
 from cadence._cadence import Cadence
 from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
@@ -102,6 +103,7 @@ class Agent:
         run_id: str | Callable[[Any], str] | None,
         on_event: Callable[[AgentEvent], Any] | None,
         options: Mapping[str, Any] | None,
+        budget: Budget | None = None,
     ) -> None:
         if not callable(getattr(model, "complete", None)):
             raise CadenceDefinitionError(f"agent: expected a model with complete(), got {model!r}")
@@ -139,6 +141,9 @@ class Agent:
             plan.then(f"turn_{i}", _Turn(i), can_interrupt=True)
         if checkpoint is not None:
             plan.with_checkpoint(checkpoint)
+        if budget is not None:
+            plan.with_budget(budget, into="spend")  # checkpointed with the turns
+        self.budget = budget
         self._cadence = plan
         self._turn_names = frozenset(s.name for s in plan.steps)
 
@@ -238,6 +243,7 @@ class Agent:
             turns=state.turns,
             tool_calls=state.tool_calls,
             usage=state.usage,
+            spend=state.spend,
         )
 
     # -- one turn ------------------------------------------------------------------------------
@@ -352,6 +358,7 @@ def agent(
     run_id: str | Callable[[Any], str] | None = None,
     on_event: Callable[[AgentEvent], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    budget: Budget | None = None,
 ) -> Agent:
     """A note running model → tools → model until a final answer or ``max_turns`` model calls.
 
@@ -373,6 +380,8 @@ def agent(
         run_id: The checkpoint key (a string, or a function of the score).
         on_event: Called with an :class:`AgentEvent` per turn start/end and per tool call.
         options: Extra ``ModelRequest`` fields (``temperature``, ``max_tokens``, ``seed``...).
+        budget: Limits for each run of this agent (a ``cadence.Budget``), counted on top of
+            any budget of the enclosing run; the spend is in ``AgentResult.spend``.
     """
     return Agent(
         model,
@@ -390,4 +399,5 @@ def agent(
         run_id=run_id,
         on_event=on_event,
         options=options,
+        budget=budget,
     )

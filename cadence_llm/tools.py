@@ -35,6 +35,7 @@ from cadence._note import Note, is_async_callable
 from cadence._plan import SyncStep, Task
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
+from ._budgeting import reserve_tool_calls, settle_tool_calls, settle_tool_calls_quietly
 from ._tool_calls import CallTask, NoScore, ToolOutcome, dedupe_calls, failed, render_result
 from ._tool_schema import arguments_model, json_schema
 from .messages import ToolCall, ToolDefinition
@@ -341,6 +342,7 @@ class ToolBox:
                 continue
             tasks.append(Task(found.name, CallTask(found, call, kwargs, i, slots, semaphore), True))
         if tasks:
+            holds = reserve_tool_calls(len(tasks))  # the run's budget refuses the whole turn
             target = NoScore() if score is None else score
             scope = current_note.get()
             run = _Run(
@@ -354,5 +356,10 @@ class ToolBox:
                 self.merge_strategy,
                 getattr(self.merge_strategy, "__name__", "merge"),
             )
-            await _run_sync(step, target, run)
+            try:
+                await _run_sync(step, target, run)
+            except BaseException:
+                settle_tool_calls_quietly(holds)
+                raise
+            await settle_tool_calls(holds)
         return [s for s in slots if s is not None]

@@ -10,6 +10,8 @@ Frames (``text/event-stream``), each with an increasing ``id``:
 * ``run_started`` ``{"cadence", "run_id"}``
 * ``note_started`` / ``note_completed`` / ``note_failed`` ``{"note", "group", "duration"?, "code"?}``
 * ``retry`` ``{"note", "attempt", "max_attempts", "code"}``
+* ``spend`` ``{"note", "charge", "total"}`` after each model request or tool batch charged to
+  the run's ``Budget`` (each a ``Spend`` as an object)
 * anything a note publishes, e.g. ``token`` ``{"text": "..."}``
 * finally ``result`` (the response JSON) or ``error`` (a problem document), then the stream ends.
 """
@@ -105,6 +107,10 @@ class EventRelay(CadenceHooks):
         """Leave the group."""
         if self._groups:
             self._groups.pop()
+
+    async def on_spend(self, note_name: str, charge: Any, total: Any) -> None:
+        """``spend``."""
+        self.push("spend", {"note": note_name, "charge": charge, "total": total})
 
     async def on_retry(
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
