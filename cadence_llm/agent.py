@@ -9,6 +9,16 @@ steps, they get what every step gets: hooks and events (``note.started`` for ``t
 after every completed turn, holding the transcript and the score, so a run resumed after a crash
 between turns replays no model call and re-runs no tool of a completed turn.
 
+Within a turn, a checkpointed agent also records the model's answer and each tool call's outcome
+as it completes (see :mod:`cadence_llm._agent_calls`), so a run killed *inside* a turn resumes
+without calling the model again or re-running a tool call that completed.
+
+:meth:`Agent.stream` iterates over a run as it happens (text deltas, tool calls starting and
+completing with their call ids, turn ends, the final output); inside a run streamed by the web
+integration's SSE endpoint the agent streams its events as frames by itself. With
+``output_type=`` the final answer must validate as a pydantic model; an invalid one is sent
+back with its errors, at most ``output_retries`` times.
+
 Two tool-calling modes: ``"native"`` uses the provider's tool calling; ``"json"`` asks for a JSON
 object ``{"tool_calls": [...], "answer": ...}`` under a JSON schema, which constrained decoding
 (``LocalModel``) always satisfies, for small models without native tool calling.
@@ -16,22 +26,31 @@ object ``{"tool_calls": [...], "answer": ...}`` under a JSON schema, which const
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
+import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cadence._budget import Budget
 from cadence._cadence import Cadence
 from cadence._context import current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
+from cadence.integrations._stream import is_streamed, publish_event
 
+from ._agent_calls import DurableCalls, TurnRecord, calls_key
 from ._agent_json import json_mode_request, parse_json_turn, results_message
 from ._agent_types import (
+    OUTPUT,
+    STREAM_RESET,
+    TEXT_DELTA,
     TOOL_COMPLETED,
+    TOOL_STARTED,
     TURN_COMPLETED,
     TURN_STARTED,
     AgentEvent,
@@ -43,12 +62,24 @@ from .messages import (
     AssistantMessage,
     Message,
     ModelRequest,
+    ModelResponse,
+    StreamDone,
+    StreamReset,
     SystemMessage,
+    TextDelta,
+    ToolCall,
     UserMessage,
 )
 from .models.base import Model
 from .notes import fill_template, template_fields
-from .tools import ToolBox, dedupe_calls
+from .structured import (
+    StructuredOutputError,
+    describe_errors,
+    parse_output,
+    reask_message,
+    response_format_for,
+)
+from .tools import ToolBox, ToolOutcome, dedupe_calls
 
 __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError", "agent"]
 
@@ -58,12 +89,26 @@ _RUN: ContextVar[_AgentRun] = ContextVar("cadence_llm_agent_run")
 
 
 class _AgentRun:
-    """Per-run context the turn steps read (the definition itself is shared by all runs)."""
+    """Per-run context the turn steps read (the definition itself is shared by all runs).
 
-    def __init__(self, agent: Agent, score: Any) -> None:
+    ``sink`` receives every event of a run iterated with :meth:`Agent.stream`; ``relay`` is set
+    when the enclosing cadence run is streamed over SSE. Either makes turns stream the model.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        score: Any,
+        run_id: str | None,
+        sink: Callable[[AgentEvent], None] | None,
+    ) -> None:
         self.agent = agent
         self.score = score
+        self.run_id = run_id
         self.first_step = True
+        self.sink = sink
+        self.relay = is_streamed()
+        self.streamed = sink is not None or self.relay
 
 
 class _Turn:
@@ -104,6 +149,8 @@ class Agent:
         on_event: Callable[[AgentEvent], Any] | None,
         options: Mapping[str, Any] | None,
         budget: Budget | None = None,
+        output_type: type[BaseModel] | None = None,
+        output_retries: int = 2,
     ) -> None:
         if not callable(getattr(model, "complete", None)):
             raise CadenceDefinitionError(f"agent: expected a model with complete(), got {model!r}")
@@ -124,6 +171,21 @@ class Agent:
                 template_fields(template)
         if into is not None and not into.isidentifier():
             raise CadenceDefinitionError(f"agent: into= must be a score field name, got {into!r}")
+        if output_type is not None and not (
+            isinstance(output_type, type) and issubclass(output_type, BaseModel)
+        ):
+            raise CadenceDefinitionError(
+                f"agent: output_type must be a pydantic model class, got {output_type!r}"
+            )
+        if not isinstance(output_retries, int) or output_retries < 0:
+            raise CadenceDefinitionError(
+                f"agent: output_retries must be an int >= 0, got {output_retries!r}"
+            )
+        self.output_type = output_type
+        self.output_retries = output_retries
+        self._output_schema = (
+            None if output_type is None else json.dumps(output_type.model_json_schema())
+        )
         self.model = model
         self.toolbox = toolbox
         self.max_turns = max_turns
@@ -159,9 +221,9 @@ class Agent:
         result = await self.run(score)
         if self.into is not None:
             if isinstance(score, dict):
-                score[self.into] = result.answer
+                score[self.into] = result.output
             else:
-                setattr(score, self.into, result.answer)
+                setattr(score, self.into, result.output)
 
     def _initial(
         self, score: Any, prompt: str | None, messages: Sequence[Message] | None
@@ -211,9 +273,53 @@ class Agent:
 
         Raises:
             TurnLimitError: the model still asked for tools on the last allowed turn.
+            StructuredOutputError: the final answer never validated as ``output_type``.
+            BudgetExceededError: a budget in force refused a model request or tool calls.
             ModelError: a model call failed.
             ParallelNoteError: a ``fatal`` tool failed.
         """
+        return await self._run(score, prompt, messages, run_id, None)
+
+    async def stream(
+        self,
+        score: Any = None,
+        *,
+        prompt: str | None = None,
+        messages: Sequence[Message] | None = None,
+        run_id: str | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """Run the loop and yield its :class:`AgentEvent` records as they happen.
+
+        The model is called in streaming mode, so ``text.delta`` events carry the answer as it
+        is generated; ``tool.started`` / ``tool.completed`` carry each call and its id;
+        ``turn.completed`` ends a turn; the last event is ``output`` with the final typed output
+        and the :class:`AgentResult`. A failure of the run is raised by the iterator; leaving
+        the loop early cancels the run. Arguments as for :meth:`run`.
+        """
+        queue: asyncio.Queue[AgentEvent | None] = asyncio.Queue()
+        task = asyncio.get_running_loop().create_task(
+            self._run(score, prompt, messages, run_id, queue.put_nowait),
+            name=f"cadence-agent-stream:{self.note_name}",
+        )
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            task.result()  # the run's error, if it failed
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _run(
+        self,
+        score: Any,
+        prompt: str | None,
+        messages: Sequence[Message] | None,
+        run_id: str | None,
+        sink: Callable[[AgentEvent], None] | None,
+    ) -> AgentResult:
         from cadence._runner import run_cadence
 
         rid = self._resolve_run_id(score, run_id)
@@ -228,7 +334,8 @@ class Agent:
             messages=[m.model_dump(mode="json") for m in self._initial(score, prompt, messages)]
         )
         scope = current_note.get()
-        token = _RUN.set(_AgentRun(self, score))
+        run = _AgentRun(self, score, rid, sink)
+        token = _RUN.set(run)
         try:
             await run_cadence(self._cadence, state, rid, inherited=scope.hooks if scope else None)
         except NoteError as exc:
@@ -237,18 +344,33 @@ class Agent:
             raise
         finally:
             _RUN.reset(token)
-        return AgentResult(
-            answer=state.answer or "",
+        if self.checkpoint is not None and rid is not None:
+            await self.checkpoint.clear_checkpoints(calls_key(self.note_name), rid)
+        answer = state.answer or ""
+        output: Any = answer
+        if self.output_type is not None:
+            output = parse_output(answer, self.output_type)  # validated by the last turn
+        result = AgentResult(
+            answer=answer,
             messages=tuple(_MESSAGES.validate_python(state.messages)),
             turns=state.turns,
             tool_calls=state.tool_calls,
             usage=state.usage,
             spend=state.spend,
+            output=output,
         )
+        await self._emit(
+            run, AgentEvent(OUTPUT, self.note_name, state.turns, output=output, result=result)
+        )
+        return result
 
     # -- one turn ------------------------------------------------------------------------------
 
-    async def _emit(self, event: AgentEvent) -> None:
+    async def _emit(self, run: _AgentRun, event: AgentEvent) -> None:
+        if run.sink is not None:
+            run.sink(event)
+        if run.relay:
+            publish_event(f"agent_{event.kind.replace('.', '_')}", event.to_dict())
         if self.on_event is None:
             return
         try:
@@ -264,14 +386,89 @@ class Agent:
         last = index == self.max_turns
         final_only = last and self.force_final_answer
         choice = "none" if final_only else self.tool_choice
+        output = self.output_type
         if self.tool_mode == "json":
-            return json_mode_request(messages, self.toolbox, choice, self.options)
+            answer = None if output is None else output.model_json_schema()
+            return json_mode_request(messages, self.toolbox, choice, self.options, answer)
+        fields: dict[str, Any] = dict(self.options)
+        if output is not None:
+            fields.setdefault("response_format", response_format_for(output))
         return ModelRequest(
             messages=tuple(messages),
             tools=self.toolbox.definitions,
             tool_choice=choice,
-            **self.options,
+            **fields,
         )
+
+    async def _respond(self, run: _AgentRun, request: ModelRequest, index: int) -> ModelResponse:
+        """The model's answer for a turn, streamed as ``text.delta`` events when the run is."""
+        if not run.streamed:
+            return await self.model.complete(request)
+        response = None
+        async for event in self.model.stream(request):
+            if isinstance(event, TextDelta):
+                if self.tool_mode == "native":  # JSON mode's text is the protocol object
+                    await self._emit(
+                        run, AgentEvent(TEXT_DELTA, self.note_name, index, text=event.text)
+                    )
+            elif isinstance(event, StreamReset):
+                await self._emit(
+                    run, AgentEvent(STREAM_RESET, self.note_name, index, text=event.reason)
+                )
+            elif isinstance(event, StreamDone):
+                response = event.response
+        if response is None:
+            raise CadenceError(
+                f"agent {self.note_name!r}: the stream of model {self.model.name!r} ended "
+                "without its final StreamDone event",
+                code="AGENT_STREAM_INCOMPLETE",
+            )
+        return response
+
+    async def _answer(
+        self, run: _AgentRun, state: AgentState, messages: list[Message], index: int, first: bool
+    ) -> tuple[ModelResponse, TurnRecord | None]:
+        """Call the model for this turn, or reuse the answer recorded before a crash."""
+        store = self.checkpoint
+        if store is None or run.run_id is None:
+            return await self._respond(run, self._request(messages, index), index), None
+        key = calls_key(self.note_name)
+        if first:
+            record = await TurnRecord.load(store, key, run.run_id, index, len(state.messages))
+            if record is not None:
+                if run.streamed and record.response.text and self.tool_mode == "native":
+                    text = record.response.text
+                    await self._emit(run, AgentEvent(TEXT_DELTA, self.note_name, index, text=text))
+                return record.response, record
+        response = await self._respond(run, self._request(messages, index), index)
+        record = TurnRecord(store, key, run.run_id, index, response, len(state.messages))
+        await record.save("model")  # before any tool runs: a resumed turn asks the model no more
+        return response, record
+
+    def _check_output(self, answer: str, state: AgentState, index: int) -> UserMessage | None:
+        """``None`` when ``answer`` validates as ``output_type``, else the re-ask message."""
+        if self.output_type is None:
+            return None
+        try:
+            parse_output(answer, self.output_type)
+            return None
+        except ValidationError as exc:
+            errors = describe_errors(exc)
+        if state.output_retries >= self.output_retries or index == self.max_turns:
+            why = (
+                f"max_turns={self.max_turns} reached"
+                if state.output_retries < self.output_retries
+                else f"output_retries={self.output_retries} used up"
+            )
+            raise StructuredOutputError(
+                f"agent {self.note_name!r} gave no valid {self.output_type.__name__} ({why}); "
+                f"last errors: {errors}; last answer: {answer[:300]!r}",
+                raw=answer,
+                errors=errors,
+                attempts=state.output_retries + 1,
+            )
+        state.output_retries += 1
+        return reask_message(errors, self._output_schema or "")
 
     async def _turn(self, run: _AgentRun, state: AgentState, index: int) -> bool | None:
         codec = None
@@ -281,10 +478,10 @@ class Agent:
             codec = getattr(self.checkpoint, "codec", None) or ScoreCodec()
             if run.first_step and state.score_state is not None:
                 codec.restore(run.score, state.score_state)  # resumed: the tools' earlier changes
-        run.first_step = False
-        await self._emit(AgentEvent(TURN_STARTED, self.note_name, index))
+        first, run.first_step = run.first_step, False
+        await self._emit(run, AgentEvent(TURN_STARTED, self.note_name, index))
         messages = _MESSAGES.validate_python(state.messages)
-        response = await self.model.complete(self._request(messages, index))
+        response, record = await self._answer(run, state, messages, index, first)
         state.turns = index
         state.input_tokens += response.usage.input_tokens
         state.output_tokens += response.usage.output_tokens
@@ -311,34 +508,68 @@ class Agent:
                 messages=[*messages, assistant],
                 usage=state.usage,
             )
+        reask = self._check_output(answer, state, index) if done else None
         new: list[Message] = [assistant]
         if calls:
-            outcomes = await self.toolbox.run(
-                calls, run.score, group=f"turn_{index}.tools", concurrency=self.concurrency
-            )
+            outcomes = await self._run_tools(run, calls, index, record, codec)
             state.tool_calls += len(outcomes)
             new.extend(
                 results_message(outcomes)
                 if self.tool_mode == "json"
                 else [o.message for o in outcomes]
             )
-            for outcome in outcomes:
-                await self._emit(AgentEvent(TOOL_COMPLETED, self.note_name, index, outcome=outcome))
         elif problem is not None:
             new.append(
                 UserMessage(content=f"Your reply {problem}. Reply again with the JSON object only.")
             )
+        elif reask is not None:
+            new.append(reask)
         else:
             state.answer = answer
         state.messages = [*state.messages, *(m.model_dump(mode="json") for m in new)]
         if codec is not None:
             state.score_state = codec.encode_score(run.score)
         await self._emit(
+            run,
             AgentEvent(
                 TURN_COMPLETED, self.note_name, index, usage=response.usage, tool_calls=len(calls)
-            )
+            ),
         )
-        return True if done else None
+        return True if done and reask is None else None
+
+    async def _run_tools(
+        self,
+        run: _AgentRun,
+        calls: Sequence[ToolCall],
+        index: int,
+        record: TurnRecord | None,
+        codec: Any,
+    ) -> list[ToolOutcome]:
+        """Run a turn's calls, relaying their events and recording each outcome as it completes."""
+        reported: set[str] = set()
+
+        async def started(call: ToolCall) -> None:
+            await self._emit(run, AgentEvent(TOOL_STARTED, self.note_name, index, call=call))
+
+        async def completed(outcome: ToolOutcome) -> None:
+            reported.add(outcome.call.id)
+            event = AgentEvent(
+                TOOL_COMPLETED, self.note_name, index, outcome=outcome, call=outcome.call
+            )
+            await self._emit(run, event)
+
+        observer = DurableCalls(record, run.score, codec, started, completed)
+        outcomes = await self.toolbox.run(
+            calls,
+            run.score,
+            group=f"turn_{index}.tools",
+            concurrency=self.concurrency,
+            observer=observer,
+        )
+        for outcome in outcomes:  # unknown tools and invalid arguments never ran: report them too
+            if outcome.call.id not in reported:
+                await completed(outcome)
+        return outcomes
 
 
 def agent(
@@ -359,6 +590,8 @@ def agent(
     on_event: Callable[[AgentEvent], Any] | None = None,
     options: Mapping[str, Any] | None = None,
     budget: Budget | None = None,
+    output_type: type[BaseModel] | None = None,
+    output_retries: int = 2,
 ) -> Agent:
     """A note running model → tools → model until a final answer or ``max_turns`` model calls.
 
@@ -375,13 +608,18 @@ def agent(
         tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a tool name, for every turn.
         force_final_answer: Make the last turn answer without tools instead of failing.
         concurrency: At most this many tool calls of one turn at once.
-        checkpoint: A checkpoint store: each completed turn is saved, and a rerun with the
-            same run id resumes after the last completed turn.
+        checkpoint: A checkpoint store: each completed turn is saved, and so are the model's
+            answer and every completed tool call within a turn; a rerun with the same run id
+            resumes where the last one stopped, without re-running a completed tool call.
         run_id: The checkpoint key (a string, or a function of the score).
-        on_event: Called with an :class:`AgentEvent` per turn start/end and per tool call.
+        on_event: Called with every :class:`AgentEvent` of a run (see :meth:`Agent.stream`).
         options: Extra ``ModelRequest`` fields (``temperature``, ``max_tokens``, ``seed``...).
         budget: Limits for each run of this agent (a ``cadence.Budget``), counted on top of
             any budget of the enclosing run; the spend is in ``AgentResult.spend``.
+        output_type: A pydantic model the final answer must validate as; it becomes
+            ``AgentResult.output`` and what ``into`` receives. Native mode asks for it with a
+            JSON-schema response format, JSON mode puts its schema in the turn's schema.
+        output_retries: How many invalid final answers are sent back with their errors.
     """
     return Agent(
         model,
@@ -400,4 +638,6 @@ def agent(
         on_event=on_event,
         options=options,
         budget=budget,
+        output_type=output_type,
+        output_retries=output_retries,
     )

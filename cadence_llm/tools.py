@@ -36,11 +36,22 @@ from cadence._plan import SyncStep, Task
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
 from ._budgeting import reserve_tool_calls, settle_tool_calls, settle_tool_calls_quietly
-from ._tool_calls import CallTask, NoScore, ToolOutcome, dedupe_calls, failed, render_result
+from ._tool_calls import (
+    CallObserver,
+    CallTask,
+    NoScore,
+    Replayed,
+    ToolOutcome,
+    dedupe_calls,
+    failed,
+    render_result,
+)
 from ._tool_schema import arguments_model, json_schema
 from .messages import ToolCall, ToolDefinition
 
 __all__ = [
+    "CallObserver",
+    "Replayed",
     "Tool",
     "ToolArgumentsError",
     "ToolBox",
@@ -301,6 +312,7 @@ class ToolBox:
         *,
         group: str = "tools",
         concurrency: int | None = None,
+        observer: CallObserver | None = None,
     ) -> list[ToolOutcome]:
         """Run one turn's tool calls as a ``.sync`` group; return one outcome per call, in order.
 
@@ -312,6 +324,8 @@ class ToolBox:
             score: The score the tools read and write; ``None`` for tools that need none.
             group: The group's name as hooks and errors show it.
             concurrency: Overrides the toolbox's limit for this turn.
+            observer: Told when each call starts and completes, and asked for recorded
+                outcomes to reuse instead of running a call (see :class:`CallObserver`).
 
         Raises:
             ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
@@ -324,6 +338,7 @@ class ToolBox:
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
         tasks: list[Task] = []
+        fresh = 0  # calls that will really run (not replayed from a record)
         for i, call in enumerate(unique):
             found = self._tools.get(call.name)
             if found is None:
@@ -340,9 +355,12 @@ class ToolBox:
             except ToolArgumentsError as exc:
                 slots[i] = failed(call, exc)
                 continue
-            tasks.append(Task(found.name, CallTask(found, call, kwargs, i, slots, semaphore), True))
+            replayed = observer.replay(call) if observer is not None else None
+            fresh += replayed is None
+            task = CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed)
+            tasks.append(Task(found.name, task, True))
         if tasks:
-            holds = reserve_tool_calls(len(tasks))  # the run's budget refuses the whole turn
+            holds = reserve_tool_calls(fresh)  # the run's budget refuses the whole turn
             target = NoScore() if score is None else score
             scope = current_note.get()
             run = _Run(

@@ -29,7 +29,7 @@ from cadence.exceptions import CadenceError
 from cadence.hooks import CadenceHooks
 from cadence.integrations._encode import to_jsonable
 
-__all__ = ["EventRelay", "RunStream", "publish_event", "sse_frame"]
+__all__ = ["EventRelay", "RunStream", "is_streamed", "publish_event", "sse_frame"]
 
 _current_relay: ContextVar[EventRelay | None] = ContextVar("cadence_sse_relay", default=None)
 _DONE = object()
@@ -41,6 +41,11 @@ def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     lines = "".join(f"data: {line}\n" for line in text.split("\n"))
     return f"{head}event: {event}\n{lines}\n".encode()
+
+
+def is_streamed() -> bool:
+    """Whether the current run is being streamed (so notes can stream what they produce)."""
+    return _current_relay.get() is not None
 
 
 def publish_event(event: str, data: Any = None) -> bool:
