@@ -17,7 +17,6 @@ from cadence.integrations.fastapi import CadenceRouter
 from cadence_llm import (
     AgentEvent,
     FallbackChain,
-    ModelResponse,
     ScriptedModel,
     ServerError,
     StructuredOutputError,
