@@ -345,6 +345,9 @@ class Agent:
         finally:
             _RUN.reset(token)
         if self.checkpoint is not None and rid is not None:
+            if run.first_step and score is not None and state.score_state is not None:
+                # Every turn had been checkpointed before a crash: none ran to restore the score.
+                self._codec().restore(score, state.score_state)
             await self.checkpoint.clear_checkpoints(calls_key(self.note_name), rid)
         answer = state.answer or ""
         output: Any = answer
@@ -445,6 +448,11 @@ class Agent:
         await record.save("model")  # before any tool runs: a resumed turn asks the model no more
         return response, record
 
+    def _codec(self) -> Any:
+        from cadence.checkpoint import ScoreCodec
+
+        return getattr(self.checkpoint, "codec", None) or ScoreCodec()
+
     def _check_output(self, answer: str, state: AgentState, index: int) -> UserMessage | None:
         """``None`` when ``answer`` validates as ``output_type``, else the re-ask message."""
         if self.output_type is None:
@@ -473,12 +481,13 @@ class Agent:
     async def _turn(self, run: _AgentRun, state: AgentState, index: int) -> bool | None:
         codec = None
         if self.checkpoint is not None and run.score is not None:
-            from cadence.checkpoint import ScoreCodec
-
-            codec = getattr(self.checkpoint, "codec", None) or ScoreCodec()
+            codec = self._codec()
             if run.first_step and state.score_state is not None:
                 codec.restore(run.score, state.score_state)  # resumed: the tools' earlier changes
         first, run.first_step = run.first_step, False
+        if state.answer is not None:
+            # Resumed after the final turn completed: the turns after it must not run.
+            return True
         await self._emit(run, AgentEvent(TURN_STARTED, self.note_name, index))
         messages = _MESSAGES.validate_python(state.messages)
         response, record = await self._answer(run, state, messages, index, first)

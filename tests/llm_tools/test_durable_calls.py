@@ -199,3 +199,32 @@ async def test_without_a_checkpoint_nothing_is_recorded_or_replayed() -> None:
     await agent(ScriptedModel([TURN_1, "ok"]), TOOLS, on_event=events.append).run(Order())
     outcomes = [e.outcome for e in events if e.kind == "tool.completed"]
     assert len(outcomes) == 4 and not any(o.replayed for o in outcomes)
+
+
+@pytest.mark.parametrize("max_turns", [2, 8])
+async def test_a_crash_after_the_last_turn_still_restores_the_score(max_turns: int) -> None:
+    """Resumed after the final turn completed (before the run ended): no turn runs again and
+    the score gets the tools' work, whether turns were left (8) or not (2)."""
+
+    class DiesAtTheEnd(InMemoryCheckpointStore):
+        dead = True
+
+        async def clear_checkpoints(self, cadence_name: str, run_id: str, **kw: Any) -> None:
+            if self.dead and cadence_name == "agent":
+                self.dead = False
+                raise ConnectionError("process died before clearing")
+            await super().clear_checkpoints(cadence_name, run_id, **kw)
+
+    store = DiesAtTheEnd()
+    model = ScriptedModel([calls(("c1", "charge", {"amount": 7})), "done"])
+    with pytest.raises(ConnectionError):
+        await agent(model, [charge], checkpoint=store, run_id="o-6", max_turns=max_turns).run(
+            Order()
+        )
+    order = Order()
+    again = ScriptedModel(["unused"])
+    result = await agent(again, [charge], checkpoint=store, run_id="o-6", max_turns=max_turns).run(
+        order
+    )
+    assert again.calls == 0
+    assert result.answer == "done" and order.charges == [7] and effects == ["charge:7"]
