@@ -39,9 +39,9 @@ from cadence_llm import (
     ModelResponse,
     ToolCall,
     ToolMessage,
+    tool,
 )
 from cadence_llm import agent as make_agent
-from cadence_llm import tool
 
 TURNS = 3
 CALLS = 3
@@ -115,6 +115,17 @@ def turn_answer(request: ModelRequest) -> ModelResponse:
     )
 
 
+def finished_runs(path: str) -> set[str]:
+    """Runs the ledger says returned (they are not started again)."""
+    done = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            entry = json.loads(line)
+            if entry["phase"] == "done":
+                done.add(entry["run"])
+    return done
+
+
 async def main(kind: str, address: str, path: str, name: str, runs: int, concurrency: int) -> None:
     ledger = Ledger(path)
     store = make_store(kind, address, ledger)
@@ -147,12 +158,7 @@ async def main(kind: str, address: str, path: str, name: str, runs: int, concurr
         max_turns=TURNS + 1,
         on_event=on_event,
     )
-    finished = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            entry = json.loads(line)
-            if entry["phase"] == "done":
-                finished.add(entry["run"])
+    finished = finished_runs(path)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(run_id: str) -> None:
