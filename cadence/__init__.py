@@ -10,12 +10,15 @@ milliseconds of ``import asyncio``.
 
 import typing
 
-from cadence._budget import Budget, Spend
 from cadence._cadence import Cadence
+from cadence._callables import is_async_callable
+from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
+from cadence.budget import Budget, Spend
 from cadence.exceptions import (
     BudgetExceededError,
     CadenceDefinitionError,
@@ -40,6 +43,7 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._group import TaskChanges, replay_changes, run_group, task_changes
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -65,6 +69,10 @@ _LAZY = {
     "TimingHooks": "cadence._builtin_hooks",
     "TracingHooks": "cadence._builtin_hooks",
     "circuit_breaker": "cadence.resilience",
+    "run_group": "cadence._group",
+    "TaskChanges": "cadence._group",
+    "replay_changes": "cadence._group",
+    "task_changes": "cadence._group",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
     "timeout": "cadence.resilience",
@@ -112,12 +120,15 @@ __all__ = [
     "MetricsHooks",
     "Note",
     "NoteError",
+    "NoteScope",
     "ParallelNoteError",
+    "Plan",
     "Retry",
     "RetryExhaustedError",
     "Score",
     "Skip",
     "Spend",
+    "TaskChanges",
     "Timeout",
     "TimeoutError",
     "TimingHooks",
@@ -125,10 +136,15 @@ __all__ = [
     "ValidationError",
     "__version__",
     "circuit_breaker",
+    "current_note",
     "fallback",
+    "is_async_callable",
     "merge_snapshots",
     "note",
+    "replay_changes",
     "retry",
+    "run_group",
+    "task_changes",
     "timeout",
     "to_dot",
     "to_mermaid",

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cadence._budget import Spend, current_accounts
 from cadence._track import Tracker
+from cadence.budget import Spend, current_accounts
 from cadence.hooks import CadenceHooks
 
 __all__ = [

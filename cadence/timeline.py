@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence._budget import Spend
 from cadence._timeline_html import render_html
+from cadence.budget import Spend
 from cadence.events import (
     CADENCE_COMPLETED,
     CADENCE_FAILED,

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cadence._merge import _mutated_in_place, collect_changes, get_state
+from cadence import TaskChanges, replay_changes, task_changes
 from cadence.exceptions import CadenceError, CheckpointError
 
 from ._tool_calls import CallObserver, Replayed, ToolOutcome
@@ -154,8 +154,8 @@ class DurableCalls(CallObserver):
         self.codec = codec
         self._started = started
         self._completed = completed
-        durable = record is not None and score is not None and not isinstance(score, dict)
-        self.base = get_state(score) if durable else None
+        # Score changes are recorded for dataclass and pydantic scores (what the codec encodes).
+        self.durable = record is not None and score is not None and not isinstance(score, dict)
 
     def replay(self, call: ToolCall) -> Replayed | None:
         if self.record is None:
@@ -170,16 +170,15 @@ class DurableCalls(CallObserver):
             tool_call_id=call.id, content=content, name=call.name, is_error=is_error
         )
         error = ReplayedToolError(content) if is_error else None
-        changes = self._decode(stored)
-        in_place = set(stored.get("in_place") or ())
+        changes = TaskChanges(self._decode(stored), frozenset(stored.get("in_place") or ()))
         outcome = ToolOutcome(call, message, None, error, float(stored.get("duration", 0.0)), True)
-        return Replayed(outcome, lambda view: _apply(view, changes, in_place))
+        return Replayed(outcome, lambda view: replay_changes(view, changes))
 
     def _decode(self, stored: dict[str, Any]) -> dict[str, Any]:
         state = stored.get("changes")
         if state is None:
             return {}
-        if self.score is None or self.base is None:
+        if not self.durable:
             raise _corrupt("a call recorded score changes but the agent runs without a score")
         decoded: dict[str, Any] = self.codec.decode_fields(state, type(self.score))
         return decoded
@@ -194,28 +193,11 @@ class DurableCalls(CallObserver):
                 "is_error": outcome.message.is_error,
                 "duration": outcome.duration,
             }
-            if self.base is not None:
-                changes = collect_changes(view, self.base)
-                if changes:
-                    entry["changes"] = self.codec.encode_fields(type(self.score), changes)
-                    entry["in_place"] = sorted(
-                        n for n, v in changes.items() if _mutated_in_place(view, n, v)
-                    )
+            if self.durable:
+                changes = task_changes(view, self.score)
+                if changes.values:
+                    entry["changes"] = self.codec.encode_fields(type(self.score), changes.values)
+                    entry["in_place"] = sorted(changes.in_place)
             self.record.calls[outcome.call.id] = entry
             await self.record.save(outcome.call.id)
         await self._completed(outcome)
-
-
-def _apply(view: Any, changes: dict[str, Any], in_place: set[str]) -> None:
-    """Redo a recorded call's changes on its view, in place where the call mutated in place."""
-    for name, value in changes.items():
-        if name in in_place:
-            current = getattr(view, name)  # the view copies the container on first read
-            if isinstance(current, list) and isinstance(value, list):
-                current[:] = value
-                continue
-            if isinstance(current, dict | set) and isinstance(value, type(current)):
-                current.clear()
-                current.update(value)
-                continue
-        setattr(view, name, value)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence._budget import Spend
+from cadence import Spend
 from cadence.exceptions import CadenceError
 
 from .messages import Message, ToolCall, Usage

@@ -1,6 +1,6 @@
 """Charging model requests and tool calls to the budgets of the runs they belong to.
 
-The accounts themselves live in the core (:mod:`cadence._budget`); this module knows what a
+The accounts themselves live in the core (:mod:`cadence.budget`); this module knows what a
 request may cost before it is sent. A request reserves one request, its declared
 ``max_tokens`` of output and the price of that output; input tokens are known only from the
 provider's answer, so they count from the answer on (an input or total-token limit that a call
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cadence._budget import BudgetAccount, Hold, Spend, current_accounts
-from cadence._context import current_note
+from cadence import current_note
+from cadence.budget import BudgetAccount, Hold, Spend, current_accounts
 from cadence.exceptions import CadenceError
 
 from .messages import ModelRequest, ModelResponse, Usage
@@ -30,7 +30,7 @@ __all__ = [
 
 def where() -> str | None:
     """The step making the current call, as budget errors name it."""
-    scope = current_note.get()
+    scope = current_note()
     if scope is None:
         return None
     text = f"step {scope.note_name!r}"
@@ -148,7 +148,7 @@ async def settle_tool_calls(holds: list[Hold] | None) -> None:
 
 
 async def _report(account: BudgetAccount, charge: Spend) -> None:
-    scope = current_note.get()
+    scope = current_note()
     hooks = scope.hooks if scope is not None else account.hooks
     if hooks is not None:
         await hooks.on_spend(scope.note_name if scope else account.owner, charge, account.spent)

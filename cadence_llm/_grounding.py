@@ -30,8 +30,7 @@ import re
 import tokenize
 from collections.abc import Iterable, Mapping
 
-from cadence._validate._composition import Composition, StepSpec
-from cadence.validate import Diagnostic
+from cadence.validate import Composition, Diagnostic, StepSpec
 from cadence_llm import _prompts
 
 __all__ = ["check_grounding", "first_fix", "misplaced_branches", "step_comments"]

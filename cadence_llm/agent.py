@@ -37,11 +37,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cadence._budget import Budget
-from cadence._cadence import Cadence
-from cadence._context import current_note
+from cadence import Budget, Cadence, current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
-from cadence.integrations._stream import is_streamed, publish_event
+from cadence.integrations import is_streamed, publish_event
 
 from ._agent_calls import DurableCalls, TurnRecord, calls_key
 from ._agent_json import json_mode_request, parse_json_turn, results_message
@@ -251,7 +249,7 @@ class Agent:
             return str(self.run_id(score))
         if self.run_id is not None:
             return self.run_id
-        scope = current_note.get()
+        scope = current_note()
         return scope.run_id if scope is not None else None
 
     async def run(
@@ -320,8 +318,6 @@ class Agent:
         run_id: str | None,
         sink: Callable[[AgentEvent], None] | None,
     ) -> AgentResult:
-        from cadence._runner import run_cadence
-
         rid = self._resolve_run_id(score, run_id)
         if self.checkpoint is not None and rid is None:
             raise CadenceError(
@@ -333,11 +329,11 @@ class Agent:
         state = AgentState(
             messages=[m.model_dump(mode="json") for m in self._initial(score, prompt, messages)]
         )
-        scope = current_note.get()
+        scope = current_note()
         run = _AgentRun(self, score, rid, sink)
         token = _RUN.set(run)
         try:
-            await run_cadence(self._cadence, state, rid, inherited=scope.hooks if scope else None)
+            await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
         except NoteError as exc:
             if exc.note_name in self._turn_names and exc.original_error is not None:
                 raise exc.original_error from exc

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from cadence import _clock
-from cadence._context import current_note
+from cadence import clock as _clock
+from cadence import current_note
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
 from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry, RetryEvent
 
@@ -258,7 +258,7 @@ class FallbackChain:
                     await result
             except Exception:
                 logger.exception("on_retry callback for %r failed; retrying anyway", name)
-        scope = current_note.get()
+        scope = current_note()
         if scope is not None and scope.hooks:
             await scope.hooks.on_retry(scope.note_name, scope.score, number, attempts, error)
 

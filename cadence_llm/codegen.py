@@ -28,10 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cadence._cadence import Cadence
-from cadence._validate._composition import Ref, parse_composition
+from cadence import Cadence
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import CODES, Diagnostic, build, check_source
+from cadence.validate import CODES, Diagnostic, Ref, build, check_source, parse_composition
 from cadence_llm import _derive, _grounding, _prompts
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, docs_of, roles_of

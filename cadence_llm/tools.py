@@ -29,10 +29,7 @@ from typing import Any, overload
 
 from pydantic import ValidationError
 
-from cadence._context import current_note
-from cadence._merge import MergeStrategy
-from cadence._note import Note, is_async_callable
-from cadence._plan import SyncStep, Task
+from cadence import MergeStrategy, Note, is_async_callable, run_group
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
 from ._budgeting import reserve_tool_calls, settle_tool_calls, settle_tool_calls_quietly
@@ -331,13 +328,11 @@ class ToolBox:
             ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
             NoteError: the calls' score changes conflict (``MERGE_CONFLICT``).
         """
-        from cadence._runner import _Run, _run_sync  # the runner's group piece
-
         unique = dedupe_calls(calls)
         slots: list[ToolOutcome | None] = [None] * len(unique)
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
-        tasks: list[Task] = []
+        tasks: list[CallTask] = []
         fresh = 0  # calls that will really run (not replayed from a record)
         for i, call in enumerate(unique):
             found = self._tools.get(call.name)
@@ -357,25 +352,12 @@ class ToolBox:
                 continue
             replayed = observer.replay(call) if observer is not None else None
             fresh += replayed is None
-            task = CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed)
-            tasks.append(Task(found.name, task, True))
+            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed))
         if tasks:
             holds = reserve_tool_calls(fresh)  # the run's budget refuses the whole turn
             target = NoScore() if score is None else score
-            scope = current_note.get()
-            run = _Run(
-                scope.cadence_name if scope else group,
-                scope.run_id if scope else None,
-                scope.hooks if scope else None,
-            )
-            step = SyncStep(
-                group,
-                tuple(tasks),
-                self.merge_strategy,
-                getattr(self.merge_strategy, "__name__", "merge"),
-            )
             try:
-                await _run_sync(step, target, run)
+                await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
             except BaseException:
                 settle_tool_calls_quietly(holds)
                 raise

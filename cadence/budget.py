@@ -1,5 +1,9 @@
 """Per-run budgets: limits on model requests, tokens, cost and tool calls, shared by a whole run.
 
+``Budget`` and ``Spend`` are also exported by ``cadence``; the accounts below are the seam for
+code that makes billable calls (``cadence_llm``'s adapters, or your own client of a paid API):
+reserve on every account of :func:`current_accounts` before the call, settle after it.
+
 A :class:`Budget` is part of a definition (``Cadence.with_budget(Budget(requests=20))``); each
 run opens its own :class:`BudgetAccount` and makes it the *current* account of everything the
 run executes, through a context variable. Every model request and tool call made anywhere
@@ -42,6 +46,7 @@ __all__ = [
     "current_accounts",
     "enter_accounts",
     "exit_accounts",
+    "spend_from",
 ]
 
 _LIMITS = ("requests", "input_tokens", "output_tokens", "total_tokens", "tool_calls", "cost")
