@@ -18,7 +18,6 @@ from cadence._note import Note, note
 from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
-from cadence.budget import Budget, Spend
 from cadence.exceptions import (
     BudgetExceededError,
     CadenceDefinitionError,
@@ -44,6 +43,7 @@ if typing.TYPE_CHECKING:
         TracingHooks,
     )
     from cadence._group import TaskChanges, replay_changes, run_group, task_changes
+    from cadence.budget import Budget, Spend
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -58,6 +58,8 @@ if typing.TYPE_CHECKING:
     )
 
 _LAZY = {
+    "Budget": "cadence.budget",
+    "Spend": "cadence.budget",
     "CircuitBreaker": "cadence.resilience",
     "CircuitState": "cadence.resilience",
     "DebugHooks": "cadence._builtin_hooks",

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
-from cadence.budget import Budget
 from cadence.exceptions import CadenceDefinitionError
 from cadence.hooks import HooksManager
+
+if TYPE_CHECKING:
+    from cadence.budget import Budget
 
 __all__ = ["Cadence"]
 
@@ -327,6 +329,8 @@ class Cadence(Generic[S]):
             into: A score field that receives the run's ``cadence.Spend`` after every step (so
                 it is checkpointed, and a resumed run keeps counting from it) and at the end.
         """
+        from cadence.budget import Budget  # loaded on first use: import cadence stays cheap
+
         if not isinstance(budget, Budget):
             raise CadenceDefinitionError(
                 f".with_budget(): expected a cadence.Budget, got {budget!r}; "
