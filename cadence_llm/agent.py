@@ -56,6 +56,7 @@ from ._agent_types import (
     AgentState,
     TurnLimitError,
 )
+from ._options import request_options
 from .messages import (
     AssistantMessage,
     Message,
@@ -195,7 +196,9 @@ class Agent:
         self.checkpoint = checkpoint
         self.run_id = run_id
         self.on_event = on_event
-        self.options = dict(options or {})
+        self.options = request_options(
+            options, where=f"agent {name!r}", reserved=("messages", "tools", "tool_choice")
+        )
         plan: Cadence[AgentState] = Cadence(name, AgentState())
         for i in range(1, max_turns + 1):
             plan.then(f"turn_{i}", _Turn(i), can_interrupt=True)
@@ -497,7 +500,9 @@ class Agent:
             assistant = AssistantMessage(content=response.text)
         else:
             answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
-            assistant = AssistantMessage(content=response.text, tool_calls=calls)
+            assistant = AssistantMessage(
+                content=response.text, tool_calls=calls, thinking=response.thinking
+            )
         done = not calls and problem is None
         if not done and index == self.max_turns:
             wanted = (
