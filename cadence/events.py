@@ -316,15 +316,10 @@ class EventEmitter(CadenceHooks):
         """Emit ``note.retrying``."""
         if not self._wants(NOTE_RETRYING):
             return
-        note = self._tracker.find_note(note_name)
-        run = note.run if note else self._tracker.run()
         await self.emit(
             RetryEvent(
                 event_type=NOTE_RETRYING,
-                **_stamp(run),
-                note_name=note_name,
-                group=note.group if note else None,
-                task_index=note.task_index if note else None,
+                **self._at_note(note_name),
                 error=error,
                 attempt=attempt,
                 max_attempts=max_attempts,
@@ -335,15 +330,10 @@ class EventEmitter(CadenceHooks):
         """Emit ``spend.recorded``."""
         if not self._wants(SPEND_RECORDED):
             return
-        note = self._tracker.find_note(note_name)
-        run = note.run if note else self._tracker.run()
         await self.emit(
             SpendEvent(
                 event_type=SPEND_RECORDED,
-                **_stamp(run),
-                note_name=note_name,
-                group=note.group if note else None,
-                task_index=note.task_index if note else None,
+                **self._at_note(note_name),
                 spend=total,
                 charge=charge,
                 total=total,
@@ -373,6 +363,16 @@ class EventEmitter(CadenceHooks):
             )
 
     # -- record builders --------------------------------------------------------------------
+
+    def _at_note(self, note_name: str) -> dict[str, Any]:
+        """The fields locating an event inside the open note ``note_name`` (retries, spend)."""
+        note = self._tracker.find_note(note_name)
+        return {
+            **_stamp(note.run if note else self._tracker.run()),
+            "note_name": note_name,
+            "group": note.group if note else None,
+            "task_index": note.task_index if note else None,
+        }
 
     def _note_event(
         self,
