@@ -13,10 +13,10 @@ charges that one account, so the count is shared by all branches instead of kept
 cadence or an agent with a budget of its own charges its account *and* every enclosing one.
 
 A limit is checked *before* the call that would pass it. The caller first reserves what the call
-may spend -- one request, the request's declared maximum of output tokens, an estimate of its
-input -- and is refused with :class:`~cadence.exceptions.BudgetExceededError` when what was spent,
-plus what calls in flight reserved, plus this call would pass a limit. Concurrent calls see each
-other's reservations, so three agents of one ``.sync`` group cannot all slip under the last
+may spend -- one request, the request's declared maximum of output tokens and its price (input
+tokens are known only from the answer) -- and is refused with
+:class:`~cadence.exceptions.BudgetExceededError` when what was spent, plus what calls in flight
+reserved, plus this call would pass a limit. Concurrent calls see each other's reservations, so three agents of one ``.sync`` group cannot all slip under the last
 bit of budget at once. When the call returns, its reservation is replaced by what it really
 used. A model that honours ``max_tokens`` therefore never takes an output-token limit past it;
 a request that declares no maximum reserves nothing for its output, so such a call can pass the
@@ -245,9 +245,6 @@ class BudgetAccount:
             self._reserved = self._reserved - hold.amount
             self._spent = self._spent + used
 
-    def snapshot(self) -> Spend:
-        """The spend now (finished calls only)."""
-        return self._spent
 
 
 def _exceeded(
