@@ -19,6 +19,8 @@ integration's SSE endpoint the agent streams its events as frames by itself. Wit
 ``output_type=`` the final answer must validate as a pydantic model; an invalid one is sent
 back with its errors, at most ``output_retries`` times.
 
+One turn's mechanics live in :mod:`cadence_llm._agent_turn`.
+
 Two tool-calling modes: ``"native"`` uses the provider's tool calling; ``"json"`` asks for a JSON
 object ``{"tool_calls": [...], "answer": ...}`` under a JSON schema, which constrained decoding
 (``LocalModel``) always satisfies, for small models without native tool calling.
@@ -28,29 +30,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter
 
 from cadence import Budget, Cadence, current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
-from cadence.integrations import is_streamed, publish_event
 
-from ._agent_calls import DurableCalls, TurnRecord, calls_key
-from ._agent_json import json_mode_request, parse_json_turn, results_message
+from ._agent_calls import calls_key
+from ._agent_turn import MESSAGES, AgentRun, emit, run_turn, score_codec
 from ._agent_types import (
     OUTPUT,
-    STREAM_RESET,
-    TEXT_DELTA,
-    TOOL_COMPLETED,
-    TOOL_STARTED,
-    TURN_COMPLETED,
-    TURN_STARTED,
     AgentEvent,
     AgentResult,
     AgentState,
@@ -58,56 +51,21 @@ from ._agent_types import (
 )
 from ._options import request_options
 from .messages import (
-    AssistantMessage,
     Message,
-    ModelRequest,
-    ModelResponse,
-    StreamDone,
-    StreamReset,
     SystemMessage,
-    TextDelta,
-    ToolCall,
     UserMessage,
 )
 from .models.base import Model
 from .notes import fill_template, template_fields
 from .structured import (
-    StructuredOutputError,
-    describe_errors,
     parse_output,
-    reask_message,
-    response_format_for,
 )
-from .tools import ToolBox, ToolOutcome, dedupe_calls
+from .tools import ToolBox
 
 __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError", "agent"]
 
-logger = logging.getLogger("cadence_llm.agent")
 _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
-_RUN: ContextVar[_AgentRun] = ContextVar("cadence_llm_agent_run")
-
-
-class _AgentRun:
-    """Per-run context the turn steps read (the definition itself is shared by all runs).
-
-    ``sink`` receives every event of a run iterated with :meth:`Agent.stream`; ``relay`` is set
-    when the enclosing cadence run is streamed over SSE. Either makes turns stream the model.
-    """
-
-    def __init__(
-        self,
-        agent: Agent,
-        score: Any,
-        run_id: str | None,
-        sink: Callable[[AgentEvent], None] | None,
-    ) -> None:
-        self.agent = agent
-        self.score = score
-        self.run_id = run_id
-        self.first_step = True
-        self.sink = sink
-        self.relay = is_streamed()
-        self.streamed = sink is not None or self.relay
+_RUN: ContextVar[AgentRun] = ContextVar("cadence_llm_agent_run")
 
 
 class _Turn:
@@ -121,7 +79,7 @@ class _Turn:
 
     async def __call__(self, state: AgentState) -> bool | None:
         run = _RUN.get()
-        return await run.agent._turn(run, state, self.index)
+        return await run_turn(run.agent, run, state, self.index)
 
 
 class Agent:
@@ -333,7 +291,7 @@ class Agent:
             messages=[m.model_dump(mode="json") for m in self._initial(score, prompt, messages)]
         )
         scope = current_note()
-        run = _AgentRun(self, score, rid, sink)
+        run = AgentRun(self, score, rid, sink)
         token = _RUN.set(run)
         try:
             await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
@@ -346,7 +304,7 @@ class Agent:
         if self.checkpoint is not None and rid is not None:
             if run.first_step and score is not None and state.score_state is not None:
                 # Every turn had been checkpointed before a crash: none ran to restore the score.
-                self._codec().restore(score, state.score_state)
+                score_codec(self).restore(score, state.score_state)
             await self.checkpoint.clear_checkpoints(calls_key(self.note_name), rid)
         answer = state.answer or ""
         output: Any = answer
@@ -354,232 +312,17 @@ class Agent:
             output = parse_output(answer, self.output_type)  # validated by the last turn
         result = AgentResult(
             answer=answer,
-            messages=tuple(_MESSAGES.validate_python(state.messages)),
+            messages=tuple(MESSAGES.validate_python(state.messages)),
             turns=state.turns,
             tool_calls=state.tool_calls,
             usage=state.usage,
             spend=state.spend,
             output=output,
         )
-        await self._emit(
-            run, AgentEvent(OUTPUT, self.note_name, state.turns, output=output, result=result)
+        await emit(
+            self, run, AgentEvent(OUTPUT, self.note_name, state.turns, output=output, result=result)
         )
         return result
-
-    # -- one turn ------------------------------------------------------------------------------
-
-    async def _emit(self, run: _AgentRun, event: AgentEvent) -> None:
-        if run.sink is not None:
-            run.sink(event)
-        if run.relay:
-            publish_event(f"agent_{event.kind.replace('.', '_')}", event.to_dict())
-        if self.on_event is None:
-            return
-        try:
-            result = self.on_event(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            logger.exception(
-                "agent %r: on_event listener failed; the run continues", self.note_name
-            )
-
-    def _request(self, messages: list[Message], index: int) -> ModelRequest:
-        last = index == self.max_turns
-        final_only = last and self.force_final_answer
-        choice = "none" if final_only else self.tool_choice
-        output = self.output_type
-        if self.tool_mode == "json":
-            answer = None if output is None else output.model_json_schema()
-            return json_mode_request(messages, self.toolbox, choice, self.options, answer)
-        fields: dict[str, Any] = dict(self.options)
-        if output is not None:
-            fields.setdefault("response_format", response_format_for(output))
-        return ModelRequest(
-            messages=tuple(messages),
-            tools=self.toolbox.definitions,
-            tool_choice=choice,
-            **fields,
-        )
-
-    async def _respond(self, run: _AgentRun, request: ModelRequest, index: int) -> ModelResponse:
-        """The model's answer for a turn, streamed as ``text.delta`` events when the run is."""
-        if not run.streamed:
-            return await self.model.complete(request)
-        response = None
-        async for event in self.model.stream(request):
-            if isinstance(event, TextDelta):
-                if self.tool_mode == "native":  # JSON mode's text is the protocol object
-                    await self._emit(
-                        run, AgentEvent(TEXT_DELTA, self.note_name, index, text=event.text)
-                    )
-            elif isinstance(event, StreamReset):
-                await self._emit(
-                    run, AgentEvent(STREAM_RESET, self.note_name, index, text=event.reason)
-                )
-            elif isinstance(event, StreamDone):
-                response = event.response
-        if response is None:
-            raise CadenceError(
-                f"agent {self.note_name!r}: the stream of model {self.model.name!r} ended "
-                "without its final StreamDone event",
-                code="AGENT_STREAM_INCOMPLETE",
-            )
-        return response
-
-    async def _answer(
-        self, run: _AgentRun, state: AgentState, messages: list[Message], index: int, first: bool
-    ) -> tuple[ModelResponse, TurnRecord | None]:
-        """Call the model for this turn, or reuse the answer recorded before a crash."""
-        store = self.checkpoint
-        if store is None or run.run_id is None:
-            return await self._respond(run, self._request(messages, index), index), None
-        key = calls_key(self.note_name)
-        if first:
-            record = await TurnRecord.load(store, key, run.run_id, index, len(state.messages))
-            if record is not None:
-                if run.streamed and record.response.text and self.tool_mode == "native":
-                    text = record.response.text
-                    await self._emit(run, AgentEvent(TEXT_DELTA, self.note_name, index, text=text))
-                return record.response, record
-        response = await self._respond(run, self._request(messages, index), index)
-        record = TurnRecord(store, key, run.run_id, index, response, len(state.messages))
-        await record.save("model")  # before any tool runs: a resumed turn asks the model no more
-        return response, record
-
-    def _codec(self) -> Any:
-        from cadence.checkpoint import ScoreCodec
-
-        return getattr(self.checkpoint, "codec", None) or ScoreCodec()
-
-    def _check_output(self, answer: str, state: AgentState, index: int) -> UserMessage | None:
-        """``None`` when ``answer`` validates as ``output_type``, else the re-ask message."""
-        if self.output_type is None:
-            return None
-        try:
-            parse_output(answer, self.output_type)
-            return None
-        except ValidationError as exc:
-            errors = describe_errors(exc)
-        if state.output_retries >= self.output_retries or index == self.max_turns:
-            why = (
-                f"max_turns={self.max_turns} reached"
-                if state.output_retries < self.output_retries
-                else f"output_retries={self.output_retries} used up"
-            )
-            raise StructuredOutputError(
-                f"agent {self.note_name!r} gave no valid {self.output_type.__name__} ({why}); "
-                f"last errors: {errors}; last answer: {answer[:300]!r}",
-                raw=answer,
-                errors=errors,
-                attempts=state.output_retries + 1,
-            )
-        state.output_retries += 1
-        return reask_message(errors, self._output_schema or "")
-
-    async def _turn(self, run: _AgentRun, state: AgentState, index: int) -> bool | None:
-        codec = None
-        if self.checkpoint is not None and run.score is not None:
-            codec = self._codec()
-            if run.first_step and state.score_state is not None:
-                codec.restore(run.score, state.score_state)  # resumed: the tools' earlier changes
-        first, run.first_step = run.first_step, False
-        if state.answer is not None:
-            # Resumed after the final turn completed: the turns after it must not run.
-            return True
-        await self._emit(run, AgentEvent(TURN_STARTED, self.note_name, index))
-        messages = _MESSAGES.validate_python(state.messages)
-        response, record = await self._answer(run, state, messages, index, first)
-        state.turns = index
-        state.input_tokens += response.usage.input_tokens
-        state.output_tokens += response.usage.output_tokens
-        state.cached_tokens += response.usage.cached_tokens
-        problem = None
-        if self.tool_mode == "json":
-            answer, calls, problem = parse_json_turn(response.text, prefix=f"call_{index}")
-            assistant = AssistantMessage(content=response.text)
-        else:
-            answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
-            assistant = AssistantMessage(
-                content=response.text, tool_calls=calls, thinking=response.thinking
-            )
-        done = not calls and problem is None
-        if not done and index == self.max_turns:
-            wanted = (
-                f"the model asked for tools ({', '.join(c.name for c in calls)}); raise max_turns, "
-                "or pass force_final_answer=True to make the last turn answer without tools"
-                if calls
-                else f"the model's reply {problem} (raise max_tokens in options=)"
-            )
-            raise TurnLimitError(
-                f"agent {self.note_name!r} reached max_turns={self.max_turns} without a final "
-                f"answer: {wanted}",
-                max_turns=self.max_turns,
-                messages=[*messages, assistant],
-                usage=state.usage,
-            )
-        reask = self._check_output(answer, state, index) if done else None
-        new: list[Message] = [assistant]
-        if calls:
-            outcomes = await self._run_tools(run, calls, index, record, codec)
-            state.tool_calls += len(outcomes)
-            new.extend(
-                results_message(outcomes)
-                if self.tool_mode == "json"
-                else [o.message for o in outcomes]
-            )
-        elif problem is not None:
-            new.append(
-                UserMessage(content=f"Your reply {problem}. Reply again with the JSON object only.")
-            )
-        elif reask is not None:
-            new.append(reask)
-        else:
-            state.answer = answer
-        state.messages = [*state.messages, *(m.model_dump(mode="json") for m in new)]
-        if codec is not None:
-            state.score_state = codec.encode_score(run.score)
-        await self._emit(
-            run,
-            AgentEvent(
-                TURN_COMPLETED, self.note_name, index, usage=response.usage, tool_calls=len(calls)
-            ),
-        )
-        return True if done and reask is None else None
-
-    async def _run_tools(
-        self,
-        run: _AgentRun,
-        calls: Sequence[ToolCall],
-        index: int,
-        record: TurnRecord | None,
-        codec: Any,
-    ) -> list[ToolOutcome]:
-        """Run a turn's calls, relaying their events and recording each outcome as it completes."""
-        reported: set[str] = set()
-
-        async def started(call: ToolCall) -> None:
-            await self._emit(run, AgentEvent(TOOL_STARTED, self.note_name, index, call=call))
-
-        async def completed(outcome: ToolOutcome) -> None:
-            reported.add(outcome.call.id)
-            event = AgentEvent(
-                TOOL_COMPLETED, self.note_name, index, outcome=outcome, call=outcome.call
-            )
-            await self._emit(run, event)
-
-        observer = DurableCalls(record, run.score, codec, started, completed)
-        outcomes = await self.toolbox.run(
-            calls,
-            run.score,
-            group=f"turn_{index}.tools",
-            concurrency=self.concurrency,
-            observer=observer,
-        )
-        for outcome in outcomes:  # unknown tools and invalid arguments never ran: report them too
-            if outcome.call.id not in reported:
-                await completed(outcome)
-        return outcomes
 
 
 def agent(
