@@ -9,12 +9,13 @@ run changes lives in that run, so one definition can serve any number of concurr
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceDefinitionError
 from cadence.hooks import HooksManager
 
@@ -36,9 +37,8 @@ _CHECKPOINT_METHODS = (
 def _hook_list(hooks: Any, where: str) -> list[Any]:
     if isinstance(hooks, HooksManager):  # e.g. the enclosing run's hooks: attach its members
         return list(hooks.hooks)
+    # An empty list attaches nothing (as in 0.7.2): hooks often come from configuration.
     items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
-    if not items:
-        raise CadenceDefinitionError(f".{where}: got an empty list of hooks")
     for h in items:
         if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
             raise CadenceDefinitionError(
@@ -46,6 +46,27 @@ def _hook_list(hooks: Any, where: str) -> list[Any]:
                 + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
             )
     return items
+
+
+def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
+    """One task running ``tasks`` as a ``.sync`` group (a ``.split(..., parallel=True)`` branch)."""
+    if len(tasks) < 2:
+        return tasks
+    group: Cadence[Any] = Cadence(name, None).sync(name, [t.fn for t in tasks])
+
+    async def run_group(score: Any) -> Any:
+        return await group.run(score)
+
+    run_group.__name__ = name
+    return (Task(name, run_group, True),)
+
+
+def _in_sequence(score: Any) -> bool:
+    """The condition of a deprecated ``.sequence`` step: its tasks always run."""
+    return True
+
+
+_in_sequence.__name__ = "sequence"
 
 
 class Cadence(Generic[S]):
@@ -200,8 +221,14 @@ class Cadence(Generic[S]):
         condition: Callable[[S], Any],
         if_true: Callable[[S], Any] | Sequence[Callable[[S], Any]],
         if_false: Callable[[S], Any] | Sequence[Callable[[S], Any]] | None = None,
+        *,
+        parallel: bool = False,
     ) -> Cadence[S]:
-        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order."""
+        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order.
+
+        With ``parallel=True`` (as in 0.7.2) a branch's tasks run concurrently instead, each on
+        an isolated view of the score, their changes merged like a ``.sync`` group's.
+        """
         name = self._check_name(name, "split")
         if not callable(condition):
             raise CadenceDefinitionError(
@@ -215,7 +242,21 @@ class Cadence(Generic[S]):
             if if_false is None
             else tasks_of(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
+        if parallel:
+            true_tasks = _concurrently(f"{name}_if", true_tasks)
+            false_tasks = _concurrently(f"{name}_else", false_tasks)
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
+
+    def sequence(self, name: str, tasks: Sequence[Callable[[S], Any]]) -> Cadence[S]:
+        """Deprecated (0.7.2): run ``tasks`` in order as one step; write a ``.then`` per task.
+
+        Kept as one step (one checkpoint, one ``before_note``/``after_note`` pair), like 0.7.2;
+        it is recorded as a ``.split`` whose condition is always true.
+        """
+        from cadence._compat import deprecated
+
+        deprecated(".sequence(name, tasks)", "one .then(name, task) per task")
+        return self.split(name, _in_sequence, tasks)
 
     def child(
         self,
@@ -272,6 +313,10 @@ class Cadence(Generic[S]):
     def with_hooks(self, hooks: Any) -> Cadence[S]:
         """Attach a hooks object (``CadenceHooks``, ``EventEmitter`` …) or a list of them."""
         for h in _hook_list(hooks, "with_hooks()"):
+            legacy = sys.modules.get("cadence._compat.checkpoint")
+            if legacy is not None and isinstance(h, legacy.CheckpointHooks):
+                self.with_checkpoint(h.store, h.run_id)  # 0.7.2's way to checkpoint
+                continue
             self._hooks.add(h)
         return self
 
@@ -303,7 +348,9 @@ class Cadence(Generic[S]):
                 f"{', '.join(missing)}); use e.g. cadence.checkpoint.SQLiteCheckpointStore(path)"
             )
         if self._checkpoint is not None:
-            raise CadenceDefinitionError(".with_checkpoint() was already called on this cadence")
+            raise CadenceDefinitionError(
+                ".with_checkpoint() was called twice on this cadence; it takes one store"
+            )
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise CadenceDefinitionError(
                 f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}"

@@ -246,7 +246,6 @@ class BudgetAccount:
             self._spent = self._spent + used
 
 
-
 def _exceeded(
     account: BudgetAccount,
     limit: str,

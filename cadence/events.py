@@ -22,8 +22,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from cadence._track import Tracker
@@ -67,6 +68,7 @@ GROUP_COMPLETED = "group.completed"
 GROUP_FAILED = "group.failed"
 SPEND_RECORDED = "spend.recorded"
 ALL = "*"
+_NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 EVENT_TYPES: tuple[str, ...] = (
     CADENCE_STARTED,
@@ -83,9 +85,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class CadenceEvent:
     """A run started or ended (``cadence.*``); the base of every event record.
+
+    ``event_type`` and ``cadence_name`` may be given positionally (as in 0.7.2); every other
+    field is keyword-only.
 
     Attributes:
         event_type: One of ``EVENT_TYPES``.
@@ -101,19 +106,25 @@ class CadenceEvent:
         error: The exception, on failed and retry events.
         spend: On ``cadence.completed``/``cadence.failed`` of a run with a ``Budget`` in
             force, the innermost budget's spend (a ``cadence.Spend``); else ``None``.
+        metadata: What the event's creator attached; empty on cadence's own events (kept for
+            code written for cadence-orchestration 0.7.2, whose events had it too).
     """
 
     event_type: str
     cadence_name: str
-    run_key: str
+    _: KW_ONLY
+    run_key: str = ""
     run_id: str | None = None
     depth: int = 0
-    timestamp: float
-    monotonic: float
+    timestamp: float = field(default_factory=time.time)
+    monotonic: float = field(default_factory=time.perf_counter)
     note_name: str | None = None
     duration: float | None = None
     error: BaseException | None = None
     spend: Spend | None = None
+    metadata: Mapping[str, Any] = field(
+        default_factory=lambda: _NO_METADATA, repr=False, compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

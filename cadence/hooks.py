@@ -32,7 +32,10 @@ __all__ = [
     "MetricsHooks",
     "TimingHooks",
     "TracingHooks",
+    "after_note",
+    "before_note",
     "note_scope",
+    "on_error",
 ]
 
 logger = logging.getLogger("cadence.hooks")
@@ -283,6 +286,7 @@ def _owner(fn: Any) -> str:
 
 
 _BUILTINS = ("DebugHooks", "LoggingHooks", "MetricsHooks", "TimingHooks", "TracingHooks")
+_FACTORIES = ("after_note", "before_note", "on_error")
 
 if TYPE_CHECKING:
     from cadence._builtin_hooks import (
@@ -292,6 +296,7 @@ if TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._compat.hooks import after_note, before_note, on_error
 
 
 def __getattr__(name: str) -> Any:
@@ -300,4 +305,8 @@ def __getattr__(name: str) -> Any:
         from cadence import _builtin_hooks
 
         return getattr(_builtin_hooks, name)
+    if name in _FACTORIES:  # one-callback hooks, as in 0.7.2
+        from cadence._compat import hooks as factories
+
+        return getattr(factories, name)
     raise AttributeError(f"module 'cadence.hooks' has no attribute {name!r}")

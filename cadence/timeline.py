@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _fields(type(event)):
         value = getattr(event, name)
+        if name == "metadata" and not value:  # cadence's own events never fill it
+            continue
         if isinstance(value, BaseException):
             value = {
                 "type": type(value).__name__,
@@ -133,6 +135,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
             value = list(value)
         elif isinstance(value, Spend):
             value = dataclasses.asdict(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
         out[name] = value
     return out
 

@@ -122,6 +122,12 @@ class ScoreCodec:
             CheckpointError: ``state`` is corrupt, from another format, or for another class.
         """
         try:
+            if isinstance(state, dict) and "format" not in state:
+                from cadence._compat.checkpoint import legacy_fields
+
+                legacy = legacy_fields(state, score_cls)  # saved by 0.7.2
+                if legacy is not None:
+                    return legacy
             if not isinstance(state, dict) or state.get("format") != FORMAT:
                 raise _corrupt("$", f"not a {FORMAT} checkpoint")
             if not same_class(state.get("class"), score_cls):

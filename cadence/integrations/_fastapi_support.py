@@ -117,8 +117,10 @@ class CadenceDependency(Generic[S]):
     def _hooks(self) -> list[Any]:
         return [] if self.reporter is None else [ReporterHooks(self.reporter)]
 
-    async def __call__(self, request: Request) -> CadenceRun[S]:
-        return CadenceRun(self.cadence, self._hooks, request.scope.get("state"))
+    async def __call__(self, request: Request = None) -> CadenceRun[S]:  # type: ignore[assignment]
+        # FastAPI always passes the request; 0.7.2 code awaiting ``dep()`` itself does not.
+        state = request.scope.get("state") if request is not None else None
+        return CadenceRun(self.cadence, self._hooks, state)
 
 
 def install_problem_handlers(

@@ -62,7 +62,7 @@ class Problem:
         status: HTTP status code.
         title: Short summary; with the default ``type`` (``about:blank``) RFC 9457 wants the
             HTTP status phrase, which is what the defaults use.
-        code: Stable machine-readable code (``NOTE_FAILED``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
+        code: Stable machine-readable code (``NOTE_ERROR``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
         detail: Human-readable explanation of this occurrence.
         type: URI identifying the problem type.
         extensions: Extra members (``note``, ``group``, ``retry_after`` ...).

@@ -92,7 +92,7 @@ class EventRelay(CadenceHooks):
         if error is None:
             self.push("note_completed", data)
         else:
-            data["code"] = error.code if isinstance(error, CadenceError) else "NOTE_FAILED"
+            data["code"] = error.code if isinstance(error, CadenceError) else "NOTE_ERROR"
             self.push("note_failed", data)
 
     async def before_group(

@@ -426,3 +426,15 @@ class CadenceRouter(APIRouter):
             return fn
 
         return register
+
+
+_COMPAT = ("CadenceMiddleware", "CadenceRoute", "cadence_endpoint", "with_cadence")
+
+
+def __getattr__(name: str) -> Any:
+    # 0.7.2 names, deprecated in favour of CadenceRouter (see docs/migrating.md).
+    if name in _COMPAT:
+        from cadence._compat import fastapi as compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module 'cadence.integrations.fastapi' has no attribute {name!r}")

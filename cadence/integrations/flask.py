@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from cadence._cadence import Cadence
+from cadence._compat.flask import BlueprintCompat, ExtensionCompat
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 from cadence.integrations._common import ReporterHooks, execute, require_score
 from cadence.integrations._encode import dumps
@@ -126,7 +127,7 @@ def _extension() -> CadenceExtension | None:
     return ext if isinstance(ext, CadenceExtension) else None
 
 
-class CadenceBlueprint(Blueprint):
+class CadenceBlueprint(BlueprintCompat, Blueprint):
     """A Flask ``Blueprint`` whose ``@bp.cadence_route(rule, cadence)`` views run a cadence.
 
     Args:
@@ -302,7 +303,7 @@ async def _once(
     return await registry.respond(scoped, digest, stored)
 
 
-class CadenceExtension:
+class CadenceExtension(ExtensionCompat):
     """App-wide settings for cadence routes, and problem+json for any ``CadenceError``.
 
     ::
@@ -342,6 +343,8 @@ class CadenceExtension:
         app.extensions["cadence"] = self
 
         def handle(error: CadenceError) -> flask.Response:
+            if self.error_handler is not None:  # 0.7.2's set_error_handler()
+                return current_app.make_response(self.error_handler(error))
             return _as_response(
                 problem_for(error, errors=self.errors, expose_errors=self.expose_errors)
             )
@@ -355,3 +358,12 @@ class CadenceExtension:
         """
         hooks = [] if self.reporter is None else [ReporterHooks(self.reporter)]
         return run_async(execute(cadence, score, run_id=run_id, hooks=hooks))
+
+
+def __getattr__(name: str) -> Any:
+    # 0.7.2 names, deprecated in favour of CadenceBlueprint.cadence_route (docs/migrating.md).
+    if name in ("cadence_route", "with_cadence"):
+        from cadence._compat import flask as compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module 'cadence.integrations.flask' has no attribute {name!r}")

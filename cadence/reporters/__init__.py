@@ -32,6 +32,11 @@ __all__ = [
 _LAZY = {
     "OpenTelemetryReporter": "cadence.reporters.opentelemetry",
     "PrometheusReporter": "cadence.reporters.prometheus",
+    # 0.7.2 names (see docs/migrating.md)
+    "MetricsMiddleware": "cadence.reporters.prometheus",
+    "TracingContext": "cadence.reporters.opentelemetry",
+    "opentelemetry_reporter": "cadence.reporters.opentelemetry",
+    "prometheus_reporter": "cadence.reporters.prometheus",
 }
 
 

@@ -7,6 +7,8 @@ and one frame less per call is a measurable share of a cheap call's cost.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -65,13 +67,13 @@ def guard(breaker: CircuitBreaker, fn: F) -> F:
 
 
 def circuit_breaker(
-    *,
     failure_threshold: int = 5,
     recovery_timeout: float = 30.0,
     half_open_max_calls: int = 1,
-    probe_timeout: float | None = None,
     name: str | None = None,
     excluded_exceptions: Any = None,
+    *,
+    probe_timeout: float | None = None,
     store: BreakerStore | None = None,
     on_store_error: StoreErrorPolicy = "allow",
 ) -> Callable[[F], F]:
@@ -115,6 +117,33 @@ def circuit_breaker(
     return decorate
 
 
-def get_circuit(name: str, **options: Any) -> CircuitBreaker:
-    """A breaker for the circuit ``name`` in the default store (compatible with 0.7)."""
-    return CircuitBreaker(name, **options)
+_circuits: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()
+_circuits_lock = threading.Lock()
+
+
+def get_circuit(
+    name: str,
+    failure_threshold: int = 5,
+    recovery_timeout: float = 30.0,
+    half_open_max_calls: int = 1,
+    excluded_exceptions: Any = None,
+    **options: Any,
+) -> CircuitBreaker:
+    """The breaker for the circuit ``name`` in the default store (compatible with 0.7).
+
+    While a breaker for ``name`` is alive, the same object is returned and the options are
+    ignored, as in 0.7.2; the circuit's state lives in the store either way. ``options`` are
+    the other keyword options of :class:`CircuitBreaker`.
+    """
+    with _circuits_lock:
+        breaker = _circuits.get(name)
+        if breaker is None:
+            breaker = _circuits[name] = CircuitBreaker(
+                name,
+                failure_threshold,
+                recovery_timeout,
+                half_open_max_calls,
+                excluded_exceptions,
+                **options,
+            )
+        return breaker

@@ -60,7 +60,6 @@ async def ok(score: S) -> None:
         ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).on_error("x"), "handler must be a function"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_hooks(CadenceHooks), r"instantiate the class"),
-        (lambda: Cadence("c", S()).with_hooks([]), "empty list of hooks"),
         (lambda: Cadence("c", S()).with_reporter(1), "with_reporter"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_checkpoint(object()), "is not a checkpoint store"),
         (lambda: note(name="")(ok), "must be a non-empty string"),

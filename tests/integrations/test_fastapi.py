@@ -203,7 +203,7 @@ def test_note_failure_is_problem_json_without_internals() -> None:
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
-    assert body["code"] == "NOTE_FAILED"
+    assert body["code"] == "NOTE_ERROR"
     assert body["note"] == "process_payment"
     assert body["cadence"] == "checkout"
     assert body["title"] == "Internal Server Error" and body["status"] == 500

@@ -80,7 +80,7 @@ async def test_seed_example_listeners() -> None:
     with pytest.raises(NoteError):
         await cadence.run()
     assert done == ["validate done in 0.00s"]
-    assert failed and failed[0].startswith("checkout failed: [NOTE_FAILED]")
+    assert failed and failed[0].startswith("checkout failed: [NOTE_ERROR]")
     assert [e.event_type for e in audit] == [
         CADENCE_STARTED,
         NOTE_STARTED,

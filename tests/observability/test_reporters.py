@@ -27,8 +27,8 @@ async def test_console_reporter_lines() -> None:
     )
     await cadence.run()
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("  fetch") and lines[0].endswith(" ms")
-    assert lines[1].startswith("checkout total ") and lines[1].endswith(" ms")
+    assert lines[0].startswith("  fetch: ") and lines[0].endswith("ms")
+    assert lines[1].startswith("[checkout] TOTAL: ") and lines[1].endswith("ms")
     with pytest.raises(ValueError, match="unit"):
         ConsoleReporter(unit="minutes")
 
@@ -45,7 +45,7 @@ async def test_json_reporter_lines() -> None:
 
 
 async def test_ready_made_reporter_functions(capsys: pytest.CaptureFixture[str]) -> None:
-    """console_reporter writes to stderr, json_reporter to stdout."""
+    """console_reporter and json_reporter write to stdout, as in 0.7.2."""
     await (
         Cadence("c", Order())
         .with_reporter(console_reporter)
@@ -54,8 +54,10 @@ async def test_ready_made_reporter_functions(capsys: pytest.CaptureFixture[str])
         .run()
     )
     captured = capsys.readouterr()
-    assert "c total" in captured.err
-    assert json.loads(captured.out.splitlines()[0])["note"] == "fetch"
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("  fetch: ")
+    assert json.loads(lines[1])["note"] == "fetch"
+    assert "[c] TOTAL: " in captured.out
 
 
 def test_observability_modules_import_no_third_party_package() -> None:
