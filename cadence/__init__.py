@@ -15,6 +15,7 @@ from cadence._callables import is_async_callable
 from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._observe._base import CadenceHooks, HooksManager
 from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
@@ -32,17 +33,16 @@ from cadence.exceptions import (
     TimeoutError,
     ValidationError,
 )
-from cadence.hooks import CadenceHooks, HooksManager
 
 if typing.TYPE_CHECKING:
-    from cadence._builtin_hooks import (
+    from cadence._group import TaskChanges, replay_changes, run_group, task_changes
+    from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
         MetricsHooks,
         TimingHooks,
         TracingHooks,
     )
-    from cadence._group import TaskChanges, replay_changes, run_group, task_changes
     from cadence.budget import Budget, Spend
     from cadence.checkpoint import CheckpointStore, InMemoryCheckpointStore
     from cadence.diagram import save_diagram, to_dot, to_mermaid
@@ -93,14 +93,14 @@ _LAZY = {
     "save_diagram": "cadence.diagram",
     "CircuitBreaker": "cadence.resilience",
     "CircuitState": "cadence.resilience",
-    "DebugHooks": "cadence._builtin_hooks",
+    "DebugHooks": "cadence._observe._builtin",
     "Fallback": "cadence.resilience",
-    "LoggingHooks": "cadence._builtin_hooks",
-    "MetricsHooks": "cadence._builtin_hooks",
+    "LoggingHooks": "cadence._observe._builtin",
+    "MetricsHooks": "cadence._observe._builtin",
     "Retry": "cadence.resilience",
     "Timeout": "cadence.resilience",
-    "TimingHooks": "cadence._builtin_hooks",
-    "TracingHooks": "cadence._builtin_hooks",
+    "TimingHooks": "cadence._observe._builtin",
+    "TracingHooks": "cadence._observe._builtin",
     "circuit_breaker": "cadence.resilience",
     "run_group": "cadence._group",
     "TaskChanges": "cadence._group",

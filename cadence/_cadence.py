@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
+from cadence._observe._base import HooksManager
+from cadence._observe._reporter import CallableReporter
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceDefinitionError
-from cadence.hooks import HooksManager
 
 if TYPE_CHECKING:
     from cadence.budget import Budget
@@ -32,6 +33,14 @@ _CHECKPOINT_METHODS = (
     "get_last_score_state",
     "clear_checkpoints",
 )
+
+
+def _misuse(method: str, message: str) -> CadenceDefinitionError:
+    """A definition error for a DSL method, quoting its usage line from the DSL table."""
+    from cadence._validate._grammar import METHODS
+
+    row = METHODS.get(method)
+    return CadenceDefinitionError(f"{message} (usage: .{row.summary})" if row else message)
 
 
 def _hook_list(hooks: Any, where: str) -> list[Any]:
@@ -87,7 +96,6 @@ class Cadence(Generic[S]):
         self._steps: list[Step] = []
         self._names: set[str] = set()
         self._hooks = HooksManager()
-        self._reporters: list[Callable[..., Any]] = []
         self._error_handler: Callable[..., Any] | None = None
         self._stop_on_error = True
         self._checkpoint: Any = None
@@ -142,7 +150,6 @@ class Cadence(Generic[S]):
                 self._score,
                 tuple(self._steps),
                 hooks=self._hooks.frozen() if self._hooks else None,
-                reporters=tuple(self._reporters),
                 error_handler=self._error_handler,
                 stop_on_error=self._stop_on_error,
                 checkpoint=self._checkpoint,
@@ -168,9 +175,8 @@ class Cadence(Generic[S]):
 
     def _check_name(self, name: Any, method: str) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise CadenceDefinitionError(
-                f".{method}(): the step name must be a non-empty string, got {name!r}; "
-                f'e.g. .{method}("fetch_items", ...)'
+            raise _misuse(
+                method, f".{method}(): the step name must be a non-empty string, got {name!r}"
             )
         if name in self._names:
             raise CadenceDefinitionError(
@@ -202,16 +208,18 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "sync")
         if callable(tasks) and not isinstance(tasks, (list, tuple)):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}, ...): expected a list of functions, got a single function; "
-                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
+                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])",
             )
         parsed = tasks_of(tasks, f".sync({name!r})")
         merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}): merge_strategy must be a MergeStrategy member or a callable "
-                f"(original, snapshots, changes), got {merge!r}"
+                f"(original, snapshots, changes), got {merge!r}",
             )
         return self._add(SyncStep(name, parsed, merge, getattr(merge, "__name__", repr(merge))))
 
@@ -231,9 +239,10 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "split")
         if not callable(condition):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "split",
                 f".split({name!r}): condition must be a function taking the score and returning "
-                f"a truth value, got {condition!r}"
+                f"a truth value, got {condition!r}",
             )
         cond = task_of(condition, f".split({name!r}, condition=...)")
         true_tasks = tasks_of(if_true, f".split({name!r}, if_true=...)")
@@ -277,20 +286,23 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "child")
         if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): expected a Cadence, got {type(cadence).__name__}; "
-                f"for a function use .then({name!r}, fn)"
+                f"for a function use .then({name!r}, fn)",
             )
         if cadence is self:
             raise CadenceDefinitionError(f".child({name!r}): a cadence cannot contain itself")
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): merge must be a function (parent, child_score) that copies the "
-                f"child's results into the parent, got {merge!r}"
+                f"child's results into the parent, got {merge!r}",
             )
         if score is not None and not callable(score):
-            raise CadenceDefinitionError(
-                f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
+            raise _misuse(
+                "child",
+                f".child({name!r}): score= must be a function parent -> child score, got {score!r}",
             )
         merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
@@ -302,8 +314,9 @@ class Cadence(Generic[S]):
         ``stop=False`` it continues with the next step. Applies to every step of the cadence.
         """
         if not callable(handler):
-            raise CadenceDefinitionError(
-                f".on_error(): handler must be a function (score, error), got {handler!r}"
+            raise _misuse(
+                "on_error",
+                f".on_error(): handler must be a function (score, error), got {handler!r}",
             )
         self._error_handler = handler
         self._stop_on_error = bool(stop)
@@ -322,13 +335,13 @@ class Cadence(Generic[S]):
 
     def with_reporter(self, reporter: Callable[[str, float, Any], Any]) -> Cadence[S]:
         """Call ``reporter(note_name, seconds, score)`` after each step and once with
-        ``"<cadence>:TOTAL"`` at the end; sync or async."""
+        ``"<cadence>:TOTAL"`` at the end; sync or async. The reporter is attached as a hook
+        (a ``cadence.reporters.Reporter`` bound to this cadence)."""
         if not callable(reporter):
             raise CadenceDefinitionError(
                 f".with_reporter(): expected a function (note_name, elapsed, score), got {reporter!r}"
             )
-        self._reporters.append(reporter)
-        self._plan = None
+        self._hooks.add(CallableReporter(reporter, cadence_name=self._name))
         return self
 
     def with_checkpoint(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
-    from cadence.hooks import HooksManager
+    from cadence._observe._base import HooksManager
 
 __all__ = ["ChildStep", "Plan", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
 
@@ -137,6 +137,8 @@ Step = ThenStep | SyncStep | SplitStep | ChildStep
 class Plan(_Record, Generic[S]):
     """A cadence's definition, frozen: everything a run reads, and nothing a run changes.
 
+    Reporters given to ``with_reporter`` are hooks, so they are among ``hooks``.
+
     ``Cadence.plan()`` builds it (and keeps it until the definition changes); the runner
     executes it. A plan never refers back to the builder, so one plan serves any number of
     concurrent runs, and a step added to the cadence later never shows up in a run in flight.
@@ -146,7 +148,6 @@ class Plan(_Record, Generic[S]):
         score: The score a run uses when it is not given one (the cadence's own).
         steps: The steps, in order.
         hooks: A read-only dispatcher over the attached hooks, or ``None`` without hooks.
-        reporters: ``with_reporter`` callables, in order.
         error_handler: The ``on_error`` handler, or ``None``.
         stop_on_error: Whether the run ends after ``error_handler`` handled a failure.
         checkpoint: The checkpoint store, or ``None``.
@@ -154,8 +155,8 @@ class Plan(_Record, Generic[S]):
         checkpoint_max_attempts: ``with_checkpoint(max_attempts=...)``, or ``None``.
         budget: The ``with_budget`` limits (a ``cadence.Budget``), or ``None``.
         budget_into: ``with_budget(into=...)``, or ``None``.
-        observed: Whether anything watches the run (hooks, reporters, a checkpoint store or a
-            budget); when not, the runner takes its fast path.
+        observed: Whether anything watches the run (hooks, a checkpoint store or a budget);
+            when not, the runner takes its fast path.
     """
 
     __slots__ = (
@@ -168,7 +169,6 @@ class Plan(_Record, Generic[S]):
         "hooks",
         "name",
         "observed",
-        "reporters",
         "score",
         "steps",
         "stop_on_error",
@@ -177,7 +177,6 @@ class Plan(_Record, Generic[S]):
     score: S
     steps: tuple[Step, ...]
     hooks: HooksManager | None
-    reporters: tuple[Callable[..., Any], ...]
     error_handler: Callable[..., Any] | None
     stop_on_error: bool
     checkpoint: Any
@@ -194,7 +193,6 @@ class Plan(_Record, Generic[S]):
         steps: tuple[Step, ...],
         *,
         hooks: HooksManager | None = None,
-        reporters: tuple[Callable[..., Any], ...] = (),
         error_handler: Callable[..., Any] | None = None,
         stop_on_error: bool = True,
         checkpoint: Any = None,
@@ -208,7 +206,6 @@ class Plan(_Record, Generic[S]):
             score=score,
             steps=steps,
             hooks=hooks or None,
-            reporters=reporters,
             error_handler=error_handler,
             stop_on_error=stop_on_error,
             checkpoint=checkpoint,
@@ -216,7 +213,7 @@ class Plan(_Record, Generic[S]):
             checkpoint_max_attempts=checkpoint_max_attempts,
             budget=budget,
             budget_into=budget_into,
-            observed=bool(hooks) or bool(reporters) or checkpoint is not None or budget is not None,
+            observed=bool(hooks) or checkpoint is not None or budget is not None,
         )
 
     @property

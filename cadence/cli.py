@@ -387,8 +387,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def __getattr__(name: str) -> Any:
+    from cadence._compat import deprecated
     from cadence._compat.cli import COMMANDS
 
-    if name not in COMMANDS:
+    translate = COMMANDS.get(name)
+    if translate is None:
         raise AttributeError(f"module 'cadence.cli' has no attribute {name!r}")
-    return COMMANDS[name]
+
+    def command(args: Any) -> int:
+        argv = translate(args)
+        deprecated(f"cadence.cli.{name}(args)", f"cadence.cli.main({argv!r})")
+        return main(argv)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = translate.__doc__
+    return command

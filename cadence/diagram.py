@@ -14,6 +14,7 @@ import itertools
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,4 +447,7 @@ def __getattr__(name: str) -> Any:
         from cadence._compat import deprecated
 
         deprecated(f"cadence.diagram.{name}", "cadence.steps (the plan diagrams are drawn from)")
-    return getattr(compat, name)
+        return getattr(compat, name)
+    from cadence._compat import bound
+
+    return bound(getattr(compat, name), diagram=sys.modules[__name__])

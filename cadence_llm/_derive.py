@@ -1,4 +1,4 @@
-"""Forms derived from ``prompts/dsl.json``: GBNF grammar, JSON plan schema, plan rendering.
+"""Forms derived from the DSL table: GBNF grammar, JSON plan schema, plan rendering.
 
 One source, three consumers: the text models read (:func:`cadence_llm._prompts.grammar_text`),
 llama.cpp's constrained decoding (:func:`gbnf`), and providers' structured-output modes
@@ -6,7 +6,9 @@ llama.cpp's constrained decoding (:func:`gbnf`), and providers' structured-outpu
 are narrowed so that a constrained model can only write registry names in the right slots.
 The generic forms are committed in ``prompts/`` and a test regenerates and compares them.
 
-Run ``python -m cadence_llm._derive --write`` after editing ``dsl.json``.
+The table is ``cadence.validate.GRAMMAR`` (the builder's), with the prompt settings of
+``prompts/dsl.json``, as :func:`cadence_llm._prompts.spec` lays them out. Run
+``python -m cadence_llm._derive --write`` after changing either.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from cadence_llm._prompts import (
 
 __all__ = [
     "DERIVED",
-    "agreement",
     "gbnf",
     "plan_schema",
     "plan_to_source",
@@ -279,8 +280,8 @@ def gbnf(
             raise ValueError("resume needs a task short enough to anchor")
         anchored += _resume_rules(resume, methods, names, data["limits"]["max_list"] - 1)
     lines = [
-        f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from dsl.json "
-        "(python -m cadence_llm._derive --write); do not edit",
+        f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from the "
+        "DSL table (python -m cadence_llm._derive --write); do not edit",
         *(
             anchored
             or [
@@ -408,7 +409,7 @@ def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> d
         return {"type": "string", "enum": list(data["merge_strategies"])}
     if shape == "bool":
         return {"type": "boolean"}
-    raise ValueError(f"dsl.json uses the shape {shape!r}, which the plan schema does not know")
+    raise ValueError(f"the DSL table uses the shape {shape!r}, which the plan schema does not know")
 
 
 def plan_schema(
@@ -431,7 +432,7 @@ def plan_schema(
         )
     return {
         "$comment": f"cadence-prompts {PACK_VERSION} | JSON schema of a cadence plan, generated "
-        "from dsl.json (python -m cadence_llm._derive --write); do not edit",
+        "from the DSL table (python -m cadence_llm._derive --write); do not edit",
         "title": "CadencePlan",
         "type": "object",
         "properties": {
@@ -504,36 +505,12 @@ def _position(method: Mapping[str, Any], param: Mapping[str, Any]) -> int:
     return [p["name"] for p in method["params"]].index(param["name"])
 
 
-def agreement(data: Mapping[str, Any], table: Mapping[str, Any]) -> list[str]:
-    """Differences between ``dsl.json`` and the validator's grammar table (empty: they agree)."""
-    problems = []
-    keys = ("name", "shape", "required", "keyword_only")
-
-    def params(items: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        return [tuple(p[k] for k in keys) for p in items]
-
-    if params(data["constructor"]["params"]) != params(table["constructor"]["params"]):
-        problems.append("constructor parameters differ")
-    ours = {m["name"]: params(m["params"]) for m in data["methods"]}
-    theirs = {n: params(m["params"]) for n, m in table["methods"].items()}
-    for name in sorted(set(ours) | set(theirs)):
-        if name not in theirs:
-            problems.append(f"dsl.json has .{name}(), the validator does not")
-        elif name not in ours:
-            problems.append(f"the validator accepts .{name}(), dsl.json does not describe it")
-        elif ours[name] != theirs[name]:
-            problems.append(f".{name}() parameters differ: {ours[name]} vs {theirs[name]}")
-    if list(data["merge_strategies"]) != list(table["merge_strategies"]):
-        problems.append("merge strategies differ")
-    return problems
-
-
 #: Derived file name -> function producing its text.
 def render_derived() -> dict[str, str]:
     """The text each derived file in ``prompts/`` must have."""
     data = spec()
     header = (
-        f"<!-- cadence-prompts {PACK_VERSION} | grammar text for models, generated from dsl.json "
+        f"<!-- cadence-prompts {PACK_VERSION} | grammar text for models, generated from the DSL table "
         "(python -m cadence_llm._derive --write); do not edit -->\n"
     )
     return {

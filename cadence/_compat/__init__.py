@@ -11,12 +11,13 @@ Names whose 0.7.2 behaviour was a bug or has a better replacement still work, an
 
 from __future__ import annotations
 
+import functools
 import importlib
 import warnings
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["deprecated", "moved"]
+__all__ = ["bound", "deprecated", "moved"]
 
 
 def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
@@ -30,6 +31,18 @@ def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
         DeprecationWarning,
         stacklevel=stacklevel,
     )
+
+
+def bound(shim: Callable[..., Any], **owner: Any) -> Callable[..., Any]:
+    """``shim`` with the public objects it wraps handed in as keywords.
+
+    A shim never imports the module whose 0.7.2 names it keeps (that module reaches the shim,
+    so the import would close a circle); the module passes what the shim needs when a
+    deprecated name is looked up, e.g. ``bound(compat.print_cadence, to_text=to_text)``.
+    """
+    call = functools.partial(shim, **owner)
+    functools.update_wrapper(call, shim)
+    return call
 
 
 def moved(module: str, names: dict[str, str]) -> Callable[[str], Any]:

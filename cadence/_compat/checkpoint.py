@@ -14,27 +14,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import warnings
 from typing import Any
 
 from cadence._compat import deprecated
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
+from cadence.checkpoint._legacy import field_names as _field_names
+from cadence.checkpoint._legacy import legacy_fields
 
 __all__ = ["CheckpointHooks", "legacy_fields", "restore_score", "serialize_score"]
-
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-def _field_names(score: Any) -> list[str]:
-    cls = score if isinstance(score, type) else type(score)
-    if dataclasses.is_dataclass(cls):
-        return [f.name for f in dataclasses.fields(cls)]
-    model_fields = getattr(cls, "model_fields", None)
-    if isinstance(model_fields, dict):
-        return list(model_fields)
-    if isinstance(score, type):
-        return []
-    return [k for k in vars(score) if not k.startswith("_")]
 
 
 def serialize_score(score: Any) -> dict[str, Any]:
@@ -82,36 +69,3 @@ class CheckpointHooks(CadenceHooks):
     def run_id(self) -> str:
         """The run id checkpoints are saved under."""
         return self._run_id
-
-
-def _is_json(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, _JSON_SCALARS):
-        return True
-    if depth > 64:
-        return False
-    if type(value) is list:
-        return all(_is_json(v, depth + 1) for v in value)
-    if type(value) is dict:
-        return all(type(k) is str and _is_json(v, depth + 1) for k, v in value.items())
-    return False
-
-
-def legacy_fields(state: Any, score_cls: type) -> dict[str, Any] | None:
-    """The fields of a checkpoint saved by 0.7.2 (a plain dict of JSON values), else ``None``.
-
-    Recognised only when every key is a field of ``score_cls`` and every value is plain JSON, so
-    nothing but data is ever restored from it.
-    """
-    if not isinstance(state, dict) or not state or "format" in state:
-        return None
-    names = set(_field_names(score_cls))
-    if not names or not set(state) <= names or not _is_json(state):
-        return None
-    warnings.warn(
-        "resuming from a checkpoint saved by cadence-orchestration 0.7.2 (a plain dict of "
-        "fields); new checkpoints are typed JSON. Let old runs finish or clear them. "
-        "See docs/migrating.md.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return dict(state)

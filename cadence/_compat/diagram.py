@@ -2,6 +2,7 @@
 
 The renderers themselves (``to_mermaid``, ``to_dot``, ``save_diagram``) kept their names and
 options; what they draw changed on purpose (see docs/migrating.md). These names work and warn.
+``cadence.diagram`` hands the two functions its module (``diagram=``) when they are looked up.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from cadence._compat import deprecated
 __all__ = ["DiagramNode", "MeasureShape", "print_cadence", "render_svg"]
 
 
-def print_cadence(cadence: Any) -> None:
+def print_cadence(cadence: Any, *, diagram: Any) -> None:
     """Deprecated: print the plan as a text tree; use ``print(to_text(cadence))``."""
     deprecated("cadence.diagram.print_cadence(cadence)", "print(cadence.diagram.to_text(cadence))")
-    from cadence.diagram import to_text
-
-    print(to_text(cadence))
+    print(diagram.to_text(cadence))
 
 
-def render_svg(cadence: Any, *, format: str = "dot", **options: Any) -> str:
+def render_svg(cadence: Any, *, diagram: Any, format: str = "dot", **options: Any) -> str:
     """Deprecated: the plan as SVG text, drawn by Graphviz (``"dot"``) or mermaid-cli.
 
     Use ``render(cadence, format="svg")``, which returns bytes and says how to install Graphviz.
@@ -35,21 +34,19 @@ def render_svg(cadence: Any, *, format: str = "dot", **options: Any) -> str:
     deprecated(
         "cadence.diagram.render_svg(cadence)", 'cadence.diagram.render(cadence, format="svg")'
     )
-    from cadence.diagram import GraphvizNotFoundError, render, to_mermaid
-
     if format == "dot":
-        return render(cadence, format="svg", **options).decode()
+        return diagram.render(cadence, format="svg", **options).decode()  # type: ignore[no-any-return]
     if format != "mermaid":
         raise ValueError(f"render_svg(format=...) takes 'dot' or 'mermaid', got {format!r}")
     mmdc = shutil.which("mmdc")
     if mmdc is None:
-        raise GraphvizNotFoundError(
+        raise diagram.GraphvizNotFoundError(
             "mermaid-cli (mmdc) not found; install it with npm install -g @mermaid-js/mermaid-cli, "
             "or use format='dot' (Graphviz)"
         )
     with tempfile.TemporaryDirectory(prefix="cadence-mermaid-") as tmp:
         source, output = Path(tmp, "plan.mmd"), Path(tmp, "plan.svg")
-        source.write_text(to_mermaid(cadence, **options), encoding="utf-8")
+        source.write_text(diagram.to_mermaid(cadence, **options), encoding="utf-8")
         proc = subprocess.run(
             [mmdc, "-i", str(source), "-o", str(output)],
             capture_output=True,

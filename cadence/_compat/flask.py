@@ -36,15 +36,14 @@ def _run(
     """One request of a 0.7.2-style view: build the score, run, shape the response."""
     import flask
 
-    from cadence.integrations._common import ReporterHooks, execute
+    from cadence.integrations._common import ReporterHooks, execute, run_async
     from cadence.integrations._encode import dumps
-    from cadence.integrations.flask import CadenceExtension, run_async
 
     try:
         score = make_score()
         ext = flask.current_app.extensions.get("cadence")
         hooks = []
-        if isinstance(ext, CadenceExtension) and ext.reporter is not None:
+        if isinstance(ext, ExtensionCompat) and ext.reporter is not None:  # a CadenceExtension
             hooks.append(ReporterHooks(ext.reporter))
         final = run_async(execute(cadence, score, hooks=hooks))
         if response_factory is not None:
@@ -121,8 +120,8 @@ def with_cadence(
         def view(*args: Any, **kwargs: Any) -> Any:
             from flask import request
 
+            from cadence.integrations._flask_binding import problem_response
             from cadence.integrations._problem import validation_problem
-            from cadence.integrations.flask import problem_response
 
             data = dict(from_request(request)) if from_request is not None else _request_data()
             data.update(kwargs)

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
 
 __all__ = ["after_note", "before_note", "on_error"]
 

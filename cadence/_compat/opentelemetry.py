@@ -16,13 +16,18 @@ __all__ = ["TracingContext", "opentelemetry_reporter"]
 
 
 def opentelemetry_reporter(
-    service_name: str = "cadence", include_state: bool = False, include_timing: bool = True
+    service_name: str = "cadence",
+    include_state: bool = False,
+    include_timing: bool = True,
+    *,
+    reporter_class: Any,
 ) -> Any:
-    """Deprecated: an ``OpenTelemetryReporter``; construct it directly instead."""
-    deprecated("opentelemetry_reporter(...)", "OpenTelemetryReporter(...)")
-    from cadence.reporters.opentelemetry import OpenTelemetryReporter
+    """Deprecated: an ``OpenTelemetryReporter``; construct it directly instead.
 
-    return OpenTelemetryReporter(service_name, include_state, include_timing)
+    (``cadence.reporters.opentelemetry`` hands in ``reporter_class`` when the name is looked up.)
+    """
+    deprecated("opentelemetry_reporter(...)", "OpenTelemetryReporter(...)")
+    return reporter_class(service_name, include_state, include_timing)
 
 
 class TracingContext:
@@ -46,7 +51,7 @@ class TracingContext:
         tracer_provider: Any = None,
     ) -> None:
         deprecated("TracingContext(...)", "tracer.start_as_current_span(...)")
-        from cadence._tracing import load_otel
+        from cadence._observe._tracing import load_otel
 
         self._trace, self._context = load_otel()
         self.operation_name = operation_name

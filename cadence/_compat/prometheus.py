@@ -19,12 +19,15 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def prometheus_reporter(prefix: str = "cadence", track_active_flows: bool = True) -> Any:
-    """Deprecated: a ``PrometheusReporter``; construct ``PrometheusReporter(prefix)`` instead."""
-    deprecated("prometheus_reporter(prefix)", "PrometheusReporter(prefix)")
-    from cadence.reporters.prometheus import PrometheusReporter
+def prometheus_reporter(
+    prefix: str = "cadence", track_active_flows: bool = True, *, reporter_class: Any
+) -> Any:
+    """Deprecated: a ``PrometheusReporter``; construct ``PrometheusReporter(prefix)`` instead.
 
-    return PrometheusReporter(prefix, track_active_flows)
+    (``cadence.reporters.prometheus`` hands in ``reporter_class`` when the name is looked up.)
+    """
+    deprecated("prometheus_reporter(prefix)", "PrometheusReporter(prefix)")
+    return reporter_class(prefix, track_active_flows)
 
 
 async def _no_body() -> MutableMapping[str, Any]:

@@ -25,8 +25,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+from cadence._observe._base import CadenceHooks
 from cadence.exceptions import CadenceError
-from cadence.hooks import CadenceHooks
 from cadence.integrations._encode import to_jsonable
 
 __all__ = ["EventRelay", "RunStream", "is_streamed", "publish_event", "sse_frame"]

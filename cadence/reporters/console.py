@@ -5,15 +5,18 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
+from cadence._observe._reporter import TOTAL_SUFFIX, Reporter
+
 __all__ = ["ConsoleReporter", "console_reporter"]
 
-TOTAL_SUFFIX = ":TOTAL"
 
-
-class ConsoleReporter:
+class ConsoleReporter(Reporter):
     """Print ``  validate: 12.31ms`` per step and ``[checkout] TOTAL: 40.02ms`` at the end.
 
     The lines are those of cadence-orchestration 0.7.2's ``console_reporter``.
+
+    Use it with ``with_reporter(ConsoleReporter())`` (this cadence's steps) or as hooks with
+    ``with_hooks(ConsoleReporter())`` (child cadences' steps too).
 
     Args:
         stream: Where to write; ``sys.stdout`` (looked up at each call) when omitted.
@@ -21,6 +24,7 @@ class ConsoleReporter:
     """
 
     def __init__(self, *, stream: IO[str] | None = None, unit: str = "ms") -> None:
+        super().__init__()
         if unit not in ("ms", "s"):
             raise ValueError(f"unit must be 'ms' or 's', got {unit!r}")
         self._stream = stream
@@ -37,8 +41,6 @@ class ConsoleReporter:
         else:
             line = f"  {note_name}: {self._format(elapsed)}"
         print(line, file=stream, flush=True)
-
-    __call__ = report
 
 
 def console_reporter(note_name: str, elapsed: float, score: Any) -> None:

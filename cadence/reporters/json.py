@@ -14,13 +14,13 @@ import sys
 import time
 from typing import IO, Any
 
+from cadence._observe._reporter import TOTAL_SUFFIX, Reporter
+
 __all__ = ["JsonReporter", "json_reporter"]
 
-TOTAL_SUFFIX = ":TOTAL"
 
-
-class JsonReporter:
-    """Write one JSON line per report.
+class JsonReporter(Reporter):
+    """Write one JSON line per report (``with_reporter(JsonReporter())`` or ``with_hooks``).
 
     Args:
         stream: Where to write; ``sys.stdout`` (looked up at each call) when omitted.
@@ -29,6 +29,7 @@ class JsonReporter:
     """
 
     def __init__(self, *, stream: IO[str] | None = None, fields: tuple[str, ...] = ()) -> None:
+        super().__init__()
         self._stream = stream
         self._fields = tuple(fields)
 
@@ -50,8 +51,6 @@ class JsonReporter:
         """Write the line for one report."""
         text = json.dumps(self.record(note_name, elapsed, score), default=repr)
         print(text, file=self._stream or sys.stdout, flush=True)
-
-    __call__ = report
 
 
 def json_reporter(note_name: str, elapsed: float, score: Any) -> None:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cadence._tracing import TracingHooks, load_otel
-from cadence._track import Tracker
+from cadence._observe._reporter import TOTAL_SUFFIX
+from cadence._observe._tracing import TracingHooks, load_otel
+from cadence._observe._track import Tracker
 from cadence._version import __version__
 
 __all__ = ["OpenTelemetryReporter"]
 
-TOTAL_SUFFIX = ":TOTAL"
 _SIMPLE = (str, bool, int, float)
 
 
@@ -125,7 +125,10 @@ class OpenTelemetryReporter(TracingHooks):
 
     def report(self, note_name: str, elapsed: float, score: Any) -> None:
         """``with_reporter`` entry: build the run's spans from its reported timings."""
-        if self._tracker.run() is not None:
+        if self._tracker.run() is not None or (
+            note_name.endswith(TOTAL_SUFFIX)
+            and self._tracker.just_closed(note_name[: -len(TOTAL_SUFFIX)])
+        ):
             return  # attached as hooks too: live spans already cover this run
         now = time.time_ns()
         buffered = self._reported.run()
@@ -167,7 +170,9 @@ class OpenTelemetryReporter(TracingHooks):
 def __getattr__(name: str) -> Any:
     # 0.7.2 names kept in cadence._compat.opentelemetry (see docs/migrating.md).
     if name in ("TracingContext", "opentelemetry_reporter"):
-        from cadence._compat import opentelemetry
+        from cadence._compat import bound, opentelemetry
 
-        return getattr(opentelemetry, name)
+        if name == "TracingContext":
+            return opentelemetry.TracingContext
+        return bound(opentelemetry.opentelemetry_reporter, reporter_class=OpenTelemetryReporter)
     raise AttributeError(f"module 'cadence.reporters.opentelemetry' has no attribute {name!r}")

@@ -30,12 +30,12 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from cadence._track import Tracker
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
+from cadence._observe._reporter import TOTAL_SUFFIX
+from cadence._observe._track import Tracker
 
 __all__ = ["PrometheusReporter"]
 
-TOTAL_SUFFIX = ":TOTAL"
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _INSTALL = "pip install 'cadence-orchestration[prometheus]'"
 _lock = threading.Lock()
@@ -180,7 +180,10 @@ class PrometheusReporter(CadenceHooks):
 
     def report(self, note_name: str, elapsed: float, score: Any) -> None:
         """``with_reporter`` entry: record a step's duration, or a run's at ``"<name>:TOTAL"``."""
-        if self._tracker.run() is not None:
+        if self._tracker.run() is not None or (
+            note_name.endswith(TOTAL_SUFFIX)
+            and self._tracker.just_closed(note_name[: -len(TOTAL_SUFFIX)])
+        ):
             return  # attached as hooks too: the hooks already record this, with more detail
         buffered = self._pending.run()
         if note_name.endswith(TOTAL_SUFFIX):
@@ -280,7 +283,9 @@ class PrometheusReporter(CadenceHooks):
 def __getattr__(name: str) -> Any:
     # 0.7.2 names kept in cadence._compat.prometheus (see docs/migrating.md).
     if name in ("MetricsMiddleware", "prometheus_reporter"):
-        from cadence._compat import prometheus
+        from cadence._compat import bound, prometheus
 
-        return getattr(prometheus, name)
+        if name == "MetricsMiddleware":
+            return prometheus.MetricsMiddleware
+        return bound(prometheus.prometheus_reporter, reporter_class=PrometheusReporter)
     raise AttributeError(f"module 'cadence.reporters.prometheus' has no attribute {name!r}")

@@ -209,18 +209,20 @@ async def test_a_crash_after_the_last_turn_still_restores_the_score(max_turns: i
     class DiesAtTheEnd(InMemoryCheckpointStore):
         dead = True
 
-        async def clear_checkpoints(self, cadence_name: str, run_id: str, **kw: Any) -> None:
+        async def complete_run(self, cadence_name: str, run_id: str, *a: Any, **kw: Any) -> None:
             if self.dead and cadence_name == "agent":
                 self.dead = False
-                raise ConnectionError("process died before clearing")
-            await super().clear_checkpoints(cadence_name, run_id, **kw)
+                raise ConnectionError("process died before recording completion")
+            await super().complete_run(cadence_name, run_id, *a, **kw)
 
-    store = DiesAtTheEnd()
+    now = [0.0]
+    store = DiesAtTheEnd(clock=lambda: now[0])
     model = ScriptedModel([calls(("c1", "charge", {"amount": 7})), "done"])
     with pytest.raises(ConnectionError):
         await agent(model, [charge], checkpoint=store, run_id="o-6", max_turns=max_turns).run(
             Order()
         )
+    now[0] += store.lease_ttl + 1  # the dead process's lease has expired
     order = Order()
     again = ScriptedModel(["unused"])
     result = await agent(again, [charge], checkpoint=store, run_id="o-6", max_turns=max_turns).run(
@@ -228,3 +230,16 @@ async def test_a_crash_after_the_last_turn_still_restores_the_score(max_turns: i
     )
     assert again.calls == 0
     assert result.answer == "done" and order.charges == [7] and effects == ["charge:7"]
+
+
+async def test_a_finished_run_id_replays_its_answer_and_score() -> None:
+    """Run again under a finished run's id: no model call, no tool re-runs, the score restored."""
+    store = InMemoryCheckpointStore()
+    model = ScriptedModel([calls(("c1", "charge", {"amount": 5})), "paid"])
+    await agent(model, [charge], checkpoint=store, run_id="o-7").run(Order())
+    effects.clear()
+    order = Order()
+    again = ScriptedModel(["unused"])
+    result = await agent(again, [charge], checkpoint=store, run_id="o-7").run(order)
+    assert again.calls == 0 and effects == []
+    assert result.answer == "paid" and order.charges == [5]

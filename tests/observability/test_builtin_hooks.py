@@ -99,6 +99,26 @@ async def test_logging_hooks_silent_when_logger_disabled(
     assert [r for r in caplog.records if r.name == "quiet.logger"] == []
 
 
+async def test_logging_hooks_see_a_level_change_from_the_next_run_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The INFO check is made when a run starts; failures are checked at each failure."""
+    name = "switch.logger"
+    cadence = Cadence("s", Order()).with_hooks(LoggingHooks(name)).then("f", fetch)
+    logger = logging.getLogger(name)
+    try:
+        logger.setLevel(logging.WARNING)
+        with caplog.at_level(logging.DEBUG):
+            await cadence.run()
+            assert [r for r in caplog.records if r.name == name] == []
+            logger.setLevel(logging.INFO)
+            await cadence.run()
+    finally:
+        logger.setLevel(logging.NOTSET)
+    messages = [r.getMessage() for r in caplog.records if r.name == name]
+    assert messages[:2] == ["[s] Starting cadence", "  \u2192 f"] and len(messages) == 4
+
+
 async def test_timing_hooks_report_every_note_of_the_last_run() -> None:
     """TimingHooks keeps each step and task of the last run and formats a report."""
     timing = TimingHooks()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cadence._tracing import TracingHooks
-from cadence._track import Tracker
-from cadence.hooks import CadenceHooks, note_scope
+from cadence._context import current_note
+from cadence._observe._base import DONE, CadenceHooks
+from cadence._observe._tracing import TracingHooks
+from cadence._observe._track import Tracker
 
 __all__ = [
     "DebugHooks",
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def _where() -> str:
-    scope = note_scope()
+    scope = current_note()
     if scope is None or scope.group is None:
         return ""
     if scope.task_index is None:
@@ -49,7 +50,10 @@ class LoggingHooks(CadenceHooks):
     """Log each run, step, task and retry through the standard ``logging`` module.
 
     Records carry ``extra`` fields (``cadence_name``, ``note_name``, ``duration``) for
-    structured log handlers. When the logger is disabled for ``level`` the hooks return at once.
+    structured log handlers. Whether the logger is enabled for ``level`` is looked up when a
+    run starts, so with logging off a step costs two plain calls that return at once (a level
+    changed mid-run applies from the next run on). Failures are checked against
+    ``error_level`` each time.
 
     Args:
         logger_name: Logger to write to.
@@ -66,20 +70,26 @@ class LoggingHooks(CadenceHooks):
         self.logger = logging.getLogger(logger_name)
         self.level = _level(level, "level")
         self.error_level = _level(error_level, "error_level")
+        self._on = self.logger.isEnabledFor(self.level)
 
-    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+    # Plain methods, so the runner awaits nothing for them. They return DONE, which code that
+    # awaits them (as it would the coroutines of CadenceHooks) accepts.
+
+    def before_cadence(self, cadence_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Log the start of a run."""
-        if self.logger.isEnabledFor(self.level):
+        self._on = on = self.logger.isEnabledFor(self.level)
+        if on:
             self.logger.log(
                 self.level,
                 "[%s] Starting cadence",
                 cadence_name,
                 extra={"cadence_name": cadence_name},
             )
+        return DONE
 
-    async def after_cadence(
+    def after_cadence(  # type: ignore[override]
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log the end of a run, at ``error_level`` when it failed."""
         extra = {"cadence_name": cadence_name, "duration": duration}
         if error is not None:
@@ -96,19 +106,20 @@ class LoggingHooks(CadenceHooks):
             self.logger.log(
                 self.level, "[%s] Cadence completed in %.3fs", cadence_name, duration, extra=extra
             )
+        return DONE
 
-    async def before_note(self, note_name: str, score: Any) -> None:
+    def before_note(self, note_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Log that a step or task started (with its group)."""
-        if self.logger.isEnabledFor(self.level):
+        if self._on:
             self.logger.log(
                 self.level, "  \u2192 %s%s", note_name, _where(), extra={"note_name": note_name}
             )
+        return DONE
 
-    async def after_note(
+    def after_note(  # type: ignore[override]
         self, note_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log that a step or task ended, at ``error_level`` when it failed."""
-        extra = {"note_name": note_name, "duration": duration}
         if error is not None:
             if self.logger.isEnabledFor(self.error_level):
                 self.logger.log(
@@ -117,14 +128,21 @@ class LoggingHooks(CadenceHooks):
                     note_name,
                     duration,
                     error,
-                    extra=extra,
+                    extra={"note_name": note_name, "duration": duration},
                 )
-        elif self.logger.isEnabledFor(self.level):
-            self.logger.log(self.level, "  \u2713 %s (%.3fs)", note_name, duration, extra=extra)
+        elif self._on:
+            self.logger.log(
+                self.level,
+                "  \u2713 %s (%.3fs)",
+                note_name,
+                duration,
+                extra={"note_name": note_name, "duration": duration},
+            )
+        return DONE
 
-    async def on_retry(
+    def on_retry(  # type: ignore[override]
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log a retry at ``WARNING``."""
         if self.logger.isEnabledFor(logging.WARNING):
             self.logger.warning(
@@ -136,6 +154,7 @@ class LoggingHooks(CadenceHooks):
                 error,
                 extra={"note_name": note_name, "attempt": attempt},
             )
+        return DONE
 
 
 @dataclass(frozen=True, slots=True)
