@@ -7,8 +7,9 @@ import respx
 
 from cadence.testing import FakeClock
 from cadence_llm import FallbackChain, OpenAICompatModel
+from cadence_llm.messages import StreamDone, StreamReset
 from cadence_llm.ratelimit import RateLimit, RateLimiter, RateLimitReachedError
-from tests.llm.conftest import openai_completion, openai_error
+from tests.llm.conftest import openai_chunks, openai_completion, openai_error, sse
 
 PRIMARY = "http://127.0.0.1:8301/v1"
 BACKUP = "http://127.0.0.1:8302/v1"
@@ -86,3 +87,27 @@ async def test_wait_policy_waits_instead_of_falling_over() -> None:
         second = await chain.run("hi")
     assert (first.model, second.model) == ("primary", "primary")
     assert clock.sleeps == [5.0] and backup.call_count == 0
+
+
+@respx.mock
+async def test_streams_consult_the_limiter_like_calls() -> None:
+    """chain.stream() enters the same gates: past the primary's 2/min the stream starts on the
+    backup without a request to the primary, and without a reset (nothing was streamed)."""
+    stream = {"content-type": "text/event-stream"}
+    primary = respx.post(f"{PRIMARY}/chat/completions").mock(
+        side_effect=lambda _: httpx.Response(200, content=sse(openai_chunks(["p"])), headers=stream)
+    )
+    backup = respx.post(f"{BACKUP}/chat/completions").mock(
+        side_effect=lambda _: httpx.Response(200, content=sse(openai_chunks(["b"])), headers=stream)
+    )
+    limiter = RateLimiter({"primary": RateLimit(requests=2, per=60)})
+    chain = FallbackChain(models(), limiter=limiter)
+    texts = []
+    for _ in range(4):
+        events = [e async for e in chain.stream("hi")]
+        assert not any(isinstance(e, StreamReset) for e in events)
+        done = events[-1]
+        assert isinstance(done, StreamDone)
+        texts.append(done.response.text)
+    assert texts == ["p", "p", "b", "b"]
+    assert primary.call_count == 2 and backup.call_count == 2
