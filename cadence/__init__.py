@@ -29,13 +29,17 @@ from cadence.exceptions import (
     NoteError,
     ParallelNoteError,
     RetryExhaustedError,
+    RunSuspended,
     Skip,
     TimeoutError,
     ValidationError,
+    WaitError,
+    WaitTimedOut,
 )
 
 if typing.TYPE_CHECKING:
     from cadence._group import TaskChanges, replay_changes, run_group, task_changes
+    from cadence._map import ItemFailure
     from cadence._observe._builtin import (
         DebugHooks,
         LoggingHooks,
@@ -43,8 +47,10 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._waits import Approval, Decision, Signal, Sleep, wait_for
     from cadence.budget import Budget, Spend
     from cadence.checkpoint import CheckpointStore, InMemoryCheckpointStore
+    from cadence.checkpoint._waits import WaitRecord
     from cadence.diagram import save_diagram, to_dot, to_mermaid
     from cadence.events import (
         CADENCE_COMPLETED,
@@ -71,8 +77,15 @@ if typing.TYPE_CHECKING:
     from cadence.result import Err, Ok, Result, err, ok
 
 _LAZY = {
+    "Approval": "cadence._waits",
     "Budget": "cadence.budget",
+    "Decision": "cadence._waits",
+    "ItemFailure": "cadence._map",
+    "Signal": "cadence._waits",
+    "Sleep": "cadence._waits",
     "Spend": "cadence.budget",
+    "WaitRecord": "cadence.checkpoint._waits",
+    "wait_for": "cadence._waits",
     "CADENCE_COMPLETED": "cadence.events",
     "CADENCE_FAILED": "cadence.events",
     "CADENCE_STARTED": "cadence.events",
@@ -143,6 +156,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks it
+    "Approval",
     "Atomic",
     "AtomicDict",
     "AtomicList",
@@ -162,12 +176,14 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "CircuitOpenError",
     "CircuitState",
     "DebugHooks",
+    "Decision",
     "Err",
     "EventEmitter",
     "Fallback",
     "HooksManager",
     "ImmutableScore",
     "InMemoryCheckpointStore",
+    "ItemFailure",
     "LoggingHooks",
     "MergeConflict",
     "MergeStrategy",
@@ -184,8 +200,11 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "Result",
     "Retry",
     "RetryExhaustedError",
+    "RunSuspended",
     "Score",
+    "Signal",
     "Skip",
+    "Sleep",
     "Spend",
     "TaskChanges",
     "Timeout",
@@ -193,6 +212,9 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "TimingHooks",
     "TracingHooks",
     "ValidationError",
+    "WaitError",
+    "WaitRecord",
+    "WaitTimedOut",
     "__version__",
     "circuit_breaker",
     "console_reporter",
@@ -212,4 +234,5 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "timeout",
     "to_dot",
     "to_mermaid",
+    "wait_for",
 ]

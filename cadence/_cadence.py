@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
 from cadence._observe._base import HooksManager
 from cadence._observe._reporter import CallableReporter
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep, WaitStep
 from cadence.exceptions import CadenceDefinitionError
 
 if TYPE_CHECKING:
     from cadence.budget import Budget
+    from cadence.checkpoint._waits import WaitRecord
 
 __all__ = ["Cadence"]
 
@@ -33,6 +35,16 @@ _CHECKPOINT_METHODS = (
     "get_last_score_state",
     "clear_checkpoints",
 )
+
+
+def _no_waits_inside(cadence: Cadence[Any], where: str) -> None:
+    wait = next((s for s in cadence.steps if type(s) is WaitStep), None)
+    if wait is not None:
+        raise CadenceDefinitionError(
+            f"{where}: cadence {cadence.name!r} has the wait step {wait.name!r}; a child runs as "
+            "one step, so on resume its steps before the wait would run again. Put the wait "
+            "in the parent cadence, between two children"
+        )
 
 
 def _misuse(method: str, message: str) -> CadenceDefinitionError:
@@ -304,8 +316,113 @@ class Cadence(Generic[S]):
                 "child",
                 f".child({name!r}): score= must be a function parent -> child score, got {score!r}",
             )
+        _no_waits_inside(cadence, f".child({name!r})")
         merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
+
+    def map(
+        self,
+        name: str,
+        items_from: str | Callable[[S], Any],
+        fn: Callable[[Any], Any],
+        *,
+        concurrency: int | None = None,
+        into: str | None = None,
+        on_error: str = "fail_fast",
+        errors_into: str | None = None,
+    ) -> Cadence[S]:
+        """Run ``fn`` once per item of a list known only at run time (dynamic fan-out).
+
+        Each item runs on its own score, a private copy of the item; to give items context
+        from the parent, build them in ``items_from`` (``lambda s: [Ask(s.question, d) for d
+        in s.docs]``). Results land in ``into`` as a list in item order; ``fn`` returning
+        ``None`` contributes its (changed) item. See ``docs/map.md``.
+
+        Args:
+            name: Step name.
+            items_from: The score field holding the items, or a function ``score -> list``.
+            fn: A note (sync or async) taking an item as its score; ``other_cadence.run``
+                runs a whole cadence per item.
+            concurrency: Most items in flight at once (``None``: all of them).
+            into: Score field that receives the results, in item order.
+            on_error: ``"fail_fast"`` (cancel the rest, raise ``ParallelNoteError`` naming the
+                item) or ``"collect"`` (run every item; failures go to ``errors_into``).
+            errors_into: With ``"collect"``: field receiving a list of ``ItemFailure``.
+        """
+        from cadence._map import check_map
+
+        name = self._check_name(name, "map")
+        step = check_map(
+            name,
+            items_from,
+            fn,
+            concurrency=concurrency,
+            into=into,
+            on_error=on_error,
+            errors_into=errors_into,
+            template=self._score,
+            make_task=task_of,
+        )
+        return self._add(step)
+
+    def wait(
+        self,
+        name: str,
+        condition: Any,
+        *,
+        into: str | None = None,
+        timeout: float | timedelta | None = None,
+        on_timeout: Callable[[S], Any] | None = None,
+        when: Callable[[S], Any] | None = None,
+    ) -> Cadence[S]:
+        """Park the run until ``condition`` is met; the process may exit meanwhile.
+
+        ``run()`` raises ``RunSuspended`` when the run parks; ``resume(run_id, value)`` (or
+        ``signal``, or ``wake_due`` for a sleep) continues it, exactly once, in any process.
+        Needs ``with_checkpoint``. See ``docs/waits.md``.
+
+        Args:
+            name: Step name; also the wait's key in ``resume(..., wait=name)``.
+            condition: ``Approval(payload=...)`` (payload: JSON data or a function of the
+                score), ``Signal("event")`` or ``Sleep(seconds)`` / ``Sleep(until=...)``.
+            into: Score field that receives the resume value (a ``Decision`` for an approval).
+            timeout: Seconds (or a ``timedelta``) before the wait times out.
+            on_timeout: Runs on the score (sync or async) when the timeout passes; without it
+                the step fails with ``WaitTimedOut``.
+            when: Wait only if ``when(score)`` (sync or async) is true, e.g. only for refunds
+                above a limit; otherwise the step completes at once.
+        """
+        from cadence._map import known_fields
+        from cadence._waits import Signal, check_wait
+
+        name = self._check_name(name, "wait")
+        step = check_wait(
+            name,
+            condition,
+            into=into,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            when=when,
+            make_task=task_of,
+        )
+        known = known_fields(self._score)
+        if into is not None and known is not None and into not in known:
+            raise CadenceDefinitionError(
+                f".wait({name!r}): into={into!r} is not a field of {type(self._score).__name__} "
+                f"(fields: {', '.join(sorted(known))})"
+            )
+        if isinstance(condition, Signal):
+            for other in self._steps:
+                if (
+                    type(other) is WaitStep
+                    and isinstance(other.condition, Signal)
+                    and other.condition.name == condition.name
+                ):
+                    raise CadenceDefinitionError(
+                        f".wait({name!r}): step {other.name!r} already waits for signal "
+                        f"{condition.name!r}; a run can wait for one signal name once"
+                    )
+        return self._add(step)
 
     def on_error(self, handler: Callable[[S, BaseException], Any], stop: bool = True) -> Cadence[S]:
         """Handle a failing step with ``handler(score, error)`` (sync or async) instead of raising.
@@ -430,8 +547,79 @@ class Cadence(Generic[S]):
         extra = None
         if hooks is not None:
             extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) or None
-        result: S = await run_plan(plan, target, run_id, inherited=extra)
+        if plan.checkpoint is None and any(type(s) is WaitStep for s in plan.steps):
+            raise CadenceDefinitionError(
+                f"cadence {plan.name!r} has wait steps, so its runs must be checkpointed to "
+                "park and resume: add .with_checkpoint(SQLiteCheckpointStore('runs.db'))"
+            )
+        try:
+            result: S = await run_plan(plan, target, run_id, inherited=extra)
+        except BaseException as exc:
+            if getattr(exc, "parked", None) is None:
+                raise  # not a parked run (a Suspension owned by an enclosing run passes on)
+            from cadence._resume import after_park
+
+            result = await after_park(plan, target, exc, extra)  # type: ignore[arg-type]
         return result
+
+    # -- waits ------------------------------------------------------------------------------
+
+    async def resume(
+        self, run_id: str, value: Any = None, *, wait: str | None = None, score: S | None = None
+    ) -> S:
+        """Continue a parked run with ``value`` and return its final score.
+
+        Exactly once: a second resume of the same wait raises ``WaitError``
+        (``WAIT_ALREADY_RESOLVED``). If the run parks again at a later wait, this raises
+        ``RunSuspended`` like ``run()``.
+
+        Args:
+            run_id: The parked run (``RunSuspended.run_id``).
+            value: For an approval ``True``/``False``, ``Decision.approve(payload=...)`` /
+                ``Decision.reject(reason=...)`` or that as a dict; else any JSON data.
+            wait: The wait's key (the ``.wait`` step's name), when the run waits on several.
+            score: The score object to continue on (restored from the checkpoint); a copy of
+                the cadence's own score by default.
+        """
+        from cadence._resume import resume
+
+        return await resume(self, run_id, value, wait=wait, score=score)
+
+    async def signal(
+        self, run_id: str, name: str, value: Any = None, *, score: S | None = None
+    ) -> S | None:
+        """Send the signal ``name`` with ``value`` to a run, continuing it if it was waiting.
+
+        Returns the final score, or ``None`` when the run was not waiting for the signal yet:
+        then the signal is kept, and its wait returns it at once when the run gets there.
+        """
+        from cadence._resume import signal
+
+        return await signal(self, run_id, name, value, score=score)
+
+    async def deliver(
+        self, run_id: str, value: Any = None, *, wait: str | None = None, signal: str | None = None
+    ) -> WaitRecord:
+        """Resolve a wait (exactly once) without continuing the run; returns the record.
+
+        Continue later, anywhere, with ``run(run_id=run_id)`` -- what ``CadenceActor.resume``
+        does on a worker.
+        """
+        from cadence._resume import deliver
+
+        return await deliver(self, run_id, value, wait=wait, signal=signal)
+
+    async def waits(self, run_id: str | None = None) -> list[WaitRecord]:
+        """The waits still waiting: of one run, or of every run of this cadence."""
+        from cadence._resume import list_waits
+
+        return await list_waits(self, run_id)
+
+    async def wake_due(self, *, limit: int | None = None) -> list[str]:
+        """Continue runs whose ``Sleep`` ended or whose wait timed out; returns their ids."""
+        from cadence._resume import wake_due
+
+        return await wake_due(self, limit=limit)
 
     def run_sync(
         self, score: S | None = None, *, run_id: str | None = None, hooks: Any = None

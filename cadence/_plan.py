@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from cadence._cadence import Cadence
     from cadence._observe._base import HooksManager
 
-__all__ = ["ChildStep", "Plan", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
+__all__ = [
+    "ChildStep",
+    "MapStep",
+    "Plan",
+    "SplitStep",
+    "Step",
+    "SyncStep",
+    "Task",
+    "ThenStep",
+    "WaitStep",
+]
 
 S = TypeVar("S")
 
@@ -131,7 +141,99 @@ class ChildStep(_Record):
         self._init(name=name, cadence=cadence, merge=merge, score=score)
 
 
-Step = ThenStep | SyncStep | SplitStep | ChildStep
+class MapStep(_Record):
+    """Run ``fn`` once per item of ``items_from`` (a field name or a function of the score).
+
+    ``fn`` is a task: a note that takes the item (a private copy of it) as its score.
+    """
+
+    __slots__ = (
+        "concurrency",
+        "errors_into",
+        "fn",
+        "into",
+        "items_from",
+        "name",
+        "on_error",
+    )
+    kind = "map"
+    name: str
+    items_from: str | Task
+    fn: Task
+    concurrency: int | None
+    into: str | None
+    on_error: str
+    errors_into: str | None
+
+    def __init__(
+        self,
+        name: str,
+        items_from: str | Task,
+        fn: Task,
+        *,
+        concurrency: int | None = None,
+        into: str | None = None,
+        on_error: str = "fail_fast",
+        errors_into: str | None = None,
+    ) -> None:
+        self._init(
+            name=name,
+            items_from=items_from,
+            fn=fn,
+            concurrency=concurrency,
+            into=into,
+            on_error=on_error,
+            errors_into=errors_into,
+        )
+
+    @property
+    def fn_name(self) -> str:
+        """The per-item note's name, as hooks and diagrams show it."""
+        return self.fn.name
+
+    @property
+    def items_label(self) -> str:
+        """Where the items come from, for diagrams: the field name or the function's name."""
+        return self.items_from if isinstance(self.items_from, str) else f"{self.items_from.name}()"
+
+
+class WaitStep(_Record):
+    """Park the run until ``condition`` (an ``Approval``, ``Signal`` or ``Sleep``) is met.
+
+    The resume value goes into the ``into`` field; after ``timeout`` seconds the
+    ``on_timeout`` task runs instead (without one, the step fails with ``WaitTimedOut``).
+    With ``when``, the run waits only if ``when(score)`` is true.
+    """
+
+    __slots__ = ("condition", "into", "name", "on_timeout", "timeout", "when")
+    kind = "wait"
+    name: str
+    condition: Any
+    into: str | None
+    timeout: float | None
+    on_timeout: Task | None
+    when: Task | None
+
+    def __init__(
+        self,
+        name: str,
+        condition: Any,
+        into: str | None = None,
+        timeout: float | None = None,
+        on_timeout: Task | None = None,
+        when: Task | None = None,
+    ) -> None:
+        self._init(
+            name=name,
+            condition=condition,
+            into=into,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            when=when,
+        )
+
+
+Step = ThenStep | SyncStep | SplitStep | ChildStep | MapStep | WaitStep
 
 
 class Plan(_Record, Generic[S]):

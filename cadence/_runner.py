@@ -28,9 +28,20 @@ from typing import Any
 
 from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
+from cadence._map import run_map
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
 from cadence._observe._base import DONE, HooksManager, call_hook, hook_failed, settle_hook
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import (
+    ChildStep,
+    MapStep,
+    Plan,
+    SplitStep,
+    Step,
+    SyncStep,
+    Task,
+    ThenStep,
+    WaitStep,
+)
 from cadence.budget import BudgetAccount, current_accounts, enter_accounts, exit_accounts
 from cadence.budget import spend_from as _spend_from
 from cadence.exceptions import (
@@ -165,8 +176,17 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     after_note = hooks.caller("after_note") if hooks is not None else None
     started = time.perf_counter()
     session = None
+    waits = None
     error: BaseException | None = None
+    account, into = None, plan.budget_into
+    # Checked before a checkpoint session takes the run's lease, so nothing is left held.
+    if plan.budget is not None and into and not (isinstance(score, dict) or hasattr(score, into)):
+        raise CadenceDefinitionError(
+            f"cadence {name!r}: with_budget(into={into!r}) names a field the score "
+            f"{type(score).__name__} does not have; add `{into}: Spend | None = None`"
+        )
     if checkpoint is not None:
+        from cadence._waits import enter_scope
         from cadence.checkpoint import open_session
 
         session = await open_session(
@@ -178,14 +198,9 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
             max_attempts=plan.checkpoint_max_attempts,
         )
         score = session.score
-    account, into = None, plan.budget_into
+        waits = enter_scope(checkpoint, name, session.run_id)
     budget_token = None
     if plan.budget is not None:
-        if into and not (isinstance(score, dict) or hasattr(score, into)):
-            raise CadenceDefinitionError(
-                f"cadence {name!r}: with_budget(into={into!r}) names a field the score "
-                f"{type(score).__name__} does not have; add `{into}: Spend | None = None`"
-            )
         carried = _spend_from(getattr(score, into, None)) if into else None
         account = BudgetAccount(plan.budget, owner=name, spent=carried, hooks=hooks)
         budget_token = enter_accounts(account)
@@ -262,6 +277,10 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         try:
             if session is not None:
                 await session.finish(error, score)
+                if waits is not None:
+                    from cadence._waits import after_run
+
+                    await after_run(waits, error)
             if hooks is not None:
                 await hooks.after_cadence(name, score, total, error)
         finally:
@@ -423,8 +442,8 @@ async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
 
 
 def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseException:
-    if isinstance(exc, Skip | BudgetExceededError):
-        return exc
+    if isinstance(exc, Skip | BudgetExceededError) or getattr(exc, "suspends_run", False):
+        return exc  # ends (or parks) the whole run, not a failure of the task
     task = step.tasks[index]
     return ParallelNoteError(
         f"task {task.name!r} (index {index}) of group {step.name!r} failed: "
@@ -503,8 +522,40 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     return score
 
 
+async def _run_map(step: MapStep, score: Any, run: _Run) -> Any:
+    hooks = run.hooks
+    if hooks is None:
+        return await run_map(step, score, None, None)
+
+    def observe(task: Task, item_score: Any, index: int) -> Any:
+        return _observed_task(run, task, item_score, step.name, index)
+
+    return await run_map(step, score, hooks, observe)
+
+
+async def _run_wait(step: WaitStep, score: Any, run: _Run) -> Any:
+    from cadence._waits import run_wait
+
+    hooks = run.hooks
+    if hooks is None:
+        return await run_wait(step, score)
+    t0 = time.perf_counter()
+    await hooks.before_group(step.name, "wait", [], score)
+    error: BaseException | None = None
+    try:
+        score = await run_wait(step, score)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        await hooks.after_group(step.name, "wait", score, time.perf_counter() - t0, error)
+    return score
+
+
 _STEP_RUNNERS: dict[type, Callable[[Any, Any, _Run], Any]] = {
     SyncStep: _run_sync,
     SplitStep: _run_split,
     ChildStep: _run_child,
+    MapStep: _run_map,
+    WaitStep: _run_wait,
 }

@@ -3,7 +3,7 @@
 Stdlib only (argparse). User mistakes — a bad argument, a missing module, a cadence that
 fails — are reported on stderr as one line with the fix, never as a traceback
 (``cadence run --traceback`` shows one when you want it). Exit codes: 0 success, 1 a finding
-or failure, 2 a usage error.
+or failure, 2 a usage error, 3 the run parked at a wait (``cadence resume`` continues it).
 """
 
 from __future__ import annotations
@@ -140,6 +140,12 @@ def _load(target: str) -> Any:
         ) from None
 
 
+def _load_here(target: str) -> Any:
+    """``_load`` from the current directory, like ``python -m``."""
+    _use_cwd()
+    return _load(target)
+
+
 def _cmd_timeline(args: argparse.Namespace) -> int:
     from cadence.timeline import timeline_command
 
@@ -239,7 +245,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from cadence import CadenceHooks
+    from cadence import CadenceHooks, RunSuspended
 
     _use_cwd()
     cadence = _load(args.target)
@@ -250,7 +256,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cadence.with_hooks(hooks)
     started = time.perf_counter()
     try:
-        result = asyncio.run(cadence.run(score))
+        result = asyncio.run(cadence.run(score, run_id=args.run_id))
+    except RunSuspended as exc:
+        from cadence._cli.waits import parked_output
+
+        return parked_output(exc, args.target)
     except Exception as exc:
         if args.traceback:
             raise
@@ -343,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="show live progress on stderr (default: when it is a terminal)",
     )
     run.add_argument("--traceback", action="store_true", help="show the full traceback on failure")
+    run.add_argument("--run-id", help="the run's id (a checkpointed run resumes from it)")
     run.set_defaults(func=_cmd_run)
+
+    from cadence._cli.waits import add_parsers
+
+    add_parsers(sub, _load_here)
 
     # Listed for --help only: main() hands `generate ...` to cadence_llm.codegen_cli (lazy).
     sub.add_parser("generate", help="ask a model to write a cadence (extra: llm)", add_help=False)

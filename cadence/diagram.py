@@ -2,7 +2,9 @@
 
 The plan is read from ``cadence.steps`` (nothing runs). Every renderer draws the same graph:
 a start node, one box per ``.then`` step, a fork / tasks / merge block per ``.sync`` group, a
-decision with ``true``/``false`` branches per ``.split``, and a boxed sub-plan per ``.child``.
+decision with ``true``/``false`` branches per ``.split``, a boxed sub-plan per ``.child``, a
+fork / per-item note / collect block per ``.map`` and a pause (with its timeout path) per
+``.wait``.
 For a picture of a *run* (what happened, when), see ``cadence.timeline``.
 """
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence._plan import ChildStep, SplitStep, SyncStep, ThenStep
+from cadence._plan import ChildStep, MapStep, SplitStep, SyncStep, ThenStep, WaitStep
 
 __all__ = [
     "GraphvizNotFoundError",
@@ -44,7 +46,7 @@ class GraphvizNotFoundError(RuntimeError):
 class _Node:
     id: str
     label: str
-    shape: str  # terminal | step | fork | join | decision
+    shape: str  # terminal | step | fork | join | decision | wait
 
 
 @dataclass
@@ -105,6 +107,26 @@ def _steps(
                 entry = exit_ = _add(child, sid, step.cadence.name, "step")
             else:
                 entry, exit_ = _steps(graph, step.cadence, f"{sid}_", child, depth + 1)
+        elif isinstance(step, MapStep):
+            entry = _add(container, sid, f"{step.name} (map {step.items_label})", "fork")
+            exit_ = _add(container, f"{sid}_m", f"collect {step.into or step.name}", "join")
+            group = _Cluster(f"{sid}_g", f"map {step.name}")
+            container.items.append(group)
+            tid = _add(group, f"{sid}_t", f"{step.fn_name} per item", "step")
+            graph.edges += [(entry, tid, _limit(step)), (tid, exit_, "in item order")]
+        elif isinstance(step, WaitStep):
+            label = f"{step.name}: {_waits_for(step)}"
+            if step.when is not None:
+                label += f" if {step.when.name}"
+            entry = exit_ = _add(container, sid, label, "wait")
+            if step.on_timeout is not None:
+                exit_ = _add(container, f"{sid}_m", f"end {step.name}", "join")
+                tid = _add(container, f"{sid}_t", step.on_timeout.name, "step")
+                graph.edges += [
+                    (entry, exit_, "resumed"),
+                    (entry, tid, f"timeout {step.timeout:g}s"),
+                    (tid, exit_, ""),
+                ]
         else:  # pragma: no cover - a step kind added later and not drawn yet
             entry = exit_ = _add(container, sid, step.name, "step")
         if last:
@@ -112,6 +134,22 @@ def _steps(
         first = first or entry
         last = exit_
     return first, last
+
+
+def _limit(step: MapStep) -> str:
+    return "each item" if step.concurrency is None else f"at most {step.concurrency} at once"
+
+
+def _waits_for(step: WaitStep) -> str:
+    """What a wait step waits for, in a few words: ``approval``, ``signal 'paid'``, ``sleep``."""
+    condition = step.condition
+    kind = getattr(condition, "kind", "wait")
+    if kind == "signal":
+        return f"signal {condition.name!r}"
+    if kind == "sleep":
+        seconds = getattr(condition, "seconds", None)
+        return "sleep" if seconds is None else f"sleep {seconds:g}s"
+    return kind
 
 
 def _graph(cadence: Any) -> _Graph:
@@ -133,6 +171,7 @@ _MERMAID_SHAPES = {
     "fork": '{{{{"{}"}}}}',
     "join": '(("{}"))',
     "decision": '{{"{}"}}',
+    "wait": '[/"{}"/]',
 }
 
 
@@ -181,6 +220,7 @@ _DOT_SHAPES = {
     "fork": 'shape=hexagon, fillcolor="#fde9c8"',
     "join": 'shape=circle, fillcolor="#f5b041", label="", width=0.16, fixedsize=true',
     "decision": 'shape=diamond, fillcolor="#e6f4d7"',
+    "wait": 'shape=parallelogram, fillcolor="#f7dcdc"',
 }
 
 
@@ -269,6 +309,17 @@ def _text_label(step: Any) -> str:
         return f"split {step.name} on {step.condition.name}"
     if isinstance(step, ChildStep):
         return f"child {step.name} -> {step.cadence.name}"
+    if isinstance(step, MapStep):
+        into = f" -> {step.into}" if step.into else ""
+        return f"map {step.name} over {step.items_label}: {step.fn_name} ({_limit(step)}){into}"
+    if isinstance(step, WaitStep):
+        timeout = (
+            f" (timeout {step.timeout:g}s -> {step.on_timeout.name if step.on_timeout else 'fail'})"
+            if step.timeout is not None
+            else ""
+        )
+        when = f" if {step.when.name}" if step.when is not None else ""
+        return f"wait {step.name} for {_waits_for(step)}{when}{timeout}"
     return f"then {step.name}"
 
 

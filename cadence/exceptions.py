@@ -15,6 +15,9 @@ happen while it *runs*, so callers can catch one family without the other::
     │   ├── MergeConflict                        .sync tasks wrote different values; .field, .values
     │   ├── CheckpointError                      a checkpoint could not be saved or read
     │   ├── BudgetExceededError                  a call would pass a run's Budget; .limit, .spend
+    │   ├── RunSuspended                         the run is parked at a wait; .run_id, .waits
+    │   ├── WaitError                            a resume was refused (not waiting, resumed, ...)
+    │   │   └── WaitTimedOut                     a wait passed its deadline with no on_timeout
     │   └── Skip(reason)                         raised by a note to end a run cleanly
     └── ...
 
@@ -45,9 +48,12 @@ __all__ = [
     "NoteError",
     "ParallelNoteError",
     "RetryExhaustedError",
+    "RunSuspended",
     "Skip",
     "TimeoutError",
     "ValidationError",
+    "WaitError",
+    "WaitTimedOut",
 ]
 
 
@@ -437,3 +443,51 @@ class Skip(CadenceError):
     def __init__(self, reason: str = "skipped") -> None:
         super().__init__(reason, None, {"reason": reason})
         self.reason = reason
+
+
+class RunSuspended(CadenceError):
+    """The run stopped at a wait step; it continues when someone resumes it.
+
+    Raised by ``run()`` once the run is checkpointed and parked, so the process may exit.
+    Continue it with ``cadence.resume(run_id, value)`` (or ``signal``; durable sleeps with
+    ``wake_due``) from this process or any other.
+
+    Attributes:
+        run_id: The parked run's id.
+        cadence_name: Its cadence.
+        waits: The ``WaitRecord`` s it waits on (one, unless notes of a ``.sync`` group waited).
+    """
+
+    default_code = "RUN_SUSPENDED"
+
+    def __init__(self, cadence_name: str, run_id: str, waits: tuple[Any, ...]) -> None:
+        keys = ", ".join(repr(w.key) for w in waits)
+        super().__init__(
+            f"run {run_id!r} of cadence {cadence_name!r} is waiting on {keys}; continue it "
+            "with cadence.resume(run_id, value)",
+            None,
+            {"run_id": run_id, "cadence": cadence_name, "waits": [w.to_dict() for w in waits]},
+        )
+        self.cadence_name = cadence_name
+        self.run_id = run_id
+        self.waits = waits
+
+
+class WaitError(CadenceError):
+    """A resume or signal was refused; ``code`` says why.
+
+    Codes: ``WAIT_NOT_FOUND`` (the run does not wait there), ``WAIT_ALREADY_RESOLVED`` (it was
+    resumed before, or the run has completed: every wait continues exactly once),
+    ``WAIT_TIMED_OUT`` (its deadline passed), ``WAIT_AMBIGUOUS`` (several waits; name one),
+    ``WAIT_BAD_VALUE`` (the value does not fit the wait), ``WAIT_UNSUPPORTED`` (no checkpoint
+    store that keeps wait records, or a wait outside a checkpointed run). ``details["wait"]``
+    holds the record when there is one.
+    """
+
+    default_code = "WAIT_ERROR"
+
+
+class WaitTimedOut(WaitError):
+    """A wait's deadline passed before it was resumed, and it declared no ``on_timeout`` path."""
+
+    default_code = "WAIT_TIMED_OUT"

@@ -30,10 +30,17 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from cadence import _clock
+from cadence.checkpoint._waits.conformance import check_wait_store
 from cadence.checkpoint.conformance import check_checkpoint_store
 from cadence.resilience._conformance import check_breaker_store
 
-__all__ = ["FakeClock", "check_breaker_store", "check_checkpoint_store", "testing_mode"]
+__all__ = [
+    "FakeClock",
+    "check_breaker_store",
+    "check_checkpoint_store",
+    "check_wait_store",
+    "testing_mode",
+]
 
 
 class _Timer:

@@ -174,8 +174,8 @@ class Bar:
     task_index: int | None
     start: float
     end: float | None = None
-    status: str = "running"  # ok | failed | cancelled
-    kind: str = "step"  # step | task | sync | split | child
+    status: str = "running"  # ok | failed | cancelled | waiting (the run parked here)
+    kind: str = "step"  # step | task | sync | split | child | map | wait
     error: str | None = None
     retries: list[dict[str, Any]] = field(default_factory=list)
     lane: int = 0
@@ -188,6 +188,12 @@ def _error_text(error: Any) -> str | None:
     if isinstance(error, dict):
         return f"{error.get('type')}: {error.get('message')}"
     return f"{type(error).__name__}: {error}"
+
+
+def _parked(event: dict[str, Any]) -> bool:
+    """Whether an event's error is a run parking at a wait, not a failure."""
+    error = event.get("error")
+    return isinstance(error, dict) and error.get("code") == "RUN_SUSPENDED"
 
 
 def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, Any]]:
@@ -220,6 +226,8 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
             info["cadence"] = e["cadence_name"]
         elif kind in (CADENCE_COMPLETED, CADENCE_FAILED) and e.get("depth") == 0:
             info["status"] = "ok" if kind == CADENCE_COMPLETED else "failed"
+            if _parked(e):
+                info["status"] = "waiting"
             info["duration"] = e.get("duration")
             info["error"] = _error_text(e.get("error"))
             info["spend"] = e.get("spend")
@@ -243,6 +251,8 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
                 bar.end = t
                 bar.status = "ok" if kind == NOTE_COMPLETED else "failed"
                 bar.error = _error_text(e.get("error"))
+                if _parked(e):
+                    bar.status, bar.error = "waiting", "parked until resumed"
         elif kind == NOTE_RETRYING:
             stack = open_bars.get(key) or next(
                 (s for k, s in open_bars.items() if s and k[2] == e.get("note_name")), None

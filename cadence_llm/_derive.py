@@ -322,11 +322,17 @@ def gbnf(
         "factory": "s-factory ::= r-factory",
         "strategy": "s-strategy ::= " + " | ".join(_lit(_lit(s)) for s in data["merge_strategies"]),
         "bool": 's-bool ::= "True" | "False"',
+        "items": "s-items ::= field-name",
+        "field": "s-field ::= field-name",
+        "count": "s-count ::= [1-9] [0-9]{0,5}",
+        "policy": "s-policy ::= " + " | ".join(_lit(_lit(p)) for p in data["map_policies"]),
     }
     for shape in sorted(shapes_used):
         lines.append(shape_rules[shape])
     step_name_max = limits["max_step_name"] - 1
     lines.append(f'step-name ::= "\\"" [a-z] [a-z0-9_]{{0,{step_name_max}}} "\\""')
+    if shapes_used & {"items", "field"}:
+        lines.append('field-name ::= "\\"" [a-z] [a-z0-9_]{0,31} "\\""')
     roles = sorted({SHAPE_ROLE[s] for s in shapes_used if s in SHAPE_ROLE})
     for role in roles:
         if names is None:
@@ -409,6 +415,12 @@ def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> d
         return {"type": "string", "enum": list(data["merge_strategies"])}
     if shape == "bool":
         return {"type": "boolean"}
+    if shape in ("items", "field"):
+        return {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+    if shape == "count":
+        return {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+    if shape == "policy":
+        return {"type": "string", "enum": list(data["map_policies"])}
     raise ValueError(f"the DSL table uses the shape {shape!r}, which the plan schema does not know")
 
 
@@ -461,8 +473,10 @@ def _arg_text(shape: str, value: Any) -> str:
     if shape in ("notes", "branch"):
         items = value if isinstance(value, list) else [value]
         return "[" + ", ".join(_ref_text(v) for v in items) + "]"
-    if shape in ("name", "strategy"):
+    if shape in ("name", "strategy", "items", "field", "policy"):
         return json.dumps(value if isinstance(value, str) else str(value))
+    if shape == "count":
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else "0"
     if shape == "bool":
         return "True" if value is True else "False" if value is False else json.dumps(str(value))
     return _ref_text(value)

@@ -115,6 +115,7 @@ def spec() -> dict[str, Any]:
             for name, m in GRAMMAR["methods"].items()
         ],
         "merge_strategies": list(GRAMMAR["merge_strategies"]),
+        "map_policies": list(GRAMMAR["map_policies"]),
         "shapes": {name: shape["doc"] for name, shape in GRAMMAR["shapes"].items()},
     }
 

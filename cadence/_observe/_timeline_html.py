@@ -24,6 +24,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 .meta { color: #52606d; font-size: 13px; margin-bottom: 14px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; color: #fff; }
 .badge.ok { background: #2f9e66; } .badge.failed { background: #d64545; } .badge.running { background: #8792a2; }
+.badge.waiting { background: #b7791f; }
 .legend { font-size: 12px; color: #52606d; margin-bottom: 10px; display: flex; gap: 14px; flex-wrap: wrap; }
 .legend i { display: inline-block; width: 14px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: middle; }
 .chart { position: relative; border: 1px solid #d9e2ec; border-radius: 6px; background: #fff; padding: 0 12px 8px; }
@@ -38,7 +39,10 @@ h1 { font-size: 20px; margin: 0 0 4px; }
               white-space: nowrap; color: #102a43; pointer-events: none; }
 .bar:hover, .bar:focus, .bar.picked { outline: 2px solid #334e68; outline-offset: 1px; z-index: 2; }
 .k-step { background: #9fc5f0; } .k-task { background: #a7e3d4; } .k-sync { background: #c9b8f0; }
-.k-split { background: #f7d59c; } .k-child { background: #bfe3a5; }
+.k-split { background: #f7d59c; } .k-child { background: #bfe3a5; } .k-map { background: #f3b7d9; }
+.k-wait { background: #f7dcdc; }
+.s-waiting { background: repeating-linear-gradient(90deg, #f7dcdc 0 8px, #fff 8px 12px) !important;
+             border-style: dashed; }
 .s-failed { background: #f29b9b !important; border-color: #c53030; }
 .s-failed .label::before { content: "\\2717 "; color: #c53030; font-weight: 700; }
 .s-cancelled { background: repeating-linear-gradient(135deg, #e4e7eb 0 6px, #cbd2d9 6px 12px) !important; }
@@ -185,7 +189,7 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
         f"<style>{_CSS % {'lane': LANE_PX}}</style></head><body>",
         f"<h1>{escape(heading)}</h1>",
         '<div class="meta">'
-        f'<span class="badge {escape(status)}">{ {"ok": "completed"}.get(status, status) }</span> '
+        f'<span class="badge {escape(status)}">{ {"ok": "completed", "waiting": "parked at a wait"}.get(status, status) }</span> '
         f"{_fmt(duration if duration is not None else total, unit)} · {len(bars)} notes · "
         f"{failures} failed · {retries} {'retry' if retries == 1 else 'retries'}"
         + (f" · spend: {escape(spend_text(info['spend']))}" if info.get("spend") else "")
@@ -193,6 +197,8 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
         + "</div>",
         '<div class="legend"><span><i class="k-step"></i>step</span><span><i class="k-sync"></i>sync group</span>'
         '<span><i class="k-split"></i>split</span><span><i class="k-child"></i>child cadence</span>'
+        '<span><i class="k-map"></i>map</span><span><i class="k-wait"></i>wait</span>'
+        '<span><i class="s-waiting"></i>parked</span>'
         '<span><i class="k-task"></i>group task</span><span><i class="s-failed"></i>failed</span>'
         '<span><i class="s-cancelled"></i>cancelled</span>'
         '<span><i class="retry" style="position:static;display:inline-block;margin:0 6px 0 2px"></i>retry</span></div>',

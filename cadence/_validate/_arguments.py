@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from cadence._validate._diagnostics import Diagnostic, at, nearest, show
 from cadence._validate._grammar import (
+    MAP_POLICIES,
     MERGE_STRATEGIES,
+    WAIT_CONDITIONS,
     Method,
     Param,
 )
@@ -27,6 +29,19 @@ _ROLE = {1: "called with the score", 2: "called with two arguments"}
 @dataclass(slots=True)
 class Chain:
     names: set[str] = field(default_factory=set)
+
+
+def _negated(node: ast.expr) -> ast.expr:
+    """``-5`` as the constant -5 (Python parses it as a unary minus applied to 5)."""
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, int | float)
+        and not isinstance(node.operand.value, bool)
+    ):
+        return ast.copy_location(ast.Constant(-node.operand.value), node)
+    return node
 
 
 def attr_at(node: ast.Attribute, code: str, message: str, hint: str = "") -> Diagnostic:
@@ -230,6 +245,56 @@ class ArgumentChecks:
             self._cadence_ref(value)
         elif shape in ("note", "branch", "condition", "merge", "handler", "factory"):
             self._ref(value, param)
+        elif shape == "items":
+            if isinstance(value, ast.Constant):
+                if not (isinstance(value.value, str) and value.value.isidentifier()):
+                    self._wrong(value, param, "a score field name or a function score -> list")
+            else:
+                self._ref(value, param)
+        elif isinstance(literal := _negated(value), ast.Constant) and literal.value is not None:
+            self._literal(param, literal)
+        elif shape == "wait_condition":
+            self._wait_condition(value, param)
+
+    def _wrong(self, node: ast.expr, param: Param, expected: str, fix: str = "") -> None:
+        got = repr(node.value) if isinstance(node, ast.Constant) else "that"
+        self.diags.append(
+            at(node, "CAD103", f"{param.name} must be {expected}, got {got}", fix or expected)
+        )
+
+    def _literal(self, param: Param, value: ast.Constant) -> None:
+        """Check a literal given for a field, count, policy, seconds or wait condition."""
+        v, shape = value.value, param.shape
+        count = v if isinstance(v, int) and not isinstance(v, bool) else None
+        seconds = v if isinstance(v, int | float) and not isinstance(v, bool) else None
+        if shape == "field" and not (isinstance(v, str) and v.isidentifier()):
+            self._wrong(value, param, "a score field name as a string", f'{param.name}="results"')
+        elif shape == "count" and not (count is not None and count >= 1):
+            self._wrong(value, param, "a whole number >= 1", f"{param.name}=8")
+        elif shape == "policy" and v not in MAP_POLICIES:
+            self._wrong(value, param, " or ".join(repr(p) for p in MAP_POLICIES))
+        elif shape == "seconds" and not (seconds is not None and seconds >= 0):
+            self._wrong(value, param, "a number of seconds >= 0", f"{param.name}=3600")
+        elif shape == "wait_condition":
+            self._wait_condition(value, param)
+
+    def _wait_condition(self, value: ast.expr, param: Param) -> None:
+        func = value.func if isinstance(value, ast.Call) else None
+        name = (
+            func.id
+            if isinstance(func, ast.Name)
+            else func.attr
+            if isinstance(func, ast.Attribute)
+            else None
+        )
+        if name in WAIT_CONDITIONS or (isinstance(value, ast.Name) and value.id not in ("None",)):
+            return  # a condition object, or a variable holding one
+        self._wrong(
+            value,
+            param,
+            'Approval(payload=...), Signal("event") or Sleep(seconds)',
+            'Approval(payload=lambda s: {"amount": s.amount})',
+        )
 
     def _cadence_ref(self, value: ast.expr) -> None:
         if isinstance(value, ast.Name):

@@ -46,6 +46,16 @@ def _apply(cadence: Cadence[Any], step: StepSpec, registry: Mapping[str, Any]) -
         cadence.split(a["name"], a["condition"], a["if_true"], a.get("if_false"))
     elif step.method == "child":
         cadence.child(a["name"], a["cadence"], a["merge"], score=a.get("score"))
+    elif step.method == "map":
+        cadence.map(
+            a["name"],
+            a["items_from"],
+            a["fn"],
+            concurrency=a.get("concurrency"),
+            into=a.get("into"),
+            on_error=a.get("on_error", "fail_fast"),
+            errors_into=a.get("errors_into"),
+        )
     elif step.method == "on_error":
         cadence.on_error(a["handler"], stop=bool(a.get("stop", True)))
     else:  # pragma: no cover - the reader only accepts the methods above

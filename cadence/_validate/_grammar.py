@@ -26,10 +26,12 @@ __all__ = [
     "COMPOSITION_METHODS",
     "CONSTRUCTOR",
     "GRAMMAR",
+    "MAP_POLICIES",
     "MERGE_STRATEGIES",
     "METHODS",
     "OTHER_ATTRIBUTES",
     "SHAPES",
+    "WAIT_CONDITIONS",
     "Method",
     "Param",
     "Shape",
@@ -119,7 +121,30 @@ SHAPES: dict[str, Shape] = {
         "one of the merge strategy strings",
         '"last_write_wins"',
     ),
+    "items": Shape(
+        "where ``.map`` finds its items: a score field name as a string literal (in a module "
+        "also a function ``score -> list``)",
+        "the name of the score field holding the list, as a string",
+        '"items_field"',
+    ),
+    "field": Shape(
+        "a score field name as a string literal",
+        "the name of a score field, as a string",
+        '"results_field"',
+    ),
+    "count": Shape("a positive whole number", "a whole number from 1 to 1000000", "8"),
+    "policy": Shape("one of ``MAP_POLICIES`` as a string", '"fail_fast" or "collect"', '"collect"'),
     "bool": Shape("``True`` or ``False``", "True or False", "False"),
+    "wait_condition": Shape(
+        '``Approval(payload=...)``, ``Signal("name")`` or ``Sleep(...)`` (modules only)',
+        "what a wait waits for (modules only)",
+        "Approval(payload=...)",
+    ),
+    "seconds": Shape(
+        "a number of seconds (or a ``timedelta`` in a module)",
+        "a number of seconds",
+        "3600",
+    ),
 }
 
 CONSTRUCTOR = Method(
@@ -180,6 +205,38 @@ METHODS: dict[str, Method] = {
             example='.child("payment", payment_flow, merge_payment)',
         ),
         Method(
+            "map",
+            (
+                Param("name", "name"),
+                Param("items_from", "items", arity=1),
+                Param("fn", "note", arity=1),
+                Param("concurrency", "count", required=False, keyword_only=True),
+                Param("into", "field", required=False, keyword_only=True),
+                Param("on_error", "policy", required=False, keyword_only=True),
+                Param("errors_into", "field", required=False, keyword_only=True),
+            ),
+            'map("step", "items", note, concurrency=8, into="results"): run a note per item',
+            doc="Run one note per item of a list field, at most concurrency at once; the results "
+            'go into the into field in item order. on_error="collect" keeps going past failed '
+            "items and lists them in errors_into.",
+            example='.map("summarize_each", "documents", summarize, concurrency=8, '
+            'into="summaries")',
+        ),
+        Method(
+            "wait",
+            (
+                Param("name", "name"),
+                Param("condition", "wait_condition"),
+                Param("into", "field", required=False, keyword_only=True),
+                Param("timeout", "seconds", required=False, keyword_only=True),
+                Param("on_timeout", "note", required=False, keyword_only=True, arity=1),
+                Param("when", "condition", required=False, keyword_only=True, arity=1),
+            ),
+            'wait("step", Approval(payload=...), into="decision"): park the run until resumed',
+            doc="Park a checkpointed run until an approval, a signal or a time (modules only).",
+            example='.wait("manager", Approval(payload=for_manager), into="decision")',
+        ),
+        Method(
             "on_error",
             (Param("handler", "handler", arity=2), Param("stop", "bool", required=False)),
             "on_error(handler, stop=True): handle a failing step",
@@ -189,8 +246,9 @@ METHODS: dict[str, Method] = {
     )
 }
 
-#: Builder methods a composition (untrusted text) may use.
-COMPOSITION_METHODS: frozenset[str] = frozenset(METHODS)
+#: Builder methods a composition (untrusted text) may use. ``.wait`` is not one of them: a
+#: parked run needs a checkpoint store and someone to resume it, which the host sets up.
+COMPOSITION_METHODS: frozenset[str] = frozenset(METHODS) - {"wait"}
 
 #: Other public ``Cadence`` attributes: fine in a module, never in a composition.
 OTHER_ATTRIBUTES: frozenset[str] = frozenset(
@@ -207,21 +265,49 @@ OTHER_ATTRIBUTES: frozenset[str] = frozenset(
         "hooks",
         "get_score",
         "checkpoint_store",
+        "resume",
+        "signal",
+        "deliver",
+        "waits",
+        "wake_due",
     }
 )
 
 #: Methods whose result is no longer a cadence (the chain ends there).
-TERMINAL = frozenset({"run", "run_sync", "name", "score", "steps", "hooks", "get_score"})
+TERMINAL = frozenset(
+    {
+        "run",
+        "run_sync",
+        "name",
+        "score",
+        "steps",
+        "hooks",
+        "get_score",
+        "resume",
+        "signal",
+        "deliver",
+        "waits",
+        "wake_due",
+    }
+)
 
 MERGE_STRATEGIES: tuple[str, ...] = ("smart_merge", "fail_on_conflict", "last_write_wins")
+
+#: ``.map(on_error=...)`` policies.
+MAP_POLICIES: tuple[str, ...] = ("fail_fast", "collect")
+
+#: What ``.wait`` can wait for (the classes of ``cadence``).
+WAIT_CONDITIONS: tuple[str, ...] = ("Approval", "Signal", "Sleep")
 
 #: Names people (and models) reach for, mapped to the DSL method that does that job.
 ALIASES: dict[str, str] = {
     "parallel": "sync",
     "gather": "sync",
     "concurrent": "sync",
-    "fan_out": "sync",
-    "map": "sync",
+    "fan_out": "map",
+    "for_each": "map",
+    "foreach": "map",
+    "each": "map",
     "all": "sync",
     "branch": "split",
     "if_": "split",
@@ -242,6 +328,13 @@ ALIASES: dict[str, str] = {
     "nest": "child",
     "compose": "child",
     "include": "child",
+    "pause": "wait",
+    "interrupt": "wait",
+    "approve": "wait",
+    "approval": "wait",
+    "sleep": "wait",
+    "wait_for": "wait",
+    "suspend": "wait",
     "catch": "on_error",
     "on_failure": "on_error",
     "except_": "on_error",
@@ -340,6 +433,7 @@ def grammar_table() -> dict[str, Any]:
             if name in COMPOSITION_METHODS
         },
         "merge_strategies": list(MERGE_STRATEGIES),
+        "map_policies": list(MAP_POLICIES),
         "shapes": {
             name: {"accepts": sh.accepts, "doc": sh.doc, "placeholder": sh.placeholder}
             for name, sh in SHAPES.items()

@@ -172,6 +172,16 @@ class Reader(ValueReader):
         if name not in COMPOSITION_METHODS:
             if name.startswith("__"):
                 self.forbid(attr, "a builder method")
+            elif name in METHODS:  # a builder method compositions leave to the host (.wait)
+                self.diags.append(
+                    attr_at(
+                        attr,
+                        "CAD501",
+                        f".{name}() is not allowed in a composition",
+                        "a wait needs a checkpoint store and someone to resume the run; add it "
+                        "in the host program, around the cadences a composition builds",
+                    )
+                )
             elif name in OTHER_ATTRIBUTES:
                 self.diags.append(
                     at(
@@ -186,7 +196,8 @@ class Reader(ValueReader):
                 hint = (
                     f"use .{METHODS[guess].summary}"
                     if guess
-                    else "methods: .then .sync .split .child .on_error"
+                    else "methods: "
+                    + " ".join(f".{m}" for m in METHODS if m in COMPOSITION_METHODS)
                 )
                 self.diags.append(attr_at(attr, "CAD101", f"Cadence has no method .{name}()", hint))
             return None

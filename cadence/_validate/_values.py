@@ -14,7 +14,7 @@ from typing import Any
 
 from cadence._cadence import Cadence
 from cadence._validate._diagnostics import Diagnostic, at, nearest, show
-from cadence._validate._grammar import MERGE_STRATEGIES, Param
+from cadence._validate._grammar import MAP_POLICIES, MERGE_STRATEGIES, Param
 
 __all__ = ["FILENAME", "Composition", "Limits", "Ref", "StepSpec", "Value", "ValueReader"]
 
@@ -106,7 +106,7 @@ class Ref:
     column: int
 
 
-Value = str | bool | Ref | tuple[Ref, ...] | None
+Value = str | bool | int | Ref | tuple[Ref, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,7 @@ class ValueReader:
                 node,
                 "CAD501",
                 f"{what} is not allowed in a composition; expected {expected}",
-                "a composition is only Cadence(...) with .then/.sync/.split/.child/.on_error over registry names",
+                "a composition is only Cadence(...) with .then/.sync/.split/.child/.map/.on_error over registry names",
             )
         )
 
@@ -196,7 +196,32 @@ class ValueReader:
             return self.refs(param, node)
         if shape == "cadence":
             return self.ref(node, "a child cadence", kind="cadence")
+        if shape in ("items", "field"):
+            return self.field(node, param.name)
+        if shape == "count":
+            v = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1_000_000:
+                return v
+            self.forbid(node, f"{param.name} as a whole number from 1 to 1000000")
+            return None
+        if shape == "policy":
+            if isinstance(node, ast.Constant) and node.value in MAP_POLICIES:
+                return str(node.value)
+            self.forbid(node, "one of " + ", ".join(repr(p) for p in MAP_POLICIES))
+            return None
         return self.ref(node, f"a {shape} (a registry name)", kind="callable")
+
+    def field(self, node: ast.expr, what: str) -> str | None:
+        """A score field name, given as a string literal (never an attribute access)."""
+        text = self.string(node, "CAD103", what)
+        if text is None:
+            return None
+        if not text.isidentifier() or text.startswith("_"):
+            self.diags.append(
+                at(node, "CAD103", f"{what} must name a score field, got {text!r}", '"results"')
+            )
+            return None
+        return text
 
     def string(self, node: ast.expr, code: str, what: str) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):

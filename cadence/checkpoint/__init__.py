@@ -4,7 +4,9 @@
 a run started again with the same run id skips the completed steps and resumes from the saved
 score. Stores: :class:`InMemoryCheckpointStore` (reference, tests), :class:`SQLiteCheckpointStore`
 (embedded default, many processes on one file), :class:`RedisCheckpointStore` (extra ``redis``)
-and :class:`PostgresCheckpointStore` (extra ``postgres``). The SQL and Redis stores load lazily so
+and :class:`PostgresCheckpointStore` (extra ``postgres``). Each keeps the wait records of parked
+runs beside its checkpoints (:func:`wait_store_for`; a store of your own implements
+:class:`WaitStore`). The SQL and Redis stores load lazily so
 ``import cadence.checkpoint`` stays cheap.
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cadence.checkpoint._protocol import CheckpointStore, LeasingCheckpointStore
 from cadence.checkpoint._session import CheckpointSession, open_session
+from cadence.checkpoint._waits import WaitRecord, WaitStore, WaitStoreBase, wait_store_for
 from cadence.checkpoint.codec import ScoreCodec
 from cadence.checkpoint.memory import InMemoryCheckpointStore
 
@@ -34,7 +37,11 @@ __all__ = [
     "RedisCheckpointStore",
     "SQLiteCheckpointStore",
     "ScoreCodec",
+    "WaitRecord",
+    "WaitStore",
+    "WaitStoreBase",
     "open_session",
+    "wait_store_for",
 ]
 
 _LAZY = {

@@ -197,6 +197,11 @@ class CheckpointSession:
         self._finished = True
         await self._stop_renewing()
         store, name, run_id, token = self.store, self.cadence_name, self.run_id, self.token
+        if getattr(error, "suspends_run", False):
+            # Parked at a wait: not a failure. Keep the checkpoints, let any worker resume.
+            if token is not None:
+                await store.release_lease(name, run_id, token=token)
+            return
         if token is None:
             if error is None:
                 await store.clear_checkpoints(name, run_id)

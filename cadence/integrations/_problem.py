@@ -28,6 +28,7 @@ from cadence.exceptions import (
     NoteError,
     ParallelNoteError,
     RetryExhaustedError,
+    WaitError,
 )
 from cadence.integrations._encode import ScoreEncodingError, dumps
 from cadence.integrations._idempotency import IdempotencyKeyError
@@ -117,6 +118,16 @@ def error_chain(error: BaseException) -> Iterator[BaseException]:
         current = nxt if nxt is not None else current.__cause__
 
 
+_WAIT_STATUS = {
+    "WAIT_NOT_FOUND": 404,
+    "WAIT_ALREADY_RESOLVED": 409,
+    "WAIT_TIMED_OUT": 409,
+    "WAIT_AMBIGUOUS": 409,
+    "WAIT_BAD_VALUE": 422,
+}
+"""The status of a refused resume or signal, by ``WaitError`` code."""
+
+
 def _default_problem(error: BaseException, *, expose_errors: bool) -> Problem:
     chain = list(error_chain(error))
     code = error.code if isinstance(error, CadenceError) else "INTERNAL_ERROR"
@@ -146,6 +157,9 @@ def _default_problem(error: BaseException, *, expose_errors: bool) -> Problem:
     elif lease is not None:
         status = 409
         detail = "another worker is running this request; retry later"
+    elif isinstance(error, WaitError) and error.code in _WAIT_STATUS:
+        # Our own words about the client's request (run id, wait key, their value): safe.
+        status, detail = _WAIT_STATUS[error.code], error.message
     elif isinstance(error, IdempotencyKeyError):
         status, detail = error.status, error.message
     elif isinstance(error, ScoreEncodingError):

@@ -11,6 +11,10 @@ Define the cadence once, in a module both the web process and the workers import
     jobs.status(run_id).state                       # "queued" / "running" / "succeeded" / "failed"
     order = jobs.wait(run_id, timeout=30)           # the final score
 
+A run that parks at a ``.wait`` step has the status ``"waiting"``; ``await jobs.resume(run_id,
+value)`` delivers the value (exactly once) and queues the continuation on a worker. A sleep or
+a wait with a timeout is woken by a delayed message when it falls due.
+
 Delivery is at-least-once: a SIGKILLed worker's message comes back (after the broker's heartbeat
 timeout) to another worker, which resumes the run from its last checkpoint. The checkpoint store
 (shared by all workers) makes completed steps run once; its lease makes a duplicate delivery wait
@@ -36,7 +40,7 @@ from typing import Any, Generic, TypeVar
 from cadence.checkpoint._protocol import LEASE_HELD
 from cadence.checkpoint._session import _leasing
 from cadence.checkpoint.codec import ScoreCodec
-from cadence.exceptions import CadenceError, CheckpointError
+from cadence.exceptions import CadenceError, CheckpointError, RunSuspended
 
 try:
     import dramatiq
@@ -56,7 +60,8 @@ class RunStatus:
 
     Attributes:
         run_id: The run's id.
-        state: ``"queued"``, ``"running"``, ``"succeeded"`` or ``"failed"``.
+        state: ``"queued"``, ``"running"``, ``"waiting"`` (parked at a wait step: see
+            :meth:`CadenceActor.resume`), ``"succeeded"`` or ``"failed"``.
         error: ``"Type: message"`` of the failure, for failed runs.
         deliveries: How many times a worker picked the run up (more than 1 after a redelivery).
         worker: ``host:pid`` of the worker that last picked it up.
@@ -259,6 +264,34 @@ class CadenceActor(Generic[S]):
                 )
             time.sleep(interval)
 
+    async def resume(self, run_id: str, value: Any = None, *, wait: str | None = None) -> None:
+        """Resume a parked run with ``value`` (exactly once) and let a worker continue it.
+
+        The value is delivered here, so a refused resume raises ``WaitError`` in the caller
+        (``WAIT_ALREADY_RESOLVED`` for the second one); the continuation is queued.
+        """
+        await self.cadence.deliver(run_id, value, wait=wait)
+        await asyncio.to_thread(self._continue, run_id)
+
+    async def signal(self, run_id: str, name: str, value: Any = None) -> bool:
+        """Send signal ``name``; queue the run's continuation if it was waiting for it.
+
+        Returns whether the run continues now (``False``: the signal arrived early and is kept
+        for the run).
+        """
+        record = await self.cadence.deliver(run_id, value, signal=name)
+        if record.early:
+            return False
+        await asyncio.to_thread(self._continue, run_id)
+        return True
+
+    def _continue(self, run_id: str, delay: int | None = None) -> None:
+        # The checkpoint restores the run's fields; the message only needs a score to restore into.
+        state = self.codec.encode_score(self.cadence.score)
+        if delay is None:
+            self._record(run_id, "queued")
+        self.actor.send_with_options(args=(run_id, state), delay=delay)
+
     # -- worker side ----------------------------------------------------------------------------
 
     def _key(self, run_id: str) -> str:
@@ -297,6 +330,9 @@ class CadenceActor(Generic[S]):
                 try:
                     result = await self.cadence.run(score, run_id=run_id)
                     break
+                except RunSuspended as parked:
+                    await asyncio.to_thread(self._parked, parked)
+                    return
                 except CheckpointError as exc:
                     if exc.code != LEASE_HELD:
                         raise
@@ -310,6 +346,23 @@ class CadenceActor(Generic[S]):
             return
         encoded = self.codec.encode_score(result)
         await asyncio.to_thread(self._record, run_id, "succeeded", result=encoded)
+
+    def _parked(self, parked: RunSuspended) -> None:
+        """Record a parked run; a sleep or timeout gets a message that wakes it when due."""
+        self._record(parked.run_id, "waiting")
+        delay = _wake_delay(parked)
+        if delay is not None:
+            self._continue(parked.run_id, delay)
+
+
+def _wake_delay(parked: RunSuspended) -> int | None:
+    """Milliseconds until the earliest deadline of a parked run's waits, or ``None``."""
+    deadlines: list[float] = [w.deadline for w in parked.waits if w.deadline is not None]
+    if not deadlines:
+        return None
+    from cadence._waits import wall_time
+
+    return max(0, round((min(deadlines) - wall_time()) * 1000)) + 50
 
 
 def run_worker(broker: Any = None, *, threads: int = 1, queues: set[str] | None = None) -> None:

@@ -46,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from cadence._cadence import Cadence
-from cadence.exceptions import CadenceDefinitionError, CadenceError
+from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
 from cadence.integrations._common import (
     ReporterHooks,
     execute,
@@ -101,6 +101,7 @@ _JSON = "application/json"
 _PROBLEM_DOC: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid request", **_PROBLEM_DOC},
+    202: {"description": "The run parked at a wait (see wait_routes)"},
     500: {"description": "A note failed", **_PROBLEM_DOC},
     503: {"description": "A circuit breaker is open (see Retry-After)", **_PROBLEM_DOC},
     504: {"description": "A note timed out", **_PROBLEM_DOC},
@@ -186,6 +187,11 @@ class _Route:
             else:
                 final = await self.cadence.run(score, run_id=run_id)
             body = dumps(final) if self.plain else await self.body(final)
+        except RunSuspended as exc:
+            from cadence.integrations._fastapi_waits import suspended_response
+
+            where = self.router.wait_locations.get(self.cadence.name)
+            return suspended_response(exc, f"{where}/{exc.run_id}" if where else None)
         except Exception as exc:
             return as_response(self.problem(exc))
         if isinstance(body, Response):
@@ -383,6 +389,7 @@ class CadenceRouter(APIRouter):
             else IdempotencyRegistry(as_idempotency_store(idempotency_store))
         )
         self.streams: set[RunStream] = set()
+        self.wait_locations: dict[str, str] = {}  # cadence name -> prefix of its wait routes
         inner = self.lifespan_context
 
         @asynccontextmanager
@@ -405,6 +412,26 @@ class CadenceRouter(APIRouter):
             await stream.aclose()
         if self.idempotency is not None:
             await self.idempotency.aclose()
+
+    def wait_routes(
+        self,
+        prefix: str,
+        cadence: Cadence[Any],
+        *,
+        response_mapper: Callable[[Any], Any] | None = None,
+        **route_kwargs: Any,
+    ) -> None:
+        """Add endpoints that list, resume and signal the parked runs of ``cadence``.
+
+        ``GET prefix`` and ``GET prefix/{run_id}`` list waits; ``POST prefix/{run_id}/resume``
+        (``{"value": ..., "wait": ...}``) resumes exactly once; ``POST
+        prefix/{run_id}/signals/{name}`` sends a signal. A completed run answers 200 with the
+        final score (or ``response_mapper``'s value), a parked one 202. Protect them with
+        ``dependencies=[...]`` (passed to ``add_api_route``); see ``docs/waits.md``.
+        """
+        from cadence.integrations._fastapi_waits import add_wait_routes
+
+        add_wait_routes(self, prefix, cadence, response_mapper=response_mapper, **route_kwargs)
 
     def cadence(
         self,

@@ -502,7 +502,7 @@ async def test_a_duplicate_step_name_is_redecoded_with_a_fresh_name():
     rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines() if " ::= " in line)
     assert (
         rules["step-resume"]
-        == "m-then-fresh | m-sync-fresh | m-split-fresh | m-child-fresh | m-on-error-fresh"
+        == "m-then-fresh | m-sync-fresh | m-split-fresh | m-child-fresh | m-map-fresh | m-on-error-fresh"
     )
     assert "s-fresh" in rules["m-then-fresh"]
     import llama_cpp  # installed by `make test` (the local-model extra); its parser must accept it

@@ -10,10 +10,10 @@ from cadence.validate import GRAMMAR, MERGE_STRATEGIES, METHODS, grammar_table
 
 
 def test_grammar_is_json_data_listing_every_composition_method() -> None:
-    """GRAMMAR round-trips through JSON and lists then/sync/split/child/on_error."""
+    """GRAMMAR round-trips through JSON and lists then/sync/split/child/map/on_error (no wait)."""
     data = json.loads(json.dumps(grammar_table()))
     assert data == json.loads(json.dumps(dict(GRAMMAR)))
-    assert set(data["methods"]) == {"then", "sync", "split", "child", "on_error"}
+    assert set(data["methods"]) == {"then", "sync", "split", "child", "map", "on_error"}
     assert data["constructor"]["params"][0]["shape"] == "name"
     assert data["merge_strategies"] == list(MERGE_STRATEGIES)
 

@@ -1,0 +1,129 @@
+"""FastAPI wait routes: a parked run answers 202; resume and signals over HTTP, exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from cadence import Cadence, CadenceDefinitionError, Score, Signal
+from cadence.checkpoint import InMemoryCheckpointStore
+from cadence.integrations.fastapi import CadenceRouter
+
+
+@dataclass
+class Shipment(Score):
+    order_id: str = ""
+    payment: dict[str, Any] | None = None
+    label: dict[str, Any] | None = None
+    status: str = "new"
+
+
+def ship(s: Shipment) -> None:
+    s.status = "shipped"
+
+
+def app_for(store: Any = None, **wait_kwargs: Any) -> tuple[FastAPI, Cadence[Shipment]]:
+    flow = (
+        Cadence("shipping", Shipment())
+        .wait("paid", Signal("payment"), into="payment")
+        .wait("printed", Signal("label"), into="label")
+        .then("ship", ship)
+        .with_checkpoint(store or InMemoryCheckpointStore())
+    )
+    router = CadenceRouter()
+
+    @router.cadence("/shipments/{order_id}", flow)
+    async def start(order_id: str) -> Shipment:
+        return Shipment(order_id=order_id)
+
+    router.wait_routes("/shipments", flow, **wait_kwargs)
+    app = FastAPI()
+    app.include_router(router)
+    return app, flow
+
+
+def test_signals_over_http_walk_the_run_to_completion() -> None:
+    """Each signal continues the run to its next wait (202), the last one completes it (200)."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        started = client.post("/shipments/A-1")
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        assert started.headers["location"] == f"/shipments/{run_id}"
+        step = client.post(f"/shipments/{run_id}/signals/payment", json={"value": {"txn": 1}})
+        assert step.status_code == 202
+        assert [w["key"] for w in step.json()["waits"]] == ["signal:label"]
+        done = client.post(f"/shipments/{run_id}/signals/label", json={"value": {"id": "L9"}})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "shipped"
+        assert done.json()["payment"] == {"txn": 1}
+
+
+def test_an_early_signal_is_kept_for_the_run() -> None:
+    """A signal for a wait the run has not reached yet answers 202 signal_kept, and is used."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        run_id = client.post("/shipments/B-2").json()["run_id"]
+        kept = client.post(f"/shipments/{run_id}/signals/label", json={"value": {"id": "L1"}})
+        assert kept.status_code == 202 and kept.json()["status"] == "signal_kept"
+        done = client.post(f"/shipments/{run_id}/signals/payment", json={"value": {"txn": 2}})
+        assert done.status_code == 200, done.text
+        assert done.json()["label"] == {"id": "L1"}
+
+
+def test_a_repeated_signal_is_refused_with_409() -> None:
+    """Sending the same signal twice: the second is a WAIT_ALREADY_RESOLVED problem."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        run_id = client.post("/shipments/C-3").json()["run_id"]
+        client.post(f"/shipments/{run_id}/signals/payment", json={"value": 1})
+        again = client.post(f"/shipments/{run_id}/signals/payment", json={"value": 2})
+        assert again.status_code == 409
+        assert again.headers["content-type"] == "application/problem+json"
+        assert again.json()["code"] == "WAIT_ALREADY_RESOLVED"
+
+
+def test_resume_names_a_wait_and_lists_are_per_run() -> None:
+    """GET lists a run's waits; resume with wait= picks one; a wrong key is 404."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        run_id = client.post("/shipments/D-4").json()["run_id"]
+        listed = client.get(f"/shipments/{run_id}").json()
+        assert [w["key"] for w in listed["waits"]] == ["signal:payment"]
+        wrong = client.post(f"/shipments/{run_id}/resume", json={"value": 1, "wait": "nope"})
+        assert wrong.status_code == 404
+        ok = client.post(
+            f"/shipments/{run_id}/resume", json={"value": {"t": 1}, "wait": "signal:payment"}
+        )
+        assert ok.status_code == 202
+
+
+def test_non_json_values_are_422() -> None:
+    """A body that is not JSON or has unknown members is refused before any wait is touched."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        run_id = client.post("/shipments/E-5").json()["run_id"]
+        bad = client.post(
+            f"/shipments/{run_id}/signals/payment",
+            content=b'{"value": NaN}',
+            headers={"content-type": "application/json"},
+        )
+        assert bad.status_code == 422
+        unknown = client.post(f"/shipments/{run_id}/signals/payment", json={"valu": 1})
+        assert unknown.status_code == 422
+        assert client.get(f"/shipments/{run_id}").json()["waits"][0]["status"] == "waiting"
+
+
+def test_wait_routes_need_a_checkpointed_cadence() -> None:
+    """Registering wait routes for a cadence without a store fails at startup, clearly."""
+    router = CadenceRouter()
+    with pytest.raises(CadenceDefinitionError, match="no checkpoint store"):
+        router.wait_routes("/x", Cadence("x", Shipment()).then("a", ship))
+    with pytest.raises(CadenceDefinitionError, match="a path like"):
+        router.wait_routes(
+            "x/", Cadence("x", Shipment()).with_checkpoint(InMemoryCheckpointStore())
+        )
