@@ -298,6 +298,7 @@ async def run_tools(
         group=f"turn_{index}.tools",
         concurrency=agent.concurrency,
         observer=observer,
+        wait_prefix=f"tool:{agent.note_name}",
     )
     for outcome in outcomes:  # unknown tools and invalid arguments never ran: report them too
         if outcome.call.id not in reported:

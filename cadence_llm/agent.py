@@ -138,6 +138,13 @@ class Agent:
             raise CadenceDefinitionError(
                 f"agent: output_retries must be an int >= 0, got {output_retries!r}"
             )
+        asks = [t.name for t in toolbox if t.approval is not None]
+        if asks and checkpoint is None:
+            raise CadenceDefinitionError(
+                f"agent {name!r}: tool {asks[0]!r} needs approval, so the agent must keep its "
+                "turns while a run waits for the decision: pass checkpoint=SQLiteCheckpointStore"
+                "('runs.db') (inside a checkpointed cadence, its store will do)"
+            )
         self.output_type = output_type
         self.output_retries = output_retries
         self._output_schema = (
@@ -238,6 +245,50 @@ class Agent:
             ParallelNoteError: a ``fatal`` tool failed.
         """
         return await self._run(score, prompt, messages, run_id, None)
+
+    async def resume(
+        self,
+        run_id: str,
+        value: Any = None,
+        score: Any = None,
+        *,
+        wait: str | None = None,
+        prompt: str | None = None,
+        messages: Sequence[Message] | None = None,
+    ) -> AgentResult:
+        """Continue a run parked at a tool needing approval, with the decision ``value``.
+
+        Exactly once, like ``Cadence.resume``: the decision is recorded (a second one raises
+        ``WaitError`` ``WAIT_ALREADY_RESOLVED``), then the run goes on from its recorded turn
+        (the model is not asked again; completed calls do not run again). An agent running
+        inside a cadence is resumed through that cadence instead.
+
+        Args:
+            run_id: The parked run (``RunSuspended.run_id``).
+            value: ``True``/``False``, ``cadence.Decision.approve(payload=...)`` (the payload's
+                ``"arguments"`` replace the model's) / ``Decision.reject(reason=...)``, or
+                that as a dict.
+            score: The score to continue on, as passed to :meth:`run` (the tools' changes of
+                finished turns are restored onto it).
+            wait: The wait's key (``"tool:<agent>:<call id>"``) when the run waits on several.
+            prompt: As passed to :meth:`run`, if it was.
+            messages: As passed to :meth:`run`, if it was.
+
+        Raises:
+            WaitError: the run does not wait there, or was resumed before.
+            RunSuspended: the run parked again at a later call needing approval.
+        """
+        if self.checkpoint is None:
+            raise CadenceDefinitionError(
+                f"agent {self.note_name!r} has no checkpoint store of its own; resume the "
+                "cadence it runs in (cadence.resume(run_id, value))"
+            )
+        await self._cadence.deliver(run_id, value, wait=wait)
+        return await self._run(score, prompt, messages, run_id, None)
+
+    async def waits(self, run_id: str | None = None) -> list[Any]:
+        """The approvals this agent's runs wait on (``cadence.WaitRecord`` s): one run's or all."""
+        return await self._cadence.waits(run_id)
 
     async def stream(
         self,
