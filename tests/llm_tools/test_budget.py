@@ -382,3 +382,36 @@ async def test_into_must_name_a_field_of_the_score() -> None:
     flow = Cadence("bare", Bare()).with_budget(Budget(), into="spend").then("x", lambda s: None)
     with pytest.raises(CadenceDefinitionError, match="spend"):
         await flow.run()
+
+
+@dataclass
+class Batch(Score):
+    topics: list[str] = field(default_factory=list)
+    answers: list[Any] = field(default_factory=list)
+    failed: list[Any] = field(default_factory=list)
+
+
+async def test_a_map_that_collects_errors_still_stops_at_the_budget() -> None:
+    """.map(on_error="collect") over agents: a budget stop ends the run, not one item's failure."""
+    model = ScriptedModel(["fine"], repeat=True)
+    writer = agent(model, [], name="writer")
+
+    async def answer(topic: str) -> str:
+        return (await writer.run(prompt=topic)).answer
+
+    flow = (
+        Cadence("batch", Batch(topics=[f"t{i}" for i in range(10)]))
+        .with_budget(Budget(requests=4))
+        .map(
+            "answer",
+            "topics",
+            answer,
+            concurrency=2,
+            into="answers",
+            on_error="collect",
+            errors_into="failed",
+        )
+    )
+    with pytest.raises(BudgetExceededError) as info:
+        await flow.run()
+    assert model.calls == 4 and info.value.limit == "requests"
