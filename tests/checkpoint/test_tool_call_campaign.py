@@ -130,17 +130,12 @@ def check_life(run: str, entries: list[dict[str, Any]], killed: set[int]) -> dic
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis", "postgres"])
 def test_kill_9_inside_turns_never_reruns_a_completed_tool_call(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    kind: str, tmp_path: Path, store_address: str
 ) -> None:
     """40 agent runs under random SIGKILLs: right scores, 0 completed tool calls re-run."""
-    address = {
-        "sqlite": lambda: str(tmp_path / "campaign.db"),
-        "redis": lambda: request.getfixturevalue("redis_url"),
-        "postgres": lambda: request.getfixturevalue("postgres_dsn"),
-    }[kind]()
     ledger = tmp_path / "ledger.jsonl"
     ledger.touch()
-    killed = supervise(kind, address, ledger)
+    killed = supervise(kind, store_address, ledger)
     counts = check_ledger(ledger, killed)
     print(f"{kind}: {len(killed)} kills, {counts}")
     assert len(killed) >= 5, "the supervisor barely interrupted the worker; this proves nothing"
