@@ -31,6 +31,7 @@ from ._agent_types import (
     AgentState,
     TurnLimitError,
 )
+from ._budgeting import charge_recorded
 from .messages import (
     AssistantMessage,
     Message,
@@ -156,6 +157,7 @@ async def model_answer(
     if first:
         record = await TurnRecord.load(store, key, run.run_id, index, len(state.messages))
         if record is not None:
+            await charge_recorded(agent.model.name, record.response)
             if run.streamed and record.response.text and agent.tool_mode == "native":
                 text = record.response.text
                 await emit(agent, run, AgentEvent(TEXT_DELTA, agent.note_name, index, text=text))

@@ -18,6 +18,7 @@ from cadence.exceptions import CadenceError
 from .messages import ModelRequest, ModelResponse, Usage
 
 __all__ = [
+    "charge_recorded",
     "reserve_request",
     "reserve_tool_calls",
     "settle_quietly",
@@ -115,6 +116,18 @@ async def settle_request(
     if holds:
         charge = settle_quietly(holds, model, response)
         await _report(holds[-1].account, charge)
+
+
+async def charge_recorded(model: str, response: ModelResponse) -> None:
+    """Charge a model answer reused from a record (an interrupted turn's) without a check.
+
+    The request was sent and paid for before the interruption, but its charge went with the
+    unfinished turn (budgets are checkpointed with finished steps), so the resumed run counts it
+    again -- once -- without refusing it: it cannot be unsent.
+    """
+    accounts = current_accounts()
+    if accounts:
+        await settle_request([Hold(account, Spend()) for account in accounts], model, response)
 
 
 def reserve_tool_calls(count: int) -> list[Hold] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cadence import (
+    Budget,
     Cadence,
     CadenceDefinitionError,
     Decision,
@@ -227,3 +228,29 @@ def test_definition_errors_are_raised_early() -> None:
         tool(needs_approval=True, approval_timeout=0)(ping)
     assert "needs_approval" in repr(refund)
     assert ToolRejectedError("x").code == "TOOL_REJECTED"
+
+
+async def test_a_streamed_run_parks_and_the_resumed_run_finishes() -> None:
+    """Agent.stream(): the events up to the pause, then the iterator raises RunSuspended."""
+    store = InMemoryCheckpointStore()
+    shop = agent(ScriptedModel([ASK_REFUND, "Done."]), [refund], checkpoint=store, run_id="s-1")
+    kinds: list[str] = []
+    with pytest.raises(RunSuspended):
+        async for event in shop.stream(Order()):
+            kinds.append(event.kind)
+    assert kinds == ["turn.started"] and effects == []
+    result = await shop.resume("s-1", True, Order())
+    assert result.answer == "Done." and effects == ["refund:A-7:240"]
+
+
+async def test_the_parked_turns_model_request_is_counted_once_by_the_budget() -> None:
+    """The request answered before the pause counts in the resumed run's spend, once."""
+    store = InMemoryCheckpointStore()
+    model = ScriptedModel([ASK_REFUND, "Done."])
+    shop = agent(model, [refund], checkpoint=store, run_id="b-1", budget=Budget(requests=5))
+    with pytest.raises(RunSuspended):
+        await shop.run(Order())
+    result = await shop.resume("b-1", True, Order())
+    assert model.calls == 2
+    assert result.spend is not None
+    assert result.spend.requests == 2 and result.spend.tool_calls == 1
