@@ -72,17 +72,9 @@ async def decide(
     rule = tool.approval
     if rule is None or not rule(kwargs):
         return kwargs
-    from cadence._waits import Approval, current_scope, wait_for
+    from cadence import Approval, wait_for  # cadence loads its waits on first use; so do we
 
     key = f"{prefix}:{call.id}"
-    if current_scope() is None:
-        raise WaitError(
-            f"tool {tool.name!r} needs approval, so its calls can only run in a checkpointed run "
-            "that can be parked and resumed: give the agent checkpoint=SQLiteCheckpointStore("
-            "'runs.db') (or run it inside a cadence with .with_checkpoint(...))",
-            code="WAIT_UNSUPPORTED",
-            details={"tool": tool.name, "wait": key},
-        )
     payload = {"tool": tool.name, "call_id": call.id, "arguments": _arguments(call)}
     try:
         decision = await wait_for(Approval(payload), key=key, timeout=tool.approval_timeout)
@@ -92,6 +84,16 @@ async def decide(
             f"{tool.approval_timeout:g} s",
             details={"tool": tool.name, "call_id": call.id, "timed_out": True},
         )
+    except WaitError as exc:
+        if exc.code != "WAIT_UNSUPPORTED":
+            raise
+        raise WaitError(
+            f"tool {tool.name!r} needs approval, so its calls can only run in a checkpointed run "
+            "that can be parked and resumed: give the agent checkpoint=SQLiteCheckpointStore("
+            f"'runs.db') (or run it inside a cadence with .with_checkpoint(...)); {exc.message}",
+            code="WAIT_UNSUPPORTED",
+            details={"tool": tool.name, "wait": key},
+        ) from exc
     if not decision.approved:
         who = f" by {decision.by}" if decision.by else ""
         why = f": {decision.reason}" if decision.reason else ""
