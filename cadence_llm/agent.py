@@ -33,7 +33,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -61,6 +61,9 @@ from .structured import (
     parse_output,
 )
 from .tools import ToolBox
+
+if TYPE_CHECKING:
+    from cadence import WaitRecord
 
 __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError", "agent"]
 
@@ -286,7 +289,7 @@ class Agent:
         await self._cadence.deliver(run_id, value, wait=wait)
         return await self._run(score, prompt, messages, run_id, None)
 
-    async def waits(self, run_id: str | None = None) -> list[Any]:
+    async def waits(self, run_id: str | None = None) -> list[WaitRecord]:
         """The approvals this agent's runs wait on (``cadence.WaitRecord`` s): one run's or all."""
         return await self._cadence.waits(run_id)
 
