@@ -20,6 +20,7 @@ from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
+    BudgetExceededError,
     CadenceDefinitionError,
     CadenceError,
     CheckpointError,
@@ -37,7 +38,7 @@ from cadence.exceptions import (
 )
 
 if typing.TYPE_CHECKING:
-    from cadence._group import run_group
+    from cadence._group import TaskChanges, replay_changes, run_group, task_changes
     from cadence._map import ItemFailure
     from cadence._observe._builtin import (
         DebugHooks,
@@ -47,6 +48,7 @@ if typing.TYPE_CHECKING:
         TracingHooks,
     )
     from cadence._waits import Approval, Decision, Signal, Sleep, wait_for
+    from cadence.budget import Budget, Spend
     from cadence.checkpoint import CheckpointStore, InMemoryCheckpointStore
     from cadence.checkpoint._waits import WaitRecord
     from cadence.diagram import save_diagram, to_dot, to_mermaid
@@ -76,10 +78,12 @@ if typing.TYPE_CHECKING:
 
 _LAZY = {
     "Approval": "cadence._waits",
+    "Budget": "cadence.budget",
     "Decision": "cadence._waits",
     "ItemFailure": "cadence._map",
     "Signal": "cadence._waits",
     "Sleep": "cadence._waits",
+    "Spend": "cadence.budget",
     "WaitRecord": "cadence.checkpoint._waits",
     "wait_for": "cadence._waits",
     "CADENCE_COMPLETED": "cadence.events",
@@ -112,6 +116,9 @@ _LAZY = {
     "TracingHooks": "cadence._observe._builtin",
     "circuit_breaker": "cadence.resilience",
     "run_group": "cadence._group",
+    "TaskChanges": "cadence._group",
+    "replay_changes": "cadence._group",
+    "task_changes": "cadence._group",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
     "timeout": "cadence.resilience",
@@ -153,6 +160,8 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "Atomic",
     "AtomicDict",
     "AtomicList",
+    "Budget",
+    "BudgetExceededError",
     "CADENCE_COMPLETED",
     "CADENCE_FAILED",
     "CADENCE_STARTED",
@@ -196,6 +205,8 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "Signal",
     "Skip",
     "Sleep",
+    "Spend",
+    "TaskChanges",
     "Timeout",
     "TimeoutError",
     "TimingHooks",
@@ -215,9 +226,11 @@ __all__ = [  # noqa: RUF022 - plainly sorted; tests/core/test_exports.py checks 
     "merge_snapshots",
     "note",
     "ok",
+    "replay_changes",
     "retry",
     "run_group",
     "save_diagram",
+    "task_changes",
     "timeout",
     "to_dot",
     "to_mermaid",

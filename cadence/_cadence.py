@@ -22,6 +22,7 @@ from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, Then
 from cadence.exceptions import CadenceDefinitionError
 
 if TYPE_CHECKING:
+    from cadence.budget import Budget
     from cadence.checkpoint._waits import WaitRecord
 
 __all__ = ["Cadence"]
@@ -112,6 +113,8 @@ class Cadence(Generic[S]):
         self._checkpoint: Any = None
         self._checkpoint_run_id: str | None = None
         self._checkpoint_max_attempts: int | None = None
+        self._budget: Budget | None = None
+        self._budget_into: str | None = None
         self._plan: Plan[S] | None = None
         self._plan_hooks = -1  # the hooks' revision the cached plan was built with
 
@@ -164,6 +167,8 @@ class Cadence(Generic[S]):
                 checkpoint=self._checkpoint,
                 checkpoint_run_id=self._checkpoint_run_id,
                 checkpoint_max_attempts=self._checkpoint_max_attempts,
+                budget=self._budget,
+                budget_into=self._budget_into,
             )
             self._plan = plan
             self._plan_hooks = self._hooks.revision
@@ -487,6 +492,35 @@ class Cadence(Generic[S]):
         self._checkpoint = store
         self._checkpoint_run_id = run_id
         self._checkpoint_max_attempts = max_attempts
+        self._plan = None
+        return self
+
+    def with_budget(self, budget: Any, *, into: str | None = None) -> Cadence[S]:
+        """Limit what each run may spend on models and tools (see ``cadence.Budget``).
+
+        Every model request and tool call inside the run -- nested agents, child cadences and
+        ``.sync`` tasks included -- counts against one shared account, checked before each call.
+
+        Args:
+            budget: A ``cadence.Budget``.
+            into: A score field that receives the run's ``cadence.Spend`` after every step (so
+                it is checkpointed, and a resumed run keeps counting from it) and at the end.
+        """
+        from cadence.budget import Budget  # loaded on first use: import cadence stays cheap
+
+        if not isinstance(budget, Budget):
+            raise CadenceDefinitionError(
+                f".with_budget(): expected a cadence.Budget, got {budget!r}; "
+                "e.g. .with_budget(Budget(requests=20, output_tokens=10_000))"
+            )
+        if into is not None and (not isinstance(into, str) or not into.isidentifier()):
+            raise CadenceDefinitionError(
+                f".with_budget(into=...) must be a score field name, got {into!r}"
+            )
+        if self._budget is not None:
+            raise CadenceDefinitionError(".with_budget() was already called on this cadence")
+        self._budget = budget
+        self._budget_into = into
         self._plan = None
         return self
 

@@ -10,16 +10,17 @@ module hands such callables to the runner's own group code rather than re-implem
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cadence._callables import tasks_of
 from cadence._context import current_note
-from cadence._merge import MergeStrategy
+from cadence._merge import MergeStrategy, collect_changes, get_state, mutated_in_place
 from cadence._plan import SyncStep
 from cadence._runner import _Run, _run_sync  # the runner's own .sync step
 from cadence.exceptions import CadenceDefinitionError
 
-__all__ = ["run_group"]
+__all__ = ["TaskChanges", "replay_changes", "run_group", "task_changes"]
 
 S = TypeVar("S")
 
@@ -71,3 +72,44 @@ async def run_group(
     )
     result: S = await _run_sync(step, score, run)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChanges:
+    """What one task of a group changed on its view of the score.
+
+    Attributes:
+        values: The changed fields and their new values.
+        in_place: The fields the task changed by mutating a list, dict or set in place (they
+            merge as appends/updates, not as plain assignments).
+    """
+
+    values: dict[str, Any]
+    in_place: frozenset[str]
+
+
+def task_changes(view: Any, score: Any) -> TaskChanges:
+    """What a task of :func:`run_group` has changed so far on ``view``, its view of ``score``.
+
+    Call it while the group runs (``score`` is untouched until the merge), e.g. to record a
+    task's effect durably; :func:`replay_changes` puts the same changes on a fresh view.
+    """
+    values = collect_changes(view, get_state(score))
+    return TaskChanges(
+        values, frozenset(n for n, v in values.items() if mutated_in_place(view, n, v))
+    )
+
+
+def replay_changes(view: Any, changes: TaskChanges) -> None:
+    """Make ``view`` hold ``changes`` as if its task had just made them, so they merge the same."""
+    for name, value in changes.values.items():
+        if name in changes.in_place:
+            current = getattr(view, name)  # the view copies the container on first read
+            if isinstance(current, list) and isinstance(value, list):
+                current[:] = value
+                continue
+            if isinstance(current, dict | set) and isinstance(value, type(current)):
+                current.clear()
+                current.update(value)
+                continue
+        setattr(view, name, value)

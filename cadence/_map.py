@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 from cadence._eager import start, wait_first_failure
 from cadence._merge import isolate
 from cadence._plan import MapStep, Task
-from cadence.exceptions import CadenceDefinitionError, CadenceError, ParallelNoteError, Skip
+from cadence.exceptions import (
+    BudgetExceededError,
+    CadenceDefinitionError,
+    CadenceError,
+    ParallelNoteError,
+    Skip,
+)
 
 if TYPE_CHECKING:
     from cadence._observe._base import HooksManager
@@ -293,8 +299,8 @@ async def _run_items(
             try:
                 item_score = isolate(item)
                 result = await call(item_score, index)
-            except Skip:
-                raise
+            except (Skip, BudgetExceededError):
+                raise  # ends the run: never an item's failure to collect or wrap
             except Exception as exc:
                 if not collect:
                     if first_failure is None:
@@ -327,7 +333,7 @@ async def _run_items(
         raised = asyncio.CancelledError() if failed.cancelled() else failed.exception()
         assert raised is not None
         if first_failure is None:
-            raise raised  # Skip ends the run; cancellation and suspension propagate as they are
+            raise raised  # Skip, a budget stop, cancellation and suspension propagate as they are
         index, exc = first_failure
         raise ParallelNoteError(
             f"item {index} of map {step.name!r} ({step.fn_name}) failed: "

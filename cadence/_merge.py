@@ -31,6 +31,7 @@ __all__ = [
     "isolate",
     "merge_mapping",
     "merge_snapshots",
+    "mutated_in_place",
 ]
 
 _IMMUTABLE = (str, int, float, complex, bool, bytes, type(None), frozenset, range, enum.Enum)
@@ -246,7 +247,7 @@ def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
 # --- strategies ---------------------------------------------------------------------------
 
 
-def _mutated_in_place(snapshot: Any, name: str, value: Any) -> bool:
+def mutated_in_place(snapshot: Any, name: str, value: Any) -> bool:
     """Whether a task changed ``name`` by mutating its private copy (vs assigning a new value)."""
     try:
         state: _ViewState = object.__getattribute__(snapshot, _VIEW_SLOT)
@@ -347,7 +348,7 @@ class MergeStrategy:
         aligned = len(snapshots) == len(changes)
         for index, change in enumerate(changes):
             for name, value in change.items():
-                in_place = aligned and _mutated_in_place(snapshots[index], name, value)
+                in_place = aligned and mutated_in_place(snapshots[index], name, value)
                 writes.setdefault(name, []).append((value, in_place))
         merged: dict[str, Any] = {}
         for name, field_writes in writes.items():

@@ -255,11 +255,15 @@ class Plan(_Record, Generic[S]):
         checkpoint: The checkpoint store, or ``None``.
         checkpoint_run_id: The run id given to ``with_checkpoint``, or ``None``.
         checkpoint_max_attempts: ``with_checkpoint(max_attempts=...)``, or ``None``.
-        observed: Whether anything watches the run (hooks or a checkpoint store);
+        budget: The ``with_budget`` limits (a ``cadence.Budget``), or ``None``.
+        budget_into: ``with_budget(into=...)``, or ``None``.
+        observed: Whether anything watches the run (hooks, a checkpoint store or a budget);
             when not, the runner takes its fast path.
     """
 
     __slots__ = (
+        "budget",
+        "budget_into",
         "checkpoint",
         "checkpoint_max_attempts",
         "checkpoint_run_id",
@@ -280,6 +284,8 @@ class Plan(_Record, Generic[S]):
     checkpoint: Any
     checkpoint_run_id: str | None
     checkpoint_max_attempts: int | None
+    budget: Any
+    budget_into: str | None
     observed: bool
 
     def __init__(
@@ -294,6 +300,8 @@ class Plan(_Record, Generic[S]):
         checkpoint: Any = None,
         checkpoint_run_id: str | None = None,
         checkpoint_max_attempts: int | None = None,
+        budget: Any = None,
+        budget_into: str | None = None,
     ) -> None:
         self._init(
             name=name,
@@ -305,7 +313,9 @@ class Plan(_Record, Generic[S]):
             checkpoint=checkpoint,
             checkpoint_run_id=checkpoint_run_id,
             checkpoint_max_attempts=checkpoint_max_attempts,
-            observed=bool(hooks) or checkpoint is not None,
+            budget=budget,
+            budget_into=budget_into,
+            observed=bool(hooks) or checkpoint is not None or budget is not None,
         )
 
     @property

@@ -42,7 +42,17 @@ from cadence._plan import (
     ThenStep,
     WaitStep,
 )
-from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
+from cadence.budget import BudgetAccount, current_accounts, enter_accounts, exit_accounts
+from cadence.budget import spend_from as _spend_from
+from cadence.exceptions import (
+    BudgetExceededError,
+    CadenceDefinitionError,
+    CadenceError,
+    MergeConflict,
+    NoteError,
+    ParallelNoteError,
+    Skip,
+)
 
 __all__ = ["run_plan"]
 
@@ -72,8 +82,8 @@ def _code_of(exc: BaseException) -> str | None:
     return exc.code if isinstance(exc, CadenceError) else None
 
 
-def _wrap(exc: Exception, note_name: str, group: str | None = None) -> NoteError:
-    if isinstance(exc, NoteError):
+def _wrap(exc: Exception, note_name: str, group: str | None = None) -> CadenceError:
+    if isinstance(exc, NoteError | BudgetExceededError):  # a budget stops the run, not a note
         return exc
     where = f"note {note_name!r}" + (f" in {group!r}" if group else "")
     err = NoteError(
@@ -132,7 +142,8 @@ async def run_plan(
             run_id = uuid.uuid4().hex
     run = _Run(plan.name, run_id, hooks)
 
-    if hooks is None and not plan.observed:
+    # Inside a budgeted run every run is observed: the budget names the step that spends.
+    if hooks is None and not plan.observed and not current_accounts():
         # Fast path: the common cadence without observers.
         try:
             for step in plan.steps:
@@ -167,6 +178,13 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     session = None
     waits = None
     error: BaseException | None = None
+    account, into = None, plan.budget_into
+    # Checked before a checkpoint session takes the run's lease, so nothing is left held.
+    if plan.budget is not None and into and not (isinstance(score, dict) or hasattr(score, into)):
+        raise CadenceDefinitionError(
+            f"cadence {name!r}: with_budget(into={into!r}) names a field the score "
+            f"{type(score).__name__} does not have; add `{into}: Spend | None = None`"
+        )
     if checkpoint is not None:
         from cadence._waits import enter_scope
         from cadence.checkpoint import open_session
@@ -181,6 +199,11 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         )
         score = session.score
         waits = enter_scope(checkpoint, name, session.run_id)
+    budget_token = None
+    if plan.budget is not None:
+        carried = _spend_from(getattr(score, into, None)) if into else None
+        account = BudgetAccount(plan.budget, owner=name, spent=carried, hooks=hooks)
+        budget_token = enter_accounts(account)
     if hooks is not None:
         await hooks.before_cadence(name, score)
     # One scope for the run's sequential steps, updated in place per step (a group's tasks get
@@ -216,6 +239,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
             except (Skip, _Stop) as stop:
                 await _after_note(after_note, step_name, score, t0)
                 if session is not None and isinstance(stop, _Stop):
+                    _write_spend(score, into, account)
                     await session.step_done(step_name, index, score)
                 break
             except Exception as exc:
@@ -241,6 +265,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 except Exception:
                     hook_failed(after_note, "after_note")
             if session is not None:
+                _write_spend(score, into, account)
                 await session.step_done(step_name, index, score)
     except BaseException as exc:
         error = exc
@@ -248,15 +273,30 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     finally:
         note_var.reset(token)
         total = time.perf_counter() - started
-        if session is not None:
-            await session.finish(error, score)
-            if waits is not None:
-                from cadence._waits import after_run
+        _write_spend(score, into, account)
+        try:
+            if session is not None:
+                await session.finish(error, score)
+                if waits is not None:
+                    from cadence._waits import after_run
 
-                await after_run(waits, error)
-        if hooks is not None:
-            await hooks.after_cadence(name, score, total, error)
+                    await after_run(waits, error)
+            if hooks is not None:
+                await hooks.after_cadence(name, score, total, error)
+        finally:
+            if budget_token is not None:
+                exit_accounts(budget_token)
     return score
+
+
+def _write_spend(score: Any, into: str | None, account: BudgetAccount | None) -> None:
+    """Put the run's spend into ``score.<into>`` (``with_budget(into=...)``)."""
+    if into is None or account is None:
+        return
+    if isinstance(score, dict):
+        score[into] = account.spent
+    else:
+        object.__setattr__(score, into, account.spent)
 
 
 async def _after_note(
@@ -402,7 +442,7 @@ async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
 
 
 def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseException:
-    if isinstance(exc, Skip) or getattr(exc, "suspends_run", False):
+    if isinstance(exc, Skip | BudgetExceededError) or getattr(exc, "suspends_run", False):
         return exc  # ends (or parks) the whole run, not a failure of the task
     task = step.tasks[index]
     return ParallelNoteError(
@@ -434,7 +474,7 @@ async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
                     result = await _observed_task(run, task, score, step.name, None)
                 else:
                     result = await _call(task, score)
-            except (Skip, asyncio.CancelledError):
+            except (Skip, BudgetExceededError, asyncio.CancelledError):
                 raise
             except Exception as exc:
                 raise _wrap(exc, task.name, step.name) from exc

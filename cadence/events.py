@@ -11,6 +11,7 @@ Event types (the values are stable strings, handy in logs)::
     note.started     note.completed     note.failed          NoteEvent
     note.retrying                                            RetryEvent
     group.started    group.completed    group.failed         GroupEvent
+    spend.recorded                                           SpendEvent
 
 Every event carries ``run_key``, which tells concurrent runs apart even when they have no
 ``run_id``, and ``depth`` (0 for the top-level run, 1 inside a ``.child`` cadence, ...).
@@ -33,8 +34,10 @@ from cadence._observe._records import (
     GroupEvent,
     NoteEvent,
     RetryEvent,
+    SpendEvent,
 )
 from cadence._observe._track import RunFrame, Tracker
+from cadence.budget import Spend, current_accounts
 
 __all__ = [
     "ALL",
@@ -49,12 +52,14 @@ __all__ = [
     "NOTE_FAILED",
     "NOTE_RETRYING",
     "NOTE_STARTED",
+    "SPEND_RECORDED",
     "CadenceEvent",
     "EventEmitter",
     "EventListener",
     "GroupEvent",
     "NoteEvent",
     "RetryEvent",
+    "SpendEvent",
 ]
 
 logger = logging.getLogger("cadence.events")
@@ -73,6 +78,7 @@ NOTE_RETRYING = "note.retrying"
 GROUP_STARTED = "group.started"
 GROUP_COMPLETED = "group.completed"
 GROUP_FAILED = "group.failed"
+SPEND_RECORDED = "spend.recorded"
 ALL = "*"
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -86,6 +92,7 @@ EVENT_TYPES: tuple[str, ...] = (
     GROUP_STARTED,
     GROUP_COMPLETED,
     GROUP_FAILED,
+    SPEND_RECORDED,
 )
 
 
@@ -136,6 +143,7 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         e.duration = duration
         e.error = error
         e.metadata = NO_METADATA
+        e.spend = None
         e.monotonic = now = _mono()
         scope = _scope()
         if scope is not None and scope.note_name == note_name:
@@ -261,7 +269,10 @@ class EventEmitter(CadenceHooks):
         route = self._routes.get(event_type)
         if route is None:
             return DONE
-        return _deliver(route, self._run_record(event_type, run, cadence_name, duration, error))
+        accounts = current_accounts()  # the run's budget, still in force here
+        spend = accounts[-1].spent if accounts else None
+        record = self._run_record(event_type, run, cadence_name, duration, error, spend)
+        return _deliver(route, record)
 
     # Plain functions returning Awaitable[None], where CadenceHooks has coroutine functions.
     before_note = _note_hook(NOTE_STARTED)  # type: ignore[assignment]
@@ -276,6 +287,14 @@ class EventEmitter(CadenceHooks):
             return DONE
         fields = self._placed(NOTE_RETRYING, note_name, None, error)
         return _deliver(route, RetryEvent(**fields, attempt=attempt, max_attempts=max_attempts))
+
+    def on_spend(self, note_name: str, charge: Spend, total: Spend) -> Awaitable[None]:  # type: ignore[override]
+        """Emit ``spend.recorded``."""
+        route = self._routes.get(SPEND_RECORDED)
+        if route is None:
+            return DONE
+        fields = self._placed(SPEND_RECORDED, note_name, None, None)
+        return _deliver(route, SpendEvent(**fields, charge=charge, total=total))
 
     def before_group(  # type: ignore[override]
         self, group_name: str, kind: str, task_names: Sequence[str], score: Any
@@ -312,6 +331,7 @@ class EventEmitter(CadenceHooks):
         cadence_name: str,
         duration: float | None,
         error: BaseException | None,
+        spend: Spend | None = None,
     ) -> CadenceEvent:
         now = _mono()
         return CadenceEvent(
@@ -324,6 +344,7 @@ class EventEmitter(CadenceHooks):
             monotonic=now,
             duration=duration,
             error=error,
+            spend=spend,
         )
 
     def _placed(

@@ -14,6 +14,7 @@ happen while it *runs*, so callers can catch one family without the other::
     │   ├── CircuitOpenError                     a breaker refused the call; .retry_after
     │   ├── MergeConflict                        .sync tasks wrote different values; .field, .values
     │   ├── CheckpointError                      a checkpoint could not be saved or read
+    │   ├── BudgetExceededError                  a call would pass a run's Budget; .limit, .spend
     │   ├── RunSuspended                         the run is parked at a wait; .run_id, .waits
     │   ├── WaitError                            a resume was refused (not waiting, resumed, ...)
     │   │   └── WaitTimedOut                     a wait passed its deadline with no on_timeout
@@ -38,6 +39,7 @@ import builtins
 from typing import Any, ClassVar
 
 __all__ = [
+    "BudgetExceededError",
     "CadenceDefinitionError",
     "CadenceError",
     "CheckpointError",
@@ -383,6 +385,54 @@ class CheckpointError(CadenceError):
     """A checkpoint could not be written or read (encoding, corruption, lease lost)."""
 
     default_code = "CHECKPOINT_ERROR"
+
+
+class BudgetExceededError(CadenceError):
+    """A model request or tool call would pass a limit of the run's ``Budget``; it was not made.
+
+    It stops the whole run: the runner does not wrap it in ``NoteError``, and retry, fallback,
+    circuit breakers and tools returning errors to the model never swallow it, so a nested
+    agent cannot spend past its parent's budget.
+
+    Attributes:
+        limit: The limit that would be passed (``"requests"``, ``"output_tokens"``, ``"cost"``...).
+        maximum: Its value.
+        spend: What the run had spent (a ``cadence.Spend``) when the call was refused.
+        step: Where the call was made (``"step 'turn_3' of cadence 'research'"``), if known.
+        owner: The cadence or agent whose budget it is.
+    """
+
+    default_code = "BUDGET_EXCEEDED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        maximum: float,
+        spend: Any,
+        step: str | None = None,
+        owner: str = "",
+        needed: float | None = None,
+        committed: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            None,
+            {
+                "limit": limit,
+                "maximum": maximum,
+                "needed": needed,
+                "committed": committed,
+                "step": step,
+                "owner": owner,
+            },
+        )
+        self.limit = limit
+        self.maximum = maximum
+        self.spend = spend
+        self.step = step
+        self.owner = owner
 
 
 class Skip(CadenceError):

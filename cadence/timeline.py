@@ -14,6 +14,7 @@ fonts or styles from elsewhere: it opens offline and can be attached to a bug re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cadence._observe._timeline_html import render_html
+from cadence.budget import Spend
 from cadence.events import (
     CADENCE_COMPLETED,
     CADENCE_FAILED,
@@ -32,6 +34,7 @@ from cadence.events import (
     NOTE_FAILED,
     NOTE_RETRYING,
     NOTE_STARTED,
+    SPEND_RECORDED,
     CadenceEvent,
     EventEmitter,
 )
@@ -135,6 +138,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
             }
         elif isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, Spend):
+            value = dataclasses.asdict(value)
         elif isinstance(value, Mapping):
             value = dict(value)
         out[name] = value
@@ -174,6 +179,7 @@ class Bar:
     error: str | None = None
     retries: list[dict[str, Any]] = field(default_factory=list)
     lane: int = 0
+    spend: dict[str, float] | None = None  # budget charges made by the note itself
 
 
 def _error_text(error: Any) -> str | None:
@@ -224,6 +230,7 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
                 info["status"] = "waiting"
             info["duration"] = e.get("duration")
             info["error"] = _error_text(e.get("error"))
+            info["spend"] = e.get("spend")
             end_time = t
         elif kind == NOTE_STARTED:
             bar = Bar(
@@ -259,6 +266,13 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
                         "error": _error_text(e.get("error")),
                     }
                 )
+        elif kind == SPEND_RECORDED:
+            stack = open_bars.get(key)
+            if stack and isinstance(e.get("charge"), dict):
+                bar = stack[-1]
+                bar.spend = bar.spend or {}
+                for name, value in e["charge"].items():
+                    bar.spend[name] = bar.spend.get(name, 0) + value
         elif kind == GROUP_STARTED:
             step_key = (e.get("cadence_name"), e.get("depth"), e.get("note_name"), None, None)
             stack = open_bars.get(step_key)

@@ -63,7 +63,15 @@ from .models import (
 )
 from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
 from .structured import StructuredOutputError, generate
-from .tools import Tool, ToolArgumentsError, ToolBox, ToolOutcome, UnknownToolError, tool
+from .tools import (
+    Tool,
+    ToolArgumentsError,
+    ToolBox,
+    ToolOutcome,
+    ToolRejectedError,
+    UnknownToolError,
+    tool,
+)
 from .usage import Price, PriceTable, UsageLedger, track_usage
 
 __all__ = [
@@ -123,6 +131,7 @@ __all__ = [
     "ToolDefinition",
     "ToolMessage",
     "ToolOutcome",
+    "ToolRejectedError",
     "TruncatedStreamError",
     "TurnLimitError",
     "UnknownToolError",

@@ -19,15 +19,25 @@ from .tools import ToolBox, ToolOutcome
 __all__ = ["json_mode_request", "json_mode_schema", "parse_json_turn", "results_message"]
 
 
-def json_mode_schema(toolbox: ToolBox, choice: str | None) -> dict[str, Any]:
-    """The schema of one turn's answer; ``choice`` as ``ModelRequest.tool_choice``."""
+def json_mode_schema(
+    toolbox: ToolBox, choice: str | None, answer: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The schema of one turn's answer; ``choice`` as ``ModelRequest.tool_choice``.
+
+    ``answer`` is the schema of the final answer (a string by default; an agent's
+    ``output_type`` otherwise), so constrained decoding also shapes the typed output.
+    """
+    answer_schema: dict[str, Any] = dict(answer) if answer is not None else {"type": "string"}
+    defs: dict[str, Any] = dict(answer_schema.pop("$defs", None) or {})
     if choice == "none" or len(toolbox) == 0:
-        return {
+        final: dict[str, Any] = {
             "type": "object",
-            "properties": {"answer": {"type": "string"}},
+            "properties": {"answer": answer_schema},
             "required": ["answer"],
         }
-    defs: dict[str, Any] = {}
+        if defs:
+            final["$defs"] = defs
+        return final
     options = []
     for t in toolbox:
         if choice not in (None, "auto", "required") and t.name != choice:
@@ -44,9 +54,11 @@ def json_mode_schema(toolbox: ToolBox, choice: str | None) -> dict[str, Any]:
     calls: dict[str, Any] = {"type": "array", "items": {"anyOf": options}}
     if choice not in (None, "auto"):
         calls["minItems"] = 1
+    if answer is not None:  # a typed answer is absent while the model still calls tools
+        answer_schema = {"anyOf": [answer_schema, {"type": "string", "maxLength": 0}]}
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {"tool_calls": calls, "answer": {"type": "string"}},
+        "properties": {"tool_calls": calls, "answer": answer_schema},
         "required": ["tool_calls", "answer"],
     }
     if defs:
@@ -70,7 +82,11 @@ def _protocol(toolbox: ToolBox, choice: str | None) -> str:
 
 
 def json_mode_request(
-    messages: Sequence[Message], toolbox: ToolBox, choice: str | None, options: Mapping[str, Any]
+    messages: Sequence[Message],
+    toolbox: ToolBox,
+    choice: str | None,
+    options: Mapping[str, Any],
+    answer: dict[str, Any] | None = None,
 ) -> ModelRequest:
     """The turn's request: the protocol joined to the system prompt, the schema as format."""
     protocol = _protocol(toolbox, choice)
@@ -79,7 +95,8 @@ def json_mode_request(
         msgs[0] = SystemMessage(content=f"{msgs[0].content}\n\n{protocol}")
     else:
         msgs.insert(0, SystemMessage(content=protocol))
-    fmt = ResponseFormat(type="json_schema", schema=json_mode_schema(toolbox, choice), name="turn")
+    schema = json_mode_schema(toolbox, choice, answer)
+    fmt = ResponseFormat(type="json_schema", schema=schema, name="turn")
     return ModelRequest(messages=tuple(msgs), response_format=fmt, **dict(options))
 
 
@@ -120,7 +137,10 @@ def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...
             ToolCall(id=f"{prefix}_{i}", name=str(item.get("name", "")), arguments=arguments)
         )
     answer = data.get("answer")
-    return ("" if answer is None else str(answer)), tuple(calls), None
+    if answer is None:
+        return "", tuple(calls), None
+    text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+    return text, tuple(calls), None
 
 
 def results_message(outcomes: Sequence[ToolOutcome]) -> list[Message]:

@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadence import Spend
 from cadence.exceptions import CadenceError
 
-from .messages import Message, Usage
+from .messages import Message, ToolCall, Usage
 from .tools import ToolOutcome
 
 __all__ = [
+    "OUTPUT",
+    "STREAM_RESET",
+    "TEXT_DELTA",
     "TOOL_COMPLETED",
+    "TOOL_STARTED",
     "TURN_COMPLETED",
     "TURN_STARTED",
     "AgentEvent",
@@ -22,8 +27,12 @@ __all__ = [
 ]
 
 TURN_STARTED = "turn.started"
-TURN_COMPLETED = "turn.completed"
+TEXT_DELTA = "text.delta"
+STREAM_RESET = "stream.reset"
+TOOL_STARTED = "tool.started"
 TOOL_COMPLETED = "tool.completed"
+TURN_COMPLETED = "turn.completed"
+OUTPUT = "output"
 
 
 class TurnLimitError(CadenceError):
@@ -58,6 +67,8 @@ class AgentState:
     cached_tokens: int = 0
     answer: str | None = None
     score_state: dict[str, Any] | None = None
+    spend: Spend | None = None
+    output_retries: int = 0
 
     @property
     def usage(self) -> Usage:
@@ -71,20 +82,30 @@ class AgentState:
 
 @dataclass(frozen=True, slots=True)
 class AgentResult:
-    """A finished agent run: the answer, the transcript, and what it took."""
+    """A finished agent run: the answer, the transcript, and what it took.
+
+    ``output`` is the answer validated as the agent's ``output_type`` (the answer text without
+    one); ``spend`` is what the agent's own ``budget=`` counted (``None`` without one).
+    """
 
     answer: str
     messages: tuple[Message, ...]
     turns: int
     tool_calls: int
     usage: Usage
+    spend: Spend | None = None
+    output: Any = None
 
 
 @dataclass(frozen=True, slots=True)
 class AgentEvent:
-    """One turn started or completed, or one tool call completed (``kind``).
+    """Something that happened in an agent's run; ``kind`` says what.
 
-    ``outcome`` is set for ``tool.completed``; ``usage`` is the turn's for ``turn.completed``.
+    ``turn.started``; ``text.delta`` (``text``: a piece of the model's answer, when the run is
+    streamed); ``stream.reset`` (``text``: why; discard the turn's text so far, a fallback chain
+    moved to another model); ``tool.started`` (``call``); ``tool.completed`` (``call`` and
+    ``outcome``); ``turn.completed`` (``usage`` of the turn, ``tool_calls`` it asked for);
+    finally ``output`` (``output``: the final typed output, ``result``: the ``AgentResult``).
     """
 
     kind: str
@@ -93,3 +114,29 @@ class AgentEvent:
     usage: Usage | None = None
     tool_calls: int = 0
     outcome: ToolOutcome | None = None
+    text: str = ""
+    call: ToolCall | None = None
+    output: Any = None
+    result: AgentResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-able data (what the SSE endpoint sends)."""
+        data: dict[str, Any] = {"kind": self.kind, "agent": self.agent, "turn": self.turn}
+        if self.text:
+            data["text"] = self.text
+        if self.call is not None:
+            data.update(call_id=self.call.id, name=self.call.name, arguments=self.call.arguments)
+        if self.outcome is not None:
+            data.update(
+                ok=self.outcome.ok,
+                content=self.outcome.message.content,
+                replayed=self.outcome.replayed,
+            )
+        if self.usage is not None:
+            data["usage"] = self.usage.model_dump()
+        if self.kind == TURN_COMPLETED:
+            data["tool_calls"] = self.tool_calls
+        if self.kind == OUTPUT:
+            out = self.output
+            data["output"] = out.model_dump(mode="json") if hasattr(out, "model_dump") else out
+        return data

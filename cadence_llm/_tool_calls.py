@@ -8,20 +8,29 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from cadence.exceptions import CadenceError
+from cadence.exceptions import BudgetExceededError, CadenceError
 
 from .messages import ToolCall, ToolMessage
 
 if TYPE_CHECKING:
     from .tools import Tool
 
-__all__ = ["CallTask", "NoScore", "ToolOutcome", "dedupe_calls", "failed", "render_result"]
+__all__ = [
+    "CallObserver",
+    "CallTask",
+    "NoScore",
+    "Replayed",
+    "ToolOutcome",
+    "dedupe_calls",
+    "failed",
+    "render_result",
+]
 
 
 def render_result(value: Any) -> str:
@@ -51,6 +60,7 @@ class ToolOutcome:
         value: The function's return value (``None`` on error).
         error: The exception for a failed call (bad arguments, unknown tool, the tool raised).
         duration: Seconds the call took.
+        replayed: The call was not run: its recorded outcome was reused (a resumed agent).
     """
 
     call: ToolCall
@@ -58,6 +68,7 @@ class ToolOutcome:
     value: Any = None
     error: BaseException | None = None
     duration: float = 0.0
+    replayed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,10 +106,46 @@ class NoScore:
     """Stands in for the score when tools are run without one."""
 
 
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A recorded outcome to use instead of running a call, and how to redo its score changes."""
+
+    outcome: ToolOutcome
+    apply: Callable[[Any], None]
+
+
+class CallObserver:
+    """Told about each call :meth:`ToolBox.run` runs, and asked for recorded ones; a no-op base.
+
+    Agents use it to stream tool-call events and to record each call's outcome the moment it
+    completes, so a resumed turn reuses it instead of running the tool again.
+    """
+
+    def replay(self, call: ToolCall) -> Replayed | None:
+        """The recorded outcome of ``call``, or ``None`` to run it."""
+        return None
+
+    async def started(self, call: ToolCall) -> None:
+        """The call is about to run."""
+
+    async def completed(self, outcome: ToolOutcome, view: Any) -> None:
+        """The call completed (``view`` is its isolated view of the score, before the merge)."""
+
+
 class CallTask:
     """One call as a task of the group: never raises unless the tool is fatal."""
 
-    __slots__ = ("_kwargs", "_semaphore", "_slots", "_tool", "call", "index", "note_name")
+    __slots__ = (
+        "_kwargs",
+        "_observer",
+        "_replayed",
+        "_semaphore",
+        "_slots",
+        "_tool",
+        "call",
+        "index",
+        "note_name",
+    )
     _cadence_is_async = True
 
     def __init__(
@@ -109,6 +156,8 @@ class CallTask:
         index: int,
         slots: list[ToolOutcome | None],
         semaphore: asyncio.Semaphore | None,
+        observer: CallObserver | None = None,
+        replayed: Replayed | None = None,
     ) -> None:
         self._tool = tool
         self.call = call
@@ -116,9 +165,32 @@ class CallTask:
         self.index = index
         self._slots = slots
         self._semaphore = semaphore
+        self._observer = observer
+        self._replayed = replayed
         self.note_name = tool.name
 
     async def __call__(self, view: Any) -> None:
+        if self._replayed is not None:
+            self._replayed.apply(view)
+            self._slots[self.index] = self._replayed.outcome
+            if self._observer is not None:
+                await self._observer.completed(self._replayed.outcome, view)
+            return
+        if self._semaphore is None:
+            await self._execute(view)
+        else:
+            async with self._semaphore:
+                await self._execute(view)
+
+    async def _execute(self, view: Any) -> None:
+        if self._observer is not None:
+            await self._observer.started(self.call)
+        outcome = await self._run(view)
+        self._slots[self.index] = outcome
+        if self._observer is not None:
+            await self._observer.completed(outcome, view)
+
+    async def _run(self, view: Any) -> ToolOutcome:
         started = time.perf_counter()
         if self._tool.has_policies:
             # The runner starts group tasks eagerly: until the first suspension the code runs in
@@ -126,22 +198,15 @@ class CallTask:
             # once so policies run inside the call's own task.
             await asyncio.sleep(0)
         try:
-            if self._semaphore is None:
-                value = await self._tool.invoke(view, self._kwargs)
-            else:
-                async with self._semaphore:
-                    value = await self._tool.invoke(view, self._kwargs)
+            value = await self._tool.invoke(view, self._kwargs)
         except Exception as exc:
-            if self._tool.fatal:
-                raise
-            self._slots[self.index] = failed(self.call, exc, time.perf_counter() - started)
-            return
+            if self._tool.fatal or isinstance(exc, BudgetExceededError):
+                raise  # a nested agent's budget stop is not a tool error for the model to read
+            return failed(self.call, exc, time.perf_counter() - started)
         message = ToolMessage(
             tool_call_id=self.call.id, content=render_result(value), name=self.call.name
         )
-        self._slots[self.index] = ToolOutcome(
-            self.call, message, value, None, time.perf_counter() - started
-        )
+        return ToolOutcome(self.call, message, value, None, time.perf_counter() - started)
 
 
 def failed(call: ToolCall, exc: BaseException, duration: float = 0.0) -> ToolOutcome:

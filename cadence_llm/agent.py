@@ -9,6 +9,18 @@ steps, they get what every step gets: hooks and events (``note.started`` for ``t
 after every completed turn, holding the transcript and the score, so a run resumed after a crash
 between turns replays no model call and re-runs no tool of a completed turn.
 
+Within a turn, a checkpointed agent also records the model's answer and each tool call's outcome
+as it completes (see :mod:`cadence_llm._agent_calls`), so a run killed *inside* a turn resumes
+without calling the model again or re-running a tool call that completed.
+
+:meth:`Agent.stream` iterates over a run as it happens (text deltas, tool calls starting and
+completing with their call ids, turn ends, the final output); inside a run streamed by the web
+integration's SSE endpoint the agent streams its events as frames by itself. With
+``output_type=`` the final answer must validate as a pydantic model; an invalid one is sent
+back with its errors, at most ``output_retries`` times.
+
+One turn's mechanics live in :mod:`cadence_llm._agent_turn`.
+
 Two tool-calling modes: ``"native"`` uses the provider's tool calling; ``"json"`` asks for a JSON
 object ``{"tool_calls": [...], "answer": ...}`` under a JSON schema, which constrained decoding
 (``LocalModel``) always satisfies, for small models without native tool calling.
@@ -16,22 +28,22 @@ object ``{"tool_calls": [...], "answer": ...}`` under a JSON schema, which const
 
 from __future__ import annotations
 
-import inspect
-import logging
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from cadence import Cadence, current_note
+from cadence import Budget, Cadence, current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
 
-from ._agent_json import json_mode_request, parse_json_turn, results_message
+from ._agent_calls import calls_key
+from ._agent_turn import MESSAGES, AgentRun, emit, run_turn, score_codec
 from ._agent_types import (
-    TOOL_COMPLETED,
-    TURN_COMPLETED,
-    TURN_STARTED,
+    OUTPUT,
     AgentEvent,
     AgentResult,
     AgentState,
@@ -39,30 +51,24 @@ from ._agent_types import (
 )
 from ._options import request_options
 from .messages import (
-    AssistantMessage,
     Message,
-    ModelRequest,
     SystemMessage,
     UserMessage,
 )
 from .models.base import Model
 from .notes import fill_template, template_fields
-from .tools import ToolBox, dedupe_calls
+from .structured import (
+    parse_output,
+)
+from .tools import ToolBox
+
+if TYPE_CHECKING:
+    from cadence import WaitRecord
 
 __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError", "agent"]
 
-logger = logging.getLogger("cadence_llm.agent")
 _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
-_RUN: ContextVar[_AgentRun] = ContextVar("cadence_llm_agent_run")
-
-
-class _AgentRun:
-    """Per-run context the turn steps read (the definition itself is shared by all runs)."""
-
-    def __init__(self, agent: Agent, score: Any) -> None:
-        self.agent = agent
-        self.score = score
-        self.first_step = True
+_RUN: ContextVar[AgentRun] = ContextVar("cadence_llm_agent_run")
 
 
 class _Turn:
@@ -76,7 +82,7 @@ class _Turn:
 
     async def __call__(self, state: AgentState) -> bool | None:
         run = _RUN.get()
-        return await run.agent._turn(run, state, self.index)
+        return await run_turn(run.agent, run, state, self.index)
 
 
 class Agent:
@@ -102,6 +108,9 @@ class Agent:
         run_id: str | Callable[[Any], str] | None,
         on_event: Callable[[AgentEvent], Any] | None,
         options: Mapping[str, Any] | None,
+        budget: Budget | None = None,
+        output_type: type[BaseModel] | None = None,
+        output_retries: int = 2,
     ) -> None:
         if not callable(getattr(model, "complete", None)):
             raise CadenceDefinitionError(f"agent: expected a model with complete(), got {model!r}")
@@ -122,6 +131,28 @@ class Agent:
                 template_fields(template)
         if into is not None and not into.isidentifier():
             raise CadenceDefinitionError(f"agent: into= must be a score field name, got {into!r}")
+        if output_type is not None and not (
+            isinstance(output_type, type) and issubclass(output_type, BaseModel)
+        ):
+            raise CadenceDefinitionError(
+                f"agent: output_type must be a pydantic model class, got {output_type!r}"
+            )
+        if not isinstance(output_retries, int) or output_retries < 0:
+            raise CadenceDefinitionError(
+                f"agent: output_retries must be an int >= 0, got {output_retries!r}"
+            )
+        asks = [t.name for t in toolbox if t.approval is not None]
+        if asks and checkpoint is None:
+            raise CadenceDefinitionError(
+                f"agent {name!r}: tool {asks[0]!r} needs approval, so the agent must keep its "
+                "turns while a run waits for the decision: pass checkpoint=SQLiteCheckpointStore"
+                "('runs.db') (inside a checkpointed cadence, its store will do)"
+            )
+        self.output_type = output_type
+        self.output_retries = output_retries
+        self._output_schema = (
+            None if output_type is None else json.dumps(output_type.model_json_schema())
+        )
         self.model = model
         self.toolbox = toolbox
         self.max_turns = max_turns
@@ -141,6 +172,9 @@ class Agent:
             plan.then(f"turn_{i}", _Turn(i), can_interrupt=True)
         if checkpoint is not None:
             plan.with_checkpoint(checkpoint)
+        if budget is not None:
+            plan.with_budget(budget, into="spend")  # checkpointed with the turns
+        self.budget = budget
         self._cadence = plan
         self._turn_names = frozenset(s.name for s in plan.steps)
 
@@ -156,9 +190,9 @@ class Agent:
         result = await self.run(score)
         if self.into is not None:
             if isinstance(score, dict):
-                score[self.into] = result.answer
+                score[self.into] = result.output
             else:
-                setattr(score, self.into, result.answer)
+                setattr(score, self.into, result.output)
 
     def _initial(
         self, score: Any, prompt: str | None, messages: Sequence[Message] | None
@@ -208,9 +242,97 @@ class Agent:
 
         Raises:
             TurnLimitError: the model still asked for tools on the last allowed turn.
+            StructuredOutputError: the final answer never validated as ``output_type``.
+            BudgetExceededError: a budget in force refused a model request or tool calls.
             ModelError: a model call failed.
             ParallelNoteError: a ``fatal`` tool failed.
         """
+        return await self._run(score, prompt, messages, run_id, None)
+
+    async def resume(
+        self,
+        run_id: str,
+        value: Any = None,
+        score: Any = None,
+        *,
+        wait: str | None = None,
+        prompt: str | None = None,
+        messages: Sequence[Message] | None = None,
+    ) -> AgentResult:
+        """Continue a run parked at a tool needing approval, with the decision ``value``.
+
+        Exactly once, like ``Cadence.resume``: the decision is recorded (a second one raises
+        ``WaitError`` ``WAIT_ALREADY_RESOLVED``), then the run goes on from its recorded turn
+        (the model is not asked again; completed calls do not run again). An agent running
+        inside a cadence is resumed through that cadence instead.
+
+        Args:
+            run_id: The parked run (``RunSuspended.run_id``).
+            value: ``True``/``False``, ``cadence.Decision.approve(payload=...)`` (the payload's
+                ``"arguments"`` replace the model's) / ``Decision.reject(reason=...)``, or
+                that as a dict.
+            score: The score to continue on, as passed to :meth:`run` (the tools' changes of
+                finished turns are restored onto it).
+            wait: The wait's key (``"tool:<agent>:<call id>"``) when the run waits on several.
+            prompt: As passed to :meth:`run`, if it was.
+            messages: As passed to :meth:`run`, if it was.
+
+        Raises:
+            WaitError: the run does not wait there, or was resumed before.
+            RunSuspended: the run parked again at a later call needing approval.
+        """
+        if self.checkpoint is None:
+            raise CadenceDefinitionError(
+                f"agent {self.note_name!r} has no checkpoint store of its own; resume the "
+                "cadence it runs in (cadence.resume(run_id, value))"
+            )
+        await self._cadence.deliver(run_id, value, wait=wait)
+        return await self._run(score, prompt, messages, run_id, None)
+
+    async def waits(self, run_id: str | None = None) -> list[WaitRecord]:
+        """The approvals this agent's runs wait on (``cadence.WaitRecord`` s): one run's or all."""
+        return await self._cadence.waits(run_id)
+
+    async def stream(
+        self,
+        score: Any = None,
+        *,
+        prompt: str | None = None,
+        messages: Sequence[Message] | None = None,
+        run_id: str | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """Run the loop and yield its :class:`AgentEvent` records as they happen.
+
+        The model is called in streaming mode, so ``text.delta`` events carry the answer as it
+        is generated; ``tool.started`` / ``tool.completed`` carry each call and its id;
+        ``turn.completed`` ends a turn; the last event is ``output`` with the final typed output
+        and the :class:`AgentResult`. A failure of the run is raised by the iterator; leaving
+        the loop early cancels the run. Arguments as for :meth:`run`.
+        """
+        queue: asyncio.Queue[AgentEvent | None] = asyncio.Queue()
+        task = asyncio.get_running_loop().create_task(
+            self._run(score, prompt, messages, run_id, queue.put_nowait),
+            name=f"cadence-agent-stream:{self.note_name}",
+        )
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            task.result()  # the run's error, if it failed
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _run(
+        self,
+        score: Any,
+        prompt: str | None,
+        messages: Sequence[Message] | None,
+        run_id: str | None,
+        sink: Callable[[AgentEvent], None] | None,
+    ) -> AgentResult:
         rid = self._resolve_run_id(score, run_id)
         if self.checkpoint is not None and rid is None:
             raise CadenceError(
@@ -223,7 +345,8 @@ class Agent:
             messages=[m.model_dump(mode="json") for m in self._initial(score, prompt, messages)]
         )
         scope = current_note()
-        token = _RUN.set(_AgentRun(self, score))
+        run = AgentRun(self, score, rid, sink)
+        token = _RUN.set(run)
         try:
             await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
         except NoteError as exc:
@@ -232,109 +355,28 @@ class Agent:
             raise
         finally:
             _RUN.reset(token)
-        return AgentResult(
-            answer=state.answer or "",
-            messages=tuple(_MESSAGES.validate_python(state.messages)),
+        if self.checkpoint is not None and rid is not None:
+            if run.first_step and score is not None and state.score_state is not None:
+                # Every turn had been checkpointed before a crash: none ran to restore the score.
+                score_codec(self).restore(score, state.score_state)
+            await self.checkpoint.clear_checkpoints(calls_key(self.note_name), rid)
+        answer = state.answer or ""
+        output: Any = answer
+        if self.output_type is not None:
+            output = parse_output(answer, self.output_type)  # validated by the last turn
+        result = AgentResult(
+            answer=answer,
+            messages=tuple(MESSAGES.validate_python(state.messages)),
             turns=state.turns,
             tool_calls=state.tool_calls,
             usage=state.usage,
+            spend=state.spend,
+            output=output,
         )
-
-    # -- one turn ------------------------------------------------------------------------------
-
-    async def _emit(self, event: AgentEvent) -> None:
-        if self.on_event is None:
-            return
-        try:
-            result = self.on_event(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            logger.exception(
-                "agent %r: on_event listener failed; the run continues", self.note_name
-            )
-
-    def _request(self, messages: list[Message], index: int) -> ModelRequest:
-        last = index == self.max_turns
-        final_only = last and self.force_final_answer
-        choice = "none" if final_only else self.tool_choice
-        if self.tool_mode == "json":
-            return json_mode_request(messages, self.toolbox, choice, self.options)
-        return ModelRequest(
-            messages=tuple(messages),
-            tools=self.toolbox.definitions,
-            tool_choice=choice,
-            **self.options,
+        await emit(
+            self, run, AgentEvent(OUTPUT, self.note_name, state.turns, output=output, result=result)
         )
-
-    async def _turn(self, run: _AgentRun, state: AgentState, index: int) -> bool | None:
-        codec = None
-        if self.checkpoint is not None and run.score is not None:
-            from cadence.checkpoint import ScoreCodec
-
-            codec = getattr(self.checkpoint, "codec", None) or ScoreCodec()
-            if run.first_step and state.score_state is not None:
-                codec.restore(run.score, state.score_state)  # resumed: the tools' earlier changes
-        run.first_step = False
-        await self._emit(AgentEvent(TURN_STARTED, self.note_name, index))
-        messages = _MESSAGES.validate_python(state.messages)
-        response = await self.model.complete(self._request(messages, index))
-        state.turns = index
-        state.input_tokens += response.usage.input_tokens
-        state.output_tokens += response.usage.output_tokens
-        state.cached_tokens += response.usage.cached_tokens
-        problem = None
-        if self.tool_mode == "json":
-            answer, calls, problem = parse_json_turn(response.text, prefix=f"call_{index}")
-            assistant = AssistantMessage(content=response.text)
-        else:
-            answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
-            assistant = AssistantMessage(
-                content=response.text, tool_calls=calls, thinking=response.thinking
-            )
-        done = not calls and problem is None
-        if not done and index == self.max_turns:
-            wanted = (
-                f"the model asked for tools ({', '.join(c.name for c in calls)}); raise max_turns, "
-                "or pass force_final_answer=True to make the last turn answer without tools"
-                if calls
-                else f"the model's reply {problem} (raise max_tokens in options=)"
-            )
-            raise TurnLimitError(
-                f"agent {self.note_name!r} reached max_turns={self.max_turns} without a final "
-                f"answer: {wanted}",
-                max_turns=self.max_turns,
-                messages=[*messages, assistant],
-                usage=state.usage,
-            )
-        new: list[Message] = [assistant]
-        if calls:
-            outcomes = await self.toolbox.run(
-                calls, run.score, group=f"turn_{index}.tools", concurrency=self.concurrency
-            )
-            state.tool_calls += len(outcomes)
-            new.extend(
-                results_message(outcomes)
-                if self.tool_mode == "json"
-                else [o.message for o in outcomes]
-            )
-            for outcome in outcomes:
-                await self._emit(AgentEvent(TOOL_COMPLETED, self.note_name, index, outcome=outcome))
-        elif problem is not None:
-            new.append(
-                UserMessage(content=f"Your reply {problem}. Reply again with the JSON object only.")
-            )
-        else:
-            state.answer = answer
-        state.messages = [*state.messages, *(m.model_dump(mode="json") for m in new)]
-        if codec is not None:
-            state.score_state = codec.encode_score(run.score)
-        await self._emit(
-            AgentEvent(
-                TURN_COMPLETED, self.note_name, index, usage=response.usage, tool_calls=len(calls)
-            )
-        )
-        return True if done else None
+        return result
 
 
 def agent(
@@ -354,6 +396,9 @@ def agent(
     run_id: str | Callable[[Any], str] | None = None,
     on_event: Callable[[AgentEvent], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    budget: Budget | None = None,
+    output_type: type[BaseModel] | None = None,
+    output_retries: int = 2,
 ) -> Agent:
     """A note running model → tools → model until a final answer or ``max_turns`` model calls.
 
@@ -370,11 +415,18 @@ def agent(
         tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a tool name, for every turn.
         force_final_answer: Make the last turn answer without tools instead of failing.
         concurrency: At most this many tool calls of one turn at once.
-        checkpoint: A checkpoint store: each completed turn is saved, and a rerun with the
-            same run id resumes after the last completed turn.
+        checkpoint: A checkpoint store: each completed turn is saved, and so are the model's
+            answer and every completed tool call within a turn; a rerun with the same run id
+            resumes where the last one stopped, without re-running a completed tool call.
         run_id: The checkpoint key (a string, or a function of the score).
-        on_event: Called with an :class:`AgentEvent` per turn start/end and per tool call.
+        on_event: Called with every :class:`AgentEvent` of a run (see :meth:`Agent.stream`).
         options: Extra ``ModelRequest`` fields (``temperature``, ``max_tokens``, ``seed``...).
+        budget: Limits for each run of this agent (a ``cadence.Budget``), counted on top of
+            any budget of the enclosing run; the spend is in ``AgentResult.spend``.
+        output_type: A pydantic model the final answer must validate as; it becomes
+            ``AgentResult.output`` and what ``into`` receives. Native mode asks for it with a
+            JSON-schema response format, JSON mode puts its schema in the turn's schema.
+        output_retries: How many invalid final answers are sent back with their errors.
     """
     return Agent(
         model,
@@ -392,4 +444,7 @@ def agent(
         run_id=run_id,
         on_event=on_event,
         options=options,
+        budget=budget,
+        output_type=output_type,
+        output_retries=output_retries,
     )

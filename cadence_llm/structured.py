@@ -30,7 +30,14 @@ from .messages import (
 )
 from .models.base import Model
 
-__all__ = ["StructuredOutputError", "generate", "parse_output", "response_format_for"]
+__all__ = [
+    "StructuredOutputError",
+    "describe_errors",
+    "generate",
+    "parse_output",
+    "reask_message",
+    "response_format_for",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -80,10 +87,19 @@ def _candidates(raw: str) -> list[str]:
     return out
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_errors(exc: ValidationError) -> str:
+    """A validation error as one line the model can act on (``field: problem; ...``)."""
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
         for e in exc.errors(include_url=False)
+    )
+
+
+def reask_message(errors: str, schema: str) -> UserMessage:
+    """The message that sends an invalid answer's errors back with the schema it must match."""
+    return UserMessage(
+        content=f"Your answer is not valid: {errors}. Reply again with only a JSON object "
+        f"that matches this schema: {schema}"
     )
 
 
@@ -176,14 +192,8 @@ async def generate(
         try:
             return parse_output(raw, response_model)
         except ValidationError as exc:
-            errors = _describe(exc)
-        messages += [
-            AssistantMessage(content=raw),
-            UserMessage(
-                content=f"Your answer is not valid: {errors}. Reply again with only a JSON object "
-                f"that matches this schema: {schema}"
-            ),
-        ]
+            errors = describe_errors(exc)
+        messages += [AssistantMessage(content=raw), reask_message(errors, schema)]
     raise StructuredOutputError(
         f"{getattr(model, 'name', model)!r} gave no valid {response_model.__name__} in {attempts} "
         f"attempt(s) (max_retries={max_retries}); last errors: {errors}; last output: {raw[:300]!r}",

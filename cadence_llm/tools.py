@@ -32,15 +32,29 @@ from pydantic import BaseModel, ValidationError
 from cadence import MergeStrategy, Note, is_async_callable, run_group
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
-from ._tool_calls import CallTask, NoScore, ToolOutcome, dedupe_calls, failed, render_result
+from ._approvals import ToolRejectedError, approval_rule, decide
+from ._budgeting import reserve_tool_calls, settle_tool_calls, settle_tool_calls_quietly
+from ._tool_calls import (
+    CallObserver,
+    CallTask,
+    NoScore,
+    Replayed,
+    ToolOutcome,
+    dedupe_calls,
+    failed,
+    render_result,
+)
 from ._tool_schema import arguments_model, given_schema, json_schema
 from .messages import ToolCall, ToolDefinition
 
 __all__ = [
+    "CallObserver",
+    "Replayed",
     "Tool",
     "ToolArgumentsError",
     "ToolBox",
     "ToolOutcome",
+    "ToolRejectedError",
     "UnknownToolError",
     "dedupe_calls",
     "render_result",
@@ -73,6 +87,12 @@ class Tool:
             for functions whose schema comes from elsewhere (an MCP server's tool). ``fn`` then
             receives the model's arguments as keyword arguments, checked only for being a
             JSON object with the schema's required keys: the callee validates the rest.
+        needs_approval: ``True`` (or a function of the validated arguments returning ``True``)
+            makes each call wait for a person's decision before it runs; the run parks until
+            it is resumed (see docs/agents.md, "Tools that need approval"). Needs a
+            checkpointed run.
+        approval_timeout: Seconds to wait for the decision; after that the call is rejected
+            (the model reads that nobody decided). ``None``: wait as long as it takes.
 
     ``@tool`` may also decorate a ``@note(...)``: the note's name and policies carry over.
     """
@@ -88,6 +108,8 @@ class Tool:
         timeout: Any = None,
         fallback: Any = None,
         parameters: Mapping[str, Any] | None = None,
+        needs_approval: bool | Callable[[dict[str, Any]], bool] = False,
+        approval_timeout: float | None = None,
     ) -> None:
         if not callable(fn) or inspect.isclass(fn):
             raise CadenceDefinitionError(f"@tool needs a function, got {fn!r}")
@@ -117,6 +139,22 @@ class Tool:
             self.parameters = given_schema(parameters, tool_name)
         self.description: str = description if description is not None else doc
         self.fatal = fatal
+        self.approval = approval_rule(needs_approval, tool_name)
+        if approval_timeout is not None and (
+            isinstance(approval_timeout, bool)
+            or not isinstance(approval_timeout, int | float)
+            or approval_timeout <= 0
+        ):
+            raise CadenceDefinitionError(
+                f"tool {tool_name!r}: approval_timeout must be seconds > 0 or None, "
+                f"got {approval_timeout!r}"
+            )
+        if approval_timeout is not None and self.approval is None:
+            raise CadenceDefinitionError(
+                f"tool {tool_name!r}: approval_timeout= is for tools with needs_approval=; "
+                "add needs_approval=True or drop it"
+            )
+        self.approval_timeout = approval_timeout
         self.policies = {"retry": retry, "timeout": timeout, "fallback": fallback}
         body = self._body_async if self.is_async else self._body_sync
         self._invoke: Callable[[Any], Any] = body
@@ -130,7 +168,10 @@ class Tool:
         self._invoke_is_async = self.is_async or self._invoke is not body
 
     def __repr__(self) -> str:
-        return f"Tool({self.name!r}{', fatal=True' if self.fatal else ''})"
+        flags = (", fatal=True" if self.fatal else "") + (
+            ", needs_approval" if self.approval is not None else ""
+        )
+        return f"Tool({self.name!r}{flags})"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -227,6 +268,8 @@ def tool(
     retry: Any = None,
     timeout: Any = None,
     fallback: Any = None,
+    needs_approval: bool | Callable[[dict[str, Any]], bool] = False,
+    approval_timeout: float | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -240,6 +283,8 @@ def tool(
     retry: Any = None,
     timeout: Any = None,
     fallback: Any = None,
+    needs_approval: bool | Callable[[dict[str, Any]], bool] = False,
+    approval_timeout: float | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a function callable by a model, bare (``@tool``) or with options (``@tool(retry=3)``).
 
@@ -258,6 +303,8 @@ def tool(
             retry=retry,
             timeout=timeout,
             fallback=fallback,
+            needs_approval=needs_approval,
+            approval_timeout=approval_timeout,
         )
 
     return decorate
@@ -332,6 +379,8 @@ class ToolBox:
         *,
         group: str = "tools",
         concurrency: int | None = None,
+        observer: CallObserver | None = None,
+        wait_prefix: str = "tool",
     ) -> list[ToolOutcome]:
         """Run one turn's tool calls as a ``.sync`` group; return one outcome per call, in order.
 
@@ -343,6 +392,14 @@ class ToolBox:
             score: The score the tools read and write; ``None`` for tools that need none.
             group: The group's name as hooks and errors show it.
             concurrency: Overrides the toolbox's limit for this turn.
+            observer: Told when each call starts and completes, and asked for recorded
+                outcomes to reuse instead of running a call (see :class:`CallObserver`).
+            wait_prefix: The approval wait of a call of a tool needing approval is keyed
+                ``"<wait_prefix>:<call id>"`` (agents use ``"tool:<agent name>"``).
+
+        Before any call runs, each call of a tool needing approval waits for its decision
+        (the run parks until it is resumed); a rejected call becomes an error outcome
+        (``ToolRejectedError``) and the others run.
 
         Raises:
             ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
@@ -353,6 +410,7 @@ class ToolBox:
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
         tasks: list[CallTask] = []
+        fresh = 0  # calls that will really run (not replayed from a record)
         for i, call in enumerate(unique):
             found = self._tools.get(call.name)
             if found is None:
@@ -369,8 +427,26 @@ class ToolBox:
             except ToolArgumentsError as exc:
                 slots[i] = failed(call, exc)
                 continue
-            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore))
+            replayed = observer.replay(call) if observer is not None else None
+            if replayed is None and found.approval is not None:
+                try:
+                    decided = await decide(found, call, kwargs, wait_prefix)
+                except ToolArgumentsError as exc:  # the approver's edit does not validate
+                    slots[i] = failed(call, exc)
+                    continue
+                if isinstance(decided, ToolRejectedError):
+                    slots[i] = failed(call, decided)
+                    continue
+                kwargs = decided
+            fresh += replayed is None
+            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed))
         if tasks:
+            holds = reserve_tool_calls(fresh)  # the run's budget refuses the whole turn
             target = NoScore() if score is None else score
-            await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
+            try:
+                await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
+            except BaseException:
+                settle_tool_calls_quietly(holds)
+                raise
+            await settle_tool_calls(holds)
         return [s for s in slots if s is not None]

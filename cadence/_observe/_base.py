@@ -83,6 +83,13 @@ class CadenceHooks:
     ) -> None:
         """Called when a group's tasks have ended and their changes were merged."""
 
+    async def on_spend(self, note_name: str, charge: Any, total: Any) -> None:
+        """Called after a model request or tool calls were charged to the run's ``Budget``.
+
+        ``charge`` is what that call used, ``total`` the budget's spend after it (both a
+        ``cadence.Spend``).
+        """
+
 
 _METHODS = (
     "before_cadence",
@@ -93,6 +100,7 @@ _METHODS = (
     "on_retry",
     "before_group",
     "after_group",
+    "on_spend",
 )
 
 
@@ -237,6 +245,11 @@ class HooksManager:
         """Dispatch ``on_retry``."""
         if self._calls["on_retry"]:
             await self._fan_out("on_retry", note_name, score, attempt, max_attempts, error)
+
+    async def on_spend(self, note_name: str, charge: Any, total: Any) -> None:
+        """Dispatch ``on_spend``."""
+        if self._calls["on_spend"]:
+            await self._fan_out("on_spend", note_name, charge, total)
 
     async def before_group(
         self, group_name: str, kind: str, task_names: Sequence[str], score: Any

@@ -32,6 +32,7 @@ __all__ = [
     "GroupEvent",
     "NoteEvent",
     "RetryEvent",
+    "SpendEvent",
 ]
 
 
@@ -46,6 +47,7 @@ class Blank:
     __slots__ = (
         "attempt",
         "cadence_name",
+        "charge",
         "depth",
         "duration",
         "error",
@@ -58,9 +60,11 @@ class Blank:
         "note_name",
         "run_id",
         "run_key",
+        "spend",
         "task_index",
         "task_names",
         "timestamp",
+        "total",
     )
 
 
@@ -108,6 +112,9 @@ class CadenceEvent(_Frozen):
         note_name: The step or task for note, retry and group events; else ``None``.
         duration: Seconds, on completed and failed events.
         error: The exception, on failed and retry events.
+        spend: On ``cadence.completed``/``cadence.failed`` of a run with a ``Budget`` in
+            force, the innermost budget's spend (a ``cadence.Spend``); on ``spend.recorded``
+            the same as ``total``; else ``None``.
         metadata: What the event's creator attached; empty on cadence's own events (kept for
             code written for cadence-orchestration 0.7.2, whose events had it too).
     """
@@ -123,6 +130,7 @@ class CadenceEvent(_Frozen):
     note_name: str | None
     duration: float | None
     error: BaseException | None
+    spend: Any
     metadata: Mapping[str, Any] = dataclasses.field(repr=False, compare=False)
 
     def __init__(
@@ -138,6 +146,7 @@ class CadenceEvent(_Frozen):
         note_name: str | None = None,
         duration: float | None = None,
         error: BaseException | None = None,
+        spend: Any = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         _set(self, "event_type", event_type)
@@ -150,6 +159,7 @@ class CadenceEvent(_Frozen):
         _set(self, "note_name", note_name)
         _set(self, "duration", duration)
         _set(self, "error", error)
+        _set(self, "spend", spend)
         _set(self, "metadata", NO_METADATA if metadata is None else metadata)
 
 
@@ -221,3 +231,24 @@ class GroupEvent(NoteEvent):
         super().__init__(event_type, cadence_name, **note)
         _set(self, "kind", kind)
         _set(self, "task_names", task_names)
+
+
+@dataclass(init=False, unsafe_hash=True)
+class SpendEvent(NoteEvent):
+    """A model request or a turn's tool calls were charged to the run's budget (``spend.recorded``).
+
+    Attributes:
+        charge: What the call used (a ``cadence.Spend``).
+        total: The budget's spend after it (``spend`` carries the same value).
+    """
+
+    __slots__ = ()
+    charge: Any
+    total: Any
+
+    def __init__(
+        self, event_type: str, cadence_name: str, *, charge: Any, total: Any, **note: Any
+    ) -> None:
+        super().__init__(event_type, cadence_name, spend=total, **note)
+        _set(self, "charge", charge)
+        _set(self, "total", total)

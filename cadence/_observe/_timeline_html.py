@@ -132,6 +132,24 @@ def _pct(value: float, total: float) -> str:
     return f"{(value / total * 100 if total > 0 else 0.0):.4f}%"
 
 
+def spend_text(spend: dict[str, Any] | None) -> str:
+    """A budget's spend (or one note's charges) in a few words; "" when there is none."""
+    if not spend:
+        return ""
+    parts = []
+    if spend.get("requests"):
+        parts.append(f"{spend['requests']:g} requests")
+    if spend.get("input_tokens") or spend.get("output_tokens"):
+        parts.append(
+            f"{spend.get('input_tokens', 0):g} in / {spend.get('output_tokens', 0):g} out tokens"
+        )
+    if spend.get("tool_calls"):
+        parts.append(f"{spend['tool_calls']:g} tool calls")
+    if spend.get("cost"):
+        parts.append(f"cost {spend['cost']:.6g}")
+    return ", ".join(parts)
+
+
 def _detail(bar: Bar, unit: str) -> str:
     lines = [f"cadence: {bar.cadence}"]
     if bar.group:
@@ -143,6 +161,8 @@ def _detail(bar: Bar, unit: str) -> str:
     lines.append(f"status: {bar.status}")
     if bar.error:
         lines.append(f"error: {bar.error}")
+    if bar.spend:
+        lines.append(f"spend: {spend_text(bar.spend)}")
     for r in bar.retries:
         lines.append(
             f"retry after attempt {r['attempt']}/{r['max_attempts']} at +{_fmt(r['t'], unit)}: {r['error']}"
@@ -172,6 +192,7 @@ def render_html(bars: list[Bar], info: dict[str, Any], *, title: str | None = No
         f'<span class="badge {escape(status)}">{ {"ok": "completed", "waiting": "parked at a wait"}.get(status, status) }</span> '
         f"{_fmt(duration if duration is not None else total, unit)} · {len(bars)} notes · "
         f"{failures} failed · {retries} {'retry' if retries == 1 else 'retries'}"
+        + (f" · spend: {escape(spend_text(info['spend']))}" if info.get("spend") else "")
         + (f" · {escape(info['error'])}" if info.get("error") else "")
         + "</div>",
         '<div class="legend"><span><i class="k-step"></i>step</span><span><i class="k-sync"></i>sync group</span>'

@@ -256,6 +256,7 @@ OTHER_ATTRIBUTES: frozenset[str] = frozenset(
         "with_hooks",
         "with_reporter",
         "with_checkpoint",
+        "with_budget",
         "run",
         "run_sync",
         "name",
@@ -339,6 +340,7 @@ ALIASES: dict[str, str] = {
     "except_": "on_error",
     "hooks": "with_hooks",
     "checkpoint": "with_checkpoint",
+    "budget": "with_budget",
     "execute": "run",
     "start": "run",
 }

@@ -224,6 +224,15 @@ class ScoreCodec:
             raise _corrupt("$", f"invalid JSON ({type(exc).__name__})") from exc
         return self.restore(score, state)
 
+    def encode_fields(self, score_cls: type, values: dict[str, Any]) -> dict[str, Any]:
+        """Like ``encode_score`` for some fields only (``decode_fields`` reads it back).
+
+        Used to record what one ``.sync`` task or tool call changed, without the whole score.
+        """
+        allowed = self.allowed_types(score_cls)
+        fields = {name: self._encode(v, f"$.{name}", allowed, set()) for name, v in values.items()}
+        return {"format": FORMAT, "class": class_name(score_cls), "fields": fields}
+
     def allowed_types(self, score_cls: type) -> dict[str, type]:
         """Classes decodable for scores of ``score_cls``: itself, its field types, ``types``."""
         cached = self._allowed.get(score_cls)

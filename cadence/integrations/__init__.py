@@ -10,6 +10,6 @@ tokens) can call :func:`publish_event` without depending on any web framework: t
 the client when the run is being streamed, and is dropped otherwise.
 """
 
-from cadence.integrations._stream import publish_event
+from cadence.integrations._stream import is_streamed, publish_event
 
-__all__ = ["publish_event"]
+__all__ = ["is_streamed", "publish_event"]

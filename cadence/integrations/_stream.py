@@ -10,6 +10,8 @@ Frames (``text/event-stream``), each with an increasing ``id``:
 * ``run_started`` ``{"cadence", "run_id"}``
 * ``note_started`` / ``note_completed`` / ``note_failed`` ``{"note", "group", "duration"?, "code"?}``
 * ``retry`` ``{"note", "attempt", "max_attempts", "code"}``
+* ``spend`` ``{"note", "charge", "total"}`` after each model request or tool batch charged to
+  the run's ``Budget`` (each a ``Spend`` as an object)
 * anything a note publishes, e.g. ``token`` ``{"text": "..."}``
 * finally ``result`` (the response JSON) or ``error`` (a problem document), then the stream ends.
 """
@@ -27,7 +29,7 @@ from cadence._observe._base import CadenceHooks
 from cadence.exceptions import CadenceError
 from cadence.integrations._encode import to_jsonable
 
-__all__ = ["EventRelay", "RunStream", "publish_event", "sse_frame"]
+__all__ = ["EventRelay", "RunStream", "is_streamed", "publish_event", "sse_frame"]
 
 _current_relay: ContextVar[EventRelay | None] = ContextVar("cadence_sse_relay", default=None)
 _DONE = object()
@@ -39,6 +41,11 @@ def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     lines = "".join(f"data: {line}\n" for line in text.split("\n"))
     return f"{head}event: {event}\n{lines}\n".encode()
+
+
+def is_streamed() -> bool:
+    """Whether the current run is being streamed (so notes can stream what they produce)."""
+    return _current_relay.get() is not None
 
 
 def publish_event(event: str, data: Any = None) -> bool:
@@ -105,6 +112,10 @@ class EventRelay(CadenceHooks):
         """Leave the group."""
         if self._groups:
             self._groups.pop()
+
+    async def on_spend(self, note_name: str, charge: Any, total: Any) -> None:
+        """``spend``."""
+        self.push("spend", {"note": note_name, "charge": charge, "total": total})
 
     async def on_retry(
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException

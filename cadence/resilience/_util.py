@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from cadence._callables import is_async_callable, note_name_of
-from cadence.exceptions import CadenceDefinitionError, Skip
+from cadence.exceptions import BudgetExceededError, CadenceDefinitionError, Skip
 
 __all__ = [
     "ErrorMatcher",
@@ -40,9 +40,10 @@ def is_never_handled(error: BaseException) -> bool:
 
     ``asyncio.CancelledError``, ``KeyboardInterrupt`` and ``SystemExit`` are not ``Exception``
     subclasses and are never caught at all; ``Skip`` is an ``Exception`` but means "end the run
-    cleanly", so retrying or replacing it would change the program's meaning.
+    cleanly", so retrying or replacing it would change the program's meaning; a
+    ``BudgetExceededError`` stops the run, and retrying or falling back would spend past it.
     """
-    return not isinstance(error, Exception) or isinstance(error, Skip)
+    return not isinstance(error, Exception) or isinstance(error, Skip | BudgetExceededError)
 
 
 def label_of(fn: Any, name: str | None = None) -> str:

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol, Self, runtime_checkable
 
 from .. import _otel
+from .._budgeting import reserve_request, settle_quietly, settle_request
 from ..errors import TruncatedStreamError, normalize_error
 from ..messages import (
     FinishReason,
@@ -199,6 +200,7 @@ class ModelAdapter(abc.ABC):
     async def complete(self, request: ModelRequest | str) -> ModelResponse:
         """Answer ``request``; every provider failure surfaces as a ``ModelError``."""
         req = as_request(request)
+        holds = reserve_request(self.model, req)  # a run's budget refuses it before it is sent
         span = _otel.start_span(self.system, self.model, req, stream=False)
         started = time.perf_counter()
         try:
@@ -206,14 +208,17 @@ class ModelAdapter(abc.ABC):
                 response = await self._complete(req)
         except asyncio.CancelledError:
             _otel.end_span(span, None, None)
+            await settle_request(holds, self.model, None)
             raise
         except Exception as exc:
+            await settle_request(holds, self.model, None)
             err = self._normalize(exc, span)
             if err is exc:
                 raise
             raise err from exc
         _otel.end_span(span, response, None)
         record_call(response, time.perf_counter() - started)
+        await settle_request(holds, self.model, response)
         return response
 
     async def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:
@@ -224,6 +229,7 @@ class ModelAdapter(abc.ABC):
         :class:`~cadence_llm.errors.TruncatedStreamError`.
         """
         req = as_request(request)
+        holds = reserve_request(self.model, req)
         builder = ResponseBuilder(model=self.model, system=self.system)
         span = _otel.start_span(self.system, self.model, req, stream=True)
         started = time.perf_counter()
@@ -234,13 +240,16 @@ class ModelAdapter(abc.ABC):
                     yield event
         except (asyncio.CancelledError, GeneratorExit):
             _otel.end_span(span, None, None)
+            settle_quietly(holds, self.model, builder.response() if builder.chunks else None)
             raise
         except Exception as exc:
+            await settle_request(holds, self.model, builder.response() if builder.chunks else None)
             err = self._normalize(exc, span, builder.response() if builder.chunks else None)
             if err is exc:
                 raise
             raise err from exc
         response = builder.response()
+        await settle_request(holds, self.model, response)
         if builder.finish_reason is None:
             err = TruncatedStreamError(
                 f"the stream ended after {builder.chunks} chunks without a finish signal",

@@ -27,3 +27,13 @@ def postgres_dsn() -> Iterator[str]:
     dsn, stop = start_postgres()
     yield dsn
     stop()
+
+
+@pytest.fixture
+def store_address(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a campaign's store of ``kind`` (the test's parameter) lives: a file, a URL, a DSN."""
+    if kind == "sqlite":
+        return str(tmp_path / "campaign.db")
+    fixture = {"redis": "redis_url", "postgres": "postgres_dsn"}[kind]
+    address: str = request.getfixturevalue(fixture)
+    return address

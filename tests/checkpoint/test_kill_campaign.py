@@ -20,15 +20,10 @@ RUNS = int(os.environ.get("CADENCE_CAMPAIGN_RUNS", "100"))
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis", "postgres"])
 def test_kill_9_campaign_loses_and_repeats_no_completed_step(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    kind: str, tmp_path: Path, store_address: str
 ) -> None:
     """Random SIGKILLs: every run returns right, no completed step re-runs, no restart waits."""
-    address = {
-        "sqlite": lambda: str(tmp_path / "campaign.db"),
-        "redis": lambda: request.getfixturevalue("redis_url"),
-        "postgres": lambda: request.getfixturevalue("postgres_dsn"),
-    }[kind]()
-    counts = run_campaign(kind, address, tmp_path, runs=RUNS)
+    counts = run_campaign(kind, store_address, tmp_path, runs=RUNS)
     print(f"{kind}: {counts}")
     assert counts["lost"] == 0, counts
     assert counts["completed_reruns"] == 0, counts

@@ -174,3 +174,29 @@ async def test_code_on_the_public_clock_runs_on_the_fake_clock() -> None:
         assert clock.current() is fake
     assert fake.sleeps == [30.0]
     assert isinstance(clock.current(), clock.SystemClock)
+
+
+async def test_task_changes_recorded_in_one_group_replay_identically_in_another() -> None:
+    """task_changes() captures a task's effect; replay_changes() merges it the same way later."""
+    from cadence import replay_changes, task_changes
+
+    recorded: list[Any] = []
+
+    def make_recorder(score: S) -> Any:
+        def task(view: S) -> None:
+            view.items.append("x")
+            view.total = 5
+            recorded.append(task_changes(view, score))
+
+        return task
+
+    live = S()
+    await run_group("live", [make_recorder(live), make_recorder(live)], live)
+    assert recorded[0].in_place == frozenset({"items"}) and recorded[0].values["total"] == 5
+
+    def replayer(changes: Any) -> Any:
+        return lambda view: replay_changes(view, changes)
+
+    again = S()
+    await run_group("again", [replayer(c) for c in recorded], again)
+    assert again == live == S(items=["x", "x"], total=5)

@@ -202,7 +202,7 @@ async def test_fatal_tool_and_model_errors_end_the_run() -> None:
 
 
 async def test_events_per_turn_and_per_tool_call() -> None:
-    """on_event gets turn start/end and one event per tool call; hooks see turns and groups."""
+    """on_event gets turn start/end, each call's start and end, the output; hooks see turns."""
     events: list[AgentEvent] = []
     seen: list[tuple[str, str]] = []
     emitter = EventEmitter()
@@ -218,14 +218,19 @@ async def test_events_per_turn_and_per_tool_call() -> None:
     await flow.run()
     assert [(e.kind, e.turn) for e in events] == [
         ("turn.started", 1),
+        ("tool.started", 1),
         ("tool.completed", 1),
+        ("tool.started", 1),
         ("tool.completed", 1),
         ("turn.completed", 1),
         ("turn.started", 2),
         ("turn.completed", 2),
+        ("output", 2),
     ]
-    assert events[1].outcome is not None and events[1].outcome.call.id == "c1"
-    assert events[3].tool_calls == 2 and events[3].usage is not None
+    assert events[1].call is not None and events[1].call.id == "c1"
+    assert events[2].outcome is not None and events[2].outcome.call.id == "c1"
+    assert events[5].tool_calls == 2 and events[5].usage is not None
+    assert events[-1].output == "ok" and events[-1].result is not None
     assert ("note.started", "turn_1") in seen and ("note.completed", "turn_2") in seen
     assert ("group.started", "turn_1.tools") in seen
     assert seen.count(("note.completed", "add_stop")) == 2
