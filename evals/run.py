@@ -1,17 +1,19 @@
 """Run the codegen evals on a model and write the results table into ``evals/README.md``.
 
-Usage (offline, on the local models; ``make evals`` runs the first two lines)::
+Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 
-    python -m evals.run --model smollm2 --modes bare,text,grammar
-    python -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
-    python -m evals.run --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan,text,grammar --limit 27
+    python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout
     python -m evals.run --report            # only rebuild the tables from evals/results/
 
-Each (model, mode) writes ``evals/results/<model>__<mode>.jsonl``, one row per task, appended as
-it goes; a rerun skips tasks already measured (``--fresh`` starts over). ``text`` and
-``grammar`` runs use repair rounds, and the first answer of each is recorded too, so one run
-gives both the "without repair" and "with repair" rows. Any ``Model`` can be measured from
-Python with :func:`run_eval`.
+``--tasks dev`` is the development set (``tasks.jsonl``, tuned on), ``--tasks heldout`` the
+held-out set (``tasks_heldout.jsonl``, never tuned on); results go to ``evals/results/`` and
+``evals/results/heldout/``. Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
+task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
+use the library's defaults (repair rounds, re-decoding), and the first answer of each is
+recorded too, so one run gives both the "first answer" and "final" rows. Any ``Model`` can be
+measured from Python with :func:`run_eval`.
 """
 
 from __future__ import annotations
@@ -56,11 +58,11 @@ def _append(path: Path, row: dict[str, Any]) -> None:
 async def run_eval(
     model: Model,
     *,
-    modes: Sequence[str] = ("bare", "text", "grammar"),
+    modes: Sequence[str] = ("plan",),
     label: str | None = None,
     limit: int | None = None,
     max_repairs: int = 2,
-    max_tokens: int = 160,
+    max_tokens: int = 600,
     fresh: bool = False,
     out: Path = RESULTS,
     tasks_path: Path = TASKS,
@@ -99,6 +101,8 @@ def _pct(part: int, whole: int) -> str:
 def table(out: Path = RESULTS) -> str:
     """The Markdown results table from every results file."""
     settings = [
+        ("plan", "first", "plan (default), first answer"),
+        ("plan", "final", "plan (default), final"),
         ("bare", "first", "bare one-line prompt"),
         ("text", "first", "pack, free text"),
         ("text", "final", "pack, free text + repair"),
@@ -221,12 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m evals.run", description=__doc__.split("\n")[0])
     p.add_argument("--model", action="append", default=[], help="local weights name or GGUF path")
-    p.add_argument(
-        "--modes", default="bare,text,grammar", help="comma list of bare,text,grammar,json"
-    )
+    p.add_argument("--modes", default="plan", help="comma list of plan,bare,text,grammar,json")
     p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
     p.add_argument("--max-repairs", type=int, default=2)
-    p.add_argument("--max-tokens", type=int, default=160)
+    p.add_argument("--max-tokens", type=int, default=600)
     p.add_argument("--n-ctx", type=int, default=4096)
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the local model")
     p.add_argument("--fresh", action="store_true", help="discard earlier rows of these runs")
@@ -234,9 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="results folder")
     p.add_argument(
         "--tasks",
-        choices=("main", "heldout"),
-        default="main",
-        help="the 90-task dataset, or the 27 held-out wordings (results in results/heldout/)",
+        choices=("dev", "heldout"),
+        default="dev",
+        help="the development set, or the held-out set (results in results/heldout/)",
     )
     args = p.parse_args(argv)
     heldout = args.tasks == "heldout"
