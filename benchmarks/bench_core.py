@@ -204,8 +204,7 @@ _OLD_SCRIPT = textwrap.dedent(
             raws.append((time.perf_counter() - t0) / 500 / 100)
             t0 = time.perf_counter()
             for _ in range(500):
-                c._score = s
-                await c.run()
+                await c.run(s)
             cads.append((time.perf_counter() - t0) / 500 / 100)
         print(json.dumps({"raw_us": min(raws) * 1e6, "cadence_us": min(cads) * 1e6}))
 

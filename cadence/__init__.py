@@ -11,8 +11,11 @@ milliseconds of ``import asyncio``.
 import typing
 
 from cadence._cadence import Cadence
+from cadence._callables import is_async_callable
+from cadence._context import NoteScope, current_note
 from cadence._merge import MergeStrategy, merge_snapshots
 from cadence._note import Note, note
+from cadence._plan import Plan
 from cadence._score import Atomic, AtomicDict, AtomicList, ImmutableScore, Score
 from cadence._version import __version__
 from cadence.exceptions import (
@@ -38,6 +41,7 @@ if typing.TYPE_CHECKING:
         TimingHooks,
         TracingHooks,
     )
+    from cadence._group import run_group
     from cadence.diagram import to_dot, to_mermaid
     from cadence.resilience import (
         CircuitBreaker,
@@ -63,6 +67,7 @@ _LAZY = {
     "TimingHooks": "cadence._builtin_hooks",
     "TracingHooks": "cadence._builtin_hooks",
     "circuit_breaker": "cadence.resilience",
+    "run_group": "cadence._group",
     "fallback": "cadence.resilience",
     "retry": "cadence.resilience",
     "timeout": "cadence.resilience",
@@ -108,7 +113,9 @@ __all__ = [
     "MetricsHooks",
     "Note",
     "NoteError",
+    "NoteScope",
     "ParallelNoteError",
+    "Plan",
     "Retry",
     "RetryExhaustedError",
     "Score",
@@ -120,10 +127,13 @@ __all__ = [
     "ValidationError",
     "__version__",
     "circuit_breaker",
+    "current_note",
     "fallback",
+    "is_async_callable",
     "merge_snapshots",
     "note",
     "retry",
+    "run_group",
     "timeout",
     "to_dot",
     "to_mermaid",

@@ -1,20 +1,20 @@
 """The builder: ``Cadence(name, score).then(...).sync(...).split(...).child(...)``.
 
-Each builder call validates its arguments and appends an immutable step to the plan, so a
-mistake fails on the line that made it. ``run()`` hands the plan to the runner; everything a
+Each builder call validates its arguments and appends an immutable step, so a mistake fails
+on the line that made it. ``plan()`` freezes the definition into a :class:`~cadence._plan.Plan`
+and ``run()`` hands that plan to the runner, which never reads the builder itself; everything a
 run changes lives in that run, so one definition can serve any number of concurrent runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
-from cadence._note import is_async_callable, note_name_of
-from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
 from cadence.exceptions import CadenceDefinitionError
 from cadence.hooks import HooksManager
 
@@ -30,39 +30,9 @@ _CHECKPOINT_METHODS = (
 )
 
 
-def _task(fn: Any, where: str) -> Task:
-    if isinstance(fn, Cadence):
-        raise CadenceDefinitionError(
-            f"{where}: got Cadence {fn.name!r}; compose cadences with "
-            ".child(name, cadence, merge) instead"
-        )
-    if not callable(fn):
-        raise CadenceDefinitionError(
-            f"{where}: expected a function taking the score, got {type(fn).__name__} {fn!r}"
-        )
-    if inspect.isclass(fn):
-        raise CadenceDefinitionError(
-            f"{where}: got the class {fn.__name__}; pass a function (or an instance with __call__)"
-        )
-    return Task(note_name_of(fn), fn, is_async_callable(fn))
-
-
-def _tasks(value: Any, where: str, *, allow_empty: bool = False) -> tuple[Task, ...]:
-    if callable(value) and not isinstance(value, (list, tuple)):
-        return (_task(value, where),)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise CadenceDefinitionError(
-            f"{where}: expected a function or a list of functions, got {type(value).__name__}"
-        )
-    items = list(value)
-    if not items and not allow_empty:
-        raise CadenceDefinitionError(
-            f"{where}: the list of tasks is empty; give at least one function"
-        )
-    return tuple(_task(fn, f"{where}[{i}]") for i, fn in enumerate(items))
-
-
 def _hook_list(hooks: Any, where: str) -> list[Any]:
+    if isinstance(hooks, HooksManager):  # e.g. the enclosing run's hooks: attach its members
+        return list(hooks.hooks)
     items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
     if not items:
         raise CadenceDefinitionError(f".{where}: got an empty list of hooks")
@@ -99,6 +69,8 @@ class Cadence(Generic[S]):
         self._checkpoint: Any = None
         self._checkpoint_run_id: str | None = None
         self._checkpoint_max_attempts: int | None = None
+        self._plan: Plan[S] | None = None
+        self._plan_hooks = -1  # the hooks' revision the cached plan was built with
 
     # -- introspection ------------------------------------------------------------------
 
@@ -131,6 +103,30 @@ class Cadence(Generic[S]):
         """The checkpoint store from ``with_checkpoint``, or ``None``."""
         return self._checkpoint
 
+    def plan(self) -> Plan[S]:
+        """The definition frozen into the :class:`Plan` a run executes.
+
+        The plan is built once and kept until the definition changes (a step, hook, reporter,
+        handler or checkpoint store is added), so runs do not pay for it.
+        """
+        plan = self._plan
+        if plan is None or self._plan_hooks != self._hooks.revision:
+            plan = Plan(
+                self._name,
+                self._score,
+                tuple(self._steps),
+                hooks=self._hooks.frozen() if self._hooks else None,
+                reporters=tuple(self._reporters),
+                error_handler=self._error_handler,
+                stop_on_error=self._stop_on_error,
+                checkpoint=self._checkpoint,
+                checkpoint_run_id=self._checkpoint_run_id,
+                checkpoint_max_attempts=self._checkpoint_max_attempts,
+            )
+            self._plan = plan
+            self._plan_hooks = self._hooks.revision
+        return plan
+
     def __repr__(self) -> str:
         return f"Cadence({self._name!r}, steps={[s.name for s in self._steps]!r})"
 
@@ -139,6 +135,7 @@ class Cadence(Generic[S]):
     def _add(self, step: Step) -> Cadence[S]:
         self._steps.append(step)
         self._names.add(step.name)
+        self._plan = None
         return self
 
     def _check_name(self, name: Any, method: str) -> str:
@@ -159,7 +156,7 @@ class Cadence(Generic[S]):
     ) -> Cadence[S]:
         """Run ``task(score)`` (sync or async) as the next step."""
         name = self._check_name(name, "then")
-        return self._add(ThenStep(name, _task(task, f".then({name!r})"), can_interrupt))
+        return self._add(ThenStep(name, task_of(task, f".then({name!r})"), can_interrupt))
 
     def sync(
         self,
@@ -181,7 +178,7 @@ class Cadence(Generic[S]):
                 f".sync({name!r}, ...): expected a list of functions, got a single function; "
                 f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
             )
-        parsed = _tasks(tasks, f".sync({name!r})")
+        parsed = tasks_of(tasks, f".sync({name!r})")
         merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
         if not callable(merge):
             raise CadenceDefinitionError(
@@ -204,12 +201,12 @@ class Cadence(Generic[S]):
                 f".split({name!r}): condition must be a function taking the score and returning "
                 f"a truth value, got {condition!r}"
             )
-        cond = _task(condition, f".split({name!r}, condition=...)")
-        true_tasks = _tasks(if_true, f".split({name!r}, if_true=...)")
+        cond = task_of(condition, f".split({name!r}, condition=...)")
+        true_tasks = tasks_of(if_true, f".split({name!r}, if_true=...)")
         false_tasks = (
             ()
             if if_false is None
-            else _tasks(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
+            else tasks_of(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
 
@@ -247,7 +244,7 @@ class Cadence(Generic[S]):
             raise CadenceDefinitionError(
                 f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
             )
-        merge_task = _task(merge, f".child({name!r}, merge=...)")
+        merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
 
     def on_error(self, handler: Callable[[S, BaseException], Any], stop: bool = True) -> Cadence[S]:
@@ -262,6 +259,7 @@ class Cadence(Generic[S]):
             )
         self._error_handler = handler
         self._stop_on_error = bool(stop)
+        self._plan = None
         return self
 
     def with_hooks(self, hooks: Any) -> Cadence[S]:
@@ -278,6 +276,7 @@ class Cadence(Generic[S]):
                 f".with_reporter(): expected a function (note_name, elapsed, score), got {reporter!r}"
             )
         self._reporters.append(reporter)
+        self._plan = None
         return self
 
     def with_checkpoint(
@@ -309,6 +308,7 @@ class Cadence(Generic[S]):
         self._checkpoint = store
         self._checkpoint_run_id = run_id
         self._checkpoint_max_attempts = max_attempts
+        self._plan = None
         return self
 
     # -- running ----------------------------------------------------------------------------
@@ -322,15 +322,19 @@ class Cadence(Generic[S]):
             score: Run on this score instead of the one the cadence was built with; the
                 definition and its default score are left untouched.
             run_id: The run's id (checkpoint key; reported to hooks).
-            hooks: A hooks object or a list of them attached to this run only (after the
-                cadence's own hooks) — e.g. a per-request event relay — leaving the shared
-                definition unchanged.
+            hooks: A hooks object, a list of them or a ``HooksManager`` attached to this run
+                only (after the cadence's own hooks) — e.g. a per-request event relay, or
+                ``current_note().hooks`` to report into the enclosing run — leaving the shared
+                definition unchanged. A hook attached to both is called once.
         """
-        from cadence._runner import run_cadence
+        from cadence._runner import run_plan
 
-        target = self._score if score is None else score
-        extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) if hooks is not None else None
-        result: S = await run_cadence(self, target, run_id, inherited=extra)
+        plan = self.plan()
+        target = plan.score if score is None else score
+        extra = None
+        if hooks is not None:
+            extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) or None
+        result: S = await run_plan(plan, target, run_id, inherited=extra)
         return result
 
     def run_sync(

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 __all__ = [
     "Clock",
     "SystemClock",
+    "TimerHandle",
     "attempts_cap",
     "call_later",
     "cap_attempts",

@@ -1,9 +1,10 @@
 """Where a running note can find out which run, group and note it belongs to.
 
-The runner sets ``current_note`` only while hooks are attached, so cadences without hooks pay
-nothing; policies (retry, breaker) read it to report ``on_retry`` and friends to the run's hooks.
-Each task of a ``.sync`` group runs in its own asyncio task, which copies the context, so tasks
-never see each other's scope.
+:func:`current_note` is the public reading side. The runner sets the scope only while hooks or
+a checkpoint store are attached, so a bare cadence pays nothing; policies (retry, a model
+chain) read it to report ``on_retry`` to the run's hooks, and tools and agents read it to run
+inside the enclosing run. Each task of a ``.sync`` group runs in its own asyncio task, which
+copies the context, so tasks never see each other's scope.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cadence.hooks import HooksManager
 
-__all__ = ["NoteScope", "current_note"]
+__all__ = ["NoteScope", "current_note", "note_var"]
 
 
 class NoteScope:
@@ -57,4 +58,16 @@ class NoteScope:
         )
 
 
-current_note: ContextVar[NoteScope | None] = ContextVar("cadence_current_note", default=None)
+note_var: ContextVar[NoteScope | None] = ContextVar("cadence_current_note", default=None)
+"""The scope of the note running in this context; set and reset by the runner only."""
+
+
+def current_note() -> NoteScope | None:
+    """The note running in this asyncio task or thread — its cadence, run id, group and the
+    run's hooks — or ``None`` outside a run (and in runs with no hooks and no checkpoints).
+
+    A hook reads it to know which group a task belongs to; code called from a note reads it to
+    report into the run (``scope.hooks.on_retry(...)``) or to run a nested cadence inside it
+    (``cadence.run(score, hooks=scope.hooks)``).
+    """
+    return note_var.get()

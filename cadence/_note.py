@@ -7,35 +7,13 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
+from cadence._callables import is_async_callable, note_name_of
 from cadence.exceptions import CadenceDefinitionError
 
-__all__ = ["Note", "is_async_callable", "note", "note_name_of"]
+__all__ = ["Note", "note"]
 
 S = TypeVar("S")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def is_async_callable(fn: Any) -> bool:
-    """Whether calling ``fn`` returns an awaitable (async functions, notes, async ``__call__``)."""
-    marked = getattr(fn, "_cadence_is_async", None)
-    if marked is not None:
-        return bool(marked)
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    if inspect.iscoroutinefunction(fn):
-        return True
-    call = getattr(type(fn), "__call__", None)  # noqa: B004 - instances with async __call__
-    return call is not None and inspect.iscoroutinefunction(call)
-
-
-def note_name_of(fn: Any) -> str:
-    """The name hooks and diagrams use for a callable: a note's name, else its ``__name__``."""
-    name = getattr(fn, "note_name", None) or getattr(fn, "__name__", None)
-    if isinstance(name, str) and name:
-        return name
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    return getattr(fn, "__name__", None) or type(fn).__name__
 
 
 class Note(Generic[S]):

@@ -1,22 +1,40 @@
-"""The plan a builder records: step records that the runner, diagrams and the validator read.
+"""The plan a builder records: step records and the frozen :class:`Plan` the runner executes.
 
-A cadence *describes* its steps here; running them is the runner's job. The records are plain
-slotted classes rather than dataclasses so ``import cadence`` stays cheap.
+A cadence *describes* its steps here; running them is the runner's job. ``Cadence.plan()``
+freezes the definition (steps, hooks, reporters, error handler, checkpoint settings) into one
+:class:`Plan`, and the runner reads only that: it never looks inside the builder. Diagrams and
+the validator read the same step records.
+
+The records are plain slotted classes rather than dataclasses so ``import cadence`` stays
+cheap, and they are read-only: assigning an attribute raises ``AttributeError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
+    from cadence.hooks import HooksManager
 
-__all__ = ["ChildStep", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
+__all__ = ["ChildStep", "Plan", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
+
+S = TypeVar("S")
 
 
 class _Record:
     __slots__ = ()
+
+    def _init(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only; build a new one instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
 
     def __repr__(self) -> str:
         names: tuple[str, ...] = self.__slots__
@@ -36,11 +54,12 @@ class Task(_Record):
     """One callable of a step: its display name and whether calling it returns an awaitable."""
 
     __slots__ = ("fn", "is_async", "name")
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
 
     def __init__(self, name: str, fn: Callable[..., Any], is_async: bool) -> None:
-        self.name = name
-        self.fn = fn
-        self.is_async = is_async
+        self._init(name=name, fn=fn, is_async=is_async)
 
 
 class ThenStep(_Record):
@@ -48,11 +67,12 @@ class ThenStep(_Record):
 
     __slots__ = ("can_interrupt", "name", "task")
     kind = "then"
+    name: str
+    task: Task
+    can_interrupt: bool
 
     def __init__(self, name: str, task: Task, can_interrupt: bool = False) -> None:
-        self.name = name
-        self.task = task
-        self.can_interrupt = can_interrupt
+        self._init(name=name, task=task, can_interrupt=can_interrupt)
 
 
 class SyncStep(_Record):
@@ -60,14 +80,15 @@ class SyncStep(_Record):
 
     __slots__ = ("merge", "merge_name", "name", "tasks")
     kind = "sync"
+    name: str
+    tasks: tuple[Task, ...]
+    merge: Callable[..., Any]
+    merge_name: str
 
     def __init__(
         self, name: str, tasks: tuple[Task, ...], merge: Callable[..., Any], merge_name: str
     ) -> None:
-        self.name = name
-        self.tasks = tasks
-        self.merge = merge
-        self.merge_name = merge_name
+        self._init(name=name, tasks=tasks, merge=merge, merge_name=merge_name)
 
 
 class SplitStep(_Record):
@@ -75,14 +96,15 @@ class SplitStep(_Record):
 
     __slots__ = ("condition", "if_false", "if_true", "name")
     kind = "split"
+    name: str
+    condition: Task
+    if_true: tuple[Task, ...]
+    if_false: tuple[Task, ...]
 
     def __init__(
         self, name: str, condition: Task, if_true: tuple[Task, ...], if_false: tuple[Task, ...]
     ) -> None:
-        self.name = name
-        self.condition = condition
-        self.if_true = if_true
-        self.if_false = if_false
+        self._init(name=name, condition=condition, if_true=if_true, if_false=if_false)
 
 
 class ChildStep(_Record):
@@ -94,6 +116,10 @@ class ChildStep(_Record):
 
     __slots__ = ("cadence", "merge", "name", "score")
     kind = "child"
+    name: str
+    cadence: Cadence[Any]
+    merge: Task
+    score: Callable[[Any], Any] | None
 
     def __init__(
         self,
@@ -102,10 +128,88 @@ class ChildStep(_Record):
         merge: Task,
         score: Callable[[Any], Any] | None = None,
     ) -> None:
-        self.name = name
-        self.cadence = cadence
-        self.merge = merge
-        self.score = score
+        self._init(name=name, cadence=cadence, merge=merge, score=score)
 
 
 Step = ThenStep | SyncStep | SplitStep | ChildStep
+
+
+class Plan(_Record, Generic[S]):
+    """A cadence's definition, frozen: everything a run reads, and nothing a run changes.
+
+    ``Cadence.plan()`` builds it (and keeps it until the definition changes); the runner
+    executes it. A plan never refers back to the builder, so one plan serves any number of
+    concurrent runs, and a step added to the cadence later never shows up in a run in flight.
+
+    Attributes:
+        name: The cadence's name.
+        score: The score a run uses when it is not given one (the cadence's own).
+        steps: The steps, in order.
+        hooks: A read-only dispatcher over the attached hooks, or ``None`` without hooks.
+        reporters: ``with_reporter`` callables, in order.
+        error_handler: The ``on_error`` handler, or ``None``.
+        stop_on_error: Whether the run ends after ``error_handler`` handled a failure.
+        checkpoint: The checkpoint store, or ``None``.
+        checkpoint_run_id: The run id given to ``with_checkpoint``, or ``None``.
+        checkpoint_max_attempts: ``with_checkpoint(max_attempts=...)``, or ``None``.
+        observed: Whether anything watches the run (hooks, reporters or a checkpoint store);
+            when not, the runner takes its fast path.
+    """
+
+    __slots__ = (
+        "checkpoint",
+        "checkpoint_max_attempts",
+        "checkpoint_run_id",
+        "error_handler",
+        "hooks",
+        "name",
+        "observed",
+        "reporters",
+        "score",
+        "steps",
+        "stop_on_error",
+    )
+    name: str
+    score: S
+    steps: tuple[Step, ...]
+    hooks: HooksManager | None
+    reporters: tuple[Callable[..., Any], ...]
+    error_handler: Callable[..., Any] | None
+    stop_on_error: bool
+    checkpoint: Any
+    checkpoint_run_id: str | None
+    checkpoint_max_attempts: int | None
+    observed: bool
+
+    def __init__(
+        self,
+        name: str,
+        score: S,
+        steps: tuple[Step, ...],
+        *,
+        hooks: HooksManager | None = None,
+        reporters: tuple[Callable[..., Any], ...] = (),
+        error_handler: Callable[..., Any] | None = None,
+        stop_on_error: bool = True,
+        checkpoint: Any = None,
+        checkpoint_run_id: str | None = None,
+        checkpoint_max_attempts: int | None = None,
+    ) -> None:
+        self._init(
+            name=name,
+            score=score,
+            steps=steps,
+            hooks=hooks or None,
+            reporters=reporters,
+            error_handler=error_handler,
+            stop_on_error=stop_on_error,
+            checkpoint=checkpoint,
+            checkpoint_run_id=checkpoint_run_id,
+            checkpoint_max_attempts=checkpoint_max_attempts,
+            observed=bool(hooks) or bool(reporters) or checkpoint is not None,
+        )
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        """The names of the steps, in order."""
+        return tuple(step.name for step in self.steps)

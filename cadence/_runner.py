@@ -1,4 +1,7 @@
-"""Executes a cadence's plan on one score. This is the hot path.
+"""Executes a frozen :class:`~cadence._plan.Plan` on one score. This is the hot path.
+
+The runner reads only the plan (``Cadence.plan()``), never the builder, so what a run executes
+is fixed when it starts.
 
 Design choices, each measured (see ``benchmarks/``):
 
@@ -20,19 +23,16 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cadence._context import NoteScope, current_note
+from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
-from cadence._plan import ChildStep, SplitStep, Step, SyncStep, Task, ThenStep
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
 from cadence.hooks import HooksManager
 
-if TYPE_CHECKING:
-    from cadence._cadence import Cadence
-
-__all__ = ["run_cadence"]
+__all__ = ["run_plan"]
 
 logger = logging.getLogger("cadence.runner")
 _to_thread = asyncio.to_thread
@@ -96,32 +96,34 @@ def _adopt(score: Any, result: Any) -> Any:
     return score
 
 
-async def run_cadence(
-    cadence: Cadence[Any],
+async def run_plan(
+    plan: Plan[Any],
     score: Any,
     run_id: str | None = None,
     inherited: HooksManager | None = None,
 ) -> Any:
-    """Run ``cadence`` on ``score`` and return the final score."""
-    hooks = cadence._hooks if cadence._hooks else None
+    """Run ``plan`` on ``score`` and return the final score.
+
+    ``inherited`` are hooks of an enclosing run (a parent cadence, a tool-calling agent); they
+    are called after the plan's own, and a hook attached to both is called once.
+    """
+    hooks = plan.hooks
     if inherited:
         own = hooks.hooks if hooks else ()
-        # A hooks object attached to both the parent and the child is called once.
         extra = [h for h in inherited.hooks if not any(h is o for o in own)]
         if extra:
             hooks = HooksManager([*own, *extra])
-    checkpoint = cadence._checkpoint
+    checkpoint = plan.checkpoint
     if run_id is None:
-        run_id = cadence._checkpoint_run_id
+        run_id = plan.checkpoint_run_id
         if run_id is None and checkpoint is not None:
             run_id = uuid.uuid4().hex
-    reporters = cadence._reporters
-    run = _Run(cadence._name, run_id, hooks)
+    run = _Run(plan.name, run_id, hooks)
 
-    if hooks is None and checkpoint is None and not reporters:
+    if hooks is None and not plan.observed:
         # Fast path: the common cadence without observers.
         try:
-            for step in cadence._steps:
+            for step in plan.steps:
                 try:
                     if type(step) is ThenStep:
                         task = step.task
@@ -135,22 +137,18 @@ async def run_cadence(
                 except (Skip, _Stop):
                     break
                 except Exception as exc:
-                    score = await _handle_error(cadence, run, step, score, exc)
+                    score = await _handle_error(plan, run, step, score, exc)
         except _Stop:
             pass
         return score
-    return await _run_observed(cadence, run, score, checkpoint, reporters)
+    return await _run_observed(plan, run, score)
 
 
-async def _run_observed(
-    cadence: Cadence[Any],
-    run: _Run,
-    score: Any,
-    checkpoint: Any,
-    reporters: list[Callable[..., Any]],
-) -> Any:
+async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     hooks = run.hooks
-    name = cadence._name
+    name = plan.name
+    checkpoint = plan.checkpoint
+    reporters = plan.reporters
     started = time.perf_counter()
     session = None
     error: BaseException | None = None
@@ -162,21 +160,21 @@ async def _run_observed(
             cadence_name=name,
             run_id=run.run_id or "",
             score=score,
-            step_names=[s.name for s in cadence._steps],
-            max_attempts=cadence._checkpoint_max_attempts,
+            step_names=list(plan.step_names),
+            max_attempts=plan.checkpoint_max_attempts,
         )
         score = session.score
     if hooks is not None:
         await hooks.before_cadence(name, score)
     try:
-        for index, step in enumerate(cadence._steps):
+        for index, step in enumerate(plan.steps):
             if session is not None and step.name in session.completed:
                 continue
             t0 = time.perf_counter()
             token = None
             if hooks is not None or session is not None:
                 # Checkpointed runs expose their run id to notes (agents key turns by it).
-                token = current_note.set(run.scope(step.name, None, None, score))
+                token = note_var.set(run.scope(step.name, None, None, score))
             if hooks is not None:
                 await hooks.before_note(step.name, score)
             try:
@@ -198,7 +196,7 @@ async def _run_observed(
                 if hooks is not None:
                     await hooks.after_note(step.name, score, time.perf_counter() - t0, err)
                 try:
-                    score = await _handle_error(cadence, run, step, score, err)
+                    score = await _handle_error(plan, run, step, score, err)
                 except _Stop:
                     error = err
                     break
@@ -208,7 +206,7 @@ async def _run_observed(
                 continue
             finally:
                 if token is not None:
-                    current_note.reset(token)
+                    note_var.reset(token)
             elapsed = time.perf_counter() - t0
             if hooks is not None:
                 await hooks.after_note(step.name, score, elapsed)
@@ -238,7 +236,7 @@ async def _report(reporter: Callable[..., Any], note_name: str, elapsed: float, 
 
 
 async def _handle_error(
-    cadence: Cadence[Any],
+    plan: Plan[Any],
     run: _Run,
     step: Step,
     score: Any,
@@ -252,13 +250,13 @@ async def _handle_error(
     hooks = run.hooks
     if hooks is not None and await hooks.on_error(step.name, score, err):
         return score
-    handler = cadence._error_handler
+    handler = plan.error_handler
     if handler is None:
         if err is exc:
             raise err
         raise err from exc
     await _maybe_await(handler(score, err))
-    if cadence._stop_on_error:
+    if plan.stop_on_error:
         raise _Stop
     return score
 
@@ -270,7 +268,7 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
     """Run one task of a group with hooks around it (only used when hooks are attached)."""
     hooks = run.hooks
     assert hooks is not None
-    token = current_note.set(run.scope(task.name, group, index, score))
+    token = note_var.set(run.scope(task.name, group, index, score))
     t0 = time.perf_counter()
     await hooks.before_note(task.name, score)
     try:
@@ -279,7 +277,7 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
         await hooks.after_note(task.name, score, time.perf_counter() - t0, exc)
         raise
     finally:
-        current_note.reset(token)
+        note_var.reset(token)
     await hooks.after_note(task.name, score, time.perf_counter() - t0)
     return result
 
@@ -402,19 +400,19 @@ async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
 
 
 async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
-    child = step.cadence
+    child = step.cadence.plan()
     if step.score is not None:
         child_score = await _maybe_await(step.score(score))
     else:
-        child_score = copy.deepcopy(child._score)
+        child_score = copy.deepcopy(child.score)
     hooks = run.hooks
     t0 = time.perf_counter()
     if hooks is not None:
-        await hooks.before_group(step.name, "child", [s.name for s in child._steps], score)
+        await hooks.before_group(step.name, "child", child.step_names, score)
     error: BaseException | None = None
     try:
         try:
-            child_result = await run_cadence(child, child_score, run.run_id, inherited=hooks)
+            child_result = await run_plan(child, child_score, run.run_id, inherited=hooks)
         except NoteError as exc:
             raise NoteError(
                 f"child cadence {child.name!r} (step {step.name!r}) failed: {exc.message}",

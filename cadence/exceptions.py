@@ -19,12 +19,18 @@ happen while it *runs*, so callers can catch one family without the other::
 
 ``asyncio.CancelledError`` is never wrapped, retried or swallowed: cancelling a run cancels
 every note in flight and the cancellation propagates to the caller.
+
+An error class may ask to stay catchable as itself after a run wraps it, by setting
+``catchable_through_notes = True`` (``cadence_llm``'s provider errors do): the ``NoteError`` (or
+``ParallelNoteError``) wrapping it, at any depth of child cadences and groups, is then also an
+instance of its class and carries its attributes, so ``except RateLimitedError`` around
+``run()`` fires while ``except NoteError`` and ``.note_name`` keep working.
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "CadenceDefinitionError",
@@ -45,6 +51,8 @@ class CadenceError(Exception):
     """Base of every cadence error; carries a stable ``code`` and structured ``details``."""
 
     default_code = "CADENCE_ERROR"
+    catchable_through_notes: ClassVar[bool] = False
+    """True: a ``NoteError`` wrapping this error is also an instance of its class."""
 
     def __init__(
         self,
@@ -96,8 +104,45 @@ class ValidationError(CadenceDefinitionError):
         self.diagnostics = items
 
 
+def _root_cause(error: BaseException | None) -> BaseException | None:
+    """The error a chain of NoteErrors wraps (the one a note raised in the first place)."""
+    while isinstance(error, NoteError):
+        error = error.original_error
+    return error
+
+
+_WRAPPERS: dict[tuple[type[BaseException], type[BaseException]], type[BaseException]] = {}
+
+
+def _wrapper_class(note_cls: type[NoteError], root_cls: type[BaseException]) -> type[Any]:
+    """``note_cls`` and ``root_cls`` in one class, named e.g. ``NoteError[RateLimitedError]``."""
+    key = (note_cls, root_cls)
+    found = _WRAPPERS.get(key)
+    if found is None:
+        found = _WRAPPERS[key] = type(
+            f"{note_cls.__name__}[{root_cls.__name__}]",
+            (note_cls, root_cls),
+            {
+                "__module__": note_cls.__module__,
+                "__str__": CadenceError.__str__,  # the note's "[CODE] note 'x' failed: ..."
+                "__reduce__": NoteError.__reduce__,
+                "_wrapped_class": root_cls,
+            },
+        )
+    return found
+
+
+def _rebuild_wrapper(
+    note_cls: type[NoteError], root_cls: type[BaseException], state: dict[str, Any], args: Any
+) -> Any:
+    return _rebuild(_wrapper_class(note_cls, root_cls), state, args)
+
+
 class NoteError(CadenceError):
     """A note failed while the cadence ran.
+
+    When the root cause's class sets ``catchable_through_notes``, the instance is also of that
+    class (see the module docstring) and starts with the root cause's attributes.
 
     Args:
         message: What happened.
@@ -106,6 +151,21 @@ class NoteError(CadenceError):
     """
 
     default_code = "NOTE_FAILED"
+    _original_position: ClassVar[int] = 2  # where original_error sits among the positionals
+    _wrapped_class: ClassVar[type[BaseException] | None] = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        pos = cls._original_position
+        original = kwargs.get("original_error", args[pos] if len(args) > pos else None)
+        root = _root_cause(original)
+        if root is None or not getattr(type(root), "catchable_through_notes", False):
+            return super().__new__(cls)
+        base = cls.__mro__[1] if cls._wrapped_class is not None else cls
+        wrapper = _wrapper_class(base, type(root))
+        err = super(NoteError, wrapper).__new__(wrapper)
+        # The root's own fields (retry_after, status_code...); not its notes, shown on the root.
+        err.__dict__.update((k, v) for k, v in root.__dict__.items() if k != "__notes__")
+        return err
 
     def __init__(
         self,
@@ -117,17 +177,26 @@ class NoteError(CadenceError):
         details: dict[str, Any] | None = None,
     ) -> None:
         merged = {"note_name": note_name, **(details or {})}
-        super().__init__(message, code, merged)
+        # Named, not super(): in a wrapper class the next __init__ would be the wrapped error's.
+        CadenceError.__init__(self, message, code, merged)
         self.note_name = note_name
         self.original_error = original_error
         if original_error is not None:
             self.__cause__ = original_error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        wrapped = type(self)._wrapped_class
+        if wrapped is None:
+            return super().__reduce__()
+        note_cls = type(self).__mro__[1]
+        return (_rebuild_wrapper, (note_cls, wrapped, self.__dict__.copy(), self.args))
 
 
 class ParallelNoteError(NoteError):
     """A task of a ``.sync`` group failed; names the group and the task's position in it."""
 
     default_code = "PARALLEL_NOTE_FAILED"
+    _original_position = 4
 
     def __init__(
         self,

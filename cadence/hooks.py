@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cadence._context import NoteScope, current_note
+from cadence._context import current_note
 
 __all__ = [
     "CadenceHooks",
@@ -35,9 +35,8 @@ __all__ = [
 logger = logging.getLogger("cadence.hooks")
 
 
-def note_scope() -> NoteScope | None:
-    """The note currently executing in this task (cadence, run id, note, group), if hooks run."""
-    return current_note.get()
+note_scope = current_note
+"""The note currently executing (``cadence.current_note``, under its older name)."""
 
 
 class CadenceHooks:
@@ -122,30 +121,53 @@ class HooksManager:
     implements ``after_note`` costs nothing on the other calls.
     """
 
-    __slots__ = ("_by_method", "_hooks")
+    __slots__ = ("_by_method", "_frozen", "_hooks", "_revision")
 
     def __init__(self, hooks: Sequence[Any] = ()) -> None:
         self._hooks: list[Any] = []
         self._by_method: dict[str, list[Any]] = {m: [] for m in _METHODS}
+        self._frozen = False
+        self._revision = 0
         for h in hooks:
             self.add(h)
 
     def add(self, hooks: Any) -> HooksManager:
         """Attach a hook object (a ``CadenceHooks`` or any object with some of its methods)."""
+        self._check_mutable("add")
         self._hooks.append(hooks)
         self._reindex()
         return self
 
     def remove(self, hooks: Any) -> HooksManager:
         """Detach a hook object."""
+        self._check_mutable("remove")
         self._hooks = [h for h in self._hooks if h is not hooks]
         self._reindex()
         return self
 
     def clear(self) -> None:
         """Detach every hook object."""
+        self._check_mutable("clear")
         self._hooks.clear()
         self._reindex()
+
+    def frozen(self) -> HooksManager:
+        """A read-only copy with the same hooks, as a ``Plan`` holds it."""
+        copy = HooksManager(self._hooks)
+        copy._frozen = True
+        return copy
+
+    @property
+    def revision(self) -> int:
+        """A number that changes whenever a hook is attached or detached."""
+        return self._revision
+
+    def _check_mutable(self, method: str) -> None:
+        if self._frozen:
+            raise TypeError(
+                f"HooksManager.{method}(): this is a run plan's read-only copy; attach hooks to "
+                f"the cadence (cadence.with_hooks(h) or cadence.hooks.{method}(h)) instead"
+            )
 
     @property
     def hooks(self) -> tuple[Any, ...]:
@@ -159,6 +181,7 @@ class HooksManager:
         return len(self._hooks)
 
     def _reindex(self) -> None:
+        self._revision += 1
         for method in _METHODS:
             base = getattr(CadenceHooks, method)
             bound = []

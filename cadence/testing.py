@@ -1,6 +1,6 @@
 """Helpers for testing code that uses cadence: a fake clock and a testing mode.
 
-Resilience policies read time through ``cadence._clock``; the helpers here swap that clock so
+Resilience policies read time through ``cadence.clock``; the helpers here swap that clock so
 tests of retries, deadlines and circuit breakers run instantly and deterministically::
 
     from cadence.testing import FakeClock, testing_mode

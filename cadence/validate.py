@@ -4,7 +4,9 @@
 mistakes with a stable code, a position and a fix. ``check_source(text, mode="composition")``
 accepts only a cadence expression over registry names — the mode for untrusted text — and
 ``build(text, registry, score=...)`` interprets such a composition into a ``Cadence`` without
-``exec``, ``eval`` or ``compile``. ``check_module("pkg.mod")`` imports the user's own module
+``exec``, ``eval`` or ``compile``; ``parse_composition(text, registry)`` gives the checked
+composition as plain data (``Composition`` of ``StepSpec`` calls whose note arguments are
+``Ref`` s) for tools that read it, such as code generation. ``check_module("pkg.mod")`` imports the user's own module
 and checks the built cadences it defines. See ``docs/validate.md``.
 """
 
@@ -16,7 +18,14 @@ from typing import Any, Literal
 
 from cadence._validate._build import build
 from cadence._validate._built import check_cadence, check_module
-from cadence._validate._composition import FILENAME, Limits, parse_composition
+from cadence._validate._composition import (
+    FILENAME,
+    Composition,
+    Limits,
+    Ref,
+    StepSpec,
+    parse_composition,
+)
 from cadence._validate._diagnostics import CODES, Diagnostic, Severity, at
 from cadence._validate._grammar import GRAMMAR, MERGE_STRATEGIES, METHODS, grammar_table
 from cadence._validate._module import check_module_source
@@ -28,9 +37,12 @@ __all__ = [
     "GRAMMAR",
     "MERGE_STRATEGIES",
     "METHODS",
+    "Composition",
     "Diagnostic",
     "Limits",
+    "Ref",
     "Severity",
+    "StepSpec",
     "ValidationError",
     "build",
     "check_cadence",
@@ -39,6 +51,7 @@ __all__ = [
     "check_source",
     "grammar_table",
     "has_errors",
+    "parse_composition",
 ]
 
 #: The ``filename`` passed to ``ast.parse`` for compositions (visible to audit hooks).

@@ -8,8 +8,9 @@ Install with ``pip install 'cadence-orchestration[llm]'`` plus the provider extr
 
 from __future__ import annotations
 
+from ._cadence_tool import cadence_tool
 from .agent import Agent, AgentEvent, AgentResult, TurnLimitError, agent
-from .chain import ChainResult, FallbackChain, default_fallback
+from .chain import ChainResult, FallbackChain, Gate, default_fallback
 from .errors import (
     AllModelsFailedError,
     AnswerRejectedError,
@@ -39,6 +40,8 @@ from .messages import (
     StreamReset,
     SystemMessage,
     TextDelta,
+    Thinking,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolDefinition,
@@ -54,6 +57,7 @@ from .models import (
     Model,
     OpenAICompatModel,
     OpenAIModel,
+    OpenAIResponsesModel,
     ScriptedModel,
 )
 from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
@@ -79,6 +83,7 @@ __all__ = [
     "FailMidStream",
     "FallbackChain",
     "FunctionModel",
+    "Gate",
     "LLMNote",
     "LocalModel",
     "MalformedResponseError",
@@ -92,6 +97,7 @@ __all__ = [
     "ModelTimeoutError",
     "OpenAICompatModel",
     "OpenAIModel",
+    "OpenAIResponsesModel",
     "OverloadedError",
     "Price",
     "PriceTable",
@@ -106,6 +112,8 @@ __all__ = [
     "StructuredOutputError",
     "SystemMessage",
     "TextDelta",
+    "Thinking",
+    "ThinkingDelta",
     "Tool",
     "ToolArgumentsError",
     "ToolBox",
@@ -121,6 +129,7 @@ __all__ = [
     "UsageLedger",
     "UserMessage",
     "agent",
+    "cadence_tool",
     "classify",
     "default_fallback",
     "generate",

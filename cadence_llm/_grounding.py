@@ -25,8 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence._validate._composition import Composition, StepSpec
-from cadence.validate import Diagnostic
+from cadence.validate import Composition, Diagnostic, StepSpec
 from cadence_llm import _wording
 from cadence_llm._plan import step_comments
 from cadence_llm._prompts import spec

@@ -28,7 +28,7 @@ import tokenize
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cadence._validate._composition import Composition, Ref, parse_composition
+from cadence.validate import Composition, Ref, parse_composition
 from cadence_llm._prompts import PACK_VERSION, spec
 
 __all__ = [

@@ -133,7 +133,7 @@ def composition_features(comp: Any) -> frozenset[str]:
 @functools.cache
 def answer_features(answer: str) -> frozenset[str]:
     """The structures a worked answer uses (see :func:`composition_features`)."""
-    from cadence._validate._composition import parse_composition
+    from cadence.validate import parse_composition
 
     comp, _ = parse_composition(answer, None)
     if comp is None:

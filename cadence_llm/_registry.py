@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from cadence._cadence import Cadence
+from cadence import Cadence
 
 __all__ = ["ROLES", "describe_registry", "describe_score", "infer_role", "roles_of"]
 

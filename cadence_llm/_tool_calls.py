@@ -70,7 +70,8 @@ def dedupe_calls(calls: Sequence[ToolCall], *, prefix: str = "call") -> tuple[To
 
     A call repeating an earlier one exactly (same id, name and arguments, as some providers
     stream by mistake) is dropped, so a side-effecting tool does not run twice. A different
-    call reusing an id gets the id with a ``#n`` suffix; a missing id becomes ``{prefix}_{i}``.
+    call reusing an id gets the id with a ``-n`` suffix (``call_0-2``: every provider accepts
+    ids of letters, digits, ``_`` and ``-``); a missing id becomes ``{prefix}_{i}``.
     """
     seen: dict[str, ToolCall] = {}
     out: list[ToolCall] = []
@@ -80,9 +81,9 @@ def dedupe_calls(calls: Sequence[ToolCall], *, prefix: str = "call") -> tuple[To
             if seen[cid].name == call.name and seen[cid].arguments == call.arguments:
                 continue
             n = 2
-            while f"{cid}#{n}" in seen:
+            while f"{cid}-{n}" in seen:
                 n += 1
-            cid = f"{cid}#{n}"
+            cid = f"{cid}-{n}"
         fixed = call if cid == call.id else call.model_copy(update={"id": cid})
         seen[cid] = fixed
         out.append(fixed)

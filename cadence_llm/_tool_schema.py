@@ -8,17 +8,18 @@ model's arguments with the same pydantic model keeps schema and validation from 
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from cadence.exceptions import CadenceDefinitionError
 
-__all__ = ["arguments_model", "json_schema", "parse_docstring"]
+__all__ = ["arguments_model", "given_schema", "json_schema", "parse_docstring"]
 
 _SECTION = re.compile(
     r"^\s*(Args|Arguments|Parameters|Returns|Yields|Raises|Examples?|Notes?):\s*$"
@@ -125,6 +126,21 @@ def arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel],
             f"({type(exc).__name__}: {exc}); use JSON-like types, enums and pydantic models"
         ) from exc
     return model, takes_score, summary
+
+
+def given_schema(schema: Any, name: str) -> dict[str, Any]:
+    """A schema passed as ``Tool(parameters=...)``: a JSON object schema, copied."""
+    if not isinstance(schema, Mapping) or schema.get("type", "object") != "object":
+        raise CadenceDefinitionError(
+            f"tool {name!r}: parameters must be a JSON schema of an object, such as "
+            f'{{"type": "object", "properties": {{...}}}}; got {schema!r}'
+        )
+    required = schema.get("required", [])
+    if not isinstance(required, list | tuple) or not all(isinstance(k, str) for k in required):
+        raise CadenceDefinitionError(
+            f"tool {name!r}: the schema's 'required' must be a list of names, got {required!r}"
+        )
+    return {"type": "object", **copy.deepcopy(dict(schema))}
 
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from cadence._cadence import Cadence
-from cadence._context import current_note
+from cadence import Cadence, current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
 
 from ._agent_json import json_mode_request, parse_json_turn, results_message
@@ -38,6 +37,7 @@ from ._agent_types import (
     AgentState,
     TurnLimitError,
 )
+from ._options import request_options
 from .messages import (
     AssistantMessage,
     Message,
@@ -133,7 +133,9 @@ class Agent:
         self.checkpoint = checkpoint
         self.run_id = run_id
         self.on_event = on_event
-        self.options = dict(options or {})
+        self.options = request_options(
+            options, where=f"agent {name!r}", reserved=("messages", "tools", "tool_choice")
+        )
         plan: Cadence[AgentState] = Cadence(name, AgentState())
         for i in range(1, max_turns + 1):
             plan.then(f"turn_{i}", _Turn(i), can_interrupt=True)
@@ -184,7 +186,7 @@ class Agent:
             return str(self.run_id(score))
         if self.run_id is not None:
             return self.run_id
-        scope = current_note.get()
+        scope = current_note()
         return scope.run_id if scope is not None else None
 
     async def run(
@@ -209,8 +211,6 @@ class Agent:
             ModelError: a model call failed.
             ParallelNoteError: a ``fatal`` tool failed.
         """
-        from cadence._runner import run_cadence
-
         rid = self._resolve_run_id(score, run_id)
         if self.checkpoint is not None and rid is None:
             raise CadenceError(
@@ -222,10 +222,10 @@ class Agent:
         state = AgentState(
             messages=[m.model_dump(mode="json") for m in self._initial(score, prompt, messages)]
         )
-        scope = current_note.get()
+        scope = current_note()
         token = _RUN.set(_AgentRun(self, score))
         try:
-            await run_cadence(self._cadence, state, rid, inherited=scope.hooks if scope else None)
+            await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
         except NoteError as exc:
             if exc.note_name in self._turn_names and exc.original_error is not None:
                 raise exc.original_error from exc
@@ -289,7 +289,9 @@ class Agent:
             assistant = AssistantMessage(content=response.text)
         else:
             answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
-            assistant = AssistantMessage(content=response.text, tool_calls=calls)
+            assistant = AssistantMessage(
+                content=response.text, tool_calls=calls, thinking=response.thinking
+            )
         done = not calls and problem is None
         if not done and index == self.max_turns:
             wanted = (

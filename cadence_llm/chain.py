@@ -2,12 +2,18 @@
 
 A chain is itself a :class:`~cadence_llm.models.base.Model`, so it can be used (and nested)
 anywhere a model is. For each model in order it makes up to ``retry`` attempts (sleeping for the
-provider's Retry-After when it gave one), guarded by that model's circuit breaker; an error whose
-``should_fallback`` is true moves on to the next model, any other error (authentication, a bad
-request) stops the chain at once, because another model will not fix it. With ``hedge_after``
-the next model is started when the current one is slow, the first good answer wins and the
-others are cancelled. An optional ``check`` can refuse a successful but bad answer. Every
-attempt is recorded; when all models fail, one :class:`AllModelsFailedError` lists them.
+provider's Retry-After when it gave one); an error whose ``should_fallback`` is true moves on to
+the next model, any other error (authentication, a bad request) stops the chain at once, because
+another model will not fix it. A model whose declared context window is too small for the
+request is passed over without a call. With ``hedge_after`` the next model is started when the
+current one is slow, the first good answer wins and the others are cancelled. An optional
+``check`` can refuse a successful but bad answer. Every attempt is recorded; when all models
+fail, one :class:`AllModelsFailedError` lists them.
+
+One loop makes every attempt, for ``complete`` (sequential or hedged) and ``stream`` alike
+(:mod:`cadence_llm._attempts`), judged by the chain's :class:`cadence.resilience.Retry` policy.
+Before each attempt the model's *gates* are entered: its circuit breaker and any ``gates=``
+(rate limiters, quotas), see :mod:`cadence_llm._gates`.
 
 Retries inside the chain are the only retries: adapters build SDK clients with
 ``max_retries=0``, so exactly the configured number of attempts reaches each provider.
@@ -16,42 +22,33 @@ Retries inside the chain are the only retries: adapters build SDK clients with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
-from cadence import _clock
-from cadence._context import current_note
+from cadence import clock as _clock
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
-from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry, RetryEvent
+from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
 
+from ._attempts import Call, Stop, tries
+from ._gates import BreakerGate, Gate, GateFactory, gates_for
+from ._windows import TokenCounter, estimate_tokens
 from .errors import (
     AllModelsFailedError,
     AnswerRejectedError,
     Attempt,
     ModelError,
-    ModelTimeoutError,
 )
 from .messages import ModelRequest, ModelResponse, StreamDone, StreamEvent, StreamReset
-from .models.base import Model, as_request
+from .models.base import Model, as_request, model_identity
+from .ratelimit import RateLimiter
 
-__all__ = ["ChainResult", "FallbackChain", "default_fallback"]
-
-logger = logging.getLogger("cadence_llm")
-T = TypeVar("T")
+__all__ = ["ChainResult", "FallbackChain", "Gate", "default_fallback"]
 
 Check: TypeAlias = Callable[[ModelResponse], "bool | str | Awaitable[bool | str | None] | None"]
 BreakerFactory: TypeAlias = Callable[[Model], CircuitBreaker]
-
-
-def _health_error(exc: BaseException) -> BaseException | None:
-    """What the breaker should count: retryable model errors say the provider is unwell; a bad
-    request, an auth error or a rejected answer show it answered, so they count as successes."""
-    if isinstance(exc, ModelError) and not exc.retryable:
-        return None
-    return exc
 
 
 def default_fallback(error: ModelError) -> bool:
@@ -73,14 +70,6 @@ class ChainResult:
     model: str
 
 
-class _Stop(Exception):
-    """Internal: a model's error that must end the whole chain."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class FallbackChain:
     """Try models in order; a chain is itself a model.
 
@@ -89,13 +78,16 @@ class FallbackChain:
         name: The chain's name in errors and spans (default: the models' names joined by ``>``).
         retry: Attempts per model: an int, or a :class:`cadence.resilience.Retry` policy whose
             ``max_attempts`` and delays are used (default: 2 attempts, exponential backoff from
-            0.5 s; a provider's Retry-After wins over the
-            backoff). Only errors with ``retryable`` set are retried.
+            0.5 s; a provider's Retry-After wins over the backoff). Only errors with
+            ``retryable`` set are retried.
         breaker: Per-model circuit breakers: True gives each model a default
             :class:`~cadence.resilience.CircuitBreaker` private to this chain; a factory
             ``breaker(model) -> CircuitBreaker`` lets you share circuits (e.g. a Redis store
             across processes). A model whose circuit is open is skipped without a call; only
             retryable errors count as failures.
+        gates: More checks before each attempt (rate limiters, quotas): :class:`Gate` objects
+            shared by all models, or factories ``gate(model) -> Gate | None``. Entered in order
+            after the breaker, within the attempt's time limit.
         fallback_on: Decides whether an error moves to the next model
             (default :func:`default_fallback`).
         hedge_after: Seconds after which the next model is started alongside a slow one.
@@ -103,7 +95,20 @@ class FallbackChain:
             (recorded as :class:`AnswerRejectedError`, which falls back). May be async.
         deadline: Seconds the whole call may take, sleeps included; waits that would pass it
             are skipped in favour of the next model.
+        attempt_timeout: Seconds one attempt may take (gates, call and check), after which it
+            fails with a retryable ``ModelTimeoutError``; for a stream, the longest wait for
+            each chunk. Independent of ``deadline``, which bounds the whole call.
+        context_windows: Declared context windows in tokens, by model name (a model may also
+            declare its own ``context_window`` attribute). A request estimated larger than a
+            model's window skips that model without a call, as does any model whose window is
+            not larger than one that already refused the request.
+        count_tokens: ``count_tokens(request) -> int``, the request's size for routing
+            (default: a four-characters-per-token estimate plus ``max_tokens``).
         on_attempt: Called with each finished :class:`Attempt` (for logging and metrics).
+        limiter: A :class:`~cadence_llm.ratelimit.RateLimiter` consulted before each attempt,
+            ahead of the circuit breaker: a model at its declared limit is skipped or waited
+            for (by the limiter's policy) without a request, and a provider's 429 blocks the
+            model for every run sharing the limiter's store. The limiter is a gate.
     """
 
     system = "chain"
@@ -115,11 +120,16 @@ class FallbackChain:
         name: str | None = None,
         retry: int | Retry = 2,
         breaker: bool | BreakerFactory = False,
+        gates: Sequence[Gate | GateFactory] = (),
         fallback_on: Callable[[ModelError], bool] = default_fallback,
         hedge_after: float | None = None,
         check: Check | None = None,
         deadline: float | None = None,
+        attempt_timeout: float | None = None,
+        context_windows: Mapping[str, int] | None = None,
+        count_tokens: TokenCounter = estimate_tokens,
         on_attempt: Callable[[Attempt], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         models = list(models)
         if not models:
@@ -138,10 +148,27 @@ class FallbackChain:
                 f"retry must be an attempt count >= 1 or a cadence.resilience.Retry policy, "
                 f"got {retry!r}; write retry=3 or retry=Retry(3, delay=0.5)"
             )
-        if hedge_after is not None and hedge_after < 0:
-            raise CadenceDefinitionError(f"hedge_after must be >= 0 seconds, got {hedge_after!r}")
-        if deadline is not None and deadline <= 0:
-            raise CadenceDefinitionError(f"deadline must be > 0 seconds, got {deadline!r}")
+        for label, value in (
+            ("hedge_after", hedge_after),
+            ("deadline", deadline),
+            ("attempt_timeout", attempt_timeout),
+        ):
+            if value is not None and (not isinstance(value, int | float) or value <= 0):
+                if label == "hedge_after" and value == 0:
+                    continue
+                raise CadenceDefinitionError(f"{label} must be > 0 seconds, got {value!r}")
+        windows = dict(context_windows or {})
+        for key, size in windows.items():
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise CadenceDefinitionError(
+                    f"context_windows[{key!r}] must be a token count >= 1, got {size!r}"
+                )
+        unknown = set(windows) - {m.name for m in models}
+        if unknown:
+            raise CadenceDefinitionError(
+                f"context_windows names no model of the chain: {sorted(unknown)}; the models "
+                f"are {[m.name for m in models]}"
+            )
         self.models = models
         self._name = name or ">".join(m.name for m in models)
         self.retry = (
@@ -161,10 +188,22 @@ class FallbackChain:
             self.breakers = [breaker(m) for m in models]
         else:
             self.breakers = [None] * len(models)
+        # The limiter comes first, so a refused attempt never takes a half-open breaker's probe.
+        first: list[Gate] = [] if limiter is None else [limiter]
+        self.limiter = limiter
+        self.gates: list[list[Gate]] = [
+            first + ([] if b is None else [BreakerGate(b)]) + gates_for(m, gates)
+            for m, b in zip(models, self.breakers, strict=True)
+        ]
+        self.windows: list[int | None] = [
+            windows.get(m.name, getattr(m, "context_window", None)) for m in models
+        ]
         self.fallback_on = fallback_on
         self.hedge_after = hedge_after
         self.check = check
         self.deadline = deadline
+        self.attempt_timeout = attempt_timeout
+        self.count_tokens = count_tokens
         self.on_attempt = on_attempt
 
     @property
@@ -175,17 +214,16 @@ class FallbackChain:
     def __repr__(self) -> str:
         return f"FallbackChain({self._name!r})"
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The identities of the chain's models, in order (any of them may answer)."""
+        return {"system": "chain", "models": [model_identity(m) for m in self.models]}
+
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def _record(self, log: list[Attempt], attempt: Attempt) -> None:
         log.append(attempt)
         if self.on_attempt is not None:
             self.on_attempt(attempt)
-
-    def _remaining(self, started: float) -> float | None:
-        if self.deadline is None:
-            return None
-        return self.deadline - (_clock.monotonic() - started)
 
     async def _checked(self, response: ModelResponse, model: Model) -> ModelResponse:
         if self.check is None:
@@ -198,168 +236,50 @@ class FallbackChain:
         reason = verdict if isinstance(verdict, str) else "the answer check returned False"
         raise AnswerRejectedError(reason, provider=model.system, model=model.name, partial=response)
 
-    async def _limited(self, awaitable: Awaitable[T], limit: float | None, model: Model) -> T:
-        """Await with a limit measured on cadence's clock (so fake clocks drive it in tests)."""
-        if limit is None:
-            return await awaitable
-        task = asyncio.current_task()
-        assert task is not None
-        expired = False
-
-        def fire() -> None:
-            nonlocal expired
-            expired = True
-            task.cancel()
-
-        cancelling = task.cancelling()
-        handle = _clock.call_later(asyncio.get_running_loop(), max(limit, 0.0), fire)
-        try:
-            return await awaitable
-        except asyncio.CancelledError:
-            if expired and task.uncancel() <= cancelling:
-                raise ModelTimeoutError(
-                    f"the chain's deadline of {self.deadline:g}s ran out during the call",
-                    provider=model.system,
-                    model=model.name,
-                ) from None
-            raise
-        finally:
-            handle.cancel()
-
-    # -- one model, with retries ----------------------------------------------------------------
-
-    def _retry_wait(
-        self, exc: ModelError, number: int, attempts: int, started: float
-    ) -> float | None:
-        """Seconds to wait before trying the same model again, or None to move on."""
-        if not exc.retryable or number >= attempts:
-            return None
-        delay = self.retry.next_delay(exc, number)
-        if delay is None:
-            return None
-        if exc.retry_after is not None:
-            if exc.retry_after > self.retry.max_delay:
-                return None  # the provider wants a long pause: another model answers sooner
-            delay = exc.retry_after
-        remaining = self._remaining(started)
-        if remaining is not None and delay >= remaining:
-            return None  # waiting would pass the deadline: spend the time on another model
-        return delay
-
-    async def _report_retry(
-        self, model: Model, number: int, attempts: int, error: ModelError, delay: float
-    ) -> None:
-        """Tell the Retry policy's ``on_retry`` and, inside a cadence run, the run's hooks."""
-        name = f"{self._name}/{model.name}"
-        if self.retry.on_retry is not None:
-            try:
-                result = self.retry.on_retry(RetryEvent(name, number, attempts, error, delay))
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                logger.exception("on_retry callback for %r failed; retrying anyway", name)
-        scope = current_note.get()
-        if scope is not None and scope.hooks:
-            await scope.hooks.on_retry(scope.note_name, scope.score, number, attempts, error)
-
-    async def _try_model(
-        self, index: int, request: ModelRequest, log: list[Attempt], started: float, hedged: bool
-    ) -> ModelResponse:
-        """Run one model's attempts; return its answer or raise its last ModelError.
-
-        Raises ``_Stop`` when the error must end the whole chain.
-        """
+    async def _try_model(self, index: int, call: Call, hedged: bool) -> ModelResponse:
+        """Run one model's attempts; return its answer or raise its last error."""
         model = self.models[index]
-        breaker = self.breakers[index]
-        attempts = self.retry.effective_attempts()
-        for number in range(1, attempts + 1):
-            t0 = _clock.monotonic()
-            remaining = self._remaining(started)
-            try:
-                if remaining is not None and remaining <= 0:
-                    raise ModelTimeoutError(
-                        f"the chain's deadline of {self.deadline:g}s ran out before this try",
-                        provider=model.system,
-                        model=model.name,
+        response: ModelResponse | None = None
+        async with contextlib.aclosing(tries(self, index, call, hedged)) as attempts:
+            async for attempt in attempts:
+                async with attempt:
+                    await attempt.open()
+                    answer = await attempt.limited(model.complete(call.request))
+                    attempt.response = response = await attempt.limited(
+                        self._checked(answer, model)
                     )
-                admission = None if breaker is None else await breaker.acquire_async()
-                try:
-                    response = await self._limited(model.complete(request), remaining, model)
-                    response = await self._checked(response, model)
-                except BaseException as exc:
-                    if breaker is not None and admission is not None:
-                        await breaker.release_async(admission, _health_error(exc))
-                    raise
-                if breaker is not None and admission is not None:
-                    await breaker.release_async(admission)
-            except asyncio.CancelledError:
-                self._record(
-                    log,
-                    Attempt(model.name, number, None, t0, _clock.monotonic() - t0, hedged, True),
-                )
-                raise
-            except CircuitOpenError as exc:
-                self._record(log, Attempt(model.name, number, exc, t0, 0.0, hedged))
-                raise
-            except ModelError as exc:
-                self._record(
-                    log, Attempt(model.name, number, exc, t0, _clock.monotonic() - t0, hedged)
-                )
-                wait = self._retry_wait(exc, number, attempts, started)
-                if wait is not None:
-                    await self._report_retry(model, number, attempts, exc, wait)
-                    await _clock.sleep(wait)
-                    continue
-                if not self.fallback_on(exc):
-                    raise _Stop(exc) from exc
-                raise
-            except Exception as exc:
-                # Not a model error: a bug in a model or a check. Never hide it behind fallback.
-                self._record(
-                    log, Attempt(model.name, number, exc, t0, _clock.monotonic() - t0, hedged)
-                )
-                raise _Stop(exc) from exc
-            self._record(
-                log, Attempt(model.name, number, None, t0, _clock.monotonic() - t0, hedged)
-            )
-            return response
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+        assert response is not None
+        return response
 
     # -- the Model protocol ---------------------------------------------------------------------
 
     async def run(self, request: ModelRequest | str) -> ChainResult:
         """Answer ``request`` and report every attempt made for it."""
-        req = as_request(request)
-        log: list[Attempt] = []
-        started = _clock.monotonic()
+        call = Call(as_request(request), _clock.monotonic())
         try:
             if self.hedge_after is None:
-                index, response = await self._sequential(req, log, started)
+                index, response = await self._sequential(call)
             else:
-                index, response = await self._hedged(req, log, started)
-        except _Stop as stop:
+                index, response = await self._hedged(call)
+        except Stop as stop:
             err = stop.error
-            err.add_note(_describe(log))
+            err.add_note(_describe(call.log))
             raise err from None
-        return ChainResult(response, tuple(log), self.models[index].name)
+        return ChainResult(response, tuple(call.log), self.models[index].name)
 
     async def complete(self, request: ModelRequest | str) -> ModelResponse:
         """Answer ``request`` with the first model that succeeds."""
         return (await self.run(request)).response
 
-    async def _sequential(
-        self, req: ModelRequest, log: list[Attempt], started: float
-    ) -> tuple[int, ModelResponse]:
+    async def _sequential(self, call: Call) -> tuple[int, ModelResponse]:
         for index in range(len(self.models)):
             try:
-                return index, await self._try_model(index, req, log, started, False)
+                return index, await self._try_model(index, call, False)
             except (ModelError, CircuitOpenError):
                 continue
-        raise self._all_failed(log)
+        raise self._all_failed(call.log)
 
-    async def _hedged(
-        self, req: ModelRequest, log: list[Attempt], started: float
-    ) -> tuple[int, ModelResponse]:
+    async def _hedged(self, call: Call) -> tuple[int, ModelResponse]:
         assert self.hedge_after is not None
         running: dict[asyncio.Task[ModelResponse], int] = {}
         timer: asyncio.Task[None] | None = None
@@ -368,7 +288,7 @@ class FallbackChain:
         def launch() -> None:
             nonlocal next_index, timer
             hedged = next_index > 0
-            task = asyncio.create_task(self._try_model(next_index, req, log, started, hedged))
+            task = asyncio.create_task(self._try_model(next_index, call, hedged))
             running[task] = next_index
             next_index += 1
             if timer is not None:
@@ -397,7 +317,7 @@ class FallbackChain:
                         launch()  # a failure starts the next model now, not at the timer
                 if timer is not None and timer in done and next_index < len(self.models):
                     launch()
-            raise self._all_failed(log)
+            raise self._all_failed(call.log)
         finally:
             pending: list[asyncio.Future[Any]] = [t for t in running if not t.done()]
             if timer is not None and not timer.done():
@@ -421,67 +341,46 @@ class FallbackChain:
         :class:`StreamReset` (discard what you have shown) and streams the next try. Streams are
         not hedged.
         """
-        req = as_request(request)
-        log: list[Attempt] = []
-        started = _clock.monotonic()
+        call = Call(as_request(request), _clock.monotonic())
         for index, model in enumerate(self.models):
-            breaker = self.breakers[index]
-            attempts = self.retry.effective_attempts()
-            for number in range(1, attempts + 1):
-                t0 = _clock.monotonic()
-                emitted = False
-                try:
-                    remaining = self._remaining(started)
-                    if remaining is not None and remaining <= 0:
-                        raise ModelTimeoutError(
-                            f"the chain's deadline of {self.deadline:g}s ran out before this try",
-                            provider=model.system,
-                            model=model.name,
-                        )
-                    admission = None if breaker is None else await breaker.acquire_async()
-                    events = model.stream(req)
-                    try:
-                        while True:
-                            # Each chunk must arrive within the deadline: a stalled stream
-                            # is cut like a stalled call.
-                            limit = self._remaining(started)
-                            try:
-                                event = await self._limited(anext(events), limit, model)
-                            except StopAsyncIteration:
-                                break
-                            if isinstance(event, StreamDone):
-                                await self._checked(event.response, model)
-                            emitted = True
-                            yield event
-                    except BaseException as exc:
-                        if breaker is not None and admission is not None:
-                            await breaker.release_async(admission, _health_error(exc))
-                        raise
-                    finally:
-                        aclose = getattr(events, "aclose", None)
-                        if aclose is not None:
-                            await aclose()
-                    if breaker is not None and admission is not None:
-                        await breaker.release_async(admission)
-                except CircuitOpenError as exc:
-                    self._record(log, Attempt(model.name, number, exc, t0, 0.0))
-                    break
-                except ModelError as exc:
-                    self._record(log, Attempt(model.name, number, exc, t0, _clock.monotonic() - t0))
-                    wait = self._retry_wait(exc, number, attempts, started)
-                    if wait is None and not self.fallback_on(exc):
-                        exc.add_note(_describe(log))
-                        raise
-                    if emitted:
-                        yield StreamReset(reason=str(exc), model=model.name)
-                    if wait is not None:
-                        await self._report_retry(model, number, attempts, exc, wait)
-                        await _clock.sleep(wait)
-                        continue
-                    break
-                self._record(log, Attempt(model.name, number, None, t0, _clock.monotonic() - t0))
+            try:
+                async with contextlib.aclosing(tries(self, index, call, False)) as attempts:
+                    async for attempt in attempts:
+                        emitted = False
+                        async with attempt:
+                            await attempt.open()
+                            async with contextlib.aclosing(_events(model, call.request)) as events:
+                                while True:
+                                    try:
+                                        event = await attempt.limited(anext(events), chunk=True)
+                                    except StopAsyncIteration:
+                                        break
+                                    if isinstance(event, StreamDone):
+                                        await self._checked(event.response, model)
+                                        attempt.response = event.response
+                                    emitted = True
+                                    yield event
+                        if emitted and attempt.verdict in ("retry", "next"):
+                            yield StreamReset(reason=str(attempt.error), model=model.name)
                 return
-        raise self._all_failed(log)
+            except Stop as stop:
+                stop.error.add_note(_describe(call.log))
+                raise stop.error from None
+            except (ModelError, CircuitOpenError):
+                continue
+        raise self._all_failed(call.log)
+
+
+async def _events(model: Model, request: ModelRequest) -> AsyncGenerator[StreamEvent, None]:
+    """``model.stream(request)`` as a generator the chain can close (closing closes the model's)."""
+    events = model.stream(request)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _describe(log: Sequence[Attempt]) -> str:

@@ -36,10 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cadence._cadence import Cadence
-from cadence._validate._composition import parse_composition
+from cadence import Cadence
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import CODES, Diagnostic, build, check_source
+from cadence.validate import CODES, Diagnostic, build, check_source, parse_composition
 from cadence_llm import _anchor, _derive, _grounding, _plan, _prompts
 from cadence_llm._anchor import Resume
 from cadence_llm._extract import extract_code, extract_json, extract_module

@@ -50,7 +50,7 @@ def _import(spec: str) -> Any:
 
 def load_registry(spec: str) -> dict[str, Any]:
     """A registry from ``module:attr`` (a mapping) or ``module`` (its public functions and cadences)."""
-    from cadence._cadence import Cadence
+    from cadence import Cadence
 
     obj = _import(spec)
     if isinstance(obj, Mapping):

@@ -77,6 +77,7 @@ class ModelError(CadenceError):
     """
 
     default_code = "MODEL_ERROR"
+    catchable_through_notes = True  # inside a cadence, `except RateLimitedError` still fires
     retryable_default: ClassVar[bool] = False
     fallback_default: ClassVar[bool] = False
 

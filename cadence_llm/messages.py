@@ -11,7 +11,7 @@ vocabulary from the start, so tool calling and structured output build on it wit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,8 @@ __all__ = [
     "StreamReset",
     "SystemMessage",
     "TextDelta",
+    "Thinking",
+    "ThinkingDelta",
     "ToolCall",
     "ToolCallDelta",
     "ToolDefinition",
@@ -57,26 +59,58 @@ class ToolCall(_Frozen):
     arguments: str = "{}"
 
 
+class Thinking(_Frozen):
+    """A model's reasoning from an earlier turn, kept so it can be passed back unchanged.
+
+    Claude with extended thinking requires the thinking blocks of a tool-using turn to come
+    back on the next request, exactly as received; OpenAI's reasoning models likewise take their
+    reasoning items back. Adapters send a block only to the provider that produced it.
+
+    Args:
+        text: The readable reasoning (may be empty or a summary).
+        signature: The provider's opaque proof for the block (Anthropic ``signature``, OpenAI
+            ``encrypted_content``).
+        redacted: Opaque data of a block the provider redacted (Anthropic
+            ``redacted_thinking``).
+        provider: The provider that produced it (``"anthropic"``, ``"openai"``).
+        id: The provider's id for the block, where it has one.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    provider: str = ""
+    id: str | None = None
+
+
 class SystemMessage(_Frozen):
-    """Instructions for the model; providers that take one system prompt get them joined."""
+    """Instructions for the model; providers that take one system prompt get them joined.
+
+    ``cache=True`` marks a prompt-cache breakpoint after this message (Anthropic's
+    ``cache_control``); providers that cache automatically ignore it.
+    """
 
     role: Literal["system"] = "system"
     content: str
+    cache: bool = False
 
 
 class UserMessage(_Frozen):
-    """A user's turn."""
+    """A user's turn; ``cache=True`` marks a prompt-cache breakpoint after it."""
 
     role: Literal["user"] = "user"
     content: str
+    cache: bool = False
 
 
 class AssistantMessage(_Frozen):
-    """A model's earlier turn: text, tool calls, or both."""
+    """A model's earlier turn: text, tool calls, or both, and the reasoning that led to them."""
 
     role: Literal["assistant"] = "assistant"
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    thinking: tuple[Thinking, ...] = ()
+    cache: bool = False
 
 
 class ToolMessage(_Frozen):
@@ -87,6 +121,7 @@ class ToolMessage(_Frozen):
         content: The result as text (JSON for structured results).
         name: The tool's name (some providers want it).
         is_error: True when the tool failed and ``content`` describes the error.
+        cache: Mark a prompt-cache breakpoint after this result.
     """
 
     role: Literal["tool"] = "tool"
@@ -94,6 +129,7 @@ class ToolMessage(_Frozen):
     content: str
     name: str | None = None
     is_error: bool = False
+    cache: bool = False
 
 
 Message = Annotated[
@@ -104,11 +140,19 @@ Message = Annotated[
 
 
 class ToolDefinition(_Frozen):
-    """A function the model may call, described by a JSON schema of its parameters."""
+    """A function the model may call, described by a JSON schema of its parameters.
+
+    ``cache=True`` marks a prompt-cache breakpoint after this tool (the tool list comes first in
+    a prompt, so marking the last tool caches all of them).
+    """
 
     name: str
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    cache: bool = False
+
+
+_PydanticClass: TypeAlias = type[BaseModel]  # spelled here: the field ``type`` shadows the builtin
 
 
 class ResponseFormat(_Frozen):
@@ -117,11 +161,23 @@ class ResponseFormat(_Frozen):
     ``type="text"`` is free text; ``"json"`` asks for any JSON object; ``"json_schema"`` asks for
     JSON matching ``schema`` (adapters use the provider's strongest mechanism: a JSON-schema
     response format, a grammar, or an instruction).
+
+    Args:
+        type: The kind of answer.
+        schema: The JSON schema, for ``"json_schema"``.
+        name: The schema's name (OpenAI shows it to the model).
+        strict: Constrained decoding on OpenAI (``strict: true``). ``None`` lets the adapter
+            decide: strict when the schema comes from a pydantic model (the SDK makes it
+            strict-compatible) or already satisfies strict mode's rules.
+        response_model: The pydantic model the schema came from, if any; adapters hand it to
+            the provider SDK's own schema transform. Not part of the request's identity.
     """
 
     type: Literal["text", "json", "json_schema"] = "text"
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     name: str = "response"
+    strict: bool | None = None
+    response_model: _PydanticClass | None = Field(default=None, exclude=True, repr=False)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
@@ -162,11 +218,16 @@ class ModelRequest(_Frozen):
 
 
 class Usage(_Frozen):
-    """Tokens a call consumed; ``cached_tokens`` is the part of ``input_tokens`` served from cache."""
+    """Tokens a call consumed.
+
+    ``cached_tokens`` is the part of ``input_tokens`` read from the provider's prompt cache and
+    ``cache_write_tokens`` the part written to it (Anthropic bills both differently).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -178,6 +239,7 @@ class Usage(_Frozen):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
 
@@ -192,10 +254,12 @@ class ModelResponse(_Frozen):
         model: The model that answered, as the provider named it.
         provider_id: The provider's id for the response, for support tickets and logs.
         system: The provider (``"openai"``, ``"anthropic"``, ...).
+        thinking: The model's reasoning blocks, to pass back on the next turn.
     """
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    thinking: tuple[Thinking, ...] = ()
     finish_reason: FinishReason = "stop"
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
@@ -204,7 +268,9 @@ class ModelResponse(_Frozen):
 
     def to_message(self) -> AssistantMessage:
         """The response as an assistant turn, to continue the conversation."""
-        return AssistantMessage(content=self.text, tool_calls=self.tool_calls)
+        return AssistantMessage(
+            content=self.text, tool_calls=self.tool_calls, thinking=self.thinking
+        )
 
 
 class TextDelta(_Frozen):
@@ -224,6 +290,17 @@ class ToolCallDelta(_Frozen):
     arguments: str = ""
 
 
+class ThinkingDelta(_Frozen):
+    """A piece of the model's reasoning block ``index``: text, its signature, or redacted data."""
+
+    type: Literal["thinking"] = "thinking"
+    index: int
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    id: str | None = None
+
+
 class StreamReset(_Frozen):
     """Discard everything streamed so far: a fallback chain restarts on another model."""
 
@@ -240,6 +317,7 @@ class StreamDone(_Frozen):
 
 
 StreamEvent = Annotated[
-    TextDelta | ToolCallDelta | StreamReset | StreamDone, Field(discriminator="type")
+    TextDelta | ToolCallDelta | ThinkingDelta | StreamReset | StreamDone,
+    Field(discriminator="type"),
 ]
 """One event of a streamed answer; the last one of a complete stream is :class:`StreamDone`."""

@@ -27,6 +27,7 @@ from pydantic import BaseModel, create_model
 
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
+from ._options import request_options
 from .messages import ModelRequest
 from .models.base import Model
 from .structured import generate
@@ -181,8 +182,8 @@ class LLMNote:
         self.into = into
         self.response_model = response_model
         self.max_retries = max_retries
-        self.options = dict(options or {})
         self.note_name = name or f"llm:{into}"
+        self.options = request_options(options, where=f"llm_note {self.note_name!r}")
         self.__name__ = self.note_name
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
+from ._options import request_options
 from .messages import (
     AssistantMessage,
     Message,
@@ -59,7 +60,10 @@ class StructuredOutputError(CadenceError):
 def response_format_for(response_model: type[BaseModel]) -> ResponseFormat:
     """The ``ResponseFormat`` asking for JSON that matches ``response_model``."""
     return ResponseFormat(
-        type="json_schema", schema=response_model.model_json_schema(), name=response_model.__name__
+        type="json_schema",
+        schema=response_model.model_json_schema(),
+        name=response_model.__name__,
+        response_model=response_model,
     )
 
 
@@ -158,7 +162,9 @@ async def generate(
         if isinstance(prompt, ModelRequest)
         else {}
     )
-    base.update(options or {})
+    base.update(
+        request_options(options, where="generate", reserved=("messages", "response_format"))
+    )
     messages = _messages(prompt, system)
     schema = json.dumps(fmt.schema_)
     raw, errors = "", ""

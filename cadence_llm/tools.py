@@ -27,16 +27,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, overload
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from cadence._context import current_note
-from cadence._merge import MergeStrategy
-from cadence._note import Note, is_async_callable
-from cadence._plan import SyncStep, Task
+from cadence import MergeStrategy, Note, is_async_callable, run_group
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
 from ._tool_calls import CallTask, NoScore, ToolOutcome, dedupe_calls, failed, render_result
-from ._tool_schema import arguments_model, json_schema
+from ._tool_schema import arguments_model, given_schema, json_schema
 from .messages import ToolCall, ToolDefinition
 
 __all__ = [
@@ -72,6 +69,10 @@ class Tool:
         retry: As ``@note(retry=...)``.
         timeout: As ``@note(timeout=...)`` (seconds per attempt).
         fallback: As ``@note(fallback=...)``; without ``field`` the default becomes the result.
+        parameters: A JSON schema to show the model instead of one built from the type hints,
+            for functions whose schema comes from elsewhere (an MCP server's tool). ``fn`` then
+            receives the model's arguments as keyword arguments, checked only for being a
+            JSON object with the schema's required keys: the callee validates the rest.
 
     ``@tool`` may also decorate a ``@note(...)``: the note's name and policies carry over.
     """
@@ -86,6 +87,7 @@ class Tool:
         retry: Any = None,
         timeout: Any = None,
         fallback: Any = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> None:
         if not callable(fn) or inspect.isclass(fn):
             raise CadenceDefinitionError(f"@tool needs a function, got {fn!r}")
@@ -106,9 +108,14 @@ class Tool:
         self.fn: Callable[..., Any] = fn
         self.name: str = tool_name
         self.is_async = is_async_callable(fn)
-        self.args_model, self.takes_score, doc = arguments_model(fn, tool_name)
+        self.args_model: type[BaseModel] | None
+        if parameters is None:
+            self.args_model, self.takes_score, doc = arguments_model(fn, tool_name)
+            self.parameters: dict[str, Any] = json_schema(self.args_model)
+        else:
+            self.args_model, self.takes_score, doc = None, False, inspect.getdoc(fn) or ""
+            self.parameters = given_schema(parameters, tool_name)
         self.description: str = description if description is not None else doc
-        self.parameters: dict[str, Any] = json_schema(self.args_model)
         self.fatal = fatal
         self.policies = {"retry": retry, "timeout": timeout, "fallback": fallback}
         body = self._body_async if self.is_async else self._body_sync
@@ -142,6 +149,8 @@ class Tool:
             ToolArgumentsError: the arguments are not JSON or do not match the schema; the
                 message is written for the model to read and correct.
         """
+        if self.args_model is None:
+            return self._schema_arguments(arguments)
         try:
             if isinstance(arguments, str):
                 parsed = self.args_model.model_validate_json(arguments.strip() or "{}")
@@ -158,6 +167,29 @@ class Tool:
                 details={"tool": self.name, "arguments": str(arguments)[:500]},
             ) from exc
         return {field: getattr(parsed, field) for field in type(parsed).model_fields}
+
+    def _schema_arguments(self, arguments: str | Mapping[str, Any]) -> dict[str, Any]:
+        """Arguments for a tool with a given schema: a JSON object holding the required keys."""
+        problem = ""
+        parsed: Any = arguments
+        if isinstance(arguments, str):
+            try:
+                parsed = json.loads(arguments.strip() or "{}")
+            except ValueError as exc:
+                problem = f"not valid JSON ({exc})"
+        if not problem and not isinstance(parsed, Mapping):
+            problem = f"expected a JSON object, got {type(parsed).__name__}"
+        if not problem:
+            missing = [k for k in self.parameters.get("required", ()) if k not in parsed]
+            if missing:
+                problem = f"missing required argument(s) {', '.join(map(repr, missing))}"
+        if problem:
+            raise ToolArgumentsError(
+                f"invalid arguments for tool {self.name!r}: {problem}. "
+                f"Call it again with arguments matching its schema: {json.dumps(self.parameters)}",
+                details={"tool": self.name, "arguments": str(arguments)[:500]},
+            )
+        return dict(parsed)
 
     async def invoke(self, score: Any, kwargs: dict[str, Any]) -> Any:
         """Run the tool (with its policies) on ``score`` with validated ``kwargs``."""
@@ -316,13 +348,11 @@ class ToolBox:
             ParallelNoteError: a ``fatal`` tool failed (its index is the call's position).
             NoteError: the calls' score changes conflict (``MERGE_CONFLICT``).
         """
-        from cadence._runner import _Run, _run_sync  # the runner's group piece
-
         unique = dedupe_calls(calls)
         slots: list[ToolOutcome | None] = [None] * len(unique)
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
-        tasks: list[Task] = []
+        tasks: list[CallTask] = []
         for i, call in enumerate(unique):
             found = self._tools.get(call.name)
             if found is None:
@@ -339,20 +369,8 @@ class ToolBox:
             except ToolArgumentsError as exc:
                 slots[i] = failed(call, exc)
                 continue
-            tasks.append(Task(found.name, CallTask(found, call, kwargs, i, slots, semaphore), True))
+            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore))
         if tasks:
             target = NoScore() if score is None else score
-            scope = current_note.get()
-            run = _Run(
-                scope.cadence_name if scope else group,
-                scope.run_id if scope else None,
-                scope.hooks if scope else None,
-            )
-            step = SyncStep(
-                group,
-                tuple(tasks),
-                self.merge_strategy,
-                getattr(self.merge_strategy, "__name__", "merge"),
-            )
-            await _run_sync(step, target, run)
+            await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
         return [s for s in slots if s is not None]

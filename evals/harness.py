@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cadence import Cadence
-from cadence._validate._composition import parse_composition
+from cadence.validate import parse_composition
 from cadence_llm.codegen import Generation, check_answer, generate_cadence
 from cadence_llm.messages import Message, UserMessage
 from cadence_llm.models.base import Model

@@ -54,10 +54,26 @@ if have_llama; then
 else
   wheel="$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
   if [ -z "$wheel" ]; then
-    echo "setup_local_models: building llama-cpp-python $LLAMA_VERSION (once; cached in $WHEELS)"
+    echo "setup_local_models: building llama-cpp-python $LLAMA_VERSION from source, once" \
+      "(about 4 minutes on 2 cores; later runs reuse the wheel cached in $WHEELS)"
     mkdir -p "$WHEELS"
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$PY" -m pip wheel --no-deps --wheel-dir "$WHEELS" \
-      "llama-cpp-python==$LLAMA_VERSION"
+    log="$(mktemp -t llama-build.XXXXXX.log)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$PY" -m pip wheel --quiet --no-deps --wheel-dir "$WHEELS" \
+      "llama-cpp-python==$LLAMA_VERSION" >"$log" 2>&1 &
+    build=$!
+    started=$SECONDS
+    # A heartbeat instead of minutes of silence; the full compiler log is kept for failures.
+    while kill -0 "$build" 2>/dev/null; do
+      sleep 15
+      kill -0 "$build" 2>/dev/null && echo "setup_local_models:   still building ($((SECONDS - started)) s)"
+    done
+    if ! wait "$build"; then
+      tail -n 40 "$log" >&2
+      echo "setup_local_models: building llama-cpp-python failed (full log: $log)" >&2
+      exit 1
+    fi
+    echo "setup_local_models: built in $((SECONDS - started)) s"
+    rm -f "$log"
     wheel="$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)"
   fi
   echo "setup_local_models: installing $wheel"

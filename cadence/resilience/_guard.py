@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from cadence._note import note_name_of
+from cadence._callables import note_name_of
 from cadence.resilience._breaker import CircuitBreaker, StoreErrorPolicy
 from cadence.resilience._store import BreakerStore
 from cadence.resilience._util import F, copy_metadata, is_async_callable

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from cadence import _clock
-from cadence._context import current_note
+from cadence._context import note_var
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, TimeoutError
 from cadence.resilience._backoff import BACKOFFS, Backoff, backoff_delay, cap_delay
 from cadence.resilience._threads import call_in_thread
@@ -178,7 +178,7 @@ class Retry:
                     await result
             except Exception:
                 logger.exception("on_retry callback for %r failed; retrying anyway", name)
-        scope = current_note.get()
+        scope = note_var.get()
         if scope is not None and scope.hooks:
             await scope.hooks.on_retry(scope.note_name, scope.score, attempt, attempts, error)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cadence import _clock
-from cadence._context import current_note
+from cadence._context import note_var
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
 from cadence.resilience._timeout import run_attempt
 from cadence.resilience._util import is_async_callable, is_never_handled, label_of
@@ -93,7 +93,7 @@ class TenacityRetry:
                 result = user_before_sleep(state)
                 if inspect.isawaitable(result):
                     await result
-            scope = current_note.get()
+            scope = note_var.get()
             if scope is not None and scope.hooks and state.outcome is not None:
                 error = state.outcome.exception()
                 if error is not None:

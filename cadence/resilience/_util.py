@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from cadence._note import is_async_callable, note_name_of
+from cadence._callables import is_async_callable, note_name_of
 from cadence.exceptions import CadenceDefinitionError, Skip
 
 __all__ = [

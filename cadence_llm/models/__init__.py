@@ -11,6 +11,7 @@ from .base import Model, ModelAdapter, ResponseBuilder
 from .local import LocalModel
 from .openai import OpenAIModel
 from .openai_compat import OpenAICompatModel
+from .openai_responses import OpenAIResponsesModel
 from .scripted import FailMidStream, FunctionModel, ScriptedModel
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ModelAdapter",
     "OpenAICompatModel",
     "OpenAIModel",
+    "OpenAIResponsesModel",
     "ResponseBuilder",
     "ScriptedModel",
 ]

@@ -25,9 +25,17 @@ from ..messages import (
     Usage,
     UserMessage,
 )
+from ._json_schema import openai_json_schema
 from .base import ResponseBuilder
 
-__all__ = ["ChunkReader", "build_payload", "finish_reason", "parse_completion", "to_messages"]
+__all__ = [
+    "ChunkReader",
+    "as_dict",
+    "build_payload",
+    "finish_reason",
+    "parse_completion",
+    "to_messages",
+]
 
 SchemaStyle = Literal["json_schema", "json_object"]
 
@@ -39,6 +47,12 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
+
+
+def as_dict(obj: Any) -> Any:
+    """SDK objects as plain dicts (the SDKs return pydantic models); other values unchanged."""
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else obj
 
 
 def finish_reason(raw: object) -> FinishReason:
@@ -84,8 +98,9 @@ def build_payload(
         request: The request.
         model: The model name to send.
         max_tokens_field: ``"max_completion_tokens"`` for OpenAI, ``"max_tokens"`` elsewhere.
-        schema_style: ``"json_schema"`` (OpenAI's structured outputs) or ``"json_object"`` with
-            a ``schema`` key (llama.cpp's server, which answers 500 to ``json_schema``).
+        schema_style: ``"json_schema"`` (OpenAI's structured outputs, strict where the schema
+            allows, see :mod:`._json_schema`) or ``"json_object"`` with a ``schema`` key
+            (llama.cpp's server, which answers 500 to ``json_schema``).
         include_extra: Merge ``request.extra`` into the body (SDK callers pass it as
             ``extra_body`` instead).
     """
@@ -114,10 +129,11 @@ def build_payload(
         elif schema_style == "json_object":
             body["response_format"] = {"type": "json_object", "schema": fmt.schema_}
         else:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": fmt.name, "schema": fmt.schema_},
-            }
+            schema, strict = openai_json_schema(fmt)
+            spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
+            if strict:
+                spec["strict"] = True
+            body["response_format"] = {"type": "json_schema", "json_schema": spec}
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.max_tokens is not None:

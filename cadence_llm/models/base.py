@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from .. import _otel
 from ..errors import TruncatedStreamError, normalize_error
@@ -25,13 +25,18 @@ from ..messages import (
     StreamDone,
     StreamEvent,
     TextDelta,
+    Thinking,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
 from ..usage import record_call
 
-__all__ = ["Model", "ModelAdapter", "ResponseBuilder", "as_request"]
+__all__ = ["Delta", "Model", "ModelAdapter", "ResponseBuilder", "as_request", "model_identity"]
+
+Delta = TextDelta | ToolCallDelta | ThinkingDelta
+"""What an adapter's ``_stream`` yields: pieces of text, of tool calls and of reasoning."""
 
 
 @runtime_checkable
@@ -64,6 +69,19 @@ def as_request(request: ModelRequest | str) -> ModelRequest:
     return request
 
 
+def model_identity(model: Model) -> dict[str, Any]:
+    """What, besides the request, decides a model's answer: provider, name and settings.
+
+    Uses the model's ``cache_identity()`` when it has one (the adapters and chains do),
+    otherwise its ``system`` and ``name``. Response caches key on it.
+    """
+    identity = getattr(model, "cache_identity", None)
+    if callable(identity):
+        found: dict[str, Any] = identity()
+        return found
+    return {"system": model.system, "name": model.name}
+
+
 class ResponseBuilder:
     """Assemble a :class:`ModelResponse` from stream deltas (and know how far a stream got)."""
 
@@ -75,13 +93,22 @@ class ResponseBuilder:
         self.usage = Usage()
         self._text: list[str] = []
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
+        self._thinking: dict[int, dict[str, str]] = {}  # index -> text/signature/redacted/id
         self.chunks = 0
 
-    def add(self, event: TextDelta | ToolCallDelta) -> None:
+    def add(self, event: Delta) -> None:
         """Fold one delta into the answer."""
         self.chunks += 1
         if isinstance(event, TextDelta):
             self._text.append(event.text)
+            return
+        if isinstance(event, ThinkingDelta):
+            block = self._thinking.setdefault(event.index, {"text": ""})
+            block["text"] += event.text
+            for key in ("signature", "redacted", "id"):
+                value = getattr(event, key)
+                if value is not None:
+                    block[key] = block.get(key, "") + value if key == "signature" else value
             return
         slot = self._calls.setdefault(event.index, ["", "", ""])
         if event.id:
@@ -96,9 +123,13 @@ class ResponseBuilder:
             ToolCall(id=i or f"call_{n}", name=nm, arguments=args or "{}")
             for n, (i, nm, args) in sorted(self._calls.items())
         )
+        thinking = tuple(
+            Thinking(provider=self.system, **block) for _, block in sorted(self._thinking.items())
+        )
         return ModelResponse(
             text="".join(self._text),
             tool_calls=calls,
+            thinking=thinking,
             finish_reason=self.finish_reason or "unknown",
             usage=self.usage,
             model=self.model,
@@ -133,6 +164,10 @@ class ModelAdapter(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The adapter, provider and model name; subclasses add settings that change answers."""
+        return {"adapter": type(self).__name__, "system": self.system, "model": self.model}
+
     async def aclose(self) -> None:
         """Release connections or memory the adapter holds (nothing by default)."""
         return None
@@ -150,7 +185,7 @@ class ModelAdapter(abc.ABC):
     @abc.abstractmethod
     def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
-    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+    ) -> AsyncGenerator[Delta, None]:
         """Call the provider in streaming mode and translate each chunk."""
 
     def _normalize(

@@ -12,16 +12,29 @@ from typing import Any
 
 from .._optional import require
 from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
-from ._chat_format import ChunkReader, SchemaStyle, build_payload, loads, parse_completion
+from ._chat_format import (
+    ChunkReader,
+    SchemaStyle,
+    as_dict,
+    build_payload,
+    loads,
+    parse_completion,
+)
 from .base import ModelAdapter, ResponseBuilder
 
-__all__ = ["OpenAIModel"]
+__all__ = ["OpenAIModel", "openai_client"]
 
 
-def _dump(obj: Any) -> Any:
-    """SDK objects as plain dicts (the SDK returns pydantic models)."""
-    dump = getattr(obj, "model_dump", None)
-    return dump() if callable(dump) else obj
+def openai_client(client: Any, *, api_key: str | None, base_url: str | None, timeout: float) -> Any:
+    """``client`` with its retries switched off, or a new ``AsyncOpenAI`` built without them."""
+    if client is None:
+        openai = require("openai", "openai")
+        return openai.AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
+        )
+    if getattr(client, "max_retries", 0) != 0:
+        return client.with_options(max_retries=0)
+    return client
 
 
 class OpenAIModel(ModelAdapter):
@@ -56,14 +69,7 @@ class OpenAIModel(ModelAdapter):
         stream_usage: bool = True,
     ) -> None:
         super().__init__(model)
-        if client is None:
-            openai = require("openai", "openai")
-            client = openai.AsyncOpenAI(
-                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
-            )
-        elif getattr(client, "max_retries", 0) != 0:
-            client = client.with_options(max_retries=0)
-        self.client = client
+        self.client = openai_client(client, api_key=api_key, base_url=base_url, timeout=timeout)
         self.max_tokens_field = max_tokens_field
         self.schema_style: SchemaStyle = schema_style
         self.stream_usage = stream_usage
@@ -89,7 +95,7 @@ class OpenAIModel(ModelAdapter):
         raw_api = getattr(completions, "with_raw_response", None)
         if raw_api is None:  # a duck-typed client: take its parsed objects
             parsed = await completions.create(**self._payload(request))
-            return parse_completion(_dump(parsed), model=self.model, system=self.system)
+            return parse_completion(as_dict(parsed), model=self.model, system=self.system)
         # The raw body skips building the SDK's pydantic objects only to dump them again
         # (about 10% of a call), and a body that is not JSON is reported by us, verbatim.
         raw = await raw_api.create(**self._payload(request))
@@ -107,7 +113,7 @@ class OpenAIModel(ModelAdapter):
         stream = await self.client.chat.completions.create(**payload)
         try:
             async for chunk in stream:
-                for event in reader.feed(_dump(chunk)):
+                for event in reader.feed(as_dict(chunk)):
                     yield event
         finally:
             close = getattr(stream, "close", None)

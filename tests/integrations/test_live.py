@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import socket
 import threading
 import time
@@ -54,8 +55,30 @@ class Line(BaseModel):
     price: float
 
 
+@pytest.fixture
+def open_files_for_a_thousand_connections() -> Iterator[None]:
+    """Raise the soft open-file limit for 1,000 client + 1,000 server sockets in one process.
+
+    Desktop distributions give ordinary users a soft limit of 1,024 (with a far higher hard
+    limit); raising the soft limit up to the hard one needs no privileges.
+    """
+    needed = 2_200
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed or soft == resource.RLIM_INFINITY:
+        yield
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.fail(f"this test needs {needed} open files; the hard limit is {hard} (raise it)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+@pytest.mark.usefixtures("open_files_for_a_thousand_connections")
 async def test_thousand_concurrent_requests_all_match() -> None:
     """1,000 concurrent requests through uvicorn: no errors, each response matches its request."""
 

@@ -299,7 +299,7 @@ def test_passed_client_has_retries_switched_off(anthropic_client):
 
 @respx.mock
 async def test_json_schema_goes_to_output_config(anthropic_client):
-    """A JSON-schema response format is sent as ``output_config.format``."""
+    """A JSON-schema response format is sent as ``output_config.format``, closed by the SDK transform."""
     from cadence_llm import ResponseFormat
 
     route = respx.post(ANTHROPIC_URL).respond(
@@ -312,5 +312,6 @@ async def test_json_schema_goes_to_output_config(anthropic_client):
         )
     )
     body = json.loads(route.calls[0].request.content)
-    assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    closed = {**schema, "additionalProperties": False}
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": closed}}
     assert body["temperature"] == 0.1

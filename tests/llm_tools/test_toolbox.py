@@ -191,7 +191,7 @@ async def test_duplicate_and_missing_call_ids() -> None:
         ],
         score,
     )
-    assert [o.call.id for o in out] == ["x", "x#2", "call_3"]
+    assert [o.call.id for o in out] == ["x", "x-2", "call_3"]
     assert score.findings == ["web:a", "web:b", "web:c"]
 
 

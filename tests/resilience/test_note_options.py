@@ -11,7 +11,7 @@ import pytest
 import tenacity
 
 from cadence import Cadence, CadenceHooks, Score, note
-from cadence._note import is_async_callable
+from cadence._callables import is_async_callable
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
 from cadence.resilience import circuit_breaker, fallback, retry, timeout
 from cadence.testing import FakeClock, testing_mode

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence._context import NoteScope, current_note
+from cadence._context import NoteScope, note_var
 from cadence.exceptions import RetryExhaustedError
 from cadence.hooks import CadenceHooks, HooksManager
 from cadence.resilience import Retry
@@ -86,7 +86,7 @@ async def _cancel_scenario(
         raise ConnectionError("down")
 
     hooks = HooksManager([_SlowHooks(clock, hook_time)])
-    current_note.set(NoteScope("c", None, "step", None, None, hooks, None))
+    note_var.set(NoteScope("c", None, "step", None, None, hooks, None))
     with clock:
         policy = Retry(1000, delay=delay, jitter=False)
         task = asyncio.create_task(policy.call_async(attempt))
@@ -136,7 +136,7 @@ async def _deadline_scenario(
 ) -> float:
     with FakeClock(start=50.0) as clock:
         hooks = HooksManager([_SlowHooks(clock, hook_time)])
-        current_note.set(NoteScope("c", None, "step", None, None, hooks, None))
+        note_var.set(NoteScope("c", None, "step", None, None, hooks, None))
         index = 0
 
         async def attempt() -> str:

@@ -1,0 +1,172 @@
+"""``CachedModel``: any model, answering repeated requests from a :class:`ResponseCache`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from ..messages import (
+    ModelRequest,
+    ModelResponse,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    Usage,
+)
+from ..models.base import Model, as_request, model_identity
+from ._protocol import ResponseCache
+
+__all__ = ["CachedModel", "cache_key"]
+
+logger = logging.getLogger("cadence_llm.cache")
+
+_KEY_VERSION = 1
+
+
+def cache_key(model: Model, request: ModelRequest | str) -> str:
+    """The SHA-256 of the model's identity and the whole normalized request."""
+    req = as_request(request)
+    payload = {
+        "v": _KEY_VERSION,
+        "model": model_identity(model),
+        "request": req.model_dump(mode="json"),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cacheable(response: ModelResponse) -> bool:
+    """Finished answers: stopped, asking for tools, or cut at max_tokens (deterministic)."""
+    return response.finish_reason in ("stop", "tool_calls", "length")
+
+
+class CachedModel:
+    """``model`` behind an exact-match cache; itself a model (usable in chains and agents).
+
+    A hit returns the stored answer with zero usage (no tokens were spent) and makes no call;
+    a stream replays it as events. A miss calls the model and stores what ``cache_if``
+    accepts. A failing cache backend is logged and treated as a miss: it never fails a call.
+
+    Args:
+        model: The model to cache.
+        cache: The backend (:class:`InMemoryResponseCache`, :class:`SQLiteResponseCache`,
+            :class:`RedisResponseCache` or your own).
+        ttl: Seconds an answer stays valid (None: until the backend evicts it).
+        cache_if: Which answers to store (default: finish reason stop, tool_calls or length).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        cache: ResponseCache,
+        *,
+        ttl: float | None = None,
+        cache_if: Callable[[ModelResponse], bool] = _cacheable,
+    ) -> None:
+        if not isinstance(model, Model):
+            raise TypeError(
+                f"{model!r} is not a model: it needs name, system, complete(), stream()"
+            )
+        if not isinstance(cache, ResponseCache):
+            raise TypeError(f"{cache!r} is not a response cache: it needs async get() and set()")
+        if ttl is not None and ttl <= 0:
+            raise ValueError(f"ttl must be > 0 seconds or None, got {ttl!r}")
+        self.model = model
+        self.cache = cache
+        self.ttl = ttl
+        self.cache_if = cache_if
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def name(self) -> str:
+        """The wrapped model's name."""
+        return self.model.name
+
+    @property
+    def system(self) -> str:
+        """The wrapped model's provider."""
+        return self.model.system
+
+    def __repr__(self) -> str:
+        return f"CachedModel({self.model!r}, {self.cache!r})"
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The wrapped model's identity (a cache of a cache keys like the model itself)."""
+        return model_identity(self.model)
+
+    async def _lookup(self, key: str) -> ModelResponse | None:
+        try:
+            text = await self.cache.get(key)
+        except Exception:
+            logger.warning(
+                "response cache %r failed on get; calling the model", self.cache, exc_info=True
+            )
+            return None
+        if text is None:
+            self.misses += 1
+            return None
+        try:
+            response = ModelResponse.model_validate_json(text)
+        except ValueError:
+            logger.warning("response cache %r holds an unreadable entry; ignoring it", self.cache)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return response.model_copy(update={"usage": Usage()})
+
+    async def _store(self, key: str, response: ModelResponse) -> None:
+        if not self.cache_if(response):
+            return
+        try:
+            await self.cache.set(key, response.model_dump_json(), self.ttl)
+        except Exception:
+            logger.warning(
+                "response cache %r failed on set; answer not cached", self.cache, exc_info=True
+            )
+
+    async def complete(self, request: ModelRequest | str) -> ModelResponse:
+        """The cached answer to ``request``, or the model's (then cached)."""
+        req = as_request(request)
+        key = cache_key(self.model, req)
+        hit = await self._lookup(key)
+        if hit is not None:
+            return hit
+        response = await self.model.complete(req)
+        await self._store(key, response)
+        return response
+
+    async def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:
+        """Replay a cached answer as events, or stream the model's and cache it when done."""
+        req = as_request(request)
+        key = cache_key(self.model, req)
+        hit = await self._lookup(key)
+        if hit is not None:
+            for event in _replay(hit):
+                yield event
+            return
+        async for event in self.model.stream(req):
+            if isinstance(event, StreamDone):
+                await self._store(key, event.response)
+            yield event
+
+
+def _replay(response: ModelResponse) -> list[StreamEvent]:
+    """A cached answer as the events a stream would have sent."""
+    events: list[StreamEvent] = [
+        ThinkingDelta(index=i, text=t.text, signature=t.signature, redacted=t.redacted, id=t.id)
+        for i, t in enumerate(response.thinking)
+    ]
+    if response.text:
+        events.append(TextDelta(text=response.text))
+    events.extend(
+        ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
+        for i, c in enumerate(response.tool_calls)
+    )
+    events.append(StreamDone(response=response))
+    return events

@@ -1,0 +1,208 @@
+"""``RateLimiter``: requests and tokens per minute per model, consulted before each attempt.
+
+A :class:`~cadence_llm.FallbackChain` given ``limiter=`` asks it before every attempt. A
+model at its limit is, by ``policy``, skipped (the chain moves to the next model without
+sending anything) or waited for (up to ``max_wait`` and the chain's deadline). When a provider
+throttles anyway (a 429), the limiter blocks that model for the provider's Retry-After in the
+shared store, so every run and every process backs off at once instead of each finding out
+with a 429 of its own: no retry storm.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from cadence import clock as _clock
+from cadence.exceptions import CadenceDefinitionError
+
+from ..errors import RateLimitedError
+from ..messages import ModelRequest, ModelResponse
+from ..models.base import Model
+from ._store import InMemoryLimitStore, LimitStore, RateLimit
+
+__all__ = ["Permit", "RateLimitReachedError", "RateLimiter", "estimate_tokens"]
+
+Policy = Literal["skip", "wait"]
+
+
+class RateLimitReachedError(RateLimitedError):
+    """The limiter refused the attempt: the model is at its declared limit; nothing was sent.
+
+    A :class:`RateLimitedError`, so ``except RateLimitedError`` sees both; not retryable (the
+    limiter already waited if its policy said to), so a chain moves to the next model.
+    """
+
+    default_code = "RATE_LIMIT_REACHED"
+    retryable_default = False
+    fallback_default = True
+
+
+def estimate_tokens(request: ModelRequest) -> int:
+    """A cheap upper-leaning guess of a request's tokens: prompt characters / 4 plus ``max_tokens``.
+
+    Providers count ``max_tokens`` against a tokens-per-minute limit when the request arrives,
+    so the reservation does too; it is corrected to the real usage once the answer is in.
+    """
+    chars = 0
+    for message in request.messages:
+        content = getattr(message, "content", "")
+        chars += len(content) if isinstance(content, str) else len(str(content))
+    for t in request.tools:
+        chars += len(t.name) + len(t.description) + len(str(t.parameters))
+    return chars // 4 + 1 + (request.max_tokens or 0)
+
+
+class Permit:
+    """One admitted attempt; :meth:`settle` reports what it really used."""
+
+    __slots__ = ("_limiter", "ident", "key", "limit", "tokens")
+
+    def __init__(self, limiter: RateLimiter, key: str, limit: RateLimit, ident: str, tokens: int):
+        self._limiter = limiter
+        self.key = key
+        self.limit = limit
+        self.ident = ident
+        self.tokens = tokens
+
+    async def settle(
+        self, response: ModelResponse | None = None, error: BaseException | None = None
+    ) -> None:
+        """Correct the token count to the response's usage; on a provider 429, block the model."""
+        if isinstance(error, RateLimitedError) and not isinstance(error, RateLimitReachedError):
+            await self._limiter.throttled(self.key, error.retry_after)
+            return
+        if response is not None and self.limit.tokens is not None:
+            used = response.usage.total_tokens
+            if used and used != self.tokens:
+                await self._limiter.store.settle(self.key, self.limit, self.ident, used)
+
+
+class RateLimiter:
+    """Declared limits per model, in a store shared by runs (and, in Redis, by processes).
+
+    Args:
+        limits: ``{model name: RateLimit(requests=..., tokens=...)}``; models not named are not
+            limited.
+        store: :class:`InMemoryLimitStore` (default, this process) or :class:`RedisLimitStore`.
+        policy: ``"skip"`` refuses a model at its limit at once (a chain moves on);
+            ``"wait"`` waits until it has room, up to ``max_wait``.
+        max_wait: Longest wait under ``"wait"``; a longer one is refused instead.
+        throttle_wait: Seconds to block a model after a 429 that gave no Retry-After.
+        estimate: ``estimate(request) -> tokens`` for token limits (:func:`estimate_tokens`).
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, RateLimit],
+        *,
+        store: LimitStore | None = None,
+        policy: Policy = "skip",
+        max_wait: float = 30.0,
+        throttle_wait: float = 10.0,
+        estimate: Callable[[ModelRequest], int] = estimate_tokens,
+    ) -> None:
+        if not isinstance(limits, Mapping) or not all(
+            isinstance(v, RateLimit) for v in limits.values()
+        ):
+            raise CadenceDefinitionError(
+                "RateLimiter limits must map model names to RateLimit(...), "
+                f"e.g. {{'gpt-4o-mini': RateLimit(requests=500)}}; got {limits!r}"
+            )
+        if policy not in ("skip", "wait"):
+            raise CadenceDefinitionError(
+                f"RateLimiter policy must be 'skip' or 'wait', got {policy!r}"
+            )
+        if store is not None and not isinstance(store, LimitStore):
+            raise CadenceDefinitionError(f"RateLimiter store must be a LimitStore, got {store!r}")
+        self.limits = dict(limits)
+        self.store: LimitStore = store if store is not None else InMemoryLimitStore()
+        self.policy: Policy = policy
+        self.max_wait = max_wait
+        self.throttle_wait = throttle_wait
+        self.estimate = estimate
+        self._ids = itertools.count()
+        self._prefix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}-"
+
+    def __repr__(self) -> str:
+        return f"RateLimiter({list(self.limits)!r}, policy={self.policy!r}, store={self.store!r})"
+
+    async def acquire(
+        self, key: str, *, tokens: int = 0, max_wait: float | None = None, provider: str = ""
+    ) -> Permit | None:
+        """Admit one request under ``key`` (``None`` when ``key`` has no limit).
+
+        Raises:
+            RateLimitReachedError: the key is at its limit (and waiting, if allowed, would take
+                longer than ``max_wait``); ``retry_after`` says when it has room.
+        """
+        limit = self.limits.get(key)
+        if limit is None:
+            return None
+        if limit.tokens is not None and tokens > limit.tokens:
+            raise RateLimitReachedError(
+                f"a request of ~{tokens} tokens can never fit {key!r}'s limit of "
+                f"{limit.tokens} tokens per {limit.per:g}s",
+                provider=provider,
+                model=key,
+            )
+        budget = self.max_wait if max_wait is None else min(max_wait, self.max_wait)
+        waited = 0.0
+        ident = f"{self._prefix}{next(self._ids)}"
+        while True:
+            wait = await self.store.acquire(key, limit, tokens, ident)
+            if wait <= 0:
+                return Permit(self, key, limit, ident, tokens)
+            if self.policy == "skip" or waited + wait > budget:
+                raise RateLimitReachedError(
+                    f"{key!r} is at its rate limit ({_describe(limit)}); room again in {wait:.3g}s",
+                    provider=provider,
+                    model=key,
+                    retry_after=wait,
+                )
+            await _clock.sleep(wait)
+            waited += wait
+
+    async def admit(
+        self,
+        model_name: str,
+        request: ModelRequest,
+        *,
+        provider: str = "",
+        max_wait: float | None = None,
+    ) -> Permit | None:
+        """:meth:`acquire` for one model request, estimating its tokens when they are limited."""
+        limit = self.limits.get(model_name)
+        if limit is None:
+            return None
+        tokens = self.estimate(request) if limit.tokens is not None else 0
+        return await self.acquire(model_name, tokens=tokens, max_wait=max_wait, provider=provider)
+
+    # -- the Gate protocol (cadence_llm.Gate): how a FallbackChain consults the limiter ----------
+
+    async def enter(self, model: Model, request: ModelRequest) -> Permit | None:
+        """Admit an attempt at ``model`` (raises :class:`RateLimitReachedError` to skip it)."""
+        return await self.admit(model.name, request, provider=model.system)
+
+    async def exit(
+        self, ticket: object, response: ModelResponse | None, error: BaseException | None
+    ) -> None:
+        """Settle the attempt's permit: real token usage, or a provider 429 blocking the model."""
+        if isinstance(ticket, Permit):
+            await ticket.settle(response, error)
+
+    async def throttled(self, key: str, retry_after: float | None = None) -> None:
+        """The provider said 429: refuse ``key`` for everyone for its Retry-After."""
+        await self.store.block(key, retry_after if retry_after else self.throttle_wait)
+
+
+def _describe(limit: RateLimit) -> str:
+    parts = []
+    if limit.requests is not None:
+        parts.append(f"{limit.requests} requests")
+    if limit.tokens is not None:
+        parts.append(f"{limit.tokens} tokens")
+    return " and ".join(parts) + f" per {limit.per:g}s"
