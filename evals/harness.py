@@ -2,7 +2,9 @@
 
 The registry a task describes is made real with stand-in functions (notes append their name to
 the score's trace, conditions answer True, merges and handlers record themselves), so a built
-cadence can actually run. Structure is compared on the plain data of the composition: method
+cadence can actually run. The trace is an ``AtomicList``, shared by the tasks of a ``.sync``
+rather than merged: stand-ins that all record into one field must not make a
+``fail_on_conflict`` group fail (a harness artefact, not the model's). Structure is compared on the plain data of the composition: method
 sequence and the names in each slot; step and cadence names are free, the members of a
 ``sync`` group are a set, and ``on_error`` may appear anywhere in the chain.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence import Cadence
+from cadence import AtomicList, Cadence
 from cadence.validate import parse_composition
 from cadence_llm.codegen import Generation, check_answer, generate_cadence
 from cadence_llm.messages import Message, UserMessage
@@ -31,7 +33,15 @@ BARE_PROMPT = (
 
 @dataclass
 class StandInScore:
-    """The score stand-in cadences run on: a trace of what ran."""
+    """The score stand-in cadences run on: a trace of what ran (shared by parallel tasks)."""
+
+    trace: AtomicList[str] = field(default_factory=AtomicList)
+
+
+@dataclass
+class _ChildScore:
+    """The stand-in child cadences' own score (a child's default score is deep-copied per run,
+    which an ``AtomicList`` does not allow)."""
 
     trace: list[str] = field(default_factory=list)
 
@@ -85,7 +95,7 @@ def stand_in_registry(
         elif role in ("merge", "handler"):
             reg[name] = _pair(name, doc)
         elif role == "cadence":
-            reg[name] = Cadence(name, StandInScore()).then("work", _note(f"{name}.work", doc))
+            reg[name] = Cadence(name, _ChildScore()).then("work", _note(f"{name}.work", doc))
         else:
             raise ValueError(f"unknown role {role!r} in task {task['id']}")
     return reg, roles, docs

@@ -92,3 +92,16 @@ async def test_failure_table_classifies_answers(tmp_path):
     table = runner.failures(tmp_path)
     assert "| oracle | text | 3 | 3 | 0 |" in table
     assert "| refuser | text | 2 | 0 | 2 |" in table
+
+
+async def test_a_fail_on_conflict_group_of_stand_ins_runs():
+    """Stand-in notes all record into one trace, which a fail_on_conflict .sync must not see as
+    a conflict (the harness's own artefact): such a reference runs."""
+    task = next(t for t in TASKS if t["pattern"] == "sync")
+    notes = [n for n, (role, _) in task["registry"].items() if role == "note"][:2]
+    source = f'Cadence("c", score).sync("both", [{notes[0]}, {notes[1]}], "fail_on_conflict")'
+    reg, _, _ = stand_in_registry(task)
+    from cadence.validate import build
+
+    result = await build(source, reg, score=StandInScore()).run(StandInScore())
+    assert sorted(result.trace) == sorted(notes)
