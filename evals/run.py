@@ -28,13 +28,23 @@ from pathlib import Path
 from typing import Any
 
 from cadence_llm.models.base import Model
-from evals.harness import TASKS, load_tasks, run_task, stand_in_registry, structure
+from evals.harness import (
+    TASKS,
+    load_tasks,
+    provider_model,
+    run_task,
+    stand_in_registry,
+    structure,
+)
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 HELDOUT_TASKS = HERE / "tasks_heldout.jsonl"
 HELDOUT_RESULTS = RESULTS / "heldout"
 README = HERE / "README.md"
+#: ``--model scripted-provider``: :func:`evals.harness.provider_model`, the plan path as a
+#: provider's structured output takes it (use with ``--modes json``).
+PROVIDER = "scripted-provider"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 FAIL_BEGIN, FAIL_END = "<!-- failures:begin -->", "<!-- failures:end -->"
 HELD_BEGIN, HELD_END = "<!-- heldout:begin -->", "<!-- heldout:end -->"
@@ -215,7 +225,10 @@ def write_readme(out: Path = RESULTS) -> None:
     README.write_text(text, encoding="utf-8")
 
 
-def _local(name: str, n_ctx: int, threads: int) -> Model:
+def _model(name: str, n_ctx: int, threads: int, tasks_path: Path) -> Model:
+    """A local model by weights name or GGUF path, or the scripted provider stand-in."""
+    if name == PROVIDER:
+        return provider_model(load_tasks(tasks_path))
     from cadence_llm.models.local import LocalModel
 
     return LocalModel(name, n_ctx=n_ctx, n_threads=threads)
@@ -224,7 +237,9 @@ def _local(name: str, n_ctx: int, threads: int) -> Model:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m evals.run", description=__doc__.split("\n")[0])
-    p.add_argument("--model", action="append", default=[], help="local weights name or GGUF path")
+    p.add_argument(
+        "--model", action="append", default=[], help=f"local weights name, GGUF path, or {PROVIDER}"
+    )
     p.add_argument("--modes", default="plan", help="comma list of plan,bare,text,grammar,json")
     p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
     p.add_argument("--max-repairs", type=int, default=2)
@@ -248,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.model:
             p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
         for name in args.model:
-            model = _local(name, args.n_ctx, args.threads)
+            model = _model(name, args.n_ctx, args.threads, tasks_path)
             asyncio.run(
                 run_eval(
                     model,

@@ -105,3 +105,14 @@ async def test_a_fail_on_conflict_group_of_stand_ins_runs():
 
     result = await build(source, reg, score=StandInScore()).run(StandInScore())
     assert sorted(result.trace) == sorted(notes)
+
+
+async def test_the_scripted_provider_takes_the_plan_path_to_a_match(tmp_path):
+    """The provider stand-in gets the narrowed schema, its reference plans (labels repeated)
+    conform to it, and every one is accepted, matches and runs."""
+    model = runner.provider_model(TASKS)
+    await runner.run_eval(model, modes=("json",), limit=27, out=tmp_path)
+    rows = [
+        json.loads(x) for x in (tmp_path / "scripted-provider__json.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 27 and all(r["first"]["match"] and r["runs"] for r in rows), rows[0]
