@@ -4,12 +4,15 @@ Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 
     python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout
     python -m evals.run --model qwen2.5-coder-0.5b --modes plan,text,grammar --limit 27
-    python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout
+    python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout-freeform
+    python -m evals.run --model scripted-provider --modes json --tasks all
     python -m evals.run --report            # only rebuild the tables from evals/results/
 
-``--tasks dev`` is the development set (``tasks.jsonl``, tuned on), ``--tasks heldout`` the
-held-out set (``tasks_heldout.jsonl``, never tuned on); results go to ``evals/results/`` and
-``evals/results/heldout/``. Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
+``--tasks dev`` is the development set (``tasks.jsonl``, tuned on); ``heldout-wordings`` and
+``heldout-freeform`` are the two held-out sets in ``evals/heldout/`` (written by someone who
+never saw the prompt pack; never tuned on), ``heldout`` both of them, ``all`` every set.
+Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
+Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
 task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
 use the library's defaults (repair rounds, re-decoding), and the first answer of each is
 recorded too, so one run gives both the "first answer" and "final" rows. Any ``Model`` can be
@@ -39,15 +42,19 @@ from evals.harness import (
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-HELDOUT_TASKS = HERE / "tasks_heldout.jsonl"
-HELDOUT_RESULTS = RESULTS / "heldout"
+#: The task sets: name -> (tasks file, results folder).
+SETS: dict[str, tuple[Path, Path]] = {
+    "dev": (TASKS, RESULTS),
+    "heldout-wordings": (HERE / "heldout" / "tasks_wordings.jsonl", RESULTS / "heldout-wordings"),
+    "heldout-freeform": (HERE / "heldout" / "tasks_freeform.jsonl", RESULTS / "heldout-freeform"),
+}
+GROUPS = {"heldout": ("heldout-wordings", "heldout-freeform"), "all": tuple(SETS)}
 README = HERE / "README.md"
 #: ``--model scripted-provider``: :func:`evals.harness.provider_model`, the plan path as a
 #: provider's structured output takes it (use with ``--modes json``).
 PROVIDER = "scripted-provider"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 FAIL_BEGIN, FAIL_END = "<!-- failures:begin -->", "<!-- failures:end -->"
-HELD_BEGIN, HELD_END = "<!-- heldout:begin -->", "<!-- heldout:end -->"
 
 
 def _prepare(path: Path, *, fresh: bool) -> set[str]:
@@ -218,10 +225,11 @@ def write_readme(out: Path = RESULTS) -> None:
     text = _between(text, BEGIN, END, table(out))
     if FAIL_BEGIN in text:
         text = _between(text, FAIL_BEGIN, FAIL_END, failures(out))
-    held = out / HELDOUT_RESULTS.name
-    if HELD_BEGIN in text and any(held.glob("*__*.jsonl")):
-        body = table(held) + "\n\n" + failures(held, HELDOUT_TASKS)
-        text = _between(text, HELD_BEGIN, HELD_END, body)
+    for name, (tasks_path, folder) in SETS.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if name != "dev" and begin in text and any(folder.glob("*__*.jsonl")):
+            body = table(folder) + "\n\n" + failures(folder, tasks_path)
+            text = _between(text, begin, end, body)
     README.write_text(text, encoding="utf-8")
 
 
@@ -251,18 +259,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="results folder")
     p.add_argument(
         "--tasks",
-        choices=("dev", "heldout"),
+        choices=(*SETS, *GROUPS),
         default="dev",
-        help="the development set, or the held-out set (results in results/heldout/)",
+        help="dev (tuned on), heldout-wordings / heldout-freeform (never tuned on), "
+        "heldout (both), all",
     )
     args = p.parse_args(argv)
-    heldout = args.tasks == "heldout"
-    tasks_path = HELDOUT_TASKS if heldout else TASKS
-    out = args.out or (HELDOUT_RESULTS if heldout else RESULTS)
-    if not args.report:
-        if not args.model:
-            p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
-        for name in args.model:
+    names = GROUPS.get(args.tasks, (args.tasks,))
+    if args.out is not None and len(names) > 1:
+        p.error("--out takes one task set; give --tasks dev, heldout-wordings or heldout-freeform")
+    if not args.report and not args.model:
+        p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
+    for set_name in names:
+        tasks_path, folder = SETS[set_name]
+        out = args.out or folder
+        for name in [] if args.report else args.model:
             model = _model(name, args.n_ctx, args.threads, tasks_path)
             asyncio.run(
                 run_eval(
@@ -277,9 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tasks_path=tasks_path,
                 )
             )
+        print(f"{set_name}:\n{table(out)}")
     if args.out is None:
         write_readme()
-    print(table(out))
     return 0
 
 
