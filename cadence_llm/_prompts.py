@@ -208,18 +208,15 @@ def plan_text(data: Mapping[str, Any] | None = None) -> str:
 
 
 def _plan_placeholder(shape: str) -> str:
-    return {
-        "note": '"note"',
-        "notes": '["note", "note", ...]',
-        "branch": '["note", ...]',
-        "condition": '"condition"',
-        "merge": '"merge"',
-        "handler": '"handler"',
-        "cadence": '"child_cadence"',
-        "factory": '"make_child_score"',
-        "strategy": '"last_write_wins"',
-        "bool": "true|false",
-    }.get(shape, shape)
+    """A placeholder as JSON spells it (the composition's, with names quoted)."""
+    if shape == "bool":
+        return "true|false"
+    if shape == "notes":
+        return '["note", "note", ...]'
+    text = _placeholder(shape)
+    if text.startswith("["):
+        return text.replace("note", '"note"')
+    return text if text.startswith('"') else f'"{text}"'
 
 
 def grammar_text(data: Mapping[str, Any] | None = None) -> str:
