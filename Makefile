@@ -63,7 +63,8 @@ evals: $(STAMP) strong-model
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks dev
 	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout
-	$(EVAL) --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
+	$(EVAL) --model scripted-provider --modes json --tasks all
+	$(PY) -m evals.heuristic_lines
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
