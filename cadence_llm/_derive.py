@@ -130,12 +130,22 @@ def _shape_rules(
         "strategy": "s-strategy ::= "
         + " | ".join(_lit(json.dumps(s)) for s in data["merge_strategies"]),
         "bool": "s-bool ::= " + ('"true" | "false"' if syntax.plan else '"True" | "False"'),
+        # Score fields and counts are spelled alike in plans and in composition text.
+        "items": "s-items ::= field-name",
+        "field": "s-field ::= field-name",
+        "count": "s-count ::= [1-9] [0-9]{0,5}",
+        "policy": "s-policy ::= "
+        + " | ".join(_lit(json.dumps(s)) for s in data.get("map_policies", ())),
     }
     lines = []
     used = set(shapes)
     used |= {f"more-{s}" for s in shapes if s in ("notes", "branch")}
     for shape in sorted(used):
+        if shape not in rules:
+            raise ValueError(f"dsl.json uses the shape {shape!r}, which the grammars do not know")
         lines.append(rules[shape])
+    if used & {"items", "field"}:
+        lines.append('field-name ::= "\\"" [a-z] [a-z0-9_]{0,31} "\\""')
     for role in sorted({SHAPE_ROLE[s] for s in shapes if s in SHAPE_ROLE}):
         if names is None:
             # Registry names are JSON strings in a plan.

@@ -103,6 +103,12 @@ def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> d
         return {"type": "string", "enum": list(data["merge_strategies"])}
     if shape == "bool":
         return {"type": "boolean"}
+    if shape in ("items", "field"):
+        return {"type": "string", "pattern": _NAME.pattern}
+    if shape == "count":
+        return {"type": "integer", "minimum": 1, "maximum": 999_999}
+    if shape == "policy":
+        return {"type": "string", "enum": list(data.get("map_policies", ()))}
     raise ValueError(f"dsl.json uses the shape {shape!r}, which the plan schema does not know")
 
 
@@ -170,8 +176,10 @@ def _arg_text(shape: str, value: Any) -> str:
     if shape in _LISTS:
         items = value if isinstance(value, list) else [value]
         return "[" + ", ".join(_ref_text(v) for v in items) + "]"
-    if shape in ("name", "strategy"):
+    if shape in ("name", "strategy", "items", "field", "policy"):
         return json.dumps(value if isinstance(value, str) else str(value))
+    if shape == "count":
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else "0"
     if shape == "bool":
         return "True" if value is True else "False" if value is False else json.dumps(str(value))
     return _ref_text(value)

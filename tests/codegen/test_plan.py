@@ -9,6 +9,7 @@ import pytest
 
 from cadence_llm import _derive
 from cadence_llm._anchor import covered_spans
+from cadence_llm._plan import plan_schema as _plan_schema
 from cadence_llm._plan import plan_to_source
 from cadence_llm._registry import roles_of
 from cadence_llm.codegen import (
@@ -85,28 +86,61 @@ def test_anchoring_knows_no_language():
 
 
 def test_plan_kinds_and_keys_come_from_the_dsl_table():
-    """A method added to dsl.json is a plan kind with its parameters as keys (no code change)."""
+    """A method added to dsl.json is a plan kind with its parameters as keys (no code change),
+    including parameters that are score fields, counts or a policy (as ``.map`` has)."""
     from cadence_llm._prompts import spec
 
     data = json.loads(json.dumps(spec()))
+    data["map_policies"] = ["fail_fast", "collect"]
+
+    def param(name: str, shape: str, required: bool = False) -> dict[str, object]:
+        return {"name": name, "shape": shape, "required": required, "keyword_only": not required}
+
     data["methods"].append(
         {
             "name": "map",
             "params": [
-                {"name": "name", "shape": "name", "required": True, "keyword_only": False},
-                {"name": "task", "shape": "note", "required": True, "keyword_only": False},
+                {**param("name", "name", True), "keyword_only": False},
+                {**param("items_from", "items", True), "keyword_only": False},
+                {**param("task", "note", True), "keyword_only": False},
+                param("concurrency", "count"),
+                param("into", "field"),
+                param("on_error", "policy"),
             ],
             "doc": "Run a note for each item.",
-            "example": '.map("each", note)',
+            "example": '.map("each", "items", note)',
         }
     )
     names = roles_of(registry())
-    grammar = _derive.plan_gbnf(data, names=names, task="Do it for each item.")
+    task = "Do it for each item."
+    grammar = _derive.plan_gbnf(data, names=names, task=task)
+    llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
     assert "m-map" in grammar.split("step ::= ")[1].splitlines()[0]
-    source = plan_to_source(
-        {"name": "x", "steps": [{"covers": "each", "kind": "map", "task": "load_order"}]}, data
+    step = {
+        "covers": task,
+        "kind": "map",
+        "items_from": "orders",
+        "task": "load_order",
+        "concurrency": 8,
+        "into": "loaded",
+        "on_error": "collect",
+    }
+    assert accepts(grammar, plan(step))
+    assert not accepts(grammar, plan({**step, "on_error": "ignore"}))
+    variant = next(
+        v
+        for v in _plan_schema(data, names=names)["properties"]["steps"]["items"]["anyOf"]
+        if v["properties"]["kind"] == {"const": "map"}
     )
-    assert '.map("load_order", load_order)' in source
+    assert variant["properties"]["concurrency"]["type"] == "integer"
+    assert variant["required"] == ["covers", "kind", "items_from", "task"]
+    source = plan_to_source({"name": "x", "steps": [step]}, data)
+    expected = '.map("load_order", "orders", load_order, concurrency=8, into="loaded", '
+    assert expected + 'on_error="collect")' in source
+    text_grammar = _derive.gbnf(data, names=names)
+    llama_cpp.LlamaGrammar.from_string(text_grammar, verbose=False)
+    call = source.splitlines()[-2].strip()
+    assert accepts(text_grammar, f'(\n    Cadence("x", score)\n    # each\n    {call}\n)')
 
 
 def test_a_plan_is_rendered_with_its_words_as_comments_and_library_step_names():
