@@ -2,11 +2,14 @@
 
 Before each step the model copies a run of the task's words (a plan step's ``covers``, or the
 ``#`` comment above a call): the runs follow the task's order, never overlap, and together
-reach the task's last word. Where a run starts and ends is the model's choice, at any word: it
-may join several clauses into one step, split one, or pass over words that are no step of their
-own ("For a support ticket:", "in that order"). Nothing here knows a language; words are what
-the task has between spaces. What anchoring rules out is what small models otherwise do:
-invent steps the task never mentions, run on after its end, or stop half-way.
+cover every word of the task. A run may end after any word that ends in punctuation (or, in a
+task without inner punctuation, after any word); whether it does is the model's choice, so it
+may join several clauses into one step, and words that are no step of their own ("For a
+support ticket:", "in that order") go with the step before or after them: nothing forces an
+extra step. Nothing here knows a language: words are what the task has between spaces, and
+punctuation is what Unicode says it is. What anchoring rules out is what small models
+otherwise do: invent steps the task never mentions, drop or skip parts of it, or run on after
+its end.
 
 :func:`anchored_rules` builds the rules for one layout (:data:`PLAN` or :data:`COMPOSITION`);
 with a :class:`Resume`, the grammar keeps an earlier answer up to one step's method and lets
@@ -16,6 +19,7 @@ the model write that step again (see :func:`cadence_llm.codegen.generate_cadence
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +33,14 @@ __all__ = [
     "anchored_rules",
     "anchors",
     "covered_spans",
+    "run_ends",
     "task_words",
 ]
 
 #: Most words of a task a grammar anchors; longer tasks get free text where the words go.
 ANCHOR_MAX_WORDS = 300
+#: Unicode punctuation classes that may end a run: other (``,.;:!?``), closing, final quote.
+_ENDING = frozenset({"Po", "Pe", "Pf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,29 +107,47 @@ def _lit(text: str) -> str:
     return json.dumps(text)
 
 
+def run_ends(task: str) -> set[int]:
+    """Word indices after which a run may end: a word ending in punctuation, and the last word.
+
+    Punctuation is any character Unicode classes as such (``,`` ``;`` ``.`` ``:`` ``!`` ``?``,
+    ``、`` ``。`` ...), so this knows no language. A task without inner punctuation may end a
+    run after any word.
+    """
+    words = task_words(task)
+    ends = {k for k, w in enumerate(words[:-1]) if unicodedata.category(w[-1]) in _ENDING}
+    return ends | {len(words) - 1} if ends else set(range(len(words)))
+
+
 def anchored_rules(task: str, layout: Layout, resume: Resume | None = None) -> list[str] | None:
     """``root`` and the word rules: runs of the task's words before each ``step``.
 
-    ``w<k>`` starts a run at word *k*, ``f<k>`` at word *k* or any later one, ``n<k>`` is what
-    may follow a step whose run ended before word *k*. None when the task is empty or longer
-    than :data:`ANCHOR_MAX_WORDS`.
+    ``w<k>`` continues a run at word *k*, ``n<k>`` is what may follow a step whose run ended
+    before word *k*. Every word is in one run, in order; a run ends only where
+    :func:`run_ends` allows. None when the task is empty or longer than
+    :data:`ANCHOR_MAX_WORDS`.
     """
     words = task_words(task)
     n = len(words)
     if not words or n > ANCHOR_MAX_WORDS:
         return None
+    ends = run_ends(task)
     if resume is None:
-        lines = [f"root ::= {layout.head} f0"]
+        lines = [f"root ::= {layout.head} w0"]
     else:
         lines = [f"root ::= {_lit(resume.prefix)} step-resume n{resume.next_word}"]
     for k, word in enumerate(words):
         text = json.dumps(word)[1:-1] if layout.json_words else word
-        lines.append(f"f{k} ::= w{k}" + (f" | f{k + 1}" if k < n - 1 else ""))
         end = f"{_lit(layout.close)} step n{k + 1}"
-        go_on = f'(" " w{k + 1} | {end})' if k < n - 1 else end
+        if k == n - 1:
+            go_on = end
+        elif k in ends:
+            go_on = f'(" " w{k + 1} | {end})'
+        else:
+            go_on = f'" " w{k + 1}'
         lines.append(f"w{k} ::= {_lit(text)} {go_on}")
     for k in range(1, n):
-        lines.append(f"n{k} ::= {_lit(layout.open)} f{k}")
+        lines.append(f"n{k} ::= {_lit(layout.open)} w{k}")
     lines.append(f"n{n} ::= {_lit(layout.end)}")
     return lines
 

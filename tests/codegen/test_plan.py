@@ -8,7 +8,7 @@ import llama_cpp  # installed by `make venv` (the local-model extra); its parser
 import pytest
 
 from cadence_llm import _derive
-from cadence_llm._anchor import covered_spans
+from cadence_llm._anchor import covered_spans, run_ends
 from cadence_llm._plan import plan_schema as _plan_schema
 from cadence_llm._plan import plan_to_source
 from cadence_llm._registry import roles_of
@@ -42,21 +42,28 @@ BOTH = {
 
 
 def test_the_anchored_plan_grammar_takes_runs_of_the_task_and_nothing_else():
-    """A step's covers is a run of the task's words in order; words may be passed over (the
-    lead-in here) but not invented, repeated, or left off at the end."""
+    """Steps' covers are runs of the task's words in order that cover every word, ending only
+    after punctuation: a lead-in joins a step (the model's choice), nothing is invented,
+    skipped, repeated or left off at the end."""
     grammar = plan_grammar_for(registry(), task=TASK)
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
-    assert accepts(grammar, plan(LOAD, BOTH))
-    joined = {
-        **BOTH,
-        "covers": "For a new order: load the order, then fetch the prices and "
-        "the stock in parallel.",
-    }
-    assert accepts(grammar, plan(joined))  # one step for everything: the model's choice
-    assert not accepts(grammar, plan({**LOAD, "covers": "load the cart,"}, BOTH))
-    assert not accepts(grammar, plan(BOTH, LOAD))  # out of order
-    assert not accepts(grammar, plan(LOAD))  # stops before the task's end
-    assert not accepts(grammar, plan(LOAD, {**BOTH, "tasks": ["fetch_prices", "is_express"]}))
+    lead_in = {**LOAD, "covers": "For a new order: load the order,"}
+    assert accepts(grammar, plan(lead_in, BOTH))
+    alone = {"covers": "For a new order:", "kind": "then", "task": "load_order"}
+    assert accepts(grammar, plan(alone, LOAD, BOTH))  # a step of its own, if the model says so
+    joined = {**BOTH, "covers": "For a new order: " + LOAD["covers"] + " " + BOTH["covers"]}
+    assert accepts(grammar, plan(joined))  # one step for everything: also the model's choice
+    assert not accepts(grammar, plan(LOAD, BOTH))  # skips the lead-in
+    cut = {**lead_in, "covers": "For a new order: load the"}
+    rest = {**BOTH, "covers": "order, " + BOTH["covers"]}
+    assert not accepts(grammar, plan(cut, rest))  # ends a step where the task has no pause
+    assert not accepts(
+        grammar, plan({**lead_in, "covers": "For a new order: load the cart,"}, BOTH)
+    )
+    assert not accepts(grammar, plan(BOTH, lead_in))  # out of order
+    assert not accepts(grammar, plan(lead_in))  # stops before the task's end
+    wrong = {**BOTH, "tasks": ["fetch_prices", "is_express"]}
+    assert not accepts(grammar, plan(lead_in, wrong))
 
 
 def test_the_anchored_composition_grammar_takes_runs_of_the_task_as_comments():
@@ -64,25 +71,33 @@ def test_the_anchored_composition_grammar_takes_runs_of_the_task_as_comments():
     grammar = grammar_for(registry(), task=TASK)
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
     good = (
-        '(\n    Cadence("o", score)\n    # load the order,\n    .then("load", load_order)\n'
-        "    # fetch the prices and the stock in parallel.\n"
+        '(\n    Cadence("o", score)\n    # For a new order: load the order,\n'
+        '    .then("load", load_order)\n'
+        "    # then fetch the prices and the stock in parallel.\n"
         '    .sync("both", [fetch_prices, fetch_stock])\n)'
     )
     assert accepts(grammar, good)
-    assert not accepts(grammar, good.replace("# fetch the prices", "# fetch all the prices"))
+    assert not accepts(
+        grammar, good.replace("# then fetch the prices", "# then fetch all the prices")
+    )
+    assert not accepts(grammar, good.replace("# For a new order: load", "# load"))
 
 
 def test_anchoring_knows_no_language():
-    """Any words separated by spaces anchor; JSON escapes are spelled as JSON."""
-    task = 'Lade die Bestellung, dann "prüfe" die Preise.'
+    """Any words separated by spaces anchor, runs end after any Unicode punctuation, and JSON
+    escapes are spelled as JSON."""
+    task = 'Lade die Bestellung， dann "prüfe" die Preise。'
     grammar = plan_grammar_for(registry(), task=task)
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
-    step = {"covers": 'dann "prüfe" die Preise.', "kind": "then", "task": "fetch_prices"}
-    assert accepts(grammar, plan(step))
-    assert covered_spans(task, ["Lade die Bestellung,", 'dann "prüfe" die Preise.']) == [
-        (0, 2),
-        (3, 6),
-    ]
+    first = {"covers": "Lade die Bestellung，", "kind": "then", "task": "load_order"}
+    second = {"covers": 'dann "prüfe" die Preise。', "kind": "then", "task": "fetch_prices"}
+    assert accepts(grammar, plan(first, second))
+    assert accepts(grammar, plan({**second, "covers": first["covers"] + " " + second["covers"]}))
+    early = {**first, "covers": "Lade die"}
+    late = {**second, "covers": 'Bestellung， dann "prüfe" die Preise。'}
+    assert not accepts(grammar, plan(early, late))
+    assert covered_spans(task, [first["covers"], second["covers"]]) == [(0, 2), (3, 6)]
+    assert run_ends("load the order then ship it") == set(range(6))  # no punctuation at all
 
 
 def test_plan_kinds_and_keys_come_from_the_dsl_table():
