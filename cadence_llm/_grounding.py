@@ -30,7 +30,14 @@ from cadence_llm import _wording
 from cadence_llm._plan import step_comments
 from cadence_llm._prompts import spec
 
-__all__ = ["Fix", "check_grounding", "first_fix", "misplaced_branches", "step_comments"]
+__all__ = [
+    "Fix",
+    "check_grounding",
+    "decided_by",
+    "first_fix",
+    "misplaced_branches",
+    "step_comments",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +103,44 @@ def misplaced_branches(step: StepSpec, words: str, docs: Mapping[str, str]) -> d
     return out
 
 
+def decided_by(words: str, docs: Mapping[str, str], conditions: Iterable[str]) -> str | None:
+    """The registry condition that ``words`` describe a decision on, or None.
+
+    Both must hold: the words have a decision cue ("if", "when", "unless", ...), and one
+    condition fits them (shares at least two of their content words through its name and
+    description; the best fit wins). "If that breaks" has the cue but fits no condition.
+    """
+    if "split" not in _wording.features(words):
+        return None
+    part = _wording.content_words(words)
+    fits = [(_affinity(_Named(c), part, docs), c) for c in conditions]
+    best = max(fits, default=(0, ""))
+    return best[1] if best[0] >= 2 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    name: str
+
+
 def _step_fixes(
-    step: StepSpec, line: int, words: str, docs: Mapping[str, str], methods: frozenset[str]
+    step: StepSpec,
+    line: int,
+    words: str,
+    docs: Mapping[str, str],
+    methods: frozenset[str],
+    conditions: frozenset[str] = frozenset(),
 ) -> list[Fix]:
     """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
     found = _wording.features(words)
     kind = _kind_of(words)
+    if kind is None and step.method != "split" and "split" in methods:
+        condition = decided_by(words, docs, conditions)
+        if condition is not None:
+            what = f"a decision on {condition}"
+            message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
+            hint = f'write .split("name", {condition}, [notes], [other notes])'
+            return [Fix(_warn("CAD703", line, message, hint), kind="split")]
     out = []
     members = step.args.get("tasks")
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
@@ -139,12 +178,16 @@ def _step_fixes(
 
 
 def _steps(
-    source: str, comp: Composition, docs: Mapping[str, str], methods: frozenset[str]
+    source: str,
+    comp: Composition,
+    docs: Mapping[str, str],
+    methods: frozenset[str],
+    conditions: frozenset[str],
 ) -> Iterable[tuple[int, StepSpec, int, str, list[Fix]]]:
     for i, (step, (line, words)) in enumerate(
         zip(comp.steps, step_comments(source, comp), strict=True)
     ):
-        yield i, step, line, words, _step_fixes(step, line, words, docs, methods)
+        yield i, step, line, words, _step_fixes(step, line, words, docs, methods, conditions)
 
 
 def first_fix(
@@ -152,14 +195,15 @@ def first_fix(
     comp: Composition,
     docs: Mapping[str, str] | None = None,
     methods: Iterable[str] = (),
+    conditions: Iterable[str] = (),
 ) -> tuple[int, Fix] | None:
     """The first step its own words contradict, and how to write it again: ``(index, fix)``.
 
     ``methods``: the methods the registry can fill (a step is never asked to become one it
-    cannot).
+    cannot); ``conditions``: the registry's conditions (for :func:`decided_by`).
     """
     allowed = frozenset(methods)
-    for i, _, _, _, fixes in _steps(source, comp, docs or {}, allowed):
+    for i, _, _, _, fixes in _steps(source, comp, docs or {}, allowed, frozenset(conditions)):
         if fixes:
             return i, fixes[0]
     return None
@@ -191,6 +235,7 @@ def check_grounding(
     *,
     docs: Mapping[str, str] | None = None,
     methods: Iterable[str] = (),
+    conditions: Iterable[str] = (),
     anchored: bool = False,
     limit: int = 4,
 ) -> list[Diagnostic]:
@@ -206,7 +251,8 @@ def check_grounding(
     out: list[Diagnostic] = []
     task_words = _wording.content_words(task)
     last = max((s.line for s in comp.steps), default=1)
-    for _, _step, line, words, fixes in _steps(source, comp, docs, allowed):
+    steps = _steps(source, comp, docs, allowed, frozenset(conditions))
+    for _, _step, line, words, fixes in steps:
         content = _wording.content_words(words)
         if not anchored and content and len(content & task_words) * 2 < len(content):
             message = f"the task does not ask for this step: {words!r} is not part of the task"

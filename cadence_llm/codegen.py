@@ -364,7 +364,8 @@ def _redecode(
     if comp is None:
         return None
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
-    found = _grounding.first_fix(source, comp, docs, methods)
+    conditions = roles_of(registry, roles).get("condition", ())
+    found = _grounding.first_fix(source, comp, docs, methods, conditions)
     if found is None:
         return None
     index, fix = found
@@ -611,6 +612,7 @@ async def generate_cadence(
     tried: dict[str, set[str]] = {}
     descriptions = docs_of(registry, docs)
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
+    conditions = roles_of(registry, roles).get("condition", ())
     attempts: list[Attempt] = []
     best: tuple[Attempt, int, Cadence[Any] | None] | None = None
     cadence: Cadence[Any] | None
@@ -629,7 +631,13 @@ async def generate_cadence(
             comp, _ = parse_composition(source, registry)
             if comp is not None:
                 diags += _grounding.check_grounding(
-                    source, comp, task, docs=descriptions, methods=methods, anchored=anchored
+                    source,
+                    comp,
+                    task,
+                    docs=descriptions,
+                    methods=methods,
+                    conditions=conditions,
+                    anchored=anchored,
                 )
         attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
         attempts.append(attempt)

@@ -260,3 +260,22 @@ def test_first_fix_never_asks_for_a_method_the_registry_cannot_fill():
     assert first_fix(src, comp, {}, ["then", "sync"]) is None
     found = first_fix(src, comp, {}, ["then", "sync", "child"])
     assert found is not None and found[0] == 0 and found[1].finding.code == "CAD703"
+
+
+def test_words_deciding_on_a_registry_condition_over_another_method_are_cad703():
+    """A decision cue plus a condition that fits the words (by its name and description) over
+    a .then is CAD703 with a .split fix; the cue alone ("if that breaks") is not."""
+    words = "If the order is an express order, ship it with the express courier."
+    src = anchored((words, '.then("ship", ship_express)'))
+    comp, _ = parse_composition(src, registry())
+    assert comp is not None
+    docs = docs_of(registry())
+    found = check_grounding(src, comp, words, docs=docs, conditions=["is_express"])
+    assert [d.code for d in found] == ["CAD703"] and "is_express" in found[0].message
+    fix = first_fix(src, comp, docs, ["then", "split"], ["is_express"])
+    assert fix is not None and fix[1].kind == "split"
+    loose = "If that breaks, load the order again."
+    src = anchored((loose, '.then("load", load_order)'))
+    comp, _ = parse_composition(src, registry())
+    assert comp is not None
+    assert check_grounding(src, comp, loose, docs=docs, conditions=["is_express"]) == []
