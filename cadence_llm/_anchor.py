@@ -33,6 +33,7 @@ __all__ = [
     "anchored_rules",
     "anchors",
     "covered_spans",
+    "ends_run",
     "run_ends",
     "task_words",
 ]
@@ -107,6 +108,11 @@ def _lit(text: str) -> str:
     return json.dumps(text)
 
 
+def ends_run(word: str) -> bool:
+    """Whether a run may end after ``word``: it ends in punctuation (Unicode's classes)."""
+    return bool(word) and unicodedata.category(word[-1]) in _ENDING
+
+
 def run_ends(task: str) -> set[int]:
     """Word indices after which a run may end: a word ending in punctuation, and the last word.
 
@@ -115,7 +121,7 @@ def run_ends(task: str) -> set[int]:
     run after any word.
     """
     words = task_words(task)
-    ends = {k for k, w in enumerate(words[:-1]) if unicodedata.category(w[-1]) in _ENDING}
+    ends = {k for k, w in enumerate(words[:-1]) if ends_run(w)}
     return ends | {len(words) - 1} if ends else set(range(len(words)))
 
 

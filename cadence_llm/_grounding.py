@@ -27,6 +27,7 @@ from typing import Any
 
 from cadence.validate import Composition, Diagnostic, StepSpec
 from cadence_llm import _wording
+from cadence_llm._anchor import ends_run
 from cadence_llm._plan import step_comments
 from cadence_llm._prompts import spec
 
@@ -36,6 +37,7 @@ __all__ = [
     "decided_by",
     "first_fix",
     "misplaced_branches",
+    "second_step",
     "step_comments",
 ]
 
@@ -50,6 +52,8 @@ class Fix:
     kind: str | None = None
     force: Mapping[str, Any] = field(default_factory=dict)
     avoid_first: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: End the step's words after this word (an index into them): the rest is another step.
+    cut: int | None = None
 
 
 def _warn(code: str, line: int, message: str, hint: str) -> Diagnostic:
@@ -123,6 +127,54 @@ class _Named:
     name: str
 
 
+def _name_words(name: str) -> set[str]:
+    return _wording.content_words(name.replace("_", " "))
+
+
+def second_step(step: StepSpec, words: str, unused: Iterable[str]) -> tuple[str, int] | None:
+    """``(note, cut)`` when ``words`` also name a registry note no step uses, in a part of
+    them the step's own notes are not in: the words of two steps, given to one.
+
+    A note is named when every content word of its name (two at least) is in the words;
+    ``cut`` is the word after which the step's words should end (after punctuation, between
+    the two parts). Structural, in any language the names are written in.
+    """
+    if step.method in ("sync", "split"):
+        return None  # their words name several notes by nature
+    said = [_wording.content_words(w) for w in words.split()]
+    if len(said) < 2:
+        return None
+    ends = [i for i, w in enumerate(words.split()[:-1]) if ends_run(w)]
+
+    def first(name: str) -> int | None:
+        parts = _name_words(name)
+        present = set().union(*said)
+        if len(parts) < 2 or not parts <= present:
+            return None
+        return next(i for i, ws in enumerate(said) if ws & parts)
+
+    own = [first(r.name) for r in _refs(step) if r is not None]
+    own_at = next((i for i in own if i is not None), None)
+    for note in sorted(unused):
+        at = first(note)
+        if at is None:
+            continue
+        before = [e for e in ends if e < at and (own_at is None or own_at <= e)]
+        after = [e for e in ends if e >= at and (own_at is None or own_at > e)]
+        if before:
+            return note, before[-1]
+        if after:
+            return note, after[0]
+    return None
+
+
+def _refs(step: StepSpec) -> list[Any]:
+    out: list[Any] = []
+    for value in step.args.values():
+        out += list(value) if isinstance(value, tuple) else [value]
+    return [v for v in out if hasattr(v, "name")]
+
+
 def _step_fixes(
     step: StepSpec,
     line: int,
@@ -130,10 +182,17 @@ def _step_fixes(
     docs: Mapping[str, str],
     methods: frozenset[str],
     conditions: frozenset[str] = frozenset(),
+    unused: frozenset[str] = frozenset(),
 ) -> list[Fix]:
     """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
     found = _wording.features(words)
     kind = _kind_of(words)
+    two = second_step(step, words, unused)
+    if two is not None:
+        note, cut = two
+        message = f"the words {words!r} also describe {note}, which no step does"
+        hint = "give that part of the words a step of its own"
+        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
     if kind is None and step.method != "split" and "split" in methods:
         condition = decided_by(words, docs, conditions)
         if condition is not None:
@@ -183,11 +242,15 @@ def _steps(
     docs: Mapping[str, str],
     methods: frozenset[str],
     conditions: frozenset[str],
+    notes: frozenset[str] = frozenset(),
 ) -> Iterable[tuple[int, StepSpec, int, str, list[Fix]]]:
+    used = {r.name for s in comp.steps for r in _refs(s)}
+    unused = notes - used
     for i, (step, (line, words)) in enumerate(
         zip(comp.steps, step_comments(source, comp), strict=True)
     ):
-        yield i, step, line, words, _step_fixes(step, line, words, docs, methods, conditions)
+        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused)
+        yield i, step, line, words, fixes
 
 
 def first_fix(
@@ -196,14 +259,17 @@ def first_fix(
     docs: Mapping[str, str] | None = None,
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
+    notes: Iterable[str] = (),
 ) -> tuple[int, Fix] | None:
     """The first step its own words contradict, and how to write it again: ``(index, fix)``.
 
     ``methods``: the methods the registry can fill (a step is never asked to become one it
-    cannot); ``conditions``: the registry's conditions (for :func:`decided_by`).
+    cannot); ``conditions`` and ``notes``: the registry's (for :func:`decided_by` and
+    :func:`second_step`).
     """
     allowed = frozenset(methods)
-    for i, _, _, _, fixes in _steps(source, comp, docs or {}, allowed, frozenset(conditions)):
+    steps = _steps(source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes))
+    for i, _, _, _, fixes in steps:
         if fixes:
             return i, fixes[0]
     return None
@@ -236,6 +302,7 @@ def check_grounding(
     docs: Mapping[str, str] | None = None,
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
+    notes: Iterable[str] = (),
     anchored: bool = False,
     limit: int = 4,
 ) -> list[Diagnostic]:
@@ -251,7 +318,7 @@ def check_grounding(
     out: list[Diagnostic] = []
     task_words = _wording.content_words(task)
     last = max((s.line for s in comp.steps), default=1)
-    steps = _steps(source, comp, docs, allowed, frozenset(conditions))
+    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes))
     for _, _step, line, words, fixes in steps:
         content = _wording.content_words(words)
         if not anchored and content and len(content & task_words) * 2 < len(content):

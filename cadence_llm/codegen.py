@@ -344,6 +344,32 @@ def _prefix(raw: str, source: str, index: int, mode: str) -> str | None:
     return "\n".join(lines[: line - 1]) + _anchor.COMPOSITION.close
 
 
+def _words_prefix(
+    raw: str, source: str, index: int, mode: str, task: str, first: int, last: int
+) -> str | None:
+    """An anchored answer up to step ``index``'s words, which end at task word ``last`` (and
+    the literal that closes them), or None."""
+    words = _anchor.task_words(task)[first : last + 1]
+    if mode in _PLAN_MODES:
+        marker = '{"covers": "'
+        at = -1
+        for _ in range(index + 1):
+            at = raw.find(marker, at + 1)
+            if at < 0:
+                return None
+        said = " ".join(json.dumps(w)[1:-1] for w in words)
+        return raw[: at + len(marker)] + said + _anchor.PLAN.close
+    comp, _ = parse_composition(source, None)
+    if comp is None:
+        return None
+    call = _plan.step_comments(source, comp)[index][0]
+    lines = source.split("\n")
+    if call < 3 or not lines[call - 2].startswith("    # "):
+        return None
+    head = "\n".join(lines[: call - 2])
+    return head + _anchor.COMPOSITION.open + " ".join(words) + _anchor.COMPOSITION.close
+
+
 def _redecode(
     raw: str,
     source: str,
@@ -364,15 +390,27 @@ def _redecode(
     if comp is None:
         return None
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
-    conditions = roles_of(registry, roles).get("condition", ())
-    found = _grounding.first_fix(source, comp, docs, methods, conditions)
+    named = roles_of(registry, roles)
+    found = _grounding.first_fix(
+        source, comp, docs, methods, named.get("condition", ()), named.get("note", ())
+    )
     if found is None:
         return None
     index, fix = found
     steps = _plan.step_comments(source, comp)
     spans = _anchor.covered_spans(task, [words for _, words in steps])
+    if spans is None:
+        return None
+    if fix.cut is not None:
+        # Two steps' words given to one: end its words earlier and write the rest anew.
+        start = spans[index][0]
+        shorter = _words_prefix(raw, source, index, mode, task, start, start + fix.cut)
+        if shorter is None or "cut" in tried.setdefault(shorter, set()):
+            return None
+        tried[shorter].add("cut")
+        return Resume(shorter, start + fix.cut + 1)
     prefix = _prefix(raw, source, index, mode)
-    if spans is None or prefix is None:
+    if prefix is None:
         return None
     step = comp.steps[index]
     done = tried.setdefault(prefix, set())
@@ -612,7 +650,8 @@ async def generate_cadence(
     tried: dict[str, set[str]] = {}
     descriptions = docs_of(registry, docs)
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
-    conditions = roles_of(registry, roles).get("condition", ())
+    named = roles_of(registry, roles)
+    conditions, notes = named.get("condition", ()), named.get("note", ())
     attempts: list[Attempt] = []
     best: tuple[Attempt, int, Cadence[Any] | None] | None = None
     cadence: Cadence[Any] | None
@@ -637,6 +676,7 @@ async def generate_cadence(
                     docs=descriptions,
                     methods=methods,
                     conditions=conditions,
+                    notes=notes,
                     anchored=anchored,
                 )
         attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)

@@ -217,6 +217,25 @@ async def test_a_step_its_words_contradict_is_written_again_from_that_point():
     assert not accepts(grammar, wrong)
 
 
+async def test_words_of_two_steps_in_one_are_cut_and_the_rest_written_anew():
+    """One step covering "load the order, then fetch the prices" while no step fetches the
+    prices: the next request keeps the answer up to "load the order," (ending that step's
+    words there) and the model writes that step and the rest again."""
+    task = "Load the order, then fetch the prices."
+    merged = plan({"covers": task, "kind": "then", "task": "load_order"})
+    load = {"covers": "Load the order,", "kind": "then", "task": "load_order"}
+    prices = {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"}
+    model = ScriptedModel([merged, plan(load, prices)])
+    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    finding = gen.attempts[0].findings[0]
+    assert finding.code == "CAD703" and "fetch_prices" in finding.message
+    grammar = model.requests[1].extra["grammar"]
+    prefix = '{"name": "order", "steps": [\n  {"covers": "Load the order,", "kind": "'
+    assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n3"
+    assert accepts(grammar, plan(load, prices)) and not accepts(grammar, merged)
+
+
 async def test_an_option_the_words_ask_for_is_written_again_once():
     """ "may be interrupted" over a .then without can_interrupt: the step is written again with
     it; the same option is never forced twice at one point."""
@@ -298,3 +317,20 @@ async def test_unconstrained_plans_are_not_redecoded(constrain):
     model = ScriptedModel([wrong], repeat=True)
     await generate_cadence(model, TASK, registry(), OrderScore, constrain=constrain, max_repairs=1)
     assert model.calls == 2 and model.requests[1].messages != model.requests[0].messages
+
+
+async def test_grammar_mode_cuts_two_steps_words_the_same_way():
+    """In grammar mode the comment is cut the same way: the prefix ends "# Load the order,"."""
+    task = "Load the order, then fetch the prices."
+    merged = f'(\n    Cadence("o", score)\n    # {task}\n    .then("load", load_order)\n)'
+    right = (
+        '(\n    Cadence("o", score)\n    # Load the order,\n    .then("load", load_order)\n'
+        '    # then fetch the prices.\n    .then("prices", fetch_prices)\n)'
+    )
+    model = ScriptedModel([merged, right])
+    gen = await generate_cadence(model, task, registry(), OrderScore, mode="grammar")
+    assert gen.ok and gen.chosen == 1
+    grammar = model.requests[1].extra["grammar"]
+    prefix = '(\n    Cadence("o", score)\n    # Load the order,\n    .'
+    assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n3"
+    assert accepts(grammar, right)
