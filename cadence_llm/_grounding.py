@@ -8,8 +8,10 @@ out", so no finding ever says a step should not exist or should lose a branch.
 
 - ``CAD701`` a step whose words are not the task's (a step the task never asked for);
 - ``CAD702`` failure handling the task's words ask for and no step does;
-- ``CAD703`` a step whose words describe parallel work or a child cadence, written as another
-  method; a ``.sync`` of one note; such a structure the task's words ask for and no step has;
+- ``CAD703`` a step whose words describe parallel work or a child cadence, or a decision on
+  a registry condition that fits them, written as another method; words that also name a
+  registry note no step uses (two steps' words in one); a ``.sync`` of one note; such a
+  structure the task's words ask for and no step has;
 - ``CAD704`` an option the step's words ask for and the step lacks (``may be interrupted``,
   ``carry on``, ``stop``, a merge strategy), or ``.split`` branches whose notes fit the other
   part of the words better (by the notes' names and descriptions).
