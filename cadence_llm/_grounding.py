@@ -189,19 +189,6 @@ def _step_fixes(
     """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
     found = _wording.features(words)
     kind = _kind_of(words)
-    two = second_step(step, words, unused)
-    if two is not None:
-        note, cut = two
-        message = f"the words {words!r} also describe {note}, which no step does"
-        hint = "give that part of the words a step of its own"
-        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
-    if kind is None and step.method != "split" and "split" in methods:
-        condition = decided_by(words, docs, conditions)
-        if condition is not None:
-            what = f"a decision on {condition}"
-            message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
-            hint = f'write .split("name", {condition}, [notes], [other notes])'
-            return [Fix(_warn("CAD703", line, message, hint), kind="split")]
     out = []
     members = step.args.get("tasks")
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
@@ -214,6 +201,19 @@ def _step_fixes(
         message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
         out.append(Fix(_warn("CAD703", line, message, f"write {example}"), kind=kind))
         return out  # the options below belong to the method the words ask for
+    if kind is None and step.method != "split" and "split" in methods:
+        condition = decided_by(words, docs, conditions)
+        if condition is not None:
+            what = f"a decision on {condition}"
+            message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
+            hint = f'write .split("name", {condition}, [notes], [other notes])'
+            return [Fix(_warn("CAD703", line, message, hint), kind="split")]
+    two = second_step(step, words, unused) if kind is None else None
+    if two is not None:
+        note, cut = two
+        message = f"the words {words!r} also describe {note}, which no step does"
+        hint = "give that part of the words a step of its own"
+        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
     args = step.args
 
     def option(fix: dict[str, Any], message: str, hint: str) -> None:

@@ -274,6 +274,13 @@ def test_words_deciding_on_a_registry_condition_over_another_method_are_cad703()
     assert [d.code for d in found] == ["CAD703"] and "is_express" in found[0].message
     fix = first_fix(src, comp, docs, ["then", "split"], ["is_express"])
     assert fix is not None and fix[1].kind == "split"
+    # The other branch's note is named too: still a decision, not two steps' words in one.
+    both = words[:-1] + "; otherwise ship it standard."
+    src = anchored((both, '.then("ship", ship_express)'))
+    comp, _ = parse_composition(src, registry())
+    assert comp is not None
+    fix = first_fix(src, comp, docs, ["then", "split"], ["is_express"], ["ship_standard"])
+    assert fix is not None and fix[1].kind == "split" and fix[1].cut is None
     loose = "If that breaks, load the order again."
     src = anchored((loose, '.then("load", load_order)'))
     comp, _ = parse_composition(src, registry())
