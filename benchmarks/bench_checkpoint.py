@@ -10,8 +10,10 @@ the best round of each is kept; the baseline is the same cadence with no checkpo
 * ``redis`` / ``postgres`` — real servers started for the run (skipped with a note if the
   binaries are missing: ``apt-get install redis-server postgresql``).
 
-Every checkpointed run also takes and releases a lease and counts an attempt: that fixed cost
-per run is included, spread over the steps.
+Every checkpointed run also takes and releases a lease, counts an attempt and writes its
+completion record (with its last step, in one write): that fixed cost per run is included,
+spread over the steps. Each run has a new run id. A second table gives the cost of running a
+*finished* run id again (a replay from its completion record: one read, no step executes).
 
 Run: ``python benchmarks/bench_checkpoint.py [--steps N] [--runs N] [--rounds N]``.
 """
@@ -64,10 +66,15 @@ def build(steps: int, store: Any) -> Cadence[Order]:
     return cadence
 
 
-async def measure(cadence: Cadence[Order], runs: int) -> float:
+async def measure(cadence: Cadence[Order], runs: int, *, replay: bool = False) -> float:
+    """Seconds for ``runs`` runs on new run ids (``replay``: on ids that already finished)."""
+    ids = [f"r-{uuid.uuid4().hex}" for _ in range(runs)]
+    if replay:
+        for run_id in ids:
+            await cadence.run(Order(), run_id=run_id)
     t0 = time.perf_counter()
-    for i in range(runs):
-        await cadence.run(Order(), run_id=f"r{i}")
+    for run_id in ids:
+        await cadence.run(Order(), run_id=run_id)
     return time.perf_counter() - t0
 
 
@@ -107,9 +114,12 @@ async def main(steps: int, runs: int, rounds: int) -> None:
         best = dict.fromkeys(cadences, float("inf"))
         for cadence in cadences.values():  # warm up: connections, schema, code paths
             await measure(cadence, 2)
+        replays = dict.fromkeys(cadences, float("inf"))
         for _ in range(rounds):
             for name, cadence in cadences.items():
                 best[name] = min(best[name], await measure(cadence, runs))
+                if name != "none":
+                    replays[name] = min(replays[name], await measure(cadence, runs, replay=True))
     finally:
         for stop in stops:
             stop()
@@ -119,6 +129,12 @@ async def main(steps: int, runs: int, rounds: int) -> None:
     print(f"{'store':<16}{'us/step':>12}{'ratio':>10}{'extra us/step':>16}")
     for name, value in per_step.items():
         print(f"{name:<16}{value:>12.2f}{value / base:>10.1f}{value - base:>16.2f}")
+    print(f"\nrunning a finished run id again (replay, no step executes; best of {rounds} rounds)")
+    print(f"{'store':<16}{'us/run':>12}{'vs a fresh run':>16}")
+    for name, took in replays.items():
+        if name != "none":
+            fresh = best[name] / runs
+            print(f"{name:<16}{took / runs * 1e6:>12.1f}{took / runs / fresh:>15.2f}x")
     for note in notes:
         print(note)
 

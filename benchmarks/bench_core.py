@@ -1,7 +1,7 @@
 """Core overhead benchmarks, each reported as a ratio to a baseline measured in the same run.
 
 1. 100 sequential no-op ``.then`` steps: µs per step above a raw ``await``; and the same for
-   ``cadence-orchestration==0.7.2`` (installed into its own virtualenv under ~/.cache, measured
+   ``cadence-orchestration==0.7.2`` (installed into its own virtualenv, see ``_baseline.py``, measured
    against its own raw-await baseline in that process) when ``--compare`` is given.
 2. ``.sync`` of 10 no-op tasks on a score holding a 100,000-item list the tasks do not touch,
    against the same on a small score.
@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._baseline import old_python  # noqa: E402
 from cadence import Cadence, Score  # noqa: E402
 
 STEPS = 100
@@ -214,13 +215,7 @@ _OLD_SCRIPT = textwrap.dedent(
 
 
 def bench_old_version() -> dict[str, float] | None:
-    venv = Path(os.path.expanduser("~/.cache/cadence/bench-venv-0.7.2"))
-    py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "cadence-orchestration==0.7.2"], check=True
-        )
+    py = old_python()
     out = subprocess.run(
         [str(py), "-c", _OLD_SCRIPT], capture_output=True, text=True, check=True, cwd="/"
     )

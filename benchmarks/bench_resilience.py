@@ -8,6 +8,10 @@
    GIL, so any wrapper shows; a plain forwarding decorator is measured alongside for scale.
 3. The same with 1,000 asyncio tasks, and with a dependency doing no work at all (the breaker's
    raw cost per call, for information).
+4. A sync note under ``timeout=``: 1,000 concurrent runs, against the same sync note run with
+   ``asyncio.to_thread`` (what a sync note without a timeout uses): wall time and the most
+   threads added at once (timed calls share a pool of at most 32 threads; before the pool, each
+   call started a thread of its own).
 
 Run: ``python benchmarks/bench_resilience.py [--quick]``.
 """
@@ -28,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cadence import note  # noqa: E402
-from cadence.resilience import CircuitBreaker, InMemoryBreakerStore  # noqa: E402
+from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, timeout  # noqa: E402
 
 
 class Counter:
@@ -236,7 +240,36 @@ def main() -> int:
         f"(at 0.5 ms the threads saturate the GIL: a plain forwarding decorator alone runs at "
         f"{pct(rows[1]):.1%})"
     )
+    print("\n4. 1,000 concurrent calls of a 1 ms sync function")
+    _table(("variant", "wall time", "threads added", "ratio"), sync_timeout_rows(1_000))
     return 0
+
+
+async def _sync_runs(timed: bool, runs: int) -> tuple[float, int]:
+    """Seconds for ``runs`` concurrent calls of a 1 ms sync function, and peak threads added."""
+    before = peak = threading.active_count()
+
+    def work() -> None:
+        nonlocal peak
+        time.sleep(0.001)
+        peak = max(peak, threading.active_count())
+
+    policy = timeout(30)
+    t0 = time.perf_counter()
+    if timed:
+        await asyncio.gather(*(policy.call_async(work) for _ in range(runs)))
+    else:
+        await asyncio.gather(*(asyncio.to_thread(work) for _ in range(runs)))
+    return time.perf_counter() - t0, peak - before
+
+
+def sync_timeout_rows(runs: int) -> list[tuple[str, str, str]]:
+    base, base_peak = asyncio.run(_sync_runs(False, runs))
+    took, peak = asyncio.run(_sync_runs(True, runs))
+    return [
+        ("asyncio.to_thread (no timeout)", f"{base * 1e3:.0f} ms", f"{base_peak}", "1.00x"),
+        ("timeout(30), pooled", f"{took * 1e3:.0f} ms", f"{peak}", f"{took / base:.2f}x"),
+    ]
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EXTRA_ARGS = {"bench_core.py": ["--compare"]}
+EXTRA_ARGS = {"bench_core.py": ["--compare"], "bench_hooks.py": ["--compare"]}
 
 
 def main(argv: list[str]) -> int:

@@ -9,14 +9,16 @@ run changes lives in that run, so one definition can serve any number of concurr
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, ThenStep
+from cadence._observe._base import HooksManager
+from cadence._observe._reporter import CallableReporter
+from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceDefinitionError
-from cadence.hooks import HooksManager
 
 __all__ = ["Cadence"]
 
@@ -30,12 +32,19 @@ _CHECKPOINT_METHODS = (
 )
 
 
+def _misuse(method: str, message: str) -> CadenceDefinitionError:
+    """A definition error for a DSL method, quoting its usage line from the DSL table."""
+    from cadence._validate._grammar import METHODS
+
+    row = METHODS.get(method)
+    return CadenceDefinitionError(f"{message} (usage: .{row.summary})" if row else message)
+
+
 def _hook_list(hooks: Any, where: str) -> list[Any]:
     if isinstance(hooks, HooksManager):  # e.g. the enclosing run's hooks: attach its members
         return list(hooks.hooks)
+    # An empty list attaches nothing (as in 0.7.2): hooks often come from configuration.
     items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
-    if not items:
-        raise CadenceDefinitionError(f".{where}: got an empty list of hooks")
     for h in items:
         if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
             raise CadenceDefinitionError(
@@ -43,6 +52,27 @@ def _hook_list(hooks: Any, where: str) -> list[Any]:
                 + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
             )
     return items
+
+
+def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
+    """One task running ``tasks`` as a ``.sync`` group (a ``.split(..., parallel=True)`` branch)."""
+    if len(tasks) < 2:
+        return tasks
+    group: Cadence[Any] = Cadence(name, None).sync(name, [t.fn for t in tasks])
+
+    async def run_group(score: Any) -> Any:
+        return await group.run(score)
+
+    run_group.__name__ = name
+    return (Task(name, run_group, True),)
+
+
+def _in_sequence(score: Any) -> bool:
+    """The condition of a deprecated ``.sequence`` step: its tasks always run."""
+    return True
+
+
+_in_sequence.__name__ = "sequence"
 
 
 class Cadence(Generic[S]):
@@ -63,7 +93,6 @@ class Cadence(Generic[S]):
         self._steps: list[Step] = []
         self._names: set[str] = set()
         self._hooks = HooksManager()
-        self._reporters: list[Callable[..., Any]] = []
         self._error_handler: Callable[..., Any] | None = None
         self._stop_on_error = True
         self._checkpoint: Any = None
@@ -116,7 +145,6 @@ class Cadence(Generic[S]):
                 self._score,
                 tuple(self._steps),
                 hooks=self._hooks.frozen() if self._hooks else None,
-                reporters=tuple(self._reporters),
                 error_handler=self._error_handler,
                 stop_on_error=self._stop_on_error,
                 checkpoint=self._checkpoint,
@@ -140,9 +168,8 @@ class Cadence(Generic[S]):
 
     def _check_name(self, name: Any, method: str) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise CadenceDefinitionError(
-                f".{method}(): the step name must be a non-empty string, got {name!r}; "
-                f'e.g. .{method}("fetch_items", ...)'
+            raise _misuse(
+                method, f".{method}(): the step name must be a non-empty string, got {name!r}"
             )
         if name in self._names:
             raise CadenceDefinitionError(
@@ -174,16 +201,18 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "sync")
         if callable(tasks) and not isinstance(tasks, (list, tuple)):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}, ...): expected a list of functions, got a single function; "
-                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])"
+                f"use .then({name!r}, fn) or .sync({name!r}, [fn1, fn2])",
             )
         parsed = tasks_of(tasks, f".sync({name!r})")
         merge = MergeStrategy.smart_merge if merge_strategy is None else merge_strategy
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "sync",
                 f".sync({name!r}): merge_strategy must be a MergeStrategy member or a callable "
-                f"(original, snapshots, changes), got {merge!r}"
+                f"(original, snapshots, changes), got {merge!r}",
             )
         return self._add(SyncStep(name, parsed, merge, getattr(merge, "__name__", repr(merge))))
 
@@ -193,13 +222,20 @@ class Cadence(Generic[S]):
         condition: Callable[[S], Any],
         if_true: Callable[[S], Any] | Sequence[Callable[[S], Any]],
         if_false: Callable[[S], Any] | Sequence[Callable[[S], Any]] | None = None,
+        *,
+        parallel: bool = False,
     ) -> Cadence[S]:
-        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order."""
+        """Evaluate ``condition(score)`` (sync or async) and run one branch's tasks in order.
+
+        With ``parallel=True`` (as in 0.7.2) a branch's tasks run concurrently instead, each on
+        an isolated view of the score, their changes merged like a ``.sync`` group's.
+        """
         name = self._check_name(name, "split")
         if not callable(condition):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "split",
                 f".split({name!r}): condition must be a function taking the score and returning "
-                f"a truth value, got {condition!r}"
+                f"a truth value, got {condition!r}",
             )
         cond = task_of(condition, f".split({name!r}, condition=...)")
         true_tasks = tasks_of(if_true, f".split({name!r}, if_true=...)")
@@ -208,7 +244,21 @@ class Cadence(Generic[S]):
             if if_false is None
             else tasks_of(if_false, f".split({name!r}, if_false=...)", allow_empty=True)
         )
+        if parallel:
+            true_tasks = _concurrently(f"{name}_if", true_tasks)
+            false_tasks = _concurrently(f"{name}_else", false_tasks)
         return self._add(SplitStep(name, cond, true_tasks, false_tasks))
+
+    def sequence(self, name: str, tasks: Sequence[Callable[[S], Any]]) -> Cadence[S]:
+        """Deprecated (0.7.2): run ``tasks`` in order as one step; write a ``.then`` per task.
+
+        Kept as one step (one checkpoint, one ``before_note``/``after_note`` pair), like 0.7.2;
+        it is recorded as a ``.split`` whose condition is always true.
+        """
+        from cadence._compat import deprecated
+
+        deprecated(".sequence(name, tasks)", "one .then(name, task) per task")
+        return self.split(name, _in_sequence, tasks)
 
     def child(
         self,
@@ -229,20 +279,23 @@ class Cadence(Generic[S]):
         """
         name = self._check_name(name, "child")
         if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): expected a Cadence, got {type(cadence).__name__}; "
-                f"for a function use .then({name!r}, fn)"
+                f"for a function use .then({name!r}, fn)",
             )
         if cadence is self:
             raise CadenceDefinitionError(f".child({name!r}): a cadence cannot contain itself")
         if not callable(merge):
-            raise CadenceDefinitionError(
+            raise _misuse(
+                "child",
                 f".child({name!r}): merge must be a function (parent, child_score) that copies the "
-                f"child's results into the parent, got {merge!r}"
+                f"child's results into the parent, got {merge!r}",
             )
         if score is not None and not callable(score):
-            raise CadenceDefinitionError(
-                f".child({name!r}): score= must be a function parent -> child score, got {score!r}"
+            raise _misuse(
+                "child",
+                f".child({name!r}): score= must be a function parent -> child score, got {score!r}",
             )
         merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
@@ -254,8 +307,9 @@ class Cadence(Generic[S]):
         ``stop=False`` it continues with the next step. Applies to every step of the cadence.
         """
         if not callable(handler):
-            raise CadenceDefinitionError(
-                f".on_error(): handler must be a function (score, error), got {handler!r}"
+            raise _misuse(
+                "on_error",
+                f".on_error(): handler must be a function (score, error), got {handler!r}",
             )
         self._error_handler = handler
         self._stop_on_error = bool(stop)
@@ -265,18 +319,22 @@ class Cadence(Generic[S]):
     def with_hooks(self, hooks: Any) -> Cadence[S]:
         """Attach a hooks object (``CadenceHooks``, ``EventEmitter`` …) or a list of them."""
         for h in _hook_list(hooks, "with_hooks()"):
+            legacy = sys.modules.get("cadence._compat.checkpoint")
+            if legacy is not None and isinstance(h, legacy.CheckpointHooks):
+                self.with_checkpoint(h.store, h.run_id)  # 0.7.2's way to checkpoint
+                continue
             self._hooks.add(h)
         return self
 
     def with_reporter(self, reporter: Callable[[str, float, Any], Any]) -> Cadence[S]:
         """Call ``reporter(note_name, seconds, score)`` after each step and once with
-        ``"<cadence>:TOTAL"`` at the end; sync or async."""
+        ``"<cadence>:TOTAL"`` at the end; sync or async. The reporter is attached as a hook
+        (a ``cadence.reporters.Reporter`` bound to this cadence)."""
         if not callable(reporter):
             raise CadenceDefinitionError(
                 f".with_reporter(): expected a function (note_name, elapsed, score), got {reporter!r}"
             )
-        self._reporters.append(reporter)
-        self._plan = None
+        self._hooks.add(CallableReporter(reporter, cadence_name=self._name))
         return self
 
     def with_checkpoint(
@@ -296,7 +354,9 @@ class Cadence(Generic[S]):
                 f"{', '.join(missing)}); use e.g. cadence.checkpoint.SQLiteCheckpointStore(path)"
             )
         if self._checkpoint is not None:
-            raise CadenceDefinitionError(".with_checkpoint() was already called on this cadence")
+            raise CadenceDefinitionError(
+                ".with_checkpoint() was called twice on this cadence; it takes one store"
+            )
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise CadenceDefinitionError(
                 f".with_checkpoint(): run_id must be a non-empty string, got {run_id!r}"

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cadence.hooks import HooksManager
+    from cadence._observe._base import HooksManager
 
 __all__ = ["NoteScope", "current_note", "note_var"]
 

@@ -8,8 +8,8 @@ never copied: the cost of a view does not grow with the size of untouched data.
 
 After the group, each view's changes are diffed against the pre-group state and merged
 (``MergeStrategy.smart_merge`` by default): one writer wins; equal values agree; lists that
-several tasks extended are concatenated in task order; dicts merge by key; sets merge additions
-and removals; anything else that differs raises ``MergeConflict``.
+several tasks extended (or started from ``None``) are concatenated in task order; dicts merge by
+key; sets merge additions and removals; anything else that differs raises ``MergeConflict``.
 """
 
 from __future__ import annotations
@@ -264,6 +264,8 @@ def _merge_values(field: str, base: Any, values: list[Any], *, appended: bool = 
     first = values[0]
     if not (appended and isinstance(base, list)) and all(_equal(first, v) for v in values[1:]):
         return first
+    if base is None and all(isinstance(v, list) for v in values):
+        base = []  # `items: list = None`, started by several tasks: each one's items are kept
     if isinstance(base, list) and all(isinstance(v, list) for v in values):
         n = len(base)
         if all(v[:n] == base for v in values):

@@ -79,6 +79,29 @@ class Note(Generic[S]):
         return self.note_name
 
     @property
+    def resilience(self) -> dict[str, dict[str, Any]]:
+        """The inline policies as plain dicts, for introspection (``{}`` when there are none).
+
+        ``@note(retry=3, timeout=5)`` gives ``{"retry": {"max_attempts": 3}, "timeout":
+        {"seconds": 5.0}}``; dict options are copied as given; a policy object is shown as
+        ``{"policy": obj}``.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in (("retry", self.retry), ("timeout", self.timeout)):
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                out[key] = dict(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                out[key] = {"max_attempts": value} if key == "retry" else {"seconds": float(value)}
+            else:
+                out[key] = {"policy": value}
+        if self.fallback is not None:
+            fb = self.fallback
+            out["fallback"] = dict(fb) if isinstance(fb, dict) else {"policy": fb}
+        return out
+
+    @property
     def is_async(self) -> bool:
         """Whether calling the note returns an awaitable."""
         return bool(self._cadence_is_async)

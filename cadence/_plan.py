@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
-    from cadence.hooks import HooksManager
+    from cadence._observe._base import HooksManager
 
 __all__ = ["ChildStep", "Plan", "SplitStep", "Step", "SyncStep", "Task", "ThenStep"]
 
@@ -137,6 +137,8 @@ Step = ThenStep | SyncStep | SplitStep | ChildStep
 class Plan(_Record, Generic[S]):
     """A cadence's definition, frozen: everything a run reads, and nothing a run changes.
 
+    Reporters given to ``with_reporter`` are hooks, so they are among ``hooks``.
+
     ``Cadence.plan()`` builds it (and keeps it until the definition changes); the runner
     executes it. A plan never refers back to the builder, so one plan serves any number of
     concurrent runs, and a step added to the cadence later never shows up in a run in flight.
@@ -146,13 +148,12 @@ class Plan(_Record, Generic[S]):
         score: The score a run uses when it is not given one (the cadence's own).
         steps: The steps, in order.
         hooks: A read-only dispatcher over the attached hooks, or ``None`` without hooks.
-        reporters: ``with_reporter`` callables, in order.
         error_handler: The ``on_error`` handler, or ``None``.
         stop_on_error: Whether the run ends after ``error_handler`` handled a failure.
         checkpoint: The checkpoint store, or ``None``.
         checkpoint_run_id: The run id given to ``with_checkpoint``, or ``None``.
         checkpoint_max_attempts: ``with_checkpoint(max_attempts=...)``, or ``None``.
-        observed: Whether anything watches the run (hooks, reporters or a checkpoint store);
+        observed: Whether anything watches the run (hooks or a checkpoint store);
             when not, the runner takes its fast path.
     """
 
@@ -164,7 +165,6 @@ class Plan(_Record, Generic[S]):
         "hooks",
         "name",
         "observed",
-        "reporters",
         "score",
         "steps",
         "stop_on_error",
@@ -173,7 +173,6 @@ class Plan(_Record, Generic[S]):
     score: S
     steps: tuple[Step, ...]
     hooks: HooksManager | None
-    reporters: tuple[Callable[..., Any], ...]
     error_handler: Callable[..., Any] | None
     stop_on_error: bool
     checkpoint: Any
@@ -188,7 +187,6 @@ class Plan(_Record, Generic[S]):
         steps: tuple[Step, ...],
         *,
         hooks: HooksManager | None = None,
-        reporters: tuple[Callable[..., Any], ...] = (),
         error_handler: Callable[..., Any] | None = None,
         stop_on_error: bool = True,
         checkpoint: Any = None,
@@ -200,13 +198,12 @@ class Plan(_Record, Generic[S]):
             score=score,
             steps=steps,
             hooks=hooks or None,
-            reporters=reporters,
             error_handler=error_handler,
             stop_on_error=stop_on_error,
             checkpoint=checkpoint,
             checkpoint_run_id=checkpoint_run_id,
             checkpoint_max_attempts=checkpoint_max_attempts,
-            observed=bool(hooks) or bool(reporters) or checkpoint is not None,
+            observed=bool(hooks) or checkpoint is not None,
         )
 
     @property

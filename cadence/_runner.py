@@ -23,14 +23,15 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from inspect import isawaitable
 from typing import Any
 
 from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
+from cadence._observe._base import DONE, HooksManager, call_hook, hook_failed, settle_hook
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep
 from cadence.exceptions import CadenceError, MergeConflict, NoteError, ParallelNoteError, Skip
-from cadence.hooks import HooksManager
 
 __all__ = ["run_plan"]
 
@@ -148,7 +149,9 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     hooks = run.hooks
     name = plan.name
     checkpoint = plan.checkpoint
-    reporters = plan.reporters
+    # Fetched once per run: ``None`` when no hook implements the call, so it costs nothing.
+    before_note = hooks.caller("before_note") if hooks is not None else None
+    after_note = hooks.caller("after_note") if hooks is not None else None
     started = time.perf_counter()
     session = None
     error: BaseException | None = None
@@ -166,35 +169,44 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         score = session.score
     if hooks is not None:
         await hooks.before_cadence(name, score)
+    # One scope for the run's sequential steps, updated in place per step (a group's tasks get
+    # their own): hooks place each call by it, and checkpointed runs expose their run id to
+    # notes through it (agents key turns by it).
+    scope = run.scope("", None, None, score)
+    token = note_var.set(scope)
     try:
         for index, step in enumerate(plan.steps):
-            if session is not None and step.name in session.completed:
+            step_name = step.name
+            if session is not None and step_name in session.completed:
                 continue
+            scope.note_name = step_name
+            scope.score = score
             t0 = time.perf_counter()
-            token = None
-            if hooks is not None or session is not None:
-                # Checkpointed runs expose their run id to notes (agents key turns by it).
-                token = note_var.set(run.scope(step.name, None, None, score))
-            if hooks is not None:
-                await hooks.before_note(step.name, score)
+            if before_note is not None:  # call_hook() inlined: this runs for every step
+                try:
+                    pending = before_note(step_name, score)
+                    if pending is not None and pending is not DONE and isawaitable(pending):
+                        await pending
+                except Exception:
+                    hook_failed(before_note, "before_note")
             try:
                 if type(step) is ThenStep:
-                    result = await _call(step.task, score)
-                    if result is True and step.can_interrupt:
-                        raise _Stop
-                    score = _adopt(score, result)
+                    task = step.task
+                    result = await task.fn(score) if task.is_async else await _call(task, score)
+                    if result is not None:
+                        if result is True and step.can_interrupt:
+                            raise _Stop
+                        score = _adopt(score, result)
                 else:
                     score = await _STEP_RUNNERS[type(step)](step, score, run)
             except (Skip, _Stop) as stop:
-                if hooks is not None:
-                    await hooks.after_note(step.name, score, time.perf_counter() - t0)
+                await _after_note(after_note, step_name, score, t0)
                 if session is not None and isinstance(stop, _Stop):
-                    await session.step_done(step.name, index, score)
+                    await session.step_done(step_name, index, score)
                 break
             except Exception as exc:
-                err = _wrap(exc, step.name)
-                if hooks is not None:
-                    await hooks.after_note(step.name, score, time.perf_counter() - t0, err)
+                err = _wrap(exc, step_name)
+                await _after_note(after_note, step_name, score, t0, err)
                 try:
                     score = await _handle_error(plan, run, step, score, err)
                 except _Stop:
@@ -204,35 +216,48 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                     error = final
                     raise
                 continue
-            finally:
-                if token is not None:
-                    note_var.reset(token)
-            elapsed = time.perf_counter() - t0
-            if hooks is not None:
-                await hooks.after_note(step.name, score, elapsed)
-            for reporter in reporters:
-                await _report(reporter, step.name, elapsed, score)
+            except BaseException as exc:  # cancelled mid-step: the step still gets its end
+                await _after_note(after_note, step_name, score, t0, exc)
+                raise
+            if after_note is not None:
+                try:
+                    pending = after_note(step_name, score, time.perf_counter() - t0)
+                    if pending is not None and pending is not DONE and isawaitable(pending):
+                        await pending
+                except Exception:
+                    hook_failed(after_note, "after_note")
             if session is not None:
-                await session.step_done(step.name, index, score)
+                await session.step_done(step_name, index, score)
     except BaseException as exc:
         error = exc
         raise
     finally:
+        note_var.reset(token)
         total = time.perf_counter() - started
         if session is not None:
-            await session.finish(error)
-        for reporter in reporters:
-            await _report(reporter, f"{name}:TOTAL", total, score)
+            await session.finish(error, score)
         if hooks is not None:
             await hooks.after_cadence(name, score, total, error)
     return score
 
 
-async def _report(reporter: Callable[..., Any], note_name: str, elapsed: float, score: Any) -> None:
-    try:
-        await _maybe_await(reporter(note_name, elapsed, score))
-    except Exception:
-        logger.exception("reporter %r failed for %s; the run continues", reporter, note_name)
+async def _after_note(
+    after_note: Callable[..., Any] | None,
+    note_name: str,
+    score: Any,
+    t0: float,
+    error: BaseException | None = None,
+) -> None:
+    """Report the end of a step or task that stopped the run, failed or was cancelled."""
+    if after_note is None:
+        return
+    duration = time.perf_counter() - t0
+    if error is None:
+        pending = call_hook(after_note, "after_note", note_name, score, duration)
+    else:
+        pending = call_hook(after_note, "after_note", note_name, score, duration, error)
+    if pending is not None:
+        await settle_hook(pending, after_note, "after_note")
 
 
 async def _handle_error(
@@ -268,17 +293,23 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
     """Run one task of a group with hooks around it (only used when hooks are attached)."""
     hooks = run.hooks
     assert hooks is not None
+    before_note = hooks.caller("before_note")
+    after_note = hooks.caller("after_note")
     token = note_var.set(run.scope(task.name, group, index, score))
     t0 = time.perf_counter()
-    await hooks.before_note(task.name, score)
     try:
-        result = await _call(task, score)
-    except Exception as exc:
-        await hooks.after_note(task.name, score, time.perf_counter() - t0, exc)
-        raise
+        if before_note is not None:
+            pending = call_hook(before_note, "before_note", task.name, score)
+            if pending is not None:
+                await settle_hook(pending, before_note, "before_note")
+        try:
+            result = await _call(task, score)
+        except Exception as exc:  # a task cancelled with its group gets none: after_group tells
+            await _after_note(after_note, task.name, score, t0, exc)
+            raise
+        await _after_note(after_note, task.name, score, t0)
     finally:
         note_var.reset(token)
-    await hooks.after_note(task.name, score, time.perf_counter() - t0)
     return result
 
 

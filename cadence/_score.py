@@ -50,15 +50,15 @@ class ImmutableScore:
 
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
-    def with_field(self: _Self, name: str, value: Any) -> _Self:
+    def with_field(self: _Self, field: str, value: Any) -> _Self:
         """A copy with one field changed; raises ``AttributeError`` for an unknown field."""
         import dataclasses
 
         names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
-        if name not in names:
+        if field not in names:
             known = ", ".join(names)
-            raise AttributeError(f"{type(self).__name__} has no field {name!r} (fields: {known})")
-        return dataclasses.replace(self, **{name: value})  # type: ignore[type-var]
+            raise AttributeError(f"{type(self).__name__} has no field {field!r} (fields: {known})")
+        return dataclasses.replace(self, **{field: value})  # type: ignore[type-var]
 
 
 class Atomic(Generic[T]):

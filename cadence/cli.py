@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -102,7 +102,11 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
             Path(args.output).write_bytes(data)
             print(f"wrote {args.output}")
         return 0
-    renderers = {"mermaid": diagram.to_mermaid, "dot": diagram.to_dot, "text": diagram.to_text}
+    renderers: dict[str, Callable[..., str]] = {
+        "mermaid": diagram.to_mermaid,
+        "dot": diagram.to_dot,
+        "text": diagram.to_text,
+    }
     text = renderers[args.format](cadence)
     if args.output is None:
         print(text)
@@ -302,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = sub.add_parser("diagram", help="draw a cadence (module:attr)")
     diagram.add_argument("target", help="module:attribute, e.g. myapp.cadences:checkout")
     diagram.add_argument(
-        "--format", choices=("mermaid", "dot", "text", "svg", "png"), default="mermaid"
+        "-f", "--format", choices=("mermaid", "dot", "text", "svg", "png"), default="mermaid"
     )
     diagram.add_argument(
         "-o", "--output", help="write to this file (svg/png without -o go to stdout)"
@@ -377,3 +381,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("cadence: interrupted\n")
         return 130
     return 1
+
+
+# --- kept for cadence-orchestration 0.7.2 code (deprecated): see docs/migrating.md -----------
+
+
+def __getattr__(name: str) -> Any:
+    from cadence._compat import deprecated
+    from cadence._compat.cli import COMMANDS
+
+    translate = COMMANDS.get(name)
+    if translate is None:
+        raise AttributeError(f"module 'cadence.cli' has no attribute {name!r}")
+
+    def command(args: Any) -> int:
+        argv = translate(args)
+        deprecated(f"cadence.cli.{name}(args)", f"cadence.cli.main({argv!r})")
+        return main(argv)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = translate.__doc__
+    return command

@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
+import re
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,17 +151,22 @@ def _mermaid_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -
             out.append(f"{indent}end")
 
 
-def to_mermaid(cadence: Any, *, direction: str = "TD") -> str:
+def to_mermaid(cadence: Any, *, direction: str = "TD", theme: str | None = None) -> str:
     """The plan as a Mermaid flowchart (paste it into a ```mermaid block).
 
     Args:
         cadence: The cadence to draw.
         direction: ``TD`` (top-down) or ``LR``, ``BT``, ``RL``.
+        theme: A Mermaid theme (``"dark"``, ``"forest"`` ...), set with an ``init`` directive.
     """
     if direction not in ("TD", "TB", "LR", "BT", "RL"):
         raise ValueError(f"direction must be one of TD, TB, LR, BT, RL, got {direction!r}")
+    if theme is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", theme):
+        raise ValueError(f"theme must be a Mermaid theme name such as 'dark', got {theme!r}")
     graph = _graph(cadence)
     out = [f"flowchart {direction}"]
+    if theme is not None:
+        out.insert(0, f"%%{{init: {{'theme': '{theme}'}}}}%%")
     _mermaid_items(graph.root.items, "    ", out)
     for a, b, label in graph.edges:
         out.append(f"    {a} -->|{_mermaid_label(label)}| {b}" if label else f"    {a} --> {b}")
@@ -180,27 +188,35 @@ def _dot_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _dot_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -> None:
+def _dot_items(
+    items: list[_Node | _Cluster], indent: str, out: list[str], shapes: dict[str, str]
+) -> None:
     for item in items:
         if isinstance(item, _Node):
-            out.append(
-                f"{indent}{item.id} [label={_dot_str(item.label)}, {_DOT_SHAPES[item.shape]}];"
-            )
+            out.append(f"{indent}{item.id} [label={_dot_str(item.label)}, {shapes[item.shape]}];")
         else:
             out.append(f"{indent}subgraph cluster_{item.id} {{")
             out.append(
                 f'{indent}    label={_dot_str(item.label)}; style="rounded,dashed"; color="#888888";'
             )
-            _dot_items(item.items, indent + "    ", out)
+            _dot_items(item.items, indent + "    ", out, shapes)
             out.append(f"{indent}}}")
 
 
-def to_dot(cadence: Any, *, rankdir: str = "TB") -> str:
+def to_dot(
+    cadence: Any,
+    *,
+    rankdir: str = "TB",
+    node_color: str | None = None,
+    edge_color: str = "#555555",
+) -> str:
     """The plan as a Graphviz DOT digraph (``dot -Tsvg``, or :func:`render`).
 
     Args:
         cadence: The cadence to draw.
         rankdir: ``TB`` (top-bottom) or ``LR``, ``BT``, ``RL``.
+        node_color: Fill colour of the step boxes (a Graphviz colour, ``"#4A90D9"``).
+        edge_color: Colour of the arrows.
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be one of TB, LR, BT, RL, got {rankdir!r}")
@@ -209,9 +225,12 @@ def to_dot(cadence: Any, *, rankdir: str = "TB") -> str:
         f"digraph {_dot_str(cadence.name)} {{",
         f'    rankdir={rankdir}; fontname="Helvetica"; fontsize=10;',
         '    node [fontname="Helvetica", fontsize=11, style="rounded,filled"];',
-        '    edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+        f'    edge [fontname="Helvetica", fontsize=9, color={_dot_str(edge_color)}];',
     ]
-    _dot_items(graph.root.items, "    ", out)
+    shapes = _DOT_SHAPES
+    if node_color is not None:
+        shapes = {**_DOT_SHAPES, "step": f"shape=box, fillcolor={_dot_str(node_color)}"}
+    _dot_items(graph.root.items, "    ", out, shapes)
     for a, b, label in graph.edges:
         out.append(f"    {a} -> {b} [label={_dot_str(label)}];" if label else f"    {a} -> {b};")
     out.append("}")
@@ -264,33 +283,44 @@ def to_text(cadence: Any) -> str:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def render(cadence: Any, *, format: str = "svg", dot: str | None = None) -> bytes:
-    """Render the plan to SVG or PNG bytes with the Graphviz ``dot`` program.
+_NO_GRAPHVIZ = (
+    "rendering to SVG/PNG/PDF needs the Graphviz 'dot' program, which was not found on PATH; "
+    "install Graphviz (apt-get install graphviz, brew install graphviz, "
+    "https://graphviz.org/download/) or use to_mermaid()/to_dot() instead"
+)
+
+
+def render(
+    cadence: Any, *, format: str = "svg", dot: str | None = None, **dot_options: Any
+) -> bytes:
+    """Render the plan to SVG, PNG or PDF bytes with the Graphviz ``dot`` program.
 
     Args:
         cadence: The cadence to draw.
-        format: ``"svg"`` or ``"png"``.
+        format: ``"svg"``, ``"png"`` or ``"pdf"``.
         dot: Path to the ``dot`` executable; found on ``PATH`` when omitted.
+        **dot_options: Passed to :func:`to_dot` (``rankdir``, ``node_color``, ``edge_color``).
 
     Raises:
         GraphvizNotFoundError: ``dot`` is not installed; the message says how to get it.
     """
-    if format not in ("svg", "png"):
-        raise ValueError(f"format must be 'svg' or 'png', got {format!r}; for text use to_dot()")
+    if format not in _RENDERED:
+        raise ValueError(
+            f"format must be 'svg', 'png' or 'pdf', got {format!r}; for text use to_dot()"
+        )
     exe = dot or shutil.which("dot")
     if exe is None or not Path(exe).exists():
-        raise GraphvizNotFoundError(
-            "rendering to SVG/PNG needs the Graphviz 'dot' program, which was not found on PATH; "
-            "install Graphviz (apt-get install graphviz, brew install graphviz, "
-            "https://graphviz.org/download/) or use to_mermaid()/to_dot() instead"
+        raise GraphvizNotFoundError(_NO_GRAPHVIZ)
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{format}"],
+            input=to_dot(cadence, **dot_options).encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
-    proc = subprocess.run(
-        [exe, f"-T{format}"],
-        input=to_dot(cadence).encode(),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    except FileNotFoundError:  # removed between the lookup and the call
+        raise GraphvizNotFoundError(_NO_GRAPHVIZ) from None
     if proc.returncode != 0:
         raise RuntimeError(
             f"dot failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
@@ -298,36 +328,47 @@ def render(cadence: Any, *, format: str = "svg", dot: str | None = None) -> byte
     return proc.stdout
 
 
+_RENDERED = ("svg", "png", "pdf")
+
 _SUFFIXES = {
     ".mmd": "mermaid",
+    ".mermaid": "mermaid",
     ".md": "mermaid",
     ".dot": "dot",
     ".gv": "dot",
     ".txt": "text",
     ".svg": "svg",
     ".png": "png",
+    ".pdf": "pdf",
 }
 
 
-def save_diagram(cadence: Any, path: str | Path, *, format: str | None = None) -> Path:
+def save_diagram(
+    cadence: Any, path: str | Path, *, format: str | None = None, **options: Any
+) -> Path:
     """Write a diagram to ``path``; the format follows the suffix unless given.
 
-    Suffixes: ``.mmd``/``.md`` Mermaid, ``.dot``/``.gv`` DOT, ``.txt`` text, ``.svg``/``.png``.
+    Suffixes: ``.mmd``/``.mermaid``/``.md`` Mermaid, ``.dot``/``.gv`` DOT, ``.txt`` text,
+    ``.svg``/``.png``/``.pdf`` (rendered with Graphviz). ``options`` go to the renderer
+    (``direction``/``theme`` for Mermaid; ``rankdir``/``node_color``/``edge_color`` for DOT).
     """
     target = Path(path)
-    fmt = format or _SUFFIXES.get(target.suffix.lower())
+    wanted = format or target.suffix.lower()
+    fmt = _SUFFIXES.get(wanted) or _SUFFIXES.get(f".{wanted}")  # "svg" or, as in 0.7.2, ".svg"
     if fmt is None:
+        choices = sorted(set(_SUFFIXES.values()))
         raise ValueError(
-            f"cannot tell the format of {target.name!r}; pass format= (one of {sorted(set(_SUFFIXES.values()))})"
+            f"Unknown format {wanted!r} for {target.name!r}: give a file suffix or format= "
+            f"(one of {choices})"
         )
-    if fmt in ("svg", "png"):
-        target.write_bytes(render(cadence, format=fmt))
+    if fmt in _RENDERED:
+        target.write_bytes(render(cadence, format=fmt, **options))
     else:
-        target.write_text(_TEXT[fmt](cadence), encoding="utf-8")
+        target.write_text(_TEXT[fmt](cadence, **options), encoding="utf-8")
     return target
 
 
-_TEXT = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}
+_TEXT: dict[str, Callable[..., str]] = {"mermaid": to_mermaid, "dot": to_dot, "text": to_text}
 
 
 def _takes_no_arguments(obj: Any) -> bool:
@@ -380,7 +421,7 @@ def diagram_command(
         The diagram text (for ``svg``/``png``: a line saying where the file was written).
     """
     cadence = load_cadence(target)
-    if format in ("svg", "png"):
+    if format in _RENDERED:
         if output is None:
             raise ValueError(f"--format {format} writes a file: give --output PATH")
         return f"wrote {save_diagram(cadence, output, format=format)}"
@@ -390,3 +431,23 @@ def diagram_command(
     if output is not None:
         Path(output).write_text(text, encoding="utf-8")
     return text
+
+
+# --- kept for cadence-orchestration 0.7.2 code (deprecated): see docs/migrating.md -----------
+
+_COMPAT = ("DiagramNode", "MeasureShape", "print_cadence", "render_svg")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _COMPAT:
+        raise AttributeError(f"module 'cadence.diagram' has no attribute {name!r}")
+    from cadence._compat import diagram as compat
+
+    if name in ("DiagramNode", "MeasureShape"):  # classes: warn on access, there is no call
+        from cadence._compat import deprecated
+
+        deprecated(f"cadence.diagram.{name}", "cadence.steps (the plan diagrams are drawn from)")
+        return getattr(compat, name)
+    from cadence._compat import bound
+
+    return bound(getattr(compat, name), diagram=sys.modules[__name__])

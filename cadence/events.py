@@ -18,15 +18,23 @@ Every event carries ``run_key``, which tells concurrent runs apart even when the
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from inspect import isawaitable
 from typing import Any
 
-from cadence._track import Tracker
-from cadence.hooks import CadenceHooks
+from cadence._context import note_var
+from cadence._observe._base import DONE, CadenceHooks
+from cadence._observe._records import (
+    NO_METADATA,
+    Blank,
+    CadenceEvent,
+    GroupEvent,
+    NoteEvent,
+    RetryEvent,
+)
+from cadence._observe._track import RunFrame, Tracker
 
 __all__ = [
     "ALL",
@@ -50,6 +58,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("cadence.events")
+_blank = object.__new__
+_wall = time.time
+_mono = time.perf_counter
+_scope = note_var.get
 
 CADENCE_STARTED = "cadence.started"
 CADENCE_COMPLETED = "cadence.completed"
@@ -77,72 +89,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CadenceEvent:
-    """A run started or ended (``cadence.*``); the base of every event record.
-
-    Attributes:
-        event_type: One of ``EVENT_TYPES``.
-        cadence_name: The cadence the event belongs to (a child cadence's own name inside it).
-        run_key: Identifies the top-level run; shared by the run's child cadences.
-        run_id: The run's id when it has one (checkpointed runs, web requests), else ``None``;
-            known from the run's first note on (a top-level ``cadence.started`` has ``None``).
-        depth: 0 for the top-level run, +1 per enclosing ``.child`` step.
-        timestamp: Wall-clock time (``time.time()``), for logs.
-        monotonic: ``time.perf_counter()`` reading, for durations and timelines.
-        note_name: The step or task for note, retry and group events; else ``None``.
-        duration: Seconds, on completed and failed events.
-        error: The exception, on failed and retry events.
-    """
-
-    event_type: str
-    cadence_name: str
-    run_key: str
-    run_id: str | None = None
-    depth: int = 0
-    timestamp: float
-    monotonic: float
-    note_name: str | None = None
-    duration: float | None = None
-    error: BaseException | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NoteEvent(CadenceEvent):
-    """A step, or a task inside a group, started or ended (``note.*``).
-
-    Attributes:
-        group: The enclosing ``.sync``/``.split`` step for a task, else ``None``.
-        task_index: The task's position in a ``.sync`` group, else ``None``.
-    """
-
-    group: str | None = None
-    task_index: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetryEvent(NoteEvent):
-    """Attempt ``attempt`` of ``max_attempts`` failed with ``error``; another one follows."""
-
-    attempt: int
-    max_attempts: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GroupEvent(NoteEvent):
-    """A ``.sync``/``.split``/``.child`` step started or ended its tasks (``group.*``).
-
-    Attributes:
-        kind: ``"sync"``, ``"split"`` or ``"child"``.
-        task_names: The tasks the group runs (the chosen branch for a split).
-    """
-
-    kind: str
-    task_names: tuple[str, ...] = ()
-
-
 EventListener = Callable[[CadenceEvent], Any]
 """A listener: a function or coroutine function taking one event record."""
+
+Route = tuple[EventListener, tuple[EventListener, ...]]
+"""The listeners of one event type as ``(first, rest)``: most routes have one listener, and
+calling it needs no loop."""
 
 
 def _check_type(event_type: str) -> None:
@@ -153,18 +105,81 @@ def _check_type(event_type: str) -> None:
         )
 
 
-def _stamp(run: Any, cadence_name: str | None = None) -> dict[str, Any]:
-    """The fields every event record carries: which run it belongs to, and when it happened."""
-    return {
-        "cadence_name": cadence_name
-        if cadence_name is not None
-        else (run.cadence_name if run else ""),
-        "run_key": run.key if run else "",
-        "run_id": run.run_id if run else None,
-        "depth": run.depth if run else 0,
-        "timestamp": time.time(),
-        "monotonic": time.perf_counter(),
-    }
+def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
+    """``EventEmitter.before_note`` (``started`` is ``NOTE_STARTED``) or ``after_note`` (``None``).
+
+    One body for both, so that neither pays an extra call: this runs twice per observed step,
+    and building the record is most of an instrumented step's cost. The record is born a
+    ``Blank``, gets every field by plain slot stores and is then sealed into a ``NoteEvent``
+    (see ``cadence._observe._records``); the fields are those of ``EventEmitter._placed``.
+    """
+
+    def hook(
+        self: EventEmitter,
+        note_name: str,
+        score: Any,
+        duration: float | None = None,
+        error: BaseException | None = None,
+    ) -> Awaitable[None]:
+        if started is not None:
+            event_type = started
+        elif error is None:
+            event_type = NOTE_COMPLETED
+        else:
+            event_type = NOTE_FAILED
+        route = self._routes.get(event_type)
+        if route is None:
+            return DONE
+        e: Any = _blank(Blank)
+        e.event_type = event_type
+        e.note_name = note_name
+        e.duration = duration
+        e.error = error
+        e.metadata = NO_METADATA
+        e.monotonic = now = _mono()
+        scope = _scope()
+        if scope is not None and scope.note_name == note_name:
+            e.group = scope.group
+            e.task_index = scope.task_index
+            run_id = scope.run_id
+        else:
+            e.group = e.task_index = run_id = None
+        runs = self._frames.get()
+        if runs:
+            run: Any = runs[-1]
+            e.cadence_name = run.cadence_name
+            e.run_key = run.key
+            e.depth = run.depth
+            e.timestamp = now + run.wall_offset
+            if run_id is None:
+                run_id = run.run_id
+            elif run.run_id is None:
+                run.run_id = run_id  # the run's later events carry it too
+        else:
+            e.cadence_name = scope.cadence_name if scope is not None else ""
+            e.run_key = ""
+            e.depth = 0
+            e.timestamp = _wall()
+        e.run_id = run_id
+        e.__class__ = NoteEvent
+        first, rest = route
+        try:
+            result = first(e)
+        except Exception:
+            _listener_failed(first, e)
+        else:
+            if result is not None and isawaitable(result):
+                return _settle(result, first, rest, e)
+        return _send(rest, e) if rest else DONE
+
+    if started is not None:
+        hook.__name__ = hook.__qualname__ = "before_note"
+        hook.__doc__ = "Emit ``note.started``."
+    else:
+        hook.__name__ = hook.__qualname__ = "after_note"
+        hook.__doc__ = "Emit ``note.completed`` or ``note.failed``."
+    hook.__qualname__ = f"EventEmitter.{hook.__name__}"
+    return hook
 
 
 class EventEmitter(CadenceHooks):
@@ -174,200 +189,225 @@ class EventEmitter(CadenceHooks):
         ``emitter.on(NOTE_FAILED, alert).on("*", audit)``, then
         ``Cadence(...).with_hooks(emitter)``. Listeners run in registration order, type-specific
         ones before ``"*"`` ones, and are awaited when they return an awaitable.
+
+    A record is built only for an event type some listener is registered for; the routes
+    (listeners per type, ``"*"`` included) are worked out when listeners change, not per event.
     """
 
     def __init__(self) -> None:
-        self._listeners: dict[str, list[EventListener]] = {}
+        self._listeners: dict[str, tuple[EventListener, ...]] = {}
+        self._routes: dict[str, Route] = {}
         self._tracker = Tracker(f"events_{id(self):x}")
+        self._frames = self._tracker.frames
 
     def on(self, event_type: str, listener: EventListener) -> EventEmitter:
         """Register ``listener`` for ``event_type`` (or ``"*"`` for every event); chainable."""
         _check_type(event_type)
         if not callable(listener):
             raise TypeError(f"EventEmitter.on({event_type!r}, ...): listener must be callable")
-        self._listeners.setdefault(event_type, []).append(listener)
+        self._listeners[event_type] = (*self._listeners.get(event_type, ()), listener)
+        self._reroute()
         return self
 
     def off(self, event_type: str, listener: EventListener) -> EventEmitter:
         """Remove ``listener`` from ``event_type``; removing an absent listener does nothing."""
         _check_type(event_type)
-        kept = [f for f in self._listeners.get(event_type, ()) if f is not listener]
+        kept = tuple(f for f in self._listeners.get(event_type, ()) if f is not listener)
         if kept:
             self._listeners[event_type] = kept
         else:
             self._listeners.pop(event_type, None)
+        self._reroute()
         return self
 
     def listeners(self, event_type: str) -> tuple[EventListener, ...]:
         """The listeners registered for ``event_type`` (not counting ``"*"``)."""
-        return tuple(self._listeners.get(event_type, ()))
+        return self._listeners.get(event_type, ())
 
-    def _wants(self, event_type: str) -> bool:
-        """Whether an event of this type would reach anyone (lets hooks skip building it)."""
-        listeners = self._listeners
-        return event_type in listeners or ALL in listeners
+    def _reroute(self) -> None:
+        star = self._listeners.get(ALL, ())
+        self._routes = {}
+        for event_type in EVENT_TYPES:
+            listeners = self._listeners.get(event_type, ()) + star
+            if listeners:
+                self._routes[event_type] = (listeners[0], listeners[1:])
 
     async def emit(self, event: CadenceEvent) -> None:
         """Deliver ``event`` to its listeners, logging and skipping any listener that raises."""
-        for key in (event.event_type, ALL):
-            for listener in tuple(self._listeners.get(key, ())):
-                try:
-                    result = listener(event)
-                    if result is not None and inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    logger.exception(
-                        "event listener %r failed on %s; the run continues",
-                        listener,
-                        event.event_type,
-                    )
+        route = self._routes.get(event.event_type)
+        if route is not None:
+            await _deliver(route, event)
 
     # -- hooks ------------------------------------------------------------------------------
+    # Plain methods, not coroutines: each builds its record only when a listener wants it and
+    # returns ``DONE`` unless an async listener is still to be awaited, so a step observed by
+    # plain-function listeners costs the runner no coroutine at all. (``DONE`` is awaitable:
+    # code that awaits these methods, as it would a ``CadenceHooks`` coroutine, still works.)
 
-    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+    def before_cadence(self, cadence_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Emit ``cadence.started``."""
         run = self._tracker.enter_run(cadence_name)
-        if self._wants(CADENCE_STARTED):
-            await self.emit(
-                CadenceEvent(
-                    event_type=CADENCE_STARTED,
-                    **_stamp(run, cadence_name),
-                )
-            )
+        route = self._routes.get(CADENCE_STARTED)
+        if route is None:
+            return DONE
+        return _deliver(route, self._run_record(CADENCE_STARTED, run, cadence_name, None, None))
 
-    async def after_cadence(
+    def after_cadence(  # type: ignore[override]
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        """Emit ``cadence.completed`` or ``cadence.failed`` (after notes left open, if any)."""
-        run, leftovers = self._tracker.exit_run(cadence_name)
-        for note in reversed(leftovers):  # a cancelled run does not close its current note
-            if self._wants(NOTE_FAILED):
-                await self.emit(
-                    self._note_event(
-                        NOTE_FAILED,
-                        note.name,
-                        note.run,
-                        note.group,
-                        note.task_index,
-                        time.perf_counter() - note.started,
-                        error,
-                    )
-                )
+    ) -> Awaitable[None]:
+        """Emit ``cadence.completed`` or ``cadence.failed``."""
+        run, _ = self._tracker.exit_run(cadence_name)
         event_type = CADENCE_FAILED if error is not None else CADENCE_COMPLETED
-        if self._wants(event_type):
-            await self.emit(
-                CadenceEvent(
-                    event_type=event_type,
-                    **_stamp(run, cadence_name),
-                    duration=duration,
-                    error=error,
-                )
-            )
+        route = self._routes.get(event_type)
+        if route is None:
+            return DONE
+        return _deliver(route, self._run_record(event_type, run, cadence_name, duration, error))
 
-    async def before_note(self, note_name: str, score: Any) -> None:
-        """Emit ``note.started``."""
-        note = self._tracker.enter_note(note_name)
-        if self._wants(NOTE_STARTED):
-            await self.emit(
-                self._note_event(NOTE_STARTED, note_name, note.run, note.group, note.task_index)
-            )
+    # Plain functions returning Awaitable[None], where CadenceHooks has coroutine functions.
+    before_note = _note_hook(NOTE_STARTED)  # type: ignore[assignment]
+    after_note = _note_hook(None)  # type: ignore[assignment]
 
-    async def after_note(
-        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        """Emit ``note.completed`` or ``note.failed``."""
-        note = self._tracker.exit_note(note_name)
-        event_type = NOTE_FAILED if error is not None else NOTE_COMPLETED
-        if self._wants(event_type):
-            run = note.run if note else self._tracker.run()
-            group = note.group if note else None
-            index = note.task_index if note else None
-            await self.emit(
-                self._note_event(event_type, note_name, run, group, index, duration, error)
-            )
-
-    async def on_retry(
+    def on_retry(  # type: ignore[override]
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
-    ) -> None:
+    ) -> Awaitable[None]:
         """Emit ``note.retrying``."""
-        if not self._wants(NOTE_RETRYING):
-            return
-        note = self._tracker.find_note(note_name)
-        run = note.run if note else self._tracker.run()
-        await self.emit(
-            RetryEvent(
-                event_type=NOTE_RETRYING,
-                **_stamp(run),
-                note_name=note_name,
-                group=note.group if note else None,
-                task_index=note.task_index if note else None,
-                error=error,
-                attempt=attempt,
-                max_attempts=max_attempts,
-            )
-        )
+        route = self._routes.get(NOTE_RETRYING)
+        if route is None:
+            return DONE
+        fields = self._placed(NOTE_RETRYING, note_name, None, error)
+        return _deliver(route, RetryEvent(**fields, attempt=attempt, max_attempts=max_attempts))
 
-    async def before_group(
+    def before_group(  # type: ignore[override]
         self, group_name: str, kind: str, task_names: Sequence[str], score: Any
-    ) -> None:
+    ) -> Awaitable[None]:
         """Emit ``group.started``."""
-        if self._wants(GROUP_STARTED):
-            await self.emit(self._group_event(GROUP_STARTED, group_name, kind, task_names))
+        route = self._routes.get(GROUP_STARTED)
+        if route is None:
+            return DONE
+        fields = self._placed(GROUP_STARTED, group_name, None, None)
+        return _deliver(route, GroupEvent(**fields, kind=kind, task_names=tuple(task_names)))
 
-    async def after_group(
+    def after_group(  # type: ignore[override]
         self,
         group_name: str,
         kind: str,
         score: Any,
         duration: float,
         error: BaseException | None = None,
-    ) -> None:
+    ) -> Awaitable[None]:
         """Emit ``group.completed`` or ``group.failed``."""
         event_type = GROUP_FAILED if error is not None else GROUP_COMPLETED
-        if self._wants(event_type):
-            await self.emit(
-                self._group_event(event_type, group_name, kind, (), duration=duration, error=error)
-            )
+        route = self._routes.get(event_type)
+        if route is None:
+            return DONE
+        fields = self._placed(event_type, group_name, duration, error)
+        return _deliver(route, GroupEvent(**fields, kind=kind))
 
-    # -- record builders --------------------------------------------------------------------
+    # -- the fields every record shares --------------------------------------------------------
 
-    def _note_event(
+    @staticmethod
+    def _run_record(
+        event_type: str,
+        run: RunFrame | None,
+        cadence_name: str,
+        duration: float | None,
+        error: BaseException | None,
+    ) -> CadenceEvent:
+        now = _mono()
+        return CadenceEvent(
+            event_type=event_type,
+            cadence_name=cadence_name,
+            run_key=run.key if run else "",
+            run_id=run.run_id if run else None,
+            depth=run.depth if run else 0,
+            timestamp=now + run.wall_offset if run else _wall(),
+            monotonic=now,
+            duration=duration,
+            error=error,
+        )
+
+    def _placed(
         self,
         event_type: str,
         note_name: str,
-        run: Any,
-        group: str | None,
-        index: int | None,
-        duration: float | None = None,
-        error: BaseException | None = None,
-    ) -> NoteEvent:
-        return NoteEvent(
-            event_type=event_type,
-            **_stamp(run),
-            note_name=note_name,
-            group=group,
-            task_index=index,
-            duration=duration,
-            error=error,
-        )
+        duration: float | None,
+        error: BaseException | None,
+    ) -> dict[str, Any]:
+        """A note, retry or group record's fields, placed by the runner's scope.
 
-    def _group_event(
-        self,
-        event_type: str,
-        group_name: str,
-        kind: str,
-        task_names: Sequence[str],
-        *,
-        duration: float | None = None,
-        error: BaseException | None = None,
-    ) -> GroupEvent:
-        run = self._tracker.run()
-        return GroupEvent(
-            event_type=event_type,
-            **_stamp(run),
-            note_name=group_name,
-            kind=kind,
-            task_names=tuple(task_names),
-            duration=duration,
-            error=error,
-        )
+        The two note hooks do the same, written out inline (see :func:`_note_hook`).
+        """
+        now = _mono()
+        scope = _scope()
+        if scope is not None and scope.note_name == note_name:
+            group, index, run_id = scope.group, scope.task_index, scope.run_id
+        else:  # a group's own events, or a call from outside the runner
+            group = index = run_id = None
+        runs = self._frames.get()  # this emitter keeps run frames only: the last is innermost
+        run: Any = runs[-1] if runs else None
+        return {
+            "event_type": event_type,
+            "cadence_name": run.cadence_name if run else scope.cadence_name if scope else "",
+            "run_key": run.key if run else "",
+            "run_id": run_id if run_id is not None else run.run_id if run else None,
+            "depth": run.depth if run else 0,
+            "timestamp": now + run.wall_offset if run else _wall(),
+            "monotonic": now,
+            "note_name": note_name,
+            "duration": duration,
+            "error": error,
+            "group": group,
+            "task_index": index,
+        }
+
+
+def _deliver(route: Route, event: CadenceEvent) -> Awaitable[None]:
+    """Call a route's listeners in order; what is left to await, or ``DONE``."""
+    first, rest = route
+    try:
+        result = first(event)
+    except Exception:
+        _listener_failed(first, event)
+    else:
+        if result is not None and isawaitable(result):
+            return _settle(result, first, rest, event)
+    return _send(rest, event) if rest else DONE
+
+
+def _send(listeners: tuple[EventListener, ...], event: CadenceEvent) -> Awaitable[None]:
+    """Call ``listeners`` in order until one returns an awaitable; then :func:`_settle`."""
+    for index, listener in enumerate(listeners):
+        try:
+            result = listener(event)
+        except Exception:
+            _listener_failed(listener, event)
+            continue
+        if result is not None and isawaitable(result):
+            return _settle(result, listener, listeners[index + 1 :], event)
+    return DONE
+
+
+async def _settle(
+    pending: Awaitable[Any],
+    owner: EventListener,
+    rest: tuple[EventListener, ...],
+    event: CadenceEvent,
+) -> None:
+    """Await what listener ``owner`` returned, then call ``rest`` in order, awaiting each."""
+    try:
+        await pending
+    except Exception:
+        _listener_failed(owner, event)
+    for listener in rest:
+        try:
+            result = listener(event)
+            if result is not None and isawaitable(result):
+                await result
+        except Exception:
+            _listener_failed(listener, event)
+
+
+def _listener_failed(listener: EventListener, event: CadenceEvent) -> None:
+    logger.exception(
+        "event listener %r failed on %s; the run continues", listener, event.event_type
+    )

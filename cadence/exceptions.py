@@ -24,7 +24,9 @@ An error class may ask to stay catchable as itself after a run wraps it, by sett
 ``catchable_through_notes = True`` (``cadence_llm``'s provider errors do): the ``NoteError`` (or
 ``ParallelNoteError``) wrapping it, at any depth of child cadences and groups, is then also an
 instance of its class and carries its attributes, so ``except RateLimitedError`` around
-``run()`` fires while ``except NoteError`` and ``.note_name`` keep working.
+``run()`` fires while ``except NoteError`` and ``.note_name`` keep working. ``TimeoutError``,
+``RetryExhaustedError`` and ``CircuitOpenError`` do too: 0.7.2 let them escape a run unwrapped,
+and code catching them around ``run()`` keeps working.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ class NoteError(CadenceError):
         original_error: The exception the note raised; also chained as ``__cause__``.
     """
 
-    default_code = "NOTE_FAILED"
+    default_code = "NOTE_ERROR"
     _original_position: ClassVar[int] = 2  # where original_error sits among the positionals
     _wrapped_class: ClassVar[type[BaseException] | None] = None
 
@@ -195,41 +197,73 @@ class NoteError(CadenceError):
 class ParallelNoteError(NoteError):
     """A task of a ``.sync`` group failed; names the group and the task's position in it."""
 
-    default_code = "PARALLEL_NOTE_FAILED"
+    default_code = "PARALLEL_NOTE_ERROR"
     _original_position = 4
 
     def __init__(
         self,
         message: str,
-        note_name: str,
-        group_name: str,
-        task_index: int,
+        note_name: str | None = None,
+        group_name: str = "",
+        task_index: int = 0,
         original_error: BaseException | None = None,
         *,
         code: str | None = None,
         details: dict[str, Any] | None = None,
+        task_name: str | None = None,
     ) -> None:
+        if task_name is not None:  # the 0.7.2 keyword
+            from cadence._compat import deprecated
+
+            deprecated("ParallelNoteError(task_name=...)", "ParallelNoteError(note_name=...)")
+            note_name = task_name
+        if note_name is None:
+            raise TypeError("ParallelNoteError() needs note_name, the failed task's name")
         merged = {"group_name": group_name, "task_index": task_index, **(details or {})}
-        super().__init__(message, note_name, original_error, code=code, details=merged)
+        NoteError.__init__(self, message, note_name, original_error, code=code, details=merged)
         self.group_name = group_name
         self.task_index = task_index
 
 
 class RetryExhaustedError(CadenceError):
-    """Every attempt of a retried call failed; the last failure is chained as the cause."""
+    """Every attempt of a retried call failed; the last failure is chained as the cause.
+
+    0.7.2's ``RetryExhaustedError(note_name, attempts, last_error)`` (positional, or with
+    ``note_name=``) still works, with a ``DeprecationWarning``.
+    """
 
     default_code = "RETRY_EXHAUSTED"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
+        legacy_attempts: int | None = None,
+        legacy_last_error: BaseException | None = None,
+        /,
         *,
-        attempts: int,
-        last_error: BaseException | None,
+        attempts: int = 0,
+        last_error: BaseException | None = None,
         errors: list[BaseException] | None = None,
         code: str | None = None,
+        note_name: str | None = None,
     ) -> None:
-        super().__init__(message, code, {"attempts": attempts})
+        details: dict[str, Any] = {"attempts": attempts}
+        if legacy_attempts is not None or note_name is not None:  # the 0.7.2 form
+            from cadence._compat import deprecated
+
+            deprecated(
+                "RetryExhaustedError(note_name, attempts, last_error)",
+                "RetryExhaustedError(message, attempts=..., last_error=...)",
+            )
+            if legacy_attempts is not None:
+                attempts, last_error = legacy_attempts, legacy_last_error
+            note_name = message if note_name is None else note_name
+            message = f"Note '{note_name}' failed after {attempts} attempts: {last_error}"
+            details = {"note_name": note_name, "attempts": attempts}
+        if message is None:
+            raise TypeError("RetryExhaustedError() needs a message")
+        CadenceError.__init__(self, message, code, details)
         self.attempts = attempts
         self.last_error = last_error
         self.errors: list[BaseException] = list(
@@ -240,39 +274,87 @@ class RetryExhaustedError(CadenceError):
 
 
 class TimeoutError(CadenceError, builtins.TimeoutError):
-    """A call ran longer than its timeout; also a builtin ``TimeoutError``."""
+    """A call ran longer than its timeout; also a builtin ``TimeoutError``.
+
+    0.7.2's ``TimeoutError(note_name, timeout_seconds)`` (positional, or with
+    ``timeout_seconds=``) still works, with a ``DeprecationWarning``.
+    """
 
     default_code = "TIMEOUT"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
+        legacy_seconds: float | None = None,
+        /,
         *,
         timeout: float | None = None,
         note_name: str | None = None,
         code: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
-        super().__init__(message, code, {"timeout": timeout, "note_name": note_name})
+        if legacy_seconds is None:
+            legacy_seconds = timeout_seconds
+        if legacy_seconds is not None:  # 0.7.2: TimeoutError(note_name, timeout_seconds)
+            from cadence._compat import deprecated
+
+            deprecated(
+                "TimeoutError(note_name, timeout_seconds)",
+                "TimeoutError(message, timeout=..., note_name=...)",
+            )
+            note_name = message if note_name is None else note_name
+            timeout = legacy_seconds
+            message = f"Note '{note_name}' timed out after {timeout}s"
+        if message is None:
+            raise TypeError("TimeoutError() needs a message")
+        CadenceError.__init__(self, message, code, {"timeout": timeout, "note_name": note_name})
         self.timeout = timeout
         self.note_name = note_name
 
 
 class CircuitOpenError(CadenceError):
-    """A circuit breaker is open and refused the call; try again after ``retry_after`` seconds."""
+    """A circuit breaker is open and refused the call; try again after ``retry_after`` seconds.
+
+    0.7.2's ``CircuitOpenError(name, retry_after)`` (positional, or with ``name=``) still
+    works, with a ``DeprecationWarning``.
+    """
 
     default_code = "CIRCUIT_OPEN"
+    catchable_through_notes = True
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
+        legacy_retry_after: float | None = None,
+        /,
         *,
         breaker: str = "",
         retry_after: float = 0.0,
         code: str | None = None,
+        name: str | None = None,
     ) -> None:
-        super().__init__(message, code, {"breaker": breaker, "retry_after": retry_after})
+        if legacy_retry_after is not None or name is not None:  # 0.7.2's form
+            from cadence._compat import deprecated
+
+            deprecated(
+                "CircuitOpenError(name, retry_after)",
+                "CircuitOpenError(message, breaker=..., retry_after=...)",
+            )
+            breaker = (message or "") if name is None else name
+            if legacy_retry_after is not None:
+                retry_after = legacy_retry_after
+            message = f"Circuit '{breaker}' is open. Retry after {retry_after:.1f}s"
+        if message is None:
+            raise TypeError("CircuitOpenError() needs a message")
+        CadenceError.__init__(self, message, code, {"breaker": breaker, "retry_after": retry_after})
         self.breaker = breaker
         self.retry_after = retry_after
+
+    @property
+    def name(self) -> str:
+        """The circuit's name (0.7.2's attribute; the same as ``breaker``)."""
+        return self.breaker
 
 
 class MergeConflict(CadenceError):
@@ -300,8 +382,8 @@ class CheckpointError(CadenceError):
 class Skip(CadenceError):
     """Raise from a note to end the run cleanly: later steps do not run, no error is reported."""
 
-    default_code = "SKIPPED"
+    default_code = "SKIP"
 
     def __init__(self, reason: str = "skipped") -> None:
-        super().__init__(reason)
+        super().__init__(reason, None, {"reason": reason})
         self.reason = reason

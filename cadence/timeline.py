@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence._timeline_html import render_html
+from cadence._observe._timeline_html import render_html
 from cadence.events import (
     CADENCE_COMPLETED,
     CADENCE_FAILED,
     CADENCE_STARTED,
+    EVENT_TYPES,
     GROUP_STARTED,
     NOTE_COMPLETED,
     NOTE_FAILED,
@@ -63,12 +64,18 @@ class RunRecorder(EventEmitter):
         self._max_runs = max_runs
         self._runs: OrderedDict[str, list[CadenceEvent]] = OrderedDict()
         self._finished: list[str] = []
+        self._reroute()
 
-    def _wants(self, event_type: str) -> bool:
-        return True
+    def _reroute(self) -> None:
+        # The recorder receives every event type first, before any registered listener.
+        super()._reroute()
+        routes = self._routes
+        self._routes = {}
+        for event_type in EVENT_TYPES:
+            route = routes.get(event_type)
+            self._routes[event_type] = (self._keep, (route[0], *route[1]) if route else ())
 
-    async def emit(self, event: CadenceEvent) -> None:
-        """Keep ``event``, then pass it to any listeners."""
+    def _keep(self, event: CadenceEvent) -> None:
         events = self._runs.get(event.run_key)
         if events is None:
             events = self._runs[event.run_key] = []
@@ -78,8 +85,6 @@ class RunRecorder(EventEmitter):
             # Evict the oldest finished runs; runs still in flight are never cut short.
             while len(self._runs) > self._max_runs and len(self._finished) > 1:
                 del self._runs[self._finished.pop(0)]
-        if self._listeners:
-            await super().emit(event)
 
     @property
     def run_keys(self) -> tuple[str, ...]:
@@ -120,6 +125,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in _fields(type(event)):
         value = getattr(event, name)
+        if name == "metadata" and not value:  # cadence's own events never fill it
+            continue
         if isinstance(value, BaseException):
             value = {
                 "type": type(value).__name__,
@@ -128,6 +135,8 @@ def event_to_dict(event: CadenceEvent | dict[str, Any]) -> dict[str, Any]:
             }
         elif isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
         out[name] = value
     return out
 

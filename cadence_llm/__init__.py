@@ -59,6 +59,7 @@ from .models import (
     OpenAIModel,
     OpenAIResponsesModel,
     ScriptedModel,
+    model_from_spec,
 )
 from .notes import Classifier, LLMNote, PromptTemplateError, classify, llm_note
 from .structured import StructuredOutputError, generate
@@ -134,6 +135,7 @@ __all__ = [
     "default_fallback",
     "generate",
     "llm_note",
+    "model_from_spec",
     "tool",
     "track_usage",
 ]

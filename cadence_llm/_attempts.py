@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar
 from cadence import clock as _clock
 from cadence import current_note
 from cadence.exceptions import CircuitOpenError
-from cadence.resilience import RetryEvent
+from cadence.resilience import PendingRetry
 
 from ._gates import Gate
 from .errors import Attempt, ContextWindowExceededError, ModelError, ModelTimeoutError
@@ -248,7 +248,7 @@ async def report_retry(chain: FallbackChain, attempt: Try) -> None:
     assert error is not None
     if chain.retry.on_retry is not None:
         try:
-            event = RetryEvent(name, attempt.number, attempts, error, attempt.wait)
+            event = PendingRetry(name, attempt.number, attempts, error, attempt.wait)
             result = chain.retry.on_retry(event)
             if inspect.isawaitable(result):
                 await result

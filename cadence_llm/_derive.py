@@ -1,4 +1,4 @@
-"""Forms derived from ``prompts/dsl.json``: GBNF grammars and the JSON plan schema.
+"""Forms derived from the DSL table: GBNF grammars and the JSON plan schema.
 
 One source, several consumers: the text models read (:func:`cadence_llm._prompts.grammar_text`),
 llama.cpp's constrained decoding (:func:`gbnf` for compositions, :func:`plan_gbnf` for plans),
@@ -9,7 +9,9 @@ before each step are anchored to the task (:mod:`cadence_llm._anchor`). Both the
 and the plan's keys come from the DSL table: a method added there can be written here.
 The generic forms are committed in ``prompts/`` and a test regenerates and compares them.
 
-Run ``python -m cadence_llm._derive --write`` after editing ``dsl.json``.
+The table is ``cadence.validate.GRAMMAR`` (the builder's), with the prompt settings of
+``prompts/dsl.json``, as :func:`cadence_llm._prompts.spec` lays them out. Run
+``python -m cadence_llm._derive --write`` after changing either.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from cadence_llm._prompts import PACK_VERSION, grammar_text, pack_dir, spec
 __all__ = [
     "DERIVED",
     "Resume",
-    "agreement",
     "gbnf",
     "plan_gbnf",
     "plan_schema",
@@ -142,7 +143,9 @@ def _shape_rules(
     used |= {f"more-{s}" for s in shapes if s in ("notes", "branch")}
     for shape in sorted(used):
         if shape not in rules:
-            raise ValueError(f"dsl.json uses the shape {shape!r}, which the grammars do not know")
+            raise ValueError(
+                f"the DSL table uses the shape {shape!r}, which the grammars do not know"
+            )
         lines.append(rules[shape])
     if used & {"items", "field"}:
         lines.append('field-name ::= "\\"" [a-z] [a-z0-9_]{0,31} "\\""')
@@ -209,7 +212,7 @@ def _grammar(
     if anchored is None:
         anchored = [_free_root(data, syntax)]
     lines = [
-        f"# cadence-prompts {PACK_VERSION} | GBNF for {what}, generated from dsl.json "
+        f"# cadence-prompts {PACK_VERSION} | GBNF for {what}, generated from the DSL table "
         "(python -m cadence_llm._derive --write); do not edit",
         *anchored,
         "step ::= " + " | ".join(_rule_name(m["name"]) for m in methods),
@@ -283,36 +286,12 @@ def plan_gbnf(
     return _grammar(data, names, task, resume, _JSON, "plans")
 
 
-def agreement(data: Mapping[str, Any], table: Mapping[str, Any]) -> list[str]:
-    """Differences between ``dsl.json`` and the validator's grammar table (empty: they agree)."""
-    problems = []
-    keys = ("name", "shape", "required", "keyword_only")
-
-    def params(items: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        return [tuple(p[k] for k in keys) for p in items]
-
-    if params(data["constructor"]["params"]) != params(table["constructor"]["params"]):
-        problems.append("constructor parameters differ")
-    ours = {m["name"]: params(m["params"]) for m in data["methods"]}
-    theirs = {n: params(m["params"]) for n, m in table["methods"].items()}
-    for name in sorted(set(ours) | set(theirs)):
-        if name not in theirs:
-            problems.append(f"dsl.json has .{name}(), the validator does not")
-        elif name not in ours:
-            problems.append(f"the validator accepts .{name}(), dsl.json does not describe it")
-        elif ours[name] != theirs[name]:
-            problems.append(f".{name}() parameters differ: {ours[name]} vs {theirs[name]}")
-    if list(data["merge_strategies"]) != list(table["merge_strategies"]):
-        problems.append("merge strategies differ")
-    return problems
-
-
 #: Derived file name -> function producing its text.
 def render_derived() -> dict[str, str]:
     """The text each derived file in ``prompts/`` must have."""
     data = spec()
     header = (
-        f"<!-- cadence-prompts {PACK_VERSION} | grammar text for models, generated from dsl.json "
+        f"<!-- cadence-prompts {PACK_VERSION} | grammar text for models, generated from the DSL table "
         "(python -m cadence_llm._derive --write); do not edit -->\n"
     )
     return {

@@ -9,7 +9,7 @@ A plan is plain data, one object per step::
     ]}
 
 ``covers`` holds the words of the task the step does, ``kind`` the builder method, and the
-other keys are that method's parameters as ``prompts/dsl.json`` names them, filled with registry
+other keys are that method's parameters as the DSL table names them, filled with registry
 names. Step names are optional labels: the library writes them when the model does not. The
 kinds and keys come from the DSL table, so a method added there is a kind here.
 
@@ -109,7 +109,7 @@ def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> d
         return {"type": "integer", "minimum": 1, "maximum": 999_999}
     if shape == "policy":
         return {"type": "string", "enum": list(data.get("map_policies", ()))}
-    raise ValueError(f"dsl.json uses the shape {shape!r}, which the plan schema does not know")
+    raise ValueError(f"the DSL table uses the shape {shape!r}, which the plan schema does not know")
 
 
 def plan_schema(
@@ -144,7 +144,7 @@ def plan_schema(
         )
     return {
         "$comment": f"cadence-prompts {PACK_VERSION} | JSON schema of a cadence plan, generated "
-        "from dsl.json (python -m cadence_llm._derive --write); do not edit",
+        "from the DSL table (python -m cadence_llm._derive --write); do not edit",
         "title": "CadencePlan",
         "type": "object",
         "properties": {

@@ -3,7 +3,8 @@
 The pack lives in ``prompts/`` at the repository root and ships inside the wheel as
 ``cadence_llm/prompts``. Every file starts with a ``cadence-prompts <version>`` header so a pack
 can be told apart from an older one; :func:`read` strips that header before a model sees it.
-``dsl.json`` is the source of truth for the composition grammar; the derived files are produced
+The composition grammar comes from the builder's table (``cadence.validate.GRAMMAR``) and
+``dsl.json`` adds the prompt settings; the derived files are produced
 by :mod:`cadence_llm._derive`.
 """
 
@@ -96,9 +97,26 @@ def _json(name: str) -> dict[str, Any]:
     return data
 
 
+@functools.cache
 def spec() -> dict[str, Any]:
-    """The DSL source of truth (``dsl.json``)."""
-    return _json("dsl.json")
+    """The DSL as the pack shows it to models: the builder's table (``cadence.validate.GRAMMAR``)
+    laid out as the pack's files use it, plus the prompt settings of ``dsl.json``."""
+    from cadence.validate import GRAMMAR
+
+    def params(items: Any) -> list[dict[str, Any]]:
+        return [{k: p[k] for k in ("name", "shape", "required", "keyword_only")} for p in items]
+
+    ctor = GRAMMAR["constructor"]
+    return {
+        **_json("dsl.json"),
+        "constructor": {"name": ctor["name"], "params": params(ctor["params"]), "doc": ctor["doc"]},
+        "methods": [
+            {"name": name, "params": params(m["params"]), "doc": m["doc"], "example": m["example"]}
+            for name, m in GRAMMAR["methods"].items()
+        ],
+        "merge_strategies": list(GRAMMAR["merge_strategies"]),
+        "shapes": {name: shape["doc"] for name, shape in GRAMMAR["shapes"].items()},
+    }
 
 
 def examples() -> list[dict[str, Any]]:
@@ -163,20 +181,10 @@ def select_examples(task: str, k: int = 3) -> list[dict[str, Any]]:
 
 
 def _placeholder(shape: str) -> str:
-    return {
-        "name": '"step"',
-        "score": "score",
-        "note": "note",
-        "notes": "[note, ...]",
-        "branch": "[note, ...]",
-        "condition": "condition",
-        "merge": "merge",
-        "handler": "handler",
-        "cadence": "child_cadence",
-        "factory": "make_child_score",
-        "strategy": '"last_write_wins"',
-        "bool": "False",
-    }.get(shape, shape)
+    from cadence.validate import GRAMMAR
+
+    known = GRAMMAR["shapes"].get(shape)
+    return str(known["placeholder"]) if known else shape
 
 
 def signature(method: Mapping[str, Any]) -> str:
@@ -220,7 +228,7 @@ def _plan_placeholder(shape: str) -> str:
 
 
 def grammar_text(data: Mapping[str, Any] | None = None) -> str:
-    """The grammar as shown to models, derived from ``dsl.json``."""
+    """The grammar as shown to models, derived from :func:`spec`."""
     data = data or spec()
     ctor = data["constructor"]
     lines = [

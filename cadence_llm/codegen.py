@@ -56,6 +56,7 @@ from cadence_llm.models.base import Model
 
 __all__ = [
     "GROUNDING_CODES",
+    "Answer",
     "Attempt",
     "CodegenError",
     "Constrain",
@@ -103,8 +104,12 @@ class CodegenError(CadenceError):
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    """One model answer: round 0 is the first, later rounds are repairs."""
+class Answer:
+    """One model answer: round 0 is the first, later rounds are repairs.
+
+    (Called ``Attempt`` before, which stays as an alias; ``cadence_llm.Attempt`` is one try of
+    one model inside a fallback chain.)
+    """
 
     round: int
     raw: str
@@ -124,17 +129,21 @@ class Attempt:
         return tuple(d for d in self.diagnostics if d.code in GROUNDING_CODES)
 
 
+Attempt = Answer
+"""The former name of :class:`Answer`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Generation:
     """The outcome of :func:`generate_cadence` (or :func:`generate_scaffold`)."""
 
     mode: str
-    attempts: tuple[Attempt, ...]
+    attempts: tuple[Answer, ...]
     cadence: Cadence[Any] | None = None
     chosen: int = -1
 
     @property
-    def answer(self) -> Attempt | None:
+    def answer(self) -> Answer | None:
         """The answer the result stands for: the accepted one with the fewest task-grounding
         findings (the earliest on a tie), else the last one."""
         return self.attempts[self.chosen] if self.attempts else None
@@ -652,8 +661,8 @@ async def generate_cadence(
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
     named = roles_of(registry, roles)
     conditions, notes = named.get("condition", ()), named.get("note", ())
-    attempts: list[Attempt] = []
-    best: tuple[Attempt, int, Cadence[Any] | None] | None = None
+    attempts: list[Answer] = []
+    best: tuple[Answer, int, Cadence[Any] | None] | None = None
     cadence: Cadence[Any] | None
     turn: list[Message] = []
     repairs_left, redecodes_left = max_repairs, max_redecodes if anchored else 0
@@ -679,7 +688,7 @@ async def generate_cadence(
                     notes=notes,
                     anchored=anchored,
                 )
-        attempt = Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
+        attempt = Answer(round_, response.text, source, tuple(diags), response.usage, elapsed)
         attempts.append(attempt)
         round_ += 1
         if attempt.ok and (best is None or len(attempt.findings) < len(best[0].findings)):
@@ -758,7 +767,7 @@ async def generate_scaffold(
         SystemMessage(content=_prompts.read("scaffold.md")),
         UserMessage(content=f"Task: {task}"),
     ]
-    attempts: list[Attempt] = []
+    attempts: list[Answer] = []
     turn: list[Message] = []
     for round_ in range(max_repairs + 1):
         request = ModelRequest(
@@ -772,7 +781,7 @@ async def generate_scaffold(
         if "Cadence(" not in source:
             diags = [*diags, _problem("the module defines no Cadence", "build one at module level")]
         attempts.append(
-            Attempt(round_, response.text, source, tuple(diags), response.usage, elapsed)
+            Answer(round_, response.text, source, tuple(diags), response.usage, elapsed)
         )
         if attempts[-1].ok or round_ == max_repairs:
             break

@@ -72,23 +72,17 @@ def load_registry(spec: str) -> dict[str, Any]:
 
 
 def load_model(spec: str) -> Any:
-    """``local:NAME_OR_GGUF`` for the embedded model, or ``module:attr`` (a model or a factory)."""
-    from cadence_llm.models.base import Model
+    """The model ``--model`` names: a ``cadence_llm.model_from_spec`` spec (``local:NAME_OR_GGUF``
+    or a bare weights name, ``openai:MODEL``, ``anthropic:MODEL``, or ``module:attr``)."""
+    from cadence_llm.models.spec import model_from_spec
+    from cadence_llm.models.weights import WeightsError
 
-    if spec.startswith("local:"):
-        from cadence_llm.models.local import LocalModel
-
-        return LocalModel(spec.removeprefix("local:"), n_ctx=4096)
-    if ":" not in spec:
-        raise GenerateError(
-            f"--model {spec!r}: use local:qwen2.5-coder-0.5b or module:attr naming a Model"
-        )
-    obj = _import(spec)
-    if not isinstance(obj, Model) and callable(obj):
-        obj = obj()
-    if not isinstance(obj, Model):
-        raise GenerateError(f"{spec!r} is not a cadence_llm Model (needs name, complete, stream)")
-    return obj
+    if os.getcwd() not in sys.path:  # module:attr from the current directory, like --registry
+        sys.path.insert(0, os.getcwd())
+    try:
+        return model_from_spec(spec, n_ctx=4096)
+    except (ValueError, ImportError, WeightsError) as exc:
+        raise GenerateError(f"--model {spec!r}: {exc}") from None
 
 
 def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
@@ -102,7 +96,11 @@ def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("task", help="what the cadence should do, in plain words")
-    p.add_argument("--model", required=True, help="local:NAME_OR_GGUF or module:attr")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="NAME_OR_GGUF, local:…, openai:MODEL, anthropic:MODEL or module:attr",
+    )
     p.add_argument("--registry", help="module (its public functions) or module:attr (a mapping)")
     p.add_argument("--score", help="module:Class of the score (fields are shown to the model)")
     p.add_argument("--mode", choices=("plan", "text", "grammar", "json"), default="plan")

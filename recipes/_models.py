@@ -9,7 +9,8 @@ and no network. ``CADENCE_MODEL`` picks another model:
   about 3x slower; install it with ``make strong-model``);
 - a path to any ``.gguf`` file;
 - ``openai:<model>`` for an OpenAI(-compatible) endpoint (needs ``OPENAI_API_KEY``, and
-  ``OPENAI_BASE_URL`` for a server other than OpenAI's).
+  ``OPENAI_BASE_URL`` for a server other than OpenAI's);
+- anything else ``cadence_llm.model_from_spec`` reads (``anthropic:<model>``, ``module:attr``).
 
 Loading a 0.5B model takes a second or two and ~500 MB, so recipes share one instance: the tour
 in ``recipes.demo`` loads the model once for all its stops.
@@ -20,9 +21,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any
 
-from cadence_llm import Model
+from cadence_llm import Model, model_from_spec
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 SETUP_HINT = "run `scripts/setup_local_models.sh` (or `make demo`, which runs it) to install them"
@@ -42,29 +42,18 @@ def load_model(spec: str | None = None) -> Model:
     """
     spec = spec or model_spec()
     if spec.startswith("openai:"):
-        return _openai(spec.removeprefix("openai:"))
+        name = spec.removeprefix("openai:")
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise SystemExit(f"CADENCE_MODEL=openai:{name} needs OPENAI_API_KEY in the environment")
     try:
-        from cadence_llm import LocalModel
-
         # 4096 tokens: the code-generation prompt (grammar, examples, registry) is ~2,500.
-        return LocalModel(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
+        return model_from_spec(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
     except ImportError as exc:
         raise SystemExit(f"the local model runtime is not installed ({exc}); {SETUP_HINT}") from exc
     except Exception as exc:  # WeightsError: missing or corrupt weights
         if type(exc).__name__ == "WeightsError":
             raise SystemExit(f"{exc}\nThe recipes need local model weights: {SETUP_HINT}") from exc
         raise
-
-
-def _openai(name: str) -> Model:
-    from cadence_llm import OpenAIModel
-
-    if not os.environ.get("OPENAI_API_KEY"):
-        raise SystemExit(f"CADENCE_MODEL=openai:{name} needs OPENAI_API_KEY in the environment")
-    options: dict[str, Any] = {}
-    if base := os.environ.get("OPENAI_BASE_URL"):
-        options["base_url"] = base
-    return OpenAIModel(name, **options)
 
 
 def say(*parts: object) -> None:

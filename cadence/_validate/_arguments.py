@@ -10,7 +10,7 @@ import ast
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from cadence._validate._diagnostics import Diagnostic, at, nearest
+from cadence._validate._diagnostics import Diagnostic, at, nearest, show
 from cadence._validate._grammar import (
     MERGE_STRATEGIES,
     Method,
@@ -117,7 +117,7 @@ class ArgumentChecks:
                     at(
                         node,
                         "CAD102",
-                        f"the step name must be a non-empty string, got {node.value!r}",
+                        f"the step name must be a non-empty string, got {show(node.value)}",
                         f'.{m}("fetch_items", ...)',
                     )
                 )
@@ -126,7 +126,7 @@ class ArgumentChecks:
                     at(
                         node,
                         "CAD107",
-                        f"a step named {node.value!r} already exists in this cadence",
+                        f"a step named {show(node.value)} already exists in this cadence",
                         f'give each step a unique name, e.g. "{node.value}_2"',
                     )
                 )
@@ -185,7 +185,7 @@ class ArgumentChecks:
                     at(
                         value,
                         "CAD103",
-                        f"{param.name} must be True or False, got {value.value!r}",
+                        f"{param.name} must be True or False, got {show(value.value)}",
                         f"{param.name}=True",
                     )
                 )
@@ -195,7 +195,7 @@ class ArgumentChecks:
                     at(
                         value,
                         "CAD103",
-                        f"unknown merge strategy {value.value!r}",
+                        f"unknown merge strategy {show(value.value)}",
                         "use MergeStrategy." + " / MergeStrategy.".join(MERGE_STRATEGIES),
                     )
                 )
@@ -310,16 +310,31 @@ class ArgumentChecks:
                         f"pass the function itself: {value.func.id}",
                     )
                 )
+        elif isinstance(value, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp)):
+            self._not_a_function(value, "condition" if param.shape == "condition" else role, param)
         elif isinstance(value, ast.Constant):
-            label = repr(value.value)
+            label = show(value.value)
             fix = (
-                f"pass the function itself: {value.value}"
+                f"pass the function itself: {value.value[:80]}"
                 if isinstance(value.value, str) and value.value.isidentifier()
                 else "pass a function taking the score"
             )
             self.diags.append(
                 at(value, "CAD204", f"expected a {role} (a function), got {label}", fix)
             )
+
+    def _not_a_function(self, value: ast.expr, role: str, param: Param) -> None:
+        """A list (or other collection) where one function belongs: ``.then("a", [fetch])``."""
+        items = value.elts if isinstance(value, (ast.List, ast.Tuple, ast.Set)) else []
+        if len(items) == 1 and isinstance(items[0], ast.Name):
+            fix = f"pass the function itself: {items[0].id}"
+        elif param.shape == "note":
+            fix = 'run several notes concurrently with .sync("step", [note_a, note_b])'
+        else:
+            fix = f"pass one {role} function"
+        kind = {ast.List: "a list", ast.Tuple: "a tuple", ast.Set: "a set", ast.Dict: "a dict"}
+        got = kind.get(type(value), "a comprehension")
+        self.diags.append(at(value, "CAD204", f"expected a {role} (a function), got {got}", fix))
 
     def _arity(self, node: ast.expr, fn: FuncNode, param: Param, label: str) -> None:
         problem = signature_problem(fn, param.arity)

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Collection
 
 from cadence._validate._arguments import ArgumentChecks, Chain, attr_at
-from cadence._validate._diagnostics import Diagnostic, at
+from cadence._validate._diagnostics import Diagnostic, at, show
 from cadence._validate._grammar import (
     CONSTRUCTOR,
     METHODS,
@@ -111,7 +111,7 @@ class _ChainChecker(ArgumentChecks):
                 at(
                     name,
                     "CAD108",
-                    f"the cadence name must be a non-empty string, got {name.value!r}",
+                    f"the cadence name must be a non-empty string, got {show(name.value)}",
                     'Cadence("checkout", score)',
                 )
             )
@@ -178,7 +178,7 @@ class _ChainChecker(ArgumentChecks):
                     )
                 )
             return
-        if isinstance(parent, ast.Expr):  # assigned coroutines may be awaited later
+        if isinstance(parent, ast.Expr) or self._never_awaited(parent, call):
             hint = (
                 "write `await cadence.run()`"
                 if in_async
@@ -194,6 +194,34 @@ class _ChainChecker(ArgumentChecks):
                     hint,
                 )
             )
+
+    def _never_awaited(self, parent: ast.AST | None, call: ast.Call) -> bool:
+        """``result = c.run()`` whose ``result`` is never awaited or handed on in its scope.
+
+        An assigned coroutine may be awaited later (``await coro``), gathered, returned or
+        passed to ``asyncio.run``; if the name is only read as a score (``result.total``) or
+        not at all, the run never happens.
+        """
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0]
+        elif isinstance(parent, ast.AnnAssign) and parent.value is call:
+            target = parent.target
+        else:
+            return False
+        if not isinstance(target, ast.Name):
+            return False
+        scope: ast.AST = self.info.func_of.get(id(call)) or self.info.tree
+        for node in ast.walk(scope):
+            if not (
+                isinstance(node, ast.Name)
+                and node.id == target.id
+                and isinstance(node.ctx, ast.Load)
+            ):
+                continue
+            use = self.info.parents.get(id(node))
+            if not isinstance(use, (ast.Attribute, ast.Subscript, ast.Compare, ast.FormattedValue)):
+                return False  # awaited, passed on, returned, collected or aliased
+        return True
 
     def _method(self, chain: Chain, method: Method, call: ast.Call) -> None:
         where = f".{method.name}()"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from cadence._validate._diagnostics import Diagnostic, at, nearest
+from cadence._validate._diagnostics import Diagnostic, at, nearest, show
 from cadence._validate._scope import ModuleInfo, dotted
 
 __all__ = ["check_definitions"]
@@ -182,7 +182,7 @@ class _DefChecker:
                     at(
                         value,
                         "CAD302",
-                        f"retry backoff must be one of {', '.join(BACKOFFS)}, got {value.value!r}",
+                        f"retry backoff must be one of {', '.join(BACKOFFS)}, got {show(value.value)}",
                         f'use "backoff": "{guess or "exponential"}"',
                     )
                 )
@@ -207,7 +207,7 @@ class _DefChecker:
                 at(
                     value,
                     "CAD302",
-                    f"retry jitter must be True or False, got {value.value!r}",
+                    f"retry jitter must be True or False, got {show(value.value)}",
                     '"jitter": True',
                 )
             )
@@ -266,7 +266,7 @@ class _DefChecker:
                     at(
                         value,
                         "CAD304",
-                        f"fallback field must be an attribute name, got {value.value!r}",
+                        f"fallback field must be an attribute name, got {show(value.value)}",
                         '"field": "results"',
                     )
                 )
@@ -281,7 +281,7 @@ class _DefChecker:
                     at(
                         value,
                         "CAD305",
-                        f"fallback field {value.value!r} is not a field of the score class",
+                        f"fallback field {show(value.value)} is not a field of the score class",
                         hint,
                     )
                 )

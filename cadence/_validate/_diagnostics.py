@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["CODES", "Diagnostic", "Severity", "at", "nearest", "syntax_diagnostic"]
+__all__ = ["CODES", "Diagnostic", "Severity", "at", "nearest", "show", "syntax_diagnostic"]
 
 Severity = Literal["error", "warning", "info"]
 
@@ -128,6 +128,18 @@ def at(
         end_line,
         None if end_col is None else end_col + 1,
     )
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, short and never failing.
+
+    Literals come from the checked text: a 15,000-digit integer has no ``repr`` under Python's
+    int-to-str limit, and a 5 MB string would swamp the message.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"<an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits>"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def nearest(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:

@@ -1,23 +1,15 @@
-"""The DSL as data: builder methods, their parameters and the shape each argument must have.
+"""The DSL as data: the one description of the builder's methods, read by everything else.
 
-Both checking modes and the composition interpreter read this one table, and it is exported
-(``cadence.validate.GRAMMAR``) so tools can derive a GBNF grammar or a JSON schema from it
-without re-reading the builder's source.
+``METHODS`` lists each builder method with its parameters, the shape each argument must have
+(``SHAPES``), a usage line for diagnostics, and the sentence and example shown to models.
+Everything that needs the DSL reads this table: both checking modes and the composition
+interpreter; the prompt pack (``cadence_llm._prompts.spec()`` builds its grammar text, GBNF
+grammar and JSON plan schema from it; ``prompts/dsl.json`` only holds prompt settings); and the
+builder, whose signatures a test holds to the table and whose definition errors quote its
+usage lines. It is exported (``cadence.validate.GRAMMAR``) so tools can derive their own forms.
 
-Argument shapes:
-
-- ``name``: a non-empty string literal (a step or cadence name).
-- ``score``: the score placeholder (``score`` in a composition).
-- ``note``: one callable taking the score (a registry name in a composition).
-- ``notes``: a non-empty list of notes.
-- ``branch``: a note or a list of notes.
-- ``condition``: a callable taking the score and returning a truth value.
-- ``merge``: a callable ``(parent, child_score)``.
-- ``handler``: a callable ``(score, error)``.
-- ``factory``: a callable ``parent -> child score``.
-- ``cadence``: another cadence (a registry entry holding a ``Cadence``).
-- ``strategy``: a merge strategy: one of ``MERGE_STRATEGIES`` as a string, or a registry callable.
-- ``bool``: ``True`` or ``False``.
+A new builder method is one ``Method`` row here (plus its implementation on ``Cadence``); a
+new argument kind is one ``Shape`` row.
 """
 
 from __future__ import annotations
@@ -37,8 +29,10 @@ __all__ = [
     "MERGE_STRATEGIES",
     "METHODS",
     "OTHER_ATTRIBUTES",
+    "SHAPES",
     "Method",
     "Param",
+    "Shape",
     "bind",
     "grammar_table",
     "suggest_method",
@@ -54,25 +48,85 @@ class Param:
     required: bool = True
     keyword_only: bool = False
     arity: int = 0  # positional arguments the callable must accept (0: not a callable)
+    advertised: bool = True  # False: accepted (kept for 0.7.2 code), never shown to models
 
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """A builder method and its parameters, in positional order."""
+    """A builder method: its parameters in positional order, a usage line for diagnostics
+    (``summary``), and for the prompt pack the sentence (``doc``) and ``example`` models see."""
 
     name: str
     params: tuple[Param, ...]
     summary: str
+    doc: str = ""
+    example: str = ""
 
     def param(self, name: str) -> Param | None:
         """The parameter called ``name``, if any."""
         return next((p for p in self.params if p.name == name), None)
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A kind of argument: what the checkers accept, and how models are told to write it."""
+
+    accepts: str  # for people: what a valid argument is
+    doc: str  # for models: the line of the grammar text
+    placeholder: str  # stands for the argument in signatures shown to models
+
+
+#: Argument shapes, in the order the grammar text lists them.
+SHAPES: dict[str, Shape] = {
+    "name": Shape(
+        "a non-empty string literal (a step or cadence name)",
+        "a step name: a short snake_case string literal, unique in the cadence",
+        '"step"',
+    ),
+    "score": Shape("the score placeholder (``score`` in a composition)", "the word score", "score"),
+    "note": Shape(
+        "one callable taking the score (a registry name in a composition)",
+        "a note from the registry",
+        "note",
+    ),
+    "notes": Shape("a non-empty list of notes", "a list of notes from the registry", "[note, ...]"),
+    "branch": Shape(
+        "a note or a list of notes", "a list of notes from the registry", "[note, ...]"
+    ),
+    "condition": Shape(
+        "a callable taking the score and returning a truth value",
+        "a condition from the registry",
+        "condition",
+    ),
+    "merge": Shape(
+        "a callable ``(parent, child_score)``", "a merge function from the registry", "merge"
+    ),
+    "handler": Shape(
+        "a callable ``(score, error)``", "an error handler from the registry", "handler"
+    ),
+    "cadence": Shape(
+        "another cadence (a registry entry holding a ``Cadence``)",
+        "a child cadence from the registry",
+        "child_cadence",
+    ),
+    "factory": Shape(
+        "a callable ``parent -> child score``",
+        "a registry function building the child's score",
+        "make_child_score",
+    ),
+    "strategy": Shape(
+        "one of ``MERGE_STRATEGIES`` as a string, or a registry callable",
+        "one of the merge strategy strings",
+        '"last_write_wins"',
+    ),
+    "bool": Shape("``True`` or ``False``", "True or False", "False"),
+}
+
 CONSTRUCTOR = Method(
     "Cadence",
     (Param("name", "name"), Param("score", "score")),
     "Cadence(name, score): start a cadence",
+    doc="Start the cadence: a name and the score placeholder, always written `score`.",
 )
 
 METHODS: dict[str, Method] = {
@@ -86,6 +140,8 @@ METHODS: dict[str, Method] = {
                 Param("can_interrupt", "bool", required=False, keyword_only=True),
             ),
             'then("step", note): run one note',
+            doc="Run one note.",
+            example='.then("load_order", load_order)',
         ),
         Method(
             "sync",
@@ -95,6 +151,8 @@ METHODS: dict[str, Method] = {
                 Param("merge_strategy", "strategy", required=False),
             ),
             'sync("step", [note, note]): run notes concurrently, merge their changes',
+            doc="Run independent notes at the same time; their changes to the score are merged.",
+            example='.sync("enrich", [fetch_prices, fetch_stock])',
         ),
         Method(
             "split",
@@ -103,8 +161,11 @@ METHODS: dict[str, Method] = {
                 Param("condition", "condition", arity=1),
                 Param("if_true", "branch", arity=1),
                 Param("if_false", "branch", required=False, arity=1),
+                Param("parallel", "bool", required=False, keyword_only=True, advertised=False),
             ),
             'split("step", condition, if_true, if_false): run one branch',
+            doc="Ask a condition; run the if_true notes when it holds, else the if_false notes.",
+            example='.split("route", is_express, [ship_express], [ship_standard])',
         ),
         Method(
             "child",
@@ -115,11 +176,15 @@ METHODS: dict[str, Method] = {
                 Param("score", "factory", required=False, keyword_only=True, arity=1),
             ),
             'child("step", cadence, merge): run another cadence, merge its score back',
+            doc="Run a registered child cadence, then merge its score back with a merge function.",
+            example='.child("payment", payment_flow, merge_payment)',
         ),
         Method(
             "on_error",
             (Param("handler", "handler", arity=2), Param("stop", "bool", required=False)),
             "on_error(handler, stop=True): handle a failing step",
+            doc="Call a handler when a step fails; stop=False carries on with the next step.",
+            example=".on_error(report_failure, stop=False)",
         ),
     )
 }
@@ -258,14 +323,25 @@ def grammar_table() -> dict[str, Any]:
                 "arity": p.arity,
             }
             for p in m.params
+            if p.advertised
         ]
 
     return {
-        "constructor": {"name": CONSTRUCTOR.name, "params": params(CONSTRUCTOR)},
+        "constructor": {
+            "name": CONSTRUCTOR.name,
+            "params": params(CONSTRUCTOR),
+            "doc": CONSTRUCTOR.doc,
+        },
         "methods": {
-            name: {"params": params(m), "summary": m.summary} for name, m in METHODS.items()
+            name: {"params": params(m), "summary": m.summary, "doc": m.doc, "example": m.example}
+            for name, m in METHODS.items()
+            if name in COMPOSITION_METHODS
         },
         "merge_strategies": list(MERGE_STRATEGIES),
+        "shapes": {
+            name: {"accepts": sh.accepts, "doc": sh.doc, "placeholder": sh.placeholder}
+            for name, sh in SHAPES.items()
+        },
         "program": "expression | NAME '=' expression",
     }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence._cadence import Cadence
-from cadence._validate._diagnostics import Diagnostic, at, nearest
+from cadence._validate._diagnostics import Diagnostic, at, nearest, show
 from cadence._validate._grammar import MERGE_STRATEGIES, Param
 
 __all__ = ["FILENAME", "Composition", "Limits", "Ref", "StepSpec", "Value", "ValueReader"]
@@ -65,7 +65,7 @@ def _describe(node: ast.AST) -> str:
     if isinstance(node, (ast.BinOp, ast.BoolOp, ast.UnaryOp, ast.Compare)):
         return "an operator expression"
     if isinstance(node, ast.Constant):
-        return f"the literal {node.value!r}"[:80]
+        return f"the literal {show(node.value)}"[:80]
     return f"this construct ({type(node).__name__})"
 
 
@@ -186,7 +186,7 @@ class ValueReader:
                     at(
                         node,
                         "CAD103",
-                        f"unknown merge strategy {node.value!r}",
+                        f"unknown merge strategy {show(node.value)}",
                         "one of " + ", ".join(repr(s) for s in MERGE_STRATEGIES),
                     )
                 )
@@ -273,7 +273,7 @@ class ValueReader:
                     at(
                         node,
                         "CAD204",
-                        f"expected {expected}, got the string {node.value!r}",
+                        f"expected {expected}, got the string {show(node.value)}",
                         f"write the name without quotes: {node.value}",
                     )
                 )

@@ -18,6 +18,9 @@ from cadence.checkpoint.codec import ScoreCodec
 from cadence.checkpoint.memory import InMemoryCheckpointStore
 
 if TYPE_CHECKING:
+    from cadence._compat.checkpoint import CheckpointHooks as CheckpointHooks
+    from cadence._compat.checkpoint import restore_score as restore_score
+    from cadence._compat.checkpoint import serialize_score as serialize_score
     from cadence.checkpoint.postgres import PostgresCheckpointStore
     from cadence.checkpoint.redis import RedisCheckpointStore
     from cadence.checkpoint.sqlite import SQLiteCheckpointStore
@@ -35,6 +38,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    # kept for cadence-orchestration 0.7.2 code (deprecated): see docs/migrating.md
+    "CheckpointHooks": "cadence._compat.checkpoint",
+    "restore_score": "cadence._compat.checkpoint",
+    "serialize_score": "cadence._compat.checkpoint",
     "PostgresCheckpointStore": "cadence.checkpoint.postgres",
     "RedisCheckpointStore": "cadence.checkpoint.redis",
     "SQLiteCheckpointStore": "cadence.checkpoint.sqlite",

@@ -2,6 +2,8 @@
 
 Every shape is checked before it is used, so corrupt or hostile data ends in one
 ``CheckpointError`` naming the path; classes come only from the allow-list the codec passes in.
+The codec passes its own decoder in too (``Decode``), for the values nested in a tagged one, so
+this module needs nothing from the codec's module.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import dataclasses
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
 from cadence.exceptions import CheckpointError
 
-if TYPE_CHECKING:
-    from cadence.checkpoint.codec import ScoreCodec
+__all__ = ["Decode", "class_name", "corrupt", "decode_tagged", "same_class"]
 
-__all__ = ["class_name", "corrupt", "decode_tagged", "same_class"]
+Decode = Callable[[Any, str, dict[str, type]], Any]
+"""Decodes the stored value at a path, given the allowed classes: ``dec(value, path, allowed)``."""
 
 _SPECIAL_FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
@@ -97,11 +100,16 @@ def _tz(v: dict[str, Any], path: str) -> dt.tzinfo | None:
 
 
 def decode_tagged(
-    codec: ScoreCodec, tag: Any, v: dict[str, Any], path: str, allowed: dict[str, type]
+    dec: Decode,
+    tag: Any,
+    v: dict[str, Any],
+    path: str,
+    allowed: dict[str, type],
+    *,
+    allow_pickle: bool = False,
 ) -> Any:
-    """Decode one ``{"$t": tag, ...}`` object found at ``path``."""
+    """Decode one ``{"$t": tag, ...}`` object found at ``path``; ``dec`` decodes nested values."""
     payload = v.get("v")
-    dec = codec._decode
     if tag == "float":
         value = _SPECIAL_FLOATS.get(_str(payload, path))
         if value is None:
@@ -160,10 +168,10 @@ def decode_tagged(
             raise corrupt(path, f"{class_name(cls)} is not an enum")
         return cls(dec(payload, path, allowed))
     if tag == "dc":
-        return _dataclass(codec, v, path, allowed)
+        return _dataclass(dec, v, path, allowed)
     if tag == "model":
-        return _model(codec, v, path, allowed)
-    if tag == "pickle" and codec.allow_pickle:
+        return _model(dec, v, path, allowed)
+    if tag == "pickle" and allow_pickle:
         import pickle
 
         return pickle.loads(base64.b64decode(_str(payload, path), validate=True))
@@ -177,7 +185,7 @@ def _fields_payload(v: dict[str, Any], path: str) -> dict[str, Any]:
     return fields
 
 
-def _dataclass(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
+def _dataclass(dec: Decode, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
     cls = _cls(v, path, allowed)
     if not dataclasses.is_dataclass(cls):
         raise corrupt(path, f"{class_name(cls)} is not a dataclass")
@@ -186,7 +194,7 @@ def _dataclass(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[st
     obj = cls.__new__(cls)
     for f in dataclasses.fields(cls):
         if f.name in stored:
-            value = codec._decode(stored[f.name], f"{path}.{f.name}", allowed)
+            value = dec(stored[f.name], f"{path}.{f.name}", allowed)
         elif f.default is not dataclasses.MISSING:
             value = f.default
         elif f.default_factory is not dataclasses.MISSING:
@@ -197,16 +205,16 @@ def _dataclass(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[st
     return obj
 
 
-def _model(codec: ScoreCodec, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
+def _model(dec: Decode, v: dict[str, Any], path: str, allowed: dict[str, type]) -> Any:
     cls = _cls(v, path, allowed)
     stored = _fields_payload(v, path)
     known = getattr(cls, "model_fields", None)
     if not isinstance(known, dict) or dataclasses.is_dataclass(cls):
         raise corrupt(path, f"{class_name(cls)} is not a pydantic model")
-    values = {k: codec._decode(x, f"{path}.{k}", allowed) for k, x in stored.items() if k in known}
+    values = {k: dec(x, f"{path}.{k}", allowed) for k, x in stored.items() if k in known}
     extra = v.get("x")
     if extra is not None:
-        decoded = codec._decode(extra, path, allowed)
+        decoded = dec(extra, path, allowed)
         if type(decoded) is not dict:
             raise corrupt(path, "expected an object of extra fields")
         values.update(decoded)

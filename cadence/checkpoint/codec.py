@@ -29,14 +29,22 @@ from decimal import Decimal
 from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
+from cadence._typecheck import Mismatch, check_fields
 from cadence.checkpoint._decode import class_name, decode_tagged, same_class
 from cadence.checkpoint._decode import corrupt as _corrupt
 from cadence.exceptions import CheckpointError
 
-__all__ = ["FORMAT", "ScoreCodec"]
+__all__ = ["FORMAT", "MAX_DEPTH", "ScoreCodec"]
 
 FORMAT = "cadence.score/1"
 """Version tag written into every encoded score; decoding refuses any other."""
+
+MAX_DEPTH = 100
+"""Deepest nesting of containers a score may hold (and a stored state may have).
+
+Encoding and decoding recurse; a bound well inside Python's recursion limit turns a
+pathological value or a hostile record into a ``CheckpointError`` instead of ``RecursionError``.
+"""
 
 _TAG = "$t"
 _PRIMITIVES = (str, int, bool, type(None))
@@ -109,19 +117,31 @@ class ScoreCodec:
         """The JSON-compatible state of ``score``; raises ``CheckpointError`` naming the path."""
         cls = type(score)
         allowed = self.allowed_types(cls)
-        fields = {
-            name: self._encode(value, f"$.{name}", allowed, set())
-            for name, value in self._fields_of(score)
-        }
+        try:
+            fields = {
+                name: self._encode(value, f"$.{name}", allowed, set())
+                for name, value in self._fields_of(score)
+            }
+        except RecursionError:  # only when the caller's own stack is already very deep
+            raise _unsupported(score, "$", "it is nested too deeply to encode") from None
         return {"format": FORMAT, "class": class_name(cls), "fields": fields}
 
     def decode_fields(self, state: Any, score_cls: type) -> dict[str, Any]:
         """The field values stored in ``state`` for a score of class ``score_cls``.
 
+        Every value is checked against its field's annotation (``cadence._typecheck``).
+
         Raises:
-            CheckpointError: ``state`` is corrupt, from another format, or for another class.
+            CheckpointError: ``state`` is corrupt, from another format, for another class, or
+                holds a value whose type does not fit its field (``CHECKPOINT_TYPE_MISMATCH``).
         """
         try:
+            if isinstance(state, dict) and "format" not in state:
+                from cadence.checkpoint._legacy import legacy_fields
+
+                legacy = legacy_fields(state, score_cls)  # saved by 0.7.2
+                if legacy is not None:
+                    return legacy
             if not isinstance(state, dict) or state.get("format") != FORMAT:
                 raise _corrupt("$", f"not a {FORMAT} checkpoint")
             if not same_class(state.get("class"), score_cls):
@@ -133,15 +153,29 @@ class ScoreCodec:
             fields = state.get("fields")
             if not isinstance(fields, dict):
                 raise _corrupt("$.fields", "expected an object")
+            _check_depth(fields)
             allowed = self.allowed_types(score_cls)
             known = {name for name, _ in self._field_names(score_cls)}
-            return {
+            decoded = {
                 name: self._decode(value, f"$.{name}", allowed)
                 for name, value in fields.items()
                 if name in known
             }
+            check_fields(score_cls, decoded)
+            return decoded
+        except Mismatch as exc:
+            raise CheckpointError(
+                f"checkpoint value at {exc.path} is a {exc.found}, but the field is annotated "
+                f"{exc.expected}; the checkpoint was written by another version of the score "
+                "class or altered (clear the run to start it again, or restore the field's old "
+                "type)",
+                code="CHECKPOINT_TYPE_MISMATCH",
+                details={"path": exc.path, "expected": exc.expected, "found": exc.found},
+            ) from None
         except CheckpointError:
             raise
+        except RecursionError:
+            raise _corrupt("$", "nested too deeply to decode") from None
         except Exception as exc:  # fuzzed input: only ever the typed error
             raise _corrupt("$", f"{type(exc).__name__}: {exc}") from exc
 
@@ -245,6 +279,8 @@ class ScoreCodec:
         ):
             if id(v) in stack:
                 raise _unsupported(v, path, "it contains itself (a reference cycle)")
+            if len(stack) >= MAX_DEPTH:
+                raise _unsupported(v, path, f"it is nested more than {MAX_DEPTH} levels deep")
             stack.add(id(v))
             try:
                 return self._encode_container(v, path, allowed, stack)
@@ -373,7 +409,24 @@ class ScoreCodec:
         tag = v.get(_TAG)
         if tag is None:
             return {k: self._decode(x, f"{path}.{k}", allowed) for k, x in v.items()}
-        return decode_tagged(self, tag, v, path, allowed)
+        return decode_tagged(self._decode, tag, v, path, allowed, allow_pickle=self.allow_pickle)
+
+
+def _check_depth(fields: dict[str, Any]) -> None:
+    """Refuse stored data nested deeper than ``MAX_DEPTH`` (iteratively: no recursion to blow)."""
+    pending: list[tuple[Any, int, str]] = [(v, 1, f"$.{k}") for k, v in fields.items()]
+    while pending:
+        value, depth, path = pending.pop()
+        if type(value) is dict:
+            children: Iterable[Any] = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        # Tagged values add one JSON level per container, so allow for it.
+        if depth > 2 * MAX_DEPTH + 2:
+            raise _corrupt(path, f"nested more than {MAX_DEPTH} levels deep")
+        pending.extend((child, depth + 1, path) for child in children)
 
 
 def _key_path(path: str, key: Any) -> str:

@@ -10,6 +10,11 @@ The in-memory store is the reference; each check below states one rule of the pr
 
 Every check uses fresh, unique cadence names, so the factory may return stores that share one
 backend (a database, a Redis server). Stores with an ``aclose()`` are closed after each check.
+
+Besides the methods one by one, the suite runs whole sessions on the store: a completed run id
+run again executes nothing, a killed worker's lease is taken over at once, steps recorded
+without their state stop the run. A store with a ``retention`` attribute also has it set to
+0.3 s on a store of its own, to check that expired completion records are not returned.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cadence.checkpoint._conformance_runs import RUN_CHECKS
 from cadence.exceptions import CheckpointError
 
 __all__ = ["check_checkpoint_store"]
@@ -205,6 +211,7 @@ _CHECKS = [
     _check_released_token_is_fenced,
     _check_attempts,
     _check_concurrent_runs,
+    *RUN_CHECKS,
 ]
 
 

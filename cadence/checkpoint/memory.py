@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence.checkpoint._protocol import lease_held, lease_lost
+from cadence.checkpoint._protocol import (
+    DEFAULT_RETENTION,
+    check_retention,
+    lease_held,
+    lease_lost,
+)
+from cadence.exceptions import CheckpointError
 
 __all__ = ["InMemoryCheckpointStore"]
 
@@ -27,22 +33,35 @@ class _Run:
     attempt_step: str | None = None
     attempts: int = 0
     failure: str | None = None
+    result: dict[str, Any] | None = None
+    completed_at: float = 0.0
 
 
 class InMemoryCheckpointStore:
-    """Checkpoints, leases and attempt counts in process memory.
+    """Checkpoints, leases, attempt counts and completion records in process memory.
 
     Args:
         lease_ttl: Default lease duration (seconds) for sessions opened on this store.
-        clock: Seconds as a float, for lease expiry; inject a fake clock in tests.
+        lease_wait: Seconds a session waits for another live holder's lease before raising
+            ``LEASE_HELD``; ``None`` (default) waits up to one ``lease_ttl``, ``0`` never waits.
+        retention: Seconds a completed run's record is kept (``None``: until purged).
+        clock: Seconds as a float, for lease expiry and retention; inject a fake clock in tests.
     """
 
     def __init__(
-        self, *, lease_ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        lease_ttl: float = 30.0,
+        lease_wait: float | None = None,
+        retention: float | None = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
+        self.retention = check_retention(retention)
         self._clock = clock
         self._runs: dict[tuple[str, str], _Run] = {}
+        self._done: dict[tuple[str, str], float] = {}  # completion order, oldest first
 
     def _run(self, cadence_name: str, run_id: str) -> _Run:
         return self._runs.setdefault((cadence_name, run_id), _Run())
@@ -66,8 +85,11 @@ class InMemoryCheckpointStore:
         """Record a completed step and the score after it (fenced when ``token`` is given)."""
         run = self._fence(cadence_name, run_id, token)
         # Copy: the caller may keep mutating the dict it handed us.
-        run.state = _copy(score_state)
+        run.state = _copy_state(score_state)
         run.steps[step_name] = step_index
+        if run.result is not None:  # progress means unfinished: an earlier completion goes
+            run.result = None
+            self._done.pop((cadence_name, run_id), None)
         run.attempt_step, run.attempts = "", 1  # the step after this one has now been started
 
     async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
@@ -88,16 +110,17 @@ class InMemoryCheckpointStore:
             return
         run = self._fence(cadence_name, run_id, token)
         run.steps.clear()
-        run.state = None
+        run.state = run.result = None
         run.attempt_step, run.attempts, run.failure = None, 0, None
+        self._done.pop((cadence_name, run_id), None)
 
     async def acquire_lease(
-        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float, replace: str | None = None
     ) -> int:
-        """Take the lease unless a different holder's lease is unexpired."""
+        """Take the lease unless a different live holder (other than ``replace``) has it."""
         run = self._run(cadence_name, run_id)
         now = self._clock()
-        if run.holder is not None and run.holder != holder and run.expires > now:
+        if run.holder not in (None, holder, replace) and run.expires > now:
             raise lease_held(cadence_name, run_id, run.holder, run.expires - now)
         run.token += 1
         run.holder, run.expires = holder, now + ttl
@@ -134,6 +157,79 @@ class InMemoryCheckpointStore:
         """The latest failure cause."""
         run = self._runs.get((cadence_name, run_id))
         return run.failure if run else None
+
+    async def complete_run(
+        self,
+        cadence_name: str,
+        run_id: str,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Replace the run's checkpoints by its completion record and release ``token``."""
+        run = self._fence(cadence_name, run_id, token)
+        now = self._clock()
+        self._expire(now)
+        run.result, run.completed_at = _copy_state(score_state), now
+        run.steps.clear()
+        run.state = None
+        run.attempt_step, run.attempts, run.failure = None, 0, None
+        if token is not None:
+            run.holder = None
+        key = (cadence_name, run_id)
+        self._done.pop(key, None)
+        self._done[key] = now
+
+    async def get_completion(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """A copy of the completed run's final state, unless it is older than ``retention``."""
+        run = self._runs.get((cadence_name, run_id))
+        if run is None or run.result is None or self._expired(run.completed_at, self._clock()):
+            return None
+        return _copy_state(run.result)
+
+    async def purge_completed(
+        self, *, older_than: float | None = None, cadence_name: str | None = None
+    ) -> int:
+        """Delete completion records older than ``older_than`` (default: ``retention``) seconds."""
+        age = self.retention if older_than is None else older_than
+        if age is None:
+            return 0
+        cutoff = self._clock() - age
+        doomed = [
+            key
+            for key, at in self._done.items()
+            if at <= cutoff and (cadence_name is None or key[0] == cadence_name)
+        ]
+        for key in doomed:
+            self._forget(key)
+        return len(doomed)
+
+    def _expired(self, completed_at: float, now: float) -> bool:
+        return self.retention is not None and completed_at + self.retention <= now
+
+    def _expire(self, now: float) -> None:
+        """Drop completion records past retention, oldest first (so memory stays bounded)."""
+        while self._done:
+            key, at = next(iter(self._done.items()))
+            if not self._expired(at, now):
+                return
+            self._forget(key)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self._done.pop(key, None)
+        run = self._runs.get(key)
+        if run is not None and run.result is not None and run.holder is None:
+            del self._runs[key]
+
+
+def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _copy(state)  # type: ignore[no-any-return]
+    except RecursionError:
+        raise CheckpointError(
+            "score state is nested too deeply to store; encode scores with ScoreCodec",
+            code="CHECKPOINT_UNSUPPORTED_VALUE",
+        ) from None
 
 
 def _copy(value: Any) -> Any:

@@ -14,7 +14,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint._protocol import (
+    DEFAULT_RETENTION,
+    check_retention,
+    dump_state,
+    lease_held,
+    lease_lost,
+    load_state,
+)
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["PostgresCheckpointStore"]
@@ -31,7 +38,14 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS cadence_steps (
         cadence TEXT NOT NULL, run_id TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL,
         PRIMARY KEY (cadence, run_id, step))""",
+    # Completion records (tables created before they existed gain the columns here).
+    "ALTER TABLE cadence_runs ADD COLUMN IF NOT EXISTS result TEXT",
+    "ALTER TABLE cadence_runs ADD COLUMN IF NOT EXISTS completed_at DOUBLE PRECISION",
+    """CREATE INDEX IF NOT EXISTS cadence_runs_completed ON cadence_runs (cadence, completed_at)
+        WHERE completed_at IS NOT NULL""",
 ]
+_PURGE_BATCH = 100
+"""Expired completion records deleted per completed run, so the table never needs a cron job."""
 _NOW = "extract(epoch from clock_timestamp())::float8"
 _KEY = "WHERE cadence = %s AND run_id = %s"
 
@@ -52,14 +66,27 @@ class PostgresCheckpointStore:
     Args:
         dsn: A libpq connection string or URL (``postgresql://user@host:5432/db``).
         lease_ttl: Default lease duration in seconds for sessions on this store.
+        lease_wait: Seconds a session waits for a live holder's lease before ``LEASE_HELD``
+            (``None``: one ``lease_ttl``; ``0``: never waits).
+        retention: Seconds a completed run's record is kept (``None``: until purged). Expired
+            records are ignored at once and deleted a few at a time as later runs complete, or
+            all together by :meth:`purge_completed`.
         codec: Score codec for sessions on this store.
     """
 
     def __init__(
-        self, dsn: str, *, lease_ttl: float = 30.0, codec: ScoreCodec | None = None
+        self,
+        dsn: str,
+        *,
+        lease_ttl: float = 30.0,
+        lease_wait: float | None = None,
+        retention: float | None = DEFAULT_RETENTION,
+        codec: ScoreCodec | None = None,
     ) -> None:
         self.dsn = dsn
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
+        self.retention = check_retention(retention)
         self.codec = codec
         self._conn: Any = None
         self._lock: asyncio.Lock | None = None
@@ -140,7 +167,8 @@ class PostgresCheckpointStore:
         async def write(conn: Any) -> None:
             await self._fenced(conn, cadence_name, run_id, token)
             await conn.execute(
-                f"UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1 {_KEY}",
+                "UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1, "
+                f"result = NULL, completed_at = NULL {_KEY}",
                 (text, cadence_name, run_id),
             )
             await conn.execute(
@@ -158,8 +186,8 @@ class PostgresCheckpointStore:
         # only if the fenced UPDATE matched, and both happen atomically or not at all.
         async def write(conn: Any) -> None:
             cur = await conn.execute(
-                "WITH run AS (UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1 "
-                f"{_KEY} AND token = %s AND holder IS NOT NULL RETURNING cadence, run_id) "
+                "WITH run AS (UPDATE cadence_runs SET state = %s, attempt_step = '', attempts = 1, "
+                f"result = NULL, completed_at = NULL {_KEY} AND token = %s AND holder IS NOT NULL RETURNING cadence, run_id) "
                 "INSERT INTO cadence_steps (cadence, run_id, step, step_index) "
                 "SELECT cadence, run_id, %s, %s FROM run "
                 "ON CONFLICT (cadence, run_id, step) DO UPDATE SET step_index = EXCLUDED.step_index "
@@ -184,27 +212,27 @@ class PostgresCheckpointStore:
     async def clear_checkpoints(
         self, cadence_name: str, run_id: str, *, token: int | None = None
     ) -> None:
-        """Forget steps, state, attempts and failure; the lease row and its token stay."""
+        """Forget steps, state, attempts, failure and completion; the lease row and token stay."""
 
         async def write(conn: Any) -> None:
             await self._fenced(conn, cadence_name, run_id, token)
             await conn.execute(f"DELETE FROM cadence_steps {_KEY}", (cadence_name, run_id))
             await conn.execute(
-                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, failure = NULL "
-                + _KEY,
+                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, "
+                f"failure = NULL, result = NULL, completed_at = NULL {_KEY}",
                 (cadence_name, run_id),
             )
 
         await self._txn(write)
 
     async def acquire_lease(
-        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float, replace: str | None = None
     ) -> int:
-        """Take the lease unless a different holder's lease is unexpired."""
+        """Take the lease unless a different live holder (other than ``replace``) has it."""
 
         async def write(conn: Any) -> int:
             token, current, expires, now = await self._row(conn, cadence_name, run_id)
-            if current is not None and current != holder and expires > now:
+            if current not in (None, holder, replace) and expires > now:
                 raise lease_held(cadence_name, run_id, current, float(expires - now))
             await conn.execute(
                 f"UPDATE cadence_runs SET token = token + 1, holder = %s, expires = {_NOW} + %s {_KEY}",
@@ -272,3 +300,67 @@ class PostgresCheckpointStore:
         """The latest failure cause."""
         rows = await self._fetch(f"SELECT failure FROM cadence_runs {_KEY}", cadence_name, run_id)
         return rows[0][0] if rows else None
+
+    async def complete_run(
+        self,
+        cadence_name: str,
+        run_id: str,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Replace the run's checkpoints by its completion record and release ``token``."""
+        text = dump_state(score_state)
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(f"DELETE FROM cadence_steps {_KEY}", (cadence_name, run_id))
+            await conn.execute(
+                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, "
+                f"failure = NULL, result = %s, completed_at = {_NOW}, "
+                f"holder = CASE WHEN %s THEN NULL ELSE holder END {_KEY}",
+                (text, token is not None, cadence_name, run_id),
+            )
+            if self.retention is not None:
+                await conn.execute(
+                    "DELETE FROM cadence_runs WHERE ctid IN (SELECT ctid FROM cadence_runs "
+                    f"WHERE cadence = %s AND completed_at <= {_NOW} - %s AND holder IS NULL "
+                    "LIMIT %s FOR UPDATE SKIP LOCKED)",
+                    (cadence_name, self.retention, _PURGE_BATCH),
+                )
+
+        await self._txn(write)
+
+    async def get_completion(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The completed run's final state, unless it is older than ``retention``."""
+        fresh = "" if self.retention is None else f" AND completed_at > {_NOW} - %s"
+
+        async def read(conn: Any) -> Any:
+            args: tuple[Any, ...] = (cadence_name, run_id)
+            if self.retention is not None:
+                args = (*args, self.retention)
+            cur = await conn.execute(
+                f"SELECT result FROM cadence_runs {_KEY} AND result IS NOT NULL{fresh}", args
+            )
+            return await cur.fetchone()
+
+        row = await self._txn(read, single=True)
+        return None if row is None else load_state(row[0])
+
+    async def purge_completed(
+        self, *, older_than: float | None = None, cadence_name: str | None = None
+    ) -> int:
+        """Delete completion records older than ``older_than`` (default: ``retention``) seconds."""
+        age = self.retention if older_than is None else older_than
+        if age is None:
+            return 0
+        sql = f"DELETE FROM cadence_runs WHERE completed_at <= {_NOW} - %s AND holder IS NULL"
+        args: tuple[Any, ...] = (float(age),)
+        if cadence_name is not None:
+            sql, args = sql + " AND cadence = %s", (*args, cadence_name)
+
+        async def write(conn: Any) -> int:
+            cur = await conn.execute(sql, args)
+            return int(cur.rowcount)
+
+        return await self._txn(write, single=True)

@@ -5,21 +5,34 @@ lease expiry uses the server's clock (``TIME``), so workers with skewed clocks s
 who holds a run. Needs the ``redis`` extra (``redis.asyncio``), imported on first use.
 
 Keys per run: ``<prefix>:run:{<cadence>:<run_id>}`` (a hash: token, holder, expires, state,
-attempt_step, attempts, failure) and ``...:steps`` (a hash: step name -> index). Names are
-percent-encoded so ``("a:b", "c")`` and ``("a", "b:c")`` never share a key.
+attempt_step, attempts, failure, result, completed_at) and ``...:steps`` (a hash: step name ->
+index). Names are percent-encoded so ``("a:b", "c")`` and ``("a", "b:c")`` never share a key. A
+completed run keeps only the first key, with the store's ``retention`` as its expiry (the lease
+token counter goes with it, which is harmless: no lease on the run is outstanding by then).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
-from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint._protocol import (
+    DEFAULT_RETENTION,
+    check_retention,
+    corrupt_record,
+    dump_state,
+    lease_held,
+    lease_lost,
+    load_state,
+)
 from cadence.checkpoint.codec import ScoreCodec
 from cadence.exceptions import CheckpointError
 
 __all__ = ["RedisCheckpointStore"]
+
+T = TypeVar("T")
 
 _FENCE = """
 local function fenced(key, token)
@@ -31,24 +44,43 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function number(key, field)
+  local raw = redis.call('HGET', key, field)
+  if raw == false then return nil end
+  local value = tonumber(raw)
+  if value == nil then error({err = 'CHECKPOINT_CORRUPT ' .. field .. ' a number'}) end
+  return value
+end
+local function integer(key, field)
+  local value = number(key, field)
+  if value ~= nil and value ~= math.floor(value) then
+    error({err = 'CHECKPOINT_CORRUPT ' .. field .. ' an integer'})
+  end
+  return value
+end
 """
 
 _SCRIPTS = {
     "save": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
 redis.call('HSET', KEYS[1], 'state', ARGV[4], 'attempt_step', '', 'attempts', 1)
+redis.call('HDEL', KEYS[1], 'result', 'completed_at')
+redis.call('PERSIST', KEYS[1])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 return 1""",
     "clear": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
 redis.call('DEL', KEYS[2])
-redis.call('HDEL', KEYS[1], 'state', 'attempt_step', 'attempts', 'failure')
+redis.call('HDEL', KEYS[1], 'state', 'attempt_step', 'attempts', 'failure', 'result', 'completed_at')
+redis.call('PERSIST', KEYS[1])
 return 1""",
     "acquire": """
 local now = now_ms()
-local cur = redis.call('HMGET', KEYS[1], 'holder', 'expires')
-if cur[1] and cur[1] ~= '' and cur[1] ~= ARGV[1] and tonumber(cur[2]) > now then
-  return {0, tonumber(cur[2]) - now, cur[1]}
+integer(KEYS[1], 'token')
+local holder = redis.call('HGET', KEYS[1], 'holder')
+if holder and holder ~= '' and holder ~= ARGV[1] and holder ~= ARGV[3] then
+  local expires = number(KEYS[1], 'expires') or 0
+  if expires > now then return {0, expires - now, holder} end
 end
 local token = redis.call('HINCRBY', KEYS[1], 'token', 1)
 redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'expires', now + tonumber(ARGV[2]))
@@ -64,6 +96,7 @@ return 1""",
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
 local current = redis.call('HGET', KEYS[1], 'attempt_step')
 if current == ARGV[2] or current == '' then
+  integer(KEYS[1], 'attempts')
   return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
 redis.call('HSET', KEYS[1], 'attempt_step', ARGV[2], 'attempts', 1)
@@ -71,6 +104,27 @@ return 1""",
     "failure": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
 redis.call('HSET', KEYS[1], 'failure', ARGV[2])
+return 1""",
+    "complete": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], 'state', 'attempt_step', 'attempts', 'failure')
+redis.call('HSET', KEYS[1], 'result', ARGV[2], 'completed_at', now_ms())
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'holder', '') end
+if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3])) end
+return 1""",
+    "completion": """
+local result = redis.call('HGET', KEYS[1], 'result')
+if not result then return false end
+local at = number(KEYS[1], 'completed_at') or 0
+if ARGV[1] ~= '' and at + tonumber(ARGV[1]) <= now_ms() then return false end
+return result""",
+    "purge": """
+local at = number(KEYS[1], 'completed_at')
+if at == nil or at > now_ms() - tonumber(ARGV[1]) then return 0 end
+local holder = redis.call('HGET', KEYS[1], 'holder')
+if holder and holder ~= '' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
 return 1""",
 }
 
@@ -92,6 +146,11 @@ class RedisCheckpointStore:
         url: A Redis URL (``redis://localhost:6379/0``).
         prefix: Key prefix, to share a database with other data.
         lease_ttl: Default lease duration in seconds for sessions on this store.
+        lease_wait: Seconds a session waits for a live holder's lease before ``LEASE_HELD``
+            (``None``: one ``lease_ttl``; ``0``: never waits).
+        retention: Seconds a completed run's record is kept: the run's key gets that expiry
+            (``None``: kept until purged). Configure Redis with ``maxmemory-policy noeviction``:
+            an evicted record is forgotten progress.
         codec: Score codec for sessions on this store.
         client: An existing ``redis.asyncio.Redis`` to use instead of connecting to ``url``.
     """
@@ -102,12 +161,16 @@ class RedisCheckpointStore:
         *,
         prefix: str = "cadence",
         lease_ttl: float = 30.0,
+        lease_wait: float | None = None,
+        retention: float | None = DEFAULT_RETENTION,
         codec: ScoreCodec | None = None,
         client: Any = None,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
+        self.retention = check_retention(retention)
         self.codec = codec
         self._client = client
         self._own_client = client is None
@@ -142,7 +205,13 @@ class RedisCheckpointStore:
         except Exception as exc:
             if "LEASE_LOST" in str(exc):
                 raise lease_lost(cadence_name, run_id, int(args[0])) from None
-            raise
+            raise _translate(exc, cadence_name, run_id) from exc
+
+    async def _read(self, call: Awaitable[T], cadence_name: str, run_id: str) -> T:
+        try:
+            return await call
+        except Exception as exc:
+            raise _translate(exc, cadence_name, run_id) from exc
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -173,26 +242,29 @@ class RedisCheckpointStore:
 
     async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
         """Names of the completed steps."""
-        return set(await self._redis().hkeys(self._keys(cadence_name, run_id)[1]))
+        key = self._keys(cadence_name, run_id)[1]
+        return set(await self._read(self._redis().hkeys(key), cadence_name, run_id))
 
     async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
         """The latest saved score state, or ``None``."""
-        text = await self._redis().hget(self._keys(cadence_name, run_id)[0], "state")
+        key = self._keys(cadence_name, run_id)[0]
+        text = await self._read(self._redis().hget(key, "state"), cadence_name, run_id)
         return None if text is None else load_state(text)
 
     async def clear_checkpoints(
         self, cadence_name: str, run_id: str, *, token: int | None = None
     ) -> None:
-        """Forget steps, state, attempts and failure; the lease fields stay."""
+        """Forget steps, state, attempts, failure and completion; the lease fields stay."""
         await self._run("clear", cadence_name, run_id, self._token(token))
 
     async def acquire_lease(
-        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float, replace: str | None = None
     ) -> int:
-        """Take the lease unless a different holder's lease is unexpired."""
+        """Take the lease unless a different live holder (other than ``replace``) has it."""
         if not holder:
             raise CheckpointError("a lease holder must be a non-empty string")
-        result = await self._run("acquire", cadence_name, run_id, holder, max(1, round(ttl * 1000)))
+        ms = max(1, round(ttl * 1000))
+        result = await self._run("acquire", cadence_name, run_id, holder, ms, replace or "")
         if int(result[0]) == 0:
             raise lease_held(cadence_name, run_id, str(result[2]), int(result[1]) / 1000)
         return int(result[1])
@@ -219,5 +291,72 @@ class RedisCheckpointStore:
 
     async def get_failure(self, cadence_name: str, run_id: str) -> str | None:
         """The latest failure cause."""
-        value = await self._redis().hget(self._keys(cadence_name, run_id)[0], "failure")
+        key = self._keys(cadence_name, run_id)[0]
+        value = await self._read(self._redis().hget(key, "failure"), cadence_name, run_id)
         return None if value is None else str(value)
+
+    def _retention_ms(self, seconds: float | None) -> str:
+        return "" if seconds is None else str(max(1, round(seconds * 1000)))
+
+    async def complete_run(
+        self,
+        cadence_name: str,
+        run_id: str,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Replace the run's checkpoints by its completion record and release ``token``."""
+        text = dump_state(score_state)
+        await self._run(
+            "complete",
+            cadence_name,
+            run_id,
+            self._token(token),
+            text,
+            self._retention_ms(self.retention),
+        )
+
+    async def get_completion(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The completed run's final state, unless it is older than ``retention``."""
+        text = await self._run(
+            "completion", cadence_name, run_id, self._retention_ms(self.retention)
+        )
+        return None if text is None else load_state(text)
+
+    async def purge_completed(
+        self, *, older_than: float | None = None, cadence_name: str | None = None
+    ) -> int:
+        """Delete completion records older than ``older_than`` (default: ``retention``) seconds.
+
+        Records expire by themselves when ``retention`` is set; this is for records kept with
+        ``retention=None`` or a purge sooner than the expiry. It scans the prefix's keys.
+        """
+        age = self.retention if older_than is None else older_than
+        if age is None:
+            return 0
+        cadence = "*" if cadence_name is None else _escape_glob(quote(cadence_name, safe=""))
+        purged = 0
+        async for key in self._redis().scan_iter(match=f"{self.prefix}:run:{{{cadence}:*}}"):
+            inner = key[len(self.prefix) + 6 : -1]  # "<cadence>:<run_id>", both quoted
+            name, _, run = inner.partition(":")
+            # Not _retention_ms: an expiry must be >= 1 ms, but older_than=0 means every record.
+            cutoff = str(max(0, round(age * 1000)))
+            purged += int(await self._run("purge", unquote(name), unquote(run), cutoff))
+        return purged
+
+
+def _escape_glob(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def _translate(exc: Exception, cadence_name: str, run_id: str) -> Exception:
+    """A Redis error about the run's data as the typed error; anything else unchanged."""
+    message = str(exc)
+    if "CHECKPOINT_CORRUPT" in message:
+        words = message.split("CHECKPOINT_CORRUPT", 1)[1].split()
+        field, kind = (words[0], " ".join(words[1:3])) if len(words) >= 3 else ("?", "valid")
+        return corrupt_record(cadence_name, run_id, f"the hash field {field!r} is not {kind}")
+    if "WRONGTYPE" in message:
+        return corrupt_record(cadence_name, run_id, "the run's key is not a Redis hash")
+    return exc

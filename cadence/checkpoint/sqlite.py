@@ -20,7 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cadence.checkpoint._protocol import dump_state, lease_held, lease_lost, load_state
+from cadence.checkpoint._protocol import (
+    DEFAULT_RETENTION,
+    check_retention,
+    corrupt_record,
+    dump_state,
+    lease_held,
+    lease_lost,
+    load_state,
+)
 from cadence.checkpoint.codec import ScoreCodec
 
 __all__ = ["SQLiteCheckpointStore"]
@@ -32,11 +40,20 @@ CREATE TABLE IF NOT EXISTS cadence_runs (
     cadence TEXT NOT NULL, run_id TEXT NOT NULL,
     token INTEGER NOT NULL DEFAULT 0, holder TEXT, expires REAL NOT NULL DEFAULT 0,
     state TEXT, attempt_step TEXT, attempts INTEGER NOT NULL DEFAULT 0, failure TEXT,
+    result TEXT, completed_at REAL,
     PRIMARY KEY (cadence, run_id));
 CREATE TABLE IF NOT EXISTS cadence_steps (
     cadence TEXT NOT NULL, run_id TEXT NOT NULL, step TEXT NOT NULL, step_index INTEGER NOT NULL,
     PRIMARY KEY (cadence, run_id, step));
 """
+# Files written before completion records existed lack two columns; added on first open.
+_ADDED_COLUMNS = {"result": "TEXT", "completed_at": "REAL"}
+_DONE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS cadence_runs_completed ON cadence_runs (cadence, completed_at) "
+    "WHERE completed_at IS NOT NULL"
+)
+_PURGE_BATCH = 100
+"""Expired completion records deleted per completed run, so the table never needs a cron job."""
 
 
 class SQLiteCheckpointStore:
@@ -48,6 +65,11 @@ class SQLiteCheckpointStore:
         synchronous: ``"FULL"`` (survives power loss) or ``"NORMAL"`` (survives process crashes,
             faster).
         lease_ttl: Default lease duration in seconds for sessions on this store.
+        lease_wait: Seconds a session waits for a live holder's lease before ``LEASE_HELD``
+            (``None``: one ``lease_ttl``; ``0``: never waits).
+        retention: Seconds a completed run's record is kept (``None``: until purged). Expired
+            records are ignored at once and deleted a few at a time as later runs complete, or
+            all together by :meth:`purge_completed`.
         codec: Score codec for sessions on this store (e.g. ``ScoreCodec(types=[...])``).
     """
 
@@ -58,6 +80,8 @@ class SQLiteCheckpointStore:
         busy_timeout: float = 60.0,
         synchronous: str = "FULL",
         lease_ttl: float = 30.0,
+        lease_wait: float | None = None,
+        retention: float | None = DEFAULT_RETENTION,
         codec: ScoreCodec | None = None,
     ) -> None:
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
@@ -68,6 +92,8 @@ class SQLiteCheckpointStore:
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
         self.lease_ttl = lease_ttl
+        self.lease_wait = lease_wait
+        self.retention = check_retention(retention)
         self.codec = codec
         self._conn: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-sqlite")
@@ -84,8 +110,21 @@ class SQLiteCheckpointStore:
             self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             self._retry_locked(lambda: conn.executescript(_SCHEMA))
+            self._retry_locked(lambda: self._migrate(conn))
             self._conn = conn
         return self._conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(cadence_runs)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in have:
+                try:
+                    conn.execute(f"ALTER TABLE cadence_runs ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
+        conn.execute(_DONE_INDEX)
 
     def _retry_locked(self, fn: Callable[[], Any]) -> Any:
         # Switching to WAL needs a moment of exclusive access and does not use the busy handler.
@@ -168,9 +207,10 @@ class SQLiteCheckpointStore:
         def write(conn: sqlite3.Connection) -> None:
             self._fence(conn, cadence_name, run_id, token)
             self._ensure(conn, cadence_name, run_id)
+            # Progress means the run is unfinished: an (expired) earlier completion goes.
             conn.execute(
-                "UPDATE cadence_runs SET state = ?, attempt_step = '', attempts = 1 "
-                "WHERE cadence = ? AND run_id = ?",
+                "UPDATE cadence_runs SET state = ?, attempt_step = '', attempts = 1, "
+                "result = NULL, completed_at = NULL WHERE cadence = ? AND run_id = ?",
                 (text, cadence_name, run_id),
             )
             conn.execute(
@@ -203,25 +243,34 @@ class SQLiteCheckpointStore:
     async def clear_checkpoints(
         self, cadence_name: str, run_id: str, *, token: int | None = None
     ) -> None:
-        """Forget steps, state, attempts and failure; the lease row and its token stay."""
+        """Forget steps, state, attempts, failure and completion; the lease row and token stay."""
 
         def write(conn: sqlite3.Connection) -> None:
             self._fence(conn, cadence_name, run_id, token)
+            self._forget_progress(conn, cadence_name, run_id)
             conn.execute(
-                "DELETE FROM cadence_steps WHERE cadence = ? AND run_id = ?", (cadence_name, run_id)
-            )
-            conn.execute(
-                "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, failure = NULL "
+                "UPDATE cadence_runs SET result = NULL, completed_at = NULL "
                 "WHERE cadence = ? AND run_id = ?",
                 (cadence_name, run_id),
             )
 
         await self._write(write)
 
+    @staticmethod
+    def _forget_progress(conn: sqlite3.Connection, cadence_name: str, run_id: str) -> None:
+        conn.execute(
+            "DELETE FROM cadence_steps WHERE cadence = ? AND run_id = ?", (cadence_name, run_id)
+        )
+        conn.execute(
+            "UPDATE cadence_runs SET state = NULL, attempt_step = NULL, attempts = 0, failure = NULL "
+            "WHERE cadence = ? AND run_id = ?",
+            (cadence_name, run_id),
+        )
+
     async def acquire_lease(
-        self, cadence_name: str, run_id: str, *, holder: str, ttl: float
+        self, cadence_name: str, run_id: str, *, holder: str, ttl: float, replace: str | None = None
     ) -> int:
-        """Take the lease unless a different holder's lease is unexpired."""
+        """Take the lease unless a different live holder (other than ``replace``) has it."""
 
         def write(conn: sqlite3.Connection) -> int:
             self._ensure(conn, cadence_name, run_id)
@@ -229,8 +278,15 @@ class SQLiteCheckpointStore:
                 "SELECT token, holder, expires FROM cadence_runs WHERE cadence = ? AND run_id = ?",
                 (cadence_name, run_id),
             ).fetchone()
+            # SQLite keeps whatever type was written: a hand-edited row must not crash us.
+            if type(token) is not int:
+                raise corrupt_record(cadence_name, run_id, "the lease token", token)
+            if type(expires) not in (int, float):
+                raise corrupt_record(cadence_name, run_id, "the lease expiry", expires)
+            if current is not None and type(current) is not str:
+                raise corrupt_record(cadence_name, run_id, "the lease holder", current)
             now = time.time()
-            if current is not None and current != holder and expires > now:
+            if current not in (None, holder, replace) and expires > now:
                 raise lease_held(cadence_name, run_id, current, expires - now)
             conn.execute(
                 "UPDATE cadence_runs SET token = ?, holder = ?, expires = ? WHERE cadence = ? AND run_id = ?",
@@ -306,4 +362,64 @@ class SQLiteCheckpointStore:
                 (cadence_name, run_id),
             ).fetchone()
         )
-        return None if row is None else row[0]
+        return None if row is None or row[0] is None else str(row[0])
+
+    async def complete_run(
+        self,
+        cadence_name: str,
+        run_id: str,
+        score_state: dict[str, Any],
+        *,
+        token: int | None = None,
+    ) -> None:
+        """Replace the run's checkpoints by its completion record and release ``token``."""
+        text = dump_state(score_state)
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            self._ensure(conn, cadence_name, run_id)
+            now = time.time()
+            self._forget_progress(conn, cadence_name, run_id)
+            conn.execute(
+                "UPDATE cadence_runs SET result = ?, completed_at = ?, "
+                "holder = CASE WHEN ? THEN NULL ELSE holder END WHERE cadence = ? AND run_id = ?",
+                (text, now, token is not None, cadence_name, run_id),
+            )
+            if self.retention is not None:
+                conn.execute(
+                    "DELETE FROM cadence_runs WHERE rowid IN (SELECT rowid FROM cadence_runs "
+                    "WHERE cadence = ? AND completed_at <= ? AND holder IS NULL LIMIT ?)",
+                    (cadence_name, now - self.retention, _PURGE_BATCH),
+                )
+
+        await self._write(write)
+
+    async def get_completion(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
+        """The completed run's final state, unless it is older than ``retention``."""
+        row = await self._call(
+            lambda c: c.execute(
+                "SELECT result, completed_at FROM cadence_runs WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            ).fetchone()
+        )
+        if row is None or row[0] is None:
+            return None
+        result, completed_at = row
+        if type(completed_at) not in (int, float):
+            raise corrupt_record(cadence_name, run_id, "the completion time", completed_at)
+        if self.retention is not None and completed_at + self.retention <= time.time():
+            return None
+        return load_state(result)
+
+    async def purge_completed(
+        self, *, older_than: float | None = None, cadence_name: str | None = None
+    ) -> int:
+        """Delete completion records older than ``older_than`` (default: ``retention``) seconds."""
+        age = self.retention if older_than is None else older_than
+        if age is None:
+            return 0
+        sql = "DELETE FROM cadence_runs WHERE completed_at <= ? AND holder IS NULL"
+        args: tuple[Any, ...] = (time.time() - age,)
+        if cadence_name is not None:
+            sql, args = sql + " AND cadence = ?", (*args, cadence_name)
+        return await self._write(lambda c: c.execute(sql, args).rowcount)

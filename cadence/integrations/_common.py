@@ -8,17 +8,27 @@ for this run only, the way a ``.child`` step hands its parent's hooks to the chi
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+import concurrent.futures
+import contextvars
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from cadence._cadence import Cadence
-from cadence.hooks import CadenceHooks
+from cadence._observe._reporter import CallableReporter
 
-__all__ = ["ReporterHooks", "execute", "get_resource", "require_score", "resources_var"]
+__all__ = [
+    "ReporterHooks",
+    "execute",
+    "get_resource",
+    "require_score",
+    "resources_var",
+    "run_async",
+]
 
 S = TypeVar("S")
+T = TypeVar("T")
 
 resources_var: ContextVar[Mapping[str, Any] | None] = ContextVar(
     "cadence_web_resources", default=None
@@ -52,58 +62,21 @@ async def execute(
     return await cadence.run(score, run_id=run_id, hooks=list(hooks) if hooks else None)
 
 
-class ReporterHooks(CadenceHooks):
+class ReporterHooks(CallableReporter):
     """Calls a ``with_reporter``-style ``reporter(note_name, seconds, score)`` for one run.
 
-    Like ``Cadence.with_reporter``, it reports top-level steps and ``"<cadence>:TOTAL"``; the
-    tasks inside groups and the steps of child cadences are not reported separately.
+    A :class:`~cadence.reporters.Reporter` bound to the cadence of the first run it sees (the
+    route's own), so like ``Cadence.with_reporter`` it reports that cadence's steps and
+    ``"<cadence>:TOTAL"``, not child cadences' steps. Make one per run.
     """
 
     def __init__(self, reporter: Callable[[str, float, Any], Any]) -> None:
-        self._reporter = reporter
-        self._depth = 0
-        self._runs = 0
-
-    async def _report(self, name: str, seconds: float, score: Any) -> None:
-        result = self._reporter(name, seconds, score)
-        if inspect.isawaitable(result):
-            await result
+        super().__init__(reporter, cadence_name=None)
 
     async def before_cadence(self, cadence_name: str, score: Any) -> None:
-        """Count nested runs so only the outermost one reports its total."""
-        self._runs += 1
-
-    async def before_group(
-        self, group_name: str, kind: str, task_names: Sequence[str], score: Any
-    ) -> None:
-        """Enter a group: its tasks are not top-level steps."""
-        self._depth += 1
-
-    async def after_group(
-        self,
-        group_name: str,
-        kind: str,
-        score: Any,
-        duration: float,
-        error: BaseException | None = None,
-    ) -> None:
-        """Leave a group."""
-        self._depth -= 1
-
-    async def after_note(
-        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        """Report a top-level step that succeeded."""
-        if self._depth == 0 and error is None:
-            await self._report(note_name, duration, score)
-
-    async def after_cadence(
-        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
-        """Report the outermost run's total."""
-        self._runs -= 1
-        if self._runs == 0:
-            await self._report(f"{cadence_name}:TOTAL", duration, score)
+        """Bind to the outermost run's cadence."""
+        if self.cadence_name is None:
+            self.cadence_name = cadence_name
 
 
 def require_score(fn: Callable[..., Any], result: Any) -> Any:
@@ -115,3 +88,19 @@ def require_score(fn: Callable[..., Any], result: Any) -> Any:
             "score for the run, e.g. return OrderScore(order_id=order_id)"
         )
     return result
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code without disturbing a running event loop.
+
+    A plain Flask worker thread has no loop, so the coroutine gets a fresh one; when the
+    thread already runs a loop (an ASGI adapter, a notebook) it runs on a new loop in a worker
+    thread instead of failing with "asyncio.run() cannot be called from a running event loop".
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    context = contextvars.copy_context()  # keeps Flask's request context visible to notes
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cadence-flask") as pool:
+        return pool.submit(context.run, asyncio.run, coro).result()

@@ -23,7 +23,7 @@ from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
 
-__all__ = ["ScoreEncodingError", "dumps", "to_jsonable"]
+__all__ = ["ScoreEncodingError", "dumps", "find_lone_surrogate", "to_jsonable"]
 
 _SCALARS = (str, int, bool, type(None))
 _FIELDS: dict[type, tuple[str, ...]] = {}  # dataclass -> field names (fields() is slow)
@@ -153,4 +153,53 @@ def dumps(value: Any) -> bytes:
             return data
         except failed:
             pass  # re-encode below for an error message that names the failing path
-    return _ENCODER.encode(to_jsonable(value)).encode("utf-8")
+    text = _ENCODER.encode(to_jsonable(value))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        loc = find_lone_surrogate({"": value}) or [""]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        raise ScoreEncodingError("str with a lone surrogate", path) from None
+
+
+def _bad_text(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def find_lone_surrogate(values: Mapping[str, Any], *, limit: int = 100_000) -> list[Any] | None:
+    """The location of a string holding a lone UTF-16 surrogate in request values, or ``None``.
+
+    JSON can spell one (``"\\ud800"``) and Python's parser accepts it, but it is not Unicode
+    text: it cannot be encoded as UTF-8, so the response, a log line or a database write fails
+    later, far from the request. The integrations refuse such a request with a 422 instead.
+    Walks strings, dict keys and values, sequences, dataclasses and pydantic models, visiting
+    at most ``limit`` values.
+    """
+    pending: list[tuple[Any, list[Any]]] = [(v, [k]) for k, v in values.items()]
+    seen = 0
+    while pending and seen < limit:
+        value, loc = pending.pop()
+        seen += 1
+        if isinstance(value, str):
+            if _bad_text(value):
+                return loc
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str) and _bad_text(key):
+                    return loc
+                pending.append((item, [*loc, key]))
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend((item, [*loc, i]) for i, item in enumerate(value))
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pending.extend(
+                (getattr(value, f.name), [*loc, f.name]) for f in dataclasses.fields(value)
+            )
+        elif hasattr(type(value), "model_fields") and not isinstance(value, type):
+            pending.extend((item, [*loc, k]) for k, item in vars(value).items())
+    return None

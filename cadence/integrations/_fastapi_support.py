@@ -12,13 +12,20 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
 from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 from cadence.integrations._common import ReporterHooks, execute, resources_var
 from cadence.integrations._idempotency import StoredResponse
-from cadence.integrations._problem import PROBLEM_MEDIA_TYPE, ErrorMapping, Problem, problem_for
+from cadence.integrations._problem import (
+    PROBLEM_MEDIA_TYPE,
+    ErrorMapping,
+    Problem,
+    problem_for,
+    validation_problem,
+)
 
 __all__ = [
     "CadenceDependency",
@@ -117,8 +124,10 @@ class CadenceDependency(Generic[S]):
     def _hooks(self) -> list[Any]:
         return [] if self.reporter is None else [ReporterHooks(self.reporter)]
 
-    async def __call__(self, request: Request) -> CadenceRun[S]:
-        return CadenceRun(self.cadence, self._hooks, request.scope.get("state"))
+    async def __call__(self, request: Request = None) -> CadenceRun[S]:  # type: ignore[assignment]
+        # FastAPI always passes the request; 0.7.2 code awaiting ``dep()`` itself does not.
+        state = request.scope.get("state") if request is not None else None
+        return CadenceRun(self.cadence, self._hooks, state)
 
 
 def install_problem_handlers(
@@ -127,13 +136,19 @@ def install_problem_handlers(
     """Answer every uncaught ``CadenceError`` of ``app`` with a problem+json response.
 
     For hand-written endpoints (``CadenceDependency``); ``@router.cadence`` routes map their
-    errors themselves.
+    errors themselves. Request validation errors become the same bounded 422 problem as on
+    cadence routes, whatever the rejected input holds (NaN, lone surrogates, 10 MB strings).
     """
 
     async def handle(request: Request, exc: Exception) -> Response:
         return as_response(problem_for(exc, errors=errors, expose_errors=expose_errors))
 
+    async def invalid(request: Request, exc: Exception) -> Response:
+        found = exc.errors() if isinstance(exc, RequestValidationError) else []
+        return problem_response(validation_problem(list(found)))
+
     app.add_exception_handler(CadenceError, handle)
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 def cadence_lifespan(

@@ -2,8 +2,10 @@
 
 Flask has no FastAPI-like parameter validation, so ``cadence_route`` does a small, predictable
 version of it: URL variables, then a dataclass or pydantic body, then JSON body keys, then the
-query string, converting ``int``/``float``/``bool``/``str``. Every problem is collected, so one
-422 lists all bad fields.
+query string. Text (query values, JSON strings) is converted to ``int``/``float``/``bool``; any
+other value must already fit the annotation (``cadence._typecheck``): ``[1, 2]`` or ``true``
+for an ``int`` is a 422, never a mangled field. Every problem is collected, so one 422 lists
+all bad fields.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+import flask
 from flask import request
 
-__all__ = ["Binder", "Invalid"]
+from cadence._typecheck import Mismatch, check
+from cadence.integrations._problem import PROBLEM_MEDIA_TYPE, Problem
+
+__all__ = ["Binder", "Invalid", "Unreadable", "problem_response"]
 
 _JSON = "application/json"
 _COERCE: dict[Any, Callable[[str], Any]] = {
@@ -35,12 +41,42 @@ class Invalid(Exception):
         self.errors = errors
 
 
+class Unreadable(Exception):
+    """Internal: the body could not be parsed at all (a 400, not a 422)."""
+
+
+def _not_fitting(value: Any, declared: Any, bare: Any) -> Mismatch | None:
+    """Why a non-text value does not fit its parameter's annotation, or ``None`` if it does."""
+    if bare is int and type(value) is bool:  # JSON true is not a quantity, though bool is an int
+        return Mismatch("", int, value)
+    try:
+        check(value, declared, "")
+    except Mismatch as exc:
+        return exc
+    return None
+
+
 def _coerce(name: str, where: str, value: Any, annotation: Any) -> Any:
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return value
+    declared = annotation
     args = typing.get_args(annotation)
     if type(None) in args and len(args) == 2:  # Optional[X] / X | None converts like X
         annotation = next(a for a in args if a is not type(None))
     convert = _COERCE.get(annotation)
     if convert is None or not isinstance(value, str) or annotation is str:
+        wrong = _not_fitting(value, declared, annotation)
+        if wrong is not None:
+            at = f" at {wrong.path}" if wrong.path else ""
+            raise Invalid(
+                [
+                    {
+                        "loc": [where, name],
+                        "msg": f"expected {wrong.expected}, got {wrong.found}{at}",
+                        "type": "type_error",
+                    }
+                ]
+            )
         return value
     try:
         return convert(value)
@@ -92,7 +128,10 @@ class Binder:
     def bind(self, url: dict[str, Any]) -> dict[str, Any]:
         body: Any = None
         if request.mimetype == _JSON or request.is_json:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                raise Unreadable("the request body is nested too deeply to parse") from None
             if body is None and request.get_data():
                 raise Invalid([{"loc": ["body"], "msg": "malformed JSON", "type": "json_invalid"}])
         kwargs: dict[str, Any] = {}
@@ -119,3 +158,10 @@ class Binder:
         if errors:
             raise Invalid(errors)
         return kwargs
+
+
+def problem_response(problem: Problem) -> flask.Response:
+    """A Flask response carrying a problem document with its headers."""
+    return flask.Response(
+        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
+    )

@@ -36,14 +36,22 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "ErrorMapping",
     "Problem",
+    "bad_request_problem",
     "error_chain",
     "problem_for",
+    "safe_text",
     "validation_problem",
 ]
 
 logger = logging.getLogger("cadence.integrations")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_MAX_ERRORS = 20
+"""Invalid fields listed in one 422 (a request with thousands of bad items gets the first 20)."""
+_MAX_TEXT = 200
+"""Characters kept of any text taken from the request (a 10 MB field is not echoed back)."""
+_MAX_LOC = 12
 
 ErrorHandler: TypeAlias = Callable[[BaseException, "Problem"], Any]
 ErrorMapping: TypeAlias = Mapping["str | type[BaseException]", "int | ErrorHandler"]
@@ -62,7 +70,7 @@ class Problem:
         status: HTTP status code.
         title: Short summary; with the default ``type`` (``about:blank``) RFC 9457 wants the
             HTTP status phrase, which is what the defaults use.
-        code: Stable machine-readable code (``NOTE_FAILED``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
+        code: Stable machine-readable code (``NOTE_ERROR``, ``TIMEOUT``, ``CIRCUIT_OPEN`` ...).
         detail: Human-readable explanation of this occurrence.
         type: URI identifying the problem type.
         extensions: Extra members (``note``, ``group``, ``retry_after`` ...).
@@ -198,16 +206,69 @@ def problem_for(
     return problem
 
 
+def safe_text(text: Any, limit: int = _MAX_TEXT) -> str:
+    """``text`` as short, always-encodable text: cut to ``limit``, lone surrogates escaped."""
+    value = text if isinstance(text, str) else repr(text)
+    if len(value) > limit:
+        value = f"{value[:limit]}... ({len(value) - limit} more characters)"
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _input_preview(value: Any) -> Any:
+    """What of the rejected input to echo: short scalars only, never NaN or a huge number."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else safe_text(str(value), 40)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return safe_text(value, 100)
+    return None
+
+
+def _clean_error(error: Any) -> dict[str, Any]:
+    if not isinstance(error, Mapping):
+        return {"loc": [], "msg": safe_text(error), "type": "value_error"}
+    loc = error.get("loc", ())
+    parts = loc if isinstance(loc, list | tuple) else (loc,)
+    clean: dict[str, Any] = {
+        "loc": [p if type(p) is int else safe_text(p, 80) for p in parts[:_MAX_LOC]],
+        "msg": safe_text(error.get("msg", "invalid value")),
+        "type": safe_text(error.get("type", "value_error"), 60),
+    }
+    preview = _input_preview(error.get("input"))
+    if preview is not None:
+        clean["input"] = preview
+    return clean
+
+
 def validation_problem(errors: list[dict[str, Any]], *, detail: str = "") -> Problem:
-    """A ``422`` problem listing invalid request fields (``loc``, ``msg``, ``type``)."""
-    fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors)
+    """A ``422`` problem listing invalid request fields (``loc``, ``msg``, ``type``).
+
+    Whatever the errors hold -- NaN, lone surrogates, a 10 MB value, an exception object in
+    pydantic's ``ctx`` -- the document stays small and encodable: at most 20 errors, text cut
+    to 200 characters, only short scalar inputs echoed, ``ctx`` dropped (``msg`` says it).
+    """
+    cleaned = [_clean_error(e) for e in list(errors)[:_MAX_ERRORS]]
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in cleaned)
+    extensions: dict[str, Any] = {"errors": cleaned}
+    if len(errors) > _MAX_ERRORS:
+        extensions["errors_omitted"] = len(errors) - _MAX_ERRORS
     return Problem(
         422,
         _phrase(422),
         "VALIDATION_FAILED",
-        detail or f"invalid or missing: {fields}",
-        extensions={"errors": errors},
+        safe_text(detail, 500) if detail else safe_text(f"invalid or missing: {fields}", 500),
+        extensions=extensions,
     )
+
+
+def bad_request_problem(detail: str, *, status: int = 400, code: str = "BAD_REQUEST") -> Problem:
+    """A ``4xx`` problem for a request that could not be read at all (malformed, too large)."""
+    return Problem(status, _phrase(status), code, safe_text(detail, 500))
 
 
 def _phrase(status: int) -> str:

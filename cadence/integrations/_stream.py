@@ -23,8 +23,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+from cadence._observe._base import CadenceHooks
 from cadence.exceptions import CadenceError
-from cadence.hooks import CadenceHooks
 from cadence.integrations._encode import to_jsonable
 
 __all__ = ["EventRelay", "RunStream", "publish_event", "sse_frame"]
@@ -85,7 +85,7 @@ class EventRelay(CadenceHooks):
         if error is None:
             self.push("note_completed", data)
         else:
-            data["code"] = error.code if isinstance(error, CadenceError) else "NOTE_FAILED"
+            data["code"] = error.code if isinstance(error, CadenceError) else "NOTE_ERROR"
             self.push("note_failed", data)
 
     async def before_group(

@@ -14,8 +14,9 @@ Define the cadence once, in a module both the web process and the workers import
 Delivery is at-least-once: a SIGKILLed worker's message comes back (after the broker's heartbeat
 timeout) to another worker, which resumes the run from its last checkpoint. The checkpoint store
 (shared by all workers) makes completed steps run once; its lease makes a duplicate delivery wait
-while the first worker is alive. A successful run records its result *before* its checkpoints
-are cleared, so a message redelivered after success is acknowledged without running anything.
+while the first worker is alive (a worker killed on the same machine is recognised at once). A
+successful run leaves a completion record in the store, so a message redelivered after success
+returns the recorded result without running anything.
 Needs the ``dramatiq`` extra; run statuses live in the broker's Redis (or ``status_url``).
 """
 
@@ -79,9 +80,10 @@ class RunFailed(CadenceError):
 class _ResultFirstStore:
     """Wraps the checkpoint store so a successful run's result is recorded before clean-up.
 
-    Without this, a worker killed between clearing the checkpoints and recording the result
-    would leave a redelivered message nothing to resume from, and the whole run would execute
-    again.
+    Only matters for a store without completion records (whose sessions clear checkpoints on
+    success): a worker killed between clearing the checkpoints and recording the result would
+    leave a redelivered message nothing to resume from, and the whole run would execute again.
+    Stores with completion records never call ``clear_checkpoints`` on success.
     """
 
     def __init__(self, inner: Any, owner: CadenceActor[Any]) -> None:

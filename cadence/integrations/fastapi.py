@@ -33,9 +33,12 @@ from typing import Any, Literal
 
 try:
     from fastapi import APIRouter, Request
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import Response, StreamingResponse
+    from fastapi.routing import APIRoute
     from pydantic import TypeAdapter, ValidationError
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
     from starlette.types import Receive, Scope, Send
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -51,7 +54,7 @@ from cadence.integrations._common import (
     require_score,
     resources_var,
 )
-from cadence.integrations._encode import dumps
+from cadence.integrations._encode import dumps, find_lone_surrogate
 from cadence.integrations._fastapi_support import (
     CadenceDependency,
     CadenceRun,
@@ -74,6 +77,7 @@ from cadence.integrations._problem import (
     PROBLEM_MEDIA_TYPE,
     ErrorMapping,
     Problem,
+    bad_request_problem,
     problem_for,
     validation_problem,
 )
@@ -193,6 +197,9 @@ class _Route:
         resources = request.scope.get("state")
         token = resources_var.set(resources)
         try:
+            bad = find_lone_surrogate(kwargs)
+            if bad is not None:
+                return problem_response(validation_problem([_surrogate_error(bad)]))
             try:
                 if self.is_async:
                     score = await self.fn(**kwargs)
@@ -202,6 +209,8 @@ class _Route:
                 return problem_response(
                     validation_problem([dict(e) for e in exc.errors(include_url=False)])
                 )
+            except Exception as exc:  # the score factory itself failed: a 500, never a trace
+                return as_response(self.problem(exc))
             require_score(self.fn, score)
             if self.stream is True or (
                 self.stream == "auto" and "text/event-stream" in request.headers.get("accept", "")
@@ -259,6 +268,60 @@ class _Route:
             ping_interval=self.router.ping_interval,
         )
         return _SSEResponse(stream, self.router)
+
+
+def _surrogate_error(loc: list[Any]) -> dict[str, Any]:
+    return {
+        "loc": ["body", *loc],
+        "msg": "text holds a lone UTF-16 surrogate (not valid Unicode)",
+        "type": "string_unicode",
+    }
+
+
+class _CadenceAPIRoute(APIRoute):
+    """The route class of ``@router.cadence`` endpoints: request errors as problem+json too.
+
+    FastAPI rejects a request before the endpoint runs -- invalid fields (422), a body it
+    cannot parse (400), a body over the size limit (413), a validator that raised something
+    other than ``ValueError`` -- with its own JSON, or a plain-text 500 when the rejected input
+    cannot be rendered (NaN, lone surrogates). Here every such rejection becomes a small
+    ``application/problem+json`` document like the run's own failures. An ``HTTPException``
+    raised deliberately by the app's dependencies passes through unchanged.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+            except RequestValidationError as exc:
+                return problem_response(validation_problem(list(exc.errors())))
+            except HTTPException as exc:
+                cause = exc.__cause__
+                if (
+                    exc.status_code not in (400, 413)
+                    or cause is None
+                    or isinstance(cause, HTTPException)
+                ):
+                    raise  # the app's own HTTPException: its status, detail and handlers
+                detail = (
+                    "the request body is nested too deeply to parse"
+                    if isinstance(cause, RecursionError)
+                    else str(exc.detail)
+                )
+                return problem_response(
+                    bad_request_problem(
+                        detail,
+                        status=exc.status_code,
+                        code="BODY_TOO_LARGE" if exc.status_code == 413 else "MALFORMED_BODY",
+                    )
+                )
+            except Exception as exc:  # e.g. a body model's validator raised RuntimeError
+                return problem_response(problem_for(exc, cadence_name=self.name))
+            return response
+
+        return handle
 
 
 class _SSEResponse(StreamingResponse):
@@ -414,6 +477,7 @@ class CadenceRouter(APIRouter):
             if stream:
                 responses[status_code] = {"content": {"text/event-stream": {}}}
             responses.update(route_kwargs.pop("responses", None) or {})
+            route_kwargs.setdefault("route_class_override", _CadenceAPIRoute)
             self.add_api_route(
                 path,
                 endpoint,
@@ -426,3 +490,15 @@ class CadenceRouter(APIRouter):
             return fn
 
         return register
+
+
+_COMPAT = ("CadenceMiddleware", "CadenceRoute", "cadence_endpoint", "with_cadence")
+
+
+def __getattr__(name: str) -> Any:
+    # 0.7.2 names, deprecated in favour of CadenceRouter (see docs/migrating.md).
+    if name in _COMPAT:
+        from cadence._compat import fastapi as compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module 'cadence.integrations.fastapi' has no attribute {name!r}")

@@ -21,9 +21,6 @@ share nothing. Failures become the same ``application/problem+json`` responses a
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextvars
 import dataclasses
 import inspect
 from collections.abc import Callable, Coroutine, Sequence
@@ -38,10 +35,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from cadence._cadence import Cadence
+from cadence._compat.flask import BlueprintCompat, ExtensionCompat
 from cadence.exceptions import CadenceDefinitionError, CadenceError
-from cadence.integrations._common import ReporterHooks, execute, require_score
-from cadence.integrations._encode import dumps
-from cadence.integrations._flask_binding import Binder, Invalid
+from cadence.integrations._common import ReporterHooks, execute, require_score, run_async
+from cadence.integrations._encode import dumps, find_lone_surrogate
+from cadence.integrations._flask_binding import Binder, Invalid, Unreadable, problem_response
 from cadence.integrations._idempotency import (
     IdempotencyRegistry,
     InMemoryIdempotencyStore,
@@ -54,6 +52,7 @@ from cadence.integrations._problem import (
     PROBLEM_MEDIA_TYPE,
     ErrorMapping,
     Problem,
+    bad_request_problem,
     problem_for,
     validation_problem,
 )
@@ -69,29 +68,6 @@ __all__ = [
 
 T = TypeVar("T")
 _JSON = "application/json"
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code without disturbing a running event loop.
-
-    A plain Flask worker thread has no loop, so the coroutine gets a fresh one; when the
-    thread already runs a loop (an ASGI adapter, a notebook) it runs on a new loop in a worker
-    thread instead of failing with "asyncio.run() cannot be called from a running event loop".
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    context = contextvars.copy_context()  # keeps Flask's request context visible to notes
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cadence-flask") as pool:
-        return pool.submit(context.run, asyncio.run, coro).result()
-
-
-def problem_response(problem: Problem) -> flask.Response:
-    """A Flask response carrying a problem document with its headers."""
-    return flask.Response(
-        problem.body(), problem.status, dict(problem.headers), mimetype=PROBLEM_MEDIA_TYPE
-    )
 
 
 def _as_response(outcome: Any) -> flask.Response:
@@ -126,7 +102,7 @@ def _extension() -> CadenceExtension | None:
     return ext if isinstance(ext, CadenceExtension) else None
 
 
-class CadenceBlueprint(Blueprint):
+class CadenceBlueprint(BlueprintCompat, Blueprint):
     """A Flask ``Blueprint`` whose ``@bp.cadence_route(rule, cadence)`` views run a cadence.
 
     Args:
@@ -216,10 +192,20 @@ class CadenceBlueprint(Blueprint):
 
                 try:
                     kwargs = binder.bind(url)
+                    bad = find_lone_surrogate(kwargs)
+                    if bad is not None:
+                        raise Invalid([_surrogate_error(bad)])
                     score = run_async(fn(**kwargs)) if is_async else fn(**kwargs)
+                    require_score(fn, score)
                 except Invalid as exc:
                     return problem_response(validation_problem(exc.errors))
-                require_score(fn, score)
+                except Unreadable as exc:
+                    return problem_response(bad_request_problem(str(exc), code="MALFORMED_BODY"))
+                except Exception as exc:
+                    invalid = _pydantic_errors(exc)
+                    if invalid is not None:  # a pydantic score rejected the request's values
+                        return problem_response(validation_problem(invalid))
+                    return problem(exc)  # the score factory failed: a 500 problem, logged
                 hooks: list[Any] = []
                 for reporter in (opts.reporter, ext.reporter if ext else None):
                     if reporter is not None:
@@ -280,6 +266,25 @@ class CadenceBlueprint(Blueprint):
         return register
 
 
+def _surrogate_error(loc: list[Any]) -> dict[str, Any]:
+    return {
+        "loc": ["body", *loc],
+        "msg": "text holds a lone UTF-16 surrogate (not valid Unicode)",
+        "type": "string_unicode",
+    }
+
+
+def _pydantic_errors(error: BaseException) -> list[dict[str, Any]] | None:
+    """The errors of a pydantic ``ValidationError`` (without importing pydantic), else ``None``."""
+    errors = getattr(error, "errors", None)
+    if type(error).__name__ != "ValidationError" or not callable(errors):
+        return None
+    try:
+        return list(errors(include_url=False))
+    except TypeError:
+        return None
+
+
 async def _once(
     registry: IdempotencyRegistry,
     scoped: str,
@@ -302,7 +307,7 @@ async def _once(
     return await registry.respond(scoped, digest, stored)
 
 
-class CadenceExtension:
+class CadenceExtension(ExtensionCompat):
     """App-wide settings for cadence routes, and problem+json for any ``CadenceError``.
 
     ::
@@ -342,6 +347,8 @@ class CadenceExtension:
         app.extensions["cadence"] = self
 
         def handle(error: CadenceError) -> flask.Response:
+            if self.error_handler is not None:  # 0.7.2's set_error_handler()
+                return current_app.make_response(self.error_handler(error))
             return _as_response(
                 problem_for(error, errors=self.errors, expose_errors=self.expose_errors)
             )
@@ -355,3 +362,12 @@ class CadenceExtension:
         """
         hooks = [] if self.reporter is None else [ReporterHooks(self.reporter)]
         return run_async(execute(cadence, score, run_id=run_id, hooks=hooks))
+
+
+def __getattr__(name: str) -> Any:
+    # 0.7.2 names, deprecated in favour of CadenceBlueprint.cadence_route (docs/migrating.md).
+    if name in ("cadence_route", "with_cadence"):
+        from cadence._compat import flask as compat
+
+        return getattr(compat, name)
+    raise AttributeError(f"module 'cadence.integrations.flask' has no attribute {name!r}")

@@ -1,9 +1,11 @@
-"""Reporters: where a cadence's timings and outcomes go.
+"""Reporters: where a cadence's timings and outcomes go. Every reporter is a hooks object.
 
-A reporter is a callable ``reporter(note_name, seconds, score)`` given to
-``Cadence.with_reporter``; the runner calls it after each step and once more with
-``"<cadence>:TOTAL"``. The Prometheus and OpenTelemetry reporters are also hooks objects: attach
-them with ``with_hooks(reporter)`` to get every task of every group, failures and retries too.
+``Reporter`` is the base of the simple ones: it calls ``report(note_name, seconds, score)``
+after each completed step and once more with ``"<cadence>:TOTAL"``; a plain callable given to
+``Cadence.with_reporter`` is wrapped in one. ``ConsoleReporter`` and ``JsonReporter`` are such
+reporters. The Prometheus and OpenTelemetry reporters implement more of ``CadenceHooks``
+(every task of every group, failures and retries). A new reporter copies a neighbour: subclass
+``Reporter`` and write ``report``, or subclass ``CadenceHooks`` for the full picture.
 
 ``PrometheusReporter`` and ``OpenTelemetryReporter`` are loaded on first access, so importing
 this package never imports ``prometheus_client`` or ``opentelemetry``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cadence._observe._reporter import Reporter
 from cadence.reporters.console import ConsoleReporter, console_reporter
 from cadence.reporters.json import JsonReporter, json_reporter
 
@@ -25,6 +28,7 @@ __all__ = [
     "JsonReporter",
     "OpenTelemetryReporter",
     "PrometheusReporter",
+    "Reporter",
     "console_reporter",
     "json_reporter",
 ]
@@ -32,6 +36,11 @@ __all__ = [
 _LAZY = {
     "OpenTelemetryReporter": "cadence.reporters.opentelemetry",
     "PrometheusReporter": "cadence.reporters.prometheus",
+    # 0.7.2 names (see docs/migrating.md)
+    "MetricsMiddleware": "cadence.reporters.prometheus",
+    "TracingContext": "cadence.reporters.opentelemetry",
+    "opentelemetry_reporter": "cadence.reporters.opentelemetry",
+    "prometheus_reporter": "cadence.reporters.prometheus",
 }
 
 

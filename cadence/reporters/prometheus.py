@@ -11,7 +11,7 @@ Metric families (``<p>`` is the reporter's prefix; label names in braces)::
     <p>_note_retries_total         counter   {cadence, note}      retries            (hooks)
     <p>_circuit_open_total         counter   {cadence, note}      calls an open breaker refused (hooks)
 
-``code`` is the error's cadence code (``TIMEOUT``, ``CIRCUIT_OPEN``, ``NOTE_FAILED`` ...) or
+``code`` is the error's cadence code (``TIMEOUT``, ``CIRCUIT_OPEN``, ``NOTE_ERROR`` ...) or
 the exception's class name.
 
 **Collision rule.** Metrics are registered once per (registry, prefix): every reporter created
@@ -30,12 +30,12 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from cadence._track import Tracker
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
+from cadence._observe._reporter import TOTAL_SUFFIX
+from cadence._observe._track import Tracker
 
 __all__ = ["PrometheusReporter"]
 
-TOTAL_SUFFIX = ":TOTAL"
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _INSTALL = "pip install 'cadence-orchestration[prometheus]'"
 _lock = threading.Lock()
@@ -145,6 +145,7 @@ class PrometheusReporter(CadenceHooks):
 
     Args:
         prefix: Metric name prefix (``myapp`` gives ``myapp_note_duration_seconds``).
+        track_active_flows: Keep the runs-in-progress gauge (``<p>_cadence_runs_in_progress``).
         registry: A ``prometheus_client.CollectorRegistry``; the default registry when omitted.
         buckets: Histogram buckets in seconds; prometheus-client's defaults when omitted.
     """
@@ -152,6 +153,7 @@ class PrometheusReporter(CadenceHooks):
     def __init__(
         self,
         prefix: str = "cadence",
+        track_active_flows: bool = True,
         *,
         registry: Any = None,
         buckets: Sequence[float] | None = None,
@@ -162,6 +164,8 @@ class PrometheusReporter(CadenceHooks):
             )
         prom = _load()
         self.prefix = prefix
+        self.track_active_flows = bool(track_active_flows)
+        self._started: dict[str, int] = {}  # flow_started() calls not yet ended by a TOTAL
         self.registry = prom.REGISTRY if registry is None else registry
         self._prom = prom
         self._m = _families_for(prom, self.registry, prefix, tuple(buckets) if buckets else None)
@@ -176,7 +180,10 @@ class PrometheusReporter(CadenceHooks):
 
     def report(self, note_name: str, elapsed: float, score: Any) -> None:
         """``with_reporter`` entry: record a step's duration, or a run's at ``"<name>:TOTAL"``."""
-        if self._tracker.run() is not None:
+        if self._tracker.run() is not None or (
+            note_name.endswith(TOTAL_SUFFIX)
+            and self._tracker.just_closed(note_name[: -len(TOTAL_SUFFIX)])
+        ):
             return  # attached as hooks too: the hooks already record this, with more detail
         buffered = self._pending.run()
         if note_name.endswith(TOTAL_SUFFIX):
@@ -188,6 +195,9 @@ class PrometheusReporter(CadenceHooks):
                 self._m.note_duration.labels(cadence, name).observe(seconds)
             self._m.cadence_duration.labels(cadence).observe(elapsed)
             self._m.runs.labels(cadence).inc()
+            if self._started.get(cadence):
+                self._started[cadence] -= 1
+                self._m.in_progress.labels(cadence).dec()
             return
         # The cadence's name is only known at TOTAL: keep the steps until then, in this run's
         # context so concurrent runs do not mix.
@@ -202,7 +212,8 @@ class PrometheusReporter(CadenceHooks):
     async def before_cadence(self, cadence_name: str, score: Any) -> None:
         """Count the run as in progress."""
         self._tracker.enter_run(cadence_name)
-        self._m.in_progress.labels(cadence_name).inc()
+        if self.track_active_flows:
+            self._m.in_progress.labels(cadence_name).inc()
 
     async def after_cadence(
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
@@ -210,7 +221,8 @@ class PrometheusReporter(CadenceHooks):
         """Record the run's duration and outcome."""
         self._tracker.exit_run(cadence_name)
         m = self._m
-        m.in_progress.labels(cadence_name).dec()
+        if self.track_active_flows:
+            m.in_progress.labels(cadence_name).dec()
         m.cadence_duration.labels(cadence_name).observe(duration)
         m.runs.labels(cadence_name).inc()
         if error is not None:
@@ -241,3 +253,39 @@ class PrometheusReporter(CadenceHooks):
         note = self._tracker.find_note(note_name)
         run = note.run if note is not None else self._tracker.run()
         self._m.retries.labels(run.cadence_name if run else "", note_name).inc()
+
+    # -- kept for cadence-orchestration 0.7.2 code (deprecated): see docs/migrating.md -------
+
+    def flow_started(self, flow_name: str) -> None:
+        """Deprecated: count a run as in progress until its ``"<flow>:TOTAL"`` report.
+
+        Attach the reporter with ``with_hooks(reporter)``: runs in progress are then counted
+        for you, failed runs included.
+        """
+        from cadence._compat import deprecated
+
+        deprecated("PrometheusReporter.flow_started()", "with_hooks(reporter)")
+        if self.track_active_flows:
+            self._started[flow_name] = self._started.get(flow_name, 0) + 1
+            self._m.in_progress.labels(flow_name).inc()
+
+    def record_error(self, flow_name: str, step_name: str, error: BaseException) -> None:
+        """Deprecated: count a failed note (``<p>_note_failures_total``).
+
+        Attach the reporter with ``with_hooks(reporter)``: failures are then counted for you.
+        """
+        from cadence._compat import deprecated
+
+        deprecated("PrometheusReporter.record_error()", "with_hooks(reporter)")
+        self._m.note_failures.labels(flow_name, step_name, _code(error)).inc()
+
+
+def __getattr__(name: str) -> Any:
+    # 0.7.2 names kept in cadence._compat.prometheus (see docs/migrating.md).
+    if name in ("MetricsMiddleware", "prometheus_reporter"):
+        from cadence._compat import bound, prometheus
+
+        if name == "MetricsMiddleware":
+            return prometheus.MetricsMiddleware
+        return bound(prometheus.prometheus_reporter, reporter_class=PrometheusReporter)
+    raise AttributeError(f"module 'cadence.reporters.prometheus' has no attribute {name!r}")

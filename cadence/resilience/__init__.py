@@ -7,12 +7,16 @@ default or in Redis to share one circuit between processes. See ``docs/resilienc
 """
 
 from cadence.exceptions import CircuitOpenError, RetryExhaustedError, TimeoutError
-from cadence.resilience._breaker import CircuitBreaker, default_store
+from cadence.resilience._breaker import (
+    CircuitBreaker,
+    circuit_breaker,
+    default_store,
+    get_circuit,
+)
 from cadence.resilience._compose import compose
 from cadence.resilience._fallback import Fallback, fallback
-from cadence.resilience._guard import circuit_breaker, get_circuit
 from cadence.resilience._redis import RedisBreakerStore
-from cadence.resilience._retry import Retry, RetryEvent, retry
+from cadence.resilience._retry import PendingRetry, Retry, RetryEvent, retry
 from cadence.resilience._store import (
     Admission,
     BreakerConfig,
@@ -26,6 +30,8 @@ from cadence.resilience._threads import (
     AbandonedThread,
     abandoned_threads,
     set_abandoned_thread_limit,
+    set_timeout_workers,
+    timeout_workers,
 )
 from cadence.resilience._timeout import Timeout, timeout
 
@@ -41,6 +47,7 @@ __all__ = [
     "Fallback",
     "InMemoryBreakerStore",
     "Outcome",
+    "PendingRetry",
     "RedisBreakerStore",
     "Retry",
     "RetryEvent",
@@ -55,5 +62,7 @@ __all__ = [
     "get_circuit",
     "retry",
     "set_abandoned_thread_limit",
+    "set_timeout_workers",
     "timeout",
+    "timeout_workers",
 ]

@@ -8,11 +8,15 @@ machine itself (closed → open → half-open → closed) is described in ``_sto
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
 from cadence import _clock
+from cadence._callables import note_name_of
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
+from cadence.resilience._guard import guard
 from cadence.resilience._store import (
     Admission,
     BreakerConfig,
@@ -29,7 +33,13 @@ from cadence.resilience._util import (
     is_never_handled,
 )
 
-__all__ = ["CircuitBreaker", "StoreErrorPolicy", "default_store"]
+__all__ = [
+    "CircuitBreaker",
+    "StoreErrorPolicy",
+    "circuit_breaker",
+    "default_store",
+    "get_circuit",
+]
 
 logger = logging.getLogger("cadence.resilience")
 
@@ -91,12 +101,12 @@ class CircuitBreaker:
     def __init__(
         self,
         name: str,
-        *,
         failure_threshold: int = 5,
         recovery_timeout: float = 30.0,
         half_open_max_calls: int = 1,
-        probe_timeout: float | None = None,
         excluded_exceptions: Any = None,
+        *,
+        probe_timeout: float | None = None,
         store: BreakerStore | None = None,
         on_store_error: StoreErrorPolicy = "allow",
         store_retry_interval: float = 1.0,
@@ -339,6 +349,87 @@ class CircuitBreaker:
 
     def __call__(self, fn: F) -> F:
         """Decorate ``fn`` (a function or a ``Note``): async stays async, sync stays sync."""
-        from cadence.resilience._guard import guard
-
         return guard(self, fn)
+
+
+def circuit_breaker(
+    failure_threshold: int = 5,
+    recovery_timeout: float = 30.0,
+    half_open_max_calls: int = 1,
+    name: str | None = None,
+    excluded_exceptions: Any = None,
+    *,
+    probe_timeout: float | None = None,
+    store: BreakerStore | None = None,
+    on_store_error: StoreErrorPolicy = "allow",
+) -> Callable[[F], F]:
+    """Protect a function (or a ``Note``) with a circuit breaker.
+
+    The options are those of :class:`CircuitBreaker`; ``name`` defaults to the note's or the
+    function's name, and functions decorated with the same name share one circuit. The
+    breaker is available as ``decorated.breaker`` (``decorated.breaker.state``).
+
+    Example::
+
+        @circuit_breaker(failure_threshold=5, recovery_timeout=30.0)
+        @note
+        async def call_fragile_service(score): ...
+    """
+    # Validate now, at decoration time, even though the name is known only per function.
+    CircuitBreaker(
+        name or "check",
+        failure_threshold=failure_threshold,
+        recovery_timeout=recovery_timeout,
+        half_open_max_calls=half_open_max_calls,
+        probe_timeout=probe_timeout,
+        excluded_exceptions=excluded_exceptions,
+        store=store,
+        on_store_error=on_store_error,
+    )
+
+    def decorate(fn: F) -> F:
+        breaker = CircuitBreaker(
+            name or note_name_of(fn),
+            failure_threshold=failure_threshold,
+            recovery_timeout=recovery_timeout,
+            half_open_max_calls=half_open_max_calls,
+            probe_timeout=probe_timeout,
+            excluded_exceptions=excluded_exceptions,
+            store=store,
+            on_store_error=on_store_error,
+        )
+        return breaker(fn)
+
+    return decorate
+
+
+_circuits: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()
+_circuits_lock = threading.Lock()
+
+
+def get_circuit(
+    name: str,
+    failure_threshold: int = 5,
+    recovery_timeout: float = 30.0,
+    half_open_max_calls: int = 1,
+    excluded_exceptions: Any = None,
+    **options: Any,
+) -> CircuitBreaker:
+    """The breaker for the circuit ``name`` in the default store (compatible with 0.7).
+
+    While a breaker for ``name`` is alive, the same object is returned and the options are
+    ignored, as in 0.7.2; the circuit's state lives in the store either way. ``options`` are
+    the other keyword options of :class:`CircuitBreaker`.
+    """
+    with _circuits_lock:
+        breaker = _circuits.get(name)
+        if breaker is None:
+            breaker = _circuits[name] = CircuitBreaker(
+                name,
+                failure_threshold,
+                recovery_timeout,
+                half_open_max_calls,
+                excluded_exceptions,
+                **options,
+            )
+        return breaker

@@ -78,6 +78,12 @@ def parse_timeout(value: Any, *, name: str) -> Timeout | None:
     """Read a ``timeout=`` option: positive seconds or a ``Timeout`` policy."""
     if value is None or isinstance(value, Timeout):
         return value
+    if isinstance(value, dict):  # 0.7.2's {"seconds": 5.0}
+        _unknown_keys("timeout", value, ("seconds",), name)
+        from cadence._compat import deprecated
+
+        deprecated('@note(timeout={"seconds": s})', "@note(timeout=s)", stacklevel=6)
+        value = value.get("seconds")
     try:
         return Timeout(value)
     except CadenceDefinitionError as error:

@@ -32,20 +32,28 @@ from cadence.resilience._util import (
     make_matcher,
 )
 
-__all__ = ["Retry", "RetryEvent", "retry"]
+__all__ = ["PendingRetry", "Retry", "RetryEvent", "retry"]
 
 logger = logging.getLogger("cadence.resilience")
 
 
 @dataclass(frozen=True, slots=True)
-class RetryEvent:
-    """What an ``on_retry`` callback receives: attempt ``attempt`` failed, retrying after ``delay``."""
+class PendingRetry:
+    """What an ``on_retry`` callback receives: attempt ``attempt`` failed, retrying after ``delay``.
+
+    (Called ``RetryEvent`` before; that name stays as an alias. ``cadence.events.RetryEvent`` is
+    the event record of a note's retry, which hooks and event listeners get.)
+    """
 
     name: str
     attempt: int
     max_attempts: int
     error: BaseException
     delay: float
+
+
+RetryEvent = PendingRetry
+"""The former name of :class:`PendingRetry`."""
 
 
 class Retry:
@@ -78,7 +86,7 @@ class Retry:
         jitter: bool = True,
         on: Any = None,
         deadline: float | None = None,
-        on_retry: Callable[[RetryEvent], Any] | None = None,
+        on_retry: Callable[[PendingRetry], Any] | None = None,
     ) -> None:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise CadenceDefinitionError(
@@ -91,7 +99,7 @@ class Retry:
             )
         if on_retry is not None and not callable(on_retry):
             raise CadenceDefinitionError(
-                f"retry on_retry must be a callable taking a RetryEvent, got {on_retry!r}"
+                f"retry on_retry must be a callable taking a PendingRetry, got {on_retry!r}"
             )
         if not isinstance(jitter, bool):
             raise CadenceDefinitionError(f"retry jitter must be True or False, got {jitter!r}")
@@ -173,7 +181,7 @@ class Retry:
     ) -> None:
         if self.on_retry is not None:
             try:
-                result = self.on_retry(RetryEvent(name, attempt, attempts, error, delay))
+                result = self.on_retry(PendingRetry(name, attempt, attempts, error, delay))
                 if inspect.isawaitable(result):
                     await result
             except Exception:
@@ -333,7 +341,7 @@ class Retry:
         if self.on_retry is None:
             return
         try:
-            result = self.on_retry(RetryEvent(name, attempt, attempts, error, delay))
+            result = self.on_retry(PendingRetry(name, attempt, attempts, error, delay))
             if inspect.iscoroutine(result):
                 result.close()
                 logger.warning(
@@ -374,7 +382,7 @@ def retry(
     jitter: bool = True,
     on: Any = None,
     deadline: float | None = None,
-    on_retry: Callable[[RetryEvent], Any] | None = None,
+    on_retry: Callable[[PendingRetry], Any] | None = None,
 ) -> Retry: ...
 
 
@@ -387,7 +395,7 @@ def retry(
     jitter: bool = True,
     on: Any = None,
     deadline: float | None = None,
-    on_retry: Callable[[RetryEvent], Any] | None = None,
+    on_retry: Callable[[PendingRetry], Any] | None = None,
 ) -> Any:
     """Retry a function that fails, with backoff; works bare (``@retry``) or with options.
 
@@ -404,7 +412,7 @@ def retry(
             ``retry_after`` attribute wait that long (capped by ``max_delay``).
         deadline: Seconds for everything, attempts and waits included; a running attempt is
             stopped when it passes.
-        on_retry: Called with a :class:`RetryEvent` before each wait (sync or async).
+        on_retry: Called with a :class:`PendingRetry` before each wait (sync or async).
 
     Returns:
         A :class:`Retry` policy, which is also a decorator. On exhaustion the decorated call

@@ -75,14 +75,19 @@ class Timeout:
 
     Args:
         seconds: The time limit, a positive number.
+        message: The ``TimeoutError`` message when a decorated function runs out of time
+            (as in cadence-orchestration 0.7.2's ``timeout(seconds, message=...)``).
     """
 
-    __slots__ = ("seconds",)
+    __slots__ = ("message", "seconds")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, message: str | None = None) -> None:
         self.seconds = check_positive(
             "timeout", seconds, "write e.g. timeout=5.0 for five seconds per attempt"
         )
+        if message is not None and not isinstance(message, str):
+            raise TypeError(f"timeout(message=...) must be a string, got {message!r}")
+        self.message = message
 
     def __repr__(self) -> str:
         return f"Timeout({self.seconds!r})"
@@ -114,15 +119,43 @@ class Timeout:
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 return await call_async_with_limit(fn, args, kwargs, limit=limit, name=label)
 
+            if self.message is not None:
+                async_wrapper = _with_message_async(async_wrapper, self.message)
             return copy_metadata(async_wrapper, fn, is_async=True)
 
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             return call_in_thread(fn, args, kwargs, limit=limit, name=label)
 
+        if self.message is not None:
+            sync_wrapper = _with_message_sync(sync_wrapper, self.message)
         return copy_metadata(sync_wrapper, fn, is_async=False)
 
 
-def timeout(seconds: float) -> Timeout:
+def _relabel(error: TimeoutError, message: str) -> TimeoutError:
+    return TimeoutError(message, timeout=error.timeout, note_name=error.note_name)
+
+
+def _with_message_async(call: Callable[..., Any], message: str) -> Callable[..., Any]:
+    async def relabelled(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await call(*args, **kwargs)
+        except TimeoutError as error:
+            raise _relabel(error, message) from error
+
+    return relabelled
+
+
+def _with_message_sync(call: Callable[..., Any], message: str) -> Callable[..., Any]:
+    def relabelled(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except TimeoutError as error:
+            raise _relabel(error, message) from error
+
+    return relabelled
+
+
+def timeout(seconds: float, *, message: str | None = None) -> Timeout:
     """Limit how long a call may take, for async and sync functions alike.
 
     Async functions are cancelled when the time is up. Sync functions run in a worker thread
@@ -132,6 +165,7 @@ def timeout(seconds: float) -> Timeout:
 
     Args:
         seconds: The time limit, a positive number.
+        message: The error message when a decorated function runs out of time.
 
     Returns:
         A ``Timeout`` policy, which is also a decorator::
@@ -139,4 +173,4 @@ def timeout(seconds: float) -> Timeout:
             @timeout(5.0)
             async def fetch(score): ...
     """
-    return Timeout(seconds)
+    return Timeout(seconds, message=message)

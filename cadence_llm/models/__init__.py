@@ -13,6 +13,7 @@ from .openai import OpenAIModel
 from .openai_compat import OpenAICompatModel
 from .openai_responses import OpenAIResponsesModel
 from .scripted import FailMidStream, FunctionModel, ScriptedModel
+from .spec import model_from_spec
 
 __all__ = [
     "AnthropicModel",
@@ -26,4 +27,5 @@ __all__ = [
     "OpenAIResponsesModel",
     "ResponseBuilder",
     "ScriptedModel",
+    "model_from_spec",
 ]

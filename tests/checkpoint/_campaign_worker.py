@@ -3,9 +3,15 @@
 Usage: ``python _campaign_worker.py KIND ADDRESS LEDGER CADENCE_NAME RUNS CONCURRENCY``
 
 Every step appends one JSON line ``{"run", "step", "pid"}`` to the ledger (a single ``write`` on
-an ``O_APPEND`` file, so a SIGKILL leaves whole lines only); the last step's line also carries
-the final trail and total. Runs whose last step is already in the ledger are not started again.
-The supervisor SIGKILLs this process at random moments and starts it again until it exits 0.
+an ``O_APPEND`` file, so a SIGKILL leaves whole lines only), and every run that returns appends
+``{"run", "returned": trail, "total", "pid"}``. Each incarnation runs *all* run ids, finished or
+not: a finished run must come back from its completion record without executing a step. The
+supervisor SIGKILLs this process at random moments -- also after runs, or all of them, have
+succeeded -- and starts it again at once until it exits 0.
+
+Leases last 30 s and sessions never wait for one (``lease_wait=0``): a restart that had to wait
+out its killed predecessor's lease fails with ``LEASE_HELD`` and exit code 3, which the
+supervisor counts. Dead holders must be recognised instead.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from cadence import Cadence, Score
 from cadence.exceptions import CheckpointError
 
 STEPS = [f"s{i}" for i in range(10)]
-LEASE_TTL = 0.3
+LEASE_TTL = 30.0
+LEASE_HELD_EXIT = 3
 
 
 @dataclasses.dataclass
@@ -36,14 +43,14 @@ def make_store(kind: str, address: str) -> Any:
     if kind == "sqlite":
         from cadence.checkpoint import SQLiteCheckpointStore
 
-        return SQLiteCheckpointStore(address, lease_ttl=LEASE_TTL)
+        return SQLiteCheckpointStore(address, lease_ttl=LEASE_TTL, lease_wait=0)
     if kind == "redis":
         from cadence.checkpoint import RedisCheckpointStore
 
-        return RedisCheckpointStore(address, lease_ttl=LEASE_TTL)
+        return RedisCheckpointStore(address, lease_ttl=LEASE_TTL, lease_wait=0)
     from cadence.checkpoint import PostgresCheckpointStore
 
-    return PostgresCheckpointStore(address, lease_ttl=LEASE_TTL)
+    return PostgresCheckpointStore(address, lease_ttl=LEASE_TTL, lease_wait=0)
 
 
 def make_step(index: int, ledger: int) -> Any:
@@ -61,16 +68,6 @@ def make_step(index: int, ledger: int) -> Any:
     return step
 
 
-def finished_runs(path: str) -> set[str]:
-    done = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            entry = json.loads(line)
-            if entry["step"] == STEPS[-1]:
-                done.add(entry["run"])
-    return done
-
-
 async def main(
     kind: str, address: str, ledger_path: str, name: str, runs: int, concurrency: int
 ) -> None:
@@ -79,22 +76,22 @@ async def main(
     cadence = Cadence(name, Work()).with_checkpoint(store)
     for i, step_name in enumerate(STEPS):
         cadence.then(step_name, make_step(i, ledger))
-    done = finished_runs(ledger_path)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(run_id: str) -> None:
         async with gate:
-            while True:
-                try:
-                    await cadence.run(Work(run=run_id), run_id=run_id)
-                    return
-                except CheckpointError as exc:
-                    if exc.code != "LEASE_HELD":  # the killed predecessor still holds it
-                        raise
-                    await asyncio.sleep(exc.details["retry_after"] + 0.01)
+            result = await cadence.run(Work(run=run_id), run_id=run_id)
+        line = {"run": run_id, "returned": result.trail, "total": result.total, "pid": os.getpid()}
+        os.write(ledger, (json.dumps(line) + "\n").encode())
 
     print("ready", flush=True)
-    await asyncio.gather(*(one(f"run-{i:03d}") for i in range(runs) if f"run-{i:03d}" not in done))
+    try:
+        await asyncio.gather(*(one(f"run-{i:03d}") for i in range(runs)))
+    except CheckpointError as exc:
+        if exc.code != "LEASE_HELD":
+            raise
+        print(f"LEASE_HELD: {exc}", file=sys.stderr, flush=True)
+        sys.exit(LEASE_HELD_EXIT)
 
 
 if __name__ == "__main__":

@@ -167,8 +167,10 @@ async def test_second_worker_is_refused_while_the_lease_is_live() -> None:
     clock = Clock()
     store = InMemoryCheckpointStore(clock=clock)
     first = await open_session(store, cadence_name="c", run_id="r", score=Trail(), step_names=["a"])
-    with pytest.raises(CheckpointError) as info:
-        await open_session(store, cadence_name="c", run_id="r", score=Trail(), step_names=["a"])
+    with pytest.raises(CheckpointError) as info:  # lease_wait=0: refused at once, not waited
+        await open_session(
+            store, cadence_name="c", run_id="r", score=Trail(), step_names=["a"], lease_wait=0
+        )
     assert info.value.code == "LEASE_HELD" and info.value.details["retry_after"] > 0
     await first.finish(None)
 

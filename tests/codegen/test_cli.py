@@ -114,7 +114,7 @@ def test_generate_scaffold_writes_a_file_for_review(app, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--registry", "genapp", "--model", "gpt"], "use local:"),
+        (["--registry", "genapp", "--model", "gpt"], "no model file at gpt"),
         (["--registry", "nosuchmod", "--model", "genapp:good"], "cannot import 'nosuchmod'"),
         (["--registry", "genapp:nope", "--model", "genapp:good"], "no attribute 'nope'"),
         (["--registry", "genapp", "--model", "genapp:Score"], "not a cadence_llm Model"),

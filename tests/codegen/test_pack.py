@@ -30,16 +30,20 @@ def test_derive_check_command_reports_up_to_date(capsys):
     assert "up to date" in capsys.readouterr().out
 
 
-def test_dsl_agrees_with_the_validator_grammar():
-    """dsl.json describes exactly the methods and parameters the validator accepts."""
-    assert _derive.agreement(_prompts.spec(), GRAMMAR) == []
-
-
-def test_agreement_names_a_difference():
-    """A method missing from dsl.json is reported by name."""
-    data = dict(_prompts.spec())
-    data["methods"] = [m for m in data["methods"] if m["name"] != "child"]
-    assert any("child" in p for p in _derive.agreement(data, GRAMMAR))
+def test_the_pack_reads_the_dsl_from_the_builders_table():
+    """The pack's methods, parameters, shapes and merge strategies are the validator's table."""
+    data = _prompts.spec()
+    assert [m["name"] for m in data["methods"]] == list(GRAMMAR["methods"])
+    for m in data["methods"]:
+        row = GRAMMAR["methods"][m["name"]]
+        assert (
+            (m["doc"], m["example"]) == (row["doc"], row["example"]) and m["doc"] and m["example"]
+        )
+        assert [p["name"] for p in m["params"]] == [p["name"] for p in row["params"]]
+    assert data["shapes"] == {name: s["doc"] for name, s in GRAMMAR["shapes"].items()}
+    assert data["merge_strategies"] == GRAMMAR["merge_strategies"]
+    raw = json.loads(_prompts.read_raw("dsl.json"))
+    assert not {"methods", "constructor", "shapes", "merge_strategies"} & set(raw)
 
 
 @pytest.mark.parametrize("name", PACK_FILES)

@@ -204,3 +204,10 @@ async def test_examples_are_chosen_by_the_structures_the_task_asks_for():
     model = ScriptedModel([fenced(GOOD)])
     await generate_cadence(model, TASK, registry(), mode="text", examples=False)
     assert [m.role for m in model.requests[0].messages] == ["system", "user"]
+
+
+def test_the_former_name_of_answer_is_an_alias():
+    """cadence_llm.codegen.Attempt, the former name, is Answer itself."""
+    from cadence_llm import codegen
+
+    assert codegen.Attempt is codegen.Answer

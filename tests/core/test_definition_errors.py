@@ -60,7 +60,6 @@ async def ok(score: S) -> None:
         ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).on_error("x"), "handler must be a function"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_hooks(CadenceHooks), r"instantiate the class"),
-        (lambda: Cadence("c", S()).with_hooks([]), "empty list of hooks"),
         (lambda: Cadence("c", S()).with_reporter(1), "with_reporter"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_checkpoint(object()), "is not a checkpoint store"),
         (lambda: note(name="")(ok), "must be a non-empty string"),
@@ -95,3 +94,14 @@ def test_builder_methods_chain() -> None:
     assert c.with_hooks(CadenceHooks()) is c
     assert c.with_reporter(lambda n, t, s: None) is c
     assert [s.kind for s in c.steps] == ["then", "sync", "split", "child"]
+
+
+def test_definition_errors_quote_the_usage_line_of_the_dsl_table() -> None:
+    """A misused DSL method's error ends with that method's usage line from the one DSL table."""
+    from cadence.validate import METHODS
+
+    with pytest.raises(CadenceDefinitionError) as info:
+        Cadence("c", S()).sync("pair", lambda s: None)  # type: ignore[arg-type]
+    assert str(info.value).endswith(f"(usage: .{METHODS['sync'].summary})")
+    with pytest.raises(CadenceDefinitionError, match=r"usage: \.then\(\"step\", note\)"):
+        Cadence("c", S()).then("", lambda s: None)

@@ -169,7 +169,7 @@ async def test_unhandled_error_is_wrapped_with_the_note_name() -> None:
     err = info.value
     assert err.note_name == "validate" and isinstance(err.original_error, ValueError)
     assert err.__cause__ is err.original_error
-    assert str(err) == "[NOTE_FAILED] note 'validate' failed: ValueError: bad input"
+    assert str(err) == "[NOTE_ERROR] note 'validate' failed: ValueError: bad input"
 
 
 async def test_on_error_stop_true_returns_the_score() -> None:

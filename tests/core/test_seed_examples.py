@@ -424,7 +424,7 @@ async def test_error_handling_continue() -> None:
     )
     result = await cadence.run()
     assert result.trail == ["cleanup"]
-    assert result.errors == ["[NOTE_FAILED] note 'risky' failed: ValueError: boom"]
+    assert result.errors == ["[NOTE_ERROR] note 'risky' failed: ValueError: boom"]
 
 
 async def test_parallel_note_error_names_the_task() -> None:

@@ -152,10 +152,11 @@ def test_bad_input_gets_422_naming_the_field() -> None:
     assert ok.status_code == 200 and ok.json()["order_id"] == "ax3p2"
     bad_body = client.post("/orders/a", json={"quantity": "many"})
     assert bad_body.status_code == 422
-    assert bad_body.json()["detail"][0]["loc"] == ["body", "quantity"]
+    assert bad_body.headers["content-type"] == "application/problem+json"
+    assert bad_body.json()["errors"][0]["loc"] == ["body", "quantity"]
     bad_query = client.post("/orders/a?priority=high", json={"quantity": 1})
     assert bad_query.status_code == 422
-    assert bad_query.json()["detail"][0]["loc"] == ["query", "priority"]
+    assert bad_query.json()["errors"][0]["loc"] == ["query", "priority"]
 
 
 def test_openapi_sees_the_factory_parameters() -> None:
@@ -203,7 +204,7 @@ def test_note_failure_is_problem_json_without_internals() -> None:
     assert r.status_code == 500
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
-    assert body["code"] == "NOTE_FAILED"
+    assert body["code"] == "NOTE_ERROR"
     assert body["note"] == "process_payment"
     assert body["cadence"] == "checkout"
     assert body["title"] == "Internal Server Error" and body["status"] == 500
@@ -318,16 +319,18 @@ def test_sync_factory_and_get_method() -> None:
     assert client.post("/orders/g1").status_code == 405
 
 
-def test_factory_returning_none_fails_clearly() -> None:
-    """A factory that forgets to return the score raises a TypeError saying what to return."""
+def test_factory_returning_none_fails_clearly(caplog: pytest.LogCaptureFixture) -> None:
+    """A factory that forgets to return the score: a 500 problem, the log says what to return."""
     router = CadenceRouter()
 
     @router.cadence("/n", checkout())
     async def create() -> None:
         OrderScore(order_id="forgot")
 
-    with pytest.raises(TypeError, match="must return the initial score"):
-        TestClient(_app(router)).post("/n")
+    response = TestClient(_app(router)).post("/n")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "must return the initial score" in caplog.text
 
 
 def test_definition_mistakes_fail_when_decorating() -> None:

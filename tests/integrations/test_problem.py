@@ -87,7 +87,7 @@ def test_idempotency_key_errors_keep_their_status() -> None:
 def test_handler_returning_none_keeps_the_default() -> None:
     """An errors= handler may decline by returning None."""
     problem = problem_for(_note_error(KeyError("k")), errors={KeyError: lambda e, p: None})
-    assert problem.status == 500 and problem.code == "NOTE_FAILED"
+    assert problem.status == 500 and problem.code == "NOTE_ERROR"
 
 
 def test_real_policies_map_to_503_and_504() -> None:

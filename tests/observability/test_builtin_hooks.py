@@ -57,12 +57,12 @@ async def test_logging_hooks_log_runs_notes_groups_and_failures(
     with caplog.at_level(logging.INFO, logger="cadence"), pytest.raises(NoteError):
         await cadence.run()
     messages = [r.getMessage() for r in caplog.records if r.name == "cadence"]
-    assert messages[0] == "[checkout] started"
-    assert "  -> fetch [load#0]" in messages
-    assert "  -> price [load#1]" in messages
-    assert any(m.startswith("  ok load (") for m in messages)
-    assert any(m.startswith("  x pay failed after") and "declined" in m for m in messages)
-    assert messages[-1].startswith("[checkout] failed after")
+    assert messages[0] == "[checkout] Starting cadence"
+    assert "  \u2192 fetch [load#0]" in messages
+    assert "  \u2192 price [load#1]" in messages
+    assert any(m.startswith("  \u2713 load (") for m in messages)
+    assert any(m.startswith("  \u2717 pay failed after") and "declined" in m for m in messages)
+    assert messages[-1].startswith("[checkout] Cadence failed after")
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2
     assert errors[0].note_name == "pay"  # type: ignore[attr-defined]
@@ -99,6 +99,26 @@ async def test_logging_hooks_silent_when_logger_disabled(
     assert [r for r in caplog.records if r.name == "quiet.logger"] == []
 
 
+async def test_logging_hooks_see_a_level_change_from_the_next_run_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The INFO check is made when a run starts; failures are checked at each failure."""
+    name = "switch.logger"
+    cadence = Cadence("s", Order()).with_hooks(LoggingHooks(name)).then("f", fetch)
+    logger = logging.getLogger(name)
+    try:
+        logger.setLevel(logging.WARNING)
+        with caplog.at_level(logging.DEBUG):
+            await cadence.run()
+            assert [r for r in caplog.records if r.name == name] == []
+            logger.setLevel(logging.INFO)
+            await cadence.run()
+    finally:
+        logger.setLevel(logging.NOTSET)
+    messages = [r.getMessage() for r in caplog.records if r.name == name]
+    assert messages[:2] == ["[s] Starting cadence", "  \u2192 f"] and len(messages) == 4
+
+
 async def test_timing_hooks_report_every_note_of_the_last_run() -> None:
     """TimingHooks keeps each step and task of the last run and formats a report."""
     timing = TimingHooks()
@@ -119,7 +139,7 @@ async def test_timing_hooks_report_every_note_of_the_last_run() -> None:
     assert set(timing.note_times) == {"fetch", "price", "both"}
     assert timing.total_duration >= sum(t.duration for t in timing.timings if t.group is None)
     report = timing.get_report()
-    assert report.splitlines()[0] == "=== Timing report: checkout ==="
+    assert report.splitlines()[0] == "=== Timing Report: checkout ==="
     assert "    price" in report
     assert report.splitlines()[-1].lstrip().startswith("TOTAL")
 

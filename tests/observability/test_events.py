@@ -80,7 +80,7 @@ async def test_seed_example_listeners() -> None:
     with pytest.raises(NoteError):
         await cadence.run()
     assert done == ["validate done in 0.00s"]
-    assert failed and failed[0].startswith("checkout failed: [NOTE_FAILED]")
+    assert failed and failed[0].startswith("checkout failed: [NOTE_ERROR]")
     assert [e.event_type for e in audit] == [
         CADENCE_STARTED,
         NOTE_STARTED,
@@ -271,3 +271,86 @@ async def test_cancelled_run_closes_its_open_note() -> None:
         (CADENCE_FAILED, None),
     ]
     assert isinstance(events[2].error, asyncio.CancelledError)
+
+
+async def test_records_are_built_only_for_event_types_with_a_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An emitter listening only for cadence.completed builds no note record at all."""
+    import cadence.events as events_module
+
+    built: list[type] = []
+    real_blank = events_module._blank
+
+    def counting_blank(cls: type) -> object:
+        built.append(cls)
+        return real_blank(cls)
+
+    monkeypatch.setattr(events_module, "_blank", counting_blank)
+    ends: list[CadenceEvent] = []
+    only_ends = EventEmitter().on(CADENCE_COMPLETED, ends.append)
+    cadence = Cadence("c", Order()).with_hooks(only_ends).then("v", validate).then("c2", charge)
+    await cadence.run()
+    assert built == [] and [e.event_type for e in ends] == [CADENCE_COMPLETED]
+    every = EventEmitter().on(NOTE_COMPLETED, lambda e: None)
+    await Cadence("c", Order()).with_hooks(every).then("v", validate).then("c2", charge).run()
+    assert len(built) == 2  # one note.completed per step, no note.started
+
+
+async def test_emitter_hooks_can_be_awaited_like_coroutines() -> None:
+    """Code that awaits the emitter's hook methods directly (as 0.7.2 allowed) still works."""
+    events: list[CadenceEvent] = []
+    emitter = EventEmitter().on("*", events.append)
+    await emitter.before_cadence("manual", None)
+    await emitter.before_note("step", None)
+    await emitter.after_note("step", None, 0.5)
+    await emitter.after_cadence("manual", None, 1.0)
+    assert [(e.event_type, e.note_name) for e in events] == [
+        (CADENCE_STARTED, None),
+        (NOTE_STARTED, "step"),
+        (NOTE_COMPLETED, "step"),
+        (CADENCE_COMPLETED, None),
+    ]
+    assert {e.run_key for e in events} == {events[0].run_key} and events[2].duration == 0.5
+
+
+async def test_async_listener_before_a_sync_one_keeps_the_order() -> None:
+    """An async listener registered first is awaited before the next listener is called."""
+    order: list[str] = []
+
+    async def slow(event: CadenceEvent) -> None:
+        await asyncio.sleep(0)
+        order.append(f"slow {event.event_type}")
+
+    def quick(event: CadenceEvent) -> None:
+        order.append(f"quick {event.event_type}")
+
+    emitter = EventEmitter().on(NOTE_COMPLETED, slow).on("*", quick)
+    await Cadence("c", Order()).with_hooks(emitter).then("v", validate).run()
+    assert order == [
+        f"quick {CADENCE_STARTED}",
+        f"quick {NOTE_STARTED}",
+        f"slow {NOTE_COMPLETED}",
+        f"quick {NOTE_COMPLETED}",
+        f"quick {CADENCE_COMPLETED}",
+    ]
+
+
+async def test_timestamps_are_wall_clock_and_follow_the_monotonic_clock() -> None:
+    """Within a run, timestamp - monotonic is one constant, and timestamps are wall-clock."""
+    import time
+
+    events: list[CadenceEvent] = []
+    before = time.time()
+    cadence = (
+        Cadence("c", Order())
+        .with_hooks(EventEmitter().on("*", events.append))
+        .then("v", validate)
+        .sync("g", [add_item, charge])
+    )
+    await cadence.run()
+    after = time.time()
+    offsets = [e.timestamp - e.monotonic for e in events]
+    assert max(offsets) - min(offsets) < 1e-5  # one offset, up to float rounding
+    assert all(before - 0.01 <= e.timestamp <= after + 0.01 for e in events)
+    assert [e.monotonic for e in events] == sorted(e.monotonic for e in events)

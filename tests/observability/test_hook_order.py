@@ -275,3 +275,87 @@ async def test_hooks_on_parent_and_child_are_called_once(recorder: Recorder) -> 
     await cadence.run()
     assert recorder.calls.count(("before_note", "k")) == 1
     assert recorder.calls.count(("before_cadence", "kid")) == 1
+
+
+class PlainHooks(CadenceHooks):
+    """Hook methods written as plain functions; one of them returns an awaitable."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def before_note(self, note_name: str, score: Any) -> None:  # type: ignore[override]
+        self.calls.append(f"before {note_name}")
+
+    def after_note(  # type: ignore[override]
+        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> Any:
+        async def later() -> None:
+            await asyncio.sleep(0)
+            self.calls.append(f"after {note_name}")
+
+        return later()
+
+
+async def test_plain_hook_methods_are_called_and_their_awaitables_awaited() -> None:
+    """A hook method may be a plain function; an awaitable it returns is awaited in order."""
+    hooks = PlainHooks()
+    await Cadence("p", Order()).with_hooks(hooks).then("a", add_a).sync("g", [add_b]).run()
+    assert hooks.calls == [
+        "before a",
+        "after a",
+        "before g",
+        "before add_b",
+        "after add_b",
+        "after g",
+    ]
+
+
+async def test_a_lone_failing_hook_is_logged_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With one hooks object (called without the fan-out), its failures are isolated too."""
+    score = Order()
+    with caplog.at_level(logging.ERROR, logger="cadence.hooks"):
+        await Cadence("h", score).with_hooks(Broken()).then("a", add_a).then("b", add_b).run()
+    assert score.items == ["a", "b"]
+    failed = [r.getMessage() for r in caplog.records]
+    assert failed.count("hook Broken.before_note failed; the run continues") == 2
+    assert failed.count("hook Broken.after_cadence failed; the run continues") == 1
+
+
+async def test_a_step_cancelled_mid_run_gets_its_after_note(recorder: Recorder) -> None:
+    """Cancelling a run inside a step reports after_note with the CancelledError, then the end."""
+    started = asyncio.Event()
+
+    async def hang(score: Order) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.ensure_future(
+        Cadence("x", Order()).with_hooks(recorder).then("hang", hang).run()
+    )
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert recorder.calls == [
+        ("before_cadence", "x"),
+        ("before_note", "hang"),
+        ("after_note", "hang", "CancelledError"),
+        ("after_cadence", "x", "CancelledError"),
+    ]
+
+
+async def test_each_step_sees_its_own_note_in_current_note(recorder: Recorder) -> None:
+    """Inside each sequential step, current_note() names that step and holds its score."""
+    from cadence import current_note
+
+    seen: list[tuple[str, bool]] = []
+
+    def look(score: Order) -> None:
+        scope = current_note()
+        assert scope is not None
+        seen.append((scope.note_name, scope.score is score))
+
+    await Cadence("s", Order()).with_hooks(recorder).then("one", look).then("two", look).run()
+    assert seen == [("one", True), ("two", True)]

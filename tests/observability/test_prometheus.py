@@ -104,7 +104,7 @@ async def test_scraped_values_count_runs_failures_retries_and_open_breakers() ->
     data = scrape(registry)
     assert data["shop_cadence_runs_total"] == {(("cadence", "checkout"),): 2.0}
     assert data["shop_cadence_failures_total"] == {
-        (("cadence", "checkout"), ("code", "NOTE_FAILED")): 1.0,
+        (("cadence", "checkout"), ("code", "NOTE_ERROR")): 1.0,
         (("cadence", "checkout"), ("code", "CIRCUIT_OPEN")): 1.0,
     }
     assert data["shop_note_retries_total"] == {(("cadence", "checkout"), ("note", "flaky")): 1.0}
@@ -196,4 +196,4 @@ async def test_failures_inside_sync_groups_are_labelled_with_the_task() -> None:
         await cadence.run()
     failures = scrape(registry)["g_note_failures_total"]
     assert failures[(("cadence", "c"), ("code", "ValueError"), ("note", "boom"))] == 1.0
-    assert failures[(("cadence", "c"), ("code", "PARALLEL_NOTE_FAILED"), ("note", "grp"))] == 1.0
+    assert failures[(("cadence", "c"), ("code", "PARALLEL_NOTE_ERROR"), ("note", "grp"))] == 1.0

@@ -32,7 +32,7 @@ async def test_seed_logging_and_timing_hooks(caplog: pytest.LogCaptureFixture) -
     with caplog.at_level(logging.INFO, logger="cadence"):
         result = await cadence.run()
     assert result.done == 1
-    assert "[monitored] started" in caplog.messages
+    assert "[monitored] Starting cadence" in caplog.messages
 
 
 async def test_seed_custom_hooks(capsys: pytest.CaptureFixture[str]) -> None:

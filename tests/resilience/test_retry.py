@@ -12,7 +12,7 @@ import pytest
 
 from cadence import Cadence, CadenceHooks, Score, note
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, Skip
-from cadence.resilience import Retry, RetryEvent, abandoned_threads, retry
+from cadence.resilience import PendingRetry, Retry, RetryEvent, abandoned_threads, retry
 from cadence.testing import FakeClock
 
 
@@ -185,10 +185,10 @@ async def test_deadline_skips_a_pointless_last_sleep(clock: FakeClock) -> None:
 
 
 async def test_on_retry_callback_gets_events(clock: FakeClock) -> None:
-    """on_retry receives a RetryEvent before each wait, sync or async."""
-    events: list[RetryEvent] = []
+    """on_retry receives a PendingRetry before each wait, sync or async."""
+    events: list[PendingRetry] = []
 
-    async def record(event: RetryEvent) -> None:
+    async def record(event: PendingRetry) -> None:
         events.append(event)
 
     _, fn = failing(2)
@@ -293,3 +293,8 @@ def test_sync_deadline_stops_a_blocking_attempt() -> None:
         give_up = time.monotonic() + 5
         while abandoned_threads() and time.monotonic() < give_up:
             time.sleep(0.01)
+
+
+def test_the_former_name_of_pending_retry_is_an_alias() -> None:
+    """cadence.resilience.RetryEvent, the former name, is PendingRetry itself."""
+    assert RetryEvent is PendingRetry

@@ -17,8 +17,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from cadence._track import NoteFrame, RunFrame, Tracker
-from cadence.hooks import CadenceHooks
+from cadence._observe._base import CadenceHooks
+from cadence._observe._track import NoteFrame, RunFrame, Tracker
 
 __all__ = ["TracingHooks", "load_otel"]
 

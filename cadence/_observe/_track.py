@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadence.hooks import note_scope
+from cadence._context import current_note
 
 __all__ = ["NoteFrame", "RunFrame", "Tracker"]
 
@@ -45,6 +45,9 @@ class RunFrame:
     parent: NoteFrame | None = None
     run_id: str | None = None
     data: dict[Any, Any] = field(default_factory=dict)
+    wall_offset: float = 0.0
+    """``time.time() - time.perf_counter()`` when the run started: a reading of the monotonic
+    clock plus this is the wall-clock time, without a second clock call per event."""
 
 
 @dataclass(slots=True, eq=False)
@@ -65,14 +68,33 @@ Frame = RunFrame | NoteFrame
 class Tracker:
     """A per-observer stack of run and note frames, kept in a ``ContextVar``."""
 
-    __slots__ = ("_var",)
+    __slots__ = ("_closed", "_var", "frames")
 
     def __init__(self, owner: str) -> None:
         self._var: ContextVar[tuple[Frame, ...]] = ContextVar(f"cadence_track_{owner}", default=())
+        self.frames = self._var
+        """The stack itself, for observers on a hot path (read it, never set it)."""
+        self._closed: ContextVar[str | None] = ContextVar(f"cadence_closed_{owner}", default=None)
+
+    def just_closed(self, cadence_name: str) -> bool:
+        """Whether the last run popped in this context was ``cadence_name`` (asked once).
+
+        A hooks object that is also given to ``with_reporter`` gets the run's reported total
+        after its own ``after_cadence``; this tells it that the hooks already recorded the run.
+        """
+        if self._closed.get() != cadence_name:
+            return False
+        self._closed.set(None)
+        return True
 
     def run(self) -> RunFrame | None:
         """The innermost run in this context."""
-        for frame in reversed(self._var.get()):
+        stack = self._var.get()
+        if stack:
+            top = stack[-1]
+            if type(top) is RunFrame:  # the usual case for observers that keep no note frames
+                return top
+        for frame in reversed(stack):
             if type(frame) is RunFrame:
                 return frame
         return None
@@ -100,17 +122,19 @@ class Tracker:
             elif type(frame) is RunFrame:
                 parent_run = frame
                 break
+        started = time.perf_counter()
         if parent_run is None:
-            run = RunFrame(new_run_key(), cadence_name, 0, time.perf_counter())
+            run = RunFrame(new_run_key(), cadence_name, 0, started)
         else:
             run = RunFrame(
                 parent_run.key,
                 cadence_name,
                 parent_run.depth + 1,
-                time.perf_counter(),
+                started,
                 parent_note,
                 parent_run.run_id,
             )
+        run.wall_offset = time.time() - started
         self._var.set((*stack, run))
         return run
 
@@ -125,31 +149,38 @@ class Tracker:
             frame = stack[i]
             if type(frame) is RunFrame and frame.cadence_name == cadence_name:
                 self._var.set(stack[:i])
+                self._closed.set(cadence_name)
                 leftovers = [f for f in stack[i + 1 :] if type(f) is NoteFrame]
                 return frame, leftovers
         return None, []
 
     def enter_note(self, note_name: str, payload: Any = None) -> NoteFrame:
         """Push a note frame for ``note_name``, with its group and index from the runner."""
-        stack = self._var.get()
-        run = None
-        for frame in reversed(stack):
-            if type(frame) is RunFrame:
-                run = frame
-                break
-        scope = note_scope()
-        group = index = None
+        var = self._var
+        stack = var.get()
+        # The innermost run is the top frame (a step) or the top note's run (a group task).
+        top = stack[-1] if stack else None
+        run = top if isinstance(top, RunFrame) else top.run if top is not None else None
+        scope = current_note()
         if scope is not None and scope.note_name == note_name:
-            group, index = scope.group, scope.task_index
+            group = scope.group
+            index = scope.task_index
             if run is not None and run.run_id is None:
                 run.run_id = scope.run_id
+        else:
+            group = index = None
         note = NoteFrame(note_name, run, group, index, time.perf_counter(), payload)
-        self._var.set((*stack, note))
+        var.set((*stack, note))
         return note
 
     def exit_note(self, note_name: str) -> NoteFrame | None:
         """Pop the innermost note named ``note_name`` (and anything left open above it)."""
         stack = self._var.get()
+        if stack:
+            top = stack[-1]
+            if type(top) is NoteFrame and top.name == note_name:  # the usual case
+                self._var.set(stack[:-1])
+                return top
         for i in range(len(stack) - 1, -1, -1):
             frame = stack[i]
             if type(frame) is NoteFrame and frame.name == note_name:

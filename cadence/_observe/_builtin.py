@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from cadence._tracing import TracingHooks
-from cadence._track import Tracker
-from cadence.hooks import CadenceHooks, note_scope
+from cadence._context import current_note
+from cadence._observe._base import DONE, CadenceHooks
+from cadence._observe._tracing import TracingHooks
+from cadence._observe._track import Tracker
 
 __all__ = [
     "DebugHooks",
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def _where() -> str:
-    scope = note_scope()
+    scope = current_note()
     if scope is None or scope.group is None:
         return ""
     if scope.task_index is None:
@@ -36,46 +37,66 @@ def _where() -> str:
     return f" [{scope.group}#{scope.task_index}]"
 
 
+def _level(value: int | str, option: str) -> int:
+    if isinstance(value, str):
+        levels = logging.getLevelNamesMapping()
+        if value.upper() not in levels:
+            raise ValueError(f"LoggingHooks({option}=...): unknown level {value!r}; e.g. 'INFO'")
+        return levels[value.upper()]
+    return value
+
+
 class LoggingHooks(CadenceHooks):
     """Log each run, step, task and retry through the standard ``logging`` module.
 
     Records carry ``extra`` fields (``cadence_name``, ``note_name``, ``duration``) for
-    structured log handlers. When the logger is disabled for ``level`` the hooks return at once.
+    structured log handlers. Whether the logger is enabled for ``level`` is looked up when a
+    run starts, so with logging off a step costs two plain calls that return at once (a level
+    changed mid-run applies from the next run on). Failures are checked against
+    ``error_level`` each time.
 
     Args:
         logger_name: Logger to write to.
-        level: Level of start and completion records.
+        level: Level of start and completion records (an ``int`` or a name like ``"INFO"``).
         error_level: Level of failure records (retries log at ``WARNING``).
     """
 
     def __init__(
         self,
         logger_name: str = "cadence",
-        *,
-        level: int = logging.INFO,
-        error_level: int = logging.ERROR,
+        level: int | str = logging.INFO,
+        error_level: int | str = logging.ERROR,
     ) -> None:
         self.logger = logging.getLogger(logger_name)
-        self.level = level
-        self.error_level = error_level
+        self.level = _level(level, "level")
+        self.error_level = _level(error_level, "error_level")
+        self._on = self.logger.isEnabledFor(self.level)
 
-    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+    # Plain methods, so the runner awaits nothing for them. They return DONE, which code that
+    # awaits them (as it would the coroutines of CadenceHooks) accepts.
+
+    def before_cadence(self, cadence_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Log the start of a run."""
-        if self.logger.isEnabledFor(self.level):
+        self._on = on = self.logger.isEnabledFor(self.level)
+        if on:
             self.logger.log(
-                self.level, "[%s] started", cadence_name, extra={"cadence_name": cadence_name}
+                self.level,
+                "[%s] Starting cadence",
+                cadence_name,
+                extra={"cadence_name": cadence_name},
             )
+        return DONE
 
-    async def after_cadence(
+    def after_cadence(  # type: ignore[override]
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log the end of a run, at ``error_level`` when it failed."""
         extra = {"cadence_name": cadence_name, "duration": duration}
         if error is not None:
             if self.logger.isEnabledFor(self.error_level):
                 self.logger.log(
                     self.error_level,
-                    "[%s] failed after %.3fs: %s",
+                    "[%s] Cadence failed after %.3fs: %s",
                     cadence_name,
                     duration,
                     error,
@@ -83,37 +104,45 @@ class LoggingHooks(CadenceHooks):
                 )
         elif self.logger.isEnabledFor(self.level):
             self.logger.log(
-                self.level, "[%s] completed in %.3fs", cadence_name, duration, extra=extra
+                self.level, "[%s] Cadence completed in %.3fs", cadence_name, duration, extra=extra
             )
+        return DONE
 
-    async def before_note(self, note_name: str, score: Any) -> None:
+    def before_note(self, note_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Log that a step or task started (with its group)."""
-        if self.logger.isEnabledFor(self.level):
+        if self._on:
             self.logger.log(
-                self.level, "  -> %s%s", note_name, _where(), extra={"note_name": note_name}
+                self.level, "  \u2192 %s%s", note_name, _where(), extra={"note_name": note_name}
             )
+        return DONE
 
-    async def after_note(
+    def after_note(  # type: ignore[override]
         self, note_name: str, score: Any, duration: float, error: BaseException | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log that a step or task ended, at ``error_level`` when it failed."""
-        extra = {"note_name": note_name, "duration": duration}
         if error is not None:
             if self.logger.isEnabledFor(self.error_level):
                 self.logger.log(
                     self.error_level,
-                    "  x %s failed after %.3fs: %s",
+                    "  \u2717 %s failed after %.3fs: %s",
                     note_name,
                     duration,
                     error,
-                    extra=extra,
+                    extra={"note_name": note_name, "duration": duration},
                 )
-        elif self.logger.isEnabledFor(self.level):
-            self.logger.log(self.level, "  ok %s (%.3fs)", note_name, duration, extra=extra)
+        elif self._on:
+            self.logger.log(
+                self.level,
+                "  \u2713 %s (%.3fs)",
+                note_name,
+                duration,
+                extra={"note_name": note_name, "duration": duration},
+            )
+        return DONE
 
-    async def on_retry(
+    def on_retry(  # type: ignore[override]
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
-    ) -> None:
+    ) -> Awaitable[None]:
         """Log a retry at ``WARNING``."""
         if self.logger.isEnabledFor(logging.WARNING):
             self.logger.warning(
@@ -125,6 +154,7 @@ class LoggingHooks(CadenceHooks):
                 error,
                 extra={"note_name": note_name, "attempt": attempt},
             )
+        return DONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +241,14 @@ class TimingHooks(CadenceHooks):
 
     def get_report(self) -> str:
         """A plain-text table of the last run: seconds and share of the total per note."""
-        lines = [f"=== Timing report: {self._cadence_name or '(no run yet)'} ==="]
+        lines = [f"=== Timing Report: {self._cadence_name or '(no run yet)'} ==="]
         width = max((len(t.name) + 2 * t.depth for t in self._timings), default=5)
         for t in self._timings:
             share = t.duration / self._total * 100 if self._total > 0 else 0.0
             label = "  " * t.depth + t.name
             flag = "  FAILED" if t.failed else ""
             lines.append(f"  {label:<{width}}  {t.duration:8.4f}s  {share:5.1f}%{flag}")
-        lines.append(f"  {'TOTAL':<{width}}  {self._total:8.4f}s")
+        lines.append(f"  {'TOTAL:':<{width}}  {self._total:8.4f}s")
         return "\n".join(lines)
 
 
@@ -321,16 +351,23 @@ class DebugHooks(CadenceHooks):
     """Print each note with the score fields it changed, for following a run by eye.
 
     Args:
-        stream: Where to write (default ``sys.stderr``).
         show_score: Also print the full score when a run starts and ends.
+        show_timing: Print how long each note and the run took.
+        stream: Where to write (default ``sys.stderr``).
         max_repr: Truncate each value's ``repr`` to this many characters.
     """
 
     def __init__(
-        self, *, stream: IO[str] | None = None, show_score: bool = True, max_repr: int = 80
+        self,
+        show_score: bool = True,
+        show_timing: bool = True,
+        *,
+        stream: IO[str] | None = None,
+        max_repr: int = 80,
     ) -> None:
         self._stream = stream
         self._show_score = show_score
+        self._show_timing = show_timing
         self._max_repr = max_repr
         self._tracker = Tracker(f"debug_{id(self):x}")
 
@@ -352,7 +389,8 @@ class DebugHooks(CadenceHooks):
         run, _ = self._tracker.exit_run(cadence_name)
         pad = "  " * (run.depth if run else 0)
         status = f"FAILED: {error!r}" if error is not None else "done"
-        self._write(f"{pad}[{cadence_name}] {status} in {duration * 1000:.2f} ms")
+        took = f" in {duration * 1000:.2f} ms" if self._show_timing else ""
+        self._write(f"{pad}[{cadence_name}] {status}{took}")
         if self._show_score:
             self._write(f"{pad}  score: {_snapshot(score, self._max_repr)}")
 
@@ -370,12 +408,14 @@ class DebugHooks(CadenceHooks):
         depth = (note.run.depth if note and note.run else 0) + bool(note and note.group)
         pad = "  " * depth
         if error is not None:
-            self._write(f"{pad}  x {note_name} failed after {duration * 1000:.2f} ms: {error!r}")
+            took = f" after {duration * 1000:.2f} ms" if self._show_timing else ""
+            self._write(f"{pad}  x {note_name} failed{took}: {error!r}")
             return
         before: dict[str, str] = note.payload if note is not None else {}
         after = _snapshot(score, self._max_repr)
         changed = {k: v for k, v in after.items() if before.get(k) != v}
-        self._write(f"{pad}  ok {note_name} ({duration * 1000:.2f} ms) changed: {changed or '{}'}")
+        took = f" ({duration * 1000:.2f} ms)" if self._show_timing else ""
+        self._write(f"{pad}  ok {note_name}{took} changed: {changed or '{}'}")
 
     async def on_retry(
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException

@@ -1,0 +1,87 @@
+"""Reporters are hooks: ``Reporter`` turns ``after_note``/``after_cadence`` into ``report()`` calls.
+
+A reporter receives ``report(note_name, seconds, score)`` after each step that completed and
+once more with ``"<cadence>:TOTAL"`` when the run ends (also when it failed). Tasks inside a
+group are not reported separately (their step is). ``Cadence.with_reporter(fn)`` wraps a plain
+callable in a :class:`CallableReporter` bound to that cadence, so only its own steps reach
+``fn``; a ``Reporter`` attached with ``with_hooks`` also reports child cadences' steps.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from cadence._context import current_note
+from cadence._observe._base import CadenceHooks
+
+__all__ = ["TOTAL_SUFFIX", "CallableReporter", "Reporter"]
+
+logger = logging.getLogger("cadence.reporters")
+
+TOTAL_SUFFIX = ":TOTAL"
+
+
+class Reporter(CadenceHooks):
+    """Base class of reporters: override :meth:`report` (sync or async).
+
+    Args:
+        cadence_name: Report only the steps and the total of the cadence with this name
+            (``None``: of every cadence the reporter is attached to, child cadences included).
+    """
+
+    def __init__(self, *, cadence_name: str | None = None) -> None:
+        self.cadence_name = cadence_name
+
+    def report(self, note_name: str, elapsed: float, score: Any) -> Any:
+        """Receive one step's time, or the run's as ``"<cadence>:TOTAL"``."""
+        raise NotImplementedError(f"{type(self).__name__} must define report()")
+
+    def __call__(self, note_name: str, elapsed: float, score: Any) -> Any:
+        """A reporter is also a reporter callable: ``with_reporter(ConsoleReporter())``."""
+        return self.report(note_name, elapsed, score)
+
+    async def _deliver(self, note_name: str, elapsed: float, score: Any) -> None:
+        try:
+            result = self.report(note_name, elapsed, score)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("reporter %r failed for %s; the run continues", self, note_name)
+
+    async def after_note(
+        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        """Report a top-level step that completed."""
+        if error is not None:
+            return
+        scope = current_note()
+        if scope is None or scope.group is not None:
+            return
+        if self.cadence_name is not None and scope.cadence_name != self.cadence_name:
+            return
+        await self._deliver(note_name, duration, score)
+
+    async def after_cadence(
+        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        """Report the run's total as ``"<cadence>:TOTAL"``."""
+        if self.cadence_name is None or cadence_name == self.cadence_name:
+            await self._deliver(f"{cadence_name}{TOTAL_SUFFIX}", duration, score)
+
+
+class CallableReporter(Reporter):
+    """A plain ``reporter(note_name, seconds, score)`` callable as a reporter (``with_reporter``)."""
+
+    def __init__(self, fn: Callable[[str, float, Any], Any], *, cadence_name: str | None) -> None:
+        super().__init__(cadence_name=cadence_name)
+        self.fn = fn
+
+    def report(self, note_name: str, elapsed: float, score: Any) -> Any:
+        """Call the wrapped function."""
+        return self.fn(note_name, elapsed, score)
+
+    def __repr__(self) -> str:
+        return f"CallableReporter({self.fn!r})"
