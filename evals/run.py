@@ -67,6 +67,25 @@ def _prepare(path: Path, *, fresh: bool) -> set[str]:
     return {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
 
 
+def balanced(tasks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tasks`` in round-robin order over their groups, so that the first N are a balanced
+    sample: a group is a pattern, or for free-form tasks (one pattern) the domain in the id
+    (``holdout-f-vet-01`` -> ``holdout-f-vet``). Within a group the file's order is kept."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        key = task["pattern"]
+        if key == "freeform":
+            key = task["id"].rsplit("-", 1)[0]
+        groups.setdefault(key, []).append(task)
+    ordered: list[dict[str, Any]] = []
+    queues = list(groups.values())
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
 def _append(path: Path, row: dict[str, Any]) -> None:
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")
@@ -85,7 +104,8 @@ async def run_eval(
     tasks_path: Path = TASKS,
 ) -> None:
     """Measure ``model`` on the dataset in each mode, appending rows to ``out``."""
-    tasks = load_tasks(tasks_path)[:limit] if limit else load_tasks(tasks_path)
+    tasks = balanced(load_tasks(tasks_path))
+    tasks = tasks[:limit] if limit else tasks
     name = label or model.name
     for mode in modes:
         path = out / f"{name}__{mode}.jsonl"
@@ -249,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--model", action="append", default=[], help=f"local weights name, GGUF path, or {PROVIDER}"
     )
     p.add_argument("--modes", default="plan", help="comma list of plan,bare,text,grammar,json")
-    p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    p.add_argument(
+        "--limit", type=int, default=None, help="only the first N tasks (round-robin order)"
+    )
     p.add_argument("--max-repairs", type=int, default=2)
     p.add_argument("--max-tokens", type=int, default=600)
     p.add_argument("--n-ctx", type=int, default=4096)

@@ -75,6 +75,16 @@ async def test_runner_resumes_where_it_stopped(tmp_path):
     assert len((tmp_path / "oracle__text.jsonl").read_text().splitlines()) == 3
 
 
+def test_a_partial_run_is_a_balanced_sample():
+    """The runner's order is round-robin over patterns (free-form tasks over their domains)."""
+    tasks = [
+        {"id": f"w-{d}-{p}", "pattern": p} for p in ("sequence", "sync", "split") for d in "ab"
+    ] + [{"id": f"f-{d}-0{n}", "pattern": "freeform"} for d in ("vet", "pay") for n in (1, 2)]
+    order = [t["id"] for t in runner.balanced(tasks)]
+    assert order[:5] == ["w-a-sequence", "w-a-sync", "w-a-split", "f-vet-01", "f-pay-01"]
+    assert sorted(order) == sorted(t["id"] for t in tasks)
+
+
 async def test_failed_generation_is_recorded_not_raised():
     """A model answering nonsense yields a row with valid=False and its error codes."""
     model = FunctionModel(lambda r: "I cannot do that.", name="refuser")
