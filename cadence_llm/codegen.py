@@ -7,13 +7,18 @@ text into a runnable ``Cadence`` with :func:`cadence.validate.build`. The model'
 passed to ``exec``, ``eval`` or ``compile``: whatever it writes, the worst outcome is a
 rejection.
 
-Three ways to ask (``mode``):
+Ways to ask (``mode``):
 
+- ``"plan"`` (default): a JSON plan, one object per step (the task's words it covers, its kind,
+  the registry names in its slots; :mod:`cadence_llm._plan`), decoded under a GBNF grammar
+  narrowed to the registry on llama.cpp or under the provider's structured output (JSON
+  schema), and rendered by the library to composition text.
 - ``"text"``: free text; the composition is taken from the answer's code block.
-- ``"grammar"``: decoding constrained by a GBNF grammar narrowed to the registry's names (models
-  that honour a ``grammar`` request field: :class:`~cadence_llm.models.local.LocalModel`, and
-  llama.cpp servers through ``OpenAICompatModel``).
-- ``"json"``: a JSON plan under the provider's structured-output mode, rendered to a composition.
+- ``"grammar"``: composition text constrained by a GBNF grammar narrowed to the registry's
+  names (models that honour a ``grammar`` request field: :class:`~cadence_llm.models.local
+  .LocalModel`, and llama.cpp servers through ``OpenAICompatModel``).
+- ``"json"``: a plan under the provider's structured output (``"plan"`` with
+  ``constrain="schema"``).
 
 :func:`generate_scaffold` writes a whole module (score, notes, cadence) for a person to review;
 it is checked in module mode and never imported or run by us.
@@ -21,23 +26,28 @@ it is checked in module mode and never imported or run by us.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import re
 import time
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from cadence import Cadence
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import CODES, Diagnostic, Ref, build, check_source, parse_composition
-from cadence_llm import _derive, _grounding, _prompts
+from cadence.validate import CODES, Diagnostic, build, check_source, parse_composition
+from cadence_llm import _anchor, _derive, _grounding, _plan, _prompts
+from cadence_llm._anchor import Resume
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, docs_of, roles_of
 from cadence_llm.messages import (
     AssistantMessage,
     Message,
     ModelRequest,
+    ModelResponse,
     ResponseFormat,
     SystemMessage,
     Usage,
@@ -50,21 +60,32 @@ __all__ = [
     "Answer",
     "Attempt",
     "CodegenError",
+    "Constrain",
     "Generation",
     "Mode",
     "check_answer",
     "generate_cadence",
     "generate_scaffold",
     "grammar_for",
+    "plan_grammar_for",
     "plan_schema_for",
     "source_to_plan",
+    "unique_step_names",
 ]
 
-Mode = Literal["text", "grammar", "json"]
-#: The task-grounding warnings (CAD7xx in the shared code table).
-GROUNDING_CODES = frozenset(code for code in CODES if code.startswith("CAD7"))
+Mode = Literal["plan", "text", "grammar", "json"]
+Constrain = Literal["auto", "grammar", "schema", "none"]
+#: The task-grounding warnings (the CAD7xx warnings of the shared code table; ``CAD705``, a
+#: renamed step, is a note).
+GROUNDING_CODES = frozenset(
+    code
+    for code, (_, severity) in CODES.items()
+    if code.startswith("CAD7") and severity == "warning"
+)
 _STOP = {"text": ("\n```\n",)}
-MODES: tuple[str, ...] = ("text", "grammar", "json")
+MODES: tuple[str, ...] = ("plan", "text", "grammar", "json")
+CONSTRAINTS: tuple[str, ...] = ("auto", "grammar", "schema", "none")
+_PLAN_MODES = ("plan", "json")
 
 
 class CodegenError(CadenceError):
@@ -171,26 +192,39 @@ def grammar_for(
     *,
     roles: Mapping[str, str] | None = None,
     task: str | None = None,
-    resume: _derive.Resume | None = None,
+    resume: Resume | None = None,
 ) -> str:
-    """The GBNF grammar narrowed to ``registry``: only its names, each in its role's slots.
+    """The GBNF grammar for compositions narrowed to ``registry``: its names, each in its
+    role's slots.
 
-    With ``task``, the step comments must quote the task in order, every word once: a step is
-    one clause (or several) of the task, and the cadence ends with the task. ``resume``
-    re-decodes one step of such an answer (used by the repair rounds).
+    With ``task``, the comment above each call is a run of the task's words, in order (see
+    :mod:`cadence_llm._anchor`). ``resume`` writes one step of such an answer again.
     """
     return _derive.gbnf(names=roles_of(registry, roles), task=task, resume=resume)
+
+
+def plan_grammar_for(
+    registry: Mapping[str, Any],
+    *,
+    roles: Mapping[str, str] | None = None,
+    task: str | None = None,
+    resume: Resume | None = None,
+) -> str:
+    """The GBNF grammar for JSON plans narrowed to ``registry`` (the default mode's grammar
+    on llama.cpp). With ``task``, each step's ``covers`` is a run of the task's words."""
+    return _derive.plan_gbnf(names=roles_of(registry, roles), task=task, resume=resume)
 
 
 def plan_schema_for(
     registry: Mapping[str, Any], *, roles: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The JSON plan schema narrowed to ``registry`` (names as enums per role)."""
-    return _derive.plan_schema(names=roles_of(registry, roles))
+    """The JSON schema of a plan narrowed to ``registry`` (names as enums per role), for
+    providers' structured output."""
+    return _plan.plan_schema(names=roles_of(registry, roles))
 
 
 def source_to_plan(source: str) -> dict[str, Any]:
-    """The JSON plan of an accepted composition (the inverse of the JSON mode's rendering).
+    """The plan of an accepted composition (the inverse of rendering a plan).
 
     Raises:
         ValidationError: ``source`` is not an accepted composition.
@@ -198,18 +232,7 @@ def source_to_plan(source: str) -> dict[str, Any]:
     comp, diags = parse_composition(source, None)
     if comp is None:
         raise ValidationError("not an accepted composition", diags)
-    steps = []
-    for spec in comp.steps:
-        step: dict[str, Any] = {"method": spec.method}
-        for key, value in spec.args.items():
-            if isinstance(value, tuple):
-                step[key] = [ref.name for ref in value if ref is not None]
-            elif isinstance(value, Ref):
-                step[key] = value.name
-            else:
-                step[key] = value
-        steps.append(step)
-    return {"name": comp.name, "steps": steps}
+    return _plan.source_to_plan(source)
 
 
 # -- checking one answer ------------------------------------------------------------------------
@@ -219,27 +242,106 @@ def _problem(message: str, hint: str) -> Diagnostic:
     return Diagnostic("CAD001", "error", 1, 0, message, hint)
 
 
+def _cut_off(
+    response: ModelResponse, max_tokens: int, diags: Sequence[Diagnostic]
+) -> list[Diagnostic]:
+    """``diags``, led by a plain explanation when an invalid answer was cut off by a limit.
+
+    A model that runs into ``max_tokens`` or its context window stops mid-answer; the syntax
+    error that follows would otherwise hide the cause.
+    """
+    if response.finish_reason != "length" or not any(d.is_error for d in diags):
+        return list(diags)
+    used = response.usage.input_tokens
+    cause = _problem(
+        f"the answer was cut off: generation stopped at a length limit after "
+        f"{response.usage.output_tokens} tokens (max_tokens={max_tokens}; the prompt took {used})",
+        "raise max_tokens, or the model's context window (LocalModel(n_ctx=...)) if the prompt "
+        "and the answer do not fit in it together",
+    )
+    return [cause, *diags]
+
+
+_PLAIN_STRING = re.compile(r"^(['\"])([A-Za-z0-9_ .:-]*)\1$")
+_NAMED = frozenset(
+    m["name"] for m in _prompts.spec()["methods"] if m["params"][0]["shape"] == "name"
+)
+
+
+def unique_step_names(source: str) -> tuple[str, list[Diagnostic]]:
+    """``source`` with every repeated step name made unique, and a ``CAD705`` note per rename.
+
+    Step names are labels (events, checkpoints and diagrams show them); a model that writes
+    one twice has not written a wrong cadence, so the library renames the later ones
+    (``load``, ``load_2``) instead of failing the answer. Text that does not tokenize is
+    returned unchanged, for the validator to report.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source, []
+    seen: set[str] = set()
+    edits: list[tuple[tokenize.TokenInfo, str]] = []
+    for i in range(2, len(tokens) - 1):
+        name, dot, paren, literal = tokens[i - 1], tokens[i - 2], tokens[i], tokens[i + 1]
+        if not (dot.string == "." and name.string in _NAMED and paren.string == "("):
+            continue
+        plain = _PLAIN_STRING.match(literal.string) if literal.type == tokenize.STRING else None
+        if plain is None:
+            continue  # not a plain name literal: the validator judges it
+        value = plain.group(2)
+        if value in seen:
+            n = 2
+            while f"{value}_{n}" in seen:
+                n += 1
+            edits.append((literal, f"{value}_{n}"))
+            value = f"{value}_{n}"
+        seen.add(value)
+    lines = source.split("\n")
+    notes = []
+    for literal, fresh in reversed(edits):
+        row, col = literal.start
+        end_row, end_col = literal.end
+        if row != end_row:
+            continue
+        text = lines[row - 1]
+        lines[row - 1] = text[:col] + json.dumps(fresh) + text[end_col:]
+        old = literal.string[1:-1]
+        notes.append(
+            Diagnostic(
+                "CAD705",
+                "info",
+                row,
+                col + 1,
+                f"the step name {old!r} was used before; this step is named {fresh!r}",
+                "",
+            )
+        )
+    return "\n".join(lines), notes[::-1]
+
+
 def check_answer(
-    text: str, registry: Mapping[str, Any], *, mode: str = "text", score: Any = None
+    text: str, registry: Mapping[str, Any], *, mode: str = "plan", score: Any = None
 ) -> tuple[str, list[Diagnostic], Cadence[Any] | None]:
     """Extract, validate and (when clean and a ``score`` is given) build one model answer.
+
+    A plan (``mode="plan"`` or ``"json"``) is rendered to composition text first; repeated
+    step names are made unique (:func:`unique_step_names`).
 
     Returns:
         ``(source, diagnostics, cadence)``; ``cadence`` is None unless the answer was accepted
         and ``score`` was given.
     """
-    if mode == "json":
+    if mode in _PLAN_MODES:
         try:
-            source = _derive.plan_to_source(extract_json(text))
+            source = _plan.plan_to_source(extract_json(text))
         except ValueError as exc:
-            return (
-                text.strip(),
-                [_problem(str(exc), 'answer with {"name": ..., "steps": [...]}')],
-                None,
-            )
+            hint = 'answer with {"name": ..., "steps": [{"covers": ..., "kind": ...}, ...]}'
+            return text.strip(), [_problem(str(exc), hint)], None
     else:
         source = extract_code(text)
-    diags = check_source(source, registry=registry, mode="composition")
+    source, notes = unique_step_names(source)
+    diags = [*notes, *check_source(source, registry=registry, mode="composition")]
     if any(d.is_error for d in diags) or score is None:
         return source, diags, None
     try:
@@ -252,103 +354,125 @@ def check_answer(
     return source, diags, cadence
 
 
-def _anchor_point(source: str, call: int, task: str) -> tuple[str, int] | None:
-    """``(prefix, next_word)`` to re-decode the call on line ``call`` of an anchored answer.
-
-    ``prefix`` is the answer up to that call (ending in ``"\\n    ."``); ``next_word`` the index
-    of the task's first word after the comments so far. None unless the answer has the anchored
-    layout (one comment line, then one call line, per step; the comments spell out the task).
-    """
+def _prefix(raw: str, source: str, index: int, mode: str) -> str | None:
+    """An anchored answer up to where step ``index`` writes its method name, or None."""
+    if mode in _PLAN_MODES:
+        marker = _anchor.PLAN.close
+        at = -1
+        for _ in range(index + 1):
+            at = raw.find(marker, at + 1)
+            if at < 0:
+                return None
+        return raw[: at + len(marker)]
+    comp, _ = parse_composition(source, None)
+    if comp is None:
+        return None
+    line = _plan.step_comments(source, comp)[index][0]
     lines = source.split("\n")
-    if not (2 <= call <= len(lines)) or not lines[call - 1].startswith("    ."):
+    if not lines[line - 1].startswith("    ."):
         return None
-    if not lines[call - 2].startswith("    # "):
-        return None
-    said = " ".join(x[6:] for x in lines[: call - 1] if x.startswith("    # ")).split()
-    words = task.lower().split()[: len(said)]
-    if [w.rstrip(",;.:") for w in said] != [w.rstrip(",;.:") for w in words]:
-        return None
-    return "\n".join(lines[: call - 1]) + "\n    .", len(said)
+    return "\n".join(lines[: line - 1]) + _anchor.COMPOSITION.close
 
 
-def _resume(
+def _words_prefix(
+    raw: str, source: str, index: int, mode: str, task: str, first: int, last: int
+) -> str | None:
+    """An anchored answer up to step ``index``'s words, which end at task word ``last`` (and
+    the literal that closes them), or None."""
+    words = _anchor.task_words(task)[first : last + 1]
+    if mode in _PLAN_MODES:
+        marker = '{"covers": "'
+        at = -1
+        for _ in range(index + 1):
+            at = raw.find(marker, at + 1)
+            if at < 0:
+                return None
+        said = " ".join(json.dumps(w)[1:-1] for w in words)
+        return raw[: at + len(marker)] + said + _anchor.PLAN.close
+    comp, _ = parse_composition(source, None)
+    if comp is None:
+        return None
+    call = _plan.step_comments(source, comp)[index][0]
+    lines = source.split("\n")
+    if call < 3 or not lines[call - 2].startswith("    # "):
+        return None
+    head = "\n".join(lines[: call - 2])
+    return head + _anchor.COMPOSITION.open + " ".join(words) + _anchor.COMPOSITION.close
+
+
+def _redecode(
+    raw: str,
     source: str,
     registry: Mapping[str, Any],
+    roles: Mapping[str, str] | None,
     task: str,
-    tried: dict[str, set[str]],
     docs: Mapping[str, str],
-) -> _derive.Resume | None:
-    """Where and how to re-decode an anchored answer: the first step its comment contradicts.
+    tried: dict[str, set[str]],
+    mode: str,
+) -> Resume | None:
+    """Where and how to write a step of an anchored answer again: the first step its own words
+    contradict (:func:`cadence_llm._grounding.first_fix`).
 
-    None unless ``source`` has the anchored layout (:func:`_anchor_point`), or when every way to
-    re-decode that step was tried already (``tried`` remembers them per answer prefix).
+    None when the answer is not anchored, nothing contradicts it, or every way to write that
+    step was tried already (``tried`` remembers them per answer prefix).
     """
     comp, _ = parse_composition(source, registry)
     if comp is None:
         return None
-    found = _grounding.first_fix(source, comp, task, docs)
+    methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
+    named = roles_of(registry, roles)
+    found = _grounding.first_fix(
+        source, comp, docs, methods, named.get("condition", ()), named.get("note", ())
+    )
     if found is None:
         return None
     index, fix = found
-    steps = _grounding.step_comments(source, comp)
-    point = _anchor_point(source, steps[index][0], task)
-    if point is None:
+    steps = _plan.step_comments(source, comp)
+    spans = _anchor.covered_spans(task, [words for _, words in steps])
+    if spans is None:
         return None
-    prefix, next_word = point
+    if fix.cut is not None:
+        # Two steps' words given to one: end its words earlier and write the rest anew.
+        start = spans[index][0]
+        shorter = _words_prefix(raw, source, index, mode, task, start, start + fix.cut)
+        if shorter is None or "cut" in tried.setdefault(shorter, set()):
+            return None
+        tried[shorter].add("cut")
+        return Resume(shorter, start + fix.cut + 1)
+    prefix = _prefix(raw, source, index, mode)
+    if prefix is None:
+        return None
     step = comp.steps[index]
-    # What was already tried at this point of the answer is excluded too.
-    done = tried.setdefault(f"{fix}:{prefix}", set())
-    if fix == "method":
-        done.add(step.method)
-        if len(done) >= len(_prompts.spec()["methods"]):
+    done = tried.setdefault(prefix, set())
+    next_word = spans[index][1] + 1
+    if fix.avoid_first:
+        new = {f"{param}:{name}" for param, names in fix.avoid_first.items() for name in names}
+        if new <= done:
             return None
-    elif fix == "branches":
-        done |= _grounding.misplaced_branches(step, steps[index][1], docs)
-    elif fix == "more_notes":
-        if done:
+        done |= new
+        avoid = {
+            param: frozenset(x.split(":", 1)[1] for x in done if x.startswith(param + ":"))
+            for param in fix.avoid_first
+        }
+        return Resume(prefix, next_word, only="split", force={"if_false": "*"}, avoid_first=avoid)
+    if fix.force:
+        key = "force:" + ",".join(sorted(fix.force))
+        if key in done:
+            return None  # this option was forced here once already
+        done.add(key)
+        return Resume(prefix, next_word, only=step.method, force=fix.force)
+    if fix.kind is not None:
+        key = f"kind:{fix.kind}"
+        if key in done:
             return None
-        notes = step.args.get("tasks")
-        done.add(str(len(notes) if isinstance(notes, tuple) else 1))
-    elif done:
-        return None  # this option was forced here once already
-    else:
-        done.add(fix)
-    return _derive.Resume(prefix, next_word, fix, frozenset(done))
-
-
-# The methods whose first argument is a step name, from the DSL's source of truth.
-_NAMED = "|".join(
-    m["name"] for m in _prompts.spec()["methods"] if m["params"][0]["shape"] == "name"
-)
-_STEP_NAME = re.compile(rf'^\s*\.(?:{_NAMED})\("([^"]*)"')
-
-
-def _rename(
-    source: str, task: str, diags: Sequence[Diagnostic], tried: dict[str, set[str]]
-) -> _derive.Resume | None:
-    """Re-decode the first step whose name an earlier step already has (``CAD107``).
-
-    The names are labels, but the validator rejects a duplicate, and a small model asked in
-    chat mostly repeats its answer: so the step is decoded again, from the same point, under a
-    grammar that admits any name but the earlier steps'.
-    """
-    if any(d.is_error and d.code != "CAD107" for d in diags):
+        done.add(key)
+        return Resume(prefix, next_word, only=fix.kind)
+    # A structural finding (a .sync of one note): any method but those tried here.
+    done.add(step.method)
+    left = set(methods) - done
+    if not left:
         return None
-    line = min(d.line for d in diags if d.code == "CAD107")
-    point = _anchor_point(source, line, task)
-    if point is None or f"rename:{point[0]}" in tried:
-        return None
-    prefix, next_word = point
-    taken = {m.group(1) for x in source.split("\n")[: line - 1] if (m := _STEP_NAME.match(x))}
-    tried[f"rename:{prefix}"] = taken
-    return _derive.Resume(prefix, next_word, "rename", frozenset(taken))
-
-
-def _grounding_findings(
-    source: str, registry: Mapping[str, Any], task: str, docs: Mapping[str, str]
-) -> list[Diagnostic]:
-    comp, _ = parse_composition(source, registry)
-    return [] if comp is None else _grounding.check_grounding(source, comp, task, docs=docs)
+    return Resume(prefix, next_word, exclude=frozenset(set(methods) - left))
 
 
 def format_diagnostics(diags: Sequence[Diagnostic]) -> str:
@@ -368,23 +492,23 @@ def format_diagnostics(diags: Sequence[Diagnostic]) -> str:
 # -- prompts ------------------------------------------------------------------------------------
 
 
-def _answer_text(answer: str, mode: str) -> str:
-    if mode == "json":
-        return json.dumps(source_to_plan(answer))
+def _answer_text(example: Mapping[str, Any], mode: str) -> str:
+    if mode in _PLAN_MODES:
+        return _plan.format_plan(_example_plan(example["task"], example["answer"]))
     if mode == "grammar":
-        return answer
-    return f"```python\n{answer}\n```"
+        return str(example["answer"])
+    return f"```python\n{example['answer']}\n```"
+
+
+@functools.cache
+def _example_plan(task: str, answer: str) -> dict[str, Any]:
+    return _plan.example_plan(task, answer)
 
 
 def _system(mode: str) -> str:
-    text = _prompts.read("system.md") + "\n" + _prompts.read("grammar.md")
-    if mode == "json":
-        text += (
-            '\nAnswer with a JSON plan instead of code: {"name": "<cadence name>", "steps": '
-            '[{"method": "then", "name": "<step>", "task": "<note>"}, ...]}, one object per '
-            "method call, keys named like the parameters above.\n"
-        )
-    return text
+    if mode in _PLAN_MODES:
+        return _prompts.read("plan.md").replace("{kinds}", _prompts.plan_text())
+    return _prompts.read("system.md") + "\n" + _prompts.read("grammar.md")
 
 
 def _task_message(task: str, score: str, registry_text: str) -> str:
@@ -396,7 +520,7 @@ def build_messages(
     registry: Mapping[str, Any],
     score_type: Any = None,
     *,
-    mode: str = "text",
+    mode: str = "plan",
     roles: Mapping[str, str] | None = None,
     docs: Mapping[str, str] | None = None,
     examples: bool | int = True,
@@ -415,7 +539,7 @@ def build_messages(
             ex_docs = {name: v[1] for name, v in ex["registry"].items()}
             text = describe_registry(reg, roles=ex_roles, docs=ex_docs)
             messages.append(UserMessage(content=_task_message(ex["task"], ex["score"], text)))
-            messages.append(AssistantMessage(content=_answer_text(ex["answer"], mode)))
+            messages.append(AssistantMessage(content=_answer_text(ex, mode)))
     registry_text = describe_registry(registry, roles=roles, docs=docs)
     messages.append(
         UserMessage(content=_task_message(task, describe_score(score_type), registry_text))
@@ -423,12 +547,30 @@ def build_messages(
     return messages
 
 
-def _request_options(
-    mode: str, registry: Mapping[str, Any], roles: Mapping[str, str] | None, task: str | None
-) -> dict[str, Any]:
-    if mode == "grammar":
-        return {"extra": {"grammar": grammar_for(registry, roles=roles, task=task)}}
+def _constraint(mode: str, constrain: str, model: Model) -> str:
+    """How the answer is constrained: ``"grammar"``, ``"schema"`` or ``"none"``."""
     if mode == "json":
+        return "schema"
+    if mode != "plan":
+        return "grammar" if mode == "grammar" else "none"
+    if constrain != "auto":
+        return constrain
+    # llama.cpp in process takes a GBNF grammar; providers take a JSON schema.
+    return "grammar" if getattr(model, "system", None) == "local" else "schema"
+
+
+def _request_options(
+    mode: str,
+    constraint: str,
+    registry: Mapping[str, Any],
+    roles: Mapping[str, str] | None,
+    task: str | None,
+    resume: Resume | None = None,
+) -> dict[str, Any]:
+    if constraint == "grammar":
+        make = plan_grammar_for if mode in _PLAN_MODES else grammar_for
+        return {"extra": {"grammar": make(registry, roles=roles, task=task, resume=resume)}}
+    if constraint == "schema":
         schema = plan_schema_for(registry, roles=roles)
         return {"response_format": ResponseFormat(type="json_schema", schema=schema, name="plan")}
     return {}
@@ -452,13 +594,14 @@ async def generate_cadence(
     score_type: Any = None,
     *,
     score: Any = None,
-    mode: Mode = "text",
+    mode: Mode = "plan",
+    constrain: Constrain = "auto",
     max_repairs: int = 2,
     roles: Mapping[str, str] | None = None,
     docs: Mapping[str, str] | None = None,
     examples: bool | int = True,
     temperature: float = 0.0,
-    max_tokens: int = 400,
+    max_tokens: int = 600,
     raise_on_failure: bool = True,
     messages: Sequence[Message] | None = None,
     stop: Sequence[str] | None = None,
@@ -470,12 +613,18 @@ async def generate_cadence(
 
     Args:
         model: Any :class:`~cadence_llm.models.base.Model`.
-        task: What the cadence should do, in plain words.
+        task: What the cadence should do, in plain words (any language).
         registry: The names the cadence may use -> note functions, conditions, merge functions,
             error handlers and child ``Cadence`` objects. Docstrings are shown to the model.
         score_type: The score class (its fields are shown to the model); an instance works too.
         score: The score the built cadence runs on by default (else ``score_type()``).
-        mode: ``"text"``, ``"grammar"`` (GBNF-constrained) or ``"json"`` (structured output).
+        mode: ``"plan"`` (a JSON plan, one object per step, rendered to a composition),
+            ``"text"`` (a composition in free text), ``"grammar"`` (a composition under a
+            GBNF grammar), or ``"json"`` (a plan under a JSON schema: ``constrain="schema"``).
+        constrain: How a plan is constrained: ``"grammar"`` (GBNF narrowed to the registry,
+            each step's words anchored to the task; llama.cpp), ``"schema"`` (the provider's
+            structured output with the narrowed JSON schema), ``"none"``, or ``"auto"``:
+            ``"grammar"`` for :class:`~cadence_llm.models.local.LocalModel`, else ``"schema"``.
         max_repairs: Chat repair rounds after the first answer (0: no repair).
         roles: Explicit roles (``"note"``, ``"condition"``, ``"merge"``, ``"handler"``,
             ``"cadence"``, ``"factory"``) for registry names whose signature does not tell.
@@ -490,18 +639,16 @@ async def generate_cadence(
             baseline); the repair rounds still follow.
         stop: Stop sequences; by default free text stops after the closing code fence, so a
             model does not spend tokens explaining its answer.
-        ground: Check a valid answer against the task (``CAD701``-``CAD704``: steps the task
-            never asked for, parts of it no step does, parallel work, decisions, failure
-            handling and options the wording asks for but the code lacks) and spend the
-            remaining repair rounds on those findings too. The result is the valid answer with
-            the fewest findings; a valid answer is never traded for an invalid repair.
-        anchor: In ``"grammar"`` mode, make the step comments quote the task in order, every
-            word once (:func:`grammar_for` with ``task``): the model still chooses where to cut
-            the task into steps and what each step is, but cannot add steps the task never
-            mentions, drop parts of it, or run on past its end. Tasks over
-            ``ANCHOR_MAX_WORDS`` words get free comments.
-        max_redecodes: With an anchored grammar, how many times a step its comment
-            contradicts may be decoded again (cheap: the prompt is cached and only the rest of
+        ground: Check a valid answer against the cues in its task's words (``CAD701``-
+            ``CAD704``, see :mod:`cadence_llm._grounding`) and spend the remaining rounds on
+            those findings too. The result is the valid answer with the fewest findings; a
+            valid answer is never traded for an invalid repair.
+        anchor: With a grammar, make the words before each step a run of the task's words, in
+            order, ending with the task: the model still chooses where each step starts and
+            ends and what it is, but cannot invent steps or run on. Tasks over
+            ``ANCHOR_MAX_WORDS`` words get free words.
+        max_redecodes: With an anchored grammar, how many times a step its own words
+            contradict may be written again (cheap: the prompt is cached and only the rest of
             the answer is decoded), on top of ``max_repairs`` chat rounds.
 
     Returns:
@@ -509,6 +656,8 @@ async def generate_cadence(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if constrain not in CONSTRAINTS:
+        raise ValueError(f"constrain must be one of {', '.join(CONSTRAINTS)}; got {constrain!r}")
     if max_repairs < 0:
         raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
     if max_redecodes < 0:
@@ -523,12 +672,16 @@ async def generate_cadence(
             task, registry, score_type, mode=mode, roles=roles, docs=docs, examples=examples
         )
     )
-    options = _request_options(mode, registry, roles, task if anchor else None)
-    options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
-    base_options = options
+    constraint = _constraint(mode, constrain, model)
+    anchored = constraint == "grammar" and anchor and _anchor.anchors(task)
+    base_options = _request_options(mode, constraint, registry, roles, task if anchored else None)
+    base_options["stop"] = tuple(stop if stop is not None else _STOP.get(mode, ()))
+    options = base_options
     tried: dict[str, set[str]] = {}
     descriptions = docs_of(registry, docs)
-    anchored = mode == "grammar" and anchor and _derive.anchors(task)
+    methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
+    named = roles_of(registry, roles)
+    conditions, notes = named.get("condition", ()), named.get("note", ())
     attempts: list[Answer] = []
     best: tuple[Answer, int, Cadence[Any] | None] | None = None
     cadence: Cadence[Any] | None
@@ -543,8 +696,20 @@ async def generate_cadence(
         response = await model.complete(request)
         elapsed = time.perf_counter() - started
         source, diags, built = check_answer(response.text, registry, mode=mode, score=build_score)
+        diags = _cut_off(response, max_tokens, diags)
         if ground and not any(d.is_error for d in diags):
-            diags = [*diags, *_grounding_findings(source, registry, task, descriptions)]
+            comp, _ = parse_composition(source, registry)
+            if comp is not None:
+                diags += _grounding.check_grounding(
+                    source,
+                    comp,
+                    task,
+                    docs=descriptions,
+                    methods=methods,
+                    conditions=conditions,
+                    notes=notes,
+                    anchored=anchored,
+                )
         attempt = Answer(round_, response.text, source, tuple(diags), response.usage, elapsed)
         attempts.append(attempt)
         round_ += 1
@@ -554,17 +719,17 @@ async def generate_cadence(
             break
         resume = None
         if redecodes_left > 0 and attempt.ok:
-            resume = _resume(source, registry, task, tried, descriptions)
-        elif redecodes_left > 0 and any(d.code == "CAD107" for d in diags):
-            resume = _rename(source, task, diags, tried)
+            resume = _redecode(
+                response.text, source, registry, roles, task, descriptions, tried, mode
+            )
         if resume is not None:
-            # An anchored answer with a step its comment contradicts: keep the answer up to
-            # that step and let the model write the step again, without what was tried there
+            # An anchored answer with a step its words contradict: keep the answer up to that
+            # step and let the model write the step again, without what was tried there
             # (same conversation, so the prompt is served from the model's cache).
             redecodes_left -= 1
             options = {
                 **base_options,
-                "extra": {"grammar": grammar_for(registry, roles=roles, task=task, resume=resume)},
+                **_request_options(mode, constraint, registry, roles, task, resume),
             }
             turn = []
             continue
@@ -579,6 +744,8 @@ async def generate_cadence(
             )
         else:
             text = _prompts.read("repair.md").format(diagnostics=format_diagnostics(diags))
+        if mode in _PLAN_MODES:
+            text = text.replace("composition", "plan").replace("```python block", "JSON object")
         turn = [AssistantMessage(content=response.text), UserMessage(content=text.strip())]
     if best is not None:
         _, chosen, cadence = best
@@ -635,6 +802,7 @@ async def generate_scaffold(
         diags = check_source(source, registry=list(registry), mode="module")
         if "Cadence(" not in source:
             diags = [*diags, _problem("the module defines no Cadence", "build one at module level")]
+        diags = _cut_off(response, max_tokens, diags)
         attempts.append(
             Answer(round_, response.text, source, tuple(diags), response.usage, elapsed)
         )

@@ -4,7 +4,7 @@ Registered lazily by :mod:`cadence.cli` (``cadence generate ...`` hands its argu
 :func:`main`), so the core CLI never imports the LLM layer. Examples::
 
     cadence generate "load the order, then charge and ship in parallel" \\
-        --registry myapp.notes --model local:qwen2.5-coder-0.5b --mode grammar
+        --registry myapp.notes --model local:qwen2.5-coder-0.5b
     cadence generate "nightly ETL with retries" --scaffold -o etl.py --model myapp.models:model
 
 The accepted composition is printed (or, with ``--json``, the whole outcome); nothing generated
@@ -103,7 +103,13 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--registry", help="module (its public functions) or module:attr (a mapping)")
     p.add_argument("--score", help="module:Class of the score (fields are shown to the model)")
-    p.add_argument("--mode", choices=("text", "grammar", "json"), default="text")
+    p.add_argument("--mode", choices=("plan", "text", "grammar", "json"), default="plan")
+    p.add_argument(
+        "--constrain",
+        choices=("auto", "grammar", "schema", "none"),
+        default="auto",
+        help="plan mode: GBNF grammar (llama.cpp), JSON schema (providers), or none",
+    )
     p.add_argument("--max-repairs", type=int, default=2, help="repair rounds (default 2)")
     p.add_argument("--max-tokens", type=int, default=None, help="token cap per answer")
     p.add_argument("--scaffold", action="store_true", help="write a whole module for review")
@@ -152,7 +158,15 @@ def run(args: argparse.Namespace) -> int:
         registry = load_registry(args.registry)
         score_type = _import(args.score) if args.score else None
         gen = asyncio.run(
-            generate_cadence(model, args.task, registry, score_type, mode=args.mode, **options)
+            generate_cadence(
+                model,
+                args.task,
+                registry,
+                score_type,
+                mode=args.mode,
+                constrain=args.constrain,
+                **options,
+            )
         )
     if args.json:
         print(json.dumps(_outcome(gen), indent=2))
@@ -174,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(d.format() + "\n")
         sys.stderr.write(
             f"cadence generate: no acceptable answer after {len(gen.attempts)} attempt(s) "
-            "(fix: describe the task more precisely, allow more --max-repairs, or try --mode grammar)\n"
+            "(fix: describe the task more precisely, allow more --max-repairs, or try a stronger model)\n"
         )
         return 1
     return 0

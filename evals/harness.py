@@ -2,7 +2,9 @@
 
 The registry a task describes is made real with stand-in functions (notes append their name to
 the score's trace, conditions answer True, merges and handlers record themselves), so a built
-cadence can actually run. Structure is compared on the plain data of the composition: method
+cadence can actually run. The trace is an ``AtomicList``, shared by the tasks of a ``.sync``
+rather than merged: stand-ins that all record into one field must not make a
+``fail_on_conflict`` group fail (a harness artefact, not the model's). Structure is compared on the plain data of the composition: method
 sequence and the names in each slot; step and cadence names are free, the members of a
 ``sync`` group are a set, and ``on_error`` may appear anywhere in the chain.
 """
@@ -11,15 +13,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadence import Cadence
+from cadence import AtomicList, Cadence
 from cadence.validate import parse_composition
 from cadence_llm.codegen import Generation, check_answer, generate_cadence
-from cadence_llm.messages import Message, UserMessage
+from cadence_llm.messages import Message, ModelRequest, UserMessage
 from cadence_llm.models.base import Model
 
 TASKS = Path(__file__).with_name("tasks.jsonl")
@@ -31,7 +33,15 @@ BARE_PROMPT = (
 
 @dataclass
 class StandInScore:
-    """The score stand-in cadences run on: a trace of what ran."""
+    """The score stand-in cadences run on: a trace of what ran (shared by parallel tasks)."""
+
+    trace: AtomicList[str] = field(default_factory=AtomicList)
+
+
+@dataclass
+class _ChildScore:
+    """The stand-in child cadences' own score (a child's default score is deep-copied per run,
+    which an ``AtomicList`` does not allow)."""
 
     trace: list[str] = field(default_factory=list)
 
@@ -85,7 +95,7 @@ def stand_in_registry(
         elif role in ("merge", "handler"):
             reg[name] = _pair(name, doc)
         elif role == "cadence":
-            reg[name] = Cadence(name, StandInScore()).then("work", _note(f"{name}.work", doc))
+            reg[name] = Cadence(name, _ChildScore()).then("work", _note(f"{name}.work", doc))
         else:
             raise ValueError(f"unknown role {role!r} in task {task['id']}")
     return reg, roles, docs
@@ -201,11 +211,47 @@ async def run_task(
     return row
 
 
+def provider_model(tasks: Sequence[Mapping[str, Any]], *, name: str = "scripted-provider") -> Model:
+    """A scripted stand-in for a provider's structured output (OpenAI's ``json_schema``,
+    Anthropic's tool-based output), to measure the plan path without a network.
+
+    It insists on being sent the narrowed plan schema, answers with the reference plan of the
+    task it is asked about, labels every step ``"step"`` (models behind providers reuse
+    labels; the library must rename them, not fail the answer), and checks its own answer
+    against the schema it was sent (``jsonschema``), so a schema too narrow for a correct plan
+    fails loudly here.
+    """
+    from jsonschema import validate
+
+    from cadence_llm._prompts import spec
+    from cadence_llm.codegen import source_to_plan
+    from cadence_llm.models.scripted import FunctionModel
+
+    by_task = {t["task"]: t for t in tasks}
+    named = {m["name"] for m in spec()["methods"] if m["params"][0]["shape"] == "name"}
+
+    def answer(request: ModelRequest) -> str:
+        fmt = request.response_format
+        if fmt is None or fmt.type != "json_schema" or fmt.schema_ is None:
+            raise AssertionError("a provider-style plan request carries the plan's JSON schema")
+        asked = str(request.messages[-1].content)
+        task = next(t for text, t in by_task.items() if f"Task: {text}" in asked)
+        plan = source_to_plan(task["reference"])
+        for step in plan["steps"]:
+            if step["kind"] in named:
+                step["name"] = "step"
+        validate(plan, fmt.schema_)
+        return json.dumps(plan)
+
+    return FunctionModel(answer, name=name)
+
+
 __all__ = [
     "StandInScore",
     "bare_messages",
     "check_answer",
     "load_tasks",
+    "provider_model",
     "run_task",
     "stand_in_registry",
     "structure",

@@ -1,7 +1,10 @@
-"""Generate ``evals/tasks.jsonl``: ten domains x nine structure patterns = 90 tasks.
+"""Generate ``evals/tasks.jsonl``, the development set: ten domains x nine structure patterns
+= 90 templated tasks, each pattern in three wordings (rotating over the domains), plus twelve
+free-form requests written by hand (context, irrelevant details, names that share no words with
+the task's phrases).
 
-Also ``evals/tasks_heldout.jsonl``: 27 tasks (three domains x nine patterns) in a third wording
-that was written after the prompt pack's cue phrases were fixed, to check they generalize.
+The held-out set (``tasks_heldout.jsonl``) is not generated here: it was written by someone who
+had not seen the prompt pack, and nothing is tuned on it (see ``evals/README.md``).
 
 Each task has a natural-language description, the registry the model may use (the domain's
 notes, condition, branches, child cadence, merge, handler and distractors, each with its role
@@ -229,9 +232,9 @@ PATTERNS: list[tuple[str, Pattern]] = [
 ]
 
 
-def heldout_text(pattern: str, d: D) -> str:
-    """A third wording per pattern, written after the cue phrases of the prompt pack were fixed
-    and never used to tune them: the held-out check of how far those cues generalize."""
+def third_wording(pattern: str, d: D) -> str:
+    """A third wording per pattern (the previous session's held-out wording; development data
+    since this session, which did look at it)."""
     cp, yp, np_ = d.cond[1], d.yes[1], d.no[1]
     chp, m, hp = d.child[1], d.merge, d.handler[1]
     return {
@@ -254,24 +257,169 @@ def heldout_text(pattern: str, d: D) -> str:
     }[pattern]
 
 
-HELDOUT = Path(__file__).with_name("tasks_heldout.jsonl")
-HELDOUT_DOMAINS = (2, 5, 8)
+def _call(d: D, spec: str) -> str:
+    """``"then:load_order"`` -> ``then("load_order", load_order)``; other calls verbatim."""
+    if spec.startswith("then:"):
+        name = spec[5:]
+        return f'then("{name}", {name})'
+    return spec
 
 
-def tasks(*, heldout: bool = False) -> list[dict[str, Any]]:
-    """Every task of the dataset, in a stable order (or of the held-out wording set)."""
+#: (domain key, task, reference calls): free-form requests, written by hand.
+FREEFORM: list[tuple[str, str, list[str]]] = [
+    (
+        "orders",
+        "Our shop does about two hundred orders a day and most are small. When one comes in we "
+        "pull it up from the database first. Before anything ships the fraud model has to look "
+        "at it, and while it does that we can already hold the items in the warehouse; the two "
+        "don't depend on each other. Then bill the customer.",
+        ["then:load_order", 'sync("together", [check_fraud, reserve_stock])', "then:charge_card"],
+    ),
+    (
+        "support",
+        "Tickets arrive through the help widget. Figure out what language the customer wrote "
+        "in, and then put the ticket in a category. Anything the classifier is unsure about, or "
+        "where the customer sounds angry, goes to a person; the rest get the canned response.",
+        [
+            "then:detect_language",
+            "then:classify_ticket",
+            'split("decide", needs_human, [assign_agent], [send_auto_reply])',
+        ],
+    ),
+    (
+        "rag",
+        "A user asks a question in the chat box. Turn their question into a vector, look it up "
+        "in the documentation and in the community posts at once, and if we found relevant "
+        "material, answer from it; if we did not, tell them we don't know.",
+        [
+            "then:embed_question",
+            'sync("together", [search_docs, search_forum])',
+            'split("decide", has_context, [answer_from_context], [say_unknown])',
+        ],
+    ),
+    (
+        "onboarding",
+        "Someone just signed up on the landing page (marketing wants the numbers by Friday, but "
+        "that is not our concern here). Make sure the address they typed is real, set up their "
+        "account, and record the sign-up in analytics. If something breaks halfway, undo the "
+        "signup.",
+        [
+            "then:validate_email",
+            "then:create_account",
+            "then:track_signup",
+            "on_error(rollback_signup)",
+        ],
+    ),
+    (
+        "etl",
+        "Every night at two: pull the sales and the refunds from the shop database (these can "
+        "happen side by side), then tidy up the rows and push everything into the warehouse. "
+        "The dashboards can wait until the morning.",
+        [
+            'sync("together", [extract_sales, extract_refunds])',
+            "then:clean_rows",
+            "then:load_warehouse",
+        ],
+    ),
+    (
+        "moderation",
+        "A user reported a post. Grab it, then have a look at the text and the picture "
+        "together. After that, hand it to the appeals process and fold its verdict back in with "
+        "merge_appeal.",
+        [
+            "then:load_post",
+            'sync("together", [scan_text, scan_image])',
+            'child("child", appeal_flow, merge_appeal)',
+        ],
+    ),
+    (
+        "invoices",
+        "Scanned invoices land in a shared inbox. Read the scan, pull the fields out of it, and "
+        "figure out which vendor it belongs to. Anything over the spending limit needs someone "
+        "to approve it; everything else is approved automatically.",
+        [
+            "then:ocr_invoice",
+            "then:extract_fields",
+            "then:match_vendor",
+            'split("decide", over_limit, [request_approval], [auto_approve])',
+        ],
+    ),
+    (
+        "deploy",
+        "On every push we grab the code. Tests and the linter are independent, so run them both "
+        "at once. Package the container image. If the push was to main, ship it to production; "
+        "otherwise it only gets a preview environment. Should any of it fail, roll back.",
+        [
+            "then:checkout_code",
+            'sync("together", [run_unit_tests, run_lint])',
+            "then:build_image",
+            'split("decide", is_main_branch, [deploy_production], [deploy_preview])',
+            "on_error(rollback_deploy)",
+        ],
+    ),
+    (
+        "travel",
+        "The traveller writes a message like 'Lisbon in May, two people'. Work out what they "
+        "are asking for, then look for flights; that search is slow and the user may cancel "
+        "it. If anything goes wrong, apologise and keep going with the rest.",
+        [
+            "then:parse_request",
+            'then("search_flights", search_flights, can_interrupt=True)',
+            "on_error(apologise_to_user, stop=False)",
+        ],
+    ),
+    (
+        "health",
+        "Lab results come in from the analyser. Pull the results and the patient's history "
+        "simultaneously; if both write the same field, keep whichever finished last. Then "
+        "compare the values against the normal ranges.",
+        [
+            'sync("together", [fetch_results, fetch_history], "last_write_wins")',
+            "then:check_ranges",
+        ],
+    ),
+    (
+        "orders",
+        "Only orders going abroad need the customs paperwork; domestic ones need nothing extra. "
+        "After that, email the confirmation.",
+        ['split("decide", is_international, [add_customs_forms])', "then:send_confirmation"],
+    ),
+    (
+        "support",
+        "Grab the ticket. The reply should then go through the translation flow, with "
+        "merge_translation bringing the translated text back. Finally mark it resolved.",
+        [
+            "then:fetch_ticket",
+            'child("child", translation_flow, merge_translation)',
+            "then:close_ticket",
+        ],
+    ),
+]
+
+
+def _tags(calls: list[str]) -> list[str]:
+    tags = {"distractors", "freeform"}
+    for call in calls:
+        method = call.split(":")[0].split("(")[0]
+        tags.add(method)
+        if method == "on_error" or "can_interrupt" in call or '"last_write_wins"' in call:
+            tags.add("resilience")
+    return sorted(tags)
+
+
+def tasks() -> list[dict[str, Any]]:
+    """Every task of the development set, in a stable order."""
     out = []
     for k, raw in enumerate(DOMAINS):
-        if heldout and k not in HELDOUT_DOMAINS:
-            continue
         d = D(raw)
         for pattern, make in PATTERNS:
-            text, ref, tags = make(d, k)
-            if heldout:
-                text = heldout_text(pattern, d)
+            wording = k % 3
+            text, ref, tags = make(d, wording)
+            if wording == 2:
+                text = third_wording(pattern, d)
             out.append(
                 {
-                    "id": f"{'heldout-' if heldout else ''}{raw['key']}-{pattern}",
+                    "id": f"{raw['key']}-{pattern}",
                     "pattern": pattern,
                     "task": text,
                     "score": raw["score"],
@@ -280,14 +428,29 @@ def tasks(*, heldout: bool = False) -> list[dict[str, Any]]:
                     "tags": sorted({*tags, "distractors"}),
                 }
             )
+    by_key = {raw["key"]: raw for raw in DOMAINS}
+    for n, (key, text, calls) in enumerate(FREEFORM, 1):
+        d = D(by_key[key])
+        ref = _chain("freeform", *(_call(d, c) for c in calls))
+        out.append(
+            {
+                "id": f"free-{n:02d}-{key}",
+                "pattern": "freeform",
+                "task": text,
+                "score": d.raw["score"],
+                "registry": registry(d),
+                "reference": ref,
+                "tags": _tags(calls),
+            }
+        )
     return out
 
 
 def main() -> None:
-    """Write the dataset files."""
-    for path, rows in ((OUT, tasks()), (HELDOUT, tasks(heldout=True))):
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-        print(f"wrote {len(rows)} tasks to {path}")
+    """Write the development set."""
+    rows = tasks()
+    OUT.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} tasks to {OUT}")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
 """Run the codegen evals on a model and write the results table into ``evals/README.md``.
 
-Usage (offline, on the local models; ``make evals`` runs the first two lines)::
+Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 
-    python -m evals.run --model smollm2 --modes bare,text,grammar
-    python -m evals.run --model qwen2.5-coder-0.5b --modes bare,text,grammar
-    python -m evals.run --model qwen2.5-coder-0.5b --modes text,grammar --tasks heldout
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan,text,grammar --limit 27
+    python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout-freeform
+    python -m evals.run --model scripted-provider --modes json --tasks all
     python -m evals.run --report            # only rebuild the tables from evals/results/
 
-Each (model, mode) writes ``evals/results/<model>__<mode>.jsonl``, one row per task, appended as
-it goes; a rerun skips tasks already measured (``--fresh`` starts over). ``text`` and
-``grammar`` runs use repair rounds, and the first answer of each is recorded too, so one run
-gives both the "without repair" and "with repair" rows. Any ``Model`` can be measured from
-Python with :func:`run_eval`.
+``--tasks dev`` is the development set (``tasks.jsonl``, tuned on); ``heldout-wordings`` and
+``heldout-freeform`` are the two held-out sets in ``evals/heldout/`` (written by someone who
+never saw the prompt pack; never tuned on), ``heldout`` both of them, ``all`` every set.
+Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
+Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
+task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
+use the library's defaults (repair rounds, re-decoding), and the first answer of each is
+recorded too, so one run gives both the "first answer" and "final" rows. Any ``Model`` can be
+measured from Python with :func:`run_eval`.
 """
 
 from __future__ import annotations
@@ -26,16 +31,30 @@ from pathlib import Path
 from typing import Any
 
 from cadence_llm.models.base import Model
-from evals.harness import TASKS, load_tasks, run_task, stand_in_registry, structure
+from evals.harness import (
+    TASKS,
+    load_tasks,
+    provider_model,
+    run_task,
+    stand_in_registry,
+    structure,
+)
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-HELDOUT_TASKS = HERE / "tasks_heldout.jsonl"
-HELDOUT_RESULTS = RESULTS / "heldout"
+#: The task sets: name -> (tasks file, results folder).
+SETS: dict[str, tuple[Path, Path]] = {
+    "dev": (TASKS, RESULTS),
+    "heldout-wordings": (HERE / "heldout" / "tasks_wordings.jsonl", RESULTS / "heldout-wordings"),
+    "heldout-freeform": (HERE / "heldout" / "tasks_freeform.jsonl", RESULTS / "heldout-freeform"),
+}
+GROUPS = {"heldout": ("heldout-wordings", "heldout-freeform"), "all": tuple(SETS)}
 README = HERE / "README.md"
+#: ``--model scripted-provider``: :func:`evals.harness.provider_model`, the plan path as a
+#: provider's structured output takes it (use with ``--modes json``).
+PROVIDER = "scripted-provider"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 FAIL_BEGIN, FAIL_END = "<!-- failures:begin -->", "<!-- failures:end -->"
-HELD_BEGIN, HELD_END = "<!-- heldout:begin -->", "<!-- heldout:end -->"
 
 
 def _prepare(path: Path, *, fresh: bool) -> set[str]:
@@ -48,6 +67,25 @@ def _prepare(path: Path, *, fresh: bool) -> set[str]:
     return {json.loads(line)["id"] for line in path.read_text().splitlines() if line}
 
 
+def balanced(tasks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``tasks`` in round-robin order over their groups, so that the first N are a balanced
+    sample: a group is a pattern, or for free-form tasks (one pattern) the domain in the id
+    (``holdout-f-vet-01`` -> ``holdout-f-vet``). Within a group the file's order is kept."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        key = task["pattern"]
+        if key == "freeform":
+            key = task["id"].rsplit("-", 1)[0]
+        groups.setdefault(key, []).append(task)
+    ordered: list[dict[str, Any]] = []
+    queues = list(groups.values())
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
 def _append(path: Path, row: dict[str, Any]) -> None:
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")
@@ -56,17 +94,18 @@ def _append(path: Path, row: dict[str, Any]) -> None:
 async def run_eval(
     model: Model,
     *,
-    modes: Sequence[str] = ("bare", "text", "grammar"),
+    modes: Sequence[str] = ("plan",),
     label: str | None = None,
     limit: int | None = None,
     max_repairs: int = 2,
-    max_tokens: int = 160,
+    max_tokens: int = 600,
     fresh: bool = False,
     out: Path = RESULTS,
     tasks_path: Path = TASKS,
 ) -> None:
     """Measure ``model`` on the dataset in each mode, appending rows to ``out``."""
-    tasks = load_tasks(tasks_path)[:limit] if limit else load_tasks(tasks_path)
+    tasks = balanced(load_tasks(tasks_path))
+    tasks = tasks[:limit] if limit else tasks
     name = label or model.name
     for mode in modes:
         path = out / f"{name}__{mode}.jsonl"
@@ -99,6 +138,8 @@ def _pct(part: int, whole: int) -> str:
 def table(out: Path = RESULTS) -> str:
     """The Markdown results table from every results file."""
     settings = [
+        ("plan", "first", "plan (default), first answer"),
+        ("plan", "final", "plan (default), final"),
         ("bare", "first", "bare one-line prompt"),
         ("text", "first", "pack, free text"),
         ("text", "final", "pack, free text + repair"),
@@ -204,14 +245,18 @@ def write_readme(out: Path = RESULTS) -> None:
     text = _between(text, BEGIN, END, table(out))
     if FAIL_BEGIN in text:
         text = _between(text, FAIL_BEGIN, FAIL_END, failures(out))
-    held = out / HELDOUT_RESULTS.name
-    if HELD_BEGIN in text and any(held.glob("*__*.jsonl")):
-        body = table(held) + "\n\n" + failures(held, HELDOUT_TASKS)
-        text = _between(text, HELD_BEGIN, HELD_END, body)
+    for name, (tasks_path, folder) in SETS.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if name != "dev" and begin in text and any(folder.glob("*__*.jsonl")):
+            body = table(folder) + "\n\n" + failures(folder, tasks_path)
+            text = _between(text, begin, end, body)
     README.write_text(text, encoding="utf-8")
 
 
-def _local(name: str, n_ctx: int, threads: int) -> Model:
+def _model(name: str, n_ctx: int, threads: int, tasks_path: Path) -> Model:
+    """A local model by weights name or GGUF path, or the scripted provider stand-in."""
+    if name == PROVIDER:
+        return provider_model(load_tasks(tasks_path))
     from cadence_llm.models.local import LocalModel
 
     return LocalModel(name, n_ctx=n_ctx, n_threads=threads)
@@ -220,13 +265,15 @@ def _local(name: str, n_ctx: int, threads: int) -> Model:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m evals.run", description=__doc__.split("\n")[0])
-    p.add_argument("--model", action="append", default=[], help="local weights name or GGUF path")
     p.add_argument(
-        "--modes", default="bare,text,grammar", help="comma list of bare,text,grammar,json"
+        "--model", action="append", default=[], help=f"local weights name, GGUF path, or {PROVIDER}"
     )
-    p.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    p.add_argument("--modes", default="plan", help="comma list of plan,bare,text,grammar,json")
+    p.add_argument(
+        "--limit", type=int, default=None, help="only the first N tasks (round-robin order)"
+    )
     p.add_argument("--max-repairs", type=int, default=2)
-    p.add_argument("--max-tokens", type=int, default=160)
+    p.add_argument("--max-tokens", type=int, default=600)
     p.add_argument("--n-ctx", type=int, default=4096)
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the local model")
     p.add_argument("--fresh", action="store_true", help="discard earlier rows of these runs")
@@ -234,19 +281,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="results folder")
     p.add_argument(
         "--tasks",
-        choices=("main", "heldout"),
-        default="main",
-        help="the 90-task dataset, or the 27 held-out wordings (results in results/heldout/)",
+        choices=(*SETS, *GROUPS),
+        default="dev",
+        help="dev (tuned on), heldout-wordings / heldout-freeform (never tuned on), "
+        "heldout (both), all",
     )
     args = p.parse_args(argv)
-    heldout = args.tasks == "heldout"
-    tasks_path = HELDOUT_TASKS if heldout else TASKS
-    out = args.out or (HELDOUT_RESULTS if heldout else RESULTS)
-    if not args.report:
-        if not args.model:
-            p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
-        for name in args.model:
-            model = _local(name, args.n_ctx, args.threads)
+    names = GROUPS.get(args.tasks, (args.tasks,))
+    if args.out is not None and len(names) > 1:
+        p.error("--out takes one task set; give --tasks dev, heldout-wordings or heldout-freeform")
+    if not args.report and not args.model:
+        p.error("give --model NAME (e.g. qwen2.5-coder-0.5b) or --report")
+    for set_name in names:
+        tasks_path, folder = SETS[set_name]
+        out = args.out or folder
+        for name in [] if args.report else args.model:
+            model = _model(name, args.n_ctx, args.threads, tasks_path)
             asyncio.run(
                 run_eval(
                     model,
@@ -260,9 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tasks_path=tasks_path,
                 )
             )
+        print(f"{set_name}:\n{table(out)}")
     if args.out is None:
         write_readme()
-    print(table(out))
     return 0
 
 

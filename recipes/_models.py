@@ -5,7 +5,8 @@ and no network. ``CADENCE_MODEL`` picks another model:
 
 - a known weights name: ``qwen2.5-coder-0.5b`` (the default: follows instructions and JSON
   schemas well enough at ~60 tokens/s on two cores) or ``smollm2`` (135M parameters, ~150
-  tokens/s, weak: good for smoke tests);
+  tokens/s, weak: good for smoke tests) or ``qwen2.5-coder-1.5b`` (optional "strong local" tier,
+  about 3x slower; install it with ``make strong-model``);
 - a path to any ``.gguf`` file;
 - ``openai:<model>`` for an OpenAI(-compatible) endpoint (needs ``OPENAI_API_KEY``, and
   ``OPENAI_BASE_URL`` for a server other than OpenAI's);

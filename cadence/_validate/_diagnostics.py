@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 __all__ = ["CODES", "Diagnostic", "Severity", "at", "nearest", "show", "syntax_diagnostic"]
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 
 #: Every diagnostic code with its short slug and default severity.
 CODES: dict[str, tuple[str, Severity]] = {
@@ -49,11 +49,12 @@ CODES: dict[str, tuple[str, Severity]] = {
     "CAD603": ("bad-callable", "error"),
     "CAD604": ("score-not-encodable", "error"),
     "CAD605": ("child-cycle", "error"),
-    # Task grounding of generated compositions (cadence_llm.codegen): advisory.
+    # Generated compositions (cadence_llm.codegen): task grounding (advisory) and notes.
     "CAD701": ("step-not-in-task", "warning"),
     "CAD702": ("task-part-missing", "warning"),
     "CAD703": ("method-differs-from-task", "warning"),
     "CAD704": ("option-differs-from-task", "warning"),
+    "CAD705": ("step-renamed", "info"),
 }
 
 

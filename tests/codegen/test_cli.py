@@ -30,8 +30,8 @@ APP = textwrap.dedent(
         """Save it."""
 
 
-    GOOD = '```python\\nCadence("job", score).then("load", load).then("save", save)\\n```'
-    BAD = '```python\\nCadence("job", score).parallel("x", [load])\\n```'
+    GOOD = '{"name": "job", "steps": [{"covers": "load", "kind": "then", "task": "load"}, {"covers": "then save", "kind": "then", "task": "save"}]}'
+    BAD = '{"name": "job", "steps": [{"covers": "t", "kind": "parallel", "tasks": ["load"]}]}'
     MODULE = "```python\\nfrom cadence import Cadence\\n\\nasync def a(score):\\n    pass\\n\\nflow = Cadence('x', object()).then('a', a)\\n```"
 
 
@@ -39,15 +39,12 @@ APP = textwrap.dedent(
         """Report a failed step."""
 
 
-    STRAY = '```python\\nCadence("job", score).then("load", load).on_error(report)\\n```'
-
-
     def good():
         return ScriptedModel([GOOD])
 
 
     def stray():
-        return ScriptedModel([STRAY], repeat=True)
+        return ScriptedModel([GOOD], repeat=True)
 
 
     def bad():
@@ -74,21 +71,23 @@ def test_generate_prints_the_accepted_composition(app, capsys):
     """A valid answer is printed and the exit code is 0."""
     code = main(["generate", "load then save", "--registry", "genapp", "--model", "genapp:good"])
     out = capsys.readouterr().out
-    assert code == 0 and 'Cadence("job", score).then("load", load)' in out
+    assert code == 0 and 'Cadence("job", score)' in out and '.then("save", save)' in out
+    assert "# then save" in out  # each step's words are the comment above its call
 
 
 def test_generate_prints_remaining_task_findings_as_warnings(app, capsys):
     """A valid answer that still departs from the task is printed, with the findings on
     stderr, exit 0 (it is valid code; the reader decides)."""
-    code = main(["generate", "Load it.", "--registry", "genapp", "--model", "genapp:stray"])
+    task = "Load it, then save it. If a step fails, report it."
+    code = main(["generate", task, "--registry", "genapp", "--model", "genapp:stray"])
     captured = capsys.readouterr()
-    assert code == 0 and ".on_error(report)" in captured.out
-    assert "CAD702 warning" in captured.err and "nothing about failures" in captured.err
+    assert code == 0 and '.then("save", save)' in captured.out
+    assert "CAD702 warning" in captured.err and "when a step fails" in captured.err
 
 
 def test_generate_json_outcome(app, capsys):
     """--json prints the outcome with source, repairs and diagnostics."""
-    main(["generate", "t", "--registry", "genapp", "--model", "genapp:good", "--json"])
+    main(["generate", "load then save", "--registry", "genapp", "--model", "genapp:good", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is True and data["repairs"] == 0 and data["diagnostics"] == []
 

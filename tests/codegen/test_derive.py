@@ -63,8 +63,7 @@ def test_narrowed_schema_uses_enums():
     """The narrowed plan schema restricts each slot to the names of its role."""
     schema = plan_schema_for(registry())
     variants = {
-        v["properties"]["method"]["const"]: v
-        for v in schema["properties"]["steps"]["items"]["anyOf"]
+        v["properties"]["kind"]["const"]: v for v in schema["properties"]["steps"]["items"]["anyOf"]
     }
     assert variants["split"]["properties"]["condition"]["enum"] == ["is_express"]
     assert "load_order" in variants["then"]["properties"]["task"]["enum"]
@@ -74,7 +73,7 @@ def test_plan_values_cannot_inject_code():
     """A plan whose names are code is rendered as string literals, which the validator rejects."""
     plan = {
         "name": "x",
-        "steps": [{"method": "then", "name": "a", "task": "__import__('os').system('id')"}],
+        "steps": [{"kind": "then", "name": "a", "task": "__import__('os').system('id')"}],
     }
     source = _derive.plan_to_source(plan)
     assert "__import__('os')" not in source.replace("\"__import__('os')", "")
@@ -84,7 +83,7 @@ def test_plan_values_cannot_inject_code():
 
 def test_plan_with_unknown_method_is_named_by_the_validator():
     """An invented method in a plan is kept so the validator suggests the right one."""
-    plan = {"name": "x", "steps": [{"method": "parallel", "name": "a", "tasks": ["load_order"]}]}
+    plan = {"name": "x", "steps": [{"kind": "parallel", "name": "a", "tasks": ["load_order"]}]}
     diags = check_source(_derive.plan_to_source(plan), registry=registry(), mode="composition")
     assert any(d.code == "CAD101" for d in diags)
 
@@ -95,7 +94,7 @@ def test_optional_positional_after_a_missing_one_becomes_a_keyword():
         "name": "x",
         "steps": [
             {
-                "method": "split",
+                "kind": "split",
                 "name": "a",
                 "condition": "is_express",
                 "if_false": ["ship_standard"],

@@ -75,6 +75,16 @@ async def test_runner_resumes_where_it_stopped(tmp_path):
     assert len((tmp_path / "oracle__text.jsonl").read_text().splitlines()) == 3
 
 
+def test_a_partial_run_is_a_balanced_sample():
+    """The runner's order is round-robin over patterns (free-form tasks over their domains)."""
+    tasks = [
+        {"id": f"w-{d}-{p}", "pattern": p} for p in ("sequence", "sync", "split") for d in "ab"
+    ] + [{"id": f"f-{d}-0{n}", "pattern": "freeform"} for d in ("vet", "pay") for n in (1, 2)]
+    order = [t["id"] for t in runner.balanced(tasks)]
+    assert order[:5] == ["w-a-sequence", "w-a-sync", "w-a-split", "f-vet-01", "f-pay-01"]
+    assert sorted(order) == sorted(t["id"] for t in tasks)
+
+
 async def test_failed_generation_is_recorded_not_raised():
     """A model answering nonsense yields a row with valid=False and its error codes."""
     model = FunctionModel(lambda r: "I cannot do that.", name="refuser")
@@ -92,3 +102,27 @@ async def test_failure_table_classifies_answers(tmp_path):
     table = runner.failures(tmp_path)
     assert "| oracle | text | 3 | 3 | 0 |" in table
     assert "| refuser | text | 2 | 0 | 2 |" in table
+
+
+async def test_a_fail_on_conflict_group_of_stand_ins_runs():
+    """Stand-in notes all record into one trace, which a fail_on_conflict .sync must not see as
+    a conflict (the harness's own artefact): such a reference runs."""
+    task = next(t for t in TASKS if t["pattern"] == "sync")
+    notes = [n for n, (role, _) in task["registry"].items() if role == "note"][:2]
+    source = f'Cadence("c", score).sync("both", [{notes[0]}, {notes[1]}], "fail_on_conflict")'
+    reg, _, _ = stand_in_registry(task)
+    from cadence.validate import build
+
+    result = await build(source, reg, score=StandInScore()).run(StandInScore())
+    assert sorted(result.trace) == sorted(notes)
+
+
+async def test_the_scripted_provider_takes_the_plan_path_to_a_match(tmp_path):
+    """The provider stand-in gets the narrowed schema, its reference plans (labels repeated)
+    conform to it, and every one is accepted, matches and runs."""
+    model = runner.provider_model(TASKS)
+    await runner.run_eval(model, modes=("json",), limit=27, out=tmp_path)
+    rows = [
+        json.loads(x) for x in (tmp_path / "scripted-provider__json.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 27 and all(r["first"]["match"] and r["runs"] for r in rows), rows[0]

@@ -115,4 +115,4 @@ def test_plan_schema_file_is_valid_json_with_every_method():
     """The shipped schema parses and has one variant per method."""
     schema = json.loads(_prompts.read_raw("plan.schema.json"))
     variants = schema["properties"]["steps"]["items"]["anyOf"]
-    assert {v["properties"]["method"]["const"] for v in variants} == set(GRAMMAR["methods"])
+    assert {v["properties"]["kind"]["const"] for v in variants} == set(GRAMMAR["methods"])

@@ -44,14 +44,14 @@ HOSTILE_ANSWERS = {
 @pytest.fixture(autouse=True)
 async def warm() -> None:
     """Load the prompt pack and lazy imports first, so the audit sees only the answer's effects."""
-    for mode, answer in (("text", "x"), ("grammar", "x"), ("json", "{}")):
+    for mode, answer in (("plan", "{}"), ("text", "x"), ("grammar", "x"), ("json", "{}")):
         await generate_cadence(
-            ScriptedModel([answer]),
+            ScriptedModel([answer], repeat=True),
             "t",
             registry(),
             OrderScore,
             mode=mode,
-            max_repairs=0,
+            max_repairs=1,
             raise_on_failure=False,
         )
     await generate_scaffold(ScriptedModel(["x = 1"]), "t", max_repairs=0, raise_on_failure=False)
@@ -63,7 +63,13 @@ async def test_injected_answers_are_rejected_without_effects(answer, audit):
     model = ScriptedModel([fenced(answer)], repeat=True)
     audit.arm()
     gen = await generate_cadence(
-        model, INJECTED_TASK, registry(), OrderScore, max_repairs=1, raise_on_failure=False
+        model,
+        INJECTED_TASK,
+        registry(),
+        OrderScore,
+        mode="text",
+        max_repairs=1,
+        raise_on_failure=False,
     )
     events = audit.disarm()
     assert not gen.ok and gen.cadence is None
@@ -76,8 +82,8 @@ async def test_hostile_json_plan_is_rejected_without_effects(audit):
     plan = {
         "name": 'x")\nimport os\n("',
         "steps": [
-            {"method": "then", "name": "a", "task": "__import__('os').system('id')"},
-            {"method": "__class__", "name": "b"},
+            {"covers": "x", "kind": "then", "task": "__import__('os').system('id')"},
+            {"covers": "#\nimport os", "kind": "__class__", "name": "b"},
         ],
     }
     model = ScriptedModel([json.dumps(plan)], repeat=True)
@@ -103,9 +109,13 @@ async def test_an_accepted_answer_is_built_without_running_anything(audit):
         calls.append("load")
 
     reg = {**registry(), "load_order": load_order}
-    model = ScriptedModel([fenced('Cadence("x", score).then("load", load_order)')])
+    plan = {
+        "name": "x",
+        "steps": [{"covers": "Load the order.", "kind": "then", "task": "load_order"}],
+    }
+    model = ScriptedModel([json.dumps(plan)])
     audit.arm()
-    gen = await generate_cadence(model, INJECTED_TASK, reg, OrderScore)
+    gen = await generate_cadence(model, INJECTED_TASK, reg, OrderScore, ground=False)
     events = audit.disarm()
     assert gen.ok and gen.cadence is not None
     assert events == [] and calls == []
@@ -117,7 +127,7 @@ async def test_an_accepted_answer_is_built_without_running_anything(audit):
 def test_check_answer_is_inert(answer, audit):
     """Checking and building one answer raises no sensitive audit event."""
     audit.arm()
-    _, diags, cadence = check_answer(answer, registry(), score=OrderScore())
+    _, diags, cadence = check_answer(answer, registry(), mode="text", score=OrderScore())
     assert audit.disarm() == []
     assert cadence is None and any(d.is_error for d in diags)
 

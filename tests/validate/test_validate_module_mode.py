@@ -74,7 +74,7 @@ def test_format_is_one_line_with_fix() -> None:
 def test_every_code_has_a_slug_and_severity() -> None:
     """The code table gives each code a slug and a default severity."""
     for code, (slug, severity) in CODES.items():
-        assert code.startswith("CAD") and slug and severity in ("error", "warning")
+        assert code.startswith("CAD") and slug and severity in ("error", "warning", "info")
 
 
 def test_warnings_do_not_count_as_errors() -> None:
