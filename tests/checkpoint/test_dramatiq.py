@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,48 +15,13 @@ import pytest
 from cadence.exceptions import CadenceError, CheckpointError
 from cadence.integrations.dramatiq import RunFailed
 
-HERE = Path(__file__).parent
-ROOT = HERE.parents[1]
+from ._dramatiq_support import load_app, start_workers, stop_workers, until
 
 
 @pytest.fixture
 def app(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The shared app module, configured for this test's redis and ledger (the web process side)."""
-    ledger = tmp_path / "ledger.jsonl"
-    ledger.touch()
-    monkeypatch.setenv("CADENCE_TEST_REDIS", redis_url)
-    monkeypatch.setenv("CADENCE_TEST_LEDGER", str(ledger))
-    monkeypatch.syspath_prepend(str(HERE))
-    sys.modules.pop("_dramatiq_app", None)
-    module = importlib.import_module("_dramatiq_app")
-    module.broker.client.flushdb()
-    yield module
-    sys.modules.pop("_dramatiq_app", None)
-    module.broker.close()
-
-
-def start_workers(app: Any, count: int, tmp_path: Path) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
-    code = "import _dramatiq_app as a; from cadence.integrations.dramatiq import run_worker; run_worker(a.broker)"
-    procs = []
-    for i in range(count):
-        with open(tmp_path / f"worker-{i}.log", "wb") as log:
-            procs.append(
-                subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=log)
-            )
-    return procs
-
-
-def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    yield from load_app("_dramatiq_app", redis_url, tmp_path, monkeypatch)
 
 
 def finished(app: Any, run_id: str, tmp_path: Path, timeout: float) -> Any:
@@ -85,14 +47,6 @@ def ledger_entries(app: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(app.LEDGER).read_text().splitlines()]
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_killed_worker_run_completes_on_the_other_worker(app: Any, tmp_path: Path) -> None:
     """SIGKILL the worker mid-step: the run resumes on the other worker, no completed step repeats."""
@@ -100,7 +54,7 @@ def test_killed_worker_run_completes_on_the_other_worker(app: Any, tmp_path: Pat
     try:
         run_id = app.jobs.enqueue(app.Job(order_id="kill-1", step_seconds=0.4))
         assert app.jobs.status(run_id).state == "queued"
-        wait_for(lambda: len(ledger_entries(app)) >= 2, 30, "two completed steps")
+        until(lambda: len(ledger_entries(app)) >= 2, 30, "two completed steps")
         victim = ledger_entries(app)[-1]["pid"]
         time.sleep(0.15)  # into the next 0.4 s step
         os.kill(victim, signal.SIGKILL)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,62 +14,26 @@ import pytest
 from cadence import WaitError
 from cadence.checkpoint import wait_store_for
 
-HERE = Path(__file__).parent
-ROOT = HERE.parents[1]
+from ._dramatiq_support import load_app, start_workers, stop_workers, until
 
 
 @pytest.fixture
 def app(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The shared app module configured for this test's redis and ledger."""
-    ledger = tmp_path / "ledger.jsonl"
-    ledger.touch()
-    monkeypatch.setenv("CADENCE_TEST_REDIS", redis_url)
-    monkeypatch.setenv("CADENCE_TEST_LEDGER", str(ledger))
-    monkeypatch.syspath_prepend(str(HERE))
-    sys.modules.pop("_dramatiq_wait_app", None)
-    module = importlib.import_module("_dramatiq_wait_app")
-    module.broker.client.flushdb()
-    yield module
-    sys.modules.pop("_dramatiq_wait_app", None)
-    module.broker.close()
+    yield from load_app("_dramatiq_wait_app", redis_url, tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def workers(app: Any, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Two worker processes running the app's actors."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
-    code = (
-        "import _dramatiq_wait_app as a; from cadence.integrations.dramatiq import run_worker; "
-        "run_worker(a.broker)"
-    )
-    procs = []
-    for i in range(2):
-        with open(tmp_path / f"worker-{i}.log", "wb") as log:
-            procs.append(
-                subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=log)
-            )
+    procs = start_workers(app, 2, tmp_path)
     yield procs
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_workers(procs)
 
 
 def ledger(app: Any, run: str) -> list[dict[str, Any]]:
     lines = Path(app.LEDGER).read_text().splitlines()
     return [e for e in map(json.loads, lines) if e["run"] == run]
-
-
-def until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_parked_run_is_resumed_from_the_web_process_and_continues_on_a_worker(
