@@ -32,7 +32,7 @@ from cadence.checkpoint._protocol import (
 from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
-__all__ = ["SQLiteCheckpointStore"]
+__all__ = ["SQLiteCheckpointStore", "open_database"]
 
 T = TypeVar("T")
 
@@ -55,6 +55,41 @@ _DONE_INDEX = (
 )
 _PURGE_BATCH = 100
 """Expired completion records deleted per completed run, so the table never needs a cron job."""
+
+
+def open_database(
+    path: str | Path,
+    *,
+    busy_timeout: float,
+    synchronous: str | None = None,
+    setup: Callable[[sqlite3.Connection], Any] | None = None,
+) -> sqlite3.Connection:
+    """A connection as cadence's SQLite stores open one: autocommit, WAL, a busy timeout.
+
+    ``synchronous`` sets that pragma when given; ``setup(conn)`` then creates the caller's
+    tables. Switching to WAL (and creating tables while another process does) can meet a lock
+    that the busy handler does not wait for, so both are retried until ``busy_timeout``.
+    """
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    deadline = time.monotonic() + busy_timeout
+
+    def retried(fn: Callable[[], Any]) -> None:
+        while True:
+            try:
+                fn()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    retried(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    if synchronous is not None:
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if setup is not None:
+        retried(lambda: setup(conn))
+    return conn
 
 
 class SQLiteCheckpointStore:
@@ -106,17 +141,17 @@ class SQLiteCheckpointStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-            self._retry_locked(lambda: conn.executescript(_SCHEMA))
-            self._retry_locked(lambda: self._migrate(conn))
-            self._conn = conn
+            self._conn = open_database(
+                self.path,
+                busy_timeout=self.busy_timeout,
+                synchronous=self.synchronous,
+                setup=self._setup,
+            )
         return self._conn
 
     @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
+    def _setup(conn: sqlite3.Connection) -> None:
+        conn.executescript(_SCHEMA)
         have = {row[1] for row in conn.execute("PRAGMA table_info(cadence_runs)")}
         for column, kind in _ADDED_COLUMNS.items():
             if column not in have:
@@ -126,17 +161,6 @@ class SQLiteCheckpointStore:
                     if "duplicate column" not in str(exc):
                         raise
         conn.execute(_DONE_INDEX)
-
-    def _retry_locked(self, fn: Callable[[], Any]) -> Any:
-        # Switching to WAL needs a moment of exclusive access and does not use the busy handler.
-        deadline = time.monotonic() + self.busy_timeout
-        while True:
-            try:
-                return fn()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:

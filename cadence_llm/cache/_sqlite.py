@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from cadence.checkpoint.sqlite import open_database
+
 __all__ = ["SQLiteResponseCache"]
 
 T = TypeVar("T")
@@ -44,12 +46,12 @@ class SQLiteResponseCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
+            self._conn = open_database(
+                self.path,
+                busy_timeout=self.busy_timeout,
+                synchronous="NORMAL",
+                setup=lambda conn: conn.executescript(_SCHEMA),
+            )
         return self._conn
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +20,7 @@ from cadence.checkpoint._waits._record import (
     record_to_json,
 )
 from cadence.checkpoint._waits._sql import SQLWaitStore
+from cadence.checkpoint.sqlite import open_database
 
 __all__ = ["SQLiteWaitStore"]
 
@@ -52,19 +52,11 @@ class SQLiteWaitStore(SQLWaitStore):
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            deadline = time.monotonic() + self.busy_timeout
-            while True:  # switching to WAL and creating tables can meet a lock outside the handler
-                try:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.executescript(_SCHEMA)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            self._conn = conn
+            self._conn = open_database(
+                self.path,
+                busy_timeout=self.busy_timeout,
+                setup=lambda conn: conn.executescript(_SCHEMA),
+            )
         return self._conn
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
