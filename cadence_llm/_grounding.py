@@ -133,40 +133,63 @@ def _name_words(name: str) -> set[str]:
     return _wording.content_words(name.replace("_", " "))
 
 
-def second_step(step: StepSpec, words: str, unused: Iterable[str]) -> tuple[str, int] | None:
-    """``(note, cut)`` when ``words`` also name a registry note no step uses, in a part of
-    them the step's own notes are not in: the words of two steps, given to one.
+def _span(said: list[set[str]], name: str) -> tuple[int, int] | None:
+    """Where ``name`` is named in words (their content words, one set per word): the first and
+    last of the first words holding each content word of the name (two at least), or None."""
+    parts = _name_words(name)
+    if len(parts) < 2 or not parts <= set().union(*said):
+        return None
+    firsts = [next(i for i, ws in enumerate(said) if part in ws) for part in parts]
+    return min(firsts), max(firsts)
 
-    A note is named when every content word of its name (two at least) is in the words;
+
+#: A role whose entries fill a step's first slot -> the method such a step is.
+_ROLE_METHOD = {"handler": "on_error", "cadence": "child"}
+
+
+def second_step(
+    step: StepSpec, words: str, unused: Iterable[str], roles: Mapping[str, str] | None = None
+) -> tuple[str, int | None] | None:
+    """``(entry, cut)`` when ``words`` also name a registry entry no step uses, in a part of
+    them the step's own entries are not in: the words of two steps, given to one.
+
+    An entry is named when every content word of its name (two at least) is in the words;
     ``cut`` is the word after which the step's words should end (after punctuation, between
-    the two parts). Structural, in any language the names are written in.
+    the two parts), None when the entry is a handler or a child cadence (``roles``) and the
+    words name none of the step's own entries: then the step is that entry's method. A ``.sync`` or ``.split`` names several
+    entries by nature: for one, only an entry named wholly before its own ones counts.
+    Structural, in any language the names are written in.
     """
-    if step.method in ("sync", "split"):
-        return None  # their words name several notes by nature
-    said = [_wording.content_words(w) for w in words.split()]
+    split = words.split()
+    said = [_wording.content_words(w) for w in split]
     if len(said) < 2:
         return None
-    ends = [i for i, w in enumerate(words.split()[:-1]) if ends_run(w)]
-
-    def first(name: str) -> int | None:
-        parts = _name_words(name)
-        present = set().union(*said)
-        if len(parts) < 2 or not parts <= present:
+    ends = [i for i, w in enumerate(split[:-1]) if ends_run(w)]
+    own = [_span(said, r.name) for r in _refs(step) if r is not None]
+    named = [at for at in own if at is not None]
+    if step.method in ("sync", "split"):
+        if not named:
             return None
-        return next(i for i, ws in enumerate(said) if ws & parts)
-
-    own = [first(r.name) for r in _refs(step) if r is not None]
-    own_at = next((i for i in own if i is not None), None)
-    for note in sorted(unused):
-        at = first(note)
+        first_own = min(at[1] for at in named)
+        for entry in sorted(unused):
+            at = _span(said, entry)
+            cuts = [] if at is None else [e for e in ends if at[1] <= e < first_own]
+            if cuts:
+                return entry, cuts[0]
+        return None
+    own_at = min((at[0] for at in named), default=None)
+    for entry in sorted(unused):
+        at = _span(said, entry)
         if at is None:
             continue
-        before = [e for e in ends if e < at and (own_at is None or own_at <= e)]
-        after = [e for e in ends if e >= at and (own_at is None or own_at > e)]
+        before = [e for e in ends if e < at[0] and (own_at is None or own_at <= e)]
+        after = [e for e in ends if e >= at[0] and (own_at is None or own_at > e)]
+        if own_at is None and (roles or {}).get(entry) in _ROLE_METHOD:
+            return entry, None
         if before:
-            return note, before[-1]
+            return entry, before[-1]
         if after:
-            return note, after[0]
+            return entry, after[0]
     return None
 
 
@@ -185,10 +208,12 @@ def _step_fixes(
     methods: frozenset[str],
     conditions: frozenset[str] = frozenset(),
     unused: frozenset[str] = frozenset(),
+    roles: Mapping[str, str] | None = None,
 ) -> list[Fix]:
     """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
     found = _wording.features(words)
     kind = _kind_of(words)
+    roles = roles or {}
     out = []
     members = step.args.get("tasks")
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
@@ -208,12 +233,18 @@ def _step_fixes(
             message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
             hint = f'write .split("name", {condition}, [notes], [other notes])'
             return [Fix(_warn("CAD703", line, message, hint), kind="split")]
-    two = second_step(step, words, unused) if kind is None else None
+    two = second_step(step, words, unused, roles) if kind is None else None
     if two is not None:
-        note, cut = two
-        message = f"the words {words!r} also describe {note}, which no step does"
-        hint = "give that part of the words a step of its own"
-        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
+        entry, cut = two
+        if cut is not None:
+            message = f"the words {words!r} also describe {entry}, which no step does"
+            hint = "give that part of the words a step of its own"
+            return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
+        method = _ROLE_METHOD.get(roles.get(entry, "note"), "then")
+        if method in methods and method != step.method:
+            message = f"the words {words!r} describe {entry}, but the step is .{step.method}()"
+            hint = f"write it as a .{method} step with {entry}"
+            return [Fix(_warn("CAD703", line, message, hint), kind=method)]
     args = step.args
 
     def option(fix: dict[str, Any], message: str, hint: str) -> None:
@@ -245,13 +276,15 @@ def _steps(
     methods: frozenset[str],
     conditions: frozenset[str],
     notes: frozenset[str] = frozenset(),
+    entries: Mapping[str, Iterable[str]] | None = None,
 ) -> Iterable[tuple[int, StepSpec, int, str, list[Fix]]]:
     used = {r.name for s in comp.steps for r in _refs(s)}
-    unused = notes - used
+    roles = {name: role for role in _ROLE_METHOD for name in (entries or {}).get(role, ())}
+    unused = (notes | frozenset(roles)) - used
     for i, (step, (line, words)) in enumerate(
         zip(comp.steps, step_comments(source, comp), strict=True)
     ):
-        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused)
+        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused, roles)
         yield i, step, line, words, fixes
 
 
@@ -262,15 +295,19 @@ def first_fix(
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
     notes: Iterable[str] = (),
+    entries: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[int, Fix] | None:
     """The first step its own words contradict, and how to write it again: ``(index, fix)``.
 
     ``methods``: the methods the registry can fill (a step is never asked to become one it
     cannot); ``conditions`` and ``notes``: the registry's (for :func:`decided_by` and
-    :func:`second_step`).
+    :func:`second_step`); ``entries``: the registry's names by role (its handlers and child
+    cadences, for :func:`second_step`).
     """
     allowed = frozenset(methods)
-    steps = _steps(source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes))
+    steps = _steps(
+        source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes), entries
+    )
     for i, _, _, _, fixes in steps:
         if fixes:
             return i, fixes[0]
@@ -305,6 +342,7 @@ def check_grounding(
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
     notes: Iterable[str] = (),
+    entries: Mapping[str, Iterable[str]] | None = None,
     anchored: bool = False,
     limit: int = 4,
 ) -> list[Diagnostic]:
@@ -312,15 +350,17 @@ def check_grounding(
 
     Per step: its words against its method and options (cues only). For the whole task: a
     structure whose cue the task has and no step uses. ``anchored``: the steps' words were
-    copied from the task by the grammar, so they cannot be foreign to it (no ``CAD701``). At most ``limit`` findings,
-    in line order: a small model fixes a few pointed findings better than a long list.
+    copied from the task by the grammar, so they cannot be foreign to it (no ``CAD701``).
+    ``entries``: the registry's names by role (see :func:`first_fix`). At most ``limit``
+    findings, in line order: a small model fixes a few pointed findings better than a long
+    list.
     """
     allowed = frozenset(methods) or frozenset(m["name"] for m in spec()["methods"])
     docs = docs or {}
     out: list[Diagnostic] = []
     task_words = _wording.content_words(task)
     last = max((s.line for s in comp.steps), default=1)
-    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes))
+    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes), entries)
     for _, _step, line, words, fixes in steps:
         content = _wording.content_words(words)
         if not anchored and content and len(content & task_words) * 2 < len(content):

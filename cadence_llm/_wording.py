@@ -38,7 +38,8 @@ CUES: dict[str, str] = {
     "split": r"\b(if|when|whether|unless|otherwise|else|depending|in case)\b",
     "else": r"\botherwise\b|\belse\b|\bif not\b",
     "no_else": r"nothing|no-op|skip it",
-    "child": r"\bchild\b|sub-?cadence|\bcadence\b|sub-?flow|\bmerge\b.*\bback\b",
+    "child": r"\bchild (cadence|flow|workflow|process|run)|sub-?(cadence|flow|workflow|process)"
+    r"|\bmerge\b.*\bback\b",
     "on_error": r"\bfails\b|step fail|failed step|goes wrong|go wrong|\berrors?\b|crash|failure",
     "carry_on": r"carry on|keep going|\bcontinu|go on\b|not stop|n't stop",
     "interrupt": r"interrupt|cancel",
