@@ -99,7 +99,8 @@ def _method_rule(
         key = syntax.key(p, i == 0)
         value = f"s-{p['shape']}"
         if avoid and p["name"] in avoid:
-            value = f'"[" {avoid[p["name"]]} s-more-{p["shape"]}'
+            listed = p["shape"] in ("notes", "branch")
+            value = f'"[" {avoid[p["name"]]} s-more-{p["shape"]}' if listed else avoid[p["name"]]
         forced = force.get(p["name"])
         if isinstance(forced, bool):
             value = _lit(syntax.value(p["shape"], forced))

@@ -476,6 +476,20 @@ def _redecode(
             for param in fix.avoid_first
         }
         return Resume(prefix, next_word, only="split", force={"if_false": "*"}, avoid_first=avoid)
+    if fix.taken:
+        key = "taken:" + ",".join(sorted(fix.taken))
+        if key in done:
+            return None
+        done.add(key)
+        if not [n for n in named.get("note", ()) if n not in fix.taken]:
+            return None
+        params = {
+            p["name"]: fix.taken
+            for m in _plan.available(_prompts.spec(), named)
+            for p in _plan.slots(m)
+            if p["shape"] in ("note", "notes")
+        }
+        return Resume(prefix, next_word, avoid_first=params)
     if fix.force:
         key = "force:" + ",".join(sorted(fix.force))
         if key in done:

@@ -362,3 +362,42 @@ def test_the_child_cue_asks_for_a_child_cadence_not_the_word(text, child):
     from cadence_llm._wording import features
 
     assert ("child" in features(text)) is child
+
+
+def test_a_sync_whose_words_end_with_an_unused_note_in_any_form_is_cut_after_it():
+    """A .sync whose words go on to name a note no step runs (its name's words inflected:
+    "shipping ... standard") is cut at the last punctuation after its own notes."""
+    words = "Fetch the prices and the stock in parallel. Then go on shipping it standard."
+    found = fix_of((words, '.sync("s", [fetch_prices, fetch_stock])'))
+    assert found is not None
+    index, fix = found  # type: ignore[misc]
+    assert index == 0 and fix.cut == 7 and "ship_standard" in fix.finding.message
+
+
+def test_an_on_error_on_words_that_name_an_unused_note_asks_for_its_then():
+    """An .on_error whose words name a note no step runs and not its handler is that note's
+    step: the fix is a .then there."""
+    found = fix_of(
+        ("Load the order.", '.then("load", load_order)'),
+        ("Ship it standard to finish.", ".on_error(report_failure)"),
+    )
+    assert found is not None
+    index, fix = found  # type: ignore[misc]
+    assert index == 1 and fix.kind == "then" and "ship_standard" in fix.finding.message
+
+
+def test_a_note_run_twice_is_flagged_only_where_the_words_do_not_describe_it():
+    """A note in two steps is a finding on a .then whose words share nothing with the note's
+    name or description; when every step's words describe it, the task asked for it twice."""
+    lent = fix_of(
+        ("At the shop counter:", '.then("a", load_order)'),
+        ("load the order.", '.then("b", load_order)'),
+    )
+    assert lent is not None
+    index, fix = lent  # type: ignore[misc]
+    assert index == 0 and fix.taken == {"load_order"} and fix.finding.code == "CAD703"
+    twice = fix_of(
+        ("Load the order,", '.then("a", load_order)'),
+        ("then load the order again.", '.then("b", load_order)'),
+    )
+    assert twice is None

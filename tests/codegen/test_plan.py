@@ -372,3 +372,42 @@ def test_worked_examples_cover_every_word_with_remarks_for_context():
     for e in examples():
         covers = [s["covers"] for s in example_plan(e["task"], e["answer"])["steps"]]
         assert " ".join(covers) == " ".join(e["task"].split()), e["task"]
+
+
+def test_a_run_may_end_at_a_line_break_or_before_a_lone_dash():
+    """List items on lines of their own and parts set apart by a lone dash may each be a
+    step: a run may end at a line break and before a dash standing alone, never inside a
+    line's words (a bullet list is no longer forced into one step)."""
+    task = "In this order:\n- load the order\n- fetch the prices - and the stock"
+    words = task.split()
+    assert [words[k] for k in sorted(run_ends(task))] == ["order:", "order", "prices", "stock"]
+    grammar = plan_grammar_for(registry(), task=task)
+    lead = {"covers": "In this order:", "kind": "remark"}
+    load = {"covers": "- load the order", "kind": "then", "task": "load_order"}
+    rest = {"covers": "- fetch the prices - and the stock", "kind": "sync"}
+    rest["tasks"] = ["fetch_prices", "fetch_stock"]
+    assert accepts(grammar, plan(lead, load, rest))
+    inside = {"covers": "- load the", "kind": "then", "task": "load_order"}
+    tail = {**rest, "covers": "order - fetch the prices - and the stock"}
+    assert not accepts(grammar, plan(lead, inside, tail))
+
+
+async def test_a_lead_in_lent_the_next_steps_note_is_written_again_without_it():
+    """A .then on words that do not describe its note, while a later step runs that note
+    too: the next request writes that step again with the note left out of every slot (a
+    remark or another note is the model's choice), from the same point."""
+    task = "At the shop counter: load the order, then fetch the prices."
+    lent = {"covers": "At the shop counter:", "kind": "then", "task": "load_order"}
+    load = {"covers": "load the order,", "kind": "then", "task": "load_order"}
+    prices = {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"}
+    right = plan({"covers": "At the shop counter:", "kind": "remark"}, load, prices)
+    model = ScriptedModel([plan(lent, load, prices), right])
+    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    finding = gen.attempts[0].findings[0]
+    assert finding.code == "CAD703" and "load_order" in finding.message
+    grammar = model.requests[1].extra["grammar"]
+    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
+    assert '"\\"load_order\\""' not in rules["r-first-task"]
+    assert "m-remark" in rules["step-resume"]
+    assert accepts(grammar, right) and not accepts(grammar, plan(lent, load, prices))
