@@ -29,9 +29,20 @@ class NoteScope:
         task_index: Position inside a ``.sync`` group, else ``None``.
         hooks: The run's hook dispatcher, or ``None`` when no hooks are attached.
         score: The score (or the task's isolated view of it) the note receives.
+        started: ``time.perf_counter()`` when the note started (just before ``before_note``);
+            the ``duration`` hooks receive is measured from it.
     """
 
-    __slots__ = ("cadence_name", "group", "hooks", "note_name", "run_id", "score", "task_index")
+    __slots__ = (
+        "cadence_name",
+        "group",
+        "hooks",
+        "note_name",
+        "run_id",
+        "score",
+        "started",
+        "task_index",
+    )
 
     def __init__(
         self,
@@ -42,6 +53,7 @@ class NoteScope:
         task_index: int | None,
         hooks: HooksManager | None,
         score: Any,
+        started: float = 0.0,
     ) -> None:
         self.cadence_name = cadence_name
         self.run_id = run_id
@@ -50,6 +62,7 @@ class NoteScope:
         self.task_index = task_index
         self.hooks = hooks
         self.score = score
+        self.started = started
 
     def __repr__(self) -> str:
         return (

@@ -110,8 +110,9 @@ class Note(Generic[S]):
         return self._call(score)
 
     def __repr__(self) -> str:
+        # 0.7.2's shape: the name and which options are set (``note.resilience`` has values).
         opts = [
-            f"{k}={v!r}"
+            k
             for k, v in (
                 ("retry", self.retry),
                 ("timeout", self.timeout),
@@ -119,7 +120,7 @@ class Note(Generic[S]):
             )
             if v is not None
         ]
-        return f"Note({self.note_name!r}{', ' if opts else ''}{', '.join(opts)})"
+        return f"<Note: {self.note_name}{' [' + ', '.join(opts) + ']' if opts else ''}>"
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         # Decorating a method: bind like a function would, keeping the note's metadata.

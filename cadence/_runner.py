@@ -74,8 +74,12 @@ class _Run:
         self.run_id = run_id
         self.hooks = hooks
 
-    def scope(self, note: str, group: str | None, index: int | None, score: Any) -> NoteScope:
-        return NoteScope(self.cadence_name, self.run_id, note, group, index, self.hooks, score)
+    def scope(
+        self, note: str, group: str | None, index: int | None, score: Any, started: float = 0.0
+    ) -> NoteScope:
+        return NoteScope(
+            self.cadence_name, self.run_id, note, group, index, self.hooks, score, started
+        )
 
 
 def _code_of(exc: BaseException) -> str | None:
@@ -218,7 +222,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 continue
             scope.note_name = step_name
             scope.score = score
-            t0 = time.perf_counter()
+            scope.started = t0 = time.perf_counter()
             if before_note is not None:  # call_hook() inlined: this runs for every step
                 try:
                     pending = before_note(step_name, score)
@@ -353,8 +357,8 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
     assert hooks is not None
     before_note = hooks.caller("before_note")
     after_note = hooks.caller("after_note")
-    token = note_var.set(run.scope(task.name, group, index, score))
     t0 = time.perf_counter()
+    token = note_var.set(run.scope(task.name, group, index, score, t0))
     try:
         if before_note is not None:
             pending = call_hook(before_note, "before_note", task.name, score)

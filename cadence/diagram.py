@@ -359,24 +359,35 @@ def render(
         raise ValueError(
             f"format must be 'svg', 'png' or 'pdf', got {format!r}; for text use to_dot()"
         )
+    return _run_dot(cadence, format, dot, dot_options)
+
+
+def _run_dot(
+    cadence: Any,
+    format: str,
+    dot: str | None,
+    dot_options: dict[str, Any],
+    output: Path | None = None,
+) -> bytes:
+    """Run Graphviz on the plan's DOT text: its output, or ``b""`` when it wrote ``output``."""
     exe = dot or shutil.which("dot")
     if exe is None or not Path(exe).exists():
         raise GraphvizNotFoundError(_NO_GRAPHVIZ)
+    command = [exe, f"-T{format}"] + (["-o", str(output)] if output is not None else [])
     try:
         proc = subprocess.run(
-            [exe, f"-T{format}"],
+            command,
             input=to_dot(cadence, **dot_options).encode(),
             capture_output=True,
             timeout=60,
-            check=False,
+            check=True,
         )
     except FileNotFoundError:  # removed between the lookup and the call
         raise GraphvizNotFoundError(_NO_GRAPHVIZ) from None
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"dot failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
-        )
-    return proc.stdout
+    except subprocess.CalledProcessError as exc:
+        stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
+        raise RuntimeError(f"dot failed ({exc.returncode}): {stderr}") from None
+    return b"" if output is not None else proc.stdout
 
 
 _RENDERED = ("svg", "png", "pdf")
@@ -413,7 +424,10 @@ def save_diagram(
             f"(one of {choices})"
         )
     if fmt in _RENDERED:
-        target.write_bytes(render(cadence, format=fmt, **options))
+        if not target.parent.is_dir():
+            raise FileNotFoundError(f"save_diagram: the folder {target.parent} does not exist")
+        dot = options.pop("dot", None)
+        _run_dot(cadence, fmt, dot, options, output=target)  # Graphviz writes the file
     else:
         target.write_text(_TEXT[fmt](cadence, **options), encoding="utf-8")
     return target

@@ -63,7 +63,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("cadence.events")
-_blank = object.__new__
 _wall = time.time
 _mono = time.perf_counter
 _scope = note_var.get
@@ -130,28 +129,39 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
     ) -> Awaitable[None]:
         if started is not None:
             event_type = started
+            route = self._started
         elif error is None:
             event_type = NOTE_COMPLETED
+            route = self._completed
         else:
             event_type = NOTE_FAILED
-        route = self._routes.get(event_type)
+            route = self._failed
         if route is None:
             return DONE
-        e: Any = _blank(Blank)
+        e: Any = Blank()
         e.event_type = event_type
         e.note_name = note_name
         e.duration = duration
         e.error = error
         e.metadata = NO_METADATA
         e.spend = None
-        e.monotonic = now = _mono()
         scope = _scope()
         if scope is not None and scope.note_name == note_name:
+            # The runner read the clock as the note started and for its duration: the same
+            # readings, so that a note's two records are exactly ``duration`` apart.
+            if started is not None:
+                now = scope.started
+            elif duration is not None:
+                now = scope.started + duration
+            else:
+                now = _mono()
             e.group = scope.group
             e.task_index = scope.task_index
             run_id = scope.run_id
         else:
+            now = _mono()
             e.group = e.task_index = run_id = None
+        e.monotonic = now
         runs = self._frames.get()
         if runs:
             run: Any = runs[-1]
@@ -205,6 +215,9 @@ class EventEmitter(CadenceHooks):
     def __init__(self) -> None:
         self._listeners: dict[str, tuple[EventListener, ...]] = {}
         self._routes: dict[str, Route] = {}
+        self._started: Route | None = None
+        self._completed: Route | None = None
+        self._failed: Route | None = None
         self._tracker = Tracker(f"events_{id(self):x}")
         self._frames = self._tracker.frames
 
@@ -233,12 +246,22 @@ class EventEmitter(CadenceHooks):
         return self._listeners.get(event_type, ())
 
     def _reroute(self) -> None:
+        """Work out the routes after a listener change (subclasses shape them in ``_route``)."""
+        self._routes = routes = self._route()
+        # The note routes, read by the two hooks that run for every step.
+        self._started = routes.get(NOTE_STARTED)
+        self._completed = routes.get(NOTE_COMPLETED)
+        self._failed = routes.get(NOTE_FAILED)
+
+    def _route(self) -> dict[str, Route]:
+        """Each event type's listeners: its own, then the ``"*"`` ones."""
         star = self._listeners.get(ALL, ())
-        self._routes = {}
+        routes = {}
         for event_type in EVENT_TYPES:
             listeners = self._listeners.get(event_type, ()) + star
             if listeners:
-                self._routes[event_type] = (listeners[0], listeners[1:])
+                routes[event_type] = (listeners[0], listeners[1:])
+        return routes
 
     async def emit(self, event: CadenceEvent) -> None:
         """Deliver ``event`` to its listeners, logging and skipping any listener that raises."""

@@ -37,6 +37,7 @@ from cadence.events import (
     SPEND_RECORDED,
     CadenceEvent,
     EventEmitter,
+    Route,
 )
 
 __all__ = [
@@ -69,14 +70,16 @@ class RunRecorder(EventEmitter):
         self._finished: list[str] = []
         self._reroute()
 
-    def _reroute(self) -> None:
+    def _route(self) -> dict[str, Route]:
         # The recorder receives every event type first, before any registered listener.
-        super()._reroute()
-        routes = self._routes
-        self._routes = {}
-        for event_type in EVENT_TYPES:
-            route = routes.get(event_type)
-            self._routes[event_type] = (self._keep, (route[0], *route[1]) if route else ())
+        routes = super()._route()
+        return {
+            event_type: (
+                self._keep,
+                (route[0], *route[1]) if (route := routes.get(event_type)) else (),
+            )
+            for event_type in EVENT_TYPES
+        }
 
     def _keep(self, event: CadenceEvent) -> None:
         events = self._runs.get(event.run_key)

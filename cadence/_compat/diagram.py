@@ -21,9 +21,49 @@ __all__ = ["DiagramNode", "MeasureShape", "print_cadence", "render_svg"]
 
 
 def print_cadence(cadence: Any, *, diagram: Any) -> None:
-    """Deprecated: print the plan as a text tree; use ``print(to_text(cadence))``."""
+    """Deprecated: print the plan as 0.7.2 did; use ``print(to_text(cadence))``.
+
+    The layout is 0.7.2's (a ``=== Cadence: name ===`` header, ``[step]`` for a plain step and
+    a marked line per group: ``⫘ PARALLEL``, ``▶ SEQUENCE``, ``◇ BRANCH`` with ``YES``/``NO``,
+    ``⊞ CHILD FLOW``), so scripts that read it keep working; ``to_text`` is the new tree.
+    """
     deprecated("cadence.diagram.print_cadence(cadence)", "print(cadence.diagram.to_text(cadence))")
-    print(diagram.to_text(cadence))
+    diagram.to_text(cadence)  # the same argument check as every renderer
+    out = [f"=== Cadence: {cadence.name} ==="]
+    _old_steps(cadence, "", out, 0)
+    print("\n".join(out) + "\n")
+
+
+def _old_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
+    from cadence._cadence import _in_sequence
+    from cadence._plan import ChildStep, SplitStep, SyncStep
+
+    steps = list(cadence.steps)
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        inner = prefix + ("    " if last else "│   ")
+        rows: list[str] = []
+        if isinstance(step, SyncStep):
+            label = f"⫘ PARALLEL: {step.name} ({step.merge_name})"
+            rows = [t.name for t in step.tasks]
+        elif isinstance(step, SplitStep) and step.condition.fn is _in_sequence:
+            label = f"▶ SEQUENCE: {step.name}"
+            rows = [t.name for t in step.if_true]
+        elif isinstance(step, SplitStep):
+            label = f"◇ BRANCH: {step.name} ({step.condition.name}?)"
+            rows = [
+                "YES: " + (" → ".join(t.name for t in step.if_true) or "(nothing)"),
+                "NO: " + (" → ".join(t.name for t in step.if_false) or "(nothing)"),
+            ]
+        elif isinstance(step, ChildStep):
+            label = f"⊞ CHILD FLOW: {step.name} → {step.cadence.name}"
+        else:
+            label = f"[{step.name}]"
+        out.append(f"{prefix}{'└── ' if last else '├── '}{label}")
+        if isinstance(step, ChildStep) and depth < 10:
+            _old_steps(step.cadence, inner, out, depth + 1)
+        for j, row in enumerate(rows):
+            out.append(f"{inner}{'└── ' if j == len(rows) - 1 else '├── '}{row}")
 
 
 def render_svg(cadence: Any, *, diagram: Any, format: str = "dot", **options: Any) -> str:
@@ -35,7 +75,21 @@ def render_svg(cadence: Any, *, diagram: Any, format: str = "dot", **options: An
         "cadence.diagram.render_svg(cadence)", 'cadence.diagram.render(cadence, format="svg")'
     )
     if format == "dot":
-        return diagram.render(cadence, format="svg", **options).decode()  # type: ignore[no-any-return]
+        # 0.7.2's call: ``dot -Tsvg`` found on PATH, DOT text in, SVG text out.
+        try:
+            proc = subprocess.run(
+                ["dot", "-Tsvg"],
+                input=diagram.to_dot(cadence, **options),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+        except FileNotFoundError:
+            raise diagram.GraphvizNotFoundError(diagram._NO_GRAPHVIZ) from None
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(f"dot failed ({exc.returncode}): {exc.stderr}") from None
+        return str(proc.stdout)
     if format != "mermaid":
         raise ValueError(f"render_svg(format=...) takes 'dot' or 'mermaid', got {format!r}")
     mmdc = shutil.which("mmdc")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from cadence import Cadence, Score, save_diagram, to_dot, to_mermaid
-from cadence.diagram import to_text
 
 
 @dataclass
@@ -63,13 +62,52 @@ def test_save_diagram_pdf(tmp_path: Path) -> None:
     assert target.read_bytes().startswith(b"%PDF")
 
 
-def test_print_cadence_prints_the_text_tree_and_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    """print_cadence(c) prints to_text(c), with a warning naming to_text."""
+def test_print_cadence_prints_072s_layout_and_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    """print_cadence(c) prints 0.7.2's layout (header, [step], marked groups), warning of to_text."""
     from cadence.diagram import print_cadence
 
+    def other(score: Plan) -> None:
+        pass
+
+    inner = Cadence("inner", Plan()).then("check", step)
+    with pytest.warns(DeprecationWarning):
+        full = (
+            plan()
+            .sync("fetch", [step, other])
+            .sequence("tidy", [step, other])
+            .child("nested", inner, lambda parent, child: None)
+        )
     with pytest.warns(DeprecationWarning, match="to_text"):
-        print_cadence(plan())
-    assert capsys.readouterr().out == to_text(plan()) + "\n"
+        print_cadence(full)
+    assert capsys.readouterr().out.splitlines() == [
+        "=== Cadence: checkout ===",
+        "├── [validate]",
+        "├── ◇ BRANCH: route (is_flag?)",
+        "│   ├── YES: step",
+        "│   └── NO: (nothing)",
+        "├── ⫘ PARALLEL: fetch (smart_merge)",
+        "│   ├── step",
+        "│   └── other",
+        "├── ▶ SEQUENCE: tidy",
+        "│   ├── step",
+        "│   └── other",
+        "└── ⊞ CHILD FLOW: nested → inner",
+        "    └── [check]",
+        "",
+    ]
+    with pytest.warns(DeprecationWarning):
+        print_cadence(Cadence("empty", Plan()))
+    assert capsys.readouterr().out == "=== Cadence: empty ===\n\n"
+
+
+def test_save_diagram_png_is_written_by_graphviz_itself(tmp_path: Path) -> None:
+    """A .png path runs `dot -Tpng -o <path>`; a missing folder is named before dot runs."""
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz `dot` is needed (make test installs it)")
+    target = save_diagram(plan(), tmp_path / "plan.png")
+    assert target.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_diagram(plan(), tmp_path / "missing" / "plan.png")
 
 
 @needs_dot

@@ -279,14 +279,15 @@ async def test_records_are_built_only_for_event_types_with_a_listener(
     """An emitter listening only for cadence.completed builds no note record at all."""
     import cadence.events as events_module
 
-    built: list[type] = []
-    real_blank = events_module._blank
+    built: list[object] = []
+    real_blank = events_module.Blank
 
-    def counting_blank(cls: type) -> object:
-        built.append(cls)
-        return real_blank(cls)
+    def counting_blank() -> object:
+        record = real_blank()
+        built.append(record)
+        return record
 
-    monkeypatch.setattr(events_module, "_blank", counting_blank)
+    monkeypatch.setattr(events_module, "Blank", counting_blank)
     ends: list[CadenceEvent] = []
     only_ends = EventEmitter().on(CADENCE_COMPLETED, ends.append)
     cadence = Cadence("c", Order()).with_hooks(only_ends).then("v", validate).then("c2", charge)
@@ -354,3 +355,47 @@ async def test_timestamps_are_wall_clock_and_follow_the_monotonic_clock() -> Non
     assert max(offsets) - min(offsets) < 1e-5  # one offset, up to float rounding
     assert all(before - 0.01 <= e.timestamp <= after + 0.01 for e in events)
     assert [e.monotonic for e in events] == sorted(e.monotonic for e in events)
+
+
+async def test_a_notes_two_records_are_exactly_its_duration_apart() -> None:
+    """note.completed.monotonic - note.started.monotonic equals the duration, steps and tasks alike."""
+    events: list[CadenceEvent] = []
+
+    async def slow(score: Order) -> None:
+        await asyncio.sleep(0.01)
+
+    cadence = (
+        Cadence("c", Order())
+        .with_hooks(
+            EventEmitter().on(NOTE_STARTED, events.append).on(NOTE_COMPLETED, events.append)
+        )
+        .then("v", slow)
+        .sync("g", [slow, add_item])
+    )
+    await cadence.run()
+    starts = {e.note_name: e for e in events if e.event_type == NOTE_STARTED}
+    ends = {e.note_name: e for e in events if e.event_type == NOTE_COMPLETED}
+    assert set(starts) == set(ends) == {"v", "g", "slow", "add_item"}  # the group step too
+    for name, end in ends.items():
+        assert end.duration is not None
+        assert end.monotonic - starts[name].monotonic == pytest.approx(end.duration, abs=1e-9)
+    assert ends["v"].duration >= 0.009
+
+
+async def test_a_note_sees_when_it_started_in_its_scope() -> None:
+    """current_note().started is the perf_counter reading taken as the note began."""
+    import time
+
+    from cadence import current_note
+
+    seen: list[float] = []
+
+    async def look(score: Order) -> None:
+        scope = current_note()
+        assert scope is not None
+        seen.append(time.perf_counter() - scope.started)
+
+    before = time.perf_counter()
+    await Cadence("c", Order()).with_hooks(EventEmitter()).then("a", look).sync("g", [look]).run()
+    assert len(seen) == 2
+    assert all(0 <= s < time.perf_counter() - before for s in seen)
