@@ -158,6 +158,13 @@ def _span(said: list[set[str]], name: str) -> tuple[int, int] | None:
 _ROLE_METHOD = {"handler": "on_error", "cadence": "child"}
 
 
+def _sentence_end(words: Sequence[str], ends: Sequence[int], default: int) -> int:
+    """The last of ``ends`` that a capitalised word follows (a new sentence, in any cased
+    script), else ``default``."""
+    starts = [e for e in ends if next((c for c in words[e + 1] if c.isalpha()), "a").isupper()]
+    return starts[-1] if starts else default
+
+
 def second_step(
     step: StepSpec, words: str, unused: Iterable[str], roles: Mapping[str, str] | None = None
 ) -> tuple[str, int | None] | None:
@@ -202,14 +209,16 @@ def second_step(
         if at is None:
             continue
         before = [e for e in ends if e < at[0] and (own_at is None or own_at <= e)]
-        after = [e for e in ends if e >= at[0] and (own_at is None or own_at > e)]
+        after = [e for e in ends if e >= at[1] and (own_at is None or own_at > e)]
         role = (roles or {}).get(entry, "note")
         if own_at is None and (role in _ROLE_METHOD or step.method in ("on_error", "child")):
             return entry, None  # the words are that entry's step, not this one's
         if before:
-            return entry, before[-1]
+            return entry, _sentence_end(split, before, before[-1])
         if after:
-            return entry, after[0]
+            # The entry's part first: end it before the step's own part (right after the
+            # entry's name when the step's own entries are not named).
+            return entry, after[0] if own_at is None else _sentence_end(split, after, after[-1])
     return None
 
 

@@ -401,3 +401,13 @@ def test_a_note_run_twice_is_flagged_only_where_the_words_do_not_describe_it():
         ("then load the order again.", '.then("b", load_order)'),
     )
     assert twice is None
+
+
+def test_words_naming_an_unused_note_before_the_steps_own_are_cut_just_before_its_part():
+    """An unused note named first and the step's own entry after it: the cut falls at the last
+    punctuation before the step's own part, not at the first one after the note's name."""
+    words = "Then fetch the prices (e.g. from the list). If something breaks, report the failure."
+    found = fix_of((words, ".on_error(report_failure)"))
+    assert found is not None
+    index, fix = found  # type: ignore[misc]
+    assert index == 0 and fix.cut == 7 and "fetch_prices" in fix.finding.message
