@@ -19,6 +19,7 @@ the model write that step again (see :func:`cadence_llm.codegen.generate_cadence
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ __all__ = [
     "ends_run",
     "run_ends",
     "task_words",
+    "word_ends",
 ]
 
 #: Most words of a task a grammar anchors; longer tasks get free text where the words go.
@@ -113,16 +115,42 @@ def ends_run(word: str) -> bool:
     return bool(word) and unicodedata.category(word[-1]) in _ENDING
 
 
+def _dash(word: str) -> bool:
+    return bool(word) and all(unicodedata.category(c) == "Pd" for c in word)
+
+
+def word_ends(words: Sequence[str]) -> list[int]:
+    """Indices of ``words`` (but the last) after which a run may end: a word ending in
+    punctuation, or one before a dash standing alone (``-``, ``–``, ``—`` set a part apart)."""
+    return [k for k, w in enumerate(words[:-1]) if ends_run(w) or _dash(words[k + 1])]
+
+
 def run_ends(task: str) -> set[int]:
-    """Word indices after which a run may end: a word ending in punctuation, and the last word.
+    """Word indices after which a run may end: a word ending in punctuation or before a lone
+    dash (:func:`word_ends`), a word at the end of a line (a list item, a line of its own),
+    and the last word.
 
     Punctuation is any character Unicode classes as such (``,`` ``;`` ``.`` ``:`` ``!`` ``?``,
-    ``、`` ``。`` ...), so this knows no language. A task without inner punctuation may end a
-    run after any word.
+    ``、`` ``。`` ...), so this knows no language. A task without inner punctuation or line
+    breaks may end a run after any word.
     """
     words = task_words(task)
-    ends = {k for k, w in enumerate(words[:-1]) if ends_run(w)}
+    ends = set(word_ends(words)) | (set(_line_ends(task)) & set(range(len(words) - 1)))
     return ends | {len(words) - 1} if ends else set(range(len(words)))
+
+
+def _line_ends(task: str) -> list[int]:
+    """Indices of the words a line break follows."""
+    out, k = [], -1
+    for piece in re.split(r"(\s+)", task.strip()):
+        if not piece:
+            continue
+        if piece.isspace():
+            if "\n" in piece and k >= 0:
+                out.append(k)
+        else:
+            k += 1
+    return out
 
 
 def anchored_rules(task: str, layout: Layout, resume: Resume | None = None) -> list[str] | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence_llm._anchor import COMPOSITION, PLAN, Resume, anchored_rules
-from cadence_llm._plan import SHAPE_ROLE, available, plan_schema, plan_to_source, slots
+from cadence_llm._plan import REMARK, SHAPE_ROLE, available, plan_schema, plan_to_source, slots
 from cadence_llm._prompts import PACK_VERSION, grammar_text, pack_dir, spec
 
 __all__ = [
@@ -99,7 +99,8 @@ def _method_rule(
         key = syntax.key(p, i == 0)
         value = f"s-{p['shape']}"
         if avoid and p["name"] in avoid:
-            value = f'"[" {avoid[p["name"]]} s-more-{p["shape"]}'
+            listed = p["shape"] in ("notes", "branch")
+            value = f'"[" {avoid[p["name"]]} s-more-{p["shape"]}' if listed else avoid[p["name"]]
         forced = force.get(p["name"])
         if isinstance(forced, bool):
             value = _lit(syntax.value(p["shape"], forced))
@@ -191,7 +192,10 @@ def _resume_rules(
         lines.append(f"{rule} ::= " + " | ".join(_lit(_quote(n, syntax)) for n in notes))
     for m in chosen:
         lines.append(_method_rule(m, syntax, suffix="-again", force=resume.force, avoid=avoid))
-    lines.append("step-resume ::= " + " | ".join(_rule_name(m["name"], "-again") for m in chosen))
+    again = [_rule_name(m["name"], "-again") for m in chosen]
+    if syntax.plan and resume.only is None and REMARK not in resume.exclude:
+        again.append(_rule_name(REMARK))
+    lines.append("step-resume ::= " + " | ".join(again))
     return lines
 
 
@@ -215,8 +219,13 @@ def _grammar(
         f"# cadence-prompts {PACK_VERSION} | GBNF for {what}, generated from the DSL table "
         "(python -m cadence_llm._derive --write); do not edit",
         *anchored,
-        "step ::= " + " | ".join(_rule_name(m["name"]) for m in methods),
+        "step ::= "
+        + " | ".join(_rule_name(m["name"]) for m in methods)
+        + (f" | {_rule_name(REMARK)}" if syntax.plan else ""),
     ]
+    if syntax.plan:
+        # Words that are no action: a step of its own that does nothing (no call is forced).
+        lines.append(f"{_rule_name(REMARK)} ::= {_lit(_JSON.opening(REMARK))}")
     shapes: set[str] = set()
     for m in methods:
         lines.append(_method_rule(m, syntax))

@@ -23,13 +23,13 @@ keeps the valid answer with the fewest findings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cadence.validate import Composition, Diagnostic, StepSpec
 from cadence_llm import _wording
-from cadence_llm._anchor import ends_run
+from cadence_llm._anchor import word_ends
 from cadence_llm._plan import step_comments
 from cadence_llm._prompts import spec
 
@@ -56,6 +56,8 @@ class Fix:
     avoid_first: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: End the step's words after this word (an index into them): the rest is another step.
     cut: int | None = None
+    #: Notes the step may not start with, in any kind (another step runs them already).
+    taken: frozenset[str] = frozenset()
 
 
 def _warn(code: str, line: int, message: str, hint: str) -> Diagnostic:
@@ -133,40 +135,90 @@ def _name_words(name: str) -> set[str]:
     return _wording.content_words(name.replace("_", " "))
 
 
-def second_step(step: StepSpec, words: str, unused: Iterable[str]) -> tuple[str, int] | None:
-    """``(note, cut)`` when ``words`` also name a registry note no step uses, in a part of
-    them the step's own notes are not in: the words of two steps, given to one.
+def _span(said: list[set[str]], name: str) -> tuple[int, int] | None:
+    """Where ``name`` is named in words (their content words, one set per word): the first and
+    last of the first words holding each content word of the name (two at least, in any of
+    its forms: :func:`cadence_llm._wording.same_stem`), or None."""
+    parts = _name_words(name)
+    if len(parts) < 2:
+        return None
+    firsts = []
+    for part in parts:
+        at = next(
+            (i for i, ws in enumerate(said) if any(_wording.same_stem(part, w) for w in ws)),
+            None,
+        )
+        if at is None:
+            return None
+        firsts.append(at)
+    return min(firsts), max(firsts)
 
-    A note is named when every content word of its name (two at least) is in the words;
-    ``cut`` is the word after which the step's words should end (after punctuation, between
-    the two parts). Structural, in any language the names are written in.
+
+#: A role whose entries fill a step's first slot -> the method such a step is.
+_ROLE_METHOD = {"handler": "on_error", "cadence": "child"}
+
+
+def _sentence_end(words: Sequence[str], ends: Sequence[int], default: int) -> int:
+    """The last of ``ends`` that a capitalised word follows (a new sentence, in any cased
+    script), else ``default``."""
+    starts = [e for e in ends if next((c for c in words[e + 1] if c.isalpha()), "a").isupper()]
+    return starts[-1] if starts else default
+
+
+def second_step(
+    step: StepSpec, words: str, unused: Iterable[str], roles: Mapping[str, str] | None = None
+) -> tuple[str, int | None] | None:
+    """``(entry, cut)`` when ``words`` also name a registry entry no step uses, in a part of
+    them the step's own entries are not in: the words of two steps, given to one.
+
+    An entry is named when every content word of its name (two at least) is in the words, in
+    any form; ``cut`` is the word after which the step's words should end (after punctuation,
+    between the two parts). It is None when the words name none of the step's own entries and
+    the entry is a handler or a child cadence (``roles``), or the step is an ``.on_error`` or a
+    ``.child`` (which run no note): then the words are the entry's own step. A ``.sync`` or
+    ``.split`` names several entries by nature: for one, only an entry named wholly before or
+    after its own ones counts.
+    Structural, in any language the names are written in.
     """
-    if step.method in ("sync", "split"):
-        return None  # their words name several notes by nature
-    said = [_wording.content_words(w) for w in words.split()]
+    split = words.split()
+    said = [_wording.content_words(w) for w in split]
     if len(said) < 2:
         return None
-    ends = [i for i, w in enumerate(words.split()[:-1]) if ends_run(w)]
-
-    def first(name: str) -> int | None:
-        parts = _name_words(name)
-        present = set().union(*said)
-        if len(parts) < 2 or not parts <= present:
+    ends = word_ends(split)
+    own = [_span(said, r.name) for r in _refs(step) if r is not None]
+    named = [at for at in own if at is not None]
+    if step.method in ("sync", "split"):
+        if not named:
             return None
-        return next(i for i, ws in enumerate(said) if ws & parts)
-
-    own = [first(r.name) for r in _refs(step) if r is not None]
-    own_at = next((i for i in own if i is not None), None)
-    for note in sorted(unused):
-        at = first(note)
+        first_own = min(at[1] for at in named)
+        last_own = max(at[1] for at in named)
+        for entry in sorted(unused):
+            at = _span(said, entry)
+            if at is None:
+                continue
+            before = [e for e in ends if at[1] <= e < first_own]
+            after = [e for e in ends if last_own <= e < at[0]]
+            if before:
+                return entry, before[0]
+            if after:
+                return entry, after[-1]
+        return None
+    own_at = min((at[0] for at in named), default=None)
+    for entry in sorted(unused):
+        at = _span(said, entry)
         if at is None:
             continue
-        before = [e for e in ends if e < at and (own_at is None or own_at <= e)]
-        after = [e for e in ends if e >= at and (own_at is None or own_at > e)]
+        before = [e for e in ends if e < at[0] and (own_at is None or own_at <= e)]
+        after = [e for e in ends if e >= at[1] and (own_at is None or own_at > e)]
+        role = (roles or {}).get(entry, "note")
+        if own_at is None and (role in _ROLE_METHOD or step.method in ("on_error", "child")):
+            return entry, None  # the words are that entry's step, not this one's
         if before:
-            return note, before[-1]
+            return entry, _sentence_end(split, before, before[-1])
         if after:
-            return note, after[0]
+            # The entry's part first: end it before the step's own part (right after the
+            # entry's name when the step's own entries are not named).
+            return entry, after[0] if own_at is None else _sentence_end(split, after, after[-1])
     return None
 
 
@@ -185,10 +237,12 @@ def _step_fixes(
     methods: frozenset[str],
     conditions: frozenset[str] = frozenset(),
     unused: frozenset[str] = frozenset(),
+    roles: Mapping[str, str] | None = None,
 ) -> list[Fix]:
     """Every way ``step`` departs from the cues in its own ``words`` (each with its fix)."""
     found = _wording.features(words)
     kind = _kind_of(words)
+    roles = roles or {}
     out = []
     members = step.args.get("tasks")
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
@@ -208,12 +262,18 @@ def _step_fixes(
             message = f"the words {words!r} describe {what}, but the step is .{step.method}()"
             hint = f'write .split("name", {condition}, [notes], [other notes])'
             return [Fix(_warn("CAD703", line, message, hint), kind="split")]
-    two = second_step(step, words, unused) if kind is None else None
+    two = second_step(step, words, unused, roles)
     if two is not None:
-        note, cut = two
-        message = f"the words {words!r} also describe {note}, which no step does"
-        hint = "give that part of the words a step of its own"
-        return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
+        entry, cut = two
+        if cut is not None:
+            message = f"the words {words!r} also describe {entry}, which no step does"
+            hint = "give that part of the words a step of its own"
+            return [Fix(_warn("CAD703", line, message, hint), cut=cut)]
+        method = _ROLE_METHOD.get(roles.get(entry, "note"), "then")  # a note's step: .then
+        if method in methods and method != step.method:
+            message = f"the words {words!r} describe {entry}, but the step is .{step.method}()"
+            hint = f"write it as a .{method} step with {entry}"
+            return [Fix(_warn("CAD703", line, message, hint), kind=method)]
     args = step.args
 
     def option(fix: dict[str, Any], message: str, hint: str) -> None:
@@ -245,14 +305,46 @@ def _steps(
     methods: frozenset[str],
     conditions: frozenset[str],
     notes: frozenset[str] = frozenset(),
+    entries: Mapping[str, Iterable[str]] | None = None,
 ) -> Iterable[tuple[int, StepSpec, int, str, list[Fix]]]:
     used = {r.name for s in comp.steps for r in _refs(s)}
-    unused = notes - used
-    for i, (step, (line, words)) in enumerate(
-        zip(comp.steps, step_comments(source, comp), strict=True)
-    ):
-        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused)
+    roles = {name: role for role in _ROLE_METHOD for name in (entries or {}).get(role, ())}
+    unused = (notes | frozenset(roles)) - used
+    pairs = step_comments(source, comp)
+    lent = _lent_notes(comp.steps, [words for _, words in pairs], docs)
+    for i, (step, (line, words)) in enumerate(zip(comp.steps, pairs, strict=True)):
+        fixes = _step_fixes(step, line, words, docs, methods, conditions, unused, roles)
+        if not fixes and i in lent:
+            note = lent[i]
+            message = f"the note {note} runs in this step ({words!r}) and in another one"
+            hint = "give these words their own note, or make them a remark if they are no action"
+            fixes = [Fix(_warn("CAD703", line, message, hint), taken=frozenset({note}))]
         yield i, step, line, words, fixes
+
+
+def _lent_notes(
+    steps: Sequence[StepSpec], words: Sequence[str], docs: Mapping[str, str]
+) -> dict[int, str]:
+    """``{step index: note}`` for ``.then`` steps whose note another step runs as well, while
+    their words do not describe it (no word in common with its name or description) and
+    another such step's words do, or none's do (then the first is the one): small models lend
+    a lead-in the next step's note, or an .on_error an earlier one. Nothing is flagged when
+    the words of every step running the note describe it (the task asks for it twice)."""
+    runs: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        for name in {r.name for r in _refs(step)}:
+            runs.setdefault(name, []).append(i)
+    out: dict[int, str] = {}
+    for note, where in runs.items():
+        if len(where) < 2:
+            continue
+        blind = [
+            i for i in where if _affinity(_Named(note), _wording.content_words(words[i]), docs) == 0
+        ]
+        first = next((i for i in blind if steps[i].method == "then"), None)
+        if first is not None:
+            out.setdefault(first, note)
+    return out
 
 
 def first_fix(
@@ -262,15 +354,19 @@ def first_fix(
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
     notes: Iterable[str] = (),
+    entries: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[int, Fix] | None:
     """The first step its own words contradict, and how to write it again: ``(index, fix)``.
 
     ``methods``: the methods the registry can fill (a step is never asked to become one it
     cannot); ``conditions`` and ``notes``: the registry's (for :func:`decided_by` and
-    :func:`second_step`).
+    :func:`second_step`); ``entries``: the registry's names by role (its handlers and child
+    cadences, for :func:`second_step`).
     """
     allowed = frozenset(methods)
-    steps = _steps(source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes))
+    steps = _steps(
+        source, comp, docs or {}, allowed, frozenset(conditions), frozenset(notes), entries
+    )
     for i, _, _, _, fixes in steps:
         if fixes:
             return i, fixes[0]
@@ -305,6 +401,7 @@ def check_grounding(
     methods: Iterable[str] = (),
     conditions: Iterable[str] = (),
     notes: Iterable[str] = (),
+    entries: Mapping[str, Iterable[str]] | None = None,
     anchored: bool = False,
     limit: int = 4,
 ) -> list[Diagnostic]:
@@ -312,15 +409,17 @@ def check_grounding(
 
     Per step: its words against its method and options (cues only). For the whole task: a
     structure whose cue the task has and no step uses. ``anchored``: the steps' words were
-    copied from the task by the grammar, so they cannot be foreign to it (no ``CAD701``). At most ``limit`` findings,
-    in line order: a small model fixes a few pointed findings better than a long list.
+    copied from the task by the grammar, so they cannot be foreign to it (no ``CAD701``).
+    ``entries``: the registry's names by role (see :func:`first_fix`). At most ``limit``
+    findings, in line order: a small model fixes a few pointed findings better than a long
+    list.
     """
     allowed = frozenset(methods) or frozenset(m["name"] for m in spec()["methods"])
     docs = docs or {}
     out: list[Diagnostic] = []
     task_words = _wording.content_words(task)
     last = max((s.line for s in comp.steps), default=1)
-    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes))
+    steps = _steps(source, comp, docs, allowed, frozenset(conditions), frozenset(notes), entries)
     for _, _step, line, words, fixes in steps:
         content = _wording.content_words(words)
         if not anchored and content and len(content & task_words) * 2 < len(content):

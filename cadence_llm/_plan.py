@@ -29,9 +29,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cadence.validate import Composition, Ref, parse_composition
+from cadence_llm._anchor import ends_run
 from cadence_llm._prompts import PACK_VERSION, spec
+from cadence_llm._wording import content_words
 
 __all__ = [
+    "REMARK",
     "SHAPE_ROLE",
     "available",
     "covers_in",
@@ -56,6 +59,10 @@ SHAPE_ROLE = {
     "factory": "factory",
 }
 _LISTS = ("notes", "branch")
+#: The kind of a plan step that does nothing: words of the task that are no action (a lead-in,
+#: context, a reason). It is rendered as a comment of its own, so no method call is forced on
+#: words that ask for none.
+REMARK = "remark"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -142,6 +149,17 @@ def plan_schema(
                 "additionalProperties": False,
             }
         )
+    variants.append(
+        {
+            "type": "object",
+            "properties": {
+                "covers": {"type": "string", "description": "words of the task that are no step"},
+                "kind": {"const": REMARK},
+            },
+            "required": ["covers", "kind"],
+            "additionalProperties": False,
+        }
+    )
     return {
         "$comment": f"cadence-prompts {PACK_VERSION} | JSON schema of a cadence plan, generated "
         "from the DSL table (python -m cadence_llm._derive --write); do not edit",
@@ -209,10 +227,16 @@ def _comment(text: str) -> list[str]:
     return [f"    # {words}"] if words else []
 
 
+def _remark(text: str) -> list[str]:
+    # A blank line after it: the comment is not the words of the step below.
+    return [*_comment(text), ""] if str(text).strip() else []
+
+
 def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
     """Render a plan as composition text (which then goes through the validator).
 
-    Each step's ``covers`` becomes the comment above its call. A step without a ``name`` is
+    Each step's ``covers`` becomes the comment above its call; a ``"remark"`` step is only
+    its comment, followed by a blank line (it does nothing). A step without a ``name`` is
     named after its first registry name, made unique among the library's own labels; names
     the model wrote are kept as written (duplicates are the validator's to report).
     ``"method"`` is read as ``"kind"`` (the key of plans before 0.9).
@@ -234,6 +258,9 @@ def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
         if not isinstance(step, Mapping):
             raise ValueError("each plan step is an object with a 'kind'")
         kind = str(step.get("kind", step.get("method", "")))
+        if kind == REMARK:
+            lines += _remark(step.get("covers", ""))
+            continue
         lines += _comment(step.get("covers", ""))
         method = methods.get(kind)
         if method is None:
@@ -265,7 +292,9 @@ def _position(method: Mapping[str, Any], param: Mapping[str, Any]) -> int:
 def step_comments(source: str, comp: Composition) -> list[tuple[int, str]]:
     """For each step of ``comp``: the line of its method call and the comment just above it.
 
-    The comment is the run of ``#`` lines after the previous call; "" when there is none.
+    The comment is the run of ``#`` lines just above the call (after the previous call, with
+    no blank line between them and the call: a comment set apart is a remark, no step's
+    words); "" when there is none.
     """
     methods = {m["name"] for m in spec()["methods"]}
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -281,8 +310,14 @@ def step_comments(source: str, comp: Composition) -> list[tuple[int, str]]:
         return [(step.line, "") for step in comp.steps]
     out = []
     previous = 0
+    at = {n: c for n, c in comments}
     for line in calls:
-        out.append((line, " ".join(c for n, c in comments if previous < n <= line)))
+        block = [at[line]] if line in at else []  # a comment after the call, on its line
+        n = line - 1
+        while n > previous and n in at:
+            block.insert(0, at[n])
+            n -= 1
+        out.append((line, " ".join(block)))
         previous = line
     return out
 
@@ -346,9 +381,10 @@ def format_plan(plan: Mapping[str, Any], data: Mapping[str, Any] | None = None) 
     methods = {m["name"]: m for m in data["methods"]}
     rows = []
     for step in plan["steps"]:
-        method = methods[step["kind"]]
         row = {"covers": step.get("covers", ""), "kind": step["kind"]}
-        row |= {p["name"]: step[p["name"]] for p in slots(method) if p["name"] in step}
+        if step["kind"] != REMARK:
+            method = methods[step["kind"]]
+            row |= {p["name"]: step[p["name"]] for p in slots(method) if p["name"] in step}
         rows.append(json.dumps(row))
     head = json.dumps(plan.get("name") or "generated")
     return f'{{"name": {head}, "steps": [\n  ' + ",\n  ".join(rows) + "\n]}"
@@ -356,14 +392,35 @@ def format_plan(plan: Mapping[str, Any], data: Mapping[str, Any] | None = None) 
 
 def example_plan(task: str, answer: str) -> dict[str, Any]:
     """The plan of a worked example: its answer's steps, each covering the task's words that
-    its comment quotes (copied from the task, as an anchored grammar makes a model do)."""
+    its comment quotes, extended so that the steps cover every word of the task in order (as
+    an anchored grammar makes a model do). Words no comment quotes join the step after them
+    (the last step, at the end), unless they hold content words and end in punctuation: then
+    they are a ``"remark"`` step (a lead-in, context, a reason)."""
     plan = source_to_plan(answer)
     words = task.split()
+    steps: list[dict[str, Any]] = []
     start = 0
+
+    def remark(first: int, last: int) -> bool:
+        gap = words[first:last]
+        return bool(gap) and ends_run(gap[-1]) and bool(content_words(" ".join(gap)))
+
     for step in plan["steps"]:
         span = covers_in(task, step["covers"], start)
         if span is None:
             raise ValueError(f"the comment {step['covers']!r} quotes nothing of {task!r}")
-        step["covers"] = " ".join(words[span[0] : span[1] + 1])
+        first = span[0]
+        if remark(start, first):
+            steps.append({"covers": " ".join(words[start:first]), "kind": REMARK})
+        else:
+            first = start
+        step["covers"] = " ".join(words[first : span[1] + 1])
+        steps.append(step)
         start = span[1] + 1
+    if start < len(words):
+        if remark(start, len(words)):
+            steps.append({"covers": " ".join(words[start:]), "kind": REMARK})
+        elif steps:
+            steps[-1]["covers"] += " " + " ".join(words[start:])
+    plan["steps"] = steps
     return plan

@@ -211,6 +211,10 @@ def plan_text(data: Mapping[str, Any] | None = None) -> str:
             key = f'"{p["name"]}": {_plan_placeholder(p["shape"])}'
             keys.append(key if p["required"] else f"[{key}]")
         lines.append(f'- "{m["name"]}": ' + ", ".join(keys) + f". {m['doc']}")
+    lines.append(
+        '- "remark": no keys. Words of the task that are no action (a lead-in, context, a '
+        "reason, an aside): nothing runs."
+    )
     strategies = ", ".join(f'"{s}"' for s in data["merge_strategies"])
     lines.append(f"A strategy is one of {strategies}; every other value is a registry name.")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,15 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["CUES", "STOPWORDS", "content_words", "features", "split_at_else", "stop_asked"]
+__all__ = [
+    "CUES",
+    "STOPWORDS",
+    "content_words",
+    "features",
+    "same_stem",
+    "split_at_else",
+    "stop_asked",
+]
 
 #: Words that say how, not what: left out when comparing words with registry names.
 STOPWORDS = frozenset(
@@ -38,7 +46,8 @@ CUES: dict[str, str] = {
     "split": r"\b(if|when|whether|unless|otherwise|else|depending|in case)\b",
     "else": r"\botherwise\b|\belse\b|\bif not\b",
     "no_else": r"nothing|no-op|skip it",
-    "child": r"\bchild\b|sub-?cadence|\bcadence\b|sub-?flow|\bmerge\b.*\bback\b",
+    "child": r"\bchild (cadence|flow|workflow|process|run)|sub-?(cadence|flow|workflow|process)"
+    r"|\bmerge\b.*\bback\b",
     "on_error": r"\bfails\b|step fail|failed step|goes wrong|go wrong|\berrors?\b|crash|failure",
     "carry_on": r"carry on|keep going|\bcontinu|go on\b|not stop|n't stop",
     "interrupt": r"interrupt|cancel",
@@ -60,6 +69,21 @@ def content_words(text: str) -> set[str]:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Whether two content words are one word in different forms ("assign", "assigned";
+    "translate", "translating"): one starts with the other, or they share all but the last
+    two letters of the shorter one, four letters at least."""
+    short, long_ = sorted((a, b), key=len)
+    if long_.startswith(short):
+        return len(short) >= 3 or short == long_
+    common = 0
+    for x, y in zip(short, long_, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(4, len(short) - 2)
 
 
 @functools.cache

@@ -354,12 +354,30 @@ def check_answer(
     return source, diags, cadence
 
 
+def _plan_index(raw: str, index: int) -> int | None:
+    """Where step ``index`` of a plan's composition is among the plan's steps (its remarks
+    are steps of the plan and no step of the composition), or None."""
+    try:
+        steps = extract_json(raw).get("steps")
+    except (ValueError, AttributeError):
+        return None
+    calls = [
+        i
+        for i, step in enumerate(steps if isinstance(steps, list) else [])
+        if not isinstance(step, Mapping) or step.get("kind") != _plan.REMARK
+    ]
+    return calls[index] if index < len(calls) else None
+
+
 def _prefix(raw: str, source: str, index: int, mode: str) -> str | None:
     """An anchored answer up to where step ``index`` writes its method name, or None."""
     if mode in _PLAN_MODES:
+        found = _plan_index(raw, index)
+        if found is None:
+            return None
         marker = _anchor.PLAN.close
         at = -1
-        for _ in range(index + 1):
+        for _ in range(found + 1):
             at = raw.find(marker, at + 1)
             if at < 0:
                 return None
@@ -381,9 +399,12 @@ def _words_prefix(
     the literal that closes them), or None."""
     words = _anchor.task_words(task)[first : last + 1]
     if mode in _PLAN_MODES:
+        found = _plan_index(raw, index)
+        if found is None:
+            return None
         marker = '{"covers": "'
         at = -1
-        for _ in range(index + 1):
+        for _ in range(found + 1):
             at = raw.find(marker, at + 1)
             if at < 0:
                 return None
@@ -422,7 +443,7 @@ def _redecode(
     methods = [m["name"] for m in _plan.available(_prompts.spec(), roles_of(registry, roles))]
     named = roles_of(registry, roles)
     found = _grounding.first_fix(
-        source, comp, docs, methods, named.get("condition", ()), named.get("note", ())
+        source, comp, docs, methods, named.get("condition", ()), named.get("note", ()), named
     )
     if found is None:
         return None
@@ -455,6 +476,20 @@ def _redecode(
             for param in fix.avoid_first
         }
         return Resume(prefix, next_word, only="split", force={"if_false": "*"}, avoid_first=avoid)
+    if fix.taken:
+        key = "taken:" + ",".join(sorted(fix.taken))
+        if key in done:
+            return None
+        done.add(key)
+        if not [n for n in named.get("note", ()) if n not in fix.taken]:
+            return None
+        params = {
+            p["name"]: fix.taken
+            for m in _plan.available(_prompts.spec(), named)
+            for p in _plan.slots(m)
+            if p["shape"] in ("note", "notes")
+        }
+        return Resume(prefix, next_word, avoid_first=params)
     if fix.force:
         key = "force:" + ",".join(sorted(fix.force))
         if key in done:
@@ -708,6 +743,7 @@ async def generate_cadence(
                     methods=methods,
                     conditions=conditions,
                     notes=notes,
+                    entries=named,
                     anchored=anchored,
                 )
         attempt = Answer(round_, response.text, source, tuple(diags), response.usage, elapsed)

@@ -3,8 +3,9 @@
 free-form requests written by hand (context, irrelevant details, names that share no words with
 the task's phrases).
 
-The held-out set (``tasks_heldout.jsonl``) is not generated here: it was written by someone who
-had not seen the prompt pack, and nothing is tuned on it (see ``evals/README.md``).
+The sets in ``evals/heldout/`` are not generated here: they were written by someone who had not
+seen the prompt pack; they have been retired since (inspected and tuned on, see
+``evals/README.md``).
 
 Each task has a natural-language description, the registry the model may use (the domain's
 notes, condition, branches, child cadence, merge, handler and distractors, each with its role

@@ -9,8 +9,9 @@ Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
     python -m evals.run --report            # only rebuild the tables from evals/results/
 
 ``--tasks dev`` is the development set (``tasks.jsonl``, tuned on); ``heldout-wordings`` and
-``heldout-freeform`` are the two held-out sets in ``evals/heldout/`` (written by someone who
-never saw the prompt pack; never tuned on), ``heldout`` both of them, ``all`` every set.
+``heldout-freeform`` are the two sets in ``evals/heldout/`` (written by someone who never saw
+the prompt pack, but **retired**: inspected and tuned on since, so development data now),
+``heldout`` both of them, ``all`` every set.
 Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
 Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
 task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
@@ -283,8 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tasks",
         choices=(*SETS, *GROUPS),
         default="dev",
-        help="dev (tuned on), heldout-wordings / heldout-freeform (never tuned on), "
-        "heldout (both), all",
+        help="dev (tuned on), heldout-wordings / heldout-freeform (retired held-out sets, "
+        "tuned on since), heldout (both), all",
     )
     args = p.parse_args(argv)
     names = GROUPS.get(args.tasks, (args.tasks,))

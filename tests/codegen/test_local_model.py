@@ -28,6 +28,7 @@ def smol() -> LocalModel:
     warm = ModelRequest.of("Hi", max_tokens=2, extra={"grammar": 'root ::= "ok"'})
     asyncio.run(model.complete(warm))
     build_messages("warm up the prompt pack", registry())
+    build_messages("warm up the prompt pack", registry(), mode="grammar")
     grammar_for(registry())
     return model
 
@@ -65,8 +66,10 @@ async def test_constrained_output_always_parses_and_uses_only_registry_names(smo
 @pytest.mark.parametrize("mode", ["plan", "grammar"])
 async def test_anchored_steps_are_runs_of_the_task_words(smol, mode):
     """A real model under the real anchored grammar (the default plan mode, and grammar mode):
-    each step's words are a run of the task's words, in order, and the last one ends the task."""
+    each step's (or remark's) words are a run of the task's words, in order, and the last one
+    ends the task."""
     from cadence_llm._anchor import covered_spans, task_words
+    from cadence_llm._extract import extract_json
     from cadence_llm._grounding import step_comments
     from cadence_llm.codegen import parse_composition
 
@@ -86,6 +89,11 @@ async def test_anchored_steps_are_runs_of_the_task_words(smol, mode):
     comp, diags = parse_composition(source, registry())
     assert comp is not None, diags
     comments = [c for _, c in step_comments(source, comp)]
+    if mode == "plan":
+        # A plan's remarks (words that are no action) are runs too, but no step's comment.
+        steps = extract_json(gen.attempts[0].raw)["steps"]
+        assert len([s for s in steps if s["kind"] != "remark"]) == len(comp.steps)
+        comments = [s["covers"] for s in steps]
     spans = covered_spans(task, comments)
-    assert spans is not None and len(spans) == len(comp.steps)
+    assert spans is not None and len(spans) == len(comments)
     assert spans[-1][1] == len(task_words(task)) - 1

@@ -9,6 +9,7 @@ import pytest
 
 from cadence.validate import GRAMMAR, build, check_source
 from cadence_llm import _derive, _prompts
+from cadence_llm._plan import REMARK
 from cadence_llm._prompts import PACK_VERSION, PromptPackError
 from cadence_llm.codegen import source_to_plan
 
@@ -112,7 +113,7 @@ def test_plan_round_trip(example):
 
 
 def test_plan_schema_file_is_valid_json_with_every_method():
-    """The shipped schema parses and has one variant per method."""
+    """The shipped schema parses and has one variant per method, and one for a remark."""
     schema = json.loads(_prompts.read_raw("plan.schema.json"))
     variants = schema["properties"]["steps"]["items"]["anyOf"]
-    assert {v["properties"]["kind"]["const"] for v in variants} == set(GRAMMAR["methods"])
+    assert {v["properties"]["kind"]["const"] for v in variants} == {*GRAMMAR["methods"], REMARK}

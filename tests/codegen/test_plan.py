@@ -7,10 +7,12 @@ import json
 import llama_cpp  # installed by `make venv` (the local-model extra); its parser must accept ours
 import pytest
 
+from cadence.validate import parse_composition
 from cadence_llm import _derive
 from cadence_llm._anchor import covered_spans, run_ends
+from cadence_llm._plan import example_plan, plan_to_source, step_comments
 from cadence_llm._plan import plan_schema as _plan_schema
-from cadence_llm._plan import plan_to_source
+from cadence_llm._prompts import examples
 from cadence_llm._registry import roles_of
 from cadence_llm.codegen import (
     check_answer,
@@ -316,3 +318,96 @@ async def test_grammar_mode_cuts_two_steps_words_the_same_way():
     prefix = '(\n    Cadence("o", score)\n    # Load the order,\n    .'
     assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n3"
     assert accepts(grammar, right)
+
+
+REMARK_LEAD = {"covers": "For a new order:", "kind": "remark"}
+LOAD_ONLY = {"covers": "load the order,", "kind": "then", "task": "load_order"}
+
+
+def test_a_lead_in_may_be_a_remark_step_that_runs_nothing():
+    """The anchored grammar and the schema take a "remark" step (words that are no action);
+    it renders as a comment set apart by a blank line, is no step's words, and builds to a
+    cadence without an extra step."""
+    answer = plan(REMARK_LEAD, LOAD_ONLY, BOTH)
+    assert accepts(plan_grammar_for(registry(), task=TASK), answer)
+    variants = _plan_schema(names=roles_of(registry()))["properties"]["steps"]["items"]["anyOf"]
+    remark = next(v for v in variants if v["properties"]["kind"].get("const") == "remark")
+    assert remark["required"] == ["covers", "kind"] and remark["additionalProperties"] is False
+    source, diags, built = check_answer(answer, registry(), score=OrderScore())
+    assert not any(d.is_error for d in diags) and built is not None
+    assert "    # For a new order:\n\n    # load the order,\n    .then(" in source
+    comp, _ = parse_composition(source, registry())
+    assert comp is not None and [s.method for s in comp.steps] == ["then", "sync"]
+    assert [words for _, words in step_comments(source, comp)] == [
+        "load the order,",
+        "then fetch the prices and the stock in parallel.",
+    ]
+
+
+async def test_a_step_after_a_remark_is_written_again_at_its_own_place():
+    """Re-decoding counts a plan's remarks: the step its words contradict is found among the
+    plan's steps (not shifted by the remark) and the kept prefix holds the remark."""
+    wrong = plan(REMARK_LEAD, LOAD_ONLY, {**BOTH, "kind": "then", "task": "fetch_prices"})
+    wrong = wrong.replace(', "tasks": ["fetch_prices", "fetch_stock"]', "")
+    right = plan(REMARK_LEAD, LOAD_ONLY, BOTH)
+    model = ScriptedModel([wrong, right])
+    gen = await generate_cadence(model, TASK, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    grammar = model.requests[1].extra["grammar"]
+    prefix = wrong[: wrong.index('then", "task": "fetch_prices"')]
+    assert '"kind": "remark"' in prefix
+    assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n16"
+    assert accepts(grammar, right) and not accepts(grammar, wrong)
+
+
+def test_worked_examples_cover_every_word_with_remarks_for_context():
+    """A worked example's plan covers the task's words in order, every one (as the anchored
+    grammar makes a model do): a lead-in or a trailing reason no comment quotes is a remark,
+    a connective joins the step after it."""
+    ex = next(e for e in examples() if e["task"].startswith("Nightly job for the bakery"))
+    steps = example_plan(ex["task"], ex["answer"])["steps"]
+    assert " ".join(s["covers"] for s in steps) == ex["task"]
+    assert [s["kind"] for s in steps] == ["remark", "then", "then", "then", "remark"]
+    assert steps[2]["covers"] == "then mark them half price."
+    for e in examples():
+        covers = [s["covers"] for s in example_plan(e["task"], e["answer"])["steps"]]
+        assert " ".join(covers) == " ".join(e["task"].split()), e["task"]
+
+
+def test_a_run_may_end_at_a_line_break_or_before_a_lone_dash():
+    """List items on lines of their own and parts set apart by a lone dash may each be a
+    step: a run may end at a line break and before a dash standing alone, never inside a
+    line's words (a bullet list is no longer forced into one step)."""
+    task = "In this order:\n- load the order\n- fetch the prices - and the stock"
+    words = task.split()
+    assert [words[k] for k in sorted(run_ends(task))] == ["order:", "order", "prices", "stock"]
+    grammar = plan_grammar_for(registry(), task=task)
+    lead = {"covers": "In this order:", "kind": "remark"}
+    load = {"covers": "- load the order", "kind": "then", "task": "load_order"}
+    rest = {"covers": "- fetch the prices - and the stock", "kind": "sync"}
+    rest["tasks"] = ["fetch_prices", "fetch_stock"]
+    assert accepts(grammar, plan(lead, load, rest))
+    inside = {"covers": "- load the", "kind": "then", "task": "load_order"}
+    tail = {**rest, "covers": "order - fetch the prices - and the stock"}
+    assert not accepts(grammar, plan(lead, inside, tail))
+
+
+async def test_a_lead_in_lent_the_next_steps_note_is_written_again_without_it():
+    """A .then on words that do not describe its note, while a later step runs that note
+    too: the next request writes that step again with the note left out of every slot (a
+    remark or another note is the model's choice), from the same point."""
+    task = "At the shop counter: load the order, then fetch the prices."
+    lent = {"covers": "At the shop counter:", "kind": "then", "task": "load_order"}
+    load = {"covers": "load the order,", "kind": "then", "task": "load_order"}
+    prices = {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"}
+    right = plan({"covers": "At the shop counter:", "kind": "remark"}, load, prices)
+    model = ScriptedModel([plan(lent, load, prices), right])
+    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    finding = gen.attempts[0].findings[0]
+    assert finding.code == "CAD703" and "load_order" in finding.message
+    grammar = model.requests[1].extra["grammar"]
+    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
+    assert '"\\"load_order\\""' not in rules["r-first-task"]
+    assert "m-remark" in rules["step-resume"]
+    assert accepts(grammar, right) and not accepts(grammar, plan(lent, load, prices))
