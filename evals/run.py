@@ -2,7 +2,7 @@
 
 Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 
-    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout2
     python -m evals.run --model qwen2.5-coder-0.5b --modes plan,text,grammar --limit 27
     python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout-freeform
     python -m evals.run --model scripted-provider --modes json --tasks all
@@ -11,7 +11,8 @@ Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 ``--tasks dev`` is the development set (``tasks.jsonl``, tuned on); ``heldout-wordings`` and
 ``heldout-freeform`` are the two sets in ``evals/heldout/`` (written by someone who never saw
 the prompt pack, but **retired**: inspected and tuned on since, so development data now),
-``heldout`` both of them, ``all`` every set.
+``heldout`` both of them; ``heldout2-wordings`` / ``heldout2-freeform`` (``heldout2``: both)
+are the fresh held-out set in ``evals/heldout2/``, never tuned on; ``all`` every set.
 Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
 Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
 task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
@@ -48,8 +49,20 @@ SETS: dict[str, tuple[Path, Path]] = {
     "dev": (TASKS, RESULTS),
     "heldout-wordings": (HERE / "heldout" / "tasks_wordings.jsonl", RESULTS / "heldout-wordings"),
     "heldout-freeform": (HERE / "heldout" / "tasks_freeform.jsonl", RESULTS / "heldout-freeform"),
+    "heldout2-wordings": (
+        HERE / "heldout2" / "tasks_wordings.jsonl",
+        RESULTS / "heldout2-wordings",
+    ),
+    "heldout2-freeform": (
+        HERE / "heldout2" / "tasks_freeform.jsonl",
+        RESULTS / "heldout2-freeform",
+    ),
 }
-GROUPS = {"heldout": ("heldout-wordings", "heldout-freeform"), "all": tuple(SETS)}
+GROUPS = {
+    "heldout": ("heldout-wordings", "heldout-freeform"),
+    "heldout2": ("heldout2-wordings", "heldout2-freeform"),
+    "all": tuple(SETS),
+}
 README = HERE / "README.md"
 #: ``--model scripted-provider``: :func:`evals.harness.provider_model`, the plan path as a
 #: provider's structured output takes it (use with ``--modes json``).
@@ -285,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(*SETS, *GROUPS),
         default="dev",
         help="dev (tuned on), heldout-wordings / heldout-freeform (retired held-out sets, "
-        "tuned on since), heldout (both), all",
+        "tuned on since), heldout (both), heldout2-wordings / heldout2-freeform (fresh "
+        "held-out set, never tuned on), heldout2 (both), all",
     )
     args = p.parse_args(argv)
     names = GROUPS.get(args.tasks, (args.tasks,))
