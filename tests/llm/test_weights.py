@@ -62,6 +62,7 @@ def test_a_joined_file_needs_no_part_packages(fake, monkeypatch):
     """Once joined and verified, the cached file is used even when the parts are uninstalled."""
     spec, whole, cache = fake
     path = resolve_weights("fake")
+    assert path == cache / "fake.gguf"
     monkeypatch.setitem(
         KNOWN_WEIGHTS,
         "fake",
