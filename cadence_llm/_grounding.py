@@ -10,8 +10,9 @@ out", so no finding ever says a step should not exist or should lose a branch.
 - ``CAD702`` failure handling the task's words ask for and no step does;
 - ``CAD703`` a step whose words describe parallel work or a child cadence, or a decision on
   a registry condition that fits them, written as another method; words that also name a
-  registry note no step uses (two steps' words in one); a ``.sync`` of one note; such a
-  structure the task's words ask for and no step has;
+  registry note no step uses (two steps' words in one); a ``.sync`` of one note; a group that
+  lists a note twice; an ``.on_error`` a later one replaces; such a structure the task's words
+  ask for and no step has;
 - ``CAD704`` an option the step's words ask for and the step lacks (``may be interrupted``,
   ``carry on``, ``stop``, a merge strategy), or ``.split`` branches whose notes fit the other
   part of the words better (by the notes' names and descriptions).
@@ -229,6 +230,20 @@ def _refs(step: StepSpec) -> list[Any]:
     return [v for v in out if hasattr(v, "name")]
 
 
+def _named_twice(step: StepSpec) -> str | None:
+    """The first note a list argument of ``step`` names twice, or None."""
+    for value in step.args.values():
+        if isinstance(value, tuple):
+            seen: set[str] = set()
+            for ref in value:
+                name = getattr(ref, "name", None)
+                if name in seen:
+                    return str(name)
+                if name is not None:
+                    seen.add(name)
+    return None
+
+
 def _step_fixes(
     step: StepSpec,
     line: int,
@@ -245,6 +260,16 @@ def _step_fixes(
     roles = roles or {}
     out = []
     members = step.args.get("tasks")
+    twice = _named_twice(step)
+    if twice is not None and kind != step.method:
+        # Structural, in any language: a group that lists a note twice runs it twice on copies
+        # of one score, which no task asks for; small models pad a step that has no action.
+        decides = step.method == "split" and decided_by(words, docs, conditions) is not None
+        if not decides:
+            message = f"this .{step.method}() lists {twice} twice ({words!r})"
+            hint = "list each note once, or write these words as another step or a remark"
+            out.append(Fix(_warn("CAD703", line, message, hint)))
+            return out
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
         # Structural, in any language: a parallel group of one note runs nothing in parallel.
         message = f"a .sync of one note runs nothing in parallel ({words!r})"
@@ -312,8 +337,15 @@ def _steps(
     unused = (notes | frozenset(roles)) - used
     pairs = step_comments(source, comp)
     lent = _lent_notes(comp.steps, [words for _, words in pairs], docs)
+    handlers = [i for i, step in enumerate(comp.steps) if step.method == "on_error"]
     for i, (step, (line, words)) in enumerate(zip(comp.steps, pairs, strict=True)):
         fixes = _step_fixes(step, line, words, docs, methods, conditions, unused, roles)
+        if not fixes and step.method == "on_error" and i != handlers[-1]:
+            # Structural: a cadence keeps its last .on_error, so an earlier one is dead code;
+            # its words are another step's, or a remark.
+            message = f"a later .on_error() replaces this one ({words!r})"
+            hint = "keep one .on_error(), the last call; write these words as a step or a remark"
+            fixes = [Fix(_warn("CAD703", line, message, hint))]
         if not fixes and i in lent:
             note = lent[i]
             message = f"the note {note} runs in this step ({words!r}) and in another one"

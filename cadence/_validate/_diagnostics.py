@@ -29,6 +29,8 @@ CODES: dict[str, tuple[str, Severity]] = {
     "CAD106": ("child-needs-merge", "error"),
     "CAD107": ("duplicate-step-name", "error"),
     "CAD108": ("bad-cadence-name", "error"),
+    "CAD109": ("listed-twice", "warning"),
+    "CAD110": ("on-error-replaced", "warning"),
     "CAD201": ("undefined-note", "error"),
     "CAD202": ("note-signature", "error"),
     "CAD203": ("note-called", "error"),

@@ -108,7 +108,45 @@ class Reader(ValueReader):
             spec = self.method(call, seen)
             if spec is not None:
                 steps.append(spec)
+        self.replaced_handlers(links)
         return Composition(name or "", tuple(steps), target)
+
+    def replaced_handlers(self, links: list[ast.Call]) -> None:
+        """CAD110 on each ``.on_error`` a later one replaces (a cadence keeps the last)."""
+        handlers = [
+            call.func
+            for call in reversed(links)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "on_error"
+        ]
+        for attr in handlers[:-1]:
+            self.diags.append(
+                attr_at(
+                    attr,
+                    "CAD110",
+                    "a later .on_error() replaces this one (a cadence keeps only its last handler)",
+                    "keep one .on_error(handler), as the last call",
+                )
+            )
+
+    def listed_twice(
+        self, method: Method, bound: dict[str, ast.expr], args: dict[str, Value]
+    ) -> None:
+        """CAD109 on a list argument that names one entry twice (it would run twice)."""
+        for param in method.params:
+            value = args.get(param.name)
+            if not isinstance(value, tuple):
+                continue
+            names = [ref.name for ref in value]
+            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            if twice is not None:
+                self.diags.append(
+                    at(
+                        bound[param.name],
+                        "CAD109",
+                        f".{method.name}() lists {twice} twice in {param.name!r}: it would run twice",
+                        f"list {twice} once",
+                    )
+                )
 
     def constructor(self, call: ast.Call) -> str | None:
         bound = self.bound(call, CONSTRUCTOR, "Cadence()")
@@ -230,6 +268,7 @@ class Reader(ValueReader):
                     self.missing(method, param, call)
                 continue
             args[param.name] = self.value(param, node)
+        self.listed_twice(method, bound, args)
         step = args.get("name")
         if isinstance(step, str) and name != "on_error":
             if step in seen:

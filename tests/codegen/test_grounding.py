@@ -192,7 +192,8 @@ def test_every_eval_reference_and_worked_example_is_clean():
     """The checks do not flag the development set's references or the retired held-out
     sets' (with their tasks as the words and their registries' names), or the pack's worked
     examples."""
-    files = [EVALS / "tasks.jsonl", *sorted((EVALS / "heldout").glob("*.jsonl"))]
+    retired = [*sorted((EVALS / "heldout").glob("*.jsonl")), *(EVALS / "heldout2").glob("*.jsonl")]
+    files = [EVALS / "tasks.jsonl", *retired]
     for t in (json.loads(x) for f in files for x in f.read_text().splitlines() if x):
         comp, _ = parse_composition(t["reference"], None)
         assert comp is not None
@@ -411,3 +412,40 @@ def test_words_naming_an_unused_note_before_the_steps_own_are_cut_just_before_it
     assert found is not None
     index, fix = found  # type: ignore[misc]
     assert index == 0 and fix.cut == 7 and "fetch_prices" in fix.finding.message
+
+
+def test_a_group_that_lists_a_note_twice_is_written_again_in_any_language():
+    """A .split branch or a .sync naming one note twice (small models pad a step that asks
+    for no action this way) is a structural finding: the step is written again as another
+    method or a remark. No word list is read, so the words may be in any language."""
+    padded = fix_of(
+        ("Lade die Bestellung,", '.then("load", load_order)'),
+        ("und dann nichts weiter.", '.split("s", is_express, [ship_express, ship_express])'),
+    )
+    assert padded is not None
+    index, fix = padded  # type: ignore[misc]
+    assert (index, fix.kind, dict(fix.force), fix.cut) == (1, None, {}, None)
+    assert fix.finding.code == "CAD703" and "ship_express twice" in fix.finding.message
+    sync = fix_of(("Preise holen.", '.sync("p", [fetch_prices, fetch_stock, fetch_prices])'))
+    assert sync is not None and "fetch_prices twice" in sync[1].finding.message  # type: ignore[index]
+    once = fix_of(("Preise holen.", '.split("s", is_express, [ship_express], [ship_standard])'))
+    assert once is None or "twice" not in once[1].finding.message  # type: ignore[index]
+
+
+def test_an_on_error_a_later_one_replaces_is_written_again():
+    """A cadence keeps its last .on_error, so an earlier one is dead code: a structural
+    finding on the earlier one (its words belong to another step or a remark), none on the
+    last."""
+    found = fix_of(
+        ("Lade die Bestellung.", '.then("load", load_order)'),
+        ("Das darf nichts anhalten.", ".on_error(report_failure)"),
+        ("Fehler melden.", ".on_error(report_failure, stop=False)"),
+    )
+    assert found is not None
+    index, fix = found  # type: ignore[misc]
+    assert index == 1 and fix.kind is None and "later .on_error" in fix.finding.message
+    single = fix_of(
+        ("Lade die Bestellung.", '.then("load", load_order)'),
+        ("Fehler melden.", ".on_error(report_failure)"),
+    )
+    assert single is None

@@ -411,3 +411,28 @@ async def test_a_lead_in_lent_the_next_steps_note_is_written_again_without_it():
     assert '"\\"load_order\\""' not in rules["r-first-task"]
     assert "m-remark" in rules["step-resume"]
     assert accepts(grammar, right) and not accepts(grammar, plan(lent, load, prices))
+
+
+async def test_a_branch_listing_a_note_twice_is_written_again_as_another_kind():
+    """A step padded with a .split whose branch names one note twice (words that ask for no
+    action): the next request writes that step again from the same point, with .split left
+    out and a remark among the choices."""
+    task = "Load the order, then fetch the prices. Nothing else is needed."
+    load = {"covers": "Load the order,", "kind": "then", "task": "load_order"}
+    prices = {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"}
+    padded = {
+        "covers": "Nothing else is needed.",
+        "kind": "split",
+        "condition": "is_express",
+        "if_true": ["ship_express", "ship_express"],
+    }
+    right = plan(load, prices, {"covers": "Nothing else is needed.", "kind": "remark"})
+    model = ScriptedModel([plan(load, prices, padded), right])
+    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    finding = gen.attempts[0].findings[0]
+    assert finding.code == "CAD703" and "ship_express twice" in finding.message
+    grammar = model.requests[1].extra["grammar"]
+    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
+    assert "m-remark" in rules["step-resume"] and "m-split" not in rules["step-resume"]
+    assert accepts(grammar, right) and not accepts(grammar, plan(load, prices, padded))

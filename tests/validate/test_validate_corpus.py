@@ -42,6 +42,8 @@ def test_every_diagnostic_code_is_exercised() -> None:
             "106",
             "107",
             "108",
+            "109",
+            "110",
             "201",
             "202",
             "203",
