@@ -12,7 +12,8 @@ Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 ``heldout-freeform`` are the two sets in ``evals/heldout/`` (written by someone who never saw
 the prompt pack, but **retired**: inspected and tuned on since, so development data now),
 ``heldout`` both of them; ``heldout2-wordings`` / ``heldout2-freeform`` (``heldout2``: both)
-are the fresh held-out set in ``evals/heldout2/``, never tuned on; ``all`` every set.
+are the second held-out set in ``evals/heldout2/`` (measured fresh once, retired since);
+``all`` every set.
 Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
 Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
 task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
@@ -298,8 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(*SETS, *GROUPS),
         default="dev",
         help="dev (tuned on), heldout-wordings / heldout-freeform (retired held-out sets, "
-        "tuned on since), heldout (both), heldout2-wordings / heldout2-freeform (fresh "
-        "held-out set, never tuned on), heldout2 (both), all",
+        "tuned on since), heldout (both), heldout2-wordings / heldout2-freeform (second "
+        "held-out set, measured fresh once, retired since), heldout2 (both), all",
     )
     args = p.parse_args(argv)
     names = GROUPS.get(args.tasks, (args.tasks,))
