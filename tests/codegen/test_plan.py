@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import llama_cpp  # installed by `make venv` (the local-model extra); its parser must accept ours
 import pytest
@@ -392,6 +393,18 @@ def test_a_run_may_end_at_a_line_break_or_before_a_lone_dash():
     assert not accepts(grammar, plan(lead, inside, tail))
 
 
+async def written_again(task: str, first: str, right: str) -> tuple[Any, str, dict[str, str]]:
+    """Generate with a model that answers ``first`` and then ``right``; the second answer is
+    the one chosen, clean. Returns the first answer's finding, the second request's grammar and
+    that grammar's rules by name."""
+    model = ScriptedModel([first, right])
+    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
+    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
+    grammar = model.requests[1].extra["grammar"]
+    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
+    return gen.attempts[0].findings[0], grammar, rules
+
+
 async def test_a_lead_in_lent_the_next_steps_note_is_written_again_without_it():
     """A .then on words that do not describe its note, while a later step runs that note
     too: the next request writes that step again with the note left out of every slot (a
@@ -401,13 +414,8 @@ async def test_a_lead_in_lent_the_next_steps_note_is_written_again_without_it():
     load = {"covers": "load the order,", "kind": "then", "task": "load_order"}
     prices = {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"}
     right = plan({"covers": "At the shop counter:", "kind": "remark"}, load, prices)
-    model = ScriptedModel([plan(lent, load, prices), right])
-    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
-    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
-    finding = gen.attempts[0].findings[0]
+    finding, grammar, rules = await written_again(task, plan(lent, load, prices), right)
     assert finding.code == "CAD703" and "load_order" in finding.message
-    grammar = model.requests[1].extra["grammar"]
-    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
     assert '"\\"load_order\\""' not in rules["r-first-task"]
     assert "m-remark" in rules["step-resume"]
     assert accepts(grammar, right) and not accepts(grammar, plan(lent, load, prices))
@@ -427,12 +435,7 @@ async def test_a_branch_listing_a_note_twice_is_written_again_as_another_kind():
         "if_true": ["ship_express", "ship_express"],
     }
     right = plan(load, prices, {"covers": "Nothing else is needed.", "kind": "remark"})
-    model = ScriptedModel([plan(load, prices, padded), right])
-    gen = await generate_cadence(model, task, registry(), OrderScore, constrain="grammar")
-    assert gen.ok and gen.chosen == 1 and gen.diagnostics == ()
-    finding = gen.attempts[0].findings[0]
+    finding, grammar, rules = await written_again(task, plan(load, prices, padded), right)
     assert finding.code == "CAD703" and "ship_express twice" in finding.message
-    grammar = model.requests[1].extra["grammar"]
-    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
     assert "m-remark" in rules["step-resume"] and "m-split" not in rules["step-resume"]
     assert accepts(grammar, right) and not accepts(grammar, plan(load, prices, padded))
