@@ -262,8 +262,8 @@ def _step_fixes(
     members = step.args.get("tasks")
     twice = _named_twice(step)
     if twice is not None and kind != step.method:
-        # Structural, in any language: a group that lists a note twice runs it twice on copies
-        # of one score, which no task asks for; small models pad a step that has no action.
+        # Structural, in any language: a group that lists a note twice runs it twice, which
+        # no task asks for; small models pad a step whose words ask for no action this way.
         decides = step.method == "split" and decided_by(words, docs, conditions) is not None
         if not decides:
             message = f"this .{step.method}() lists {twice} twice ({words!r})"
