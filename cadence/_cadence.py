@@ -547,7 +547,7 @@ class Cadence(Generic[S]):
         extra = None
         if hooks is not None:
             extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) or None
-        if plan.checkpoint is None and any(type(s) is WaitStep for s in plan.steps):
+        if plan.waits and plan.checkpoint is None:
             raise CadenceDefinitionError(
                 f"cadence {plan.name!r} has wait steps, so its runs must be checkpointed to "
                 "park and resume: add .with_checkpoint(SQLiteCheckpointStore('runs.db'))"

@@ -259,6 +259,7 @@ class Plan(_Record, Generic[S]):
         budget_into: ``with_budget(into=...)``, or ``None``.
         observed: Whether anything watches the run (hooks, a checkpoint store or a budget);
             when not, the runner takes its fast path.
+        waits: Whether a step is a ``wait`` step (such a plan's runs must be checkpointed).
     """
 
     __slots__ = (
@@ -274,6 +275,7 @@ class Plan(_Record, Generic[S]):
         "score",
         "steps",
         "stop_on_error",
+        "waits",
     )
     name: str
     score: S
@@ -287,6 +289,7 @@ class Plan(_Record, Generic[S]):
     budget: Any
     budget_into: str | None
     observed: bool
+    waits: bool
 
     def __init__(
         self,
@@ -316,6 +319,7 @@ class Plan(_Record, Generic[S]):
             budget=budget,
             budget_into=budget_into,
             observed=bool(hooks) or checkpoint is not None or budget is not None,
+            waits=any(type(step) is WaitStep for step in steps),
         )
 
     @property

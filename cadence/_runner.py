@@ -22,7 +22,7 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from typing import Any
 
@@ -178,7 +178,8 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     # Fetched once per run: ``None`` when no hook implements the call, so it costs nothing.
     before_note = hooks.caller("before_note") if hooks is not None else None
     after_note = hooks.caller("after_note") if hooks is not None else None
-    started = time.perf_counter()
+    clock = time.perf_counter  # a local: read twice per step
+    started = clock()
     session = None
     waits = None
     error: BaseException | None = None
@@ -208,8 +209,8 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         carried = _spend_from(getattr(score, into, None)) if into else None
         account = BudgetAccount(plan.budget, owner=name, spent=carried, hooks=hooks)
         budget_token = enter_accounts(account)
-    if hooks is not None:
-        await hooks.before_cadence(name, score)
+    if hooks is not None and (pending := _run_hook(hooks, "before_cadence", name, score)):
+        await pending
     # One scope for the run's sequential steps, updated in place per step (a group's tasks get
     # their own): hooks place each call by it, and checkpointed runs expose their run id to
     # notes through it (agents key turns by it).
@@ -222,7 +223,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 continue
             scope.note_name = step_name
             scope.score = score
-            scope.started = t0 = time.perf_counter()
+            scope.started = t0 = clock()
             if before_note is not None:  # call_hook() inlined: this runs for every step
                 try:
                     pending = before_note(step_name, score)
@@ -263,7 +264,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 raise
             if after_note is not None:
                 try:
-                    pending = after_note(step_name, score, time.perf_counter() - t0)
+                    pending = after_note(step_name, score, clock() - t0)
                     if pending is not None and pending is not DONE and isawaitable(pending):
                         await pending
                 except Exception:
@@ -285,12 +286,26 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                     from cadence._waits import after_run
 
                     await after_run(waits, error)
-            if hooks is not None:
-                await hooks.after_cadence(name, score, total, error)
+            if hooks is not None and (
+                pending := _run_hook(hooks, "after_cadence", name, score, total, error)
+            ):
+                await pending
         finally:
             if budget_token is not None:
                 exit_accounts(budget_token)
     return score
+
+
+def _run_hook(hooks: HooksManager, method: str, *args: Any) -> Awaitable[None] | None:
+    """Call a run-level hook (with one implementing hook, its method itself, no fan-out).
+
+    Return what is left to await, or ``None`` when nothing is.
+    """
+    fn = hooks.caller(method)
+    if fn is None:
+        return None
+    pending = call_hook(fn, method, *args)
+    return None if pending is None else settle_hook(pending, fn, method)
 
 
 def _write_spend(score: Any, into: str | None, account: BudgetAccount | None) -> None:

@@ -95,6 +95,9 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
+_UNSEEN: tuple[Any, RunFrame | None] = (object(), None)
+"""``EventEmitter._seen`` before a note hook has looked up a run frame (matches no scope)."""
+
 EventListener = Callable[[CadenceEvent], Any]
 """A listener: a function or coroutine function taking one event record."""
 
@@ -162,9 +165,18 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
             now = _mono()
             e.group = e.task_index = run_id = None
         e.monotonic = now
-        runs = self._frames.get()
-        if runs:
-            run: Any = runs[-1]
+        # The run frame: the top of this emitter's stack, the same for every call made in one
+        # scope (a run's scope is set after its frame is pushed and reset before it is popped,
+        # and a group task's scope lives inside its run), so it is looked up once per scope.
+        seen = self._seen
+        if seen[0] is scope:
+            run: Any = seen[1]
+        else:
+            runs = self._frames.get()
+            run = runs[-1] if runs else None
+            if scope is not None:
+                self._seen = (scope, run)
+        if run is not None:
             e.cadence_name = run.cadence_name
             e.run_key = run.key
             e.depth = run.depth
@@ -220,6 +232,7 @@ class EventEmitter(CadenceHooks):
         self._failed: Route | None = None
         self._tracker = Tracker(f"events_{id(self):x}")
         self._frames = self._tracker.frames
+        self._seen: tuple[Any, RunFrame | None] = _UNSEEN  # (scope, its run frame): see hook
 
     def on(self, event_type: str, listener: EventListener) -> EventEmitter:
         """Register ``listener`` for ``event_type`` (or ``"*"`` for every event); chainable."""
@@ -288,6 +301,7 @@ class EventEmitter(CadenceHooks):
     ) -> Awaitable[None]:
         """Emit ``cadence.completed`` or ``cadence.failed``."""
         run, _ = self._tracker.exit_run(cadence_name)
+        self._seen = _UNSEEN  # holds no finished run's scope (nor its score)
         event_type = CADENCE_FAILED if error is not None else CADENCE_COMPLETED
         route = self._routes.get(event_type)
         if route is None:
@@ -357,18 +371,28 @@ class EventEmitter(CadenceHooks):
         spend: Spend | None = None,
     ) -> CadenceEvent:
         now = _mono()
-        return CadenceEvent(
-            event_type=event_type,
-            cadence_name=cadence_name,
-            run_key=run.key if run else "",
-            run_id=run.run_id if run else None,
-            depth=run.depth if run else 0,
-            timestamp=now + run.wall_offset if run else _wall(),
-            monotonic=now,
-            duration=duration,
-            error=error,
-            spend=spend,
-        )
+        e: Any = Blank()  # built and sealed as the note hooks build theirs
+        e.event_type = event_type
+        e.cadence_name = cadence_name
+        if run is not None:
+            e.run_key = run.key
+            e.run_id = run.run_id
+            e.depth = run.depth
+            e.timestamp = now + run.wall_offset
+        else:
+            e.run_key = ""
+            e.run_id = None
+            e.depth = 0
+            e.timestamp = _wall()
+        e.monotonic = now
+        e.note_name = None
+        e.duration = duration
+        e.error = error
+        e.spend = spend
+        e.metadata = NO_METADATA
+        e.__class__ = CadenceEvent
+        record: CadenceEvent = e
+        return record
 
     def _placed(
         self,

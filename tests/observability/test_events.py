@@ -237,6 +237,55 @@ async def test_concurrent_runs_have_distinct_run_keys() -> None:
         assert kinds == [CADENCE_STARTED, NOTE_STARTED, NOTE_COMPLETED, CADENCE_COMPLETED]
 
 
+async def test_interleaved_runs_children_and_groups_place_every_note_in_its_own_run() -> None:
+    """Every note record names its own run, cadence and depth while runs interleave.
+
+    Five runs share one emitter; each yields at every step, has a ``.sync`` group and a
+    ``.child`` cadence, so the emitter sees notes of different runs and depths in turn.
+    """
+    events: list[CadenceEvent] = []
+
+    async def hop(score: Order) -> None:
+        await asyncio.sleep(0)
+
+    async def hop2(score: Order) -> None:
+        await asyncio.sleep(0)
+
+    kid = Cadence("kid", Order()).then("k1", hop).sync("kg", [hop, hop2]).then("k2", hop)
+    cadence = (
+        Cadence("parent", Order())
+        .with_hooks(EventEmitter().on("*", events.append))
+        .then("p1", hop)
+        .sync("pg", [hop, hop2])
+        .child("ch", kid, lambda p, c: None)
+        .then("p2", hop)
+    )
+    await asyncio.gather(*(cadence.run(Order(order_id=str(i))) for i in range(5)))
+    keys = {e.run_key for e in events}
+    assert len(keys) == 5
+    where = {"p1": "parent", "pg": "parent", "ch": "parent", "p2": "parent"}
+    where |= {"k1": "kid", "kg": "kid", "k2": "kid"}
+    for key in keys:
+        run = [e for e in events if e.run_key == key and type(e) is NoteEvent]
+        completed = [(e.note_name, e.group) for e in run if e.event_type == NOTE_COMPLETED]
+        assert completed == [
+            ("p1", None),
+            ("hop", "pg"),
+            ("hop2", "pg"),
+            ("pg", None),
+            ("k1", None),
+            ("hop", "kg"),
+            ("hop2", "kg"),
+            ("kg", None),
+            ("k2", None),
+            ("ch", None),
+            ("p2", None),
+        ]
+        for e in run:
+            cadence_name = where[e.group or e.note_name or ""]
+            assert (e.cadence_name, e.depth) == (cadence_name, int(cadence_name == "kid"))
+
+
 async def test_run_id_is_reported_when_the_run_has_one() -> None:
     """run(run_id=...) shows up on note events and the run's end."""
     events: list[CadenceEvent] = []
@@ -292,10 +341,13 @@ async def test_records_are_built_only_for_event_types_with_a_listener(
     only_ends = EventEmitter().on(CADENCE_COMPLETED, ends.append)
     cadence = Cadence("c", Order()).with_hooks(only_ends).then("v", validate).then("c2", charge)
     await cadence.run()
-    assert built == [] and [e.event_type for e in ends] == [CADENCE_COMPLETED]
+    assert [type(r) for r in built] == [CadenceEvent]  # the cadence.completed record only
+    assert [e.event_type for e in ends] == [CADENCE_COMPLETED]
+    built.clear()
     every = EventEmitter().on(NOTE_COMPLETED, lambda e: None)
     await Cadence("c", Order()).with_hooks(every).then("v", validate).then("c2", charge).run()
-    assert len(built) == 2  # one note.completed per step, no note.started
+    # one note.completed per step; no note.started and no run record
+    assert [type(r) for r in built] == [NoteEvent, NoteEvent]
 
 
 async def test_emitter_hooks_can_be_awaited_like_coroutines() -> None:
