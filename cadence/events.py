@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from inspect import isawaitable
 from typing import Any
 
-from cadence._context import note_var
+from cadence._context import NoteScope, note_var
 from cadence._observe._base import DONE, CadenceHooks
 from cadence._observe._records import (
     NO_METADATA,
@@ -95,8 +95,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-_UNSEEN: tuple[Any, RunFrame | None] = (object(), None)
-"""``EventEmitter._seen`` before a note hook has looked up a run frame (matches no scope)."""
+Place = tuple[str, str, int, "float | None", "str | None", "int | None", "str | None"]
+"""Where a note record sits: ``(cadence_name, run_key, depth, wall_offset, group, task_index,
+run_id)``; a ``wall_offset`` of ``None`` (no run frame) means "read the wall clock"."""
+
+_UNSEEN: tuple[Any, Any] = (object(), None)
+"""``EventEmitter._seen`` before a note hook has placed a scope (matches no scope)."""
 
 EventListener = Callable[[CadenceEvent], Any]
 """A listener: a function or coroutine function taking one event record."""
@@ -120,7 +124,7 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
     One body for both, so that neither pays an extra call: this runs twice per observed step,
     and building the record is most of an instrumented step's cost. The record is born a
     ``Blank``, gets every field by plain slot stores and is then sealed into a ``NoteEvent``
-    (see ``cadence._observe._records``); the fields are those of ``EventEmitter._placed``.
+    (see ``cadence._observe._records``); ``EventEmitter._place`` says where it sits.
     """
 
     def hook(
@@ -158,39 +162,25 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
                 now = scope.started + duration
             else:
                 now = _mono()
-            e.group = scope.group
-            e.task_index = scope.task_index
-            run_id = scope.run_id
-        else:
+            # Where the scope's records sit is the same for every call made in it (a run's
+            # scope is set after its frame is pushed and reset before it is popped, and a group
+            # task's scope lives inside its run), so it is worked out once per scope.
+            seen = self._seen
+            place = seen[1] if seen[0] is scope else self._place(scope)
+        else:  # a call from outside the runner, or about another note than the scope's
             now = _mono()
-            e.group = e.task_index = run_id = None
+            place = self._place(scope, own=False)
+        (
+            e.cadence_name,
+            e.run_key,
+            e.depth,
+            offset,
+            e.group,
+            e.task_index,
+            e.run_id,
+        ) = place
         e.monotonic = now
-        # The run frame: the top of this emitter's stack, the same for every call made in one
-        # scope (a run's scope is set after its frame is pushed and reset before it is popped,
-        # and a group task's scope lives inside its run), so it is looked up once per scope.
-        seen = self._seen
-        if seen[0] is scope:
-            run: Any = seen[1]
-        else:
-            runs = self._frames.get()
-            run = runs[-1] if runs else None
-            if scope is not None:
-                self._seen = (scope, run)
-        if run is not None:
-            e.cadence_name = run.cadence_name
-            e.run_key = run.key
-            e.depth = run.depth
-            e.timestamp = now + run.wall_offset
-            if run_id is None:
-                run_id = run.run_id
-            elif run.run_id is None:
-                run.run_id = run_id  # the run's later events carry it too
-        else:
-            e.cadence_name = scope.cadence_name if scope is not None else ""
-            e.run_key = ""
-            e.depth = 0
-            e.timestamp = _wall()
-        e.run_id = run_id
+        e.timestamp = _wall() if offset is None else now + offset
         e.__class__ = NoteEvent
         first, rest = route
         try:
@@ -232,7 +222,7 @@ class EventEmitter(CadenceHooks):
         self._failed: Route | None = None
         self._tracker = Tracker(f"events_{id(self):x}")
         self._frames = self._tracker.frames
-        self._seen: tuple[Any, RunFrame | None] = _UNSEEN  # (scope, its run frame): see hook
+        self._seen: tuple[Any, Any] = _UNSEEN  # (scope, its Place): see _note_hook
 
     def on(self, event_type: str, listener: EventListener) -> EventEmitter:
         """Register ``listener`` for ``event_type`` (or ``"*"`` for every event); chainable."""
@@ -361,6 +351,39 @@ class EventEmitter(CadenceHooks):
 
     # -- the fields every record shares --------------------------------------------------------
 
+    def _place(self, scope: NoteScope | None, own: bool = True) -> Place:
+        """Where a note record made in the runner's ``scope`` sits.
+
+        ``own``: the scope is about the record's note, so the record takes its group, task index
+        and run id, and the answer is kept in ``_seen`` for the scope's later records.
+        """
+        runs = self._frames.get()  # this emitter keeps run frames only: the last is innermost
+        run: Any = runs[-1] if runs else None
+        if own and scope is not None:
+            group, index, run_id = scope.group, scope.task_index, scope.run_id
+        else:
+            group = index = run_id = None
+        if run is not None:
+            if run_id is None:
+                run_id = run.run_id
+            elif run.run_id is None:
+                run.run_id = run_id  # the run's later events carry it too
+            place: Place = (
+                run.cadence_name,
+                run.key,
+                run.depth,
+                run.wall_offset,
+                group,
+                index,
+                run_id,
+            )
+        else:
+            name = scope.cadence_name if scope is not None else ""
+            place = (name, "", 0, None, group, index, run_id)
+        if own and scope is not None:
+            self._seen = (scope, place)
+        return place
+
     @staticmethod
     def _run_record(
         event_type: str,
@@ -401,25 +424,20 @@ class EventEmitter(CadenceHooks):
         duration: float | None,
         error: BaseException | None,
     ) -> dict[str, Any]:
-        """A note, retry or group record's fields, placed by the runner's scope.
-
-        The two note hooks do the same, written out inline (see :func:`_note_hook`).
-        """
+        """A retry, spend or group record's fields, placed as the note hooks place theirs."""
         now = _mono()
         scope = _scope()
-        if scope is not None and scope.note_name == note_name:
-            group, index, run_id = scope.group, scope.task_index, scope.run_id
-        else:  # a group's own events, or a call from outside the runner
-            group = index = run_id = None
-        runs = self._frames.get()  # this emitter keeps run frames only: the last is innermost
-        run: Any = runs[-1] if runs else None
+        own = scope is not None and scope.note_name == note_name
+        seen = self._seen
+        place = seen[1] if own and seen[0] is scope else self._place(scope, own)
+        cadence_name, run_key, depth, offset, group, index, run_id = place
         return {
             "event_type": event_type,
-            "cadence_name": run.cadence_name if run else scope.cadence_name if scope else "",
-            "run_key": run.key if run else "",
-            "run_id": run_id if run_id is not None else run.run_id if run else None,
-            "depth": run.depth if run else 0,
-            "timestamp": now + run.wall_offset if run else _wall(),
+            "cadence_name": cadence_name,
+            "run_key": run_key,
+            "run_id": run_id,
+            "depth": depth,
+            "timestamp": _wall() if offset is None else now + offset,
             "monotonic": now,
             "note_name": note_name,
             "duration": duration,
