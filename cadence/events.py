@@ -355,8 +355,12 @@ class EventEmitter(CadenceHooks):
         """Where a note record made in the runner's ``scope`` sits.
 
         ``own``: the scope is about the record's note, so the record takes its group, task index
-        and run id, and the answer is kept in ``_seen`` for the scope's later records.
+        and run id, and the answer is kept in ``_seen`` for the scope's later records (the note
+        hooks read ``_seen`` inline before calling this).
         """
+        seen = self._seen
+        if own and seen[0] is scope:
+            return seen[1]  # type: ignore[no-any-return]
         runs = self._frames.get()  # this emitter keeps run frames only: the last is innermost
         run: Any = runs[-1] if runs else None
         if own and scope is not None:
@@ -428,9 +432,7 @@ class EventEmitter(CadenceHooks):
         now = _mono()
         scope = _scope()
         own = scope is not None and scope.note_name == note_name
-        seen = self._seen
-        place = seen[1] if own and seen[0] is scope else self._place(scope, own)
-        cadence_name, run_key, depth, offset, group, index, run_id = place
+        cadence_name, run_key, depth, offset, group, index, run_id = self._place(scope, own)
         return {
             "event_type": event_type,
             "cadence_name": cadence_name,
