@@ -126,3 +126,25 @@ async def test_the_scripted_provider_takes_the_plan_path_to_a_match(tmp_path):
         json.loads(x) for x in (tmp_path / "scripted-provider__json.jsonl").read_text().splitlines()
     ]
     assert len(rows) == 27 and all(r["first"]["match"] and r["runs"] for r in rows), rows[0]
+
+
+def test_held_out_files_are_what_the_shared_builder_writes_and_every_row_checks(tmp_path, capsys):
+    """heldout2 and heldout3 rebuild byte for byte from their data modules, with no problem found."""
+    import importlib.util
+    from pathlib import Path
+
+    from evals.set_builder import main
+
+    root = Path(runner.__file__).resolve().parent
+    for n, first_unused in (("2", False), ("3", True)):
+        spec = importlib.util.spec_from_file_location(
+            f"_data{n}", root / f"heldout{n}" / f"_data{n}.py"
+        )
+        assert spec is not None and spec.loader is not None
+        data = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(data)
+        out = tmp_path / n
+        out.mkdir()
+        assert main(data, out, f"holdout{n}", first_unused=first_unused) == 0, capsys.readouterr()
+        for name in ("tasks_wordings.jsonl", "tasks_freeform.jsonl"):
+            assert (out / name).read_bytes() == (root / f"heldout{n}" / name).read_bytes(), name
