@@ -116,15 +116,21 @@ def decided_by(words: str, docs: Mapping[str, str], conditions: Iterable[str]) -
     """The registry condition that ``words`` describe a decision on, or None.
 
     Both must hold: the words have a decision cue ("if", "when", "unless", ...), and one
-    condition fits them (shares at least two of their content words through its name and
-    description; the best fit wins). "If that breaks" has the cue but fits no condition.
+    condition fits them (shares at least two different content words with them through its
+    name and description; the best fit wins, a word of the name counting twice). "If that
+    breaks" has the cue but fits no condition, nor does "when an impression arrives" fit
+    ``impression_is_usable`` (one shared word: an event, not a decision on it).
     """
     if "split" not in _wording.features(words):
         return None
     part = _wording.content_words(words)
-    fits = [(_affinity(_Named(c), part, docs), c) for c in conditions]
+    fits = [
+        (_affinity(_Named(c), part, docs), c)
+        for c in conditions
+        if len((_name_words(c) | _wording.content_words(docs.get(c, ""))) & part) >= 2
+    ]
     best = max(fits, default=(0, ""))
-    return best[1] if best[0] >= 2 else None
+    return best[1] if best[0] else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,12 +270,15 @@ def _step_fixes(
     if twice is not None and kind != step.method:
         # Structural, in any language: a group that lists a note twice runs it twice, which
         # no task asks for; small models pad a step whose words ask for no action this way.
-        decides = step.method == "split" and decided_by(words, docs, conditions) is not None
-        if not decides:
-            message = f"this .{step.method}() lists {twice} twice ({words!r})"
-            hint = "list each note once, or write these words as another step or a remark"
-            out.append(Fix(_warn("CAD703", line, message, hint)))
-            return out
+        message = f"this .{step.method}() lists {twice} twice ({words!r})"
+        hint = "list each note once, or write these words as another step or a remark"
+        if step.method == "split" and decided_by(words, docs, conditions) is not None:
+            # The words do decide: write the .split again rather than another method. The
+            # finding stands either way, so this answer never wins over one without it (a
+            # .split forced on words like "when it comes in" is often padded this way).
+            return [Fix(_warn("CAD703", line, message, hint), kind="split")]
+        out.append(Fix(_warn("CAD703", line, message, hint)))
+        return out
     if step.method == "sync" and isinstance(members, tuple) and len(members) < 2 and kind != "sync":
         # Structural, in any language: a parallel group of one note runs nothing in parallel.
         message = f"a .sync of one note runs nothing in parallel ({words!r})"

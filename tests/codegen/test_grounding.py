@@ -449,3 +449,21 @@ def test_an_on_error_a_later_one_replaces_is_written_again():
         ("Fehler melden.", ".on_error(report_failure)"),
     )
     assert single is None
+
+
+def test_a_decision_needs_two_different_words_of_a_condition_not_one_word_of_its_name():
+    """ "When an impression arrives" shares one word with impression_is_usable: an event, not a
+    decision on it, so no .split is asked for; "when the impression is usable" shares two."""
+    from cadence_llm._grounding import decided_by
+
+    docs = {
+        "impression_is_usable": "True when the impression shows clear margins.",
+        "is_rush_case": "True when the practice paid for next-day turnaround.",
+    }
+    conditions = list(docs)
+    assert decided_by("When an impression arrives, log it.", docs, conditions) is None
+    found = decided_by("When the impression is usable, scan it.", docs, conditions)
+    assert found == "impression_is_usable"
+    assert (
+        decided_by("If it is a rush case, ship it overnight.", docs, conditions) == "is_rush_case"
+    )

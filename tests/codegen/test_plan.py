@@ -439,3 +439,29 @@ async def test_a_branch_listing_a_note_twice_is_written_again_as_another_kind():
     assert finding.code == "CAD703" and "ship_express twice" in finding.message
     assert "m-remark" in rules["step-resume"] and "m-split" not in rules["step-resume"]
     assert accepts(grammar, right) and not accepts(grammar, plan(load, prices, padded))
+
+
+async def test_a_split_forced_on_a_decision_cue_does_not_replace_the_models_step_it_pads():
+    """The words "When an express order comes in" have a decision cue and fit a condition, so
+    the model's .then is written again as a .split. When that .split pads a branch with one note
+    twice, it has a finding of its own, and the model's first answer is the one kept: a cue
+    does not overrule the model with a worse answer."""
+    task = "When an express order comes in, load the order, then fetch the prices."
+    first = plan(
+        {"covers": "When an express order comes in, load the order,", "kind": "then"}
+        | {"task": "load_order"},
+        {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"},
+    )
+    padded = plan(
+        {"covers": "When an express order comes in, load the order,", "kind": "split"}
+        | {"condition": "is_express", "if_true": ["load_order", "load_order"]},
+        {"covers": "then fetch the prices.", "kind": "then", "task": "fetch_prices"},
+    )
+    model = ScriptedModel([first, padded])
+    gen = await generate_cadence(
+        model, task, registry(), OrderScore, constrain="grammar", max_repairs=0
+    )
+    assert len(model.requests) == 2  # the .split was asked for once, and not again
+    assert "decision on is_express" in gen.attempts[0].findings[0].message
+    assert "load_order twice" in gen.attempts[1].findings[0].message
+    assert gen.ok and gen.chosen == 0 and ".then(" in gen.source and ".split(" not in gen.source
