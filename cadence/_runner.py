@@ -64,15 +64,28 @@ class _Stop(Exception):
     """Internal: a ``can_interrupt`` step returned True, or a handler stopped the run."""
 
 
+NoteCalls = tuple[Callable[..., Any] | None, Callable[..., Any] | None, Callable[..., Any] | None]
+
+
 class _Run:
     """Per-run state that steps other than the plain ``then`` path need."""
 
-    __slots__ = ("cadence_name", "hooks", "run_id")
+    __slots__ = ("_notes", "cadence_name", "hooks", "run_id")
 
     def __init__(self, cadence_name: str, run_id: str | None, hooks: HooksManager | None) -> None:
         self.cadence_name = cadence_name
         self.run_id = run_id
         self.hooks = hooks
+        self._notes: NoteCalls | None = None
+
+    def note_calls(self) -> NoteCalls:
+        """The run's ``(before_note, after_note on success, after_note on failure)``, asked of
+        the hooks once per run (``HooksManager.note_callers``)."""
+        notes = self._notes
+        if notes is None:
+            hooks = self.hooks
+            notes = self._notes = hooks.note_callers() if hooks is not None else (None, None, None)
+        return notes
 
     def scope(
         self, note: str, group: str | None, index: int | None, score: Any, started: float = 0.0
@@ -175,9 +188,9 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
     hooks = run.hooks
     name = plan.name
     checkpoint = plan.checkpoint
-    # Fetched once per run: ``None`` when no hook implements the call, so it costs nothing.
-    before_note = hooks.caller("before_note") if hooks is not None else None
-    after_note = hooks.caller("after_note") if hooks is not None else None
+    # Fetched once per run: ``None`` when no hook implements the call (or wants it in this run:
+    # ``CadenceHooks.wants_notes``), so it costs nothing. ``after_ok`` is for steps that end well.
+    before_note, after_ok, after_note = run.note_calls()
     clock = time.perf_counter  # a local: read twice per step
     started = clock()
     session = None
@@ -242,7 +255,7 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 else:
                     score = await _STEP_RUNNERS[type(step)](step, score, run)
             except (Skip, _Stop) as stop:
-                await _after_note(after_note, step_name, score, t0)
+                await _after_note(after_ok, step_name, score, t0)
                 if session is not None and isinstance(stop, _Stop):
                     _write_spend(score, into, account)
                     await session.step_done(step_name, index, score)
@@ -262,13 +275,13 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
             except BaseException as exc:  # cancelled mid-step: the step still gets its end
                 await _after_note(after_note, step_name, score, t0, exc)
                 raise
-            if after_note is not None:
+            if after_ok is not None:
                 try:
-                    pending = after_note(step_name, score, clock() - t0)
+                    pending = after_ok(step_name, score, clock() - t0)
                     if pending is not None and pending is not DONE and isawaitable(pending):
                         await pending
                 except Exception:
-                    hook_failed(after_note, "after_note")
+                    hook_failed(after_ok, "after_note")
             if session is not None:
                 _write_spend(score, into, account)
                 await session.step_done(step_name, index, score)
@@ -368,10 +381,7 @@ async def _handle_error(
 
 async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: int | None) -> Any:
     """Run one task of a group with hooks around it (only used when hooks are attached)."""
-    hooks = run.hooks
-    assert hooks is not None
-    before_note = hooks.caller("before_note")
-    after_note = hooks.caller("after_note")
+    before_note, after_ok, after_note = run.note_calls()
     t0 = time.perf_counter()
     token = note_var.set(run.scope(task.name, group, index, score, t0))
     try:
@@ -384,7 +394,7 @@ async def _observed_task(run: _Run, task: Task, score: Any, group: str, index: i
         except Exception as exc:  # a task cancelled with its group gets none: after_group tells
             await _after_note(after_note, task.name, score, t0, exc)
             raise
-        await _after_note(after_note, task.name, score, t0)
+        await _after_note(after_ok, task.name, score, t0)
     finally:
         note_var.reset(token)
     return result

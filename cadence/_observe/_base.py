@@ -7,6 +7,7 @@ imports nothing else of cadence, so any observer can build on it without an impo
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -90,6 +91,17 @@ class CadenceHooks:
         ``cadence.Spend``).
         """
 
+    def wants_notes(self) -> bool:
+        """Asked once as each run starts: ``False`` says this hook does nothing for the run's
+        steps and tasks that succeed, so the runner does not call its ``before_note``, nor its
+        ``after_note`` without an ``error``, in that run. A failed step still reaches
+        ``after_note``. ``LoggingHooks`` answers ``False`` when its logger is off for its level.
+
+        The default, ``True``, leaves every call in place. Override it only in a hook whose
+        note calls keep no state that a failure report would need.
+        """
+        return True
+
 
 _METHODS = (
     "before_cadence",
@@ -112,11 +124,12 @@ class HooksManager:
     bound methods that implement it) is built when a hook is attached, not per call.
     """
 
-    __slots__ = ("_calls", "_frozen", "_hooks", "_revision")
+    __slots__ = ("_asks", "_calls", "_frozen", "_hooks", "_revision")
 
     def __init__(self, hooks: Sequence[Any] = ()) -> None:
         self._hooks: list[Any] = []
         self._calls: dict[str, tuple[Callable[..., Any], ...]] = dict.fromkeys(_METHODS, ())
+        self._asks: tuple[Any, ...] = ()  # the hooks that override wants_notes()
         self._frozen = False
         self._revision = 0
         for h in hooks:
@@ -180,6 +193,10 @@ class HooksManager:
                 for h in self._hooks
                 if getattr(type(h), method, base) is not base
             )
+        asks = CadenceHooks.wants_notes
+        self._asks = tuple(
+            h for h in self._hooks if getattr(type(h), "wants_notes", asks) is not asks
+        )
 
     def caller(self, method: str) -> Callable[..., Any] | None:
         """The one callable the runner calls for ``method``, or ``None`` when no hook has it.
@@ -195,9 +212,51 @@ class HooksManager:
             return calls[0]
         return getattr(self, method)  # type: ignore[no-any-return]
 
+    def note_callers(
+        self,
+    ) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None, Callable[..., Any] | None]:
+        """``(before_note, after_note on success, after_note on failure)`` for the run that
+        starts now, each as :meth:`caller` gives it: a hook whose ``wants_notes()`` says
+        ``False`` is left out of the first two (a ``wants_notes`` that raises counts as
+        ``True``, and is logged)."""
+        before, after = self.caller("before_note"), self.caller("after_note")
+        if not self._asks:
+            return before, after, after
+        quiet = []
+        for h in self._asks:
+            try:
+                if h.wants_notes() is False:
+                    quiet.append(h)
+            except Exception:
+                hook_failed(h.wants_notes, "wants_notes")
+        if not quiet:
+            return before, after, after
+        return self._without("before_note", quiet), self._without("after_note", quiet), after
+
+    def _without(self, method: str, quiet: Sequence[Any]) -> Callable[..., Any] | None:
+        base = getattr(CadenceHooks, method)
+        calls: tuple[Callable[..., Any], ...] = tuple(
+            getattr(h, method)
+            for h in self._hooks
+            if getattr(type(h), method, base) is not base and not any(h is q for q in quiet)
+        )
+        if len(calls) == len(self._calls[method]):
+            return self.caller(method)
+        if not calls:
+            return None
+        if len(calls) == 1:
+            return calls[0]
+        return functools.partial(self._fan_calls, calls, method)
+
     async def _fan_out(self, method: str, *args: Any) -> list[Any]:
+        return await self._fan_calls(self._calls[method], method, *args)
+
+    @staticmethod
+    async def _fan_calls(
+        calls: tuple[Callable[..., Any], ...], method: str, *args: Any
+    ) -> list[Any]:
         results: list[Any] = []
-        for fn in self._calls[method]:
+        for fn in calls:
             try:
                 result = fn(*args)
                 if result is not None and result is not DONE and inspect.isawaitable(result):

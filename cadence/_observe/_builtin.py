@@ -51,9 +51,9 @@ class LoggingHooks(CadenceHooks):
 
     Records carry ``extra`` fields (``cadence_name``, ``note_name``, ``duration``) for
     structured log handlers. Whether the logger is enabled for ``level`` is looked up when a
-    run starts, so with logging off a step costs two plain calls that return at once (a level
-    changed mid-run applies from the next run on). Failures are checked against
-    ``error_level`` each time.
+    run starts (a level changed mid-run applies from the next run on); with logging off the
+    hook tells the runner so (:meth:`wants_notes`), and a step that succeeds costs it no call
+    at all. Failures are checked against ``error_level`` each time.
 
     Args:
         logger_name: Logger to write to.
@@ -107,6 +107,11 @@ class LoggingHooks(CadenceHooks):
                 self.level, "[%s] Cadence completed in %.3fs", cadence_name, duration, extra=extra
             )
         return DONE
+
+    def wants_notes(self) -> bool:
+        """Whether the logger is enabled for ``level``: if not, the run's successful steps and
+        tasks log nothing, and the runner need not call this hook for them."""
+        return self.logger.isEnabledFor(self.level)
 
     def before_note(self, note_name: str, score: Any) -> Awaitable[None]:  # type: ignore[override]
         """Log that a step or task started (with its group)."""

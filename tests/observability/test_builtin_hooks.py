@@ -119,6 +119,30 @@ async def test_logging_hooks_see_a_level_change_from_the_next_run_on(
     assert messages[:2] == ["[s] Starting cadence", "  \u2192 f"] and len(messages) == 4
 
 
+async def test_logging_hooks_off_still_log_a_failed_step_and_task(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With INFO off the runner skips the hook on steps that succeed (wants_notes() is False),
+    but a failed step and a failed group task still reach it and log at ERROR."""
+    name = "half.logger"
+    hooks = LoggingHooks(name)
+    cadence = Cadence("h", Order()).with_hooks(hooks).then("f", fetch).sync("g", [price, boom])
+    logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        assert hooks.wants_notes() is False
+        with caplog.at_level(logging.DEBUG), pytest.raises(NoteError):
+            await cadence.run()
+    finally:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    messages = [r.getMessage() for r in caplog.records if r.name == name]
+    assert [m.split(" failed after")[0] for m in messages] == [
+        "  \u2717 boom",
+        "  \u2717 g",
+        "[h] Cadence",
+    ]
+    assert all(r.levelno == logging.ERROR for r in caplog.records if r.name == name)
+
+
 async def test_timing_hooks_report_every_note_of_the_last_run() -> None:
     """TimingHooks keeps each step and task of the last run and formats a report."""
     timing = TimingHooks()

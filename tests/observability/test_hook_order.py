@@ -359,3 +359,77 @@ async def test_each_step_sees_its_own_note_in_current_note(recorder: Recorder) -
 
     await Cadence("s", Order()).with_hooks(recorder).then("one", look).then("two", look).run()
     assert seen == [("one", True), ("two", True)]
+
+
+class _Quiet(Recorder):
+    """A recorder that says, per run, whether it wants the calls of steps that succeed."""
+
+    def __init__(self, wants: list[bool]) -> None:
+        super().__init__()
+        self.wants = wants
+
+    def wants_notes(self) -> bool:
+        return self.wants.pop(0)
+
+
+async def test_a_hook_that_wants_no_notes_gets_only_failures_and_the_rest() -> None:
+    """wants_notes() False: no before_note, no after_note for what succeeds (steps and group
+    tasks, a child's steps too); failed steps and tasks, groups and the run still arrive. It is
+    asked once per run (a child cadence is a run), and the next run asks again."""
+    child = Cadence("kid", Order()).then("ka", add_a)
+    quiet = _Quiet([False, False, True, True])
+    cadence = (
+        Cadence("q", Order())
+        .with_hooks(quiet)
+        .then("a", add_a)
+        .child("sub", child, lambda parent, kid: None)
+        .sync("g", [add_b, boom])
+    )
+    with pytest.raises(ParallelNoteError):
+        await cadence.run()
+    assert quiet.calls == [
+        ("before_cadence", "q"),
+        ("before_group", "sub", "child", ("ka",)),
+        ("before_cadence", "kid"),
+        ("after_cadence", "kid", None),
+        ("after_group", "sub", "child", None),
+        ("before_group", "g", "sync", ("add_b", "boom")),
+        ("after_note", "boom", "ValueError"),
+        ("after_group", "g", "sync", "ParallelNoteError"),
+        ("after_note", "g", "ParallelNoteError"),
+        ("on_error", "g", "ParallelNoteError"),
+        ("after_cadence", "q", "ParallelNoteError"),
+    ]
+    quiet.calls.clear()
+    await Cadence("again", Order()).with_hooks(quiet).then("a", add_a).run()
+    assert ("before_note", "a") in quiet.calls and ("after_note", "a", None) in quiet.calls
+
+
+async def test_a_quiet_hook_does_not_silence_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    """Of two hooks, only the one whose wants_notes() is False loses its note calls; one whose
+    wants_notes() raises is logged and keeps them."""
+
+    class Broken(Recorder):
+        def wants_notes(self) -> bool:
+            raise RuntimeError("no idea")
+
+    loud, quiet, broken = Recorder(), _Quiet([False]), Broken()
+    cadence = (
+        Cadence("two", Order())
+        .with_hooks(loud)
+        .with_hooks(quiet)
+        .with_hooks(broken)
+        .then("a", add_a)
+        .sync("g", [add_b])
+    )
+    with caplog.at_level(logging.ERROR, logger="cadence.hooks"):
+        await cadence.run()
+    assert ("before_note", "a") in loud.calls and ("after_note", "add_b", None) in loud.calls
+    assert loud.calls == broken.calls
+    assert [c[0] for c in quiet.calls] == [
+        "before_cadence",
+        "before_group",
+        "after_group",
+        "after_cadence",
+    ]
+    assert any("wants_notes failed" in r.getMessage() for r in caplog.records)
