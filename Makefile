@@ -65,10 +65,12 @@ strong-model: $(STAMP)
 # Every row of evals/README.md (hours on 2 cores; each run resumes where it stopped).
 EVAL := nice -n 10 $(PY) -m evals.run
 evals: $(STAMP) strong-model
+	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout4
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout3
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout2
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks heldout
 	$(EVAL) --model qwen2.5-coder-0.5b --modes plan --tasks dev
+	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout4
 	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout3
 	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout2
 	$(EVAL) --model qwen2.5-coder-1.5b --modes plan --tasks heldout

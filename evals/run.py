@@ -2,7 +2,7 @@
 
 Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 
-    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout3
+    python -m evals.run --model qwen2.5-coder-0.5b --modes plan --tasks heldout4
     python -m evals.run --model qwen2.5-coder-0.5b --modes plan,text,grammar --limit 27
     python -m evals.run --model qwen2.5-coder-1.5b --modes plan --tasks heldout-freeform
     python -m evals.run --model scripted-provider --modes json --tasks all
@@ -13,8 +13,10 @@ Usage (offline, on the local models; ``make evals`` runs the lines it needs)::
 the prompt pack, but **retired**: inspected and tuned on since, so development data now),
 ``heldout`` both of them; ``heldout2-wordings`` / ``heldout2-freeform`` (``heldout2``: both)
 are the second held-out set in ``evals/heldout2/`` (measured fresh once, retired since);
-``heldout3-wordings`` / ``heldout3-freeform`` (``heldout3``: both) the fresh held-out set in
-``evals/heldout3/``, never tuned on; ``all`` every set.
+``heldout3-wordings`` / ``heldout3-freeform`` (``heldout3``: both) the third in ``evals/heldout3/``
+(measured fresh once, retired since); ``heldout4-wordings`` / ``heldout4-freeform``
+(``heldout4``: both) the fresh held-out set in ``evals/heldout4/``, never tuned on; ``all``
+every set.
 Results go to ``evals/results/<set>/`` (the development set's straight to ``evals/results/``).
 Each (model, mode) writes ``<model>__<mode>.jsonl``, one row per
 task, appended as it goes; a rerun skips tasks already measured (``--fresh`` starts over). Runs
@@ -67,11 +69,20 @@ SETS: dict[str, tuple[Path, Path]] = {
         HERE / "heldout3" / "tasks_freeform.jsonl",
         RESULTS / "heldout3-freeform",
     ),
+    "heldout4-wordings": (
+        HERE / "heldout4" / "tasks_wordings.jsonl",
+        RESULTS / "heldout4-wordings",
+    ),
+    "heldout4-freeform": (
+        HERE / "heldout4" / "tasks_freeform.jsonl",
+        RESULTS / "heldout4-freeform",
+    ),
 }
 GROUPS = {
     "heldout": ("heldout-wordings", "heldout-freeform"),
     "heldout2": ("heldout2-wordings", "heldout2-freeform"),
     "heldout3": ("heldout3-wordings", "heldout3-freeform"),
+    "heldout4": ("heldout4-wordings", "heldout4-freeform"),
     "all": tuple(SETS),
 }
 README = HERE / "README.md"
@@ -311,8 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="dev (tuned on), heldout-wordings / heldout-freeform (retired held-out sets, "
         "tuned on since), heldout (both), heldout2-wordings / heldout2-freeform (second "
         "held-out set, measured fresh once, retired since), heldout2 (both), "
-        "heldout3-wordings / heldout3-freeform (fresh held-out set, never tuned on), heldout3 "
-        "(both), all",
+        "heldout3-wordings / heldout3-freeform (third, measured fresh once, retired since), "
+        "heldout3 (both), heldout4-wordings / heldout4-freeform (fresh held-out set, never "
+        "tuned on), heldout4 (both), all",
     )
     args = p.parse_args(argv)
     names = GROUPS.get(args.tasks, (args.tasks,))
