@@ -2,14 +2,7 @@
 
     python3 evals/heldout2/make_heldout2.py        (stdlib + this checkout's cadence only)
 
-The building and checking code is evals/set_builder.py, shared with the other held-out set.
-
-Checks per row: exact keys; pattern known; registry of 12-16 entries with valid roles and
-one-line docstrings; check_source(reference, mode="composition", registry=list(registry)) gives
-no findings (and none with a mapping of runnable stand-ins either, which also checks kinds);
-the reference builds and runs on a stand-in score; its shape is the pattern's; every name sits
-in a slot of its role; >= 2 registry entries unused; ids unique. Freeform: no part of any
-registry name shares a word (or a 5-letter prefix) with the task text.
+The building code and the checks are evals/set_builder.py's, shared by the held-out sets.
 """
 
 from __future__ import annotations

@@ -129,14 +129,14 @@ async def test_the_scripted_provider_takes_the_plan_path_to_a_match(tmp_path):
 
 
 def test_held_out_files_are_what_the_shared_builder_writes_and_every_row_checks(tmp_path, capsys):
-    """heldout2 and heldout3 rebuild byte for byte from their data modules, with no problem found."""
+    """heldout2, heldout3 and heldout4 rebuild byte for byte from their data modules, with no problem found."""
     import importlib.util
     from pathlib import Path
 
     from evals.set_builder import main
 
     root = Path(runner.__file__).resolve().parent
-    for n, first_unused in (("2", False), ("3", True)):
+    for n, first_unused in (("2", False), ("3", True), ("4", True)):
         spec = importlib.util.spec_from_file_location(
             f"_data{n}", root / f"heldout{n}" / f"_data{n}.py"
         )
