@@ -14,8 +14,8 @@ out", so no finding ever says a step should not exist or should lose a branch.
   lists a note twice; an ``.on_error`` a later one replaces; such a structure the task's words
   ask for and no step has;
 - ``CAD704`` an option the step's words ask for and the step lacks (``may be interrupted``,
-  ``carry on``, ``stop``, a merge strategy), or ``.split`` branches whose notes fit the other
-  part of the words better (by the notes' names and descriptions).
+  ``carry on``, ``stop``, a merge strategy), or ``.split`` branches whose first notes, swapped,
+  fit the two parts of the words better in all (by the notes' names and descriptions).
 
 The findings are warnings: the answer is still valid code. :func:`cadence_llm.codegen
 .generate_cadence` writes a step again where :func:`first_fix` says how (anchored answers), and
@@ -93,9 +93,14 @@ def _affinity(refs: object, part: set[str], docs: Mapping[str, str]) -> int:
 
 
 def misplaced_branches(step: StepSpec, words: str, docs: Mapping[str, str]) -> dict[str, str]:
-    """For a two-branch ``.split``: ``{"if_true": note}`` when the if-true branch's first note
-    fits the otherwise part of ``words`` better than the if part, and the same for
-    ``"if_false"``. Empty without an otherwise cue: then nothing can be told."""
+    """For a two-branch ``.split`` whose branches fit ``words`` better the other way round:
+    ``{"if_true": note}`` when the if-true branch's first note fits the otherwise part of the
+    words better than the if part, and the same for ``"if_false"``.
+
+    Empty without an otherwise cue (then nothing can be told), and unless the two first notes
+    swapped fit the two parts better in all: one note that also shares a word with the other
+    part is no evidence against an answer whose branches fit as a whole.
+    """
     parts = _wording.split_at_else(words)
     yes, no = step.args.get("if_true"), step.args.get("if_false")
     if step.method != "split" or parts is None or not isinstance(yes, tuple):
@@ -103,11 +108,20 @@ def misplaced_branches(step: StepSpec, words: str, docs: Mapping[str, str]) -> d
     if not isinstance(no, tuple) or not yes or not no:
         return {}
     before, after = (_wording.content_words(p) for p in parts)
+    fit = {
+        (ref.name, part): _affinity(ref, words_, docs)
+        for ref in (yes[0], no[0])
+        for part, words_ in (("if", before), ("else", after))
+    }
+    as_written = fit[yes[0].name, "if"] + fit[no[0].name, "else"]
+    swapped = fit[yes[0].name, "else"] + fit[no[0].name, "if"]
+    if swapped <= as_written:
+        return {}
     out = {}
     # Only a better fit elsewhere counts: a note sharing no word with either part is unknown.
-    if _affinity(yes[0], before, docs) < _affinity(yes[0], after, docs):
+    if fit[yes[0].name, "if"] < fit[yes[0].name, "else"]:
         out["if_true"] = yes[0].name
-    if _affinity(no[0], after, docs) < _affinity(no[0], before, docs):
+    if fit[no[0].name, "else"] < fit[no[0].name, "if"]:
         out["if_false"] = no[0].name
     return out
 

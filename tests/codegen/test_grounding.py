@@ -166,6 +166,38 @@ def test_branches_that_fit_the_other_part_of_the_words_are_cad704():
     assert codes(src, unrelated, anchored=True) == []
 
 
+async def _seat(score: OrderScore) -> None:
+    """Seat the guests at the table."""
+
+
+async def _hold(score: OrderScore) -> None:
+    """Hold the next table that opens for the guests."""
+
+
+def _table_free(score: OrderScore) -> bool:
+    """Whether a table is free."""
+    return True
+
+
+def test_branches_are_judged_as_a_pair_not_one_note_at_a_time():
+    """ "If a table is free, seat the guests, and if not, wait for the next one": the else
+    note's name and description share "table" and "guests" with the if part and nothing with
+    the otherwise part, but the two notes as written fit the two parts better than swapped
+    (regression: a correct answer was flagged and repaired away). The right branches have no
+    finding; swapped ones still do."""
+    reg = {"table_is_free": _table_free, "seat_guests": _seat, "hold_table": _hold}
+    words = "If a table is free, seat the guests, and if not, wait for the next one."
+
+    def found(call: str) -> list[str]:
+        src = anchored((words, call))
+        comp, diags = parse_composition(src, reg)
+        assert comp is not None, diags
+        return [d.code for d in check_grounding(src, comp, words, docs=docs_of(reg), anchored=True)]
+
+    assert found('.split("t", table_is_free, [seat_guests], [hold_table])') == []
+    assert found('.split("t", table_is_free, [hold_table], [seat_guests])') == ["CAD704"]
+
+
 def test_a_sync_of_one_note_is_cad703_in_any_language():
     """A .sync with a single note runs nothing in parallel (structural: no word list)."""
     src = anchored(("Lade die Bestellung.", '.sync("load", [load_order])'))
