@@ -95,9 +95,11 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 
-Place = tuple[str, str, int, "float | None", "str | None", "int | None", "str | None"]
+Place = tuple[str, str, int, "float | None", "str | None", "int | None", "str | None", Any, None]
 """Where a note record sits: ``(cadence_name, run_key, depth, wall_offset, group, task_index,
-run_id)``; a ``wall_offset`` of ``None`` (no run frame) means "read the wall clock"."""
+run_id, metadata, spend)`` (``_records.PLACE_FIELDS``), the ``_place`` its record shares with
+the other records of its scope; a ``wall_offset`` of ``None`` (no run frame) means "read the
+wall clock"."""
 
 _UNSEEN: tuple[Any, Any] = (object(), None)
 """``EventEmitter._seen`` before a note hook has placed a scope (matches no scope)."""
@@ -123,8 +125,9 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
 
     One body for both, so that neither pays an extra call: this runs twice per observed step,
     and building the record is most of an instrumented step's cost. The record is born a
-    ``Blank``, gets every field by plain slot stores and is then sealed into a ``NoteEvent``
-    (see ``cadence._observe._records``); ``EventEmitter._place`` says where it sits.
+    ``Blank``, gets its own five fields by plain slot stores and the scope's shared ``Place``
+    (which ``EventEmitter._place`` works out once per scope), and is then sealed into a
+    ``NoteEvent`` (see ``cadence._observe._records``).
     """
 
     def hook(
@@ -150,8 +153,6 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         e.note_name = note_name
         e.duration = duration
         e.error = error
-        e.metadata = NO_METADATA
-        e.spend = None
         scope = _scope()
         if scope is not None and scope.note_name == note_name:
             # The runner read the clock as the note started and for its duration: the same
@@ -170,17 +171,10 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         else:  # a call from outside the runner, or about another note than the scope's
             now = _mono()
             place = self._place(scope, own=False)
-        (
-            e.cadence_name,
-            e.run_key,
-            e.depth,
-            offset,
-            e.group,
-            e.task_index,
-            e.run_id,
-        ) = place
         e.monotonic = now
-        e.timestamp = _wall() if offset is None else now + offset
+        e._place = place
+        if place[3] is None:  # no run frame: the wall clock, read now
+            e._stamp = _wall()
         e.__class__ = NoteEvent
         first, rest = route
         try:
@@ -380,10 +374,12 @@ class EventEmitter(CadenceHooks):
                 group,
                 index,
                 run_id,
+                NO_METADATA,
+                None,
             )
         else:
             name = scope.cadence_name if scope is not None else ""
-            place = (name, "", 0, None, group, index, run_id)
+            place = (name, "", 0, None, group, index, run_id, NO_METADATA, None)
         if own and scope is not None:
             self._seen = (scope, place)
         return place
@@ -432,7 +428,7 @@ class EventEmitter(CadenceHooks):
         now = _mono()
         scope = _scope()
         own = scope is not None and scope.note_name == note_name
-        cadence_name, run_key, depth, offset, group, index, run_id = self._place(scope, own)
+        cadence_name, run_key, depth, offset, group, index, run_id, _, _ = self._place(scope, own)
         return {
             "event_type": event_type,
             "cadence_name": cadence_name,

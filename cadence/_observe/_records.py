@@ -8,8 +8,14 @@ So the emitter builds a note record as a plain instance of :class:`Blank` — th
 every record type — and then gives it its record class, which adds no storage of its own
 (``__class__`` assignment between such layouts is allowed). The rarer records (runs, retries,
 groups) use the keyword constructors below. The record classes are dataclasses over those
-slots (``fields``, ``replace``, ``asdict``, equality, hashing and ``repr`` work) and forbid
-assignment with ``FrozenInstanceError``, exactly as ``frozen=True`` would.
+slots (``fields``, ``replace``, ``asdict``, equality, hashing, ``repr``, ``copy`` and pickling
+work) and forbid assignment with ``FrozenInstanceError``, exactly as ``frozen=True`` would.
+
+A note record stores only what differs from note to note: its type, note name, duration,
+error and clock reading. Where it sits (cadence name, run key, depth, group, task index, run
+id, the wall-clock offset, and the empty metadata and spend) is one tuple, ``_place``, that
+every record made in the same scope shares, and those fields are properties that read it.
+Storing five fields instead of fourteen is about a third of the record's cost.
 
 Record classes gain fields by adding a name to ``Blank.__slots__`` and an annotation here;
 a field of a record class has no class-level default (it would hide the slot), so defaults
@@ -22,7 +28,6 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -40,11 +45,13 @@ class Blank:
     """Storage for every record type; a record is born as one of these, then sealed.
 
     A builder makes ``object.__new__(Blank)``, stores every field of the record class it
-    builds, then assigns ``__class__`` (``EventEmitter._note_record`` does this inline, the
+    builds, then assigns ``__class__`` (``cadence.events._note_hook`` does this inline, the
     builders below for the rarer records).
     """
 
     __slots__ = (
+        "_place",  # a note record's shared fields: see NoteEvent
+        "_stamp",  # a note record's wall-clock time when its place has no offset
         "attempt",
         "cadence_name",
         "charge",
@@ -71,7 +78,52 @@ class Blank:
 _new = object.__new__
 _set = object.__setattr__
 
-NO_METADATA: Mapping[str, Any] = MappingProxyType({})
+
+class _NoMetadata(dict[str, Any]):
+    """An empty ``dict`` that refuses every change: one is shared by all of cadence's records.
+
+    A ``dict`` (not a ``MappingProxyType``) so that ``dataclasses.asdict``, ``copy.deepcopy``,
+    pickling and ``json.dumps`` of a record work; it pickles and copies as the one instance.
+    Only that instance refuses changes: the fresh one ``asdict`` builds is the caller's.
+    """
+
+    __slots__ = ()
+
+    def _guard(name: str) -> Any:  # type: ignore[misc]
+        change = getattr(dict, name)
+
+        def guarded(self: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            if self is NO_METADATA:
+                raise TypeError(
+                    "an event's empty metadata is shared and read-only: "
+                    "build the event with metadata={...} instead"
+                )
+            return change(self, *args, **kwargs)
+
+        guarded.__name__ = name
+        return guarded
+
+    __setitem__ = _guard("__setitem__")
+    __delitem__ = _guard("__delitem__")
+    __ior__ = _guard("__ior__")
+    clear = _guard("clear")
+    pop = _guard("pop")
+    popitem = _guard("popitem")
+    setdefault = _guard("setdefault")
+    update = _guard("update")
+    del _guard
+
+    def __reduce__(self) -> str:
+        return "NO_METADATA"
+
+    def __copy__(self) -> _NoMetadata:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _NoMetadata:
+        return self
+
+
+NO_METADATA: Mapping[str, Any] = _NoMetadata()
 """The ``metadata`` of every event cadence emits itself (nothing: it is for user events)."""
 
 
@@ -88,8 +140,8 @@ class _Frozen(Blank):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            _set(self, name, value)
+        # Through the keyword constructor, so that a note record rebuilds its place.
+        type(self).__init__(self, **state)
 
 
 @dataclass(init=False, unsafe_hash=True)
@@ -181,13 +233,64 @@ class NoteEvent(CadenceEvent):
         event_type: str,
         cadence_name: str,
         *,
+        run_key: str = "",
+        run_id: str | None = None,
+        depth: int = 0,
+        timestamp: float | None = None,
+        monotonic: float | None = None,
+        note_name: str | None = None,
+        duration: float | None = None,
+        error: BaseException | None = None,
+        spend: Any = None,
+        metadata: Mapping[str, Any] | None = None,
         group: str | None = None,
         task_index: int | None = None,
-        **common: Any,
     ) -> None:
-        super().__init__(event_type, cadence_name, **common)
-        _set(self, "group", group)
-        _set(self, "task_index", task_index)
+        _set(self, "event_type", event_type)
+        _set(self, "note_name", note_name)
+        _set(self, "duration", duration)
+        _set(self, "error", error)
+        _set(self, "monotonic", time.perf_counter() if monotonic is None else monotonic)
+        _set(self, "_stamp", time.time() if timestamp is None else timestamp)
+        meta = NO_METADATA if metadata is None else metadata
+        place = (cadence_name, run_key, depth, None, group, task_index, run_id, meta, spend)
+        _set(self, "_place", place)
+
+
+PLACE_FIELDS = (
+    "cadence_name",
+    "run_key",
+    "depth",
+    None,  # the wall-clock offset: read by ``timestamp``
+    "group",
+    "task_index",
+    "run_id",
+    "metadata",
+    "spend",
+)
+"""The layout of a note record's ``_place`` (``cadence.events.Place``)."""
+
+
+def _place_field(index: int, name: str) -> property:
+    def get(self: Any) -> Any:
+        return self._place[index]
+
+    get.__name__ = name
+    get.__qualname__ = f"NoteEvent.{name}"
+    return property(get, doc="Read from the record's place (shared by its scope's records).")
+
+
+def _timestamp(self: Any) -> float:
+    offset = self._place[3]
+    return self._stamp if offset is None else self.monotonic + offset  # type: ignore[no-any-return]
+
+
+# Set after @dataclass has collected the fields, so that it takes none of these for a default.
+for _index, _name in enumerate(PLACE_FIELDS):
+    if _name is not None:
+        setattr(NoteEvent, _name, _place_field(_index, _name))
+NoteEvent.timestamp = property(_timestamp, doc="Wall-clock time: see CadenceEvent.")  # type: ignore[misc,assignment]
+del _index, _name
 
 
 @dataclass(init=False, unsafe_hash=True)
@@ -249,6 +352,7 @@ class SpendEvent(NoteEvent):
     def __init__(
         self, event_type: str, cadence_name: str, *, charge: Any, total: Any, **note: Any
     ) -> None:
+        note.pop("spend", None)  # always ``total`` (``replace`` and pickling pass it too)
         super().__init__(event_type, cadence_name, spend=total, **note)
         _set(self, "charge", charge)
         _set(self, "total", total)

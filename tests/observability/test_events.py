@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import json
 import logging
+import pickle
+import time
 
 import pytest
 
@@ -25,6 +29,7 @@ from cadence.events import (
     GroupEvent,
     NoteEvent,
     RetryEvent,
+    SpendEvent,
 )
 
 from ._support import Order
@@ -159,6 +164,114 @@ async def test_event_records_are_frozen_and_slotted() -> None:
     assert not hasattr(event, "__dict__")
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.note_name = "x"  # type: ignore[misc]
+
+
+def _round_trips(event: CadenceEvent) -> None:
+    """Every copy a user can make of a record equals it, field for field."""
+    names = [f.name for f in dataclasses.fields(event)]
+    as_dict = dataclasses.asdict(event)
+    assert list(as_dict) == names
+    for other in (
+        dataclasses.replace(event),
+        pickle.loads(pickle.dumps(event)),
+        copy.copy(event),
+        copy.deepcopy(event),
+    ):
+        assert type(other) is type(event)
+        assert other == event
+        assert hash(other) == hash(event)
+        assert repr(other) == repr(event)
+        assert dataclasses.asdict(other) == as_dict
+
+
+async def test_note_records_from_a_run_behave_as_frozen_dataclasses() -> None:
+    """A hook-built note record keeps the dataclass contract: fields, copies, equality, frozen."""
+    events: list[CadenceEvent] = []
+    cadence = (
+        Cadence("c", Order())
+        .with_hooks(EventEmitter().on("*", events.append))
+        .then("v", validate)
+        .sync("g", [add_item, charge])
+    )
+    await cadence.run(run_id="r-1")
+    notes = [e for e in events if type(e) is NoteEvent]
+    assert len(notes) == 8  # v, g and its two tasks: started and completed each
+    for event in notes:
+        _round_trips(event)
+        assert {f.name for f in dataclasses.fields(event)} >= {
+            "cadence_name", "run_key", "depth", "timestamp", "group", "task_index", "run_id",
+            "metadata", "spend",
+        }  # fmt: skip
+    task = next(e for e in notes if e.note_name == "add_item" and e.event_type == NOTE_COMPLETED)
+    assert (task.cadence_name, task.group, task.task_index, task.run_id) == ("c", "g", 0, "r-1")
+    assert task.metadata == {} and task.spend is None
+    with pytest.raises(TypeError, match="metadata="):
+        task.metadata["x"] = 1  # type: ignore[index]
+    row = dataclasses.asdict(task)
+    assert json.loads(json.dumps(row))["task_index"] == 0  # a log line, as a user writes one
+    row["metadata"]["x"] = 1  # asdict's copy is the caller's to change
+    assert task.metadata == {}
+    moved = dataclasses.replace(task, cadence_name="other", task_index=1)
+    assert (moved.cadence_name, moved.task_index, moved.note_name) == ("other", 1, "add_item")
+    assert moved.timestamp == task.timestamp and moved.run_key == task.run_key
+    assert (task.cadence_name, task.task_index) == ("c", 0)  # the original is untouched
+    for name in ("cadence_name", "task_index", "timestamp", "metadata", "note_name"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(task, name, None)
+
+
+def test_keyword_built_records_keep_every_field_they_are_given() -> None:
+    """A record built by hand (tests, replays) keeps an explicit timestamp and metadata."""
+    event = NoteEvent(
+        NOTE_COMPLETED,
+        "c",
+        run_key="k",
+        run_id="r",
+        depth=2,
+        timestamp=1234.5,
+        monotonic=7.0,
+        note_name="n",
+        duration=0.25,
+        metadata={"model": "m"},
+        group="g",
+        task_index=3,
+    )
+    assert (event.timestamp, event.monotonic, event.depth, event.run_key) == (1234.5, 7.0, 2, "k")
+    assert (event.metadata, event.group, event.task_index) == ({"model": "m"}, "g", 3)
+    _round_trips(event)
+    before = time.time()
+    fresh = NoteEvent(NOTE_STARTED, "c")
+    assert before <= fresh.timestamp <= time.time()
+    assert fresh.metadata == {} and fresh.run_id is None and fresh.spend is None
+
+
+def test_retry_group_and_spend_records_can_be_replaced_and_pickled() -> None:
+    """The note-record subclasses round-trip too (SpendEvent's replace used to raise TypeError)."""
+    retry = RetryEvent(
+        NOTE_RETRYING, "c", note_name="n", attempt=1, max_attempts=3, error=ValueError("x")
+    )
+    group = GroupEvent(GROUP_STARTED, "c", note_name="g", kind="sync", task_names=("a", "b"))
+    spend = SpendEvent("spend.recorded", "c", note_name="n", charge=2, total=5)
+    for event in (group, spend):
+        _round_trips(event)
+    assert dataclasses.replace(retry, attempt=2).attempt == 2
+    assert pickle.loads(pickle.dumps(retry)).max_attempts == 3  # the error compares by identity
+    assert spend.spend == 5
+    again = dataclasses.replace(spend, total=9)
+    assert (again.total, again.spend, again.charge) == (9, 9, 2)
+
+
+async def test_a_note_record_made_outside_a_run_reads_the_wall_clock() -> None:
+    """Hooks called with no run around them still give a wall-clock timestamp."""
+    events: list[CadenceEvent] = []
+    emitter = EventEmitter().on(NOTE_STARTED, events.append)
+    before = time.time()
+    await emitter.before_note("loose", Order())
+    (event,) = events
+    assert isinstance(event, NoteEvent)
+    assert (event.note_name, event.cadence_name, event.run_key) == ("loose", "", "")
+    assert before <= event.timestamp <= time.time()
+    _round_trips(event)
 
 
 async def test_group_events_and_task_events_name_their_group() -> None:
