@@ -238,6 +238,16 @@ class EventEmitter(CadenceHooks):
         self._reroute()
         return self
 
+    def wants_notes(self) -> bool:
+        """``False`` while no listener wants ``note.started`` or ``note.completed``.
+
+        Then a run whose listeners are all for run-level events (``cadence.*``, retries,
+        groups, spend) costs its steps no hook call; a failed step still reaches
+        ``after_note`` and so ``note.failed``. Asked as each run starts: a note listener
+        registered while a run is in flight is heard from the next run on.
+        """
+        return self._started is not None or self._completed is not None
+
     def listeners(self, event_type: str) -> tuple[EventListener, ...]:
         """The listeners registered for ``event_type`` (not counting ``"*"``)."""
         return self._listeners.get(event_type, ())

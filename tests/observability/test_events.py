@@ -9,6 +9,7 @@ import json
 import logging
 import pickle
 import time
+from typing import Any
 
 import pytest
 
@@ -461,6 +462,38 @@ async def test_records_are_built_only_for_event_types_with_a_listener(
     await Cadence("c", Order()).with_hooks(every).then("v", validate).then("c2", charge).run()
     # one note.completed per step; no note.started and no run record
     assert [type(r) for r in built] == [NoteEvent, NoteEvent]
+
+
+async def test_an_emitter_without_note_listeners_is_not_called_for_steps_that_succeed() -> None:
+    """wants_notes(): run-level listeners cost a step no hook call; failures still arrive."""
+    calls: list[str] = []
+
+    class Counting(EventEmitter):
+        def before_note(self, note_name: str, score: object) -> Any:  # type: ignore[override]
+            calls.append(note_name)
+            return super().before_note(note_name, score)
+
+    seen: list[CadenceEvent] = []
+    emitter = Counting().on(CADENCE_COMPLETED, seen.append).on(NOTE_FAILED, seen.append)
+    assert emitter.wants_notes() is False
+    cadence = Cadence("c", Order()).with_hooks(emitter).then("v", validate).then("c2", charge)
+    await cadence.run()
+    assert calls == [] and [e.event_type for e in seen] == [CADENCE_COMPLETED]
+    seen.clear()
+    failing = Cadence("f", Order()).with_hooks(emitter).then("v", validate).then("boom", boom)
+    with pytest.raises(NoteError):
+        await failing.run()
+    assert [(e.event_type, e.note_name) for e in seen] == [(NOTE_FAILED, "boom")]
+    emitter.on(NOTE_STARTED, seen.append)  # heard from the next run on
+    assert emitter.wants_notes() is True
+    seen.clear()
+    await cadence.run()
+    assert calls == ["v", "c2"]
+    assert [(e.event_type, e.note_name) for e in seen] == [
+        (NOTE_STARTED, "v"),
+        (NOTE_STARTED, "c2"),
+        (CADENCE_COMPLETED, None),
+    ]
 
 
 async def test_emitter_hooks_can_be_awaited_like_coroutines() -> None:
