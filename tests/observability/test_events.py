@@ -195,6 +195,8 @@ async def test_note_records_from_a_run_behave_as_frozen_dataclasses() -> None:
         .sync("g", [add_item, charge])
     )
     await cadence.run(run_id="r-1")
+    for record in events:  # the run and group records too
+        _round_trips(record)
     notes = [e for e in events if type(e) is NoteEvent]
     assert len(notes) == 8  # v, g and its two tasks: started and completed each
     for event in notes:
