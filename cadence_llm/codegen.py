@@ -342,6 +342,10 @@ def check_answer(
         source = extract_code(text)
     source, notes = unique_step_names(source)
     diags = [*notes, *check_source(source, registry=registry, mode="composition")]
+    if not any(d.is_error for d in diags):
+        comp, _ = parse_composition(source, registry)
+        if comp is not None and all(s.method == "on_error" for s in comp.steps):
+            diags.append(_no_step(mode))
     if any(d.is_error for d in diags) or score is None:
         return source, diags, None
     try:
@@ -352,6 +356,47 @@ def check_answer(
         # The builder's own definition checks (e.g. a registry value it cannot use).
         return source, [*diags, _problem(f"the cadence could not be built: {exc}", "")], None
     return source, diags, cadence
+
+
+def _no_step(mode: str) -> Diagnostic:
+    """``CAD706``: a valid answer that runs nothing (every task asks for something)."""
+    if mode in _PLAN_MODES:
+        message = "the plan runs no step: every part of the task was written as a remark"
+        hint = 'give the words that ask for an action a step ("kind": "then", ...)'
+    else:
+        message = "the composition runs no step"
+        hint = "write a .then(), .sync(), .split() or .child() step for what the task asks"
+    return Diagnostic("CAD706", "error", 1, 0, message, hint)
+
+
+def _step_for_remark(raw: str, task: str, tried: dict[str, set[str]]) -> Resume | None:
+    """Write a remark of an anchored plan that runs no step (``CAD706``) again as a step.
+
+    The remark with the most words goes first (a lead-in is short, the request it introduces
+    is not); each is tried once. None when the plan's remarks do not copy the task's words.
+    """
+    try:
+        steps = extract_json(raw).get("steps")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(steps, list) or not all(isinstance(s, Mapping) for s in steps):
+        return None
+    spans = _anchor.covered_spans(task, [str(s.get("covers", "")) for s in steps])
+    if spans is None:
+        return None
+    marker = _anchor.PLAN.close
+    ends = [i for i in range(len(raw)) if raw.startswith(marker, i)]
+    if len(ends) < len(steps):
+        return None
+    order = sorted(range(len(steps)), key=lambda i: (spans[i][0] - spans[i][1], i))
+    for i in order:
+        prefix = raw[: ends[i] + len(marker)]
+        done = tried.setdefault(prefix, set())
+        if "step" in done:
+            continue
+        done.add("step")
+        return Resume(prefix, spans[i][1] + 1, exclude=frozenset({_plan.REMARK}))
+    return None
 
 
 def _plan_index(raw: str, index: int) -> int | None:
@@ -758,6 +803,8 @@ async def generate_cadence(
             resume = _redecode(
                 response.text, source, registry, roles, task, descriptions, tried, mode
             )
+        elif redecodes_left > 0 and mode in _PLAN_MODES and any(d.code == "CAD706" for d in diags):
+            resume = _step_for_remark(response.text, task, tried)
         if resume is not None:
             # An anchored answer with a step its words contradict: keep the answer up to that
             # step and let the model write the step again, without what was tried there

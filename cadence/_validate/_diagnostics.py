@@ -57,6 +57,7 @@ CODES: dict[str, tuple[str, Severity]] = {
     "CAD703": ("method-differs-from-task", "warning"),
     "CAD704": ("option-differs-from-task", "warning"),
     "CAD705": ("step-renamed", "info"),
+    "CAD706": ("no-step", "error"),
 }
 
 

@@ -361,6 +361,63 @@ async def test_a_step_after_a_remark_is_written_again_at_its_own_place():
     assert accepts(grammar, right) and not accepts(grammar, wrong)
 
 
+def test_a_plan_that_runs_no_step_is_not_an_accepted_answer():
+    """Regression: a plan of remarks only rendered to a cadence that runs nothing and was
+    accepted with no finding. It is a CAD706 error now, in plans and in free text."""
+    answer = plan(REMARK_LEAD, {"covers": "load the order,", "kind": "remark"})
+    _, diags, built = check_answer(answer, registry(), score=OrderScore())
+    assert [d.code for d in diags if d.is_error] == ["CAD706"] and built is None
+    assert "remark" in diags[-1].message
+    _, diags, _ = check_answer(fenced('Cadence("o", score)'), registry(), mode="text")
+    assert [d.code for d in diags] == ["CAD706"]
+    handler_only = 'Cadence("o", score).on_error(report_failure)'
+    _, diags, _ = check_answer(fenced(handler_only), registry(), mode="text")
+    assert [d.code for d in diags] == ["CAD706"]
+
+
+async def test_a_plan_of_remarks_has_its_longest_remark_written_again_as_a_step():
+    """An anchored plan of remarks only: the next request keeps the answer up to the kind of
+    its longest remark and offers every kind there but "remark"; each remark is tried once,
+    and a model that keeps writing remarks ends with a failed generation, not an empty
+    cadence."""
+    task = "For a new order: load the order, then ship it express."
+    lead = {"covers": "For a new order:", "kind": "remark"}
+    rest = {"covers": "load the order, then ship it express.", "kind": "remark"}
+    step = {"covers": "load the order, then ship it express.", "kind": "then"}
+    remarks = plan(lead, rest)
+    model = ScriptedModel([remarks, plan(lead, {**step, "task": "load_order"})])
+    gen = await generate_cadence(
+        model, task, registry(), OrderScore, constrain="grammar", ground=False
+    )
+    assert gen.ok and gen.chosen == 1 and gen.cadence is not None
+    assert [d.code for d in gen.attempts[0].diagnostics] == ["CAD706"]
+    assert model.requests[1].messages == model.requests[0].messages  # a re-decode, not chat
+    grammar = model.requests[1].extra["grammar"]
+    prefix = remarks[: remarks.index('remark"}\n]}')]
+    assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n11"
+    rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
+    assert "m-remark" not in rules["step-resume"].split(" | ")
+    assert accepts(grammar, plan(lead, {**step, "task": "load_order"}))
+    assert not accepts(grammar, remarks)
+    assert (await gen.cadence.run(OrderScore())).trace == ["load"]
+
+    model = ScriptedModel([remarks], repeat=True)
+    gen = await generate_cadence(
+        model,
+        task,
+        registry(),
+        OrderScore,
+        constrain="grammar",
+        ground=False,
+        max_repairs=0,
+        raise_on_failure=False,
+    )
+    assert not gen.ok and gen.cadence is None
+    assert model.calls == 3  # the answer, then each of its two remarks once
+    second = model.requests[2].extra["grammar"].splitlines()[1]
+    assert second == f"root ::= {json.dumps(remarks[: remarks.index('remark')])} step-resume n4"
+
+
 def test_worked_examples_cover_every_word_with_remarks_for_context():
     """A worked example's plan covers the task's words in order, every one (as the anchored
     grammar makes a model do): a lead-in or a trailing reason no comment quotes is a remark,
