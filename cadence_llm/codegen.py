@@ -369,12 +369,19 @@ def _no_step(mode: str) -> Diagnostic:
     return Diagnostic("CAD706", "error", 1, 0, message, hint)
 
 
-def _step_for_remark(raw: str, task: str, tried: dict[str, set[str]]) -> Resume | None:
-    """Write a remark of an anchored plan that runs no step (``CAD706``) again as a step.
+def _step_for_remark(
+    raw: str, task: str, tried: dict[str, set[str]], methods: Sequence[str]
+) -> Resume | None:
+    """Write a step of an anchored plan that runs no step (``CAD706``) again as one that does.
 
-    The remark with the most words goes first (a lead-in is short, the request it introduces
-    is not); each is tried once. None when the plan's remarks do not copy the task's words.
+    Such a plan's steps are remarks and ``.on_error`` handlers; the one with the most words
+    goes first (a lead-in is short, the request it introduces is not), written with any method
+    that runs something; each is tried once. None when no such method is available, or when
+    the plan's steps do not copy the task's words.
     """
+    idle = frozenset({_plan.REMARK, "on_error"})
+    if not set(methods) - idle:
+        return None
     try:
         steps = extract_json(raw).get("steps")
     except (ValueError, AttributeError):
@@ -395,7 +402,7 @@ def _step_for_remark(raw: str, task: str, tried: dict[str, set[str]]) -> Resume 
         if "step" in done:
             continue
         done.add("step")
-        return Resume(prefix, spans[i][1] + 1, exclude=frozenset({_plan.REMARK}))
+        return Resume(prefix, spans[i][1] + 1, exclude=idle)
     return None
 
 
@@ -804,7 +811,7 @@ async def generate_cadence(
                 response.text, source, registry, roles, task, descriptions, tried, mode
             )
         elif redecodes_left > 0 and mode in _PLAN_MODES and any(d.code == "CAD706" for d in diags):
-            resume = _step_for_remark(response.text, task, tried)
+            resume = _step_for_remark(response.text, task, tried, methods)
         if resume is not None:
             # An anchored answer with a step its words contradict: keep the answer up to that
             # step and let the model write the step again, without what was tried there

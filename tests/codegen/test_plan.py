@@ -396,7 +396,8 @@ async def test_a_plan_of_remarks_has_its_longest_remark_written_again_as_a_step(
     prefix = remarks[: remarks.index('remark"}\n]}')]
     assert grammar.splitlines()[1] == f"root ::= {json.dumps(prefix)} step-resume n11"
     rules = dict(x.split(" ::= ", 1) for x in grammar.splitlines() if " ::= " in x)
-    assert "m-remark" not in rules["step-resume"].split(" | ")
+    kinds = rules["step-resume"].split(" | ")
+    assert "m-remark" not in kinds and "m-on-error-again" not in kinds and "m-then-again" in kinds
     assert accepts(grammar, plan(lead, {**step, "task": "load_order"}))
     assert not accepts(grammar, remarks)
     assert (await gen.cadence.run(OrderScore())).trace == ["load"]
@@ -416,6 +417,19 @@ async def test_a_plan_of_remarks_has_its_longest_remark_written_again_as_a_step(
     assert model.calls == 3  # the answer, then each of its two remarks once
     second = model.requests[2].extra["grammar"].splitlines()[1]
     assert second == f"root ::= {json.dumps(remarks[: remarks.index('remark')])} step-resume n4"
+
+    # A handler is no step either: a plan of one .on_error has it written as a step that runs.
+    handler = {"covers": task, "kind": "on_error", "handler": "report_failure"}
+    model = ScriptedModel([plan(handler), plan({**step, "covers": task, "task": "load_order"})])
+    gen = await generate_cadence(
+        model, task, registry(), OrderScore, constrain="grammar", ground=False
+    )
+    assert gen.ok and gen.chosen == 1
+    assert [d.code for d in gen.attempts[0].diagnostics] == ["CAD706"]
+    rules = dict(
+        x.split(" ::= ", 1) for x in model.requests[1].extra["grammar"].splitlines() if " ::= " in x
+    )
+    assert "m-on-error-again" not in rules["step-resume"].split(" | ")
 
 
 def test_worked_examples_cover_every_word_with_remarks_for_context():
