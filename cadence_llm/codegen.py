@@ -361,7 +361,7 @@ def check_answer(
 def _no_step(mode: str) -> Diagnostic:
     """``CAD706``: a valid answer that runs nothing (every task asks for something)."""
     if mode in _PLAN_MODES:
-        message = "the plan runs no step: every part of the task was written as a remark"
+        message = "the plan runs no step: its steps are all remarks or .on_error handlers"
         hint = 'give the words that ask for an action a step ("kind": "then", ...)'
     else:
         message = "the composition runs no step"
@@ -392,7 +392,7 @@ def _step_for_remark(
     if spans is None:
         return None
     marker = _anchor.PLAN.close
-    ends = [i for i in range(len(raw)) if raw.startswith(marker, i)]
+    ends = [m.start() for m in re.finditer(re.escape(marker), raw)]
     if len(ends) < len(steps):
         return None
     order = sorted(range(len(steps)), key=lambda i: (spans[i][0] - spans[i][1], i))
