@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
 from ._options import request_options
+from .errors import ContentFilteredError
 from .messages import (
     AssistantMessage,
     Message,
@@ -185,7 +186,7 @@ async def generate(
     schema = json.dumps(fmt.schema_)
     raw, errors = "", ""
     attempts = max_retries + 1
-    for _ in range(attempts):
+    for attempt in range(1, attempts + 1):
         request = ModelRequest(messages=tuple(messages), response_format=fmt, **base)
         response = await model.complete(request)
         raw = response.text
@@ -193,6 +194,24 @@ async def generate(
             return parse_output(raw, response_model)
         except ValidationError as exc:
             errors = describe_errors(exc)
+            if response.finish_reason == "content_filter":
+                # A refusal: asking again with the validation errors cannot change it.
+                raise ContentFilteredError(
+                    f"the model refused to give a {response_model.__name__}: {raw[:300]!r}",
+                    provider=response.system,
+                    model=response.model,
+                    partial=response,
+                ) from exc
+            if response.finish_reason == "length":
+                # Cut off by the output limit: a re-ask with the same limit is cut off again.
+                raise StructuredOutputError(
+                    f"{getattr(model, 'name', model)!r} was cut off by the output limit "
+                    f"(max_tokens={request.max_tokens}) before finishing its "
+                    f"{response_model.__name__}: raise max_tokens; last output: {raw[:300]!r}",
+                    raw=raw,
+                    errors=errors,
+                    attempts=attempt,
+                ) from exc
         messages += [AssistantMessage(content=raw), reask_message(errors, schema)]
     raise StructuredOutputError(
         f"{getattr(model, 'name', model)!r} gave no valid {response_model.__name__} in {attempts} "

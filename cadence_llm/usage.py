@@ -27,19 +27,25 @@ class Price:
         input: Price of a million uncached input tokens.
         output: Price of a million output tokens.
         cached_input: Price of a million cached input tokens (defaults to ``input``).
+        cache_write: Price of a million input tokens written to the prompt cache (Anthropic
+            bills 1.25x ``input`` for the 5-minute TTL, 2x for 1 hour; defaults to ``input``).
     """
 
     input: float
     output: float
     cached_input: float | None = None
+    cache_write: float | None = None
 
     def cost(self, usage: Usage) -> float:
         """What ``usage`` cost at these prices."""
         cached = min(usage.cached_tokens, usage.input_tokens)
+        written = min(usage.cache_write_tokens, usage.input_tokens - cached)
         cached_price = self.input if self.cached_input is None else self.cached_input
+        write_price = self.input if self.cache_write is None else self.cache_write
         return (
-            (usage.input_tokens - cached) * self.input
+            (usage.input_tokens - cached - written) * self.input
             + cached * cached_price
+            + written * write_price
             + usage.output_tokens * self.output
         ) / 1_000_000
 

@@ -174,10 +174,14 @@ def parse_completion(data: object, *, model: str, system: str) -> ModelResponse:
             )
             for n, c in enumerate(message.get("tool_calls") or ())
         )
+        refusal = message.get("refusal")
         return ModelResponse(
-            text=str(message.get("content") or ""),
+            # A refusal (structured outputs) comes instead of content: keep its text and say so.
+            text=str(message.get("content") or refusal or ""),
             tool_calls=calls,
-            finish_reason=finish_reason(choice.get("finish_reason")),
+            finish_reason="content_filter"
+            if refusal
+            else finish_reason(choice.get("finish_reason")),
             usage=_usage(data.get("usage")),
             model=str(data.get("model") or model),
             provider_id=data.get("id"),
@@ -196,6 +200,7 @@ class ChunkReader:
 
     def __init__(self, builder: ResponseBuilder) -> None:
         self.builder = builder
+        self.refused = False
 
     def feed(self, chunk: object) -> Iterator[TextDelta | ToolCallDelta]:
         """Deltas for one chunk (a dict); usage-only and empty chunks yield nothing."""
@@ -217,6 +222,10 @@ class ChunkReader:
             text = delta.get("content")
             if text:
                 yield TextDelta(text=str(text))
+            refusal = delta.get("refusal")
+            if refusal:
+                self.refused = True
+                yield TextDelta(text=str(refusal))
             for n, call in enumerate(delta.get("tool_calls") or ()):
                 fn = call.get("function") or {}
                 yield ToolCallDelta(
@@ -226,7 +235,9 @@ class ChunkReader:
                     arguments=str(fn.get("arguments") or ""),
                 )
             if choice.get("finish_reason"):
-                b.finish_reason = finish_reason(choice["finish_reason"])
+                b.finish_reason = (
+                    "content_filter" if self.refused else finish_reason(choice["finish_reason"])
+                )
 
 
 def sse_data(line: str) -> str | None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal, TypeAlias
 
-from .._optional import require
+from .._optional import check_async_client, require
 from ..errors import (
     BadRequestError,
     MalformedResponseError,
@@ -169,7 +169,12 @@ def _messages(
     out: list[dict[str, Any]] = []
 
     def push(role: str, blocks: list[dict[str, Any]], cache: bool) -> None:
-        if cache and blocks:
+        # The API refuses empty text blocks and turns without content ("all messages must
+        # have non-empty content"); an empty answer (content=[]) must not poison the next call.
+        blocks = [b for b in blocks if not (b.get("type") == "text" and not b.get("text"))]
+        if not blocks:
+            return
+        if cache:
             blocks[-1]["cache_control"] = control
         # The API wants alternating turns: merge consecutive ones of the same role.
         if out and out[-1]["role"] == role:
@@ -262,8 +267,12 @@ class AnthropicModel(ModelAdapter):
             client = anthropic.AsyncAnthropic(
                 api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
             )
-        elif getattr(client, "max_retries", 0) != 0:
-            client = client.with_options(max_retries=0)
+        else:
+            check_async_client(
+                client, adapter="AnthropicModel", sdk="anthropic", attrs=("messages",)
+            )
+            if getattr(client, "max_retries", 0) != 0:
+                client = client.with_options(max_retries=0)
         self.client = client
         self.default_max_tokens = default_max_tokens
         self.prompt_cache: CacheOption = prompt_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from .._optional import require
+from .._optional import check_async_client, require
 from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
 from ._chat_format import (
     ChunkReader,
@@ -25,8 +25,18 @@ from .base import ModelAdapter, ResponseBuilder
 __all__ = ["OpenAIModel", "openai_client"]
 
 
-def openai_client(client: Any, *, api_key: str | None, base_url: str | None, timeout: float) -> Any:
+def openai_client(
+    client: Any,
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: float,
+    adapter: str = "OpenAIModel",
+    attrs: tuple[str, ...] = ("chat", "completions"),
+) -> Any:
     """``client`` with its retries switched off, or a new ``AsyncOpenAI`` built without them."""
+    if client is not None:
+        check_async_client(client, adapter=adapter, sdk="openai", attrs=attrs)
     if client is None:
         openai = require("openai", "openai")
         return openai.AsyncOpenAI(

@@ -43,8 +43,12 @@ _INCOMPLETE: dict[str, FinishReason] = {
 }
 
 
-def _reasoning_item(t: Thinking) -> dict[str, Any] | None:
+def _reasoning_item(t: Thinking, *, store: bool) -> dict[str, Any] | None:
     if t.provider != "openai" or t.id is None:
+        return None
+    if not store and not t.signature:
+        # With store=False the API keeps nothing: an item sent by id alone is answered with
+        # 404 "Item with id 'rs_...' not found". Without its encrypted content, drop it.
         return None
     item: dict[str, Any] = {
         "type": "reasoning",
@@ -56,14 +60,14 @@ def _reasoning_item(t: Thinking) -> dict[str, Any] | None:
     return item
 
 
-def _input(request: ModelRequest) -> list[dict[str, Any]]:
+def _input(request: ModelRequest, *, store: bool = False) -> list[dict[str, Any]]:
     """The conversation as Responses API input items."""
     items: list[dict[str, Any]] = []
     for m in request.messages:
         if isinstance(m, SystemMessage | UserMessage):
             items.append({"role": m.role, "content": m.content})
         elif isinstance(m, AssistantMessage):
-            items.extend(item for t in m.thinking if (item := _reasoning_item(t)))
+            items.extend(item for t in m.thinking if (item := _reasoning_item(t, store=store)))
             if m.content:
                 items.append({"role": "assistant", "content": m.content})
             items.extend(
@@ -133,7 +137,14 @@ class OpenAIResponsesModel(ModelAdapter):
         store: bool = False,
     ) -> None:
         super().__init__(model)
-        self.client = openai_client(client, api_key=api_key, base_url=base_url, timeout=timeout)
+        self.client = openai_client(
+            client,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            adapter="OpenAIResponsesModel",
+            attrs=("responses",),
+        )
         self.reasoning = None if reasoning is None else dict(reasoning)
         self.store = store
 
@@ -154,7 +165,11 @@ class OpenAIResponsesModel(ModelAdapter):
                 provider=self.system,
                 model=self.model,
             )
-        body: dict[str, Any] = {"model": self.model, "input": _input(request), "store": self.store}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "input": _input(request, store=self.store),
+            "store": self.store,
+        }
         if request.tools:
             body["tools"] = [
                 {

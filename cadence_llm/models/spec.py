@@ -34,17 +34,19 @@ def model_from_spec(spec: str, **local_options: Any) -> Model:
             example ``n_ctx=4096``); ignored for other models.
 
     Raises:
-        ValueError: The spec is empty, names an unknown provider, or its ``module:attr`` does
-            not import or is not a ``Model``.
+        ValueError: The spec is empty, names an unknown provider, is a hosted model's name
+            without its provider (``gpt-4o-mini``: write ``openai:gpt-4o-mini``), or its
+            ``module:attr`` does not import or is not a ``Model``.
     """
     text = spec.strip()
     if not text:
         raise ValueError("a model spec is empty; e.g. qwen2.5-coder-0.5b or openai:gpt-4o-mini")
     prefix, colon, rest = text.partition(":")
-    if not colon or text.endswith(".gguf") or Path(text).exists():
-        return _local(text, local_options)
-    if prefix == "local":
+    if colon and prefix == "local":  # before the .gguf test: "local:path/model.gguf"
         return _local(rest, local_options)
+    if not colon or text.endswith(".gguf") or Path(text).exists():
+        _hint_provider(text)
+        return _local(text, local_options)
     if prefix == "openai":
         from cadence_llm.models.openai import OpenAIModel
 
@@ -54,6 +56,25 @@ def model_from_spec(spec: str, **local_options: Any) -> Model:
 
         return AnthropicModel(_named(rest, spec))
     return _imported(prefix, rest, spec)
+
+
+def _hint_provider(text: str) -> None:
+    """Refuse a hosted model's bare name (``gpt-4o-mini``, ``claude-…``, ``openai/gpt-4o``) with
+    the spec that names it, instead of looking for local weights by that name."""
+    from cadence_llm.models.weights import KNOWN_WEIGHTS
+
+    if text in KNOWN_WEIGHTS or text.endswith(".gguf") or Path(text).exists():
+        return
+    provider, slash, name = text.partition("/")
+    if slash and provider in ("openai", "anthropic"):
+        raise ValueError(f"model spec {text!r}: write {provider}:{name}")
+    lowered = text.lower()
+    for hosted, starts in (("openai", ("gpt-", "chatgpt-")), ("anthropic", ("claude-",))):
+        if lowered.startswith(starts):
+            raise ValueError(
+                f"model spec {text!r} names no local weights; for {hosted.capitalize()}'s "
+                f"model write {hosted}:{text}"
+            )
 
 
 def _named(name: str, spec: str) -> str:

@@ -8,7 +8,9 @@ with the next scripted body. The rules come from Anthropic's documentation of th
   constraints, and every object needs ``additionalProperties: false``;
 - tool-use ids match ``^[a-zA-Z0-9_-]+$``;
 - with thinking enabled, an assistant turn that uses tools starts with its thinking block,
-  passed back unchanged (same signature).
+  passed back unchanged (same signature);
+- every message has non-empty content (except an optional final assistant message), and no
+  text block is empty.
 """
 
 from __future__ import annotations
@@ -76,8 +78,18 @@ def problem(body: dict[str, Any], signatures: set[str]) -> str | None:
         if found:
             return found
     thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
-    for i, message in enumerate(body["messages"]):
+    messages = body["messages"]
+    for i, message in enumerate(messages):
         blocks = message["content"] if isinstance(message["content"], list) else []
+        final_assistant = i == len(messages) - 1 and message["role"] == "assistant"
+        if not message["content"] and not final_assistant:
+            return (
+                f"messages.{i}: all messages must have non-empty content except for the "
+                "optional final assistant message"
+            )
+        for j, block in enumerate(blocks):
+            if block["type"] == "text" and not block.get("text"):
+                return f"messages.{i}.content.{j}.text: text content blocks must be non-empty"
         for j, block in enumerate(blocks):
             ident = block.get("id") if block["type"] == "tool_use" else block.get("tool_use_id")
             if ident is not None and not _ID.match(ident):

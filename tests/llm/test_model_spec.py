@@ -67,3 +67,30 @@ def test_bad_specs_raise_value_error_naming_the_fix(
     """Each wrong spec raises ValueError saying what is wrong."""
     with pytest.raises(ValueError, match=message):
         model_from_spec(spec)
+
+
+def test_local_prefix_with_a_gguf_path_passes_the_path_without_the_prefix(tmp_path) -> None:
+    """local:path/model.gguf (the documented form) opens that file, not "local:path/...".
+
+    The .gguf test used to run first and handed the whole spec, prefix included, to LocalModel.
+    """
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF")
+    model = model_from_spec(f"local:{weights}")
+    assert isinstance(model, LocalModel)
+    assert (model.path, model.model) == (weights, "tiny")
+
+
+@pytest.mark.parametrize(
+    ("spec", "fix"),
+    [
+        ("gpt-4o-mini", "openai:gpt-4o-mini"),
+        ("claude-sonnet-4-5", "anthropic:claude-sonnet-4-5"),
+        ("openai/gpt-4o", "openai:gpt-4o"),
+        ("anthropic/claude-haiku-4-5", "anthropic:claude-haiku-4-5"),
+    ],
+)
+def test_a_hosted_name_without_its_provider_names_the_spec_to_write(spec: str, fix: str) -> None:
+    """A bare hosted name gets the spec that names it, not "no model file at gpt-4o-mini"."""
+    with pytest.raises(ValueError, match=f"write {fix}"):
+        model_from_spec(spec)

@@ -7,9 +7,11 @@ import json
 import httpx
 import pytest
 import respx
+from pydantic import BaseModel
 
 from cadence_llm import (
     AuthenticationError,
+    ContentFilteredError,
     ContextWindowExceededError,
     MalformedResponseError,
     ModelRequest,
@@ -18,11 +20,13 @@ from cadence_llm import (
     RateLimitedError,
     ServerError,
     StreamDone,
+    StructuredOutputError,
     TextDelta,
     ToolCallDelta,
     ToolDefinition,
     TruncatedStreamError,
     UserMessage,
+    generate,
 )
 from cadence_llm.errors import ModelConnectionError, OverloadedError
 
@@ -390,3 +394,121 @@ async def test_error_event_mid_stream_is_normalized(openai_client):
             pass
     assert info.value.partial is not None and info.value.partial.text == "Hal"
     assert info.value.should_fallback
+
+
+REFUSAL = "I'm sorry, I can't help with that."
+
+
+@respx.mock
+async def test_a_refusal_comes_back_as_content_filter_with_its_text(openai_client):
+    """message.refusal (structured outputs) is the answer's text, and the finish reason says so.
+
+    It used to be dropped: text '' and finish_reason 'stop', so nothing showed the refusal.
+    """
+    body = openai_completion(None)
+    body["choices"][0]["message"]["refusal"] = REFUSAL
+    respx.post(OPENAI_URL).respond(200, json=body)
+    resp = await OpenAIModel("gpt-4o-mini", client=openai_client).complete("Hi")
+    assert (resp.text, resp.finish_reason) == (REFUSAL, "content_filter")
+
+
+@respx.mock
+async def test_a_streamed_refusal_comes_back_as_content_filter_with_its_text(openai_client):
+    """delta.refusal pieces are streamed as text and the stream ends with content_filter."""
+    chunks = openai_chunks([])
+    base = {k: chunks[0][k] for k in ("id", "object", "created", "model")}
+    pieces = [
+        {**base, "choices": [{"index": 0, "delta": {"refusal": p}, "finish_reason": None}]}
+        for p in ("I'm sorry, ", "I can't help with that.")
+    ]
+    chunks[1:1] = pieces
+    respx.post(OPENAI_URL).respond(
+        200, content=sse(chunks), headers={"content-type": "text/event-stream"}
+    )
+    events = [e async for e in OpenAIModel("gpt-4o-mini", client=openai_client).stream("Hi")]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == REFUSAL
+    done = events[-1]
+    assert isinstance(done, StreamDone)
+    assert (done.response.text, done.response.finish_reason) == (REFUSAL, "content_filter")
+
+
+class _City(BaseModel):
+    name: str
+    population: int
+
+
+@respx.mock
+async def test_generate_stops_at_a_refusal_instead_of_asking_again(openai_client):
+    """A refusal raises ContentFilteredError carrying its text after one call, not three."""
+    body = openai_completion(None)
+    body["choices"][0]["message"]["refusal"] = REFUSAL
+    route = respx.post(OPENAI_URL).respond(200, json=body)
+    with pytest.raises(ContentFilteredError, match="refused") as info:
+        await generate(
+            OpenAIModel("gpt-4o-mini", client=openai_client), "Oslo?", response_model=_City
+        )
+    assert route.call_count == 1
+    assert info.value.partial is not None and info.value.partial.text == REFUSAL
+
+
+@respx.mock
+async def test_generate_cut_off_by_max_tokens_says_raise_max_tokens(openai_client):
+    """An answer cut off by the output limit fails at once, naming max_tokens as the fix."""
+    route = respx.post(OPENAI_URL).respond(
+        200, json=openai_completion('{"name": "Os', finish="length")
+    )
+    with pytest.raises(StructuredOutputError, match=r"max_tokens=16.*raise max_tokens") as info:
+        await generate(
+            OpenAIModel("gpt-4o-mini", client=openai_client),
+            "Oslo?",
+            response_model=_City,
+            options={"max_tokens": 16},
+        )
+    assert route.call_count == 1
+    assert info.value.attempts == 1 and info.value.raw == '{"name": "Os'
+
+
+def _clients() -> dict[str, object]:
+    import anthropic
+    import openai
+
+    return {
+        "sync openai": openai.OpenAI(api_key="sk-test", max_retries=0),
+        "sync anthropic": anthropic.Anthropic(api_key="sk-ant-test", max_retries=0),
+        "async openai": openai.AsyncOpenAI(api_key="sk-test", max_retries=0),
+        "async anthropic": anthropic.AsyncAnthropic(api_key="sk-ant-test", max_retries=0),
+    }
+
+
+@pytest.mark.parametrize(
+    ("adapter", "client", "message"),
+    [
+        ("OpenAIModel", "sync openai", r"needs an async client: pass openai\.AsyncOpenAI"),
+        ("OpenAIResponsesModel", "sync openai", r"pass openai\.AsyncOpenAI\(\.\.\.\) instead"),
+        ("AnthropicModel", "sync anthropic", r"pass anthropic\.AsyncAnthropic\(\.\.\.\)"),
+        (
+            "OpenAIModel",
+            "async anthropic",
+            r"takes an async openai SDK client; got anthropic\.AsyncAnthropic",
+        ),
+        (
+            "OpenAIModel",
+            "sync anthropic",
+            r"takes an async openai SDK client; got anthropic\.Anthropic",
+        ),
+        (
+            "AnthropicModel",
+            "async openai",
+            r"takes an async anthropic SDK client; got openai\.AsyncOpenAI",
+        ),
+    ],
+)
+def test_a_client_the_adapter_cannot_await_is_refused_when_it_is_built(
+    adapter: str, client: str, message: str
+) -> None:
+    """A sync SDK client (which would block the event loop, then fail on await) or the other
+    provider's client is a TypeError at construction, naming the client to pass."""
+    import cadence_llm
+
+    with pytest.raises(TypeError, match=message):
+        getattr(cadence_llm, adapter)("some-model", client=_clients()[client])

@@ -520,3 +520,67 @@ async def test_an_agent_runs_on_the_responses_api(model):
         "output": "sunny in Oslo",
     }
     assert isinstance(result.messages[0], SystemMessage)
+
+
+def _unstored_items_are_refused(replies: list[dict[str, Any]]) -> Any:
+    """A respx side effect answering as the API does with store=False: an input item given by
+    id alone (a reasoning item without its encrypted content) refers to nothing it kept."""
+    queue = iter(replies)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        for item in body["input"]:
+            if item.get("type") == "reasoning" and not item.get("encrypted_content"):
+                return httpx.Response(
+                    404,
+                    json={
+                        "error": {
+                            "message": f"Item with id '{item['id']}' not found. Items are not "
+                            "persisted when `store` is set to false.",
+                            "type": "invalid_request_error",
+                            "param": "input",
+                            "code": None,
+                        }
+                    },
+                )
+        return httpx.Response(200, json=next(queue))
+
+    return handle
+
+
+@respx.mock
+async def test_an_agent_on_a_reasoning_model_with_the_defaults_works_on_turn_two(model):
+    """With store=False and no reasoning= option, a reasoning item comes back without its
+    encrypted content; it is not replayed by id (the API answers 404 to that), so turn 2 works.
+    """
+    bare = {"type": "reasoning", "id": "rs_9", "summary": []}
+    route = respx.post(URL).mock(
+        side_effect=_unstored_items_are_refused(
+            [
+                response_body([bare, function_call("c9", "weather", {"city": "Oslo"})]),
+                response_body([message("It is sunny in Oslo.")]),
+            ]
+        )
+    )
+    result = await agent(model, [weather]).run({"query": "Oslo weather?"})
+    assert result.answer == "It is sunny in Oslo."
+    assert route.call_count == 2
+    second = json.loads(route.calls[1].request.content)["input"]
+    assert [i.get("type", i.get("role")) for i in second] == [
+        "user",
+        "function_call",
+        "function_call_output",
+    ]
+
+
+@respx.mock
+async def test_with_store_true_a_reasoning_item_is_replayed_by_id(openai_client):
+    """A stored response's reasoning item may be referred to by id alone: it is kept."""
+    model = OpenAIResponsesModel("gpt-5-mini", client=openai_client, store=True)
+    thinking = Thinking(text="", id="rs_9", provider="openai")
+    body = model._payload(
+        ModelRequest(
+            messages=(UserMessage(content="q"), AssistantMessage(content="a", thinking=(thinking,)))
+        )
+    )
+    assert body["input"][1]["type"] == "reasoning" and body["input"][1]["id"] == "rs_9"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from cadence_llm import (
     AnthropicModel,
+    AssistantMessage,
     FallbackChain,
     ModelRequest,
     OpenAIModel,
@@ -417,3 +418,38 @@ async def test_response_format_strict_overrides_the_choice(openai_client, strict
     await model.complete(ModelRequest(messages=(UserMessage(content="x?"),), response_format=fmt))
     spec = json.loads(route.calls[0].request.content)["response_format"]["json_schema"]
     assert spec.get("strict", False) is strict
+
+
+@respx.mock
+async def test_an_empty_claude_answer_does_not_break_the_re_ask(anthropic_client):
+    """Claude answering content=[] is re-asked without sending that empty turn back.
+
+    The re-ask used to send {"role": "assistant", "content": []}, which the API refuses with
+    400 ("all messages must have non-empty content"), so the repair itself failed.
+    """
+    empty = anthropic_message([])
+    good = anthropic_message([{"type": "text", "text": json.dumps(INVOICE)}])
+    route = respx.post(ANTHROPIC_URL).mock(side_effect=messages_api([empty, good]))
+    model = AnthropicModel("claude-sonnet-5-5", client=anthropic_client)
+    invoice = await generate(model, "Invoice INV-7, 12.50, two lines.", response_model=Invoice)
+    assert invoice.number == "INV-7"
+    assert route.call_count == 2
+    sent = json.loads(route.calls[1].request.content)["messages"]
+    assert all(m["content"] for m in sent)
+
+
+@respx.mock
+async def test_empty_texts_in_a_transcript_are_left_out(anthropic_client):
+    """An empty user or assistant text becomes no block, so the API accepts the request."""
+    respx.post(ANTHROPIC_URL).mock(side_effect=messages_api([anthropic_message()]))
+    model = AnthropicModel("claude-sonnet-5-5", client=anthropic_client)
+    request = ModelRequest(
+        messages=(
+            UserMessage(content="Hello"),
+            AssistantMessage(content=""),
+            UserMessage(content=""),
+            UserMessage(content="Still there?"),
+        )
+    )
+    response = await model.complete(request)
+    assert response.text == "Hi there"

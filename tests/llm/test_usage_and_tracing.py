@@ -42,6 +42,22 @@ def test_price_table_prefix_match_and_cached_price():
     assert table.cost("claude-x", usage) is None
 
 
+def test_prompt_cache_writes_have_their_own_price():
+    """Tokens written to the prompt cache cost Price.cache_write (Anthropic bills 1.25x or 2x
+    input for them); without one they cost the input price, as before."""
+    usage = Usage(
+        input_tokens=100_300, output_tokens=1_000, cached_tokens=100, cache_write_tokens=100_000
+    )
+    priced = Price(input=3.0, output=15.0, cached_input=0.3, cache_write=6.0)
+    assert priced.cost(usage) == pytest.approx(
+        (200 * 3.0 + 100 * 0.3 + 100_000 * 6.0 + 1_000 * 15.0) / 1_000_000
+    )
+    plain = Price(input=3.0, output=15.0, cached_input=0.3)
+    assert plain.cost(usage) == pytest.approx(
+        (100_200 * 3.0 + 100 * 0.3 + 1_000 * 15.0) / 1_000_000
+    )
+
+
 async def test_ledger_sums_calls_including_concurrent_tasks():
     """track_usage totals every call in the block, also those made by tasks it starts."""
     table = PriceTable({"m": Price(input=1.0, output=2.0)})
