@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
+from cadence._observe._base import _METHODS as _HOOK_METHODS
 from cadence._observe._base import HooksManager
 from cadence._observe._reporter import CallableReporter
 from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep, WaitStep
@@ -55,13 +56,27 @@ def _misuse(method: str, message: str) -> CadenceDefinitionError:
     return CadenceDefinitionError(f"{message} (usage: .{row.summary})" if row else message)
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether ``a`` is ``b`` or equal to it (a fresh copy of the cadence's own score)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
 def _hook_list(hooks: Any, where: str) -> list[Any]:
     if isinstance(hooks, HooksManager):  # e.g. the enclosing run's hooks: attach its members
         return list(hooks.hooks)
     # An empty list attaches nothing (as in 0.7.2): hooks often come from configuration.
     items = list(hooks) if isinstance(hooks, (list, tuple)) else [hooks]
     for h in items:
-        if h is None or isinstance(h, type) or (callable(h) and not hasattr(h, "before_note")):
+        if (
+            h is None
+            or isinstance(h, type)
+            or not any(hasattr(h, method) for method in _HOOK_METHODS)
+        ):
             raise CadenceDefinitionError(
                 f".{where}: expected a CadenceHooks instance, got {h!r}"
                 + (" (instantiate the class: LoggingHooks())" if isinstance(h, type) else "")
@@ -102,6 +117,11 @@ class Cadence(Generic[S]):
         if not isinstance(name, str) or not name.strip():
             raise CadenceDefinitionError(
                 f"Cadence name must be a non-empty string, got {name!r}: Cadence('checkout', score)"
+            )
+        if isinstance(score, type):
+            raise CadenceDefinitionError(
+                f"Cadence({name!r}, {score.__name__}): the score must be an instance, not the "
+                f"class; write Cadence({name!r}, {score.__name__}(...))"
             )
         self._name = name
         self._score = score
@@ -544,6 +564,18 @@ class Cadence(Generic[S]):
 
         plan = self.plan()
         target = plan.score if score is None else score
+        if (
+            run_id is None
+            and plan.checkpoint_run_id is not None
+            and score is not None
+            and not _same_value(score, plan.score)
+        ):
+            raise CadenceDefinitionError(
+                f"cadence {plan.name!r} has the fixed run id {plan.checkpoint_run_id!r} "
+                "(.with_checkpoint(store, run_id=...)), so every run resumes or replays that "
+                "one run, and a run on another score would return its result. Give each run "
+                "its own id: run(score, run_id=order_id), or drop run_id= from with_checkpoint()"
+            )
         extra = None
         if hooks is not None:
             extra = HooksManager(_hook_list(hooks, "run(hooks=...)")) or None

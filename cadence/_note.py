@@ -137,13 +137,20 @@ class Note(Generic[S]):
 
 
 @overload
-def note(fn: Callable[[S], Any], /) -> Note[S]: ...
+def note(
+    fn: Callable[[S], Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    retry: Any = None,
+    timeout: Any = None,
+    fallback: Any = None,
+) -> Note[S]: ...
 
 
 @overload
 def note(
     fn: None = None,
-    /,
     *,
     name: str | None = None,
     description: str | None = None,
@@ -155,7 +162,6 @@ def note(
 
 def note(
     fn: Callable[[S], Any] | None = None,
-    /,
     *,
     name: str | None = None,
     description: str | None = None,
@@ -166,13 +172,12 @@ def note(
     """Mark a function as a note, bare (``@note``) or with options (``@note(retry=3)``).
 
     Invalid options raise ``CadenceDefinitionError`` at decoration time, naming the option.
+    ``note(f, name=...)`` and ``note(fn=f, ...)`` (0.7.2's keyword) apply the options to ``f``.
     """
-    if fn is not None:
-        return Note(fn)
 
     def decorate(f: Callable[[S], Any]) -> Note[S]:
         return Note(
             f, name=name, description=description, retry=retry, timeout=timeout, fallback=fallback
         )
 
-    return decorate
+    return decorate if fn is None else decorate(fn)

@@ -215,9 +215,14 @@ class _Route:
                 return problem_response(
                     validation_problem([dict(e) for e in exc.errors(include_url=False)])
                 )
+            except HTTPException:
+                raise  # raised on purpose (404 unknown order, 403 ...): its status and handlers
             except Exception as exc:  # the score factory itself failed: a 500, never a trace
                 return as_response(self.problem(exc))
-            require_score(self.fn, score)
+            try:
+                require_score(self.fn, score)
+            except TypeError as exc:
+                return as_response(self.problem(exc))
             if self.stream is True or (
                 self.stream == "auto" and "text/event-stream" in request.headers.get("accept", "")
             ):
@@ -469,6 +474,13 @@ class CadenceRouter(APIRouter):
         if not isinstance(cadence, Cadence):
             raise CadenceDefinitionError(
                 f"router.cadence({path!r}, ...): expected a Cadence, got {type(cadence).__name__}"
+            )
+        if (fixed := cadence.plan().checkpoint_run_id) is not None:
+            raise CadenceDefinitionError(
+                f"router.cadence({path!r}, ...): cadence {cadence.name!r} has the fixed run id "
+                f"{fixed!r}, so every request would resume or replay that "
+                "one run; drop run_id= from .with_checkpoint() (each request gets its own id, or "
+                "its Idempotency-Key)"
             )
         if stream not in (True, False, "auto"):
             raise CadenceDefinitionError(f"stream must be True, False or 'auto', got {stream!r}")

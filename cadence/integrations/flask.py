@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 try:
     import flask
     from flask import Blueprint, Flask, current_app, request
+    from werkzeug.exceptions import HTTPException
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "cadence.integrations.flask needs Flask: pip install 'cadence-orchestration[flask]'"
@@ -170,6 +171,13 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
             raise CadenceDefinitionError(
                 f"bp.cadence_route({rule!r}, ...): expected a Cadence, got {type(cadence).__name__}"
             )
+        if (fixed := cadence.plan().checkpoint_run_id) is not None:
+            raise CadenceDefinitionError(
+                f"bp.cadence_route({rule!r}, ...): cadence {cadence.name!r} has the fixed run id "
+                f"{fixed!r}, so every request would resume or replay that "
+                "one run; drop run_id= from .with_checkpoint() (each request gets its own id, or "
+                "its Idempotency-Key)"
+            )
         if response_mapper is not None and not callable(response_mapper):
             raise CadenceDefinitionError(
                 f"response_mapper must be callable, got {response_mapper!r}"
@@ -207,6 +215,8 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                     return problem_response(validation_problem(exc.errors))
                 except Unreadable as exc:
                     return problem_response(bad_request_problem(str(exc), code="MALFORMED_BODY"))
+                except HTTPException:
+                    raise  # abort(404) / an HTTPException raised on purpose keeps its status
                 except Exception as exc:
                     invalid = _pydantic_errors(exc)
                     if invalid is not None:  # a pydantic score rejected the request's values

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from cadence import Cadence, ImmutableScore, Score
+from cadence import Cadence, CadenceDefinitionError, ImmutableScore, Score
 from cadence.checkpoint import InMemoryCheckpointStore, SQLiteCheckpointStore, open_session
 from cadence.exceptions import CheckpointError
 
@@ -66,6 +66,43 @@ async def test_resume_skips_completed_steps_and_restores_the_score() -> None:
     result = await cadence.run(Trail(order_id="A"), run_id="A")
     assert calls == ["validate", "charge", "charge", "ship"]
     assert result.trail == ["validate", "charge", "ship"] and result.total == 3
+
+
+async def test_a_fixed_run_id_refuses_a_run_on_another_score() -> None:
+    """with_checkpoint(store, run_id=...) names one run: a run on another score would get that
+    run's result (and run nothing), so it is refused, naming run(score, run_id=...)."""
+    store, calls = InMemoryCheckpointStore(), []
+    cadence = (
+        Cadence("orders", Trail(order_id="A"))
+        .with_checkpoint(store, run_id="order-A")
+        .then("validate", recorder("validate", calls))
+    )
+    assert (await cadence.run()).trail == ["validate"]
+    with pytest.raises(
+        CadenceDefinitionError, match=r"fixed run id 'order-A'.*run\(score, run_id="
+    ):
+        await cadence.run(Trail(order_id="B"))
+    other = await cadence.run(Trail(order_id="B"), run_id="order-B")
+    assert (other.order_id, other.trail) == ("B", ["validate"])
+    assert calls == ["validate", "validate"]
+
+
+async def test_a_fixed_run_id_still_resumes_on_an_equal_score() -> None:
+    """The documented resume: a fresh definition re-run (its own score, or an equal one)."""
+    store, calls, fail = InMemoryCheckpointStore(), [], {"charge"}
+
+    def define() -> Cadence[Trail]:
+        cadence = Cadence("orders", Trail(order_id="A")).with_checkpoint(store, run_id="order-A")
+        for name in ("validate", "charge"):
+            cadence.then(name, recorder(name, calls, fail))
+        return cadence
+
+    with pytest.raises(Exception, match="charge failed"):
+        await define().run()
+    fail.clear()
+    result = await define().run(Trail(order_id="A"))
+    assert calls == ["validate", "charge", "charge"]
+    assert result.trail == ["validate", "charge"]
 
 
 async def test_success_clears_and_failure_keeps_checkpoints_with_the_cause() -> None:

@@ -324,3 +324,13 @@ def test_immutable_score_with_field_keyword() -> None:
     config = Config(api_key="k")
     assert config.with_field(field="timeout", value=60).timeout == 60
     assert config.replace(timeout=5).timeout == 5
+
+
+def test_note_takes_the_function_by_keyword_as_0_7_2_did() -> None:
+    """note(fn=f) and note(fn=f, name=...) build the same Note as note(f)."""
+
+    def charge(score: object) -> None:
+        pass
+
+    assert cadence.note(fn=charge).name == "charge"
+    assert cadence.note(fn=charge, name="pay").name == "pay"

@@ -60,6 +60,12 @@ async def ok(score: S) -> None:
         ),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).on_error("x"), "handler must be a function"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_hooks(CadenceHooks), r"instantiate the class"),
+        (lambda: Cadence("c", S()).with_hooks(5), "expected a CadenceHooks instance, got 5"),  # type: ignore[arg-type]
+        (
+            lambda: Cadence("c", S()).with_hooks("LoggingHooks"),  # type: ignore[arg-type]
+            "expected a CadenceHooks instance, got 'LoggingHooks'",
+        ),
+        (lambda: Cadence("c", S), r"the score must be an instance, not the class; write"),
         (lambda: Cadence("c", S()).with_reporter(1), "with_reporter"),  # type: ignore[arg-type]
         (lambda: Cadence("c", S()).with_checkpoint(object()), "is not a checkpoint store"),
         (lambda: note(name="")(ok), "must be a non-empty string"),
@@ -105,3 +111,14 @@ def test_definition_errors_quote_the_usage_line_of_the_dsl_table() -> None:
     assert str(info.value).endswith(f"(usage: .{METHODS['sync'].summary})")
     with pytest.raises(CadenceDefinitionError, match=r"usage: \.then\(\"step\", note\)"):
         Cadence("c", S()).then("", lambda s: None)
+
+
+def test_a_duck_typed_hook_with_some_hook_methods_is_accepted() -> None:
+    """An object implementing only some hook methods (no CadenceHooks base) still attaches."""
+
+    class Ends:
+        async def after_cadence(self, *args: object) -> None:
+            pass
+
+    c = Cadence("c", S()).then("a", ok)
+    assert c.with_hooks(Ends()) is c

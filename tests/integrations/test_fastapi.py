@@ -449,3 +449,45 @@ def test_get_resource_outside_a_request_names_the_fix() -> None:
     """get_resource without a lifespan resource says how to provide one."""
     with pytest.raises(LookupError, match=r"cadence_lifespan\(db=...\)"):
         get_resource("db")
+
+
+def test_an_http_exception_from_the_factory_keeps_its_status() -> None:
+    """A factory that raises HTTPException(404) on an unknown order answers 404, not a 500
+    "the run failed" (the factory's deliberate answer)."""
+    from fastapi import HTTPException
+
+    router = CadenceRouter()
+
+    @router.cadence("/orders/{order_id}", checkout())
+    async def create(order_id: str) -> OrderScore:
+        if order_id == "missing":
+            raise HTTPException(status_code=404, detail="unknown order")
+        return OrderScore(order_id=order_id)
+
+    client = TestClient(_app(router))
+    response = client.post("/orders/missing")
+    assert (response.status_code, response.json()) == (404, {"detail": "unknown order"})
+    assert client.post("/orders/o1").json()["status"] == "paid"
+
+
+def test_a_factory_returning_none_names_the_cadence_in_its_problem() -> None:
+    """The problem document's cadence member is the cadence, not the factory function."""
+    router = CadenceRouter()
+
+    @router.cadence("/n", checkout())
+    async def forgot_return() -> None:
+        OrderScore(order_id="forgot")
+
+    response = TestClient(_app(router)).post("/n")
+    assert response.status_code == 500
+    assert response.json()["cadence"] == "checkout"
+
+
+def test_a_cadence_with_a_fixed_run_id_is_refused_when_the_route_is_made() -> None:
+    """with_checkpoint(store, run_id="order-123") would make every request replay that one
+    run and answer with its result; the route refuses it and says what to drop."""
+    from cadence.checkpoint import InMemoryCheckpointStore
+
+    fixed = checkout().with_checkpoint(InMemoryCheckpointStore(), run_id="order-123")
+    with pytest.raises(CadenceDefinitionError, match=r"fixed run id 'order-123'.*drop run_id="):
+        CadenceRouter().cadence("/pay", fixed)

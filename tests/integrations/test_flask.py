@@ -329,3 +329,29 @@ def test_a_parked_run_answers_202_and_resumes_from_python() -> None:
     with pytest.raises(WaitError) as again:
         asyncio.run(flow.signal(body["run_id"], "payment", {"amount": 12}))
     assert again.value.code == "WAIT_ALREADY_RESOLVED"
+
+
+def test_abort_in_the_factory_keeps_its_status() -> None:
+    """abort(404) in a route's factory answers 404, not a 500 "the run failed"."""
+    app = Flask(__name__)
+    bp = CadenceBlueprint("orders404", __name__)
+
+    @bp.cadence_route("/orders/<order_id>", checkout())
+    def create(order_id: str) -> OrderScore:
+        if order_id == "missing":
+            flask.abort(404, description="unknown order")
+        return OrderScore(order_id=order_id)
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.post("/orders/missing").status_code == 404
+    assert client.post("/orders/o1").get_json()["status"] == "paid"
+
+
+def test_a_cadence_with_a_fixed_run_id_is_refused_by_the_blueprint() -> None:
+    """A fixed checkpoint run id would hand every request the first request's result."""
+    from cadence.checkpoint import InMemoryCheckpointStore
+
+    fixed = checkout().with_checkpoint(InMemoryCheckpointStore(), run_id="order-123")
+    with pytest.raises(CadenceDefinitionError, match="fixed run id 'order-123'"):
+        CadenceBlueprint("fixed", __name__).cadence_route("/pay", fixed)
