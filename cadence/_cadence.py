@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cadence._callables import task_of, tasks_of
 from cadence._merge import MergeStrategy
+from cadence._merge import _equal as _same_value
 from cadence._observe._base import _METHODS as _HOOK_METHODS
 from cadence._observe._base import HooksManager
 from cadence._observe._reporter import CallableReporter
@@ -54,16 +55,6 @@ def _misuse(method: str, message: str) -> CadenceDefinitionError:
 
     row = METHODS.get(method)
     return CadenceDefinitionError(f"{message} (usage: .{row.summary})" if row else message)
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    """Whether ``a`` is ``b`` or equal to it (a fresh copy of the cadence's own score)."""
-    if a is b:
-        return True
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
 
 
 def _hook_list(hooks: Any, where: str) -> list[Any]:

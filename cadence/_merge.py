@@ -120,13 +120,16 @@ def _state_names(cls: type) -> tuple[bool, tuple[str, ...]]:
 
 
 def _view_class(cls: type) -> type:
-    view = _view_classes.get(cls)
-    if view is not None:
-        return view
+    known = _view_classes.get(cls)
+    if known is not None:
+        return known
     base_getattribute: Callable[[Any, str], Any] = cls.__getattribute__  # type: ignore[assignment]
 
     def __getattribute__(self: Any, name: str) -> Any:
-        state: _ViewState = object.__getattribute__(self, _VIEW_SLOT)
+        try:
+            state: _ViewState = object.__getattribute__(self, _VIEW_SLOT)
+        except AttributeError:  # made by type(view)(...) / dataclasses.replace: a plain object
+            return base_getattribute(self, name)
         if state.pending and name in state.pending:
             original = state.pending.pop(name)
             state.copied[name] = original
@@ -140,25 +143,85 @@ def _view_class(cls: type) -> type:
     base_delattr: Callable[[Any, str], None] = cls.__delattr__  # type: ignore[assignment]
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
-        object.__getattribute__(self, _VIEW_SLOT).dirty = True
+        state = _state_of(self)
+        if state is not None:
+            state.dirty = True
         base_setattr(self, name, value)
 
     def __delattr__(self: Any, name: str) -> None:
-        object.__getattribute__(self, _VIEW_SLOT).dirty = True
+        state = _state_of(self)
+        if state is not None:
+            state.dirty = True
         base_delattr(self, name)
+
+    # Copies, pickles and comparisons see the score's own class, not the view class, so
+    # copy.copy / copy.deepcopy / pickle / model_copy / `score == Score(...)` work in a task.
+    def __copy__(self: Any) -> Any:
+        return _plain(self, cls)
+
+    def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+        return copy.deepcopy(_plain(self, cls), memo)
+
+    def __reduce_ex__(self: Any, protocol: Any) -> Any:
+        return (_restore, (cls, get_state(_plain(self, cls))))
+
+    base_eq: Callable[[Any, Any], Any] = cls.__eq__  # type: ignore[assignment]
+
+    def __eq__(self: Any, other: Any) -> Any:
+        if isinstance(other, view):
+            other = _plain(other, cls)
+        return base_eq(_plain(self, cls), other)
 
     namespace = {
         "__slots__": (_VIEW_SLOT,),
         "__getattribute__": __getattribute__,
         "__setattr__": __setattr__,
         "__delattr__": __delattr__,
+        "__copy__": __copy__,
+        "__deepcopy__": __deepcopy__,
+        "__reduce_ex__": __reduce_ex__,
+        "__eq__": __eq__,
+        "__hash__": cls.__hash__,
         "__module__": cls.__module__,
         "__qualname__": cls.__qualname__,
         "__cadence_view_of__": cls,
     }
-    view = type(cls.__name__, (cls,), namespace)
+    view: type = type(cls.__name__, (cls,), namespace)
     _view_classes[cls] = view
     return view
+
+
+def _state_of(obj: Any) -> _ViewState | None:
+    try:
+        state: _ViewState = object.__getattribute__(obj, _VIEW_SLOT)
+    except AttributeError:
+        return None
+    return state
+
+
+def _plain(view: Any, cls: type) -> Any:
+    """A shallow copy of ``view`` as an instance of the score's own class.
+
+    Fields the task has not read yet are copied first, so the copy never shares a mutable
+    field with the score outside the group.
+    """
+    state = _state_of(view)
+    if state is not None:
+        for name in list(state.pending):
+            getattr(view, name)
+    return _restore(cls, get_state(view))
+
+
+def _restore(cls: type, values: dict[str, Any]) -> Any:
+    """An instance of ``cls`` holding ``values`` (a view's copy, or its unpickled form)."""
+    plain: Any = object.__new__(cls)
+    has_dict, slots = _state_names(cls)
+    if has_dict:
+        object.__setattr__(plain, "__dict__", {k: v for k, v in values.items() if k not in slots})
+    for name in slots:
+        if name in values:
+            object.__setattr__(plain, name, values[name])
+    return plain
 
 
 def _set_raw(obj: Any, name: str, value: Any) -> None:
@@ -205,9 +268,21 @@ class ViewFactory:
 
     def new(self) -> Any:
         """A fresh view: fields shared with the score until the task reads a mutable one."""
-        view: Any = object.__new__(self._cls)
+        try:
+            view: Any = object.__new__(self._cls)
+        except TypeError:  # a base with its own __new__ (types.SimpleNamespace)
+            if self._dict is None:
+                raise TypeError(
+                    f"a .sync group isolates its tasks through the score's attributes; a "
+                    f"{self._cls.__mro__[1].__name__} score has none: use a dataclass, a "
+                    "pydantic model, a dict or an object with attributes"
+                ) from None
+            view = self._cls.__mro__[1].__new__(self._cls)  # type: ignore[call-overload]
         if self._dict is not None:
-            object.__setattr__(view, "__dict__", self._dict.copy())
+            try:
+                object.__setattr__(view, "__dict__", self._dict.copy())
+            except (AttributeError, TypeError):  # a read-only __dict__ (SimpleNamespace)
+                object.__getattribute__(view, "__dict__").update(self._dict)
         for name, value in self._slots:
             object.__setattr__(view, name, value)
         object.__setattr__(view, _VIEW_SLOT, _ViewState(self._pending.copy()))
@@ -242,6 +317,20 @@ def collect_changes(view: Any, base: dict[str, Any]) -> dict[str, Any]:
                 continue
         changes[name] = value
     return changes
+
+
+def returned_changes(result: Any, base: dict[str, Any]) -> dict[str, Any]:
+    """Fields a task's *returned* score differs in from the state before the group.
+
+    A task may return a new instance of the score's class instead of changing its view (the
+    way an ``ImmutableScore`` advances: ``return s.with_field("n", 1)``); that instance is the
+    task's version of the score, as a returned score is for ``.then``.
+    """
+    return {
+        name: value
+        for name, value in get_state(result).items()
+        if name not in base or not _equal(value, base[name])
+    }
 
 
 # --- strategies ---------------------------------------------------------------------------
@@ -323,10 +412,18 @@ def _group_by_field(changes: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     return by_field
 
 
-def apply_changes(score: Any, values: dict[str, Any]) -> None:
-    """Write merged values back onto the score (frozen dataclasses included)."""
+def is_frozen(score: Any) -> bool:
+    """Whether ``score`` refuses assignment: a frozen dataclass or a frozen pydantic model."""
     params = getattr(type(score), "__dataclass_params__", None)
-    frozen = params is not None and params.frozen
+    if params is not None:
+        return bool(params.frozen)
+    config = getattr(type(score), "model_config", None)
+    return isinstance(config, dict) and bool(config.get("frozen"))
+
+
+def apply_changes(score: Any, values: dict[str, Any]) -> None:
+    """Write merged values back onto the score (frozen dataclasses and models included)."""
+    frozen = is_frozen(score)
     for name, value in values.items():
         if frozen:
             object.__setattr__(score, name, value)

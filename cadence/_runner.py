@@ -29,7 +29,15 @@ from typing import Any
 from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._map import run_map
-from cadence._merge import ViewFactory, collect_changes, get_state, isolate, merge_mapping
+from cadence._merge import (
+    ViewFactory,
+    collect_changes,
+    get_state,
+    is_frozen,
+    isolate,
+    merge_mapping,
+    returned_changes,
+)
 from cadence._observe._base import DONE, HooksManager, call_hook, hook_failed, settle_hook
 from cadence._plan import (
     ChildStep,
@@ -445,8 +453,10 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
             if isinstance(score, dict):
                 merge_mapping(score, base, views, step.merge)
             else:
-                changes = [collect_changes(v, base) for v in views]
-                step.merge(score, views, changes)
+                snapshots, changes = _task_changes(score, base, views, running)
+                if is_frozen(score) and any(changes):
+                    score = copy.copy(score)  # a frozen score advances as a new object
+                step.merge(score, snapshots, changes)
         except MergeConflict as conflict:
             error = NoteError(
                 f"group {step.name!r}: {conflict.message}",
@@ -460,6 +470,26 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     if error is not None:
         raise error
     return score
+
+
+def _task_changes(
+    score: Any,
+    base: dict[str, Any],
+    views: list[Any],
+    running: list[tuple[int, asyncio.Task[Any]]],
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Each task's version of the score and its changes: its view, or the instance of the
+    score's class it returned (which wins over its view, as for ``.then``)."""
+    snapshots, changes = list(views), []
+    results = {i: task.result() for i, task in running}
+    for i, view in enumerate(views):
+        result = results.get(i)
+        if result is not None and result is not view and isinstance(result, type(score)):
+            snapshots[i] = result
+            changes.append(returned_changes(result, base))
+        else:
+            changes.append(collect_changes(view, base))
+    return snapshots, changes
 
 
 async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:

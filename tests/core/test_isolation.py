@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
+import pickle
 import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
 import pytest
 
-from cadence import Cadence, MergeConflict, MergeStrategy, NoteError, Score
+from cadence import Cadence, ImmutableScore, MergeConflict, MergeStrategy, NoteError, Score
 
 
 @dataclass
@@ -347,3 +351,127 @@ async def test_dict_score_conflicts_raise() -> None:
     score: dict[str, Any] = {}
     await Cadence("d", score).sync("g", [a, b], merge_strategy=MergeStrategy.last_write_wins).run()
     assert score == {"k": 2}
+
+
+# --- a task's view behaves like the score --------------------------------------------------
+
+
+@dataclass
+class _Order(Score):
+    x: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Counts(ImmutableScore):
+    a: int = 0
+    b: int = 0
+    tags: tuple[str, ...] = ()
+
+
+class _Model(pydantic.BaseModel):
+    x: int = 0
+    log: list[str] = []
+
+
+def _in_a_group(score: Any, task: Any) -> Any:
+    """Run ``task`` as one of two tasks of a .sync group; what it returned, and the result."""
+    seen: list[Any] = []
+
+    def probe(s: Any) -> Any:
+        out = task(s)
+        seen.append(out)
+        return out
+
+    result = Cadence("c", score).sync("g", [probe, lambda s: None]).run_sync()
+    return seen[0], result
+
+
+@pytest.mark.parametrize(
+    ("label", "task", "expected"),
+    [
+        ("dataclasses.replace", lambda s: dataclasses.replace(s, x=1).x, 1),
+        ("type(score)(...)", lambda s: type(s)(x=3).x, 3),
+        ("copy.copy", lambda s: type(copy.copy(s)).__qualname__, "_Order"),
+        ("copy.deepcopy", lambda s: copy.deepcopy(s) == _Order(), True),
+        ("pickle", lambda s: pickle.loads(pickle.dumps(s)) == _Order(), True),
+        ("==", lambda s: s == _Order(), True),
+    ],
+)
+def test_ordinary_operations_on_a_task_view_work(label: str, task: Any, expected: Any) -> None:
+    """replace, copies, pickling and equality inside a .sync task act on the score's own class.
+
+    They used to fail with an internal AttributeError ('_cadence_view_'), or (==) say False.
+    """
+    seen, _ = _in_a_group(_Order(), task)
+    assert seen == expected, label
+
+
+def test_a_shallow_copy_in_a_task_behaves_as_it_does_in_a_then() -> None:
+    """copy.copy in a task shares the task's list, as a shallow copy does; the other task
+    never sees it, and the result is the one a .then step gives."""
+    seen_by_other: list[list[str]] = []
+
+    def task(s: _Order) -> None:
+        clone = copy.copy(s)
+        clone.log.append("from the copy")
+
+    def other(s: _Order) -> None:
+        seen_by_other.append(list(s.log))
+
+    in_group = Cadence("c", _Order(log=["a"])).sync("g", [task, other]).run_sync()
+    in_then = Cadence("c", _Order(log=["a"])).then("t", task).run_sync()
+    assert in_group.log == in_then.log == ["a", "from the copy"]
+    assert seen_by_other == [["a"]]
+
+
+def test_a_pydantic_score_can_be_copied_in_a_task() -> None:
+    """model_copy inside a task returns a model of the score's class (it recursed before)."""
+    seen, _ = _in_a_group(_Model(x=1), lambda s: s.model_copy(update={"x": 2}).x)
+    assert seen == 2
+
+
+def test_an_immutable_score_advances_in_a_group_by_returning_new_scores() -> None:
+    """Tasks of an ImmutableScore return their version of it; the versions are merged into a
+    new score, and the score the run started from is left as it was."""
+    start = _Counts()
+    result = (
+        Cadence("c", start)
+        .sync("g", [lambda s: s.with_field("a", 1), lambda s: s.replace(b=2)])
+        .run_sync()
+    )
+    assert result == _Counts(a=1, b=2)
+    assert start == _Counts() and result is not start
+
+
+def test_a_returned_score_wins_over_its_tasks_view_and_merges_with_the_others() -> None:
+    """A mutable score's task may return a new instance too: it is that task's version."""
+
+    def returns(s: _Order) -> _Order:
+        return _Order(x=5, log=[*s.log, "returned"])
+
+    def mutates(s: _Order) -> None:
+        s.log.append("mutated")
+
+    result = Cadence("c", _Order()).sync("g", [returns, mutates]).run_sync()
+    assert result.x == 5 and result.log == ["returned", "mutated"]
+
+
+def test_two_returned_versions_that_disagree_are_a_merge_conflict() -> None:
+    """Returned versions go through the group's merge strategy like assignments do."""
+    with pytest.raises(NoteError, match="'a'"):
+        Cadence("c", _Counts()).sync(
+            "g",
+            [lambda s: s.with_field("a", 1), lambda s: s.with_field("a", 2)],
+            merge_strategy=MergeStrategy.fail_on_conflict,
+        ).run_sync()
+
+
+def test_a_simple_namespace_score_works_in_a_group() -> None:
+    """A SimpleNamespace score (its class has its own __new__) is viewed like any object."""
+    result = (
+        Cadence("c", types.SimpleNamespace(x=0))
+        .sync("g", [lambda s: setattr(s, "x", 1), lambda s: None])
+        .run_sync()
+    )
+    assert result.x == 1
