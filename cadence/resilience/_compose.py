@@ -133,6 +133,8 @@ def compose(
     fallback_policy = parse_fallback(fallback, name=name)
     is_async = is_async_callable(fn)
     limit = None if timeout_policy is None else timeout_policy.seconds
+    if not is_async and (limit is not None or retry_policy is not None):
+        fn = FencedNote(fn)  # a sync attempt given up on must not write the score: see there
 
     core: Callable[[Any], Awaitable[Any]]
     if retry_policy is not None:
@@ -166,3 +168,62 @@ def compose(
             return await recover.recover_async(error, (score,))
 
     return with_fallback
+
+
+class FencedNote:
+    """A sync note whose time-limited attempts run on a private view of the score.
+
+    A sync attempt that overruns its limit (a timeout, or a retry deadline) is given up on but
+    keeps running: Python cannot stop a thread. Run on the score itself, it would write into
+    it after the caller moved on (over a fallback's value, a later attempt's result or a later
+    step's). So each limited attempt gets a view (the one a ``.sync`` task gets), and what it
+    wrote reaches the score when it ends in time, returning or raising (``run_attempt`` calls
+    :meth:`fence_attempt`); an attempt given up on changes nothing. A score that cannot be
+    viewed (a dict) is passed as it is.
+    """
+
+    __slots__ = ("__name__", "__qualname__", "__wrapped__")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__wrapped__(*args, **kwargs)
+
+    def fence_attempt(
+        self, args: tuple[Any, ...]
+    ) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[[Any], Any]]:
+        """What the worker thread runs, on which arguments, and what the caller does with the
+        outcome when the thread ends in time (the caller never sees one it gave up on)."""
+        from cadence._merge import ViewFactory, apply_changes, collect_changes, get_state
+
+        fn = self.__wrapped__
+        score = args[0] if args else None
+        try:
+            if score is None or isinstance(score, dict):
+                raise TypeError("nothing to view")
+            base = get_state(score)
+            view = ViewFactory(score, base).new()
+        except Exception:  # no state to view (a dict, a builtin): the attempt runs on the score
+            return fn, args, _same
+
+        def call(*fenced: Any, **kwargs: Any) -> tuple[bool, Any]:
+            try:
+                return True, fn(*fenced, **kwargs)
+            except BaseException as error:  # handed to finish(): raised on the caller's side
+                return False, error
+
+        def finish(outcome: tuple[bool, Any]) -> Any:
+            apply_changes(score, collect_changes(view, base))
+            ok, value = outcome
+            if not ok:
+                raise value
+            return score if value is view else value
+
+        return call, (view, *args[1:]), finish
+
+
+def _same(result: Any) -> Any:
+    return result

@@ -67,7 +67,11 @@ async def run_attempt(
         return await asyncio.to_thread(fn, *args, **kwargs)
     if is_async:
         return await call_async_with_limit(fn, args, kwargs, limit=limit, name=name, what=what)
-    return await call_in_thread_async(fn, args, kwargs, limit=limit, name=name, what=what)
+    fence = getattr(fn, "fence_attempt", None)  # a note's: see _compose.FencedNote
+    if fence is None:
+        return await call_in_thread_async(fn, args, kwargs, limit=limit, name=name, what=what)
+    call, args, finish = fence(args)
+    return finish(await call_in_thread_async(call, args, kwargs, limit=limit, name=name, what=what))
 
 
 class Timeout:

@@ -304,3 +304,91 @@ async def test_cancelling_a_run_stops_a_retrying_note() -> None:
         for _ in range(5):
             await asyncio.sleep(0)
         assert job.attempts == 1
+
+
+# --- a sync attempt given up on never writes the score ---------------------------------------
+
+
+@dataclass
+class _Lookup(Score):
+    status: str = "pending"
+    attempt: int = -1
+    log: list[str] = field(default_factory=list)
+
+
+def test_a_timed_out_sync_note_cannot_overwrite_the_fallback_after_the_run() -> None:
+    """The abandoned thread finishes later; what it writes does not reach the run's score."""
+    release, finished = threading.Event(), threading.Event()
+
+    @note(timeout=0.05, fallback={"default": "timed out", "field": "status"})
+    def slow_lookup(score: _Lookup) -> None:
+        release.wait(10)
+        score.status = "late write"
+        score.log.append("late")
+        finished.set()
+
+    result = Cadence("c", _Lookup()).then("lookup", slow_lookup).run_sync()
+    assert result.status == "timed out"
+    release.set()
+    assert finished.wait(10)
+    assert (result.status, result.log) == ("timed out", [])
+
+
+def test_a_retried_sync_attempt_given_up_on_cannot_overwrite_the_winner() -> None:
+    """Attempt 1 hangs and is abandoned, attempt 2 wins; attempt 1 finishing later changes
+    nothing, and its writes before it was given up on are not kept either."""
+    release, finished = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    @note(retry={"max_attempts": 3, "delay": 0}, timeout=0.05)
+    def flaky(score: _Lookup) -> None:
+        n = len(calls)
+        calls.append(n)
+        score.log.append(f"attempt{n}")
+        if n == 0:
+            release.wait(10)
+            score.attempt = 0
+            finished.set()
+            return
+        score.attempt = n
+
+    result = Cadence("c", _Lookup()).then("flaky", flaky).run_sync()
+    assert (result.attempt, result.log) == (1, ["attempt1"])
+    release.set()
+    assert finished.wait(10)
+    assert (result.attempt, result.log) == (1, ["attempt1"])
+
+
+def test_a_timed_sync_note_that_fails_in_time_keeps_its_writes_as_before() -> None:
+    """An attempt that ends in time (raising) is not given up on: what it wrote stands, and a
+    returned score is still the note's result."""
+
+    @note(timeout=5, fallback={"default": "fell back", "field": "status"})
+    def fails(score: _Lookup) -> None:
+        score.log.append("tried")
+        raise RuntimeError("down")
+
+    @note(timeout=5)
+    def returns(score: _Lookup) -> _Lookup:
+        return _Lookup(status="replaced")
+
+    failed = Cadence("c", _Lookup()).then("fails", fails).run_sync()
+    assert (failed.status, failed.log) == ("fell back", ["tried"])
+    assert Cadence("c", _Lookup()).then("returns", returns).run_sync().status == "replaced"
+
+
+def test_a_timed_sync_note_in_a_group_works_on_its_task_view() -> None:
+    """Inside a .sync group the score is already a view: the note's writes still merge."""
+
+    @note(timeout=5)
+    def tag(score: _Lookup) -> None:
+        score.log.append("tagged")
+        score.status = "tagged"
+
+    result = (
+        Cadence("c", _Lookup(log=["start"]))
+        .sync("g", [tag, lambda s: s.log.append("other")])
+        .run_sync()
+    )
+    assert result.status == "tagged"
+    assert result.log == ["start", "tagged", "other"]
