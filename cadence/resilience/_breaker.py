@@ -366,7 +366,9 @@ def circuit_breaker(
     """Protect a function (or a ``Note``) with a circuit breaker.
 
     The options are those of :class:`CircuitBreaker`; ``name`` defaults to the note's or the
-    function's name, and functions decorated with the same name share one circuit. The
+    function's name, and functions decorated with the same name share one circuit (a warning
+    says so when two different functions do; a lambda's circuit is ``module.<lambda>:line``,
+    so lambdas never share one by accident). The
     breaker is available as ``decorated.breaker`` (``decorated.breaker.state``).
 
     Example::
@@ -389,7 +391,7 @@ def circuit_breaker(
 
     def decorate(fn: F) -> F:
         breaker = CircuitBreaker(
-            name or note_name_of(fn),
+            name or _implicit_name(fn),
             failure_threshold=failure_threshold,
             recovery_timeout=recovery_timeout,
             half_open_max_calls=half_open_max_calls,
@@ -401,6 +403,38 @@ def circuit_breaker(
         return breaker(fn)
 
     return decorate
+
+
+_implicit_owners: dict[str, str] = {}
+"""For each circuit named after its function (no ``name=``), the first function's full name."""
+
+
+def _implicit_name(fn: Any) -> str:
+    """The circuit name of a breaker without ``name=``: the note's or the function's name.
+
+    Functions sharing a name share a circuit (as in 0.7.2). A lambda's circuit is named after
+    where it is defined (``module.<lambda>:line``), not ``<lambda>``, which every other lambda
+    would share; two different named functions sharing one is logged, since a failure of one
+    service would then open the other's circuit.
+    """
+    circuit = note_name_of(fn)
+    target = getattr(fn, "fn", fn)  # a Note's function
+    module = getattr(target, "__module__", None) or "?"
+    owner = f"{module}.{getattr(target, '__qualname__', circuit)}"
+    code = getattr(target, "__code__", None)
+    if circuit.startswith("<") and code is not None:
+        return f"{owner}:{code.co_firstlineno}"
+    with _circuits_lock:
+        first = _implicit_owners.setdefault(circuit, owner)
+    if first != owner:
+        logger.warning(
+            "circuit %r is shared by %s and %s (breakers without name= are named after their "
+            "function): a failure of one opens the other's circuit; give each its own name=",
+            circuit,
+            first,
+            owner,
+        )
+    return circuit
 
 
 _circuits: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()

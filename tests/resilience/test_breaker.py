@@ -338,3 +338,50 @@ def test_invalid_options_fail_early(options: dict[str, Any], fragment: str) -> N
     """Bad breaker options raise CadenceDefinitionError at decoration time."""
     with pytest.raises(CadenceDefinitionError, match=fragment):
         circuit_breaker(**options)
+
+
+def test_lambdas_without_a_name_get_a_circuit_each() -> None:
+    """A lambda's circuit is named after where it is defined: a failing lambda does not open
+    another lambda's circuit (they all shared '<lambda>' before)."""
+
+    def boom() -> None:
+        raise RuntimeError("down")
+
+    failing = circuit_breaker(failure_threshold=1)(lambda: boom())
+    healthy = circuit_breaker(failure_threshold=1)(lambda: "ok")
+    with pytest.raises(RuntimeError):
+        failing()
+    with pytest.raises(CircuitOpenError):
+        failing()
+    assert healthy() == "ok"
+    assert failing.breaker.name != healthy.breaker.name
+    assert failing.breaker.name.startswith(f"{__name__}.")
+    assert "<lambda>:" in failing.breaker.name
+
+
+def test_two_functions_sharing_an_implicit_circuit_name_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Different functions with one name share a circuit (0.7.2's rule); a warning names both."""
+
+    def payments() -> Any:
+        def fetch_quote() -> str:
+            return "payments"
+
+        return fetch_quote
+
+    def inventory() -> Any:
+        def fetch_quote() -> str:
+            return "inventory"
+
+        return fetch_quote
+
+    with caplog.at_level(logging.WARNING, logger="cadence.resilience"):
+        first = circuit_breaker()(payments())
+        circuit_breaker()(inventory())
+        circuit_breaker()(payments())  # the same function again: no second warning
+    shared = [r for r in caplog.records if "is shared by" in r.getMessage()]
+    assert len(shared) == 1
+    assert "payments.<locals>.fetch_quote" in shared[0].getMessage()
+    assert "inventory.<locals>.fetch_quote" in shared[0].getMessage()
+    assert first.breaker.name == "fetch_quote"
