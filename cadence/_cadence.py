@@ -482,6 +482,11 @@ class Cadence(Generic[S]):
             run_id: Identifies the run to resume; ``run(run_id=...)`` overrides it per run.
             max_attempts: Stop a run that keeps crashing on the same step after this many tries.
         """
+        if isinstance(store, type):
+            raise CadenceDefinitionError(
+                f".with_checkpoint(): got the class {store.__name__}, not a store; create one, "
+                f"e.g. .with_checkpoint({store.__name__}(...))"
+            )
         missing = [m for m in _CHECKPOINT_METHODS if not callable(getattr(store, m, None))]
         if missing:
             raise CadenceDefinitionError(

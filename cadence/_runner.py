@@ -279,6 +279,11 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 except BaseException as final:
                     error = final
                     raise
+                if session is not None:
+                    # Handled: the run has moved past this step, so a resume must not run it
+                    # again (after the steps that follow it) nor call the handler twice.
+                    _write_spend(score, into, account)
+                    await session.step_done(step_name, index, score)
                 continue
             except BaseException as exc:  # cancelled mid-step: the step still gets its end
                 await _after_note(after_note, step_name, score, t0, exc)
@@ -301,16 +306,24 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         total = time.perf_counter() - started
         _write_spend(score, into, account)
         try:
-            if session is not None:
-                await session.finish(error, score)
-                if waits is not None:
-                    from cadence._waits import after_run
+            try:
+                if session is not None:
+                    await session.finish(error, score)
+                    if waits is not None:
+                        from cadence._waits import after_run
 
-                    await after_run(waits, error)
-            if hooks is not None and (
-                pending := _run_hook(hooks, "after_cadence", name, score, total, error)
-            ):
-                await pending
+                        await after_run(waits, error)
+            except BaseException as store_error:
+                # The store failed while closing the run (Redis down...): the hooks still
+                # hear the run end, with that error, so gauges and spans are closed.
+                if error is None:
+                    error = store_error
+                raise
+            finally:
+                if hooks is not None and (
+                    pending := _run_hook(hooks, "after_cadence", name, score, total, error)
+                ):
+                    await pending
         finally:
             if budget_token is not None:
                 exit_accounts(budget_token)
@@ -560,7 +573,13 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     error: BaseException | None = None
     try:
         try:
-            child_result = await run_plan(child, child_score, run.run_id, inherited=hooks)
+            child_run_id = run.run_id
+            if child.checkpoint is not None and child_run_id is not None:
+                # One child cadence may back several steps of a run: each step's child run gets
+                # its own checkpoints and completion record, or the second step would replay
+                # the first one's result without executing.
+                child_run_id = f"{child_run_id}/{step.name}"
+            child_result = await run_plan(child, child_score, child_run_id, inherited=hooks)
         except NoteError as exc:
             raise NoteError(
                 f"child cadence {child.name!r} (step {step.name!r}) failed: {exc.message}",

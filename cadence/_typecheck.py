@@ -69,11 +69,36 @@ def check(value: Any, annotation: Any, path: str = "$") -> None:
         raise Mismatch(path, annotation, value)
 
 
+_none_defaults: dict[type, frozenset[str]] = {}
+
+
+def none_defaults(cls: type) -> frozenset[str]:
+    """Fields of a dataclass or pydantic model whose default is ``None``.
+
+    ``shipped_at: datetime = None`` is an implicit ``Optional``: the class itself creates
+    instances holding ``None`` there (neither dataclasses nor pydantic check defaults), so a
+    checkpoint holding that ``None`` was written by this very class and must restore.
+    """
+    cached = _none_defaults.get(cls)
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    fields = getattr(cls, "model_fields", None)
+    if isinstance(fields, dict) and not dataclasses.is_dataclass(cls):
+        names = {n for n, f in fields.items() if getattr(f, "default", ...) is None}
+    elif dataclasses.is_dataclass(cls):
+        names = {f.name for f in dataclasses.fields(cls) if f.default is None}
+    found = _none_defaults[cls] = frozenset(names)
+    return found
+
+
 def check_fields(cls: type, values: dict[str, Any], path: str = "$") -> None:
     """Raise :class:`Mismatch` when a value in ``values`` does not fit its field of ``cls``."""
     annotations = field_annotations(cls)
     for name, value in values.items():
         if name in annotations:
+            if value is None and name in none_defaults(cls):
+                continue
             check(value, annotations[name], f"{path}.{name}")
 
 

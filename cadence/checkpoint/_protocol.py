@@ -29,6 +29,7 @@ __all__ = [
     "LEASE_LOST",
     "CheckpointStore",
     "LeasingCheckpointStore",
+    "check_lease_ttl",
     "check_retention",
     "corrupt_record",
     "dump_state",
@@ -223,6 +224,16 @@ def check_retention(retention: float | None) -> float | None:
             f"until purged; got {retention!r}"
         )
     return float(retention)
+
+
+def check_lease_ttl(lease_ttl: float) -> float:
+    """Validate a store's ``lease_ttl`` (seconds > 0): a lease that is expired as soon as it
+    is taken lets a second worker run the same run id at once."""
+    if isinstance(lease_ttl, bool) or not isinstance(lease_ttl, int | float) or not lease_ttl > 0:
+        raise ValueError(
+            f"lease_ttl must be a number of seconds > 0 (default 30); got {lease_ttl!r}"
+        )
+    return float(lease_ttl)
 
 
 def dump_state(score_state: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cadence.checkpoint._protocol import (
     DEFAULT_RETENTION,
+    check_lease_ttl,
     check_retention,
     lease_held,
     lease_lost,
@@ -56,7 +57,7 @@ class InMemoryCheckpointStore:
         retention: float | None = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.lease_ttl = lease_ttl
+        self.lease_ttl = check_lease_ttl(lease_ttl)
         self.lease_wait = lease_wait
         self.retention = check_retention(retention)
         self._clock = clock

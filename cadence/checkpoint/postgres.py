@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from cadence.checkpoint._protocol import (
     DEFAULT_RETENTION,
+    check_lease_ttl,
     check_retention,
     dump_state,
     lease_held,
@@ -85,7 +86,7 @@ class PostgresCheckpointStore:
         codec: ScoreCodec | None = None,
     ) -> None:
         self.dsn = dsn
-        self.lease_ttl = lease_ttl
+        self.lease_ttl = check_lease_ttl(lease_ttl)
         self.lease_wait = lease_wait
         self.retention = check_retention(retention)
         self.codec = codec

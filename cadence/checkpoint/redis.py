@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 
 from cadence.checkpoint._protocol import (
     DEFAULT_RETENTION,
+    check_lease_ttl,
     check_retention,
     corrupt_record,
     dump_state,
@@ -169,7 +170,7 @@ class RedisCheckpointStore:
     ) -> None:
         self.url = url
         self.prefix = prefix
-        self.lease_ttl = lease_ttl
+        self.lease_ttl = check_lease_ttl(lease_ttl)
         self.lease_wait = lease_wait
         self.retention = check_retention(retention)
         self.codec = codec

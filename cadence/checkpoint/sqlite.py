@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from cadence.checkpoint._protocol import (
     DEFAULT_RETENTION,
+    check_lease_ttl,
     check_retention,
     corrupt_record,
     dump_state,
@@ -127,7 +128,7 @@ class SQLiteCheckpointStore:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
-        self.lease_ttl = lease_ttl
+        self.lease_ttl = check_lease_ttl(lease_ttl)
         self.lease_wait = lease_wait
         self.retention = check_retention(retention)
         self.codec = codec
