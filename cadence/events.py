@@ -26,7 +26,7 @@ from inspect import isawaitable
 from typing import Any
 
 from cadence._context import NoteScope, note_var
-from cadence._observe._base import DONE, CadenceHooks
+from cadence._observe._base import DONE, CadenceHooks, is_parked
 from cadence._observe._records import (
     NO_METADATA,
     Blank,
@@ -44,6 +44,7 @@ __all__ = [
     "CADENCE_COMPLETED",
     "CADENCE_FAILED",
     "CADENCE_STARTED",
+    "CADENCE_SUSPENDED",
     "EVENT_TYPES",
     "GROUP_COMPLETED",
     "GROUP_FAILED",
@@ -52,6 +53,7 @@ __all__ = [
     "NOTE_FAILED",
     "NOTE_RETRYING",
     "NOTE_STARTED",
+    "NOTE_SUSPENDED",
     "SPEND_RECORDED",
     "CadenceEvent",
     "EventEmitter",
@@ -70,9 +72,11 @@ _scope = note_var.get
 CADENCE_STARTED = "cadence.started"
 CADENCE_COMPLETED = "cadence.completed"
 CADENCE_FAILED = "cadence.failed"
+CADENCE_SUSPENDED = "cadence.suspended"
 NOTE_STARTED = "note.started"
 NOTE_COMPLETED = "note.completed"
 NOTE_FAILED = "note.failed"
+NOTE_SUSPENDED = "note.suspended"
 NOTE_RETRYING = "note.retrying"
 GROUP_STARTED = "group.started"
 GROUP_COMPLETED = "group.completed"
@@ -84,9 +88,11 @@ EVENT_TYPES: tuple[str, ...] = (
     CADENCE_STARTED,
     CADENCE_COMPLETED,
     CADENCE_FAILED,
+    CADENCE_SUSPENDED,
     NOTE_STARTED,
     NOTE_COMPLETED,
     NOTE_FAILED,
+    NOTE_SUSPENDED,
     NOTE_RETRYING,
     GROUP_STARTED,
     GROUP_COMPLETED,
@@ -143,6 +149,9 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         elif error is None:
             event_type = NOTE_COMPLETED
             route = self._completed
+        elif is_parked(error):  # the run parks at a wait: no failure
+            event_type = NOTE_SUSPENDED
+            route = self._routes.get(NOTE_SUSPENDED)
         else:
             event_type = NOTE_FAILED
             route = self._failed
@@ -191,7 +200,7 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
         hook.__doc__ = "Emit ``note.started``."
     else:
         hook.__name__ = hook.__qualname__ = "after_note"
-        hook.__doc__ = "Emit ``note.completed`` or ``note.failed``."
+        hook.__doc__ = "Emit ``note.completed``, ``note.failed`` or ``note.suspended``."
     hook.__qualname__ = f"EventEmitter.{hook.__name__}"
     return hook
 
@@ -293,10 +302,14 @@ class EventEmitter(CadenceHooks):
     def after_cadence(  # type: ignore[override]
         self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
     ) -> Awaitable[None]:
-        """Emit ``cadence.completed`` or ``cadence.failed``."""
+        """Emit ``cadence.completed``, ``cadence.failed``, or ``cadence.suspended`` for a run
+        that parks at a wait."""
         run, _ = self._tracker.exit_run(cadence_name)
         self._seen = _UNSEEN  # holds no finished run's scope (nor its score)
-        event_type = CADENCE_FAILED if error is not None else CADENCE_COMPLETED
+        if error is None:
+            event_type = CADENCE_COMPLETED
+        else:
+            event_type = CADENCE_SUSPENDED if is_parked(error) else CADENCE_FAILED
         route = self._routes.get(event_type)
         if route is None:
             return DONE

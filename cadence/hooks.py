@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cadence._context import current_note
-from cadence._observe._base import CadenceHooks, HooksManager
+from cadence._observe._base import CadenceHooks, HooksManager, is_failure, is_parked
 
 __all__ = [
     "CadenceHooks",
@@ -29,6 +29,8 @@ __all__ = [
     "TracingHooks",
     "after_note",
     "before_note",
+    "is_failure",
+    "is_parked",
     "note_scope",
     "on_error",
 ]

@@ -28,12 +28,14 @@ from cadence.events import (
     CADENCE_COMPLETED,
     CADENCE_FAILED,
     CADENCE_STARTED,
+    CADENCE_SUSPENDED,
     EVENT_TYPES,
     GROUP_STARTED,
     NOTE_COMPLETED,
     NOTE_FAILED,
     NOTE_RETRYING,
     NOTE_STARTED,
+    NOTE_SUSPENDED,
     SPEND_RECORDED,
     CadenceEvent,
     EventEmitter,
@@ -194,7 +196,10 @@ def _error_text(error: Any) -> str | None:
 
 
 def _parked(event: dict[str, Any]) -> bool:
-    """Whether an event's error is a run parking at a wait, not a failure."""
+    """Whether an event is a run parking at a wait, not a failure (``*.suspended``; recordings
+    made before those types have a ``*.failed`` whose error code is ``RUN_SUSPENDED``)."""
+    if event.get("event_type") in (CADENCE_SUSPENDED, NOTE_SUSPENDED):
+        return True
     error = event.get("error")
     return isinstance(error, dict) and error.get("code") == "RUN_SUSPENDED"
 
@@ -227,7 +232,7 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
         )
         if kind == CADENCE_STARTED and e.get("depth") == 0:
             info["cadence"] = e["cadence_name"]
-        elif kind in (CADENCE_COMPLETED, CADENCE_FAILED) and e.get("depth") == 0:
+        elif kind in (CADENCE_COMPLETED, CADENCE_FAILED, CADENCE_SUSPENDED) and e.get("depth") == 0:
             info["status"] = "ok" if kind == CADENCE_COMPLETED else "failed"
             if _parked(e):
                 info["status"] = "waiting"
@@ -247,7 +252,7 @@ def build_bars(events: Sequence[dict[str, Any]]) -> tuple[list[Bar], dict[str, A
             )
             bars.append(bar)
             open_bars.setdefault(key, []).append(bar)
-        elif kind in (NOTE_COMPLETED, NOTE_FAILED):
+        elif kind in (NOTE_COMPLETED, NOTE_FAILED, NOTE_SUSPENDED):
             stack = open_bars.get(key)
             if stack:
                 bar = stack.pop()

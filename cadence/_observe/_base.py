@@ -11,9 +11,18 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
-__all__ = ["DONE", "CadenceHooks", "HooksManager", "call_hook", "hook_failed", "settle_hook"]
+__all__ = [
+    "DONE",
+    "CadenceHooks",
+    "HooksManager",
+    "call_hook",
+    "hook_failed",
+    "is_failure",
+    "is_parked",
+    "settle_hook",
+]
 
 logger = logging.getLogger("cadence.hooks")
 
@@ -346,6 +355,20 @@ class _Done:
 DONE: Final[_Done] = _Done()
 """What a plain hook method returns when it has done all its work: callers that ``await`` the
 result keep working, and the runner sees at once that there is nothing to wait for."""
+
+
+def is_parked(error: BaseException | None) -> bool:
+    """Whether ``error`` is a run parking at a ``.wait`` (code ``RUN_SUSPENDED``).
+
+    Hooks receive it as the error of the run's end and of its wait step; it is no failure: the
+    run resumes later. The built-in hooks and reporters report it as parked, not failed.
+    """
+    return error is not None and bool(getattr(error, "suspends_run", False))
+
+
+def is_failure(error: BaseException | None) -> TypeGuard[BaseException]:
+    """Whether a hook's ``error`` is a failure: set, and not a run parking at a wait."""
+    return error is not None and not is_parked(error)
 
 
 def call_hook(fn: Callable[..., Any], method: str, *args: Any) -> Awaitable[Any] | None:

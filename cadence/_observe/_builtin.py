@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from cadence._context import current_note
-from cadence._observe._base import DONE, CadenceHooks
+from cadence._observe._base import DONE, CadenceHooks, is_failure, is_parked
 from cadence._observe._tracing import TracingHooks
 from cadence._observe._track import Tracker
 
@@ -92,7 +92,16 @@ class LoggingHooks(CadenceHooks):
     ) -> Awaitable[None]:
         """Log the end of a run, at ``error_level`` when it failed."""
         extra = {"cadence_name": cadence_name, "duration": duration}
-        if error is not None:
+        if is_parked(error):
+            if self.logger.isEnabledFor(self.level):
+                self.logger.log(
+                    self.level,
+                    "[%s] Cadence parked at a wait after %.3fs",
+                    cadence_name,
+                    duration,
+                    extra=extra,
+                )
+        elif error is not None:
             if self.logger.isEnabledFor(self.error_level):
                 self.logger.log(
                     self.error_level,
@@ -125,7 +134,16 @@ class LoggingHooks(CadenceHooks):
         self, note_name: str, score: Any, duration: float, error: BaseException | None = None
     ) -> Awaitable[None]:
         """Log that a step or task ended, at ``error_level`` when it failed."""
-        if error is not None:
+        if is_parked(error):
+            if self._on:
+                self.logger.log(
+                    self.level,
+                    "  \u2016 %s parked the run after %.3fs",
+                    note_name,
+                    duration,
+                    extra={"note_name": note_name, "duration": duration},
+                )
+        elif error is not None:
             if self.logger.isEnabledFor(self.error_level):
                 self.logger.log(
                     self.error_level,
@@ -210,7 +228,7 @@ class TimingHooks(CadenceHooks):
             root = root.parent.run
         depth = run.depth + (1 if note is not None and note.group is not None else 0)
         root.data.setdefault("timings", []).append(
-            NoteTiming(note_name, duration, depth, note.group if note else None, error is not None)
+            NoteTiming(note_name, duration, depth, note.group if note else None, is_failure(error))
         )
 
     async def after_cadence(
@@ -303,14 +321,14 @@ class MetricsHooks(CadenceHooks):
         stats = self._cadences.get(cadence_name) or self._cadences.setdefault(
             cadence_name, _Stats()
         )
-        stats.add(duration, error is not None)
+        stats.add(duration, is_failure(error))
 
     async def after_note(
         self, note_name: str, score: Any, duration: float, error: BaseException | None = None
     ) -> None:
         """Count the note and add its duration."""
         stats = self._notes.get(note_name) or self._notes.setdefault(note_name, _Stats())
-        stats.add(duration, error is not None)
+        stats.add(duration, is_failure(error))
 
     async def on_retry(
         self, note_name: str, score: Any, attempt: int, max_attempts: int, error: BaseException
@@ -393,7 +411,13 @@ class DebugHooks(CadenceHooks):
         """Print the run's end (and its score)."""
         run, _ = self._tracker.exit_run(cadence_name)
         pad = "  " * (run.depth if run else 0)
-        status = f"FAILED: {error!r}" if error is not None else "done"
+        status = (
+            "parked at a wait"
+            if is_parked(error)
+            else f"FAILED: {error!r}"
+            if error is not None
+            else "done"
+        )
         took = f" in {duration * 1000:.2f} ms" if self._show_timing else ""
         self._write(f"{pad}[{cadence_name}] {status}{took}")
         if self._show_score:
@@ -414,7 +438,10 @@ class DebugHooks(CadenceHooks):
         pad = "  " * depth
         if error is not None:
             took = f" after {duration * 1000:.2f} ms" if self._show_timing else ""
-            self._write(f"{pad}  x {note_name} failed{took}: {error!r}")
+            if is_parked(error):
+                self._write(f"{pad}  || {note_name} parked the run{took}")
+            else:
+                self._write(f"{pad}  x {note_name} failed{took}: {error!r}")
             return
         before: dict[str, str] = note.payload if note is not None else {}
         after = _snapshot(score, self._max_repr)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from cadence._observe._base import CadenceHooks
+from cadence._observe._base import CadenceHooks, is_parked
 from cadence._observe._track import NoteFrame, RunFrame, Tracker
 
 __all__ = ["TracingHooks", "load_otel"]
@@ -108,6 +108,9 @@ class TracingHooks(CadenceHooks):
                 logger.debug("could not detach a span context", exc_info=True)
 
     def _finish(self, span: Any, error: BaseException | None) -> None:
+        if is_parked(error):
+            span.set_attribute("cadence.suspended", True)  # parked at a wait: not an error
+            error = None
         if error is not None:
             span.record_exception(error)
             span.set_attribute("error.type", _type_name(error))

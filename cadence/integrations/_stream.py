@@ -8,12 +8,15 @@ cancels the run and waits for it to end, so no run outlives its connection.
 Frames (``text/event-stream``), each with an increasing ``id``:
 
 * ``run_started`` ``{"cadence", "run_id"}``
-* ``note_started`` / ``note_completed`` / ``note_failed`` ``{"note", "group", "duration"?, "code"?}``
+* ``note_started`` / ``note_completed`` / ``note_failed`` ``{"note", "group", "duration"?, "code"?}``;
+  ``note_suspended`` for a wait step at which the run parks
 * ``retry`` ``{"note", "attempt", "max_attempts", "code"}``
 * ``spend`` ``{"note", "charge", "total"}`` after each model request or tool batch charged to
   the run's ``Budget`` (each a ``Spend`` as an object)
 * anything a note publishes, e.g. ``token`` ``{"text": "..."}``
-* finally ``result`` (the response JSON) or ``error`` (a problem document), then the stream ends.
+* finally ``result`` (the response JSON), ``waiting`` (the run parked at a wait: the body of
+  the ``202`` answer, ``{"status": "waiting", "run_id", "cadence", "waits"}``) or ``error`` (a
+  problem document), then the stream ends.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from cadence._observe._base import CadenceHooks
-from cadence.exceptions import CadenceError
+from cadence._observe._base import CadenceHooks, is_parked
+from cadence.exceptions import CadenceError, RunSuspended
+from cadence.integrations._common import suspended_body
 from cadence.integrations._encode import to_jsonable
 
 __all__ = ["EventRelay", "RunStream", "is_streamed", "publish_event", "sse_frame"]
@@ -87,10 +91,12 @@ class EventRelay(CadenceHooks):
     async def after_note(
         self, note_name: str, score: Any, duration: float, error: BaseException | None = None
     ) -> None:
-        """``note_completed`` or ``note_failed``."""
+        """``note_completed``, ``note_failed``, or ``note_suspended`` (the run parks here)."""
         data = {**self._where(note_name), "duration": round(duration, 6)}
         if error is None:
             self.push("note_completed", data)
+        elif is_parked(error):
+            self.push("note_suspended", data)
         else:
             data["code"] = error.code if isinstance(error, CadenceError) else "NOTE_ERROR"
             self.push("note_failed", data)
@@ -199,6 +205,9 @@ class RunStream:
         try:
             score = self._task.result()
             body = await self._render_result(score)
+        except RunSuspended as parked:  # parked at a wait: what the 202 answer says, no error
+            yield sse_frame("waiting", suspended_body(parked), seq)
+            return
         except Exception as exc:
             yield sse_frame("error", self._render_error(exc), seq)
             return

@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from cadence._observe._base import CadenceHooks
+from cadence._observe._base import CadenceHooks, is_failure
 from cadence._observe._reporter import TOTAL_SUFFIX
 from cadence._observe._track import Tracker
 
@@ -225,7 +225,7 @@ class PrometheusReporter(CadenceHooks):
             m.in_progress.labels(cadence_name).dec()
         m.cadence_duration.labels(cadence_name).observe(duration)
         m.runs.labels(cadence_name).inc()
-        if error is not None:
+        if is_failure(error):  # a run parked at a wait is no failure
             m.cadence_failures.labels(cadence_name, _code(error)).inc()
 
     async def before_note(self, note_name: str, score: Any) -> None:
@@ -241,7 +241,7 @@ class PrometheusReporter(CadenceHooks):
         cadence = run.cadence_name if run is not None else ""
         m = self._m
         m.note_duration.labels(cadence, note_name).observe(duration)
-        if error is not None:
+        if is_failure(error):
             m.note_failures.labels(cadence, note_name, _code(error)).inc()
             if _is_circuit_open(error):
                 m.circuit_open.labels(cadence, note_name).inc()

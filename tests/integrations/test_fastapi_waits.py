@@ -127,3 +127,33 @@ def test_wait_routes_need_a_checkpointed_cadence() -> None:
         router.wait_routes(
             "x/", Cadence("x", Shipment()).with_checkpoint(InMemoryCheckpointStore())
         )
+
+
+def test_a_streamed_run_that_parks_ends_with_a_waiting_frame() -> None:
+    """Over SSE a run that parks ends with `waiting` (the 202 body), its wait step is
+    `note_suspended`; it used to end with a 500 `error` frame and an ERROR log."""
+    from tests.integrations._models import parse_sse
+
+    flow = (
+        Cadence("shipping", Shipment())
+        .wait("paid", Signal("payment"), into="payment")
+        .then("ship", ship)
+        .with_checkpoint(InMemoryCheckpointStore())
+    )
+    router = CadenceRouter()
+
+    @router.cadence("/shipments/{order_id}", flow, stream=True)
+    async def start(order_id: str) -> Shipment:
+        return Shipment(order_id=order_id)
+
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        response = client.post("/shipments/S-1")
+    frames = parse_sse(response.text)
+    names = [name for name, _ in frames]
+    assert "note_suspended" in names
+    assert "note_failed" not in names and "error" not in names
+    last, body = frames[-1]
+    assert last == "waiting"
+    assert body["status"] == "waiting" and [w["key"] for w in body["waits"]] == ["signal:payment"]

@@ -9,7 +9,7 @@ import pytest
 
 from cadence import Cadence, RunSuspended, Signal
 from cadence.checkpoint import InMemoryCheckpointStore
-from cadence.events import CADENCE_FAILED, EventEmitter
+from cadence.events import CADENCE_FAILED, CADENCE_SUSPENDED, EventEmitter
 from cadence.timeline import RunRecorder, build_bars, event_to_dict, write_timeline
 
 
@@ -49,10 +49,11 @@ async def test_bars_show_the_map_items_and_the_parked_wait() -> None:
 
 
 async def test_events_mark_a_parked_run_with_its_code() -> None:
-    """cadence.failed for a parked run carries the code RUN_SUSPENDED, not a failure's."""
-    seen = []
+    """A parked run ends with cadence.suspended (its error's code RUN_SUSPENDED), never
+    cadence.failed: a failure alert does not fire for every approval request."""
+    suspended, failed = [], []
     emitter = EventEmitter()
-    emitter.on(CADENCE_FAILED, seen.append)
+    emitter.on(CADENCE_SUSPENDED, suspended.append).on(CADENCE_FAILED, failed.append)
     flow = (
         Cadence("e", Batch())
         .wait("go", Signal("go"))
@@ -61,7 +62,8 @@ async def test_events_mark_a_parked_run_with_its_code() -> None:
     )
     with pytest.raises(RunSuspended):
         await flow.run(run_id="e1")
-    assert [getattr(e.error, "code", None) for e in seen] == ["RUN_SUSPENDED"]
+    assert [getattr(e.error, "code", None) for e in suspended] == ["RUN_SUSPENDED"]
+    assert failed == []
 
 
 async def test_the_page_says_the_run_is_parked(tmp_path: Path) -> None:
