@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -167,7 +167,16 @@ def _registry(spec: str | None) -> Any:
         from cadence._validate._built import import_target
 
         _use_cwd()
-        return import_target(spec)
+        found = import_target(spec)
+        if isinstance(found, Mapping) or (
+            isinstance(found, (list, tuple, set, frozenset))
+            and all(isinstance(n, str) for n in found)
+        ):
+            return found
+        raise UserError(
+            f"--registry {spec} is a {type(found).__name__}, not a mapping of names "
+            "(fix: name a dict such as REGISTRY = {'search': search}, or list names: --registry a,b)"
+        )
     return [name.strip() for name in spec.split(",") if name.strip()]
 
 

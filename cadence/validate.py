@@ -64,7 +64,14 @@ def _names(registry: Collection[str] | Mapping[str, Any] | None) -> Collection[s
     if registry is None:
         return ()
     if isinstance(registry, (str, bytes)):
-        raise TypeError("registry must be a mapping or a collection of names, not a single string")
+        raise TypeError(
+            "registry must be a mapping or a collection of names, not a single string; "
+            'e.g. registry=["search", "answer"]'
+        )
+    if not isinstance(registry, Collection):
+        raise TypeError(
+            f"registry must be a mapping or a collection of names, got {type(registry).__name__}"
+        )
     return registry
 
 
@@ -97,11 +104,12 @@ def check_source(
         raise TypeError(f"check_source() needs the source as str, got {type(text).__name__}")
     if mode not in ("module", "composition"):
         raise ValueError(f'mode must be "module" or "composition", got {mode!r}')
+    names = _names(registry)  # a caller's mistake: raised, not reported as CAD000
     try:
         if mode == "composition":
             _, diags = parse_composition(text, registry, score_name=score_name, limits=limits)
         else:
-            diags = check_module_source(text, _names(registry), filename=filename)
+            diags = check_module_source(text, names, filename=filename)
     except RecursionError:
         diags = [at(None, "CAD002", "the input is too deeply nested to check", "flatten it")]
     except (

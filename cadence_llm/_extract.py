@@ -78,6 +78,8 @@ def extract_json(text: str) -> Any:
         return json.loads(candidate)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the answer is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:  # "[[[[..." from a model that loops: an answer, not a crash
+        raise ValueError("the answer is not a plan: its JSON nests far too deeply") from None
 
 
 def extract_module(text: str) -> str:

@@ -26,6 +26,7 @@ import json
 import re
 import tokenize
 from collections.abc import Mapping, Sequence
+from keyword import iskeyword
 from typing import Any
 
 from cadence.validate import Composition, Ref, parse_composition
@@ -265,7 +266,12 @@ def plan_to_source(plan: Any, data: Mapping[str, Any] | None = None) -> str:
         method = methods.get(kind)
         if method is None:
             # Keep the unknown method so the validator names it and suggests the right one.
-            lines.append(f"    .{kind if kind.isidentifier() else 'unknown'}()")
+            # A keyword ("if", "try", "import") would be a syntax error instead: written as
+            # ".if_()", the validator says which kind was meant (ALIASES: if_ -> split).
+            shown = kind if kind.isidentifier() else "unknown"
+            if iskeyword(shown):
+                shown += "_"
+            lines.append(f"    .{shown}()")
             continue
         args: list[str] = []
         label_param = _step_name_param(method)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import keyword
 import re
 import time
 import tokenize
@@ -38,7 +39,15 @@ from typing import Any, Literal
 
 from cadence import Cadence
 from cadence.exceptions import CadenceError, ValidationError
-from cadence.validate import CODES, Diagnostic, build, check_source, parse_composition
+from cadence.validate import (
+    CODES,
+    Diagnostic,
+    Limits,
+    build,
+    check_cadence,
+    check_source,
+    parse_composition,
+)
 from cadence_llm import _anchor, _derive, _grounding, _plan, _prompts
 from cadence_llm._anchor import Resume
 from cadence_llm._extract import extract_code, extract_json, extract_module
@@ -291,11 +300,13 @@ def unique_step_names(source: str) -> tuple[str, list[Diagnostic]]:
             continue  # not a plain name literal: the validator judges it
         value = plain.group(2)
         if value in seen:
-            n = 2
-            while f"{value}_{n}" in seen:
+            n, limit = 2, Limits().max_name_chars
+            fresh = value[: limit - 2] + "_2"
+            while fresh in seen:  # the new name stays within the validator's limit
                 n += 1
-            edits.append((literal, f"{value}_{n}"))
-            value = f"{value}_{n}"
+                fresh = value[: limit - len(f"_{n}")] + f"_{n}"
+            edits.append((literal, fresh))
+            value = fresh
         seen.add(value)
     lines = source.split("\n")
     notes = []
@@ -323,14 +334,14 @@ def unique_step_names(source: str) -> tuple[str, list[Diagnostic]]:
 def check_answer(
     text: str, registry: Mapping[str, Any], *, mode: str = "plan", score: Any = None
 ) -> tuple[str, list[Diagnostic], Cadence[Any] | None]:
-    """Extract, validate and (when clean and a ``score`` is given) build one model answer.
+    """Extract, validate and (when clean) build one model answer (on ``score``, if given).
 
     A plan (``mode="plan"`` or ``"json"``) is rendered to composition text first; repeated
     step names are made unique (:func:`unique_step_names`).
 
     Returns:
-        ``(source, diagnostics, cadence)``; ``cadence`` is None unless the answer was accepted
-        and ``score`` was given.
+        ``(source, diagnostics, cadence)``; ``cadence`` is None unless the answer was
+        accepted (without a ``score`` its default score is None: pass one to ``run``).
     """
     if mode in _PLAN_MODES:
         try:
@@ -346,15 +357,36 @@ def check_answer(
         comp, _ = parse_composition(source, registry)
         if comp is not None and all(s.method == "on_error" for s in comp.steps):
             diags.append(_no_step(mode))
-    if any(d.is_error for d in diags) or score is None:
+    if any(d.is_error for d in diags):
         return source, diags, None
     try:
+        # Built even without a score (then not returned): the built cadence is what tells
+        # whether each registry entry can take the arguments its slot is called with.
         cadence = build(source, registry, score=score)
     except ValidationError as exc:
         return source, [*diags, *exc.diagnostics], None
     except (CadenceError, TypeError, ValueError) as exc:
         # The builder's own definition checks (e.g. a registry value it cannot use).
         return source, [*diags, _problem(f"the cadence could not be built: {exc}", "")], None
+    # A registry entry in a slot whose call it cannot take (a merge as a note, a note as the
+    # .on_error handler) validates and builds, and would fail only when the step runs.
+    misfits = [
+        Diagnostic(
+            "CAD603",
+            "error",
+            1,
+            0,
+            d.message,
+            "use a registry entry whose role fits this slot (a note takes the score; a "
+            "merge (parent, child_score); a handler (score, error))",
+        )
+        for d in check_cadence(cadence)
+        if d.code == "CAD603"
+    ]
+    if misfits:
+        return source, [*diags, *misfits], None
+    # Returned even without a score (its default score is then None; run it with one):
+    # an accepted answer always comes with its cadence.
     return source, diags, cadence
 
 
@@ -751,6 +783,21 @@ async def generate_cadence(
         raise ValueError(f"max_redecodes must be >= 0, got {max_redecodes}")
     if not isinstance(registry, Mapping) or not registry:
         raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
+    unusable = [
+        name
+        for name in registry
+        if not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name.startswith("__")
+    ]
+    if unusable:
+        # Shown to the model, but no composition can name them: every answer would fail.
+        raise ValueError(
+            f"registry names must be Python identifiers (not keywords or dunders), got "
+            f"{', '.join(map(repr, unusable))}; e.g. "
+            + repr(re.sub(r"\W|^(?=\d)", "_", str(unusable[0])).strip("_") or "note")
+        )
     build_score = _default_score(score_type, score)
     convo = (
         list(messages)

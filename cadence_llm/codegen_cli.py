@@ -40,6 +40,11 @@ def _import(spec: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise GenerateError(f"cannot import {module_name!r}: {exc}") from None
+    except Exception as exc:  # the user's module raised while importing
+        raise GenerateError(
+            f"importing {module_name!r} failed: {type(exc).__name__}: {exc} "
+            f"(fix: run `python -c 'import {module_name}'` to see the traceback)"
+        ) from None
     if not attr:
         return module
     try:
@@ -50,7 +55,7 @@ def _import(spec: str) -> Any:
 
 def load_registry(spec: str) -> dict[str, Any]:
     """A registry from ``module:attr`` (a mapping) or ``module`` (its public functions and cadences)."""
-    from cadence import Cadence
+    from cadence import Cadence, Note
 
     obj = _import(spec)
     if isinstance(obj, Mapping):
@@ -63,6 +68,11 @@ def load_registry(spec: str) -> dict[str, Any]:
             and (
                 isinstance(value, Cadence)
                 or (inspect.isfunction(value) and value.__module__ == obj.__name__)
+                # @note functions are Note objects: the usual way to write a note
+                or (
+                    isinstance(value, Note)
+                    and getattr(value.fn, "__module__", None) == obj.__name__
+                )
             )
         }
         if out:
@@ -94,6 +104,16 @@ def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("task", help="what the cadence should do, in plain words")
     p.add_argument(
@@ -110,8 +130,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="plan mode: GBNF grammar (llama.cpp), JSON schema (providers), or none",
     )
-    p.add_argument("--max-repairs", type=int, default=2, help="repair rounds (default 2)")
-    p.add_argument("--max-tokens", type=int, default=None, help="token cap per answer")
+    p.add_argument("--max-repairs", type=_count, default=2, help="repair rounds (default 2)")
+    p.add_argument("--max-tokens", type=_count, default=None, help="token cap per answer")
     p.add_argument("--scaffold", action="store_true", help="write a whole module for review")
     p.add_argument("-o", "--output", help="scaffold: file to write (default: stdout)")
     p.add_argument("-f", "--force", action="store_true", help="scaffold: overwrite the file")
@@ -145,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
     """Carry out ``cadence generate`` for parsed ``args``; returns the exit code."""
     from cadence_llm.codegen import generate_cadence, generate_scaffold
 
+    if args.scaffold and args.output and Path(args.output).exists() and not args.force:
+        # Before the model is asked: a local model takes half a minute per answer.
+        raise GenerateError(f"{args.output} exists; pass -f to overwrite")
     model = load_model(args.model)
     options: dict[str, Any] = {"max_repairs": args.max_repairs, "raise_on_failure": False}
     if args.max_tokens:
@@ -168,15 +191,17 @@ def run(args: argparse.Namespace) -> int:
                 **options,
             )
         )
+    written = None
+    if gen.ok and args.scaffold and args.output:  # -o is honoured with --json too
+        written = Path(args.output)
+        if written.exists() and not args.force:
+            raise GenerateError(f"{written} exists; pass -f to overwrite")
+        written.write_text(gen.source, encoding="utf-8")
     if args.json:
         print(json.dumps(_outcome(gen), indent=2))
     elif gen.ok:
-        if args.scaffold and args.output:
-            path = Path(args.output)
-            if path.exists() and not args.force:
-                raise GenerateError(f"{path} exists; pass -f to overwrite")
-            path.write_text(gen.source, encoding="utf-8")
-            print(f"wrote {path} (review it before running; it was validated, not executed)")
+        if written is not None:
+            print(f"wrote {written} (review it before running; it was validated, not executed)")
         else:
             print(gen.source)
         # Task-grounding findings that remained: the answer is valid but may not be what the

@@ -31,6 +31,8 @@ def _where(fn: Any) -> tuple[str, int]:
 
 
 def _arity_problem(fn: Any, arity: int) -> str | None:
+    """Why ``fn`` (a function, or a ``Note`` wrapping one) cannot take ``arity`` positional
+    arguments, or None when it can (or its signature cannot be read)."""
     target = getattr(fn, "fn", fn)
     try:
         sig = inspect.signature(target)
@@ -85,6 +87,20 @@ class _Checker:
             elif isinstance(step, ChildStep):
                 self.task(step.merge, 2, where)
                 self.cadence(step.cadence, (*ancestors, cadence))
+        handler = cadence.plan().error_handler
+        problem = None if handler is None else _arity_problem(handler, 2)
+        if problem is not None:
+            label = getattr(handler, "__name__", "the handler")
+            self.diags.append(
+                _diag(
+                    "CAD603",
+                    handler,
+                    f"cadence {cadence.name}: .on_error handler {label} cannot be called as "
+                    f"handler(score, error): {problem}",
+                    f"define it as def {label}(score, error): ...",
+                    self.source,
+                )
+            )
         if cadence.checkpoint_store is not None:
             self.encodable(cadence)
 

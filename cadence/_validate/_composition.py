@@ -51,6 +51,14 @@ def parse_composition(
     limits: Limits | None = None,
 ) -> tuple[Composition | None, list[Diagnostic]]:
     """Check ``text`` as a composition; return its plain-data form (None on error) and findings."""
+    if isinstance(registry, (str, bytes)) or not (
+        registry is None or isinstance(registry, Collection)
+    ):
+        # ``name in "search,answer"`` would be a substring test: every fragment would pass.
+        raise TypeError(
+            "registry must be a mapping or a collection of names, got "
+            f"{type(registry).__name__} {registry!r:.60}"
+        )
     limits = limits or Limits()
     reader = Reader(registry, score_name, limits)
     if len(text) > limits.max_chars:

@@ -407,7 +407,17 @@ class MCPClient:
                     server=self.name,
                 ) from None
             except SDKError as exc:
-                raise _from_sdk(exc, self.name, "") from exc
+                error = _from_sdk(exc, self.name, "")
+                if isinstance(error, MCPConnectionError):
+                    live.broken = True  # as in _call: the next use opens a new session
+                raise error from exc
+            except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                live.broken = True
+                raise MCPConnectionError(
+                    f"lost the connection to MCP server {self.name!r} while listing its "
+                    f"tools: {exc!r}",
+                    server=self.name,
+                ) from exc
             found.extend(listing.tools)
             cursor = listing.next_cursor
             if cursor is None:

@@ -139,6 +139,23 @@ def test_validate_stdin(workdir) -> None:
     assert result.code == 1 and result.out.startswith("<stdin>:3:24: CAD101")
 
 
+def test_validate_registry_that_is_not_a_mapping_is_one_line(workdir) -> None:
+    """--registry module:attr naming something that is not a mapping of names (here a str)
+    is a one-line error naming the fix, not CAD000 "internal error" or a substring test."""
+    (workdir / "regmod.py").write_text('NAME = "search,answer"\n')
+    result = cadence(
+        "validate",
+        "-",
+        "--mode",
+        "composition",
+        "--registry",
+        "regmod:NAME",
+        stdin='Cadence("x", score).then("a", arch)',
+    )
+    assert result.code != 0
+    assert "not a mapping of names" in result.one_line_error()
+
+
 def test_validate_composition_mode_with_registry_names(workdir) -> None:
     """--mode composition --registry a,b checks untrusted text against those names."""
     text = 'Cadence("x", score).then("a", search).then("b", __import__("os"))'

@@ -133,3 +133,110 @@ def test_missing_task_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["generate", "--model", "local:smollm2"])
     assert info.value.code == 2
+
+
+NOTES_APP = textwrap.dedent(
+    '''
+    import json
+    from dataclasses import dataclass
+
+    from cadence import Score, note
+    from cadence_llm.models.scripted import ScriptedModel
+
+
+    @dataclass
+    class Doc(Score):
+        text: str = ""
+
+
+    @note
+    async def clean(score):
+        """Clean the text."""
+
+
+    @note(retry=2)
+    async def summarise(score):
+        """Summarise it."""
+
+
+    PLAN = json.dumps({"name": "p", "steps": [
+        {"covers": "Clean the text,", "kind": "then", "task": "clean"},
+        {"covers": "then summarise it.", "kind": "then", "task": "summarise"}]})
+
+
+    CALLS = []
+
+
+    def plan():
+        CALLS.append(1)
+        return ScriptedModel([PLAN] * 3)
+
+
+    MODULE = "```python\\nfrom cadence import Cadence\\n\\nasync def a(score):\\n    pass\\n\\nflow = Cadence('x', object()).then('a', a)\\n```"
+
+
+    def scaffold():
+        CALLS.append(1)
+        return ScriptedModel([MODULE] * 3)
+    '''
+)
+
+
+@pytest.fixture
+def notes_app(tmp_path, monkeypatch):
+    """A project module whose notes are @note-decorated, as `cadence init` writes them."""
+    (tmp_path / "notesapp.py").write_text(NOTES_APP)
+    (tmp_path / "brokenreg.py").write_text('raise RuntimeError("config missing")\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in ("notesapp", "brokenreg"):
+        sys.modules.pop(name, None)
+
+
+def test_generate_registry_module_includes_its_note_decorated_functions(notes_app, capsys):
+    """`--registry MODULE` offered no @note function, so every answer failed."""
+    code = main(
+        [
+            "generate",
+            "Clean the text, then summarise it.",
+            "--registry",
+            "notesapp",
+            "--model",
+            "notesapp:plan",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and '.then("summarise", summarise)' in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-repairs", "-1"], "max-repairs"),
+        (["--registry", "brokenreg"], "config missing"),
+    ],
+)
+def test_generate_user_mistakes_are_one_line_without_a_traceback(notes_app, args, message):
+    """A negative --max-repairs and a registry module that fails to import used to print a
+    traceback; they exit nonzero with one line naming the problem."""
+    base = ["generate", "x", "--model", "notesapp:plan"]
+    if "--registry" not in args:
+        base += ["--registry", "notesapp"]
+    from tests.cli.cli_support import cadence
+
+    result = cadence(*base, *args)
+    assert result.code != 0
+    assert "Traceback" not in result.err and message in result.err
+
+
+def test_generate_refuses_an_existing_output_file_before_calling_the_model(notes_app, capsys):
+    """-o FILE that exists was refused only after the model had run (and been paid for)."""
+    import notesapp  # type: ignore[import-not-found]
+
+    (notes_app / "out.py").write_text("old\n")
+    code = main(["generate", "a job", "--scaffold", "--model", "notesapp:scaffold", "-o", "out.py"])
+    assert code != 0
+    assert "exists; pass -f" in capsys.readouterr().err
+    assert notesapp.CALLS == []
+    assert (notes_app / "out.py").read_text() == "old\n"

@@ -142,6 +142,45 @@ async def test_retry_reconnects_after_a_crash(tmp_path: Path) -> None:
     assert marker.exists() and client.connections == 2
 
 
+CRASH_WHILE_LISTING = """
+import os, sys
+from pathlib import Path
+from cadence_llm import tool
+from cadence_llm.mcp import ToolServer
+
+@tool
+def echo(text: str) -> str:
+    \"\"\"Echo.\"\"\"
+    return text
+
+MARKER = Path(sys.argv[1])
+
+class CrashOnce(ToolServer):
+    async def _list_tools(self, ctx, params):
+        if not MARKER.exists():  # the first process dies listing its tools
+            MARKER.write_text("crashed")
+            os._exit(4)
+        return await super()._list_tools(ctx, params)
+
+CrashOnce("t", [echo]).run()
+"""
+
+
+async def test_a_crash_while_listing_tools_reconnects_on_the_next_call(tmp_path: Path) -> None:
+    """The server dies answering tools(): the next tools() and call() open a new session (the
+    client kept the dead one, so every later call failed with "connection closed")."""
+    server, marker = tmp_path / "server.py", tmp_path / "crashed"
+    server.write_text(CRASH_WHILE_LISTING)
+    client = MCPClient.stdio(sys.executable, [str(server), str(marker)], cwd=ROOT, timeout=20)
+    async with client:
+        with pytest.raises(MCPConnectionError):
+            await client.tools()
+        assert [t.name for t in await client.tools()] == ["echo"]
+        result = await client.call("echo", {"text": "hi"})
+    assert result.text == "hi"
+    assert marker.exists() and client.connections == 2
+
+
 async def test_an_agent_uses_mcp_tools() -> None:
     """An agent's tool call reaches the MCP server and the result goes back to the model."""
     model = ScriptedModel(
