@@ -168,6 +168,18 @@ async def model_answer(
     return response, record
 
 
+def earlier_call_ids(messages: Sequence[dict[str, Any]]) -> set[str]:
+    """The ids of the tool calls already in the transcript (a new turn must not reuse them:
+    approval waits and tool results are keyed by call id)."""
+    return {
+        str(call.get("id"))
+        for message in messages
+        if message.get("role") == "assistant"
+        for call in message.get("tool_calls") or ()
+        if isinstance(call, dict) and call.get("id")
+    }
+
+
 def score_codec(agent: Agent) -> Any:
     from cadence.checkpoint import ScoreCodec
 
@@ -217,12 +229,16 @@ async def run_turn(agent: Agent, run: AgentRun, state: AgentState, index: int) -
     state.input_tokens += response.usage.input_tokens
     state.output_tokens += response.usage.output_tokens
     state.cached_tokens += response.usage.cached_tokens
+    state.cache_write_tokens += response.usage.cache_write_tokens
     problem = None
     if agent.tool_mode == "json":
         answer, calls, problem = parse_json_turn(response.text, prefix=f"call_{index}")
         assistant = AssistantMessage(content=response.text)
     else:
-        answer, calls = response.text, dedupe_calls(response.tool_calls, prefix=f"call_{index}")
+        calls = dedupe_calls(
+            response.tool_calls, prefix=f"call_{index}", taken=earlier_call_ids(state.messages)
+        )
+        answer = response.text
         assistant = AssistantMessage(
             content=response.text, tool_calls=calls, thinking=response.thinking
         )

@@ -65,6 +65,7 @@ class AgentState:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     answer: str | None = None
     score_state: dict[str, Any] | None = None
     spend: Spend | None = None
@@ -77,6 +78,7 @@ class AgentState:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cached_tokens=self.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens,
         )
 
 

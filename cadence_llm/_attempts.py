@@ -23,7 +23,7 @@ from cadence import current_note
 from cadence.exceptions import CircuitOpenError
 from cadence.resilience import PendingRetry
 
-from ._gates import Gate
+from ._gates import _TIME_LEFT, Gate
 from .errors import Attempt, ContextWindowExceededError, ModelError, ModelTimeoutError
 from .messages import ModelRequest, ModelResponse
 from .models.base import Model
@@ -111,8 +111,22 @@ class Try:
                     model=self.model.name,
                 )
         for gate in chain.gates[self.index]:
-            ticket = await self.limited(gate.enter(self.model, self.call.request))
+            token = _TIME_LEFT.set(self.time_left())
+            try:
+                ticket = await self.limited(gate.enter(self.model, self.call.request))
+            finally:
+                _TIME_LEFT.reset(token)
             self.entered.append((gate, ticket))
+
+    def time_left(self) -> float | None:
+        """Seconds until this attempt's timeout or the chain's deadline (``None``: no limit)."""
+        now = _clock.monotonic()
+        left = []
+        if self.chain.attempt_timeout is not None:
+            left.append(self.t0 + self.chain.attempt_timeout - now)
+        if self.end is not None:
+            left.append(self.end - now)
+        return max(min(left), 0.0) if left else None
 
     async def limited(self, awaitable: Awaitable[T], *, chunk: bool = False) -> T:
         """Await within this attempt's limit: the per-attempt timeout (for a stream, per chunk)

@@ -11,6 +11,7 @@ The chain's circuit breakers are gates; rate limiters and quota checks plug in t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from cadence.resilience import CircuitBreaker
@@ -19,7 +20,16 @@ from .errors import ModelError
 from .messages import ModelRequest, ModelResponse
 from .models.base import Model
 
-__all__ = ["BreakerGate", "Gate", "GateFactory", "gates_for"]
+__all__ = ["BreakerGate", "Gate", "GateFactory", "gates_for", "time_left"]
+
+_TIME_LEFT: ContextVar[float | None] = ContextVar("cadence_llm_gate_time_left", default=None)
+
+
+def time_left() -> float | None:
+    """Inside a gate's ``enter``: seconds left before the attempt's timeout or the chain's
+    deadline, whichever is first (``None``: no limit). A gate that waits should refuse at once
+    instead of waiting longer than this: the chain can spend the time on its next model."""
+    return _TIME_LEFT.get()
 
 
 @runtime_checkable
@@ -30,7 +40,8 @@ class Gate(Protocol):
         """Admit an attempt at ``model`` (waiting first if the policy waits); return a ticket.
 
         Raise ``CircuitOpenError`` to skip the model, or a ``ModelError`` to fail the attempt.
-        The wait counts against the chain's per-attempt timeout and deadline.
+        The wait counts against the chain's per-attempt timeout and deadline (see
+        :func:`time_left`).
         """
         ...
 

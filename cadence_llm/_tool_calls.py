@@ -6,14 +6,16 @@ Private helpers of :mod:`cadence_llm.tools`; the public names are re-exported th
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from cadence import TaskChanges, replay_changes, task_changes
 from cadence.exceptions import BudgetExceededError, CadenceError
 
 from .messages import ToolCall, ToolMessage
@@ -28,6 +30,7 @@ __all__ = [
     "Replayed",
     "ToolOutcome",
     "dedupe_calls",
+    "discard_changes",
     "failed",
     "render_result",
 ]
@@ -76,23 +79,32 @@ class ToolOutcome:
         return self.error is None
 
 
-def dedupe_calls(calls: Sequence[ToolCall], *, prefix: str = "call") -> tuple[ToolCall, ...]:
+def dedupe_calls(
+    calls: Sequence[ToolCall], *, prefix: str = "call", taken: Collection[str] = ()
+) -> tuple[ToolCall, ...]:
     """Give every call a unique, non-empty id, so each result answers exactly one call.
 
     A call repeating an earlier one exactly (same id, name and arguments, as some providers
     stream by mistake) is dropped, so a side-effecting tool does not run twice. A different
     call reusing an id gets the id with a ``-n`` suffix (``call_0-2``: every provider accepts
-    ids of letters, digits, ``_`` and ``-``); a missing id becomes ``{prefix}_{i}``.
+    ids of letters, digits, ``_`` and ``-``); a missing id becomes ``{prefix}_{i}``. Ids in
+    ``taken`` (the calls of earlier turns) are never reused: a call carrying one is a new call
+    and gets a suffixed id (providers that send no ids get ``call_0`` on every turn).
     """
     seen: dict[str, ToolCall] = {}
     out: list[ToolCall] = []
     for i, call in enumerate(calls):
         cid = call.id or f"{prefix}_{i}"
-        if cid in seen:
-            if seen[cid].name == call.name and seen[cid].arguments == call.arguments:
+        if cid in seen or cid in taken:
+            earlier = seen.get(cid)
+            if (
+                earlier is not None
+                and earlier.name == call.name
+                and earlier.arguments == call.arguments
+            ):
                 continue
             n = 2
-            while f"{cid}-{n}" in seen:
+            while f"{cid}-{n}" in seen or f"{cid}-{n}" in taken:
                 n += 1
             cid = f"{cid}-{n}"
         fixed = call if cid == call.id else call.model_copy(update={"id": cid})
@@ -138,6 +150,7 @@ class CallTask:
     __slots__ = (
         "_kwargs",
         "_observer",
+        "_origin",
         "_replayed",
         "_semaphore",
         "_slots",
@@ -158,7 +171,9 @@ class CallTask:
         semaphore: asyncio.Semaphore | None,
         observer: CallObserver | None = None,
         replayed: Replayed | None = None,
+        origin: Any = None,
     ) -> None:
+        self._origin = origin  # the score before the group, to undo a failed call's changes
         self._tool = tool
         self.call = call
         self._kwargs = kwargs
@@ -198,7 +213,7 @@ class CallTask:
             # once so policies run inside the call's own task.
             await asyncio.sleep(0)
         try:
-            value = await self._tool.invoke(view, self._kwargs)
+            value = await self._tool.invoke(view, self._kwargs, origin=self._origin)
         except Exception as exc:
             if self._tool.fatal or isinstance(exc, BudgetExceededError):
                 raise  # a nested agent's budget stop is not a tool error for the model to read
@@ -207,6 +222,27 @@ class CallTask:
             tool_call_id=self.call.id, content=render_result(value), name=self.call.name
         )
         return ToolOutcome(self.call, message, value, None, time.perf_counter() - started)
+
+
+def discard_changes(view: Any, origin: Any) -> None:
+    """Undo what a failed attempt of a tool changed on its view of ``origin`` (the score before
+    the group), so a retried attempt starts from the score as it was."""
+    if origin is None or view is origin:
+        return
+    if isinstance(view, dict) and isinstance(origin, dict):
+        for key in [k for k in view if k not in origin]:
+            del view[key]
+        for key, value in origin.items():
+            if key not in view or view[key] != value:
+                view[key] = copy.deepcopy(value)
+        return
+    try:
+        changes = task_changes(view, origin)
+    except (AttributeError, TypeError):  # not a group view: nothing isolated to undo
+        return
+    before = {name: getattr(origin, name) for name in changes.values if hasattr(origin, name)}
+    if before:
+        replay_changes(view, TaskChanges(before, changes.in_place & before.keys()))
 
 
 def failed(call: ToolCall, exc: BaseException, duration: float = 0.0) -> ToolOutcome:

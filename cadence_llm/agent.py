@@ -116,7 +116,7 @@ class Agent:
             raise CadenceDefinitionError(f"agent: expected a model with complete(), got {model!r}")
         if not isinstance(toolbox, ToolBox):
             toolbox = ToolBox(toolbox)
-        if not isinstance(max_turns, int) or max_turns < 1:
+        if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
             raise CadenceDefinitionError(f"agent: max_turns must be an int >= 1, got {max_turns!r}")
         if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
             raise CadenceDefinitionError(
@@ -125,6 +125,15 @@ class Agent:
         if tool_mode not in ("native", "json"):
             raise CadenceDefinitionError(
                 f"agent: tool_mode must be 'native' or 'json', got {tool_mode!r}"
+            )
+        if tool_choice not in (None, "auto", "none", "required") and tool_choice not in toolbox:
+            raise CadenceDefinitionError(
+                f"agent {name!r}: tool_choice must be 'auto', 'none', 'required' or the name of "
+                f"one of its tools {[t.name for t in toolbox]!r}, got {tool_choice!r}"
+            )
+        if on_event is not None and not callable(on_event):
+            raise CadenceDefinitionError(
+                f"agent {name!r}: on_event must be a function of an AgentEvent, got {on_event!r}"
             )
         for template in (prompt, system):
             if template is not None:
@@ -137,7 +146,11 @@ class Agent:
             raise CadenceDefinitionError(
                 f"agent: output_type must be a pydantic model class, got {output_type!r}"
             )
-        if not isinstance(output_retries, int) or output_retries < 0:
+        if (
+            isinstance(output_retries, bool)
+            or not isinstance(output_retries, int)
+            or output_retries < 0
+        ):
             raise CadenceDefinitionError(
                 f"agent: output_retries must be an int >= 0, got {output_retries!r}"
             )

@@ -153,10 +153,27 @@ class FallbackChain:
             ("deadline", deadline),
             ("attempt_timeout", attempt_timeout),
         ):
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+            ):
                 if label == "hedge_after" and value == 0:
                     continue
                 raise CadenceDefinitionError(f"{label} must be > 0 seconds, got {value!r}")
+        for label, fn, example in (
+            ("check", check, "check=lambda response: bool(response.text)"),
+            ("fallback_on", fallback_on, "fallback_on=lambda error: error.should_fallback"),
+            ("on_attempt", on_attempt, "on_attempt=attempts.append"),
+            ("count_tokens", count_tokens, "count_tokens=lambda request: ..."),
+        ):
+            if fn is not None and not callable(fn):
+                raise CadenceDefinitionError(
+                    f"FallbackChain({label}=...) must be a function, got {fn!r}; e.g. {example}"
+                )
+        if limiter is not None and not isinstance(limiter, RateLimiter):
+            raise CadenceDefinitionError(
+                f"FallbackChain(limiter=...) must be a cadence_llm.ratelimit.RateLimiter, got "
+                f"{limiter!r}; write limiter=RateLimiter({{'gpt-4o': RateLimit(requests=500)}})"
+            )
         windows = dict(context_windows or {})
         for key, size in windows.items():
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -356,7 +373,9 @@ class FallbackChain:
                                     except StopAsyncIteration:
                                         break
                                     if isinstance(event, StreamDone):
-                                        await self._checked(event.response, model)
+                                        await attempt.limited(
+                                            self._checked(event.response, model), chunk=True
+                                        )
                                         attempt.response = event.response
                                     emitted = True
                                     yield event

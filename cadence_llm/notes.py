@@ -266,6 +266,10 @@ class Classifier:
         max_retries: int,
         name: str,
     ) -> None:
+        if not callable(getattr(model, "complete", None)):
+            raise CadenceDefinitionError(
+                f"classify: expected a model with complete(), got {model!r}"
+            )
         items = list(labels)
         if (
             len(items) < 2

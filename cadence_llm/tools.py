@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, overload
@@ -41,6 +42,7 @@ from ._tool_calls import (
     Replayed,
     ToolOutcome,
     dedupe_calls,
+    discard_changes,
     failed,
     render_result,
 )
@@ -61,7 +63,10 @@ __all__ = [
     "tool",
 ]
 
+logger = logging.getLogger("cadence_llm.tools")
 _ARGS: ContextVar[dict[str, Any]] = ContextVar("cadence_llm_tool_args")
+# [the score before the group, attempts made so far] of the call being invoked
+_ATTEMPTS: ContextVar[list[Any] | None] = ContextVar("cadence_llm_tool_attempts", default=None)
 
 
 class ToolArgumentsError(CadenceError):
@@ -232,25 +237,51 @@ class Tool:
             )
         return dict(parsed)
 
-    async def invoke(self, score: Any, kwargs: dict[str, Any]) -> Any:
-        """Run the tool (with its policies) on ``score`` with validated ``kwargs``."""
+    async def invoke(self, score: Any, kwargs: dict[str, Any], *, origin: Any = None) -> Any:
+        """Run the tool (with its policies) on ``score`` with validated ``kwargs``.
+
+        With ``origin`` (the score ``score`` is a group view of), a retried attempt starts
+        from the score as it was: the failed attempts' changes to ``score`` are undone first
+        (the last attempt's changes are kept, as for any call).
+        """
         token = _ARGS.set(kwargs)
+        attempts = _ATTEMPTS.set([origin, 0] if origin is not None and self.has_policies else None)
         try:
             if self._invoke_is_async:
                 return await self._invoke(score)
             return await asyncio.to_thread(self._invoke, score)
         finally:
+            _ATTEMPTS.reset(attempts)
             _ARGS.reset(token)
 
     def _kwargs(self, score: Any) -> dict[str, Any]:
         kwargs = _ARGS.get()
         return {**kwargs, "score": score} if self.takes_score else kwargs
 
+    def _attempt(self, score: Any) -> None:
+        """A retried attempt starts from the score as it was, not on the failed one's writes."""
+        attempts = _ATTEMPTS.get()
+        if attempts is None:
+            return
+        if attempts[1] and self.takes_score:
+            _undo(score, attempts[0])
+        attempts[1] += 1
+
     async def _body_async(self, score: Any) -> Any:
+        self._attempt(score)
         return await self.fn(**self._kwargs(score))
 
     def _body_sync(self, score: Any) -> Any:
+        self._attempt(score)
         return self.fn(**self._kwargs(score))
+
+
+def _undo(view: Any, origin: Any) -> None:
+    """Undo a failed attempt's score changes; never fails the next attempt."""
+    try:
+        discard_changes(view, origin)
+    except Exception:
+        logger.exception("could not undo the score changes of a failed tool call")
 
 
 @overload
@@ -406,6 +437,7 @@ class ToolBox:
             NoteError: the calls' score changes conflict (``MERGE_CONFLICT``).
         """
         unique = dedupe_calls(calls)
+        target = NoScore() if score is None else score
         slots: list[ToolOutcome | None] = [None] * len(unique)
         limit = concurrency or self.concurrency
         semaphore = asyncio.Semaphore(limit) if limit else None
@@ -439,10 +471,11 @@ class ToolBox:
                     continue
                 kwargs = decided
             fresh += replayed is None
-            tasks.append(CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed))
+            tasks.append(
+                CallTask(found, call, kwargs, i, slots, semaphore, observer, replayed, target)
+            )
         if tasks:
             holds = reserve_tool_calls(fresh)  # the run's budget refuses the whole turn
-            target = NoScore() if score is None else score
             try:
                 await run_group(group, tasks, target, merge_strategy=self.merge_strategy)
             except BaseException:

@@ -58,6 +58,14 @@ class PriceTable:
     """
 
     def __init__(self, prices: Mapping[str, Price]) -> None:
+        if not isinstance(prices, Mapping):
+            raise TypeError(f"PriceTable takes a mapping of model names to Price, got {prices!r}")
+        for model, price in prices.items():
+            if not callable(getattr(price, "cost", None)):
+                raise TypeError(
+                    f"PriceTable[{model!r}] must be a Price (per million tokens), got {price!r}; "
+                    f"write PriceTable({{{model!r}: Price(input=2.5, output=10.0)}})"
+                )
         self._prices = dict(prices)
         # Longest prefix first, so "gpt-4o-mini" beats "gpt-4o".
         self._prefixes = sorted(self._prices, key=len, reverse=True)

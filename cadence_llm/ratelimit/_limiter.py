@@ -19,6 +19,7 @@ from typing import Literal
 from cadence import clock as _clock
 from cadence.exceptions import CadenceDefinitionError
 
+from .._gates import time_left
 from ..errors import RateLimitedError
 from ..messages import ModelRequest, ModelResponse
 from ..models.base import Model
@@ -184,8 +185,12 @@ class RateLimiter:
     # -- the Gate protocol (cadence_llm.Gate): how a FallbackChain consults the limiter ----------
 
     async def enter(self, model: Model, request: ModelRequest) -> Permit | None:
-        """Admit an attempt at ``model`` (raises :class:`RateLimitReachedError` to skip it)."""
-        return await self.admit(model.name, request, provider=model.system)
+        """Admit an attempt at ``model`` (raises :class:`RateLimitReachedError` to skip it).
+
+        Under ``policy="wait"`` it never waits past the attempt's time limit or the chain's
+        deadline: a longer wait is refused at once, so the chain moves to its next model.
+        """
+        return await self.admit(model.name, request, provider=model.system, max_wait=time_left())
 
     async def exit(
         self, ticket: object, response: ModelResponse | None, error: BaseException | None

@@ -427,3 +427,29 @@ async def test_stalled_stream_is_cut_at_the_deadline():
     assert isinstance(errors[0], ModelTimeoutError) and "during the call" in str(errors[0])
     assert isinstance(errors[1], ModelTimeoutError) and "before this try" in str(errors[1])
     assert backup.calls == 0
+
+
+async def test_stream_answer_check_is_bounded_by_the_deadline() -> None:
+    """check= on a streamed answer runs within the attempt's limits, as it does for complete()."""
+
+    async def stuck(response: object) -> bool:
+        await _clock.sleep(3600)
+        return True
+
+    chain = FallbackChain([ScriptedModel(["slow to judge"], name="a")], check=stuck, deadline=5)
+    with FakeClock(), pytest.raises(AllModelsFailedError) as caught:
+        async for _ in chain.stream("hi"):
+            pass
+    assert isinstance(caught.value.attempts[0].error, ModelTimeoutError)
+
+
+def test_callable_options_and_limiter_are_checked_when_built() -> None:
+    """check=, fallback_on=, on_attempt= must be functions and limiter= a RateLimiter."""
+    from cadence.exceptions import CadenceDefinitionError
+
+    model = ScriptedModel(["x"])
+    for options in ({"check": "x"}, {"fallback_on": True}, {"on_attempt": 1}, {"limiter": {}}):
+        with pytest.raises(CadenceDefinitionError):
+            FallbackChain([model], **options)
+    with pytest.raises(CadenceDefinitionError, match="deadline"):
+        FallbackChain([model], deadline=True)

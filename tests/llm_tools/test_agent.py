@@ -479,3 +479,22 @@ def test_bad_agent_options_fail_at_definition(options: dict[str, Any], fragment:
 
     with pytest.raises(CadenceDefinitionError, match=fragment):
         agent(ScriptedModel(["x"]), [add_stop], **options)
+
+
+async def test_usage_keeps_cache_write_tokens() -> None:
+    """AgentResult.usage sums every field of the turns' usage (Anthropic's cache writes too)."""
+    from cadence_llm import ModelResponse, Usage
+
+    used = Usage(input_tokens=100, output_tokens=5, cache_write_tokens=80)
+    result = await agent(ScriptedModel([ModelResponse(text="ok", usage=used)]), []).run(
+        {"query": "hi"}
+    )
+    assert result.usage == used
+
+
+def test_tool_choice_must_be_a_mode_or_one_of_the_tools() -> None:
+    """A misspelt tool_choice fails when the agent is built, naming what is allowed."""
+    from cadence.exceptions import CadenceDefinitionError
+
+    with pytest.raises(CadenceDefinitionError, match="'auto', 'none', 'required'"):
+        agent(ScriptedModel(["x"]), [], tool_choice="requird")

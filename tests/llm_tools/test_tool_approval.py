@@ -254,3 +254,22 @@ async def test_the_parked_turns_model_request_is_counted_once_by_the_budget() ->
     assert model.calls == 2
     assert result.spend is not None
     assert result.spend.requests == 2 and result.spend.tool_calls == 1
+
+
+async def test_a_later_call_reusing_an_approved_call_id_asks_again() -> None:
+    """Servers that send no call ids get ``call_0`` on every turn: an approval of turn 1 must
+    not authorise turn 2's call (with turn 1's edited arguments)."""
+    effects.clear()
+    store = InMemoryCheckpointStore()
+    turn = lambda amount: calls(("call_0", "refund", {"order": "A-7", "amount": amount}))  # noqa: E731
+    script = [turn(240), turn(9000), "done"]
+    with pytest.raises(RunSuspended):
+        await agent(ScriptedModel(script), [refund], checkpoint=store, run_id="r").run(Order())
+    resumed = agent(ScriptedModel(script[1:]), [refund], checkpoint=store, run_id="r")
+    with pytest.raises(RunSuspended) as parked:
+        await resumed.resume(
+            "r", Decision.approve({"arguments": {"order": "A-7", "amount": 200}}), Order()
+        )
+    assert parked.value.waits[0].key == "tool:agent:call_0-2"
+    assert parked.value.waits[0].payload["arguments"]["amount"] == 9000
+    assert effects == ["refund:A-7:200"]

@@ -371,3 +371,23 @@ async def test_tool_over_a_note_keeps_the_notes_name_and_policies() -> None:
     with no_waiting(attempts=None):
         out = await ToolBox([price]).run([call("1", "lookup_price", '{"item": "tea"}')])
     assert out[0].ok and out[0].value == 3 and attempts == 2
+
+
+async def test_a_retried_attempt_starts_from_the_score_as_it_was() -> None:
+    """@tool(retry=...) does not keep a failed attempt's writes under the successful one's."""
+    attempts: list[int] = []
+
+    @tool(retry=3)
+    def flaky_append(score: Research) -> str:
+        """Fails twice after writing."""
+        attempts.append(1)
+        score.findings.append(f"attempt {len(attempts)}")
+        score.counter += 1
+        if len(attempts) < 3:
+            raise ConnectionError("flaky")
+        return "ok"
+
+    score = Research()
+    out = await ToolBox([flaky_append]).run([call("1", "flaky_append")], score)
+    assert out[0].ok and len(attempts) == 3
+    assert score.findings == ["attempt 3"] and score.counter == 1

@@ -111,3 +111,20 @@ async def test_streams_consult_the_limiter_like_calls() -> None:
         texts.append(done.response.text)
     assert texts == ["p", "p", "b", "b"]
     assert primary.call_count == 2 and backup.call_count == 2
+
+
+async def test_wait_policy_never_waits_past_the_chains_deadline() -> None:
+    """A wait longer than the chain's remaining deadline is refused at once: the next model
+    answers instead of the deadline running out in the limiter's sleep."""
+    from cadence_llm import ScriptedModel
+
+    primary = ScriptedModel(["p", "p"], name="primary")
+    backup = ScriptedModel(["b"], name="backup")
+    limiter = RateLimiter({"primary": RateLimit(requests=1, per=60)}, policy="wait", max_wait=120)
+    chain = FallbackChain([primary, backup], limiter=limiter, deadline=5)
+    with FakeClock() as clock:
+        assert (await chain.run("a")).model == "primary"
+        result = await chain.run("b")
+    assert result.model == "backup"
+    assert isinstance(result.attempts[0].error, RateLimitReachedError)
+    assert clock.sleeps == []
