@@ -154,7 +154,15 @@ async def deliver(
         data = decision_value(value, record)
     else:
         data = check_json(value, f"the value for wait {record.key!r}")
-    return await waits.resolve_wait(name, run_id, record.key, value=data, now=wall_time())
+    try:
+        return await waits.resolve_wait(name, run_id, record.key, value=data, now=wall_time())
+    except WaitError as exc:
+        if exc.code != "WAIT_NOT_FOUND":
+            raise
+        # Another process resolved the wait after we read it, ran the run to its end and
+        # removed its waits: that is a resume refused because it came second.
+        await _refuse_if_completed(cadence, run_id)
+        raise
 
 
 async def _refuse_if_completed(cadence: Cadence[Any], run_id: str) -> None:

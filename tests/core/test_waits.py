@@ -122,6 +122,31 @@ async def test_two_concurrent_resumes_one_wins() -> None:
     assert ledger.calls == ["draft", "pay"]
 
 
+async def test_a_resume_that_loses_the_race_to_a_whole_run_is_refused_as_resolved() -> None:
+    """The loser read the wait while it was open; the winner then resolved it, ran the run to
+    its end and removed its waits before the loser's resolve: WAIT_ALREADY_RESOLVED, not
+    WAIT_NOT_FOUND (seen with two processes under load)."""
+    ledger = Ledger()
+    store = InMemoryCheckpointStore()
+    flow = refund_flow(store, ledger)
+    await park(flow, Refund(order="A-4"), "r4")
+    waits = wait_store_for(store)
+    read = waits.get_waits
+    winner: list[Any] = [lambda: flow.resume("r4", True)]
+
+    async def get_waits_then_lose_the_race(cadence_name: str, run_id: str) -> Any:
+        records = await read(cadence_name, run_id)
+        if winner:  # the first reader is the loser: the whole winning resume runs now
+            await winner.pop()()
+        return records
+
+    waits.get_waits = get_waits_then_lose_the_race  # type: ignore[method-assign]
+    with pytest.raises(WaitError) as info:
+        await flow.resume("r4", False)
+    assert info.value.code == "WAIT_ALREADY_RESOLVED"
+    assert ledger.calls == ["draft", "pay"]
+
+
 async def test_a_rejection_keeps_the_original_payload() -> None:
     """Resuming with False gives a rejected Decision carrying the payload the run offered."""
     flow = refund_flow(InMemoryCheckpointStore(), Ledger())
