@@ -168,7 +168,11 @@ def main() -> None:
     import uvicorn
 
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
-    print(f"serving on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)", flush=True)
+    print(
+        f"serving on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json;"
+        " the /docs page loads Swagger UI from a CDN, so it needs internet)",
+        flush=True,
+    )
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
