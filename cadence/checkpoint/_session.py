@@ -218,6 +218,11 @@ class CheckpointSession:
                         await store.save_checkpoint(
                             name, run_id, START, -1, self._start_state, token=token
                         )
+                # A park is not a failed start: give the attempt back, or max_attempts would
+                # stop a run after that many approvals (with the last approval consumed).
+                end_attempt = getattr(store, "end_attempt", None)
+                if token is not None and end_attempt is not None:
+                    await end_attempt(name, run_id, token=token)
             finally:
                 if token is not None:
                     await store.release_lease(name, run_id, token=token)

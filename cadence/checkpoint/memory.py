@@ -148,6 +148,13 @@ class InMemoryCheckpointStore:
         run.attempts += 1
         return run.attempts
 
+    async def end_attempt(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Take back the attempt counted last (the run parked at a wait: no failure)."""
+        run = self._fence(cadence_name, run_id, token)
+        run.attempts = max(0, run.attempts - 1)
+
     async def record_failure(
         self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
     ) -> None:

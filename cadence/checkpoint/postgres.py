@@ -288,6 +288,20 @@ class PostgresCheckpointStore:
 
         return await self._txn(write)
 
+    async def end_attempt(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Take back the attempt counted last (the run parked at a wait: no failure)."""
+
+        async def write(conn: Any) -> None:
+            await self._fenced(conn, cadence_name, run_id, token)
+            await conn.execute(
+                f"UPDATE cadence_runs SET attempts = GREATEST(attempts - 1, 0) {_KEY}",
+                (cadence_name, run_id),
+            )
+
+        await self._txn(write)
+
     async def record_failure(
         self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
     ) -> None:

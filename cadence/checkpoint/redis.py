@@ -103,6 +103,11 @@ if current == ARGV[2] or current == '' then
 end
 redis.call('HSET', KEYS[1], 'attempt_step', ARGV[2], 'attempts', 1)
 return 1""",
+    "end_attempt": """
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
+local attempts = integer(KEYS[1], 'attempts') or 0
+if attempts > 0 then redis.call('HSET', KEYS[1], 'attempts', attempts - 1) end
+return 1""",
     "failure": """
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST') end
 redis.call('HSET', KEYS[1], 'failure', ARGV[2])
@@ -287,6 +292,12 @@ class RedisCheckpointStore:
     ) -> int:
         """Count an attempt at ``step_name``."""
         return int(await self._run("attempt", cadence_name, run_id, self._token(token), step_name))
+
+    async def end_attempt(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Take back the attempt counted last (the run parked at a wait: no failure)."""
+        await self._run("end_attempt", cadence_name, run_id, self._token(token))
 
     async def record_failure(
         self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None

@@ -368,6 +368,21 @@ class SQLiteCheckpointStore:
 
         return await self._write(write)
 
+    async def end_attempt(
+        self, cadence_name: str, run_id: str, *, token: int | None = None
+    ) -> None:
+        """Take back the attempt counted last (the run parked at a wait: no failure)."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._fence(conn, cadence_name, run_id, token)
+            conn.execute(
+                "UPDATE cadence_runs SET attempts = MAX(attempts - 1, 0) "
+                "WHERE cadence = ? AND run_id = ?",
+                (cadence_name, run_id),
+            )
+
+        await self._write(write)
+
     async def record_failure(
         self, cadence_name: str, run_id: str, cause: str, *, token: int | None = None
     ) -> None:

@@ -16,8 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response, StreamingResponse
 
 from cadence._cadence import Cadence
-from cadence.exceptions import CadenceDefinitionError, CadenceError
-from cadence.integrations._common import ReporterHooks, execute, resources_var
+from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
+from cadence.integrations._common import ReporterHooks, execute, resources_var, suspended_body
+from cadence.integrations._encode import dumps
 from cadence.integrations._idempotency import StoredResponse
 from cadence.integrations._problem import (
     PROBLEM_MEDIA_TYPE,
@@ -141,6 +142,8 @@ def install_problem_handlers(
     """
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RunSuspended):  # parked at a wait: 202, as on @router.cadence routes
+            return Response(dumps(suspended_body(exc)), 202, media_type=_JSON)
         return as_response(problem_for(exc, errors=errors, expose_errors=expose_errors))
 
     async def invalid(request: Request, exc: Exception) -> Response:

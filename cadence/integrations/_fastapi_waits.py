@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import Body, Path
 from fastapi.responses import Response
@@ -38,9 +39,25 @@ from cadence.integrations._problem import problem_for
 if TYPE_CHECKING:
     from cadence.integrations.fastapi import CadenceRouter
 
-__all__ = ["ResumeRequest", "SignalRequest", "add_wait_routes", "suspended_response"]
+__all__ = [
+    "ResumeRequest",
+    "SignalRequest",
+    "add_wait_routes",
+    "run_location",
+    "suspended_response",
+]
 
 _JSON = "application/json"
+_MAX_RUN_ID = 1024  # an Idempotency-Key run id is "METHOD /path key": up to 255 for the key alone
+
+
+def run_location(prefix: str, run_id: str) -> str:
+    """The URL of a parked run under its wait routes (the run id percent-encoded).
+
+    Run ids may hold spaces and slashes (an ``Idempotency-Key`` run is ``"POST /path key"``),
+    so they are encoded here and the routes take them with Starlette's ``path`` converter.
+    """
+    return f"{prefix}/{quote(run_id, safe='')}"
 
 
 class ResumeRequest(BaseModel):
@@ -115,7 +132,7 @@ def add_wait_routes(
         try:
             final = await call
         except RunSuspended as exc:
-            return suspended_response(exc, f"{prefix}/{exc.run_id}")
+            return suspended_response(exc, run_location(prefix, exc.run_id))
         except CadenceError as exc:
             return refused(exc)
         if final is None and signal is not None:  # the run was not waiting for it yet
@@ -130,7 +147,7 @@ def add_wait_routes(
             return refused(exc)
         return Response(dumps({"waits": [r.to_dict() for r in records]}), media_type=_JSON)
 
-    async def run_waits(run_id: str = Path(min_length=1, max_length=200)) -> Response:
+    async def run_waits(run_id: str = Path(min_length=1, max_length=_MAX_RUN_ID)) -> Response:
         try:
             records = await cadence.waits(run_id)
         except CadenceError as exc:
@@ -139,13 +156,13 @@ def add_wait_routes(
         return Response(dumps(body), media_type=_JSON)
 
     async def resume(
-        run_id: str = Path(min_length=1, max_length=200),
+        run_id: str = Path(min_length=1, max_length=_MAX_RUN_ID),
         body: ResumeRequest = Body(default_factory=ResumeRequest),  # noqa: B008 - FastAPI idiom
     ) -> Response:
         return await continued(cadence.resume(run_id, body.value, wait=body.wait))
 
     async def send_signal(
-        run_id: str = Path(min_length=1, max_length=200),
+        run_id: str = Path(min_length=1, max_length=_MAX_RUN_ID),
         name: str = Path(min_length=1, max_length=200),
         body: SignalRequest = Body(default_factory=SignalRequest),  # noqa: B008 - FastAPI idiom
     ) -> Response:
@@ -153,20 +170,22 @@ def add_wait_routes(
 
     common = {"tags": list(tags), **route_kwargs}
     router.add_api_route(prefix, inbox, methods=["GET"], summary="Waiting runs", **common)
+    # ``path`` converters: a run id may contain "/" (see run_location). The signal route comes
+    # first so that ".../signals/resume" is a signal, and the GET route last.
     router.add_api_route(
-        f"{prefix}/{{run_id}}", run_waits, methods=["GET"], summary="Waits of a run", **common
+        f"{prefix}/{{run_id:path}}/signals/{{name}}",
+        send_signal,
+        methods=["POST"],
+        summary="Send a signal to a run",
+        **common,
     )
     router.add_api_route(
-        f"{prefix}/{{run_id}}/resume",
+        f"{prefix}/{{run_id:path}}/resume",
         resume,
         methods=["POST"],
         summary="Resume a waiting run (exactly once)",
         **common,
     )
     router.add_api_route(
-        f"{prefix}/{{run_id}}/signals/{{name}}",
-        send_signal,
-        methods=["POST"],
-        summary="Send a signal to a run",
-        **common,
+        f"{prefix}/{{run_id:path}}", run_waits, methods=["GET"], summary="Waits of a run", **common
     )

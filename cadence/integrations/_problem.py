@@ -158,8 +158,9 @@ def _default_problem(error: BaseException, *, expose_errors: bool) -> Problem:
         status = 409
         detail = "another worker is running this request; retry later"
     elif isinstance(error, WaitError) and error.code in _WAIT_STATUS:
-        # Our own words about the client's request (run id, wait key, their value): safe.
-        status, detail = _WAIT_STATUS[error.code], error.message
+        # Our own words about the client's request (run id, wait key, their value): safe, but
+        # they quote the client's value, so bounded like every other echo of the input.
+        status, detail = _WAIT_STATUS[error.code], safe_text(error.message, 500)
     elif isinstance(error, IdempotencyKeyError):
         status, detail = error.status, error.message
     elif isinstance(error, ScoreEncodingError):

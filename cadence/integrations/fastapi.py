@@ -188,10 +188,10 @@ class _Route:
                 final = await self.cadence.run(score, run_id=run_id)
             body = dumps(final) if self.plain else await self.body(final)
         except RunSuspended as exc:
-            from cadence.integrations._fastapi_waits import suspended_response
+            from cadence.integrations._fastapi_waits import run_location, suspended_response
 
             where = self.router.wait_locations.get(self.cadence.name)
-            return suspended_response(exc, f"{where}/{exc.run_id}" if where else None)
+            return suspended_response(exc, run_location(where, exc.run_id) if where else None)
         except Exception as exc:
             return as_response(self.problem(exc))
         if isinstance(body, Response):
@@ -436,6 +436,9 @@ class CadenceRouter(APIRouter):
         """
         from cadence.integrations._fastapi_waits import add_wait_routes
 
+        # Bodies that do not fit (unknown members, malformed JSON) get the same bounded
+        # problem+json 422/400 as @router.cadence routes, not FastAPI's {"detail": [...]} echo.
+        route_kwargs.setdefault("route_class_override", _CadenceAPIRoute)
         add_wait_routes(self, prefix, cadence, response_mapper=response_mapper, **route_kwargs)
 
     def cadence(

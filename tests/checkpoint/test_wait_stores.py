@@ -105,3 +105,46 @@ async def test_a_run_parked_before_any_checkpoint_keeps_its_input(
                 result = closing()
                 if inspect.isawaitable(result):
                     await result
+
+
+async def _three_approvals(order: _Order) -> None:
+    for call in ("c1", "c2", "c3"):
+        if call not in order.notes:
+            await wait_for(Approval(payload={"call": call}), key=f"tool:{call}")
+            order.notes.append(call)
+
+
+async def test_parking_is_not_a_failed_attempt(store_factory: Callable[[], Any]) -> None:
+    """max_attempts counts crashed or failed starts, not parks: approvals never exhaust it."""
+    store = store_factory()
+    try:
+        flows = [
+            Cadence("one_wait", _Order())
+            .then("check", lambda o: o.notes.append("check"))
+            .wait("manager", Approval(payload={"amount": 5}), into="decision")
+            .then("pay", lambda o: o.notes.append("pay"))
+            .with_checkpoint(store, max_attempts=1),
+            Cadence("three_waits", _Order())
+            .then("prepare", lambda o: None)
+            .then("turn", _three_approvals)
+            .with_checkpoint(store, max_attempts=2),
+        ]
+        for flow in flows:
+            run_id = uuid.uuid4().hex
+            with pytest.raises(RunSuspended):
+                await flow.run(_Order(order_id="A-8"), run_id=run_id)
+            for _ in range(5):
+                try:
+                    final = await flow.resume(run_id, True)
+                    break
+                except RunSuspended:
+                    continue
+            else:
+                raise AssertionError(f"{flow.name} never completed")
+            assert final.notes[-1] in ("pay", "c3"), flow.name
+    finally:
+        closing = getattr(store, "aclose", None) or getattr(store, "close", None)
+        if closing is not None:
+            result = closing()
+            if inspect.isawaitable(result):
+                await result

@@ -157,3 +157,85 @@ def test_a_streamed_run_that_parks_ends_with_a_waiting_frame() -> None:
     last, body = frames[-1]
     assert last == "waiting"
     assert body["status"] == "waiting" and [w["key"] for w in body["waits"]] == ["signal:payment"]
+
+
+def test_an_idempotent_run_that_parks_is_resumable_at_its_location() -> None:
+    """An Idempotency-Key run id ("POST /path key") holds spaces and slashes: Location works."""
+    from cadence.integrations.fastapi import InMemoryIdempotencyStore
+
+    flow = (
+        Cadence("shipping", Shipment())
+        .wait("paid", Signal("payment"), into="payment")
+        .then("ship", ship)
+        .with_checkpoint(InMemoryCheckpointStore())
+    )
+    router = CadenceRouter(idempotency_store=InMemoryIdempotencyStore())
+
+    @router.cadence("/shipments/{order_id}", flow)
+    async def start(order_id: str) -> Shipment:
+        return Shipment(order_id=order_id)
+
+    router.wait_routes("/shipments", flow)
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        started = client.post("/shipments/A-9", headers={"Idempotency-Key": "k/1"})
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        assert run_id == "POST /shipments/A-9 k/1"
+        where = started.headers["location"]
+        assert client.get(where).json()["run_id"] == run_id
+        done = client.post(f"{where}/signals/payment", json={"value": {"txn": 3}})
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "shipped"
+
+
+def test_wait_route_refusals_are_small_problem_documents() -> None:
+    """A huge bad value, an unknown member or malformed JSON: bounded problem+json, no echo."""
+    app, _ = app_for()
+    with TestClient(app) as client:
+        run_id = client.post("/shipments/A-2").json()["run_id"]
+        big = client.post(
+            f"/shipments/{run_id}/resume", json={"value": "x" * 100_000, "wait": "w" * 100_000}
+        )
+        extra = client.post(f"/shipments/{run_id}/resume", json={"value": 1, "extra": "y" * 10_000})
+        broken = client.post(
+            f"/shipments/{run_id}/resume",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        )
+        for answer in (big, extra, broken):
+            assert answer.headers["content-type"] == "application/problem+json", answer.text[:200]
+            assert 400 <= answer.status_code < 500
+            assert len(answer.content) < 2_000
+
+
+def test_a_hand_written_endpoint_whose_run_parks_answers_202() -> None:
+    """CadenceDependency + install_problem_handlers: a parked run is no 500."""
+    from fastapi import Depends
+
+    from cadence.integrations.fastapi import (
+        CadenceDependency,
+        CadenceRun,
+        install_problem_handlers,
+    )
+
+    flow = (
+        Cadence("shipping", Shipment())
+        .wait("paid", Signal("payment"), into="payment")
+        .with_checkpoint(InMemoryCheckpointStore())
+    )
+    dependency = CadenceDependency(flow)
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/custom/{order_id}")
+    async def custom(order_id: str, run: CadenceRun = Depends(dependency)) -> dict[str, str]:  # noqa: B008
+        final = await run(Shipment(order_id=order_id))
+        return {"status": final.status}
+
+    with TestClient(app) as client:
+        answer = client.post("/custom/B-1")
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "waiting"
+        assert [w["key"] for w in answer.json()["waits"]] == ["signal:payment"]
