@@ -60,3 +60,13 @@ def say(*parts: object) -> None:
     """Print and flush at once, so a transcript shows progress while the model works."""
     print(*parts, flush=True)
     sys.stdout.flush()
+
+
+def command_words(doc: str | None) -> list[str]:
+    """The words after ``python -m recipes.X``; ``-h``/``--help`` prints the recipe's docstring
+    and exits, instead of being taken for a question to the model."""
+    words = sys.argv[1:]
+    if words[:1] in (["-h"], ["--help"]):
+        print((doc or "").strip())
+        raise SystemExit(0)
+    return words

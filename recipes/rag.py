@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Any
 
 from cadence import Cadence, Score
 from cadence_llm import FallbackChain, Model, ModelResponse, llm_note
-from recipes._models import load_model, model_spec, say
+from recipes._models import command_words, load_model, model_spec, say
 from recipes._retrieval import (
     Chunk,
     Embedder,
@@ -173,4 +172,4 @@ async def main(question: str = QUESTION, *, model: Model | None = None, **option
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(sys.argv[1:]) or QUESTION))
+    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))

@@ -17,13 +17,12 @@ charged twice"``).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import dataclass
 
 from cadence import Cadence, Score
 from cadence_llm import Model, classify
-from recipes._models import load_model, say
+from recipes._models import command_words, load_model, say
 
 LABELS = ("billing", "technical", "sales")
 TICKETS = (
@@ -98,4 +97,4 @@ async def main(tickets: tuple[str, ...] = TICKETS, *, model: Model | None = None
 
 
 if __name__ == "__main__":
-    asyncio.run(main(tuple(sys.argv[1:]) or TICKETS))
+    asyncio.run(main(tuple(command_words(__doc__)) or TICKETS))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from cadence import Cadence, Score
 from cadence_llm import AgentEvent, Model, ToolBox, agent, llm_note, tool
-from recipes._models import load_model, say
+from recipes._models import command_words, load_model, say
 
 QUESTION = "Is the Trail Runner shoe in stock, and what is the status of order A-1002?"
 # A template over score fields (agent system prompts are), so literal braces are doubled.
@@ -214,4 +213,4 @@ async def main(
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(sys.argv[1:]) or QUESTION))
+    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import subprocess
+import sys
+
 import pytest
 
 from cadence_llm import FunctionModel
@@ -40,3 +45,18 @@ async def test_generated_main_prints_code_rounds_diagram_and_result(
     assert "model wrote:" in out and ".sync(" in out
     assert "round 0: accepted" in out and "flowchart TD" in out
     assert "reply: Your Trail Runner shoe is in transit" in out
+
+
+@pytest.mark.parametrize("recipe", ["rag", "router", "tool_agent", "generated"])
+def test_help_prints_the_recipe_docstring_instead_of_asking_the_model(recipe: str) -> None:
+    """`python -m recipes.rag --help` used to load the model and answer the question "--help"."""
+    module = importlib.import_module(f"recipes.{recipe}")
+    done = subprocess.run(
+        [sys.executable, "-m", f"recipes.{recipe}", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CADENCE_MODEL": "no-such-model-for-help"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (module.__doc__ or "").strip()
