@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from cadence._cadence import Cadence
 from cadence._observe._reporter import CallableReporter
-from cadence.exceptions import RunSuspended
+from cadence.exceptions import CadenceDefinitionError, RunSuspended
 
 __all__ = [
     "ReporterHooks",
@@ -62,6 +62,19 @@ async def execute(
 ) -> S:
     """Run ``cadence`` on ``score`` with ``hooks`` attached to this run only."""
     return await cadence.run(score, run_id=run_id, hooks=list(hooks) if hooks else None)
+
+
+def check_servable(cadence: Any, where: str) -> None:
+    """Refuse, when a route is made, what it cannot serve: a non-cadence, or a cadence whose
+    checkpoint has a fixed run id (every request would resume or replay that one run)."""
+    if not isinstance(cadence, Cadence):
+        raise CadenceDefinitionError(f"{where}: expected a Cadence, got {type(cadence).__name__}")
+    if (fixed := cadence.plan().checkpoint_run_id) is not None:
+        raise CadenceDefinitionError(
+            f"{where}: cadence {cadence.name!r} has the fixed run id {fixed!r}, so every "
+            "request would resume or replay that one run; drop run_id= from "
+            ".with_checkpoint() (each request gets its own id, or its Idempotency-Key)"
+        )
 
 
 def suspended_body(exc: RunSuspended) -> dict[str, Any]:

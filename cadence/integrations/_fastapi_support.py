@@ -131,6 +131,12 @@ class CadenceDependency(Generic[S]):
         return CadenceRun(self.cadence, self._hooks, state)
 
 
+def suspended_response(exc: RunSuspended, location: str | None = None) -> Response:
+    """``202 Accepted`` for a parked run, naming what it waits for."""
+    headers = {"Location": location} if location is not None else None
+    return Response(dumps(suspended_body(exc)), 202, headers, media_type=_JSON)
+
+
 def install_problem_handlers(
     app: FastAPI, *, errors: ErrorMapping | None = None, expose_errors: bool = False
 ) -> None:
@@ -143,7 +149,7 @@ def install_problem_handlers(
 
     async def handle(request: Request, exc: Exception) -> Response:
         if isinstance(exc, RunSuspended):  # parked at a wait: 202, as on @router.cadence routes
-            return Response(dumps(suspended_body(exc)), 202, media_type=_JSON)
+            return suspended_response(exc)
         return as_response(problem_for(exc, errors=errors, expose_errors=expose_errors))
 
     async def invalid(request: Request, exc: Exception) -> Response:

@@ -31,9 +31,8 @@ from pydantic import BaseModel, ConfigDict
 
 from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
-from cadence.integrations._common import suspended_body
 from cadence.integrations._encode import dumps
-from cadence.integrations._fastapi_support import as_response
+from cadence.integrations._fastapi_support import as_response, suspended_response
 from cadence.integrations._problem import problem_for
 
 if TYPE_CHECKING:
@@ -75,12 +74,6 @@ class SignalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = None
-
-
-def suspended_response(exc: RunSuspended, location: str | None = None) -> Response:
-    """``202 Accepted`` for a parked run, naming what it waits for."""
-    headers = {"Location": location} if location is not None else None
-    return Response(dumps(suspended_body(exc)), 202, headers, media_type=_JSON)
 
 
 def add_wait_routes(

@@ -49,6 +49,7 @@ from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
 from cadence.integrations._common import (
     ReporterHooks,
+    check_servable,
     execute,
     get_resource,
     require_score,
@@ -474,17 +475,7 @@ class CadenceRouter(APIRouter):
         Returns:
             A decorator that registers the function and returns it unchanged.
         """
-        if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
-                f"router.cadence({path!r}, ...): expected a Cadence, got {type(cadence).__name__}"
-            )
-        if (fixed := cadence.plan().checkpoint_run_id) is not None:
-            raise CadenceDefinitionError(
-                f"router.cadence({path!r}, ...): cadence {cadence.name!r} has the fixed run id "
-                f"{fixed!r}, so every request would resume or replay that "
-                "one run; drop run_id= from .with_checkpoint() (each request gets its own id, or "
-                "its Idempotency-Key)"
-            )
+        check_servable(cadence, f"router.cadence({path!r}, ...)")
         if stream not in (True, False, "auto"):
             raise CadenceDefinitionError(f"stream must be True, False or 'auto', got {stream!r}")
         if response_mapper is not None and not callable(response_mapper):

@@ -40,6 +40,7 @@ from cadence._compat.flask import BlueprintCompat, ExtensionCompat
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
 from cadence.integrations._common import (
     ReporterHooks,
+    check_servable,
     execute,
     require_score,
     run_async,
@@ -167,17 +168,7 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
             idempotent: Honour ``Idempotency-Key`` when an idempotency store is configured.
             **options: Passed to ``Blueprint.add_url_rule`` (``endpoint`` ...).
         """
-        if not isinstance(cadence, Cadence):
-            raise CadenceDefinitionError(
-                f"bp.cadence_route({rule!r}, ...): expected a Cadence, got {type(cadence).__name__}"
-            )
-        if (fixed := cadence.plan().checkpoint_run_id) is not None:
-            raise CadenceDefinitionError(
-                f"bp.cadence_route({rule!r}, ...): cadence {cadence.name!r} has the fixed run id "
-                f"{fixed!r}, so every request would resume or replay that "
-                "one run; drop run_id= from .with_checkpoint() (each request gets its own id, or "
-                "its Idempotency-Key)"
-            )
+        check_servable(cadence, f"bp.cadence_route({rule!r}, ...)")
         if response_mapper is not None and not callable(response_mapper):
             raise CadenceDefinitionError(
                 f"response_mapper must be callable, got {response_mapper!r}"

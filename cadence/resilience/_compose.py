@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from cadence._merge import ViewFactory, apply_changes, collect_changes, get_state
 from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._fallback import Fallback
 from cadence.resilience._retry import Retry
@@ -197,8 +198,6 @@ class FencedNote:
     ) -> tuple[Callable[..., Any], tuple[Any, ...], Callable[[Any], Any]]:
         """What the worker thread runs, on which arguments, and what the caller does with the
         outcome when the thread ends in time (the caller never sees one it gave up on)."""
-        from cadence._merge import ViewFactory, apply_changes, collect_changes, get_state
-
         fn = self.__wrapped__
         score = args[0] if args else None
         try:
