@@ -301,10 +301,9 @@ def unique_step_names(source: str) -> tuple[str, list[Diagnostic]]:
         value = plain.group(2)
         if value in seen:
             n, limit = 2, Limits().max_name_chars
-            fresh = value[: limit - 2] + "_2"
-            while fresh in seen:  # the new name stays within the validator's limit
+            # value_2, value_3...: cut so that the new name stays within the validator's limit
+            while (fresh := value[: limit - len(f"_{n}")] + f"_{n}") in seen:
                 n += 1
-                fresh = value[: limit - len(f"_{n}")] + f"_{n}"
             edits.append((literal, fresh))
             value = fresh
         seen.add(value)
