@@ -174,6 +174,13 @@ class FallbackChain:
                 f"FallbackChain(limiter=...) must be a cadence_llm.ratelimit.RateLimiter, got "
                 f"{limiter!r}; write limiter=RateLimiter({{'gpt-4o': RateLimit(requests=500)}})"
             )
+        if limiter is not None and not set(limiter.limits) & {m.name for m in models}:
+            # It would limit nothing: almost always a name that is not the model's `name`.
+            raise CadenceDefinitionError(
+                f"FallbackChain(limiter=...) limits none of the chain's models: the limiter "
+                f"names {sorted(limiter.limits)}, the models are named "
+                f"{[m.name for m in models]}; key RateLimiter limits by each model's `name`"
+            )
         windows = dict(context_windows or {})
         for key, size in windows.items():
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:

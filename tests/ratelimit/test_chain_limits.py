@@ -128,3 +128,17 @@ async def test_wait_policy_never_waits_past_the_chains_deadline() -> None:
     assert result.model == "backup"
     assert isinstance(result.attempts[0].error, RateLimitReachedError)
     assert clock.sleeps == []
+
+
+def test_a_limiter_that_limits_none_of_the_chains_models_is_refused() -> None:
+    """A limiter keyed by names no model of the chain has would limit nothing, silently."""
+    import pytest
+
+    from cadence.exceptions import CadenceDefinitionError
+
+    limiter = RateLimiter({"openai:primary": RateLimit(requests=3)})
+    with pytest.raises(CadenceDefinitionError, match=r"limits none.*'primary', 'backup'"):
+        FallbackChain(models(), limiter=limiter)
+    # One name in common is enough: a limiter shared by several chains may name other models.
+    shared = RateLimiter({"primary": RateLimit(requests=3), "elsewhere": RateLimit(requests=1)})
+    assert FallbackChain(models(), limiter=shared).limiter is shared
