@@ -226,6 +226,8 @@ class EventEmitter(CadenceHooks):
         self._tracker = Tracker(f"events_{id(self):x}")
         self._frames = self._tracker.frames
         self._seen: tuple[Any, Any] = _UNSEEN  # (scope, its Place): see _note_hook
+        # The task names of the groups under way, by _group_key, for their end records.
+        self._groups: dict[tuple[str, int, str], tuple[str, ...]] = {}
 
     def on(self, event_type: str, listener: EventListener) -> EventEmitter:
         """Register ``listener`` for ``event_type`` (or ``"*"`` for every event); chainable."""
@@ -344,11 +346,14 @@ class EventEmitter(CadenceHooks):
         self, group_name: str, kind: str, task_names: Sequence[str], score: Any
     ) -> Awaitable[None]:
         """Emit ``group.started``."""
+        names = tuple(task_names)
+        if GROUP_COMPLETED in self._routes or GROUP_FAILED in self._routes:
+            self._groups[self._group_key(group_name)] = names  # for the group's end record
         route = self._routes.get(GROUP_STARTED)
         if route is None:
             return DONE
         fields = self._placed(GROUP_STARTED, group_name, None, None)
-        return _deliver(route, GroupEvent(**fields, kind=kind, task_names=tuple(task_names)))
+        return _deliver(route, GroupEvent(**fields, kind=kind, task_names=names))
 
     def after_group(  # type: ignore[override]
         self,
@@ -360,11 +365,18 @@ class EventEmitter(CadenceHooks):
     ) -> Awaitable[None]:
         """Emit ``group.completed`` or ``group.failed``."""
         event_type = GROUP_FAILED if error is not None else GROUP_COMPLETED
+        names = self._groups.pop(self._group_key(group_name), ()) if self._groups else ()
         route = self._routes.get(event_type)
         if route is None:
             return DONE
         fields = self._placed(event_type, group_name, duration, error)
-        return _deliver(route, GroupEvent(**fields, kind=kind))
+        return _deliver(route, GroupEvent(**fields, kind=kind, task_names=names))
+
+    def _group_key(self, group_name: str) -> tuple[str, int, str]:
+        """A group's key in ``_groups``: its name in the innermost run (concurrent runs have
+        their own run key; a ``.child`` cadence shares its parent's, one level deeper)."""
+        runs = self._frames.get()
+        return (runs[-1].key, runs[-1].depth, group_name) if runs else ("", 0, group_name)
 
     # -- the fields every record shares --------------------------------------------------------
 

@@ -20,6 +20,7 @@ from cadence.events import (
     CADENCE_STARTED,
     EVENT_TYPES,
     GROUP_COMPLETED,
+    GROUP_FAILED,
     GROUP_STARTED,
     NOTE_COMPLETED,
     NOTE_FAILED,
@@ -288,13 +289,46 @@ async def test_group_events_and_task_events_name_their_group() -> None:
         (GROUP_STARTED, "both", "sync"),
         (GROUP_COMPLETED, "both", "sync"),
     ]
-    assert groups[0].task_names == ("validate", "add_item")
+    assert groups[0].task_names == groups[1].task_names == ("validate", "add_item")
     tasks = [
         (e.note_name, e.group, e.task_index)
         for e in events
         if type(e) is NoteEvent and e.event_type == NOTE_COMPLETED
     ]
     assert tasks == [("validate", "both", 0), ("add_item", "both", 1), ("both", None, None)]
+
+
+async def test_a_group_end_record_names_its_tasks_without_a_start_listener() -> None:
+    """group.failed carries the tasks of the group (the chosen branch for a split), also for a
+    listener that hears no group.started; concurrent runs keep their own."""
+    ended: list[GroupEvent] = []
+    emitter = EventEmitter().on(GROUP_FAILED, ended.append).on(GROUP_COMPLETED, ended.append)
+
+    async def boom(score: Order) -> None:
+        await asyncio.sleep(0)
+        raise ValueError("no")
+
+    async def slow(score: Order) -> None:
+        await asyncio.sleep(0.01)
+
+    failing = Cadence("f", Order()).with_hooks(emitter).sync("g", [validate, boom])
+    passing = Cadence("p", Order()).with_hooks(emitter).sync("g", [slow, add_item])
+    results = await asyncio.gather(failing.run(), passing.run(), return_exceptions=True)
+    assert isinstance(results[0], Exception)
+    assert {(e.event_type, e.cadence_name, e.task_names) for e in ended} == {
+        (GROUP_FAILED, "f", ("validate", "boom")),
+        (GROUP_COMPLETED, "p", ("slow", "add_item")),
+    }
+    assert emitter._groups == {}  # nothing kept once the groups ended
+
+    # A child cadence's group named like the parent's .child step: each end names its own.
+    ended.clear()
+    inner = Cadence("inner", Order()).sync("g", [validate, add_item])
+    await Cadence("outer", Order()).with_hooks(emitter).child("g", inner, lambda s, c: s).run()
+    assert [(e.cadence_name, e.kind, e.task_names) for e in ended] == [
+        ("inner", "sync", ("validate", "add_item")),
+        ("outer", "child", ("g",)),
+    ]
 
 
 async def test_retry_events_carry_attempts() -> None:
