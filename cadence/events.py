@@ -375,8 +375,9 @@ class EventEmitter(CadenceHooks):
     def _group_key(self, group_name: str) -> tuple[str, int, str]:
         """A group's key in ``_groups``: its name in the innermost run (concurrent runs have
         their own run key; a ``.child`` cadence shares its parent's, one level deeper)."""
-        runs = self._frames.get()
-        return (runs[-1].key, runs[-1].depth, group_name) if runs else ("", 0, group_name)
+        runs = self._frames.get()  # run frames only, as in _place
+        run: Any = runs[-1] if runs else None
+        return (run.key, run.depth, group_name) if run is not None else ("", 0, group_name)
 
     # -- the fields every record shares --------------------------------------------------------
 
