@@ -9,6 +9,7 @@ run changes lives in that run, so one definition can serve any number of concurr
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -550,7 +551,9 @@ class Cadence(Generic[S]):
         Args:
             score: Run on this score instead of the one the cadence was built with; the
                 definition and its default score are left untouched.
-            run_id: The run's id (checkpoint key; reported to hooks).
+            run_id: The run's id (checkpoint key; reported to hooks). Without ``score``, such a
+                run starts from a deep copy of the cadence's score (as ``resume`` does), so
+                one run's values never carry into the next.
             hooks: A hooks object, a list of them or a ``HooksManager`` attached to this run
                 only (after the cadence's own hooks) — e.g. a per-request event relay, or
                 ``current_note().hooks`` to report into the enclosing run — leaving the shared
@@ -559,7 +562,14 @@ class Cadence(Generic[S]):
         from cadence._runner import run_plan
 
         plan = self.plan()
-        target = plan.score if score is None else score
+        if score is not None:
+            target = score
+        elif run_id is not None:
+            # A run with an id of its own (a checkpoint key, a request) starts from a copy, as
+            # resume() does: the definition's score stays the template of every such run.
+            target = copy.deepcopy(plan.score)
+        else:
+            target = plan.score
         if (
             run_id is None
             and plan.checkpoint_run_id is not None

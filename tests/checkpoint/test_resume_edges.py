@@ -92,3 +92,22 @@ def test_bad_store_arguments_fail_early() -> None:
     for ttl in (0, -1):
         with pytest.raises(ValueError, match="lease_ttl"):
             InMemoryCheckpointStore(lease_ttl=ttl)
+
+
+async def test_runs_with_their_own_id_start_from_the_template() -> None:
+    """`run(run_id=...)` without a score starts from a copy of the cadence's score: two runs
+    with different ids do not see each other's values, and the definition keeps its score."""
+    template = Plain()
+
+    async def stamp(score: Plain) -> None:
+        score.log.append("stamped")
+
+    cadence = Cadence("ids", template).then("stamp", stamp)
+    cadence.with_checkpoint(InMemoryCheckpointStore())
+    first = await cadence.run(run_id="order-1")
+    second = await cadence.run(run_id="order-2")
+    assert first.log == second.log == ["stamped"]
+    assert first is not second and template.log == []
+    # Without an id, a run is on the definition's own score (0.7.2's run()).
+    assert (await Cadence("plain", template).then("stamp", stamp).run()) is template
+    assert template.log == ["stamped"]
