@@ -321,6 +321,19 @@ async def test_a_group_end_record_names_its_tasks_without_a_start_listener() -> 
     }
     assert emitter._groups == {}  # nothing kept once the groups ended
 
+    # A run cancelled inside a .sync group leaves nothing behind either.
+    async def hang(score: Order) -> None:
+        await asyncio.sleep(3600)
+
+    hanging = Cadence("h", Order()).with_hooks(emitter).sync("g", [hang, validate])
+    for _ in range(3):
+        run = asyncio.ensure_future(hanging.run())
+        await asyncio.sleep(0.01)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+    assert emitter._groups == {}
+
     # A child cadence's group named like the parent's .child step: each end names its own.
     ended.clear()
     inner = Cadence("inner", Order()).sync("g", [validate, add_item])
