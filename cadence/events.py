@@ -308,9 +308,6 @@ class EventEmitter(CadenceHooks):
         that parks at a wait."""
         run, _ = self._tracker.exit_run(cadence_name)
         self._seen = _UNSEEN  # holds no finished run's scope (nor its score)
-        if self._groups and run is not None:  # groups a cancelled run never ended
-            for key in [k for k in self._groups if k[0] == run.key and k[1] >= run.depth]:
-                del self._groups[key]
         if error is None:
             event_type = CADENCE_COMPLETED
         else:

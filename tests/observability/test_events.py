@@ -321,7 +321,7 @@ async def test_a_group_end_record_names_its_tasks_without_a_start_listener() -> 
     }
     assert emitter._groups == {}  # nothing kept once the groups ended
 
-    # A run cancelled inside a .sync group leaves nothing behind either.
+    # A run cancelled inside a .sync group ends the group too (group.failed), keeping nothing.
     async def hang(score: Order) -> None:
         await asyncio.sleep(3600)
 
@@ -333,6 +333,9 @@ async def test_a_group_end_record_names_its_tasks_without_a_start_listener() -> 
         with pytest.raises(asyncio.CancelledError):
             await run
     assert emitter._groups == {}
+    assert [(e.event_type, e.cadence_name, e.task_names) for e in ended[-3:]] == [
+        (GROUP_FAILED, "h", ("hang", "validate"))
+    ] * 3
 
     # A child cadence's group named like the parent's .child step: each end names its own.
     ended.clear()
