@@ -450,10 +450,10 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 break  # failed in its first step: start no further tasks
         failed = await wait_first_failure([task for _, task in running])
-    except BaseException as exc:  # cancellation of the run (or KeyboardInterrupt): stop every task
+    except BaseException as stop:  # cancellation of the run (or KeyboardInterrupt): stop every task
         await _cancel_all(running)
         if hooks is not None:  # the group's start gets its end, as for .split, .child and .map
-            await hooks.after_group(step.name, "sync", score, time.perf_counter() - t0, exc)
+            await hooks.after_group(step.name, "sync", score, time.perf_counter() - t0, stop)
         raise
     if failed is not None:
         index = next(i for i, task in running if task is failed)
