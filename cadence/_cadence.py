@@ -50,6 +50,23 @@ def _no_waits_inside(cadence: Cadence[Any], where: str) -> None:
         )
 
 
+def _child_path(cadence: Cadence[Any], target: Cadence[Any]) -> list[str] | None:
+    """The cadence names from ``cadence`` down to ``target`` through ``.child`` steps, if any."""
+    stack: list[tuple[Cadence[Any], list[str]]] = [(cadence, [cadence.name])]
+    seen: set[int] = set()
+    while stack:
+        current, path = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for step in current.steps:
+            if type(step) is ChildStep:
+                if step.cadence is target:
+                    return [*path, target.name]
+                stack.append((step.cadence, [*path, step.cadence.name]))
+    return None
+
+
 def _misuse(method: str, message: str) -> CadenceDefinitionError:
     """A definition error for a DSL method, quoting its usage line from the DSL table."""
     from cadence._validate._grammar import METHODS
@@ -86,6 +103,7 @@ def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
         return await group.run(score)
 
     run_group.__name__ = name
+    run_group.__dict__["_cadence_group"] = group  # what the diagrams draw for this branch
     return (Task(name, run_group, True),)
 
 
@@ -317,6 +335,12 @@ class Cadence(Generic[S]):
             )
         if cadence is self:
             raise CadenceDefinitionError(f".child({name!r}): a cadence cannot contain itself")
+        inside = _child_path(cadence, self)
+        if inside is not None:  # self -> cadence -> ... -> self would recurse on every run
+            raise CadenceDefinitionError(
+                f".child({name!r}): a cadence cannot contain itself, and {self.name!r} already "
+                f"runs inside {cadence.name!r} ({' -> '.join(inside)})"
+            )
         if not callable(merge):
             raise _misuse(
                 "child",

@@ -67,11 +67,30 @@ def _add(container: _Cluster, node_id: str, label: str, shape: str) -> str:
     return node_id
 
 
-def _chain(graph: _Graph, container: _Cluster, tasks: Any, prefix: str) -> tuple[str, str] | None:
-    ids = [_add(container, f"{prefix}{i}", t.name, "step") for i, t in enumerate(tasks)]
-    for a, b in itertools.pairwise(ids):
+def _inner_cadence(task: Any) -> Any:
+    """The cadence a branch task runs, or ``None``: ``.split(..., parallel=True)`` wraps a
+    branch of two or more tasks into one task running them as a ``.sync`` group (a small
+    cadence of its own, which ``_concurrently`` in ``cadence._cadence`` keeps on the task's
+    function). The diagrams draw that group's steps rather than the wrapper's one box.
+    """
+    return getattr(getattr(task, "fn", None), "_cadence_group", None)
+
+
+def _chain(
+    graph: _Graph, container: _Cluster, tasks: Any, prefix: str, depth: int
+) -> tuple[str, str] | None:
+    """Add a split branch's tasks in order (a parallel branch: its group's steps)."""
+    ends: list[tuple[str, str]] = []
+    for i, task in enumerate(tasks):
+        inner = _inner_cadence(task)
+        if inner is not None and inner.steps and depth < _MAX_DEPTH:
+            ends.append(_steps(graph, inner, f"{prefix}{i}_", container, depth + 1))
+        else:
+            node = _add(container, f"{prefix}{i}", task.name, "step")
+            ends.append((node, node))
+    for (_, a), (b, _) in itertools.pairwise(ends):
         graph.edges.append((a, b, ""))
-    return (ids[0], ids[-1]) if ids else None
+    return (ends[0][0], ends[-1][1]) if ends else None
 
 
 def _steps(
@@ -95,7 +114,7 @@ def _steps(
             entry = _add(container, sid, f"{step.name}: {step.condition.name}?", "decision")
             exit_ = _add(container, f"{sid}_m", f"end {step.name}", "join")
             for label, tasks, tag in (("true", step.if_true, "t"), ("false", step.if_false, "f")):
-                chain = _chain(graph, container, tasks, f"{sid}_{tag}")
+                chain = _chain(graph, container, tasks, f"{sid}_{tag}", depth)
                 if chain is None:
                     graph.edges.append((entry, exit_, label))
                 else:
@@ -176,7 +195,18 @@ _MERMAID_SHAPES = {
 
 
 def _mermaid_label(text: str) -> str:
-    return text.replace('"', "#quot;")
+    """``text`` as a Mermaid label: entity codes for what its HTML rendering would eat.
+
+    Mermaid renders labels as HTML, so ``<lambda>`` would vanish as an unknown tag; ``#``
+    goes first, as the codes themselves start with it.
+    """
+    return (
+        text.replace("#", "#35;")
+        .replace("&", "#amp;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace('"', "#quot;")
+    )
 
 
 def _mermaid_items(items: list[_Node | _Cluster], indent: str, out: list[str]) -> None:
@@ -289,10 +319,10 @@ def _text_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
         if isinstance(step, SyncStep):
             rows = [t.name for t in step.tasks]
         elif isinstance(step, SplitStep):
-            rows = [
-                "if true: " + (" -> ".join(t.name for t in step.if_true) or "(nothing)"),
-                "if false: " + (" -> ".join(t.name for t in step.if_false) or "(nothing)"),
-            ]
+            branches = (("if true", step.if_true), ("if false", step.if_false))
+            for j, (label, tasks) in enumerate(branches):
+                _text_branch(label, tasks, inner, j == len(branches) - 1, out, depth)
+            continue
         elif isinstance(step, ChildStep) and depth < _MAX_DEPTH:
             _text_steps(step.cadence, inner, out, depth + 1)
             continue
@@ -300,6 +330,26 @@ def _text_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
             continue
         for j, row in enumerate(rows):
             out.append(f"{inner}{'└── ' if j == len(rows) - 1 else '├── '}{row}")
+
+
+def _text_branch(
+    label: str, tasks: Any, prefix: str, last: bool, out: list[str], depth: int
+) -> None:
+    """One split branch: ``if true: a -> b`` or, for a parallel branch, its group as a tree."""
+    branch = "└── " if last else "├── "
+    inners = [_inner_cadence(t) for t in tasks]
+    if not any(c is not None and c.steps for c in inners) or depth >= _MAX_DEPTH:
+        out.append(
+            f"{prefix}{branch}{label}: " + (" -> ".join(t.name for t in tasks) or "(nothing)")
+        )
+        return
+    out.append(f"{prefix}{branch}{label}:")
+    inner = prefix + ("    " if last else "│   ")
+    for j, (task, cadence) in enumerate(zip(tasks, inners, strict=True)):
+        if cadence is not None and cadence.steps:
+            _text_steps(cadence, inner, out, depth + 1)
+        else:
+            out.append(f"{inner}{'└── ' if j == len(tasks) - 1 else '├── '}then {task.name}")
 
 
 def _text_label(step: Any) -> str:
@@ -416,7 +466,11 @@ def save_diagram(
     """
     target = Path(path)
     wanted = format or target.suffix.lower()
-    fmt = _SUFFIXES.get(wanted) or _SUFFIXES.get(f".{wanted}")  # "svg" or, as in 0.7.2, ".svg"
+    fmt = (
+        _SUFFIXES.get(wanted)
+        or _SUFFIXES.get(f".{wanted}")  # "svg" or, as in 0.7.2, ".svg"
+        or (wanted if wanted in _TEXT else None)  # "text" (whose suffix is .txt)
+    )
     if fmt is None:
         choices = sorted(set(_SUFFIXES.values()))
         raise ValueError(

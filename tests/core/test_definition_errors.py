@@ -84,6 +84,21 @@ def test_child_cannot_contain_itself() -> None:
         c.child("me", c, lambda p, k: None)
 
 
+def test_child_cannot_contain_a_cadence_it_already_runs_inside() -> None:
+    """A cycle through other cadences (a -> b -> c -> a) is refused, naming the path, instead
+    of recursing until Python's recursion limit on the first run."""
+    a, b, c = Cadence("a", S()), Cadence("b", S()), Cadence("c", S())
+    b.child("to_c", c, lambda p, k: None)
+    a.child("to_b", b, lambda p, k: None)
+    with pytest.raises(
+        CadenceDefinitionError, match=r"'c' already runs inside 'a' \(a -> b -> c\)"
+    ):
+        c.child("back", a, lambda p, k: None)
+    assert not c.steps  # nothing was added
+    shared = Cadence("shared", S())  # one cadence used twice (no cycle) is fine
+    a.child("again", shared, lambda p, k: None).child("twice", shared, lambda p, k: None)
+
+
 def test_definition_error_is_a_value_error() -> None:
     """Setup mistakes are also ValueErrors, kept apart from run failures."""
     assert issubclass(CadenceDefinitionError, ValueError)
