@@ -43,7 +43,8 @@ def json_mode_schema(
         if choice not in (None, "auto", "required") and t.name != choice:
             continue
         params = dict(t.parameters)
-        defs.update(params.pop("$defs", {}))
+        params, own = _apart(params, dict(params.pop("$defs", None) or {}), defs, t.name)
+        defs.update(own)
         options.append(
             {
                 "type": "object",
@@ -64,6 +65,49 @@ def json_mode_schema(
     if defs:
         schema["$defs"] = defs
     return schema
+
+
+def _apart(
+    params: dict[str, Any], own: dict[str, Any], defs: Mapping[str, Any], tool: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A tool's parameters and ``$defs`` with each def that clashes with a different one of the
+    same name (two tools' ``Options`` models) renamed, and the tool's references pointed at it.
+
+    Renaming a def changes the defs that refer to it, so clashes are looked for again until
+    none is left; defs equal to the ones already merged stay shared under their name.
+    """
+    names: dict[str, str] = {}
+    while True:
+        renamed = {names.get(n, n): _renamed(d, names) for n, d in own.items()}
+        clashing = [
+            n for n, d in own.items() if n not in names and n in defs and defs[n] != renamed[n]
+        ]
+        if not clashing:
+            return _renamed(params, names), renamed
+        taken = set(defs) | set(own) | set(names.values())
+        for n in clashing:
+            new, i = f"{n}__{tool}", 2
+            while new in taken:
+                new, i = f"{n}__{tool}_{i}", i + 1
+            names[n] = new
+            taken.add(new)
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with every ``#/$defs/<old>`` reference (or a path inside it) renamed."""
+    if not names:
+        return value
+    if isinstance(value, Mapping):
+        out = {k: _renamed(v, names) for k, v in value.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name, sep, rest = ref[len("#/$defs/") :].partition("/")
+            if name in names:
+                out["$ref"] = f"#/$defs/{names[name]}{sep}{rest}"
+        return out
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
 
 
 def _protocol(toolbox: ToolBox, choice: str | None) -> str:

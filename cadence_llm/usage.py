@@ -9,6 +9,7 @@ threading a ledger through every call.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -50,11 +51,22 @@ class Price:
         ) / 1_000_000
 
 
+# What a provider appends to a model's name for one snapshot of it: a date (2024-08-06,
+# 20241022), a revision number (0613, 002), "latest", or a version (v2, v1:0), one or more
+# times, after "-" or "@" (Vertex AI writes claude-3-5-sonnet-v2@20241022).
+_VERSION_SUFFIX = re.compile(r"(?:[-@](?:\d{4}-\d{2}-\d{2}|\d{3,8}|latest|v\d+(?::\d+)?))+")
+
+
 class PriceTable:
-    """Model name → :class:`Price`; dated names match their base (``gpt-4o-2024-08-06``).
+    """Model name → :class:`Price`; a snapshot's name matches its base entry.
+
+    ``gpt-4o-2024-08-06``, ``claude-3-5-sonnet-20241022`` and ``claude-3-5-sonnet-latest`` are
+    priced as ``gpt-4o`` and ``claude-3-5-sonnet``, but ``gpt-4o-mini`` or
+    ``gpt-4o-audio-preview`` are other models, not priced as ``gpt-4o``: only a date, a revision
+    number, ``latest`` or a version (``v2``, ``v1:0``) may follow the entry's name.
 
     Args:
-        prices: Model names (or name prefixes) and their prices.
+        prices: Model names and their prices.
     """
 
     def __init__(self, prices: Mapping[str, Price]) -> None:
@@ -67,17 +79,18 @@ class PriceTable:
                     f"write PriceTable({{{model!r}: Price(input=2.5, output=10.0)}})"
                 )
         self._prices = dict(prices)
-        # Longest prefix first, so "gpt-4o-mini" beats "gpt-4o".
-        self._prefixes = sorted(self._prices, key=len, reverse=True)
+        # Longest first: a dated entry ("gpt-4o-2024-05-13") beats its base for that snapshot.
+        self._bases = sorted(self._prices, key=len, reverse=True)
 
     def price(self, model: str) -> Price | None:
-        """The price for ``model``: an exact entry, else the longest matching prefix."""
+        """The price for ``model``: an exact entry, else the longest entry that ``model`` is a
+        snapshot of (the entry's name followed only by version suffixes)."""
         found = self._prices.get(model)
         if found is not None:
             return found
-        for prefix in self._prefixes:
-            if model.startswith(prefix):
-                return self._prices[prefix]
+        for base in self._bases:
+            if model.startswith(base) and _VERSION_SUFFIX.fullmatch(model, len(base)):
+                return self._prices[base]
         return None
 
     def cost(self, model: str, usage: Usage) -> float | None:

@@ -25,7 +25,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
-from ._json_schema import openai_json_schema
+from ._json_schema import inline_root_ref, openai_json_schema
 from .base import ResponseBuilder
 
 __all__ = [
@@ -127,7 +127,11 @@ def build_payload(
         if fmt.type == "json" or fmt.schema_ is None:
             body["response_format"] = {"type": "json_object"}
         elif schema_style == "json_object":
-            body["response_format"] = {"type": "json_object", "schema": fmt.schema_}
+            # llama.cpp turns the schema into a grammar, and cannot start from a root $ref.
+            body["response_format"] = {
+                "type": "json_object",
+                "schema": inline_root_ref(fmt.schema_),
+            }
         else:
             schema, strict = openai_json_schema(fmt)
             spec: dict[str, Any] = {"name": fmt.name, "schema": schema}

@@ -15,22 +15,63 @@ from typing import Any
 
 from ..messages import ResponseFormat
 
-__all__ = ["is_strict_compatible", "openai_json_schema"]
+__all__ = ["inline_root_ref", "is_strict_compatible", "openai_json_schema"]
+
+
+# Where a JSON schema holds subschemas; anything else (a property *named* "items", an enum
+# value, a default) is data, not a schema, and must not be judged as one.
+_ONE_SCHEMA = (
+    "items",
+    "additionalItems",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
+_SCHEMA_LISTS = ("prefixItems", "anyOf", "oneOf", "allOf", "items")  # items: the old tuple form
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _subschemas(schema: Mapping[str, Any]) -> list[object]:
+    found: list[object] = []
+    for key in _ONE_SCHEMA:
+        if isinstance(schema.get(key), Mapping):
+            found.append(schema[key])
+    for key in _SCHEMA_LISTS:
+        value = schema.get(key)
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            found.extend(value)
+    for key in _SCHEMA_MAPS:
+        value = schema.get(key)
+        if isinstance(value, Mapping):
+            found.extend(value.values())
+    return found
 
 
 def is_strict_compatible(schema: object) -> bool:
-    """Whether strict mode accepts ``schema`` as it is: closed objects, all properties required."""
-    if isinstance(schema, Mapping):
-        if schema.get("type") == "object" or "properties" in schema:
-            properties = schema.get("properties") or {}
-            if schema.get("additionalProperties") is not False:
-                return False
-            if set(schema.get("required") or ()) != set(properties):
-                return False
-        return all(is_strict_compatible(value) for value in schema.values())
-    if isinstance(schema, Sequence) and not isinstance(schema, str):
-        return all(is_strict_compatible(value) for value in schema)
-    return True
+    """Whether strict mode accepts ``schema`` as it is: closed objects, all properties required.
+
+    Only subschemas are judged (the values of ``properties``, ``items``, ``anyOf`` members,
+    ``$defs`` ...), so a property that happens to be named ``properties`` or ``items`` is one
+    property like any other.
+    """
+    if not isinstance(schema, Mapping):
+        return True  # a boolean schema, or nothing to judge
+    properties = schema.get("properties")
+    kinds = schema.get("type")
+    is_object = kinds == "object" or (isinstance(kinds, list) and "object" in kinds)
+    if is_object or isinstance(properties, Mapping):
+        names = set(properties) if isinstance(properties, Mapping) else set()
+        if schema.get("additionalProperties") is not False:
+            return False
+        if set(schema.get("required") or ()) != names:
+            return False
+    return all(is_strict_compatible(sub) for sub in _subschemas(schema))
 
 
 def _sdk_strict_schema(fmt: ResponseFormat) -> dict[str, Any] | None:
@@ -57,3 +98,30 @@ def openai_json_schema(fmt: ResponseFormat) -> tuple[dict[str, Any], bool]:
     if made is not None:
         return made, True
     return schema, bool(fmt.strict) or is_strict_compatible(schema)
+
+
+def inline_root_ref(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with a root ``$ref`` into its own definitions replaced by that definition.
+
+    pydantic writes a self-recursive model as ``{"$ref": "#/$defs/Node", "$defs": {...}}``.
+    llama.cpp's schema-to-grammar converter cannot resolve a root reference, and
+    llama-cpp-python then silently constrains the answer to *any* JSON instead. The same schema
+    with the definition at the root (its ``$defs`` kept, for the recursion) converts.
+    """
+    seen: set[str] = set()
+    while True:
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or ref in seen:
+            return schema
+        for key in ("$defs", "definitions"):
+            prefix = f"#/{key}/"
+            defs = schema.get(key)
+            if ref.startswith(prefix) and isinstance(defs, Mapping):
+                target = defs.get(ref[len(prefix) :])
+                if isinstance(target, Mapping):
+                    break
+        else:
+            return schema
+        seen.add(ref)
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**rest, **target, key: defs}

@@ -43,7 +43,7 @@ from ..messages import (
     UserMessage,
 )
 from ._chat_format import loads
-from .base import Delta, ModelAdapter, ResponseBuilder
+from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 
 __all__ = ["AnthropicModel"]
 
@@ -151,6 +151,21 @@ def _json_schema(schema: dict[str, Any]) -> dict[str, Any]:
         )
     result: dict[str, Any] = transform(schema)
     return result
+
+
+_JSON_INSTRUCTION = "Reply with a single JSON object and nothing else."
+
+
+def _with_instruction(
+    system: str | list[dict[str, Any]] | None, text: str
+) -> str | list[dict[str, Any]]:
+    """``system`` with ``text`` appended: as a paragraph of a string, as a block of a list
+    (after any cache breakpoint, so the cached prefix stays the same)."""
+    if system is None:
+        return text
+    if isinstance(system, str):
+        return f"{system}\n\n{text}" if system else text
+    return [*system, {"type": "text", "text": text}]
 
 
 def _arguments(text: str) -> Any:
@@ -282,9 +297,11 @@ class AnthropicModel(ModelAdapter):
         await self.client.close()
 
     def cache_identity(self) -> dict[str, Any]:
-        """The base identity plus the thinking setting and the default output limit."""
+        """The base identity plus the endpoint, the thinking setting and the default output
+        limit."""
         return {
             **super().cache_identity(),
+            "base_url": client_base_url(self.client),
             "thinking": self.thinking,
             "default_max_tokens": self.default_max_tokens,
         }
@@ -328,8 +345,13 @@ class AnthropicModel(ModelAdapter):
             )
         fmt = request.response_format
         if fmt is not None and fmt.type != "text":
-            schema = _json_schema(fmt.schema_ or {"type": "object"})
-            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+            if fmt.type == "json_schema" and fmt.schema_:
+                schema = _json_schema(fmt.schema_)
+                body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+            else:
+                # "Any JSON object" has no schema the Messages API can enforce: the transform
+                # closes {"type": "object"} into a schema that admits only {}. Ask instead.
+                body["system"] = _with_instruction(body.get("system"), _JSON_INSTRUCTION)
         if request.stop:
             body["stop_sequences"] = list(request.stop)
         extra = dict(request.extra)

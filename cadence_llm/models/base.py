@@ -34,7 +34,15 @@ from ..messages import (
 )
 from ..usage import record_call
 
-__all__ = ["Delta", "Model", "ModelAdapter", "ResponseBuilder", "as_request", "model_identity"]
+__all__ = [
+    "Delta",
+    "Model",
+    "ModelAdapter",
+    "ResponseBuilder",
+    "as_request",
+    "client_base_url",
+    "model_identity",
+]
 
 Delta = TextDelta | ToolCallDelta | ThinkingDelta
 """What an adapter's ``_stream`` yields: pieces of text, of tool calls and of reasoning."""
@@ -81,6 +89,16 @@ def model_identity(model: Model) -> dict[str, Any]:
         found: dict[str, Any] = identity()
         return found
     return {"system": model.system, "name": model.name}
+
+
+def client_base_url(client: Any) -> str | None:
+    """The API root an SDK client sends to (``None`` for a duck-typed client without one).
+
+    Part of an adapter's cache identity: one model name behind two endpoints (a provider, a
+    proxy, a compatible server) is two models.
+    """
+    url = getattr(client, "base_url", None)
+    return None if url is None else str(url).rstrip("/")
 
 
 class ResponseBuilder:

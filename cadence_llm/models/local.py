@@ -24,6 +24,15 @@ from .base import ModelAdapter, ResponseBuilder
 
 __all__ = ["LocalModel"]
 
+
+def _grammar_text(grammar: Any) -> str | None:
+    """A grammar as text: GBNF as given, a built ``LlamaGrammar`` by the source it keeps."""
+    if grammar is None or isinstance(grammar, str):
+        return grammar
+    text = getattr(grammar, "_grammar", None)
+    return text if isinstance(text, str) else repr(grammar)
+
+
 _CONTEXT = re.compile(r"exceed context window|context window|n_ctx", re.IGNORECASE)
 _DONE = object()
 
@@ -66,6 +75,8 @@ class LocalModel(ModelAdapter):
         from .weights import resolve_weights
 
         self.path = None if llama is not None else resolve_weights(model, sha256=sha256)
+        self._source = None if llama is not None else str(model)
+        self._sha256 = sha256
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.chat_format = chat_format
@@ -73,6 +84,35 @@ class LocalModel(ModelAdapter):
         self.seed = seed
         self._llama = llama
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The base identity plus the weights and every setting that shapes decoding.
+
+        Known weights are named by their pinned hash, so a persistent cache stays valid on a
+        machine that assembles them elsewhere; your own file by its hash when given, otherwise
+        by its absolute path (two files with one name are two models).
+        """
+        return {
+            **super().cache_identity(),
+            "weights": self._weights_identity(),
+            "chat_format": self.chat_format,
+            "grammar": _grammar_text(self.grammar),
+            "seed": self.seed,
+        }
+
+    def _weights_identity(self) -> str | None:
+        from .weights import KNOWN_WEIGHTS
+
+        if self._source is not None:
+            spec = KNOWN_WEIGHTS.get(self._source)
+            if spec is not None:
+                return f"sha256:{spec.sha256}"
+        if self._sha256:
+            return f"sha256:{self._sha256.lower()}"
+        path = self.path
+        if path is None:  # a Llama passed in: the file it was loaded from, when it says
+            path = getattr(self._llama, "model_path", None)
+        return None if path is None else os.path.abspath(os.fspath(path))
 
     async def aclose(self) -> None:
         """Free the model's memory; the next call loads it again."""

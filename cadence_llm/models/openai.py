@@ -20,7 +20,7 @@ from ._chat_format import (
     loads,
     parse_completion,
 )
-from .base import ModelAdapter, ResponseBuilder
+from .base import ModelAdapter, ResponseBuilder, client_base_url
 
 __all__ = ["OpenAIModel", "openai_client"]
 
@@ -87,6 +87,15 @@ class OpenAIModel(ModelAdapter):
     async def aclose(self) -> None:
         """Close the SDK client's connections (also when the client was passed in)."""
         await self.client.close()
+
+    def cache_identity(self) -> dict[str, Any]:
+        """The base identity plus the endpoint (OpenAI, Azure or another server answering to
+        the same model name) and how schemas are sent (strict or not decodes differently)."""
+        return {
+            **super().cache_identity(),
+            "base_url": client_base_url(self.client),
+            "schema_style": self.schema_style,
+        }
 
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         payload = build_payload(

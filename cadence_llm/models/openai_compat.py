@@ -78,6 +78,11 @@ class OpenAICompatModel(ModelAdapter):
         """Close the HTTP client (also when it was passed in)."""
         await self.client.aclose()
 
+    def cache_identity(self) -> dict[str, Any]:
+        """The base identity plus the server (one model name on two servers is two models)
+        and how schemas are sent."""
+        return {**super().cache_identity(), "url": self.url, "schema_style": self.schema_style}
+
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         return build_payload(
             request, self.model, max_tokens_field="max_tokens", schema_style=self.schema_style

@@ -32,7 +32,7 @@ from ..messages import (
 )
 from ._chat_format import as_dict, loads
 from ._json_schema import is_strict_compatible, openai_json_schema
-from .base import Delta, ModelAdapter, ResponseBuilder
+from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 from .openai import openai_client
 
 __all__ = ["OpenAIResponsesModel"]
@@ -153,8 +153,12 @@ class OpenAIResponsesModel(ModelAdapter):
         await self.client.close()
 
     def cache_identity(self) -> dict[str, Any]:
-        """The base identity plus the reasoning setting."""
-        return {**super().cache_identity(), "reasoning": self.reasoning}
+        """The base identity plus the endpoint and the reasoning setting."""
+        return {
+            **super().cache_identity(),
+            "base_url": client_base_url(self.client),
+            "reasoning": self.reasoning,
+        }
 
     def _payload(self, request: ModelRequest) -> dict[str, Any]:
         unsupported = [n for n, v in (("stop", request.stop), ("seed", request.seed)) if v]
