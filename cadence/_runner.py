@@ -23,6 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import Token
 from inspect import isawaitable
 from typing import Any
 
@@ -230,14 +231,18 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         carried = _spend_from(getattr(score, into, None)) if into else None
         account = BudgetAccount(plan.budget, owner=name, spent=carried, hooks=hooks)
         budget_token = enter_accounts(account)
-    if hooks is not None and (pending := _run_hook(hooks, "before_cadence", name, score)):
-        await pending
-    # One scope for the run's sequential steps, updated in place per step (a group's tasks get
-    # their own): hooks place each call by it, and checkpointed runs expose their run id to
-    # notes through it (agents key turns by it).
-    scope = run.scope("", None, None, score)
-    token = note_var.set(scope)
+    token: Token[NoteScope | None] | None = None
     try:
+        # Inside the try: a run cancelled while a hook's before_cadence awaits still gets its
+        # after_cadence (with the CancelledError), so the hooks that saw it start (a gauge, a
+        # span) see it end. Called, as after_cadence is, outside the run's own scope.
+        if hooks is not None and (pending := _run_hook(hooks, "before_cadence", name, score)):
+            await pending
+        # One scope for the run's sequential steps, updated in place per step (a group's tasks
+        # get their own): hooks place each call by it, and checkpointed runs expose their run
+        # id to notes through it (agents key turns by it).
+        scope = run.scope("", None, None, score)
+        token = note_var.set(scope)
         for index, step in enumerate(plan.steps):
             step_name = step.name
             if session is not None and step_name in session.completed:
@@ -302,7 +307,8 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         error = exc
         raise
     finally:
-        note_var.reset(token)
+        if token is not None:
+            note_var.reset(token)
         total = time.perf_counter() - started
         _write_spend(score, into, account)
         try:

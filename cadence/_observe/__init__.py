@@ -3,7 +3,8 @@
 
 * ``_base`` — the one protocol: ``CadenceHooks``, the ``HooksManager`` dispatcher and the
   helpers the runner calls hooks through. It imports nothing else of cadence.
-* ``_reporter`` — ``Reporter``: ``report(note_name, seconds, score)`` on top of the hooks.
+* ``_reporter`` — ``Reporter``: ``report(note_name, seconds, score)`` on top of the hooks, and
+  ``StepBuffer``, the per-run steps a reporter keeps until the run's TOTAL.
 * ``_records`` — the frozen event records and how the emitter builds them cheaply.
 * ``_track`` — per-observer run and note frames, for observers that keep state per run.
 * ``_builtin`` — ``LoggingHooks``, ``TimingHooks``, ``MetricsHooks``, ``DebugHooks``.

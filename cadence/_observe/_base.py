@@ -265,6 +265,7 @@ class HooksManager:
         calls: tuple[Callable[..., Any], ...], method: str, *args: Any
     ) -> list[Any]:
         results: list[Any] = []
+        interrupted: BaseException | None = None
         for fn in calls:
             try:
                 result = fn(*args)
@@ -273,7 +274,26 @@ class HooksManager:
             except Exception:
                 hook_failed(fn, method)
                 result = None
+            except GeneratorExit:  # the run's coroutine is being closed: nothing may await now
+                raise
+            except BaseException as exc:
+                # Cancelled (or interrupted) inside this hook: the hooks after it still get the
+                # call (a run cancelled while one hook awaits its before_cadence or after_cadence
+                # opens and closes every other hook's gauges and spans), then it propagates.
+                if interrupted is None:
+                    interrupted = exc
+                elif exc is not interrupted:
+                    logger.debug(
+                        "hook %s.%s raised %r after an earlier hook's %r; the first propagates",
+                        _owner(fn),
+                        method,
+                        exc,
+                        interrupted,
+                    )
+                result = None
             results.append(result)
+        if interrupted is not None:
+            raise interrupted
         return results
 
     async def before_cadence(self, cadence_name: str, score: Any) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 
 from cadence._context import current_note
 from cadence._observe._base import CadenceHooks
+from cadence._observe._track import RunFrame, Tracker
 
-__all__ = ["TOTAL_SUFFIX", "CallableReporter", "Reporter"]
+__all__ = ["TOTAL_SUFFIX", "CallableReporter", "Reporter", "StepBuffer"]
 
 logger = logging.getLogger("cadence.reporters")
 
@@ -85,3 +86,44 @@ class CallableReporter(Reporter):
 
     def __repr__(self) -> str:
         return f"CallableReporter({self.fn!r})"
+
+
+class StepBuffer:
+    """The steps given to a reporter's ``report()``, kept per run until its ``"<cadence>:TOTAL"``.
+
+    A reporter that records a run as a whole (``PrometheusReporter``, ``OpenTelemetryReporter``)
+    learns the run's cadence only from the TOTAL, so it keeps the steps until then. They are
+    kept per run, in a :class:`Tracker` (a ``ContextVar`` stack: concurrent runs never mix): a
+    step joins the buffer of the run reporting it (``current_note()``, one scope per run), so a
+    child cadence reporting to the same reporter gets a buffer of its own on top of its
+    parent's, and its TOTAL takes its steps only. A TOTAL takes the innermost buffer of its
+    cadence; steps reported by hand, outside any run, go to the TOTAL reported next.
+    """
+
+    __slots__ = ("_tracker", "frames")
+
+    def __init__(self, owner: str) -> None:
+        self._tracker = Tracker(owner)
+        self.frames = self._tracker.frames
+        """The stack of buffers (read it, never set it)."""
+
+    def add(self, item: Any) -> None:
+        """Keep one reported step for the run reporting it."""
+        scope = current_note()
+        for frame in reversed(self.frames.get()):
+            if type(frame) is RunFrame and frame.data["scope"] is scope:
+                break
+        else:
+            frame = self._tracker.enter_run(scope.cadence_name if scope is not None else "")
+            frame.data["scope"] = scope
+            frame.data["steps"] = []
+        frame.data["steps"].append(item)
+
+    def take(self, cadence_name: str) -> list[Any]:
+        """The steps kept for the run of ``cadence_name`` that ends now, and forget them."""
+        frame, _ = self._tracker.exit_run(cadence_name)
+        if frame is None:
+            top = self._tracker.top()
+            if type(top) is RunFrame and top.data["scope"] is None:  # reported by hand
+                frame, _ = self._tracker.exit_run(top.cadence_name)
+        return frame.data["steps"] if frame is not None else []

@@ -26,9 +26,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cadence._observe._reporter import TOTAL_SUFFIX
+from cadence._observe._reporter import TOTAL_SUFFIX, StepBuffer
 from cadence._observe._tracing import TracingHooks, load_otel
-from cadence._observe._track import Tracker
 from cadence._version import __version__
 
 __all__ = ["OpenTelemetryReporter"]
@@ -88,7 +87,7 @@ class OpenTelemetryReporter(TracingHooks):
         self.service_name = service_name
         self.include_state = bool(include_state)
         self.include_timing = bool(include_timing)
-        self._reported = Tracker(f"otel_report_{id(self):x}")
+        self._reported = StepBuffer(f"otel_report_{id(self):x}")
         self._duration: Any = None
         self._count: Any = None
         if self.include_timing:
@@ -131,19 +130,13 @@ class OpenTelemetryReporter(TracingHooks):
         ):
             return  # attached as hooks too: live spans already cover this run
         now = time.time_ns()
-        buffered = self._reported.run()
         if not note_name.endswith(TOTAL_SUFFIX):
-            if buffered is None:
-                buffered = self._reported.enter_run("")
+            # Kept per run until its TOTAL (a child cadence reporting here too keeps its own).
             attrs = _score_attributes(score) if self.include_state else {}
-            buffered.data.setdefault("notes", []).append(
-                (note_name, now - int(elapsed * 1e9), now, attrs, elapsed)
-            )
+            self._reported.add((note_name, now - int(elapsed * 1e9), now, attrs, elapsed))
             return
-        notes = buffered.data.get("notes", []) if buffered is not None else []
-        if buffered is not None:
-            self._reported.exit_run("")
         cadence = note_name[: -len(TOTAL_SUFFIX)]
+        notes = self._reported.take(cadence)
         start = now - int(elapsed * 1e9)
         if notes:
             start = min(start, notes[0][1])

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cadence._observe._base import CadenceHooks, is_failure
-from cadence._observe._reporter import TOTAL_SUFFIX
+from cadence._observe._reporter import TOTAL_SUFFIX, StepBuffer
 from cadence._observe._track import Tracker
 
 __all__ = ["PrometheusReporter"]
@@ -170,7 +170,7 @@ class PrometheusReporter(CadenceHooks):
         self._prom = prom
         self._m = _families_for(prom, self.registry, prefix, tuple(buckets) if buckets else None)
         self._tracker = Tracker(f"prometheus_{id(self):x}")
-        self._pending = Tracker(f"prometheus_report_{id(self):x}")
+        self._pending = StepBuffer(f"prometheus_report_{id(self):x}")
 
     def scrape(self) -> str:
         """The registry's current exposition text (what Prometheus would scrape)."""
@@ -185,13 +185,9 @@ class PrometheusReporter(CadenceHooks):
             and self._tracker.just_closed(note_name[: -len(TOTAL_SUFFIX)])
         ):
             return  # attached as hooks too: the hooks already record this, with more detail
-        buffered = self._pending.run()
         if note_name.endswith(TOTAL_SUFFIX):
             cadence = note_name[: -len(TOTAL_SUFFIX)]
-            notes = buffered.data.get("notes", []) if buffered is not None else []
-            if buffered is not None:
-                self._pending.exit_run(buffered.cadence_name)
-            for name, seconds in notes:
+            for name, seconds in self._pending.take(cadence):
                 self._m.note_duration.labels(cadence, name).observe(seconds)
             self._m.cadence_duration.labels(cadence).observe(elapsed)
             self._m.runs.labels(cadence).inc()
@@ -199,11 +195,9 @@ class PrometheusReporter(CadenceHooks):
                 self._started[cadence] -= 1
                 self._m.in_progress.labels(cadence).dec()
             return
-        # The cadence's name is only known at TOTAL: keep the steps until then, in this run's
-        # context so concurrent runs do not mix.
-        if buffered is None:
-            buffered = self._pending.enter_run("")
-        buffered.data.setdefault("notes", []).append((note_name, elapsed))
+        # The cadence's name is only known at TOTAL: keep the steps until then, per run (a
+        # child cadence reporting here too keeps its own), so runs never mix.
+        self._pending.add((note_name, elapsed))
 
     __call__ = report
 
