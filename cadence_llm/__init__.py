@@ -69,6 +69,7 @@ from .tools import (
     ToolBox,
     ToolOutcome,
     ToolRejectedError,
+    ToolResultError,
     UnknownToolError,
     tool,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "ToolMessage",
     "ToolOutcome",
     "ToolRejectedError",
+    "ToolResultError",
     "TruncatedStreamError",
     "TurnLimitError",
     "UnknownToolError",

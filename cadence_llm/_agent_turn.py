@@ -31,6 +31,7 @@ from ._agent_types import (
     AgentState,
     TurnLimitError,
 )
+from ._attempts import rejected_usage
 from ._budgeting import charge_recorded
 from .messages import (
     AssistantMessage,
@@ -121,7 +122,25 @@ def build_request(agent: Agent, messages: list[Message], index: int) -> ModelReq
 async def call_model(
     agent: Agent, run: AgentRun, request: ModelRequest, index: int
 ) -> ModelResponse:
-    """The model's answer for a turn, streamed as ``text.delta`` events when the run is."""
+    """The model's answer for a turn, streamed as ``text.delta`` events when the run is.
+
+    Its usage includes the answers a fallback chain's ``check`` refused on the way: they were
+    paid for, so the turn's (and the run's) usage counts them.
+    """
+    with rejected_usage() as refused:
+        response = await ask_model(agent, run, request, index)
+    if not refused:
+        return response
+    usage = response.usage
+    for spent in refused:
+        usage = usage + spent
+    return response.model_copy(update={"usage": usage})
+
+
+async def ask_model(
+    agent: Agent, run: AgentRun, request: ModelRequest, index: int
+) -> ModelResponse:
+    """One call of the agent's model (streamed when the run is)."""
     if not run.streamed:
         return await agent.model.complete(request)
     response = None

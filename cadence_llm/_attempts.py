@@ -11,9 +11,11 @@ Before the first try, a model whose declared context window is too small is skip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar
@@ -25,17 +27,42 @@ from cadence.resilience import PendingRetry
 
 from ._gates import _TIME_LEFT, Gate
 from .errors import Attempt, ContextWindowExceededError, ModelError, ModelTimeoutError
-from .messages import ModelRequest, ModelResponse
+from .messages import ModelRequest, ModelResponse, Usage
 from .models.base import Model
 
 if TYPE_CHECKING:
     from .chain import FallbackChain
 
-__all__ = ["Call", "Stop", "Try", "tries"]
+__all__ = ["Call", "Stop", "Try", "note_rejected", "rejected_usage", "tries"]
 
 logger = logging.getLogger("cadence_llm")
 T = TypeVar("T")
 Verdict: TypeAlias = Literal["ok", "retry", "next", "stop"]
+# The usage of the answers a chain's check refused, for whoever asked (see rejected_usage).
+_REJECTED: ContextVar[list[Usage] | None] = ContextVar("cadence_llm_rejected", default=None)
+
+
+@contextlib.contextmanager
+def rejected_usage() -> Iterator[list[Usage]]:
+    """Collect the usage of every answer a chain's ``check`` refuses inside the block.
+
+    A refused answer was paid for but is not the answer the caller gets back, so its tokens are
+    in no response: an agent adds them to its usage. Blocks do not nest: an inner block (a
+    nested agent's model call) keeps its refusals to itself.
+    """
+    spent: list[Usage] = []
+    token = _REJECTED.set(spent)
+    try:
+        yield spent
+    finally:
+        _REJECTED.reset(token)
+
+
+def note_rejected(response: ModelResponse) -> None:
+    """Count a refused answer's usage in the active :func:`rejected_usage` block, if any."""
+    spent = _REJECTED.get()
+    if spent is not None:
+        spent.append(response.usage)
 
 
 class Stop(Exception):

@@ -29,6 +29,7 @@ __all__ = [
     "NoScore",
     "Replayed",
     "ToolOutcome",
+    "ToolResultError",
     "dedupe_calls",
     "discard_changes",
     "failed",
@@ -43,6 +44,16 @@ def render_result(value: Any) -> str:
     if isinstance(value, BaseModel):
         return value.model_dump_json()
     return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+class ToolResultError(CadenceError):
+    """A tool ran but its return value cannot be rendered as text for the model.
+
+    Circular data or a dict with non-string keys, for example: the call becomes an error result
+    (the model learns the tool ran), not a failed turn. Return a str or JSON-serialisable data.
+    """
+
+    default_code = "TOOL_RESULT"
 
 
 def _json_default(value: Any) -> Any:
@@ -218,9 +229,18 @@ class CallTask:
             if self._tool.fatal or isinstance(exc, BudgetExceededError):
                 raise  # a nested agent's budget stop is not a tool error for the model to read
             return failed(self.call, exc, time.perf_counter() - started)
-        message = ToolMessage(
-            tool_call_id=self.call.id, content=render_result(value), name=self.call.name
-        )
+        try:
+            content = render_result(value)
+        except Exception as exc:  # circular data, non-string dict keys, a failing model_dump
+            if self._tool.fatal:
+                raise
+            problem = ToolResultError(
+                f"tool {self.call.name!r} ran, but its result cannot be sent to the model "
+                f"({type(exc).__name__}: {exc})"
+            )
+            problem.__cause__ = exc
+            return failed(self.call, problem, time.perf_counter() - started)
+        message = ToolMessage(tool_call_id=self.call.id, content=content, name=self.call.name)
         return ToolOutcome(self.call, message, value, None, time.perf_counter() - started)
 
 

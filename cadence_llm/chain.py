@@ -32,7 +32,7 @@ from cadence import clock as _clock
 from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
 from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
 
-from ._attempts import Call, Stop, tries
+from ._attempts import Call, Stop, note_rejected, tries
 from ._gates import BreakerGate, Gate, GateFactory, gates_for
 from ._windows import TokenCounter, estimate_tokens
 from .errors import (
@@ -258,6 +258,7 @@ class FallbackChain:
         if verdict is True or verdict is None:
             return response
         reason = verdict if isinstance(verdict, str) else "the answer check returned False"
+        note_rejected(response)
         raise AnswerRejectedError(reason, provider=model.system, model=model.name, partial=response)
 
     async def _try_model(self, index: int, call: Call, hedged: bool) -> ModelResponse:
@@ -371,6 +372,7 @@ class FallbackChain:
                 async with contextlib.aclosing(tries(self, index, call, False)) as attempts:
                     async for attempt in attempts:
                         emitted = False
+                        done: StreamDone | None = None
                         async with attempt:
                             await attempt.open()
                             async with contextlib.aclosing(_events(model, call.request)) as events:
@@ -384,9 +386,15 @@ class FallbackChain:
                                             self._checked(event.response, model), chunk=True
                                         )
                                         attempt.response = event.response
+                                        # Held back: the attempt is recorded and its gates
+                                        # settled before a consumer that stops here stops.
+                                        done = event
+                                        continue
                                     emitted = True
                                     yield event
-                        if emitted and attempt.verdict in ("retry", "next"):
+                        if done is not None and attempt.verdict == "ok":
+                            yield done
+                        elif emitted and attempt.verdict in ("retry", "next"):
                             yield StreamReset(reason=str(attempt.error), model=model.name)
                 return
             except Stop as stop:

@@ -234,6 +234,9 @@ class AllModelsFailedError(ModelError):
     """Every model of a fallback chain failed; ``attempts`` lists each try in order."""
 
     default_code = "ALL_MODELS_FAILED"
+    # Raised only when every model failed with an error that allowed falling back (a stopping
+    # error is raised as itself), so a chain nested in another one lets the outer chain go on.
+    fallback_default = True
 
     def __init__(self, message: str, *, attempts: Sequence[Attempt], model: str = "") -> None:
         lines = [message]

@@ -52,7 +52,14 @@ _FINISH: dict[str, FinishReason] = {
 def as_dict(obj: Any) -> Any:
     """SDK objects as plain dicts (the SDKs return pydantic models); other values unchanged."""
     dump = getattr(obj, "model_dump", None)
-    return dump() if callable(dump) else obj
+    if not callable(dump):
+        return obj
+    try:
+        # The SDKs build their objects without validation and keep a server's off-spec value (a
+        # tool call's arguments as an object, not a string): dump it as it is, without warning.
+        return dump(warnings=False)
+    except TypeError:  # a duck-typed client's model_dump without pydantic's options
+        return dump()
 
 
 def finish_reason(raw: object) -> FinishReason:
@@ -163,6 +170,13 @@ def _usage(raw: object) -> Usage:
     )
 
 
+def _arguments_text(raw: object, empty: str) -> str:
+    """A call's arguments as JSON text; some servers send them as an object, not a string."""
+    if isinstance(raw, Mapping | list):
+        return json.dumps(raw, ensure_ascii=False)
+    return str(raw or empty)
+
+
 def parse_completion(data: object, *, model: str, system: str) -> ModelResponse:
     """Read a chat-completions answer; raise MalformedResponseError if it is not one."""
     try:
@@ -174,7 +188,7 @@ def parse_completion(data: object, *, model: str, system: str) -> ModelResponse:
             ToolCall(
                 id=str(c.get("id") or f"call_{n}"),
                 name=str(c["function"]["name"]),
-                arguments=str(c["function"].get("arguments") or "{}"),
+                arguments=_arguments_text(c["function"].get("arguments"), "{}"),
             )
             for n, c in enumerate(message.get("tool_calls") or ())
         )
@@ -205,6 +219,32 @@ class ChunkReader:
     def __init__(self, builder: ResponseBuilder) -> None:
         self.builder = builder
         self.refused = False
+        self._slots: dict[int, int] = {}  # the server's index -> our call index
+        self._ids: list[str | None] = []  # our call index -> its id
+
+    def _slot(self, call: Mapping[str, Any]) -> int:
+        """Our index for a tool-call delta. Some servers (Gemini's OpenAI endpoint) send no
+        ``index``, or index 0 for every call: a new id then starts a new call."""
+        cid = call.get("id") or None
+        try:
+            raw = None if call.get("index") is None else int(call["index"])
+        except (TypeError, ValueError):
+            raw = None
+        if raw is not None and raw in self._slots:
+            slot = self._slots[raw]
+            if cid is None or self._ids[slot] in (None, cid):
+                if cid is not None:
+                    self._ids[slot] = cid
+                return slot
+        elif raw is None and cid is None and self._ids:
+            return len(self._ids) - 1  # a continuation of the last call
+        elif raw is None and cid in self._ids:
+            return self._ids.index(cid)
+        slot = len(self._ids)
+        self._ids.append(cid)
+        if raw is not None:
+            self._slots[raw] = slot
+        return slot
 
     def feed(self, chunk: object) -> Iterator[TextDelta | ToolCallDelta]:
         """Deltas for one chunk (a dict); usage-only and empty chunks yield nothing."""
@@ -230,13 +270,13 @@ class ChunkReader:
             if refusal:
                 self.refused = True
                 yield TextDelta(text=str(refusal))
-            for n, call in enumerate(delta.get("tool_calls") or ()):
+            for call in delta.get("tool_calls") or ():
                 fn = call.get("function") or {}
                 yield ToolCallDelta(
-                    index=int(call.get("index", n)),
+                    index=self._slot(call),
                     id=call.get("id"),
                     name=fn.get("name"),
-                    arguments=str(fn.get("arguments") or ""),
+                    arguments=_arguments_text(fn.get("arguments"), ""),
                 )
             if choice.get("finish_reason"):
                 b.finish_reason = (

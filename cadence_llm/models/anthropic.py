@@ -170,10 +170,14 @@ def _with_instruction(
 
 def _arguments(text: str) -> Any:
     try:
-        return json.loads(text or "{}")
+        parsed = json.loads(text or "{}")
     except ValueError:
-        # Anthropic wants an object; keep the model's text visible rather than dropping it.
-        return {"_raw": text}
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed
+    # Anthropic wants an object (another provider's call may carry invalid JSON, an array, a
+    # double-encoded string or null); keep the model's text visible rather than dropping it.
+    return {"_raw": text}
 
 
 def _messages(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cadence import Cadence
-from cadence.exceptions import CadenceDefinitionError
 from cadence.checkpoint import InMemoryCheckpointStore
+from cadence.exceptions import CadenceDefinitionError
 from cadence.validate import check_cadence, check_module
 
 
