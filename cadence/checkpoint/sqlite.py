@@ -133,7 +133,9 @@ class SQLiteCheckpointStore:
         self.retention = check_retention(retention)
         self.codec = codec
         self._conn: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-sqlite")
+        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="cadence-sqlite"
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteCheckpointStore({str(self.path)!r})"
@@ -167,6 +169,8 @@ class SQLiteCheckpointStore:
         def run() -> T:
             return fn(self._connect())
 
+        if self._executor is None:  # used again after close(): reopen, like the other stores
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-sqlite")
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -211,8 +215,11 @@ class SQLiteCheckpointStore:
                 self._conn.close()
                 self._conn = None
 
-        self._executor.submit(shut).result()
-        self._executor.shutdown(wait=True)
+        executor, self._executor = self._executor, None
+        if executor is None:  # already closed: closing twice is a no-op
+            return
+        executor.submit(shut).result()
+        executor.shutdown(wait=True)
 
     async def aclose(self) -> None:
         """``close()`` without blocking the event loop."""

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 try:
     import flask
     from flask import Blueprint, Flask, current_app, request
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "cadence.integrations.flask needs Flask: pip install 'cadence-orchestration[flask]'"
@@ -206,6 +206,8 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                     return problem_response(validation_problem(exc.errors))
                 except Unreadable as exc:
                     return problem_response(bad_request_problem(str(exc), code="MALFORMED_BODY"))
+                except RequestEntityTooLarge:
+                    return _too_large()
                 except HTTPException:
                     raise  # abort(404) / an HTTPException raised on purpose keeps its status
                 except Exception as exc:
@@ -254,6 +256,8 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                         scoped = f"{request.method} {request.path} {check_key(key)}"
                         digest = fingerprint(request.query_string, request.get_data())
                         outcome, replayed = run_async(_once(registry, scoped, digest, produce))
+                except RequestEntityTooLarge:
+                    return _too_large()
                 except CadenceError as exc:
                     return problem(exc)
                 if not isinstance(outcome, StoredResponse):
@@ -273,6 +277,12 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
             return fn
 
         return register
+
+
+def _too_large() -> flask.Response:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    detail = "the request body is over the size limit" + (f" of {limit} bytes" if limit else "")
+    return problem_response(bad_request_problem(detail, status=413, code="BODY_TOO_LARGE"))
 
 
 def _surrogate_error(loc: list[Any]) -> dict[str, Any]:

@@ -355,3 +355,25 @@ def test_a_cadence_with_a_fixed_run_id_is_refused_by_the_blueprint() -> None:
     fixed = checkout().with_checkpoint(InMemoryCheckpointStore(), run_id="order-123")
     with pytest.raises(CadenceDefinitionError, match="fixed run id 'order-123'"):
         CadenceBlueprint("fixed", __name__).cadence_route("/pay", fixed)
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_a_body_over_max_content_length_is_a_413_problem(idempotent: bool) -> None:
+    """A body over Flask's MAX_CONTENT_LENGTH answers problem+json BODY_TOO_LARGE naming the
+    limit, not Werkzeug's HTML 413 page (with and without an Idempotency-Key)."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    bp = CadenceBlueprint("orders413", __name__)
+
+    @bp.cadence_route("/orders/<order_id>", checkout(), idempotent=idempotent)
+    def create(order_id: str, note: str = "") -> OrderScore:
+        return OrderScore(order_id=order_id)
+
+    app.register_blueprint(bp)
+    CadenceExtension(app)
+    headers = {"Idempotency-Key": "k-413"} if idempotent else {}
+    response = app.test_client().post("/orders/o1", json={"note": "x" * 10_000}, headers=headers)
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "BODY_TOO_LARGE" and "1024 bytes" in body["detail"]
