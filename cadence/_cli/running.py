@@ -48,9 +48,22 @@ def score_for(template: Any, raw: str | None) -> Any:
             raise UserError(
                 f"{type(template).__name__} has no field {unknown[0]!r} (fix: fields are {', '.join(sorted(names))})"
             )
-        return dataclasses.replace(copy.deepcopy(template), **data)
+        try:
+            return dataclasses.replace(copy.deepcopy(template), **data)
+        except (TypeError, ValueError) as exc:  # __post_init__ or a field rejected a value
+            raise UserError(
+                f"{type(template).__name__} refused --score: {type(exc).__name__}: {exc} "
+                "(fix: check the values' types)"
+            ) from None
     if hasattr(template, "model_validate") and hasattr(template, "model_dump"):
-        return type(template).model_validate({**template.model_dump(), **data})
+        try:
+            return type(template).model_validate({**template.model_dump(), **data})
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            first = str(exc).splitlines()
+            raise UserError(
+                f"{type(template).__name__} refused --score: {' '.join(first[:3])} "
+                "(fix: check the values' types)"
+            ) from None
     if isinstance(template, dict):
         return {**copy.deepcopy(template), **data}
     score = copy.deepcopy(template)

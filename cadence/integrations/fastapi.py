@@ -290,6 +290,22 @@ def _surrogate_error(loc: list[Any]) -> dict[str, Any]:
     }
 
 
+def _raised_by_framework(exc: BaseException) -> bool:
+    """Whether FastAPI itself raised ``exc`` (its body parser), not the app's own code.
+
+    The app may ``raise HTTPException(400, ...) from err`` in a dependency or the score factory;
+    that one keeps its status, body and headers. FastAPI raises its 400/413 for a body it could
+    not read from its own request handler, so the innermost frame is in ``fastapi``.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.split(".")[0] in ("fastapi", "starlette")
+
+
 class _CadenceAPIRoute(APIRoute):
     """The route class of ``@router.cadence`` endpoints: request errors as problem+json too.
 
@@ -315,6 +331,7 @@ class _CadenceAPIRoute(APIRoute):
                     exc.status_code not in (400, 413)
                     or cause is None
                     or isinstance(cause, HTTPException)
+                    or not _raised_by_framework(exc)
                 ):
                     raise  # the app's own HTTPException: its status, detail and handlers
                 detail = (

@@ -270,3 +270,40 @@ def test_timeline_writes_html(app) -> None:
     assert result.code == 0 and "wrote run.html" in result.out
     assert "<html" in (app / "run.html").read_text().lower()
     assert "cannot import" in cadence("timeline", "nosuch:x").one_line_error()
+
+
+def test_run_score_values_the_score_class_refuses_are_one_line_errors(workdir) -> None:
+    """A dataclass whose __post_init__ raises TypeError/ValueError, or a pydantic score that
+    fails validation, on --score values: one line naming the class, exit 1, no traceback."""
+    (workdir / "strict_scores.py").write_text(
+        textwrap.dedent(
+            """
+            from dataclasses import dataclass
+            from pydantic import BaseModel
+            from cadence import Cadence, Score
+
+            @dataclass
+            class Order(Score):
+                quantity: int = 1
+
+                def __post_init__(self):
+                    if not isinstance(self.quantity, int):
+                        raise TypeError("quantity must be an int")
+
+            class Ticket(BaseModel):
+                priority: int = 1
+
+            orders = Cadence("orders", Order()).then("noop", lambda s: None)
+            tickets = Cadence("tickets", Ticket()).then("noop", lambda s: None)
+            """
+        )
+    )
+    cases = {
+        "strict_scores:orders": ('{"quantity": "two"}', "quantity must be an int"),
+        "strict_scores:tickets": ('{"priority": "high"}', "priority"),
+    }
+    for target, (raw, needle) in cases.items():
+        result = cadence("run", target, "--score", raw)
+        assert result.code == 1, target
+        line = result.one_line_error()
+        assert "refused --score" in line and needle in line, line

@@ -470,6 +470,42 @@ def test_an_http_exception_from_the_factory_keeps_its_status() -> None:
     assert client.post("/orders/o1").json()["status"] == "paid"
 
 
+def _token(token: str = "1") -> int:
+    from fastapi import HTTPException
+
+    try:
+        return int(token)
+    except ValueError as exc:
+        raise HTTPException(400, "token must be numeric", headers={"X-Error": "token"}) from exc
+
+
+def test_an_http_exception_raised_from_another_keeps_its_body_and_headers() -> None:
+    """`raise HTTPException(400, ..., headers=...) from exc` in a dependency or the factory is
+    the app's answer: its status, body and headers stay (it is not rewritten as the
+    MALFORMED_BODY problem of a body FastAPI could not read, which still is)."""
+    from fastapi import HTTPException
+
+    router = CadenceRouter()
+
+    @router.cadence("/orders/{order_id}", checkout())
+    async def create(order_id: str, token: int = Depends(_token)) -> OrderScore:
+        try:
+            return OrderScore(order_id=str(int(order_id)))
+        except ValueError as exc:
+            raise HTTPException(400, "order id must be numeric", headers={"X-Error": "id"}) from exc
+
+    client = TestClient(_app(router))
+    for url, detail, header in (
+        ("/orders/abc", "order id must be numeric", "id"),
+        ("/orders/1?token=abc", "token must be numeric", "token"),
+    ):
+        response = client.post(url)
+        assert response.status_code == 400, url
+        assert response.headers["content-type"] == "application/json", url
+        assert (response.json(), response.headers.get("x-error")) == ({"detail": detail}, header)
+    assert client.post("/orders/7").json()["status"] == "paid"
+
+
 def test_a_factory_returning_none_names_the_cadence_in_its_problem() -> None:
     """The problem document's cadence member is the cadence, not the factory function."""
     router = CadenceRouter()
