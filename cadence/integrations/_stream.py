@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -47,6 +48,17 @@ def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     return f"{head}event: {event}\n{lines}\n".encode()
 
 
+def _safe_frame(event: str, data: Any, event_id: int) -> bytes | None:
+    """``sse_frame``, or ``None`` (logged) for a lifecycle event whose data has no JSON form."""
+    try:
+        return sse_frame(event, data, event_id)
+    except (TypeError, ValueError):
+        logging.getLogger("cadence.integrations").warning(
+            "dropped SSE event %r: its data has no JSON form", event, exc_info=True
+        )
+        return None
+
+
 def is_streamed() -> bool:
     """Whether the current run is being streamed (so notes can stream what they produce)."""
     return _current_relay.get() is not None
@@ -61,7 +73,9 @@ def publish_event(event: str, data: Any = None) -> bool:
     relay = _current_relay.get()
     if relay is None:
         return False
-    relay.push(event, data)
+    # Encode now, in the note: a value with no JSON form fails the note that published it
+    # (naming its path), instead of breaking the stream later without an `error` frame.
+    relay.push(event, data if isinstance(data, str) else to_jsonable(data))
     return True
 
 
@@ -196,11 +210,15 @@ class RunStream:
                 while not queue.empty():
                     extra = queue.get_nowait()
                     if extra is not _DONE:
-                        seq += 1
-                        yield sse_frame(extra[0], extra[1], seq)
+                        frame = _safe_frame(extra[0], extra[1], seq + 1)
+                        if frame is not None:
+                            seq += 1
+                            yield frame
                 break
-            seq += 1
-            yield sse_frame(item[0], item[1], seq)
+            frame = _safe_frame(item[0], item[1], seq + 1)
+            if frame is not None:
+                seq += 1
+                yield frame
         seq += 1
         try:
             score = self._task.result()

@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -78,6 +79,36 @@ def test_sse_failure_ends_with_a_problem_event() -> None:
     ) == ("note_failed", {"note": "process_payment", "group": None})
     assert events[-1][0] == "error"
     assert events[-1][1]["status"] == 504 and events[-1][1]["code"] == "TIMEOUT"
+
+
+class _SdkObject:  # a value with no JSON form, e.g. an SDK object a note forwards by mistake
+    pass
+
+
+async def _forwards_an_sdk_object(score: OrderScore) -> None:
+    publish_event("token", {"raw": _SdkObject()})
+
+
+def test_an_event_with_no_json_form_fails_its_note_not_the_stream(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """publish_event() with a value JSON cannot hold fails the note that published it (the
+    server log names the value's path), and the stream ends with note_failed and an error
+    event; before, the connection dropped mid-stream without either."""
+    router = CadenceRouter()
+    cadence = Cadence("answer", OrderScore(order_id="")).then("forward", _forwards_an_sdk_object)
+
+    @router.cadence("/ask", cadence, stream=True)
+    async def ask() -> OrderScore:
+        return OrderScore(order_id="q1")
+
+    with TestClient(_app(router)).stream("POST", "/ask") as r:
+        events = parse_sse(r.read().decode())
+    names = [e for e, _ in events]
+    assert names == ["run_started", "note_started", "note_failed", "error"]
+    assert events[2][1]["note"] == "forward"
+    assert (events[3][1]["status"], events[3][1]["code"]) == (500, "NOTE_ERROR")
+    assert "cannot encode _SdkObject at $.raw" in caplog.text
 
 
 def test_stream_auto_negotiates_on_accept() -> None:
