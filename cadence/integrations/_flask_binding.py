@@ -19,7 +19,7 @@ from typing import Any
 import flask
 from flask import request
 
-from cadence._typecheck import Mismatch, check
+from cadence._typecheck import Mismatch, check, field_annotations
 from cadence.integrations._problem import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["Binder", "Invalid", "Unreadable", "problem_response"]
@@ -103,12 +103,56 @@ def _body_model(annotation: Any, body: Any) -> Any:
             raise Invalid(
                 [{**e, "loc": ["body", *e["loc"]]} for e in exc.errors(include_url=False)]
             ) from None
+    return _build_dataclass(annotation, body, ["body"])
+
+
+def _build_dataclass(cls: Any, body: Any, loc: list[Any]) -> Any:
+    """A dataclass from a JSON object: every field checked against its annotation (nested
+    dataclasses built in turn), unknown and missing fields reported, validators' ``ValueError``
+    reported -- all as 422 errors, never a mangled field or a 500."""
     if not isinstance(body, dict):
-        raise Invalid([{"loc": ["body"], "msg": "a JSON object is required", "type": "missing"}])
+        raise Invalid([{"loc": loc, "msg": "a JSON object is required", "type": "missing"}])
+    annotations = field_annotations(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    errors: list[dict[str, Any]] = []
+    values: dict[str, Any] = {}
+    for key, value in body.items():
+        if key not in fields:
+            errors.append({"loc": loc, "msg": f"unknown field {key!r}", "type": "extra_forbidden"})
+            continue
+        declared = annotations.get(key, Any)
+        bare = declared
+        args = typing.get_args(declared)
+        if type(None) in args and len(args) == 2 and value is not None:
+            bare = next(a for a in args if a is not type(None))
+        if isinstance(bare, type) and dataclasses.is_dataclass(bare) and isinstance(value, dict):
+            try:
+                values[key] = _build_dataclass(bare, value, [*loc, key])
+            except Invalid as exc:
+                errors.extend(exc.errors)
+            continue
+        wrong = _not_fitting(value, declared, bare)
+        if wrong is not None:
+            at = f" at {wrong.path}" if wrong.path else ""
+            errors.append(
+                {
+                    "loc": [*loc, key],
+                    "msg": f"expected {wrong.expected}, got {wrong.found}{at}",
+                    "type": "type_error",
+                }
+            )
+            continue
+        values[key] = value
+    for name, f in fields.items():
+        missing = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if missing and name not in body:
+            errors.append({"loc": [*loc, name], "msg": "field required", "type": "missing"})
+    if errors:
+        raise Invalid(errors)
     try:
-        return annotation(**body)
-    except TypeError as exc:
-        raise Invalid([{"loc": ["body"], "msg": str(exc), "type": "type_error"}]) from None
+        return cls(**values)
+    except (TypeError, ValueError) as exc:  # __post_init__ rejected the values
+        raise Invalid([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
 
 
 class Binder:

@@ -377,3 +377,59 @@ def test_a_body_over_max_content_length_is_a_413_problem(idempotent: bool) -> No
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
     assert body["code"] == "BODY_TOO_LARGE" and "1024 bytes" in body["detail"]
+
+
+@dataclasses.dataclass
+class _Address:
+    city: str
+
+
+@dataclasses.dataclass
+class _OrderRequest:
+    quantity: int
+    coupon: str | None = None
+    ship_to: _Address | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quantity, int) and self.quantity <= 0:
+            raise ValueError("quantity must be positive")
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "needle"),
+    [
+        ({"quantity": "3"}, ["body", "quantity"], "expected int"),
+        ({"quantity": True}, ["body", "quantity"], "expected int"),
+        ({"quantity": [1, 2]}, ["body", "quantity"], "expected int"),
+        ({"quantity": 1, "coupon": 5}, ["body", "coupon"], "expected"),
+        ({"quantity": 1, "ship_to": {"city": 7}}, ["body", "ship_to", "city"], "expected str"),
+        ({"coupon": "x"}, ["body", "quantity"], "field required"),
+        ({"quantity": 1, "colour": "red"}, ["body"], "unknown field 'colour'"),
+        ({"quantity": 0}, ["body"], "quantity must be positive"),
+    ],
+)
+def test_a_dataclass_body_is_validated_field_by_field(
+    body: dict[str, Any], loc: list[str], needle: str
+) -> None:
+    """A dataclass body parameter is checked against its fields' annotations (nested
+    dataclasses too): a wrong type, a missing or unknown field and a __post_init__ ValueError
+    are 422 problems naming the field, not values passed on as they came or a 500."""
+    app = Flask(__name__)
+    bp = CadenceBlueprint("dc_body", __name__)
+    seen: list[_OrderRequest] = []
+
+    @bp.cadence_route("/orders", checkout())
+    def create(req: _OrderRequest) -> OrderScore:
+        seen.append(req)
+        return OrderScore(order_id=f"q{req.quantity}")
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    response = client.post("/orders", json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    errors = response.get_json()["errors"]
+    assert any(e["loc"] == loc and needle in e["msg"] for e in errors), errors
+    assert seen == []
+    good = client.post("/orders", json={"quantity": 2, "ship_to": {"city": "Oslo"}})
+    assert good.status_code == 200 and good.get_json()["order_id"] == "q2"
+    assert seen == [_OrderRequest(quantity=2, ship_to=_Address(city="Oslo"))]
