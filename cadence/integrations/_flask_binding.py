@@ -56,27 +56,34 @@ def _not_fitting(value: Any, declared: Any, bare: Any) -> Mismatch | None:
     return None
 
 
+def _unwrapped(annotation: Any) -> Any:
+    """``X`` for ``Optional[X]`` / ``X | None`` (which convert and build like ``X``), else
+    ``annotation``."""
+    args = typing.get_args(annotation)
+    if type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return annotation
+
+
+def _type_error(loc: list[Any], wrong: Mismatch) -> dict[str, Any]:
+    at = f" at {wrong.path}" if wrong.path else ""
+    return {
+        "loc": loc,
+        "msg": f"expected {wrong.expected}, got {wrong.found}{at}",
+        "type": "type_error",
+    }
+
+
 def _coerce(name: str, where: str, value: Any, annotation: Any) -> Any:
     if annotation is inspect.Parameter.empty or annotation is Any:
         return value
     declared = annotation
-    args = typing.get_args(annotation)
-    if type(None) in args and len(args) == 2:  # Optional[X] / X | None converts like X
-        annotation = next(a for a in args if a is not type(None))
+    annotation = _unwrapped(annotation)
     convert = _COERCE.get(annotation)
     if convert is None or not isinstance(value, str) or annotation is str:
         wrong = _not_fitting(value, declared, annotation)
         if wrong is not None:
-            at = f" at {wrong.path}" if wrong.path else ""
-            raise Invalid(
-                [
-                    {
-                        "loc": [where, name],
-                        "msg": f"expected {wrong.expected}, got {wrong.found}{at}",
-                        "type": "type_error",
-                    }
-                ]
-            )
+            raise Invalid([_type_error([where, name], wrong)])
         return value
     try:
         return convert(value)
@@ -121,10 +128,7 @@ def _build_dataclass(cls: Any, body: Any, loc: list[Any]) -> Any:
             errors.append({"loc": loc, "msg": f"unknown field {key!r}", "type": "extra_forbidden"})
             continue
         declared = annotations.get(key, Any)
-        bare = declared
-        args = typing.get_args(declared)
-        if type(None) in args and len(args) == 2 and value is not None:
-            bare = next(a for a in args if a is not type(None))
+        bare = declared if value is None else _unwrapped(declared)
         if isinstance(bare, type) and dataclasses.is_dataclass(bare) and isinstance(value, dict):
             try:
                 values[key] = _build_dataclass(bare, value, [*loc, key])
@@ -133,14 +137,7 @@ def _build_dataclass(cls: Any, body: Any, loc: list[Any]) -> Any:
             continue
         wrong = _not_fitting(value, declared, bare)
         if wrong is not None:
-            at = f" at {wrong.path}" if wrong.path else ""
-            errors.append(
-                {
-                    "loc": [*loc, key],
-                    "msg": f"expected {wrong.expected}, got {wrong.found}{at}",
-                    "type": "type_error",
-                }
-            )
+            errors.append(_type_error([*loc, key], wrong))
             continue
         values[key] = value
     for name, f in fields.items():

@@ -40,9 +40,14 @@ _current_relay: ContextVar[EventRelay | None] = ContextVar("cadence_sse_relay", 
 _DONE = object()
 
 
+def _json_text(data: Any) -> str:
+    """``data`` as one line of JSON (a str is taken as text already)."""
+    return data if isinstance(data, str) else json.dumps(to_jsonable(data), separators=(",", ":"))
+
+
 def sse_frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     """One SSE frame; ``data`` is sent as a single line of JSON."""
-    text = data if isinstance(data, str) else json.dumps(to_jsonable(data), separators=(",", ":"))
+    text = _json_text(data)
     head = f"id: {event_id}\n" if event_id is not None else ""
     lines = "".join(f"data: {line}\n" for line in text.split("\n"))
     return f"{head}event: {event}\n{lines}\n".encode()
@@ -75,7 +80,7 @@ def publish_event(event: str, data: Any = None) -> bool:
         return False
     # Encode now, in the note: a value with no JSON form fails the note that published it
     # (naming its path), instead of breaking the stream later without an `error` frame.
-    relay.push(event, data if isinstance(data, str) else to_jsonable(data))
+    relay.push(event, _json_text(data))
     return True
 
 

@@ -13,6 +13,27 @@ OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
 
 
+class FakeLlama:
+    """Stands in for ``llama_cpp.Llama``: answers every chat completion with one text and keeps
+    each call's arguments (``model_path`` only when given, as a loaded ``Llama`` has one)."""
+
+    def __init__(self, text: str = "ok", model_path: str | None = None) -> None:
+        self.text = text
+        self.calls: list[dict[str, Any]] = []
+        if model_path is not None:
+            self.model_path = model_path
+
+    def create_chat_completion(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        message = {"role": "assistant", "content": self.text}
+        return {
+            "id": "local-1",
+            "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        }
+
+
 def openai_completion(
     text: str | None = "Hello!",
     *,

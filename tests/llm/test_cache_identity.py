@@ -18,28 +18,10 @@ from cadence_llm import (
 )
 from cadence_llm.cache import CachedModel, InMemoryResponseCache, cache_key
 
-from .conftest import openai_completion
+from .conftest import FakeLlama, openai_completion
 
 REQUEST = ModelRequest.of("Is water wet?")
 YES_NO = 'root ::= "yes" | "no"'
-
-
-class FakeLlama:
-    """Stands in for ``llama_cpp.Llama``: answers every chat completion with one text."""
-
-    def __init__(self, text: str = "ok", model_path: str | None = None) -> None:
-        self.text = text
-        if model_path is not None:
-            self.model_path = model_path
-
-    def create_chat_completion(self, **_: Any) -> dict[str, Any]:
-        message = {"role": "assistant", "content": self.text}
-        return {
-            "id": "local-1",
-            "model": "m",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
-        }
 
 
 def gguf(directory: Path) -> Path:

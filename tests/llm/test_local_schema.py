@@ -13,30 +13,12 @@ from pydantic import BaseModel
 from cadence_llm import LocalModel, ModelRequest, OpenAICompatModel, ResponseFormat, generate
 from cadence_llm.models._json_schema import inline_root_ref
 
-from .conftest import openai_completion
+from .conftest import FakeLlama, openai_completion
 
 
 class Node(BaseModel):
     name: str
     children: list[Node] = []
-
-
-class RecordingLlama:
-    """Stands in for ``llama_cpp.Llama``: keeps each call's arguments, answers with one text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.calls: list[dict[str, Any]] = []
-
-    def create_chat_completion(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        message = {"role": "assistant", "content": self.text}
-        return {
-            "id": "local-1",
-            "model": "m",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
-        }
 
 
 def converts(schema: dict[str, Any]) -> bool:
@@ -53,7 +35,7 @@ async def test_a_recursive_models_schema_reaches_llama_cpp_as_a_grammar_it_can_b
     """generate() with a self-recursive model hands llama.cpp a schema rooted at the model."""
     assert not converts(Node.model_json_schema())  # pydantic's root $ref, as llama.cpp sees it
     answer = {"name": "a", "children": [{"name": "b", "children": []}]}
-    llama = RecordingLlama(json.dumps(answer))
+    llama = FakeLlama(json.dumps(answer))
     tree = await generate(LocalModel("tiny", llama=llama), "A tree", response_model=Node)
     assert tree == Node.model_validate(answer)
     fmt = llama.calls[0]["response_format"]

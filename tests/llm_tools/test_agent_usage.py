@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import respx
 
@@ -18,43 +16,10 @@ from cadence_llm import (
     agent,
     track_usage,
 )
+from tests.llm.conftest import anthropic_message, openai_completion
 
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
-
-
-def openai_text(text: str, prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": text, "refusal": None},
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
-    }
-
-
-def anthropic_text(text: str, prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-sonnet-5-5",
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": prompt, "output_tokens": completion},
-    }
 
 
 def no_bad_answers(response: ModelResponse) -> bool:
@@ -68,10 +33,16 @@ async def test_usage_includes_the_answer_the_check_refused() -> None:
     from openai import AsyncOpenAI
 
     refused = respx.post(OPENAI_URL).mock(
-        return_value=httpx.Response(200, json=openai_text("bad answer", 1000, 500))
+        return_value=httpx.Response(200, json=openai_completion("bad answer", usage=(1000, 500, 0)))
     )
     accepted = respx.post(ANTHROPIC_URL).mock(
-        return_value=httpx.Response(200, json=anthropic_text("good answer", 20, 4))
+        return_value=httpx.Response(
+            200,
+            json=anthropic_message(
+                [{"type": "text", "text": "good answer"}],
+                usage={"input_tokens": 20, "output_tokens": 4},
+            ),
+        )
     )
     chain = FallbackChain(
         [
