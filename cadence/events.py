@@ -19,6 +19,7 @@ Every event carries ``run_key``, which tells concurrent runs apart even when the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,7 +27,7 @@ from inspect import isawaitable
 from typing import Any
 
 from cadence._context import NoteScope, note_var
-from cadence._observe._base import DONE, CadenceHooks, is_parked
+from cadence._observe._base import DONE, CadenceHooks, is_parked, is_stray_cancel
 from cadence._observe._records import (
     NO_METADATA,
     Blank,
@@ -190,6 +191,8 @@ def _note_hook(started: str | None) -> Callable[..., Awaitable[None]]:
             result = first(e)
         except Exception:
             _listener_failed(first, e)
+        except asyncio.CancelledError as exc:
+            _stray(exc, first, e)
         else:
             if result is not None and isawaitable(result):
                 return _settle(result, first, rest, e)
@@ -432,23 +435,16 @@ class EventEmitter(CadenceHooks):
         now = _mono()
         e: Any = Blank()  # built and sealed as the note hooks build theirs
         e.event_type = event_type
-        e.cadence_name = cadence_name
-        if run is not None:
-            e.run_key = run.key
-            e.run_id = run.run_id
-            e.depth = run.depth
-            e.timestamp = now + run.wall_offset
-        else:
-            e.run_key = ""
-            e.run_id = None
-            e.depth = 0
-            e.timestamp = _wall()
-        e.monotonic = now
         e.note_name = None
         e.duration = duration
         e.error = error
-        e.spend = spend
-        e.metadata = NO_METADATA
+        e.monotonic = now
+        if run is not None:
+            key, run_id, depth, offset = run.key, run.run_id, run.depth, run.wall_offset
+        else:
+            key, run_id, depth, offset = "", None, 0, None
+            e._stamp = _wall()
+        e._place = (cadence_name, key, depth, offset, None, None, run_id, NO_METADATA, spend)
         e.__class__ = CadenceEvent
         record: CadenceEvent = e
         return record
@@ -488,6 +484,8 @@ def _deliver(route: Route, event: CadenceEvent) -> Awaitable[None]:
         result = first(event)
     except Exception:
         _listener_failed(first, event)
+    except asyncio.CancelledError as exc:
+        _stray(exc, first, event)
     else:
         if result is not None and isawaitable(result):
             return _settle(result, first, rest, event)
@@ -501,6 +499,9 @@ def _send(listeners: tuple[EventListener, ...], event: CadenceEvent) -> Awaitabl
             result = listener(event)
         except Exception:
             _listener_failed(listener, event)
+            continue
+        except asyncio.CancelledError as exc:
+            _stray(exc, listener, event)
             continue
         if result is not None and isawaitable(result):
             return _settle(result, listener, listeners[index + 1 :], event)
@@ -518,6 +519,8 @@ async def _settle(
         await pending
     except Exception:
         _listener_failed(owner, event)
+    except asyncio.CancelledError as exc:
+        _stray(exc, owner, event)
     for listener in rest:
         try:
             result = listener(event)
@@ -525,9 +528,19 @@ async def _settle(
                 await result
         except Exception:
             _listener_failed(listener, event)
+        except asyncio.CancelledError as exc:
+            _stray(exc, listener, event)
 
 
 def _listener_failed(listener: EventListener, event: CadenceEvent) -> None:
     logger.exception(
         "event listener %r failed on %s; the run continues", listener, event.event_type
     )
+
+
+def _stray(error: asyncio.CancelledError, listener: EventListener, event: CadenceEvent) -> None:
+    """A listener raised ``CancelledError``: re-raise a real cancellation of the run; a stray
+    one (the listener awaited something cancelled elsewhere) is the listener's failure."""
+    if not is_stray_cancel(error):
+        raise error
+    _listener_failed(listener, event)

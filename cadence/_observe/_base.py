@@ -7,6 +7,7 @@ imports nothing else of cadence, so any observer can build on it without an impo
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -21,6 +22,7 @@ __all__ = [
     "hook_failed",
     "is_failure",
     "is_parked",
+    "is_stray_cancel",
     "settle_hook",
 ]
 
@@ -280,7 +282,9 @@ class HooksManager:
                 # Cancelled (or interrupted) inside this hook: the hooks after it still get the
                 # call (a run cancelled while one hook awaits its before_cadence or after_cadence
                 # opens and closes every other hook's gauges and spans), then it propagates.
-                if interrupted is None:
+                if is_stray_cancel(exc):  # not the run's cancellation: this hook failed
+                    hook_failed(fn, method)
+                elif interrupted is None:
                     interrupted = exc
                 elif exc is not interrupted:
                     logger.debug(
@@ -402,6 +406,11 @@ def call_hook(fn: Callable[..., Any], method: str, *args: Any) -> Awaitable[Any]
     except Exception:
         hook_failed(fn, method)
         return None
+    except asyncio.CancelledError as exc:
+        if not is_stray_cancel(exc):
+            raise
+        hook_failed(fn, method)
+        return None
     if result is None or result is DONE or not inspect.isawaitable(result):
         return None
     return result
@@ -413,6 +422,28 @@ async def settle_hook(pending: Awaitable[Any], fn: Callable[..., Any], method: s
         await pending
     except Exception:
         hook_failed(fn, method)
+    except asyncio.CancelledError as exc:
+        if not is_stray_cancel(exc):
+            raise
+        hook_failed(fn, method)
+
+
+def is_stray_cancel(error: BaseException) -> bool:
+    """Whether ``error`` is a ``CancelledError`` that nobody asked this task for.
+
+    A hook or listener that awaits something cancelled elsewhere (a future of a client that was
+    closed, a task another component cancelled) raises ``CancelledError`` although the run is
+    not being cancelled; that is the observer's failure, logged and skipped like any other. A
+    real cancellation (``task.cancel()``, a timeout, shutdown) leaves the task's
+    ``cancelling()`` count above zero and propagates.
+    """
+    if not isinstance(error, asyncio.CancelledError):
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: a hook called from plain code
+        return False
+    return task is not None and task.cancelling() == 0
 
 
 def hook_failed(fn: Any, method: str) -> None:

@@ -4,7 +4,8 @@ A reporter receives ``report(note_name, seconds, score)`` after each step that c
 once more with ``"<cadence>:TOTAL"`` when the run ends (also when it failed). Tasks inside a
 group are not reported separately (their step is). ``Cadence.with_reporter(fn)`` wraps a plain
 callable in a :class:`CallableReporter` bound to that cadence, so only its own steps reach
-``fn``; a ``Reporter`` attached with ``with_hooks`` also reports child cadences' steps.
+``fn`` (not even those of a child cadence that has the same name); a ``Reporter`` attached
+with ``with_hooks`` also reports child cadences' steps.
 """
 
 from __future__ import annotations
@@ -79,6 +80,33 @@ class CallableReporter(Reporter):
     def __init__(self, fn: Callable[[str, float, Any], Any], *, cadence_name: str | None) -> None:
         super().__init__(cadence_name=cadence_name)
         self.fn = fn
+        # The runs of its cadence's name in this context. A cadence's hooks reach its child
+        # cadences, so a child named like its parent is seen here as a second, nested run: its
+        # steps and TOTAL belong to the child's own reporter, not to this one.
+        self._runs = Tracker(f"reporter_{id(self):x}")
+
+    async def before_cadence(self, cadence_name: str, score: Any) -> None:
+        """Note that a run of the bound cadence's name started (to tell a same-named child)."""
+        if cadence_name == self.cadence_name:
+            self._runs.enter_run(cadence_name)
+
+    async def after_note(
+        self, note_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        """Report a top-level step of the bound cadence (not of a child of the same name)."""
+        if len(self._runs.frames.get()) <= 1:
+            await super().after_note(note_name, score, duration, error)
+
+    async def after_cadence(
+        self, cadence_name: str, score: Any, duration: float, error: BaseException | None = None
+    ) -> None:
+        """Report the bound cadence's total (not a same-named child's)."""
+        if cadence_name == self.cadence_name:
+            nested = len(self._runs.frames.get()) > 1
+            self._runs.exit_run(cadence_name)
+            if nested:
+                return
+        await super().after_cadence(cadence_name, score, duration, error)
 
     def report(self, note_name: str, elapsed: float, score: Any) -> Any:
         """Call the wrapped function."""

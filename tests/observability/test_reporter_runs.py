@@ -125,11 +125,11 @@ async def test_opentelemetry_report_builds_each_run_from_its_own_steps(spans: An
 
 
 async def test_opentelemetry_report_child_with_its_parents_name(spans: Any) -> None:
-    """Runs are told apart by run, not by name: a child named as its parent (reported through
-    the parent's reporter, which the child run inherits) keeps its own steps."""
+    """Runs are told apart by run, not by name: a child named as its parent, both reporting to
+    one reporter, keeps its own steps."""
     provider, exporter = spans
     reporter = OpenTelemetryReporter(tracer_provider=provider, include_timing=False)
-    child = Cadence("loop", Order()).then("x", step_x)
+    child = Cadence("loop", Order()).with_reporter(reporter.report).then("x", step_x)
     parent = (
         Cadence("loop", Order())
         .with_reporter(reporter.report)
@@ -296,7 +296,7 @@ async def test_fan_out_calls_every_hook_then_raises_the_first_interruption(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     log: list[str] = []
-    first, second = Interrupted("first"), asyncio.CancelledError("second")
+    first, second = Interrupted("first"), Interrupted("second")
     manager = HooksManager(
         [
             Calls("one", log),
@@ -340,3 +340,33 @@ async def test_a_hook_interrupting_before_cadence_ends_the_run_with_it() -> None
     with pytest.raises(Interrupted):
         await cadence.run(Order())
     assert recorder.calls == [("before_cadence", "c"), ("after_cadence", "c", "Interrupted")]
+
+
+def _same_name_family() -> tuple[Cadence[Order], dict[str, list[str]]]:
+    """``orders``: a, c (a child cadence also named ``orders``: x), each with its own reporter."""
+    got: dict[str, list[str]] = {"parent": [], "child": []}
+    child = (
+        Cadence("orders", Order())
+        .with_reporter(lambda name, seconds, score: got["child"].append(name))
+        .then("x", step_x)
+    )
+    parent = (
+        Cadence("orders", Order())
+        .with_reporter(lambda name, seconds, score: got["parent"].append(name))
+        .then("a", step_a)
+        .child("c", child, lambda parent, kid: None)
+    )
+    return parent, got
+
+
+async def test_a_child_named_like_its_parent_reports_only_to_its_own_reporter() -> None:
+    parent, got = _same_name_family()
+    await parent.run()
+    assert got == {"parent": ["a", "c", "orders:TOTAL"], "child": ["x", "orders:TOTAL"]}
+
+
+async def test_same_named_families_run_concurrently_keep_their_reports_apart() -> None:
+    parent, got = _same_name_family()
+    await asyncio.gather(parent.run(), parent.run(), parent.run())
+    assert sorted(got["parent"]) == sorted(["a", "c", "orders:TOTAL"] * 3)
+    assert sorted(got["child"]) == sorted(["x", "orders:TOTAL"] * 3)
