@@ -151,9 +151,29 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
 
     _use_cwd()
     target = args.target
-    if not (target.endswith(".json") or Path(target).is_file()):
+    recording = target.endswith(".json") or Path(target).is_file()
+    if recording and not Path(target).is_file():
+        raise UserError(
+            f"no such file: {target} (fix: save a run with RunRecorder.save(path), "
+            "or give module:attribute to run the cadence)"
+        )
+    if not recording:
         _load(target)  # the same one-line errors as `run` for a bad module:attr
-    print(f"wrote {timeline_command(target, output=args.output)}")
+    try:
+        written = timeline_command(target, output=args.output)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {args.output}: {exc.strerror or exc} (fix: check the -o path)"
+        ) from None
+    except (ValueError, TypeError, KeyError) as exc:
+        fix = (
+            "give a file written by RunRecorder.save(path)"
+            if recording
+            else "fix what the error names, or see it with `cadence run --traceback`"
+        )
+        text = f"{exc}" if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        raise UserError(f"{text} (fix: {fix})") from None
+    print(f"wrote {written}")
     return 0
 
 
@@ -167,7 +187,21 @@ def _registry(spec: str | None) -> Any:
         from cadence._validate._built import import_target
 
         _use_cwd()
-        found = import_target(spec)
+        try:
+            found = import_target(spec)
+        except ModuleNotFoundError as exc:
+            raise UserError(
+                f"--registry {spec}: cannot import {exc.name or spec.partition(':')[0]!r} "
+                "(fix: run from your project directory, or check the module name)"
+            ) from None
+        except AttributeError as exc:
+            raise UserError(f"--registry {spec}: {exc} (fix: check the attribute name)") from None
+        except Exception as exc:  # the user's module raised while importing
+            module = spec.partition(":")[0]
+            raise UserError(
+                f"--registry {spec}: importing {module} failed: {type(exc).__name__}: {exc} "
+                f"(fix: run `python -c 'import {module}'` to see the traceback)"
+            ) from None
         if isinstance(found, Mapping) or (
             isinstance(found, (list, tuple, set, frozenset))
             and all(isinstance(n, str) for n in found)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -161,11 +162,34 @@ def _fields(cls: type) -> list[str]:
 
 
 def load_events(path: str | Path) -> list[dict[str, Any]]:
-    """Read events written by :meth:`RunRecorder.save`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read events written by :meth:`RunRecorder.save`.
+
+    Raises:
+        ValueError: The file is not JSON, or not a list of event records (each a JSON object
+            with a string ``event_type`` and ``cadence_name`` and a numeric ``monotonic``).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not a JSON file of events ({exc.msg} at line {exc.lineno})"
+        ) from None
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of events")
-    return [dict(e) for e in data]
+    return [_checked_event(e, f"{path}: event #{i}") for i, e in enumerate(data)]
+
+
+def _checked_event(event: Any, where: str) -> dict[str, Any]:
+    """``event`` as a dict, refused (ValueError) when it lacks what a timeline reads."""
+    if not isinstance(event, dict):
+        raise ValueError(f"{where} is a {type(event).__name__}, not a JSON object")
+    for key in ("event_type", "cadence_name"):
+        if not isinstance(event.get(key), str):
+            raise ValueError(f"{where} has no string {key!r}")
+    t = event.get("monotonic")
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+        raise ValueError(f"{where} has no numeric 'monotonic' time")
+    return dict(event)
 
 
 @dataclass
@@ -315,7 +339,9 @@ def _as_dicts(source: Any) -> list[dict[str, Any]]:
     if isinstance(source, (str, Path)):
         return _one_run(load_events(source))
     if isinstance(source, Iterable):
-        return _one_run([event_to_dict(e) for e in source])
+        return _one_run(
+            [_checked_event(event_to_dict(e), f"event #{i}") for i, e in enumerate(source)]
+        )
     raise TypeError(
         f"expected a RunRecorder, a list of events or a JSON path, got {type(source).__name__}"
     )
@@ -367,10 +393,18 @@ def timeline_command(target: str, *, output: str | Path = "timeline.html") -> Pa
     cadence = load_cadence(target)
     recorder = RunRecorder()
     cadence.hooks.add(recorder)
+    failure: Exception | None = None
     try:
         asyncio.run(cadence.run())
-    except Exception:  # the timeline shows what failed
-        pass
+    except Exception as exc:  # the timeline shows what failed
+        failure = exc
     finally:
         cadence.hooks.remove(recorder)
+    if failure is not None and not recorder.events:
+        # It failed before its first event (e.g. a .wait without a checkpoint store): there
+        # is nothing to draw, and the reason must not be lost.
+        raise ValueError(
+            f"cadence {cadence.name!r} failed before it started, so there is no timeline: "
+            f"{type(failure).__name__}: {failure}"
+        ) from failure
     return write_timeline(recorder, output)

@@ -93,6 +93,11 @@ def load_model(spec: str) -> Any:
         return model_from_spec(spec, n_ctx=4096)
     except (ValueError, ImportError, WeightsError) as exc:
         raise GenerateError(f"--model {spec!r}: {exc}") from None
+    except Exception as exc:  # the provider's SDK refused to start, e.g. no API key set
+        raise GenerateError(
+            f"--model {spec!r}: {type(exc).__name__}: {exc} "
+            "(fix: check the provider's settings, such as its API key variable)"
+        ) from None
 
 
 def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
@@ -168,18 +173,21 @@ def run(args: argparse.Namespace) -> int:
     if args.scaffold and args.output and Path(args.output).exists() and not args.force:
         # Before the model is asked: a local model takes half a minute per answer.
         raise GenerateError(f"{args.output} exists; pass -f to overwrite")
-    model = load_model(args.model)
-    options: dict[str, Any] = {"max_repairs": args.max_repairs, "raise_on_failure": False}
-    if args.max_tokens:
-        options["max_tokens"] = args.max_tokens
+    # --registry and --score are checked before the model loads: local weights take a while.
     if args.scaffold:
         names = list(load_registry(args.registry)) if args.registry else []
-        gen = asyncio.run(generate_scaffold(model, args.task, registry=names, **options))
     else:
         if not args.registry:
             raise GenerateError("--registry is required (the notes the cadence may use)")
         registry = load_registry(args.registry)
         score_type = _import(args.score) if args.score else None
+    model = load_model(args.model)
+    options: dict[str, Any] = {"max_repairs": args.max_repairs, "raise_on_failure": False}
+    if args.max_tokens:
+        options["max_tokens"] = args.max_tokens
+    if args.scaffold:
+        gen = asyncio.run(generate_scaffold(model, args.task, registry=names, **options))
+    else:
         gen = asyncio.run(
             generate_cadence(
                 model,
@@ -221,11 +229,19 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``cadence generate ...``: parse ``argv`` and run; user mistakes are one line on stderr."""
+    from cadence_llm.errors import ModelError
+
     args = build_parser().parse_args(argv)
     try:
         return run(args)
     except GenerateError as exc:
         sys.stderr.write(f"cadence generate: error: {exc}\n")
+        return 1
+    except ModelError as exc:  # the model could not answer: unreachable, refused, rate-limited
+        sys.stderr.write(
+            f"cadence generate: error: {exc} (fix: check the model's address, key and quota, "
+            "or pick another --model)\n"
+        )
         return 1
     except ImportError as exc:
         sys.stderr.write(

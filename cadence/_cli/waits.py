@@ -87,8 +87,13 @@ def _cmd_signal(args: argparse.Namespace, load: Callable[[str], Any]) -> int:
 
 
 def _cmd_wake(args: argparse.Namespace, load: Callable[[str], Any]) -> int:
+    from cadence.exceptions import CadenceError
+
     cadence = load(args.target)
-    woken = asyncio.run(cadence.wake_due(limit=args.limit))
+    try:
+        woken = asyncio.run(cadence.wake_due(limit=args.limit))
+    except CadenceError as exc:  # e.g. no checkpoint store: one line, like `cadence waits`
+        raise UserError(f"{exc}") from None
     print(json.dumps({"woken": woken}))
     return 0
 

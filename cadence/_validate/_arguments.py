@@ -20,15 +20,26 @@ from cadence._validate._grammar import (
 )
 from cadence._validate._scope import FuncNode, ModuleInfo, dotted
 
-__all__ = ["ArgumentChecks", "Chain", "attr_at", "signature_problem"]
+__all__ = ["ArgumentChecks", "Arms", "Chain", "attr_at", "exclusive", "signature_problem"]
 
 _KNOWN_DECORATORS = frozenset({"note", "retry", "timeout", "fallback", "circuit_breaker"})
 _ROLE = {1: "called with the score", 2: "called with two arguments"}
 
 
+#: Where a statement sits among ``if``/``match`` arms: ``(id(branching statement), arm)``.
+Arms = tuple[tuple[int, int], ...]
+
+
 @dataclass(slots=True)
 class Chain:
-    names: set[str] = field(default_factory=set)
+    #: Step names added so far, each with the arms of every statement that added it.
+    names: dict[str, list[Arms]] = field(default_factory=dict)
+
+
+def exclusive(a: Arms, b: Arms) -> bool:
+    """Whether two statements can never both run: different arms of one ``if``/``match``."""
+    first = dict(a)
+    return any(first.get(branch, arm) != arm for branch, arm in b)
 
 
 def _negated(node: ast.expr) -> ast.expr:
@@ -91,6 +102,7 @@ class ArgumentChecks:
     info: ModuleInfo
     registry: Collection[str]
     diags: list[Diagnostic]
+    arms: Arms = ()  # of the statement being checked
 
     def _var(self, node: ast.AST, name: str) -> Chain | None:
         raise NotImplementedError
@@ -136,7 +148,7 @@ class ArgumentChecks:
                         f'.{m}("fetch_items", ...)',
                     )
                 )
-            elif node.value in chain.names:
+            elif any(not exclusive(self.arms, a) for a in chain.names.get(node.value, ())):
                 self.diags.append(
                     at(
                         node,
@@ -146,7 +158,7 @@ class ArgumentChecks:
                     )
                 )
             else:
-                chain.names.add(node.value)
+                chain.names.setdefault(node.value, []).append(self.arms)
         return True
 
     def _missing(
@@ -228,7 +240,7 @@ class ArgumentChecks:
                 for elt in value.elts:
                     self._ref(elt, param)
             elif isinstance(value, ast.Lambda) or (
-                isinstance(value, ast.Name) and self.info.unique_def(value.id)
+                isinstance(value, ast.Name) and self.info.def_for(value.id, value)
             ):
                 self.diags.append(
                     at(
@@ -300,7 +312,7 @@ class ArgumentChecks:
         if isinstance(value, ast.Name):
             if not self.info.is_defined(value.id) and value.id not in self.registry:
                 self._undefined(value, "cadence")
-            elif self.info.unique_def(value.id) and not self._var(value, value.id):
+            elif self.info.def_for(value.id, value) and not self._var(value, value.id):
                 self.diags.append(
                     at(
                         value,
@@ -353,7 +365,7 @@ class ArgumentChecks:
                     )
                 )
                 return
-            fn = self.info.unique_def(value.id)
+            fn = self.info.def_for(value.id, value)
             if fn is not None and all(
                 _decorator_name(d) in _KNOWN_DECORATORS for d in fn.decorator_list
             ):
@@ -361,7 +373,7 @@ class ArgumentChecks:
         elif isinstance(value, ast.Lambda):
             self._arity(value, value, param, "the lambda")
         elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-            fn = self.info.unique_def(value.func.id)
+            fn = self.info.def_for(value.func.id, value.func)
             is_note = fn is not None and (
                 isinstance(fn, ast.AsyncFunctionDef)
                 or any(_decorator_name(d) == "note" for d in fn.decorator_list)

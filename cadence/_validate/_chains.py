@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection
 
-from cadence._validate._arguments import ArgumentChecks, Chain, attr_at
+from cadence._validate._arguments import ArgumentChecks, Arms, Chain, attr_at
 from cadence._validate._diagnostics import Diagnostic, at, show
 from cadence._validate._grammar import (
     CONSTRUCTOR,
@@ -35,6 +35,7 @@ class _ChainChecker(ArgumentChecks):
         self.ctor_names = {"Cadence"} | {
             local for local, origin in info.imports.items() if origin.endswith(".Cadence")
         }
+        self.statement_arms = _statement_arms(info.tree)
 
     # -- finding chains ---------------------------------------------------------------------
 
@@ -59,6 +60,8 @@ class _ChainChecker(ArgumentChecks):
                 continue
             if isinstance(node, ast.Call):
                 seen.add(id(node))
+            statement = self.info.parents.get(id(call))
+            self.arms = self.statement_arms.get(id(statement), ())
             self._links(chain, links)
             self._remember(call, chain)
         return self.diags
@@ -68,7 +71,10 @@ class _ChainChecker(ArgumentChecks):
         return 0 if func is None else id(func)
 
     def _var(self, node: ast.AST, name: str) -> Chain | None:
-        return self.vars.get((self._scope(node), name)) or self.vars.get((0, name))
+        found = self.vars.get((self._scope(node), name))
+        if found is None and not self.info.binds_locally(name, node):
+            found = self.vars.get((0, name))  # a module-level cadence the function uses
+        return found
 
     def _root(self, node: ast.expr, top: ast.Call) -> Chain | None:
         if isinstance(node, ast.Call) and self._is_ctor(node):
@@ -236,6 +242,35 @@ class _ChainChecker(ArgumentChecks):
                     self._missing(method, param, call, bound)
                 continue
             self._argument(method, param, value)
+
+
+def _statement_arms(tree: ast.Module) -> dict[int, Arms]:
+    """The ``if``/``match`` arms each statement sits in (iteratively, for deep files).
+
+    Two ``c.then("charge", ...)`` in the ``if`` and the ``else`` of one test never both run,
+    so they are not duplicate step names. ``except`` handlers exclude each other, not the
+    ``try`` body (which may have run up to the failure).
+    """
+    out: dict[int, Arms] = {}
+    stack: list[tuple[list[ast.stmt], Arms]] = [(tree.body, ())]
+    while stack:
+        body, arms = stack.pop()
+        for stmt in body:
+            out[id(stmt)] = arms
+            if isinstance(stmt, ast.If):
+                stack.append((stmt.body, (*arms, (id(stmt), 0))))
+                stack.append((stmt.orelse, (*arms, (id(stmt), 1))))
+            elif isinstance(stmt, ast.Match):
+                for i, case in enumerate(stmt.cases):
+                    stack.append((case.body, (*arms, (id(stmt), i))))
+            else:
+                for handler_index, handler in enumerate(getattr(stmt, "handlers", ())):
+                    stack.append((handler.body, (*arms, (id(stmt), handler_index + 1))))
+                for name in ("body", "orelse", "finalbody"):
+                    inner = getattr(stmt, name, None)
+                    if isinstance(inner, list):
+                        stack.append((inner, arms))
+    return out
 
 
 def check_chains(info: ModuleInfo, registry: Collection[str]) -> list[Diagnostic]:

@@ -67,6 +67,8 @@ def _decorator(info: ModuleInfo, node: ast.expr) -> str | None:
         return None
     if not head and last in info.imports and not info.imports[last].startswith("cadence"):
         return None
+    if not head and last not in info.imports and (last in info.defs or last in info.classes):
+        return None  # the module's own decorator of that name, not cadence's
     return last
 
 

@@ -270,12 +270,15 @@ OTHER_ATTRIBUTES: frozenset[str] = frozenset(
         "deliver",
         "waits",
         "wake_due",
+        "plan",
+        "sequence",  # deprecated 0.7.2 builder method; it still works (and warns when called)
     }
 )
 
 #: Methods whose result is no longer a cadence (the chain ends there).
 TERMINAL = frozenset(
     {
+        "plan",
         "run",
         "run_sync",
         "name",

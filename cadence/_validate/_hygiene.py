@@ -63,6 +63,7 @@ class _HygieneChecker:
                 not isinstance(stmt, ast.AnnAssign)
                 or stmt.value is None
                 or not isinstance(stmt.target, ast.Name)
+                or _not_a_field(stmt.annotation)
             ):
                 continue
             value = stmt.value
@@ -91,10 +92,16 @@ class _HygieneChecker:
             if not isinstance(fn, ast.AsyncFunctionDef):
                 continue  # module level, or a sync def / lambda (possibly inside an async def)
             origin = self.info.resolve(node.func)
-            if origin and (origin in _BLOCKING_EXACT or origin.startswith(_BLOCKING_MODULES)):
+            if (
+                origin
+                and self._is_library(node.func)
+                and (origin in _BLOCKING_EXACT or origin.startswith(_BLOCKING_MODULES))
+            ):
                 fix = (
                     "await asyncio.sleep(...)"
                     if origin == "time.sleep"
+                    else "await asyncio.to_thread(input, ...), or read input before the run"
+                    if origin == "input"
                     else "use an async client (httpx.AsyncClient) or await asyncio.to_thread(...)"
                 )
                 self.diags.append(
@@ -105,6 +112,24 @@ class _HygieneChecker:
                         fix,
                     )
                 )
+
+    def _is_library(self, func: ast.expr) -> bool:
+        """Whether the call's root name is an import (or the builtin ``input``), not a local
+        variable such as ``requests = []``."""
+        path = dotted(func)
+        head = (path or "").partition(".")[0]
+        if head in self.info.imports:
+            return True
+        return path == "input" and "input" not in self.info.bound
+
+
+def _not_a_field(annotation: ast.expr) -> bool:
+    """``ClassVar[...]`` and ``InitVar[...]`` (also quoted): not fields, any default is fine."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        text = annotation.value.strip()
+        return text.partition("[")[0].rpartition(".")[2] in ("ClassVar", "InitVar")
+    target = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+    return (dotted(target) or "").rpartition(".")[2] in ("ClassVar", "InitVar")
 
 
 def _is_mutable(value: ast.expr) -> bool:

@@ -220,7 +220,7 @@ class Reader(ValueReader):
                         "in the host program, around the cadences a composition builds",
                     )
                 )
-            elif name in OTHER_ATTRIBUTES:
+            elif name in OTHER_ATTRIBUTES and name != "sequence":  # .sequence: CAD101 below
                 self.diags.append(
                     at(
                         attr,

@@ -32,6 +32,12 @@ class ModuleInfo:
     calls: list[ast.Call] = field(default_factory=list)
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
     depth: int = 0
+    # Per scope (``id`` of the function, 0 for the module): names it binds other than by a
+    # ``def`` (parameters, assignments, imports, classes), and the scope a function (or a
+    # lambda) is defined in, so a name is looked up where Python would look it up.
+    local_names: dict[int, set[str]] = field(default_factory=dict)
+    declared_outer: dict[int, set[str]] = field(default_factory=dict)
+    enclosing: dict[int, FuncNode | None] = field(default_factory=dict)
 
     def is_defined(self, name: str) -> bool:
         """Whether ``name`` is bound anywhere in the module, imported, or a builtin."""
@@ -43,6 +49,37 @@ class ModuleInfo:
         if len(found) != 1 or name in self.imports:
             return None
         return found[0]
+
+    def def_for(self, name: str, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The function ``name`` means where ``node`` uses it, following Python's scopes.
+
+        None when the name is a parameter, an assignment or an import in a scope between
+        (a different object, unknown statically), or when that scope defines it twice.
+        """
+        scope = self.func_of.get(id(node))
+        while True:
+            key = 0 if scope is None else id(scope)
+            if name in self.local_names.get(key, ()) and name not in self.declared_outer.get(
+                key, ()
+            ):
+                return None
+            here = [d for d in self.defs.get(name, ()) if self.enclosing.get(id(d)) is scope]
+            if here:
+                return here[0] if len(here) == 1 else None
+            if scope is None:
+                return None
+            scope = self.enclosing.get(id(scope))
+
+    def binds_locally(self, name: str, node: ast.AST) -> bool:
+        """Whether the function around ``node`` binds ``name`` itself (hiding a module name)."""
+        scope = self.func_of.get(id(node))
+        if scope is None:
+            return False
+        key = id(scope)
+        in_scope = name in self.local_names.get(key, ()) or any(
+            self.enclosing.get(id(d)) is scope for d in self.defs.get(name, ())
+        )
+        return in_scope and name not in self.declared_outer.get(key, ())
 
     def unique_class(self, name: str) -> ast.ClassDef | None:
         """The one class called ``name``, if exactly one is defined."""
@@ -93,30 +130,41 @@ def max_depth(tree: ast.AST, limit: int) -> int:
     return deepest
 
 
-def _bind_args(info: ModuleInfo, args: ast.arguments) -> None:
+def _bind(info: ModuleInfo, name: str, func: FuncNode | None) -> None:
+    """``name`` is bound (not by a ``def``) in the scope of ``func`` (None: the module)."""
+    info.bound.add(name)
+    info.local_names.setdefault(0 if func is None else id(func), set()).add(name)
+
+
+def _bind_args(info: ModuleInfo, node: FuncNode) -> None:
+    args = node.args
     every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     every += [a for a in (args.vararg, args.kwarg) if a is not None]
-    info.bound.update(a.arg for a in every)
+    for a in every:
+        _bind(info, a.arg, node)
 
 
-def _record(info: ModuleInfo, node: ast.AST, parent: ast.AST | None) -> None:
+def _record(info: ModuleInfo, node: ast.AST, parent: ast.AST | None, func: FuncNode | None) -> None:
     if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-        info.bound.add(node.id)
+        _bind(info, node.id, func)
     elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         info.bound.add(node.name)
         info.functions.append(node)
-        _bind_args(info, node.args)
-        if not isinstance(parent, ast.ClassDef):
-            info.defs.setdefault(node.name, []).append(node)
+        info.enclosing[id(node)] = func
+        _bind_args(info, node)
+        if isinstance(parent, ast.ClassDef):
+            return
+        info.defs.setdefault(node.name, []).append(node)
     elif isinstance(node, ast.Lambda):
-        _bind_args(info, node.args)
+        info.enclosing[id(node)] = func
+        _bind_args(info, node)
     elif isinstance(node, ast.ClassDef):
-        info.bound.add(node.name)
+        _bind(info, node.name, func)
         info.classes.setdefault(node.name, []).append(node)
     elif isinstance(node, ast.Import):
         for alias in node.names:
             local = alias.asname or alias.name.partition(".")[0]
-            info.bound.add(local)
+            _bind(info, local, func)
             info.imports[local] = alias.name if alias.asname else local
     elif isinstance(node, ast.ImportFrom):
         base = "." * node.level + (node.module or "")
@@ -125,16 +173,18 @@ def _record(info: ModuleInfo, node: ast.AST, parent: ast.AST | None) -> None:
                 info.star_import = True
                 continue
             local = alias.asname or alias.name
-            info.bound.add(local)
+            _bind(info, local, func)
             info.imports[local] = f"{base}.{alias.name}" if base else alias.name
     elif isinstance(node, ast.ExceptHandler) and node.name:
-        info.bound.add(node.name)
+        _bind(info, node.name, func)
     elif isinstance(node, (ast.Global, ast.Nonlocal)):
         info.bound.update(node.names)
+        if func is not None:
+            info.declared_outer.setdefault(id(func), set()).update(node.names)
     elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-        info.bound.add(node.name)
+        _bind(info, node.name, func)
     elif isinstance(node, ast.MatchMapping) and node.rest:
-        info.bound.add(node.rest)
+        _bind(info, node.rest, func)
     elif isinstance(node, ast.Call):
         info.calls.append(node)
 
@@ -169,11 +219,11 @@ def analyse(tree: ast.Module, *, depth_limit: int = 1_000_000) -> ModuleInfo:
                 parents[id(node)] = parent
             if kind is ast.Name:
                 if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
-                    info.bound.add(node.id)  # type: ignore[attr-defined]
+                    _bind(info, node.id, func)  # type: ignore[attr-defined]
             else:
-                _record(info, node, parent)
+                _record(info, node, parent, func)
         elif kind not in _QUIET:
-            _record(info, node, parent)
+            _record(info, node, parent, func)
         is_func = kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
         outer: set[int] = set()
         if is_func:
