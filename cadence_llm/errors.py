@@ -10,7 +10,7 @@ whether moving to another model should (``should_fallback``)::
         ├── OverloadedError            529 / 503 (Anthropic "overloaded_error")
         ├── ModelTimeoutError          408 / 504 / client timeout (also builtins.TimeoutError)
         ├── ModelConnectionError       network failure (also builtins.ConnectionError)
-        ├── ServerError                other 5xx
+        ├── ServerError                other 5xx, 409 (a lock timeout)
         ├── MalformedResponseError     unparseable or incomplete answer
         │   └── TruncatedStreamError   the stream ended before the model finished
         ├── ContextWindowExceededError prompt too long: retrying is useless, a larger model helps
@@ -148,7 +148,7 @@ class ModelConnectionError(ModelError, builtins.ConnectionError):
 
 
 class ServerError(ModelError):
-    """The provider failed (5xx)."""
+    """The provider failed (5xx), or could not take the request just now (409)."""
 
     default_code = "MODEL_SERVER_ERROR"
     retryable_default = True
@@ -330,10 +330,37 @@ def error_from_status(
     Args:
         status: The HTTP status (200 for an error event inside a successful stream).
         body: The parsed or raw error body.
-        headers: Response headers, read for Retry-After.
+        headers: Response headers, read for Retry-After and ``x-should-retry`` (the server's
+            own say on retrying, which overrides the status's default, as in the SDKs).
         provider: Provider name for the message.
         model: Model name for the message.
     """
+    err = _classify(status, body, headers, provider=provider, model=model)
+    # The SDKs obey the server's own verdict before any rule of theirs; with their retries
+    # switched off, cadence must obey it too.
+    verdict = _header(headers, "x-should-retry")
+    if verdict in ("true", "false"):
+        err.retryable = verdict == "true"
+    return err
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value).strip().lower()
+    return None
+
+
+def _classify(
+    status: int,
+    body: object,
+    headers: Mapping[str, str] | None,
+    *,
+    provider: str,
+    model: str,
+) -> ModelError:
     message, etype, code = _error_fields(body)
     message = message or f"HTTP {status}"
     kw: dict[str, Any] = {
@@ -358,7 +385,8 @@ def error_from_status(
         return OverloadedError(message, **kw)
     if status in (408, 504):
         return ModelTimeoutError(message, **kw)
-    if status >= 500:
+    if status >= 500 or status == 409:
+        # 409 is a lock timeout or a concurrent-request conflict: both SDKs retry it.
         return ServerError(message, **kw)
     if status in (401, 403):
         return AuthenticationError(message, **kw)

@@ -32,6 +32,7 @@ __all__ = [
     "ChunkReader",
     "as_dict",
     "build_payload",
+    "content_text",
     "finish_reason",
     "parse_completion",
     "to_messages",
@@ -170,6 +171,33 @@ def _usage(raw: object) -> Usage:
     )
 
 
+def content_text(raw: object) -> tuple[str, str]:
+    """(text, refusal) of a message's ``content``: a string, or a list of parts.
+
+    Some servers (Mistral's reasoning models, gateways in front of Claude or Gemini) send the
+    content as parts, ``[{"type": "text", "text": ...}, {"type": "thinking", ...}]``: the text
+    parts are joined, refusal parts are the refusal, and other parts (reasoning) are skipped.
+    """
+    if raw is None:
+        return "", ""
+    if isinstance(raw, str):
+        return raw, ""
+    if not isinstance(raw, list):
+        return str(raw), ""
+    text: list[str] = []
+    refusal: list[str] = []
+    for part in raw:
+        if isinstance(part, str):
+            text.append(part)
+        elif isinstance(part, Mapping):
+            kind = part.get("type")
+            if kind in ("text", "output_text", None) and isinstance(part.get("text"), str):
+                text.append(part["text"])
+            elif kind == "refusal" and isinstance(part.get("refusal"), str):
+                refusal.append(part["refusal"])
+    return "".join(text), "".join(refusal)
+
+
 def _arguments_text(raw: object, empty: str) -> str:
     """A call's arguments as JSON text; some servers send them as an object, not a string."""
     if isinstance(raw, Mapping | list):
@@ -192,10 +220,11 @@ def parse_completion(data: object, *, model: str, system: str) -> ModelResponse:
             )
             for n, c in enumerate(message.get("tool_calls") or ())
         )
-        refusal = message.get("refusal")
+        text, refused = content_text(message.get("content"))
+        refusal = message.get("refusal") or refused
         return ModelResponse(
             # A refusal (structured outputs) comes instead of content: keep its text and say so.
-            text=str(message.get("content") or refusal or ""),
+            text=text or str(refusal or ""),
             tool_calls=calls,
             finish_reason="content_filter"
             if refusal
@@ -263,10 +292,10 @@ class ChunkReader:
             b.usage = _usage(chunk["usage"])
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
-            text = delta.get("content")
+            text, refused = content_text(delta.get("content"))
             if text:
-                yield TextDelta(text=str(text))
-            refusal = delta.get("refusal")
+                yield TextDelta(text=text)
+            refusal = delta.get("refusal") or refused
             if refusal:
                 self.refused = True
                 yield TextDelta(text=str(refusal))

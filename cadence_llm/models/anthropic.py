@@ -383,7 +383,9 @@ class AnthropicModel(ModelAdapter):
                         ToolCall(
                             id=str(_get(block, "id")),
                             name=str(_get(block, "name")),
-                            arguments=json.dumps(_get(block, "input") or {}),
+                            # As a stream would carry them (non-ASCII unescaped), so complete()
+                            # and stream() give the same arguments for the same answer.
+                            arguments=json.dumps(_get(block, "input") or {}, ensure_ascii=False),
                         )
                     )
                 elif kind == "thinking":

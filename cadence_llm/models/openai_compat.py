@@ -115,6 +115,13 @@ class OpenAICompatModel(ModelAdapter):
             if resp.status_code >= 400:
                 text = (await resp.aread()).decode(errors="replace")
                 self._raise_for(resp.status_code, text, resp.headers)
+            if "json" in resp.headers.get("content-type", "").lower():
+                # Not a stream: a server (or a proxy) that ignores stream=True answers with the
+                # whole completion, or with an error body, as JSON. Read it as one.
+                body = (await resp.aread()).decode(errors="replace")
+                for event in self._whole(body, resp.status_code, resp.headers, builder):
+                    yield event
+                return
             async for line in resp.aiter_lines():
                 data = sse_data(line)
                 if not data:
@@ -126,3 +133,22 @@ class OpenAICompatModel(ModelAdapter):
                     raise error_from_status(200, chunk, provider=self.system, model=self.model)
                 for event in reader.feed(chunk):
                     yield event
+
+    def _whole(
+        self, body: str, status: int, headers: Mapping[str, str], builder: ResponseBuilder
+    ) -> list[TextDelta | ToolCallDelta]:
+        """The deltas of a whole JSON answer to a streaming request (or its error, raised)."""
+        data = loads(body, model=self.model, system=self.system)
+        if isinstance(data, Mapping) and "error" in data and "choices" not in data:
+            raise error_from_status(status, data, headers, provider=self.system, model=self.model)
+        answer = parse_completion(data, model=self.model, system=self.system)
+        builder.provider_id, builder.model = answer.provider_id, answer.model
+        builder.usage, builder.finish_reason = answer.usage, answer.finish_reason
+        events: list[TextDelta | ToolCallDelta] = (
+            [TextDelta(text=answer.text)] if answer.text else []
+        )
+        events.extend(
+            ToolCallDelta(index=n, id=c.id, name=c.name, arguments=c.arguments)
+            for n, c in enumerate(answer.tool_calls)
+        )
+        return events
