@@ -98,9 +98,15 @@ def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
     if len(tasks) < 2:
         return tasks
     group: Cadence[Any] = Cadence(name, None).sync(name, [t.fn for t in tasks])
+    step = group.steps[0]
+    assert isinstance(step, SyncStep)
 
     async def run_group(score: Any) -> Any:
-        return await group.run(score)
+        # The runner's .sync step itself, not a nested run of `group`: a nested run ends at a
+        # task's Skip and returns, so the enclosing run went on after the split.
+        from cadence._runner import _Run, _run_sync
+
+        return await _run_sync(step, score, _Run(name, None, None))
 
     run_group.__name__ = name
     run_group.__dict__["_cadence_group"] = group  # what the diagrams draw for this branch

@@ -258,12 +258,12 @@ async def run_map(
     results: list[Any] = [None] * count
     failures: list[ItemFailure] = []
     t0 = time.perf_counter()
-    if hooks is not None:
-        await hooks.before_group(
-            step.name, "map", [f"{step.fn_name}[{i}]" for i in range(count)], score
-        )
     error: BaseException | None = None
     try:
+        if hooks is not None:  # in the try: a run cancelled here still reports the group's end
+            await hooks.before_group(
+                step.name, "map", [f"{step.fn_name}[{i}]" for i in range(count)], score
+            )
         if count:
             await _run_items(step, items, results, failures, _caller(step, observe))
         if step.into is not None:

@@ -39,7 +39,14 @@ from cadence._merge import (
     merge_mapping,
     returned_changes,
 )
-from cadence._observe._base import DONE, HooksManager, call_hook, hook_failed, settle_hook
+from cadence._observe._base import (
+    DONE,
+    HooksManager,
+    call_hook,
+    hook_failed,
+    is_stray_cancel,
+    settle_hook,
+)
 from cadence._plan import (
     ChildStep,
     MapStep,
@@ -257,6 +264,17 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                         await pending
                 except Exception:
                     hook_failed(before_note, "before_note")
+                except GeneratorExit:  # the run's coroutine is being closed: nothing may await
+                    raise
+                except BaseException as exc:
+                    if is_stray_cancel(exc):  # not the run's cancellation: the hook failed
+                        hook_failed(before_note, "before_note")
+                    else:
+                        # Cancelled while a hook awaits in before_note: the step still gets
+                        # its end, as a step cancelled mid-call does, so what hooks opened
+                        # closes.
+                        await _after_note(after_note, step_name, score, t0, exc)
+                        raise
             try:
                 if type(step) is ThenStep:
                     task = step.task
@@ -299,6 +317,10 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                     if pending is not None and pending is not DONE and isawaitable(pending):
                         await pending
                 except Exception:
+                    hook_failed(after_ok, "after_note")
+                except asyncio.CancelledError as exc:
+                    if not is_stray_cancel(exc):
+                        raise
                     hook_failed(after_ok, "after_note")
             if session is not None:
                 _write_spend(score, into, account)
@@ -439,11 +461,13 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
         views = [factory.new() for _ in step.tasks]
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
-    if hooks is not None:
-        await hooks.before_group(step.name, "sync", [t.name for t in step.tasks], score)
     error: BaseException | None = None
     running: list[tuple[int, asyncio.Task[Any]]] = []
     try:
+        # Inside the try: a run cancelled while a hook awaits in before_group still reports
+        # the group's end, as before_note and before_cadence do.
+        if hooks is not None:
+            await hooks.before_group(step.name, "sync", [t.name for t in step.tasks], score)
         for i, t in enumerate(step.tasks):
             if hooks is not None:
                 coro = _observed_task(run, t, views[i], step.name, i)
@@ -485,6 +509,14 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
                 conflict,
                 code=conflict.code,
                 details={"field": conflict.field},
+            )
+        except Exception as exc:  # a custom merge strategy's bug: the group still ends
+            error = NoteError(
+                f"group {step.name!r}: merge strategy {step.merge_name!r} failed: "
+                f"{type(exc).__name__}: {exc}",
+                step.name,
+                exc,
+                code=_code_of(exc),
             )
     if hooks is not None:
         await hooks.after_group(step.name, "sync", score, time.perf_counter() - t0, error)
@@ -544,10 +576,10 @@ async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
     branch = step.if_true if value else step.if_false
     hooks = run.hooks
     t0 = time.perf_counter()
-    if hooks is not None:
-        await hooks.before_group(step.name, "split", [t.name for t in branch], score)
     error: BaseException | None = None
     try:
+        if hooks is not None:  # in the try: a run cancelled here still reports the group's end
+            await hooks.before_group(step.name, "split", [t.name for t in branch], score)
         for task in branch:
             try:
                 if hooks is not None:
@@ -573,13 +605,23 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     if step.score is not None:
         child_score = await _maybe_await(step.score(score))
     else:
-        child_score = copy.deepcopy(child.score)
+        try:
+            child_score = copy.deepcopy(child.score)
+        except Exception as exc:  # a lock, a client, a connection in the child's score
+            raise NoteError(
+                f"child cadence {child.name!r} (step {step.name!r}) runs on a fresh deep copy of "
+                f"its own score, and its {type(child.score).__name__} cannot be copied "
+                f"({type(exc).__name__}: {exc}); build the child's score from the parent with "
+                f".child({step.name!r}, ..., score=lambda parent: ...)",
+                step.name,
+                exc,
+            ) from exc
     hooks = run.hooks
     t0 = time.perf_counter()
-    if hooks is not None:
-        await hooks.before_group(step.name, "child", child.step_names, score)
     error: BaseException | None = None
     try:
+        if hooks is not None:  # in the try: a run cancelled here still reports the group's end
+            await hooks.before_group(step.name, "child", child.step_names, score)
         try:
             child_run_id = run.run_id
             if child.checkpoint is not None and child_run_id is not None:
@@ -626,9 +668,9 @@ async def _run_wait(step: WaitStep, score: Any, run: _Run) -> Any:
     if hooks is None:
         return await run_wait(step, score)
     t0 = time.perf_counter()
-    await hooks.before_group(step.name, "wait", [], score)
     error: BaseException | None = None
     try:
+        await hooks.before_group(step.name, "wait", [], score)  # in the try, as for .sync
         score = await run_wait(step, score)
     except BaseException as exc:
         error = exc

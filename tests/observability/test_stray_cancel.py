@@ -95,6 +95,17 @@ class Recording(CadenceHooks):
         self.calls.append(note_name)
 
 
+async def test_a_hook_raising_a_stray_cancel_is_logged_and_the_run_completes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hooks = StrayHooks()
+    with caplog.at_level(logging.ERROR, logger="cadence.hooks"):
+        score = await _two_steps(hooks).run()
+    assert score.items == ["x", "x"]
+    assert hooks.calls == [("before_note", "b"), ("after_cadence", "NoneType")]
+    assert any("before_note failed" in r.getMessage() for r in caplog.records)
+
+
 async def test_with_several_hooks_a_stray_cancel_in_one_leaves_the_others_and_the_run() -> None:
     stray, other = StrayHooks(), Recording()
     score = await _two_steps(stray, other).run()
