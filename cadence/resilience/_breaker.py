@@ -7,11 +7,12 @@ machine itself (closed → open → half-open → closed) is described in ``_sto
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar
 
 from cadence import _clock
 from cadence._callables import note_name_of
@@ -46,6 +47,29 @@ logger = logging.getLogger("cadence.resilience")
 StoreErrorPolicy = Literal["allow", "reject"]
 _UNTRACKED = Admission(True, -1, False, 0.0)  # admitted while the store is unreachable
 _DEFAULT_STORE = InMemoryBreakerStore()
+_T = TypeVar("_T")
+_background: set[asyncio.Task[Any]] = set()
+"""Store operations whose caller was cancelled, kept alive (tasks are weakly held) to the end."""
+
+
+async def _to_the_end(
+    operation: Coroutine[Any, Any, _T], after_cancel: Callable[[asyncio.Task[_T]], object]
+) -> _T:
+    """Await a store operation that must not be cut off half-way by the caller's cancellation.
+
+    A cancelled caller stops waiting at once, but the operation runs on, and ``after_cancel``
+    gets it when it ends. Cancelling the await itself would lose work the store already did:
+    Redis ran the acquire script (a probe slot taken) or the record script and only its reply
+    was dropped, which left a circuit half-open with a probe that never reports back.
+    """
+    task = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        task.add_done_callback(after_cancel)
+        raise
 
 
 def default_store() -> InMemoryBreakerStore:
@@ -266,7 +290,9 @@ class CircuitBreaker:
         if self._store_down_until and _clock.monotonic() < self._store_down_until:
             return self._degraded()
         try:
-            admission = await self.store.acquire_async(self.name, self.config)
+            admission = await _to_the_end(
+                self.store.acquire_async(self.name, self.config), self._give_back
+            )
         except Exception as error:
             self._store_failed(error)
             return self._degraded()
@@ -293,11 +319,42 @@ class CircuitBreaker:
         if admission.generation < 0:
             return
         try:
-            await self.store.record_async(
-                self.name, self.config, admission.generation, admission.probe, self.classify(error)
+            await _to_the_end(
+                self.store.record_async(
+                    self.name,
+                    self.config,
+                    admission.generation,
+                    admission.probe,
+                    self.classify(error),
+                ),
+                self._background_done,
             )
         except Exception as store_error:
             self._store_failed(store_error)
+
+    def _background_done(self, operation: asyncio.Task[Any]) -> bool:
+        """A store operation whose caller was cancelled ended: ``True`` if it succeeded."""
+        if operation.cancelled():
+            return False
+        error = operation.exception()
+        if isinstance(error, Exception):
+            self._store_failed(error)
+        return error is None
+
+    def _give_back(self, operation: asyncio.Task[Admission]) -> None:
+        """The caller was cancelled while asking: return the probe slot it may have got."""
+        if not self._background_done(operation):
+            return
+        admission = operation.result()
+        if admission.admitted and admission.probe:
+            # Recorded like a cancelled probe, so the slot is free for the next caller.
+            record = self.store.record_async(
+                self.name, self.config, admission.generation, True, Outcome.IGNORED
+            )
+            task = operation.get_loop().create_task(record)
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+            task.add_done_callback(self._background_done)
 
     # -- calling ---------------------------------------------------------------------------------
 
@@ -379,7 +436,7 @@ def circuit_breaker(
     """
     # Validate now, at decoration time, even though the name is known only per function.
     CircuitBreaker(
-        name or "check",
+        "check" if name is None else name,  # name="" is refused, not replaced by the default
         failure_threshold=failure_threshold,
         recovery_timeout=recovery_timeout,
         half_open_max_calls=half_open_max_calls,
@@ -391,7 +448,7 @@ def circuit_breaker(
 
     def decorate(fn: F) -> F:
         breaker = CircuitBreaker(
-            name or _implicit_name(fn),
+            _implicit_name(fn) if name is None else name,
             failure_threshold=failure_threshold,
             recovery_timeout=recovery_timeout,
             half_open_max_calls=half_open_max_calls,

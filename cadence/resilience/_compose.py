@@ -16,7 +16,7 @@ from cadence.resilience._fallback import Fallback
 from cadence.resilience._retry import Retry
 from cadence.resilience._tenacity import TenacityRetry, is_tenacity_retrying
 from cadence.resilience._timeout import Timeout, call_async_with_limit, run_attempt
-from cadence.resilience._util import is_async_callable
+from cadence.resilience._util import check_not_generator, is_async_callable
 
 __all__ = ["compose", "parse_fallback", "parse_retry", "parse_timeout"]
 
@@ -132,6 +132,12 @@ def compose(
     retry_policy = parse_retry(retry, name=name)
     timeout_policy = parse_timeout(timeout, name=name)
     fallback_policy = parse_fallback(fallback, name=name)
+    for option, given in (("retry", retry), ("timeout", timeout), ("fallback", fallback)):
+        if given is not None:
+            try:
+                check_not_generator(option, fn)
+            except CadenceDefinitionError as error:
+                raise _prefixed(name, error) from None
     is_async = is_async_callable(fn)
     limit = None if timeout_policy is None else timeout_policy.seconds
     if not is_async and (limit is not None or retry_policy is not None):

@@ -14,6 +14,7 @@ from typing import Any
 from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._util import (
     F,
+    check_not_generator,
     copy_metadata,
     is_async_callable,
     is_never_handled,
@@ -127,6 +128,7 @@ class Fallback:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@fallback decorates a function, got {type(fn).__name__}")
+        check_not_generator("fallback", fn)
         if is_async_callable(fn):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:

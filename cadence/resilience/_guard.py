@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from cadence.resilience._util import F, copy_metadata, is_async_callable
+from cadence.resilience._util import F, check_not_generator, copy_metadata, is_async_callable
 
 if TYPE_CHECKING:
     from cadence.resilience._breaker import CircuitBreaker
@@ -21,6 +21,7 @@ def guard(breaker: CircuitBreaker, fn: F) -> F:
     """``fn`` protected by ``breaker``; async stays async, sync stays sync; ``.breaker`` set."""
     if not callable(fn):
         raise TypeError(f"a circuit breaker decorates a function, got {type(fn).__name__}")
+    check_not_generator("circuit breaker", fn)
     circuit = breaker._fast
     release = breaker.release
     if is_async_callable(fn):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import weakref
 from typing import Any
 
+from cadence.exceptions import CadenceDefinitionError
 from cadence.resilience._store import (
     Admission,
     BreakerConfig,
@@ -21,6 +23,7 @@ from cadence.resilience._store import (
     CircuitState,
     Outcome,
 )
+from cadence.resilience._util import check_positive
 
 __all__ = ["RedisBreakerStore"]
 
@@ -59,7 +62,8 @@ local function save()
     redis.call('HSET', key, 'state', state, 'gen', tostring(gen), 'failures', tostring(failures),
                'opened_at', string.format('%.6f', opened_at), 'probes', tostring(probes),
                'successes', tostring(successes), 'lease_until', string.format('%.6f', lease_until))
-    redis.call('PEXPIRE', key, ttl)
+    -- Never expire a circuit before it could recover: an open circuit outlives the TTL.
+    redis.call('PEXPIRE', key, math.max(ttl, math.ceil((recovery + probe_timeout) * 1000)))
   end
 end
 local function retry_after()
@@ -152,6 +156,8 @@ class RedisBreakerStore:
         async_client: A ``redis.asyncio.Redis`` client for async callers (instead of ``url``).
         prefix: Prefix of the hash key holding each breaker's state.
         ttl: Seconds an idle breaker's key lives; an expired key reads as a closed circuit.
+            A key is always kept at least ``recovery_timeout + probe_timeout`` after a
+            write, so an open circuit never expires back to closed early.
         socket_timeout: Socket and connect timeout of clients created from ``url``.
         max_connections: Connections per client created from ``url``. Callers beyond it
             wait for a free connection (a herd of callers queues instead of failing).
@@ -174,13 +180,39 @@ class RedisBreakerStore:
         pool_timeout: float = 5.0,
     ) -> None:
         if url is None and client is None and async_client is None:
-            raise ValueError(
+            raise CadenceDefinitionError(
                 "RedisBreakerStore needs url='redis://host:port/db' or client=/async_client="
+            )
+        if url is not None and not isinstance(url, str):
+            raise CadenceDefinitionError(
+                f"RedisBreakerStore url must be a string such as 'redis://127.0.0.1:6379/0', "
+                f"got {url!r}"
+            )
+        if not isinstance(prefix, str):
+            raise CadenceDefinitionError(
+                f"RedisBreakerStore prefix must be a string, got {prefix!r}"
+            )
+        # A TTL that rounds to 0 ms would make every PEXPIRE delete the key: a breaker that
+        # never opens, silently.
+        ttl = check_positive("RedisBreakerStore ttl", ttl, "write e.g. ttl=86400.0 (one day)")
+        socket_timeout = check_positive(
+            "RedisBreakerStore socket_timeout", socket_timeout, "write e.g. socket_timeout=1.0"
+        )
+        pool_timeout = check_positive(
+            "RedisBreakerStore pool_timeout", pool_timeout, "write e.g. pool_timeout=5.0"
+        )
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise CadenceDefinitionError(
+                f"RedisBreakerStore max_connections must be an int >= 1, got {max_connections!r}"
             )
         self._redis = _import_redis()
         self.url = url
         self.prefix = prefix
-        self._ttl_ms = round(ttl * 1000)
+        self._ttl_ms = max(1, math.ceil(ttl * 1000))
         self._socket_timeout = socket_timeout
         self._max_connections = max_connections
         self._pool_timeout = pool_timeout

@@ -24,6 +24,7 @@ from cadence.resilience._timeout import call_async_with_limit, run_attempt
 from cadence.resilience._util import (
     F,
     check_non_negative,
+    check_not_generator,
     check_positive,
     copy_metadata,
     is_async_callable,
@@ -219,15 +220,20 @@ class Retry:
         """Record a failed attempt: the wait before the next one, or ``None`` to re-raise it.
 
         Raises ``RetryExhaustedError`` when attempts or the deadline ran out, including when
-        the wait would end past the deadline with no time left to try again.
+        the wait would end past the deadline with no time left to try again. An error ``on``
+        rejects is re-raised unchanged whichever attempt raised it (the last one too, and under
+        ``testing_mode``'s one attempt), so ``except KeyError`` works the same with and without
+        the retry.
         """
         errors.append(error)
         if end is not None and _clock.monotonic() >= end:
             raise self._exhausted(label, errors, deadline_hit=True) from error
+        delay = self.next_delay(error, attempt)
+        if delay is None:
+            return None
         if attempt == attempts:
             raise self._exhausted(label, errors, deadline_hit=False) from error
-        delay = self.next_delay(error, attempt)
-        if delay is not None and end is not None and _clock.monotonic() + delay >= end:
+        if end is not None and _clock.monotonic() + delay >= end:
             raise self._exhausted(label, errors, deadline_hit=True) from error
         return delay
 
@@ -354,6 +360,7 @@ class Retry:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@retry decorates a function, got {type(fn).__name__}")
+        check_not_generator("retry", fn)
         label = label_of(fn)
         if is_async_callable(fn):
 

@@ -15,7 +15,14 @@ from typing import Any
 from cadence.exceptions import TimeoutError
 from cadence.resilience._deadline import start_deadline
 from cadence.resilience._threads import call_in_thread, call_in_thread_async
-from cadence.resilience._util import F, check_positive, copy_metadata, is_async_callable, label_of
+from cadence.resilience._util import (
+    F,
+    check_not_generator,
+    check_positive,
+    copy_metadata,
+    is_async_callable,
+    label_of,
+)
 
 __all__ = ["Timeout", "call_async_with_limit", "run_attempt", "timeout"]
 
@@ -33,21 +40,30 @@ async def call_async_with_limit(
 
     Works like ``asyncio.timeout``: the deadline cancels the task, and only a cancellation it
     caused (tracked with ``Task.uncancel``) becomes ``TimeoutError``; a cancellation from
-    outside propagates unchanged. The deadline shares one timer per loop (see ``_deadline``).
+    outside propagates unchanged. The deadline's cancel request is always taken back, also
+    when ``fn`` catches the cancellation and returns. The deadline shares one timer per loop (see ``_deadline``).
     """
     deadline = start_deadline(limit)
     task = deadline.task
     cancelling = task.cancelling()
+    uncancelled = False
     try:
         return await fn(*args, **kwargs)
     except asyncio.CancelledError as exc:
-        if deadline.expired and task.uncancel() <= cancelling:
-            raise TimeoutError(
-                f"{name!r} exceeded its {what} of {limit:g}s", timeout=limit, note_name=name
-            ) from exc
+        if deadline.expired:
+            uncancelled = True
+            if task.uncancel() <= cancelling:
+                raise TimeoutError(
+                    f"{name!r} exceeded its {what} of {limit:g}s", timeout=limit, note_name=name
+                ) from exc
         raise
     finally:
         deadline.finish()
+        if deadline.expired and not uncancelled:
+            # The call swallowed our cancellation (returned or raised something else): take
+            # the request back as asyncio.timeout does, or the task would look cancelled to
+            # everything that asks it later (task.cancelling() stays above zero).
+            task.uncancel()
 
 
 async def run_attempt(
@@ -116,6 +132,7 @@ class Timeout:
         """Decorate ``fn``: an async function stays async, a sync one stays sync."""
         if not callable(fn):
             raise TypeError(f"@timeout decorates a function, got {type(fn).__name__}")
+        check_not_generator("timeout", fn)
         label = label_of(fn)
         limit = self.seconds
         if is_async_callable(fn):

@@ -20,6 +20,7 @@ __all__ = [
     "ErrorMatcher",
     "F",
     "check_non_negative",
+    "check_not_generator",
     "check_positive",
     "copy_metadata",
     "is_async_callable",
@@ -69,6 +70,30 @@ def check_non_negative(option: str, value: Any, hint: str) -> float:
     if not _is_number(value) or not math.isfinite(value) or value < 0:
         raise CadenceDefinitionError(f"{option} must be a number >= 0, got {value!r}; {hint}")
     return float(value)
+
+
+def check_not_generator(policy: str, fn: Any) -> None:
+    """Refuse a generator function: a policy around it would guard nothing, silently.
+
+    Calling a generator function only creates the generator; its body (the failures, the slow
+    parts) runs while the caller iterates, after the policy has already returned.
+    """
+    target = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    if getattr(target, "note_name", None) is not None:  # a Note: look at its function
+        target = getattr(target, "fn", target)
+    if inspect.isasyncgenfunction(target):
+        kind = "an async generator"
+    elif inspect.isgeneratorfunction(target):
+        kind = "a generator"
+    else:
+        return
+    raise CadenceDefinitionError(
+        f"{policy} cannot protect {note_name_of(fn)!r}: it is {kind} function, whose body runs "
+        f"while the caller iterates, after the {policy} has returned; apply the {policy} to "
+        "the call that produces the items, or collect them in a regular function"
+    )
 
 
 def _is_exception_type(value: Any) -> bool:
