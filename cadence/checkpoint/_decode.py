@@ -21,7 +21,15 @@ from typing import Any
 from cadence._score import Atomic, AtomicDict, AtomicList
 from cadence.exceptions import CheckpointError
 
-__all__ = ["Decode", "class_name", "corrupt", "decode_tagged", "same_class"]
+__all__ = [
+    "Decode",
+    "check_no_removed",
+    "class_name",
+    "corrupt",
+    "decode_tagged",
+    "missing_field",
+    "same_class",
+]
 
 Decode = Callable[[Any, str, dict[str, type]], Any]
 """Decodes the stored value at a path, given the allowed classes: ``dec(value, path, allowed)``."""
@@ -40,6 +48,37 @@ def corrupt(path: str, why: str) -> CheckpointError:
         f"corrupt checkpoint at {path}: {why}; the run cannot resume from it (clear it to restart)",
         code="CHECKPOINT_CORRUPT",
         details={"path": path},
+    )
+
+
+def check_no_removed(path: str, cls: type, stored: Any, known: Any) -> None:
+    """Refuse stored fields ``cls`` no longer has: dropping them would lose their values.
+
+    A field renamed between save and resume looks exactly like this (the old name stored, the
+    new one absent), and resuming on its default would carry on with the work of the completed
+    steps silently gone.
+    """
+    removed = sorted(name for name in stored if name not in known)
+    if removed:
+        names = ", ".join(repr(name) for name in removed)
+        raise CheckpointError(
+            f"checkpoint at {path} holds field(s) {names} that {cls.__qualname__} no longer "
+            "has; resuming would drop their values. It was written by another version of the "
+            "class (a field removed or renamed): keep the field(s) until runs saved before the "
+            "change have finished, or clear the run (store.clear_checkpoints) to start it again",
+            code="CHECKPOINT_FIELD_MISMATCH",
+            details={"path": path, "fields": removed, "class": class_name(cls)},
+        )
+
+
+def missing_field(path: str, cls: type) -> CheckpointError:
+    """The error for a field with no default that the stored state lacks (a field added since)."""
+    return CheckpointError(
+        f"checkpoint lacks {path}, a field of {cls.__qualname__} without a default: it was "
+        "written by another version of the class (the field added since); give the field a "
+        "default, or clear the run (store.clear_checkpoints) to start it again",
+        code="CHECKPOINT_FIELD_MISMATCH",
+        details={"path": path, "class": class_name(cls)},
     )
 
 
@@ -190,6 +229,7 @@ def _dataclass(dec: Decode, v: dict[str, Any], path: str, allowed: dict[str, typ
     if not dataclasses.is_dataclass(cls):
         raise corrupt(path, f"{class_name(cls)} is not a dataclass")
     stored = _fields_payload(v, path)
+    check_no_removed(path, cls, stored, {f.name for f in dataclasses.fields(cls)})
     # Build without __init__/__post_init__: they could reset or re-derive the stored fields.
     obj = cls.__new__(cls)
     for f in dataclasses.fields(cls):
@@ -200,7 +240,7 @@ def _dataclass(dec: Decode, v: dict[str, Any], path: str, allowed: dict[str, typ
         elif f.default_factory is not dataclasses.MISSING:
             value = f.default_factory()
         else:
-            raise corrupt(f"{path}.{f.name}", "field missing from the checkpoint")
+            raise missing_field(f"{path}.{f.name}", cls)
         object.__setattr__(obj, f.name, value)
     return obj
 
@@ -211,7 +251,8 @@ def _model(dec: Decode, v: dict[str, Any], path: str, allowed: dict[str, type]) 
     known = getattr(cls, "model_fields", None)
     if not isinstance(known, dict) or dataclasses.is_dataclass(cls):
         raise corrupt(path, f"{class_name(cls)} is not a pydantic model")
-    values = {k: dec(x, f"{path}.{k}", allowed) for k, x in stored.items() if k in known}
+    check_no_removed(path, cls, stored, known)
+    values = {k: dec(x, f"{path}.{k}", allowed) for k, x in stored.items()}
     extra = v.get("x")
     if extra is not None:
         decoded = dec(extra, path, allowed)

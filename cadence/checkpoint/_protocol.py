@@ -18,6 +18,7 @@ can never overwrite the progress of the worker that took over.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Protocol, runtime_checkable
 
 from cadence.exceptions import CheckpointError
@@ -218,10 +219,14 @@ def check_retention(retention: float | None) -> float | None:
     """Validate a store's ``retention`` argument (seconds > 0, or ``None`` for no expiry)."""
     if retention is None:
         return None
-    if isinstance(retention, bool) or not isinstance(retention, int | float) or not retention > 0:
+    if (
+        isinstance(retention, bool)
+        or not isinstance(retention, int | float)
+        or not 0 < retention < math.inf
+    ):
         raise ValueError(
-            f"retention must be a number of seconds > 0, or None to keep completion records "
-            f"until purged; got {retention!r}"
+            f"retention must be a finite number of seconds > 0, or None to keep completion "
+            f"records until purged; got {retention!r}"
         )
     return float(retention)
 
@@ -229,9 +234,14 @@ def check_retention(retention: float | None) -> float | None:
 def check_lease_ttl(lease_ttl: float) -> float:
     """Validate a store's ``lease_ttl`` (seconds > 0): a lease that is expired as soon as it
     is taken lets a second worker run the same run id at once."""
-    if isinstance(lease_ttl, bool) or not isinstance(lease_ttl, int | float) or not lease_ttl > 0:
+    if (
+        isinstance(lease_ttl, bool)
+        or not isinstance(lease_ttl, int | float)
+        or not 0 < lease_ttl < math.inf
+    ):
+        # Infinite is refused too: a holder that died on another machine would keep the run.
         raise ValueError(
-            f"lease_ttl must be a number of seconds > 0 (default 30); got {lease_ttl!r}"
+            f"lease_ttl must be a finite number of seconds > 0 (default 30); got {lease_ttl!r}"
         )
     return float(lease_ttl)
 

@@ -67,7 +67,18 @@ restores the input from it and runs the first step again."""
 
 
 def _cause(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    """The failure cause a store records: text every store can keep.
+
+    Stores keep UTF-8 text and PostgreSQL refuses NUL, so a message holding a lone surrogate
+    (an undecodable file name) or a NUL is escaped, or the store's encoding error would replace
+    the run's own error and the cause would go unrecorded.
+    """
+    try:
+        message = str(error)
+    except Exception:  # a broken __str__ must not hide the failure either
+        message = "<the exception's str() failed>"
+    text = f"{type(error).__name__}: {message}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 class CheckpointSession:

@@ -30,7 +30,13 @@ from typing import Any
 
 from cadence._score import Atomic, AtomicDict, AtomicList
 from cadence._typecheck import Mismatch, check_fields
-from cadence.checkpoint._decode import class_name, decode_tagged, same_class
+from cadence.checkpoint._decode import (
+    check_no_removed,
+    class_name,
+    decode_tagged,
+    missing_field,
+    same_class,
+)
 from cadence.checkpoint._decode import corrupt as _corrupt
 from cadence.exceptions import CheckpointError
 
@@ -133,7 +139,8 @@ class ScoreCodec:
 
         Raises:
             CheckpointError: ``state`` is corrupt, from another format, for another class, or
-                holds a value whose type does not fit its field (``CHECKPOINT_TYPE_MISMATCH``).
+                holds a value whose type does not fit its field (``CHECKPOINT_TYPE_MISMATCH``)
+                or fields the class no longer has (``CHECKPOINT_FIELD_MISMATCH``).
         """
         try:
             if isinstance(state, dict) and "format" not in state:
@@ -155,11 +162,9 @@ class ScoreCodec:
                 raise _corrupt("$.fields", "expected an object")
             _check_depth(fields)
             allowed = self.allowed_types(score_cls)
-            known = {name for name, _ in self._field_names(score_cls)}
+            check_no_removed("$", score_cls, fields, {n for n, _ in self._field_names(score_cls)})
             decoded = {
-                name: self._decode(value, f"$.{name}", allowed)
-                for name, value in fields.items()
-                if name in known
+                name: self._decode(value, f"$.{name}", allowed) for name, value in fields.items()
             }
             check_fields(score_cls, decoded)
             return decoded
@@ -208,7 +213,7 @@ class ScoreCodec:
             elif f.default_factory is not dataclasses.MISSING:
                 value = f.default_factory()
             else:
-                raise _corrupt(f"$.{f.name}", "field missing from the checkpoint")
+                raise missing_field(f"$.{f.name}", cls)
             object.__setattr__(score, f.name, value)
         return score
 

@@ -11,7 +11,8 @@ One store holds one connection, used by one operation at a time; create a store 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from cadence.checkpoint._protocol import (
@@ -26,9 +27,11 @@ from cadence.checkpoint._protocol import (
 from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 
-__all__ = ["PostgresCheckpointStore"]
+__all__ = ["PostgresCheckpointStore", "connect", "run_on"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("cadence.checkpoint")
 
 _SCHEMA = [
     "SELECT pg_advisory_xact_lock(7305186702)",  # concurrent CREATE IF NOT EXISTS can collide
@@ -46,6 +49,11 @@ _SCHEMA = [
     """CREATE INDEX IF NOT EXISTS cadence_runs_completed ON cadence_runs (cadence, completed_at)
         WHERE completed_at IS NOT NULL""",
 ]
+_PRESENT = """SELECT to_regclass('cadence_steps') IS NOT NULL
+    AND to_regclass('cadence_runs_completed') IS NOT NULL
+    AND (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('cadence_runs')
+         AND attname IN ('result', 'completed_at') AND NOT attisdropped) = 2"""
+"""Whether the schema is complete: then no DDL runs (a role without CREATE may use the store)."""
 _PURGE_BATCH = 100
 """Expired completion records deleted per completed run, so the table never needs a cron job."""
 _NOW = "extract(epoch from clock_timestamp())::float8"
@@ -60,6 +68,60 @@ def _import_psycopg() -> Any:
             "PostgresCheckpointStore needs psycopg 3: pip install 'cadence-orchestration[postgres]'"
         ) from exc
     return psycopg
+
+
+async def connect(psycopg: Any, dsn: str, schema: Sequence[str], present: str) -> Any:
+    """An autocommit connection to ``dsn``, with ``schema`` created unless ``present`` is true.
+
+    ``present`` is a query of one boolean. Checking first matters: ``CREATE TABLE IF NOT
+    EXISTS`` needs the CREATE privilege even when the table exists, and ``ALTER TABLE`` needs
+    ownership, so an application role with only DML grants could not use tables a migration
+    (or a first run as their owner) created.
+    """
+    conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    try:
+        cur = await conn.execute(present)
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            async with conn.transaction():
+                for statement in schema:
+                    await conn.execute(statement)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def run_on(
+    psycopg: Any,
+    get_conn: Callable[[], Awaitable[Any]],
+    fn: Callable[[Any], Awaitable[T]],
+    *,
+    single: bool = False,
+) -> T:
+    """Run ``fn`` in a transaction on ``get_conn()`` (``single``: as one autocommit statement).
+
+    A connection found dead (the server restarted, a failover, an idle timeout of the server or
+    of something in between) is reopened and ``fn`` run once more, instead of failing the
+    operation -- often a step's checkpoint, after the step did its work. Every store operation
+    is safe to repeat: writes are fenced by the lease token and state writes are idempotent.
+    """
+    for last in (False, True):
+        conn = await get_conn()
+        try:
+            if single:  # one statement is atomic by itself: spare the BEGIN/COMMIT round trips
+                return await fn(conn)
+            async with conn.transaction():
+                return await fn(conn)
+        except psycopg.OperationalError:
+            if last or not conn.closed:
+                raise  # not a lost connection (a timeout, a cancelled query), or lost again
+            logger.info("the PostgreSQL connection was lost; reconnecting once")
+        except psycopg.errors.UndefinedTable:
+            # Dropped while connected: the next operation's connection creates it again.
+            await conn.close()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class PostgresCheckpointStore:
@@ -106,18 +168,15 @@ class PostgresCheckpointStore:
             if self._conn is not None and not self._conn.closed:
                 self._conn.pgconn.finish()
             self._lock, self._conn, self._loop = asyncio.Lock(), None, loop
-        async with self._lock:
+        psycopg = _import_psycopg()
+
+        async def connection() -> Any:
             if self._conn is None or self._conn.closed:
-                psycopg = _import_psycopg()
-                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-                async with conn.transaction():
-                    for statement in _SCHEMA:
-                        await conn.execute(statement)
-                self._conn = conn
-            if single:  # one statement is atomic by itself: spare the BEGIN/COMMIT round trips
-                return await fn(self._conn)
-            async with self._conn.transaction():
-                return await fn(self._conn)
+                self._conn = await connect(psycopg, self.dsn, _SCHEMA, _PRESENT)
+            return self._conn
+
+        async with self._lock:
+            return await run_on(psycopg, connection, fn, single=single)
 
     async def aclose(self) -> None:
         """Close the connection (and its wait records')."""

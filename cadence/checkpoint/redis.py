@@ -14,7 +14,7 @@ token counter goes with it, which is harmless: no lease on the run is outstandin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
@@ -32,7 +32,7 @@ from cadence.checkpoint._wait_backends import detach_waits
 from cadence.checkpoint.codec import ScoreCodec
 from cadence.exceptions import CheckpointError
 
-__all__ = ["RedisCheckpointStore"]
+__all__ = ["LoopClient", "RedisCheckpointStore", "connect"]
 
 T = TypeVar("T")
 
@@ -146,6 +146,81 @@ def _import_redis() -> Any:
     return aioredis
 
 
+def connect(url: str) -> Any:
+    """A ``redis.asyncio.Redis`` for ``url`` that retries a command on a dropped connection.
+
+    ``Redis.from_url`` retries nothing, so the first command after the server restarted or
+    closed an idle connection (its ``timeout`` setting, a proxy) would fail -- often a step's
+    checkpoint, after the step did its work. Each store operation is safe to repeat.
+    """
+    aioredis = _import_redis()
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)
+    return aioredis.Redis.from_url(url, decode_responses=True, retry=retry)
+
+
+async def _close_at_shutdown(client: Any) -> AsyncGenerator[None, None]:
+    """Started once on a client's loop; the loop finalizes it when it shuts down."""
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+class LoopClient:
+    """The ``redis.asyncio`` client of a store, one per event loop, closed as its loop ends.
+
+    asyncio connections belong to one event loop, so successive ``asyncio.run()`` /
+    ``run_sync()`` calls each get a client of their own (not "Event loop is closed"). A loop
+    cannot close another loop's sockets, so each client is closed on its own loop as that loop
+    shuts down: an async generator started on the loop closes it when ``asyncio.run`` finalizes
+    the loop's async generators. A client given by the caller is always used, and never
+    closed at loop shutdown (it is the caller's).
+    """
+
+    def __init__(self, url: str, client: Any = None) -> None:
+        self.url = url
+        self.client: Any = client
+        self.owned = client is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
+
+    def current(self) -> Any:
+        """The client for the running loop, made on first use."""
+        loop = asyncio.get_running_loop()
+        if self.client is None or (self.owned and self._loop is not loop):
+            self.client, self._loop, self._closer = connect(self.url), loop, None
+        return self.client
+
+    async def get(self) -> Any:
+        """The client for the running loop, with its closing at the loop's shutdown arranged."""
+        client = self.current()
+        if self.owned and self._closer is None:
+            closer = _close_at_shutdown(client)
+            await closer.__anext__()  # registered with this loop, finalized at its shutdown
+            self._closer = closer
+        return client
+
+    async def aclose(self) -> None:
+        """Close the client now (if it is this loop's; an earlier loop's closed with its loop)."""
+        client, closer = self.client, self._closer
+        if client is None:
+            return
+        if not self.owned:  # the caller's client: closed, kept (it reconnects on use)
+            await client.aclose()
+            return
+        same_loop = self._loop is asyncio.get_running_loop()
+        self.client = self._closer = self._loop = None
+        if not same_loop:
+            return  # an earlier loop's client, closed as that loop shut down
+        if closer is not None:
+            await closer.aclose()  # runs its finally: client.aclose()
+        else:
+            await client.aclose()
+
+
 class RedisCheckpointStore:
     """Checkpoints, leases and attempt counts in Redis.
 
@@ -175,14 +250,13 @@ class RedisCheckpointStore:
     ) -> None:
         self.url = url
         self.prefix = prefix
-        self.lease_ttl = check_lease_ttl(lease_ttl)
+        self.lease_ttl = _fits(check_lease_ttl(lease_ttl), "lease_ttl")
         self.lease_wait = lease_wait
-        self.retention = check_retention(retention)
+        self.retention = _fits(check_retention(retention), "retention")
         self.codec = codec
-        self._client = client
-        self._own_client = client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients = LoopClient(url, client)
         self._scripts: dict[str, Any] = {}
+        self._scripts_client: Any = None
 
     def __repr__(self) -> str:
         return f"RedisCheckpointStore({self.url!r}, prefix={self.prefix!r})"
@@ -193,20 +267,18 @@ class RedisCheckpointStore:
         return [base, f"{base}:steps"]
 
     def _redis(self) -> Any:
-        # asyncio connections belong to one event loop; successive asyncio.run() / run_sync()
-        # calls each get a client of their own instead of "Event loop is closed". Call
-        # aclose() before a loop ends to close its connections cleanly.
-        loop = asyncio.get_running_loop()
-        if self._client is None or (self._own_client and self._loop is not loop):
-            self._client = _import_redis().Redis.from_url(self.url, decode_responses=True)
-            self._loop = loop
-            self._scripts.clear()
-        return self._client
+        return self._clients.current()
+
+    async def _connected(self) -> Any:
+        return await self._clients.get()
 
     async def _run(self, name: str, cadence_name: str, run_id: str, *args: Any) -> Any:
+        client = await self._connected()
+        if client is not self._scripts_client:  # a new loop's client: scripts register anew
+            self._scripts, self._scripts_client = {}, client
         script = self._scripts.get(name)
         if script is None:
-            script = self._scripts[name] = self._redis().register_script(_FENCE + _SCRIPTS[name])
+            script = self._scripts[name] = client.register_script(_FENCE + _SCRIPTS[name])
         try:
             return await script(keys=self._keys(cadence_name, run_id), args=list(args))
         except Exception as exc:
@@ -214,9 +286,9 @@ class RedisCheckpointStore:
                 raise lease_lost(cadence_name, run_id, int(args[0])) from None
             raise _translate(exc, cadence_name, run_id) from exc
 
-    async def _read(self, call: Awaitable[T], cadence_name: str, run_id: str) -> T:
+    async def _read(self, call: Callable[[Any], Awaitable[T]], cadence_name: str, run_id: str) -> T:
         try:
-            return await call
+            return await call(await self._connected())
         except Exception as exc:
             raise _translate(exc, cadence_name, run_id) from exc
 
@@ -225,10 +297,8 @@ class RedisCheckpointStore:
         waits = detach_waits(self)
         if waits is not None:
             await waits.aclose()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-            self._scripts.clear()
+        self._scripts, self._scripts_client = {}, None
+        await self._clients.aclose()
 
     @staticmethod
     def _token(token: int | None) -> str:
@@ -253,12 +323,12 @@ class RedisCheckpointStore:
     async def get_completed_measures(self, cadence_name: str, run_id: str) -> set[str]:
         """Names of the completed steps."""
         key = self._keys(cadence_name, run_id)[1]
-        return set(await self._read(self._redis().hkeys(key), cadence_name, run_id))
+        return set(await self._read(lambda r: r.hkeys(key), cadence_name, run_id))
 
     async def get_last_score_state(self, cadence_name: str, run_id: str) -> dict[str, Any] | None:
         """The latest saved score state, or ``None``."""
         key = self._keys(cadence_name, run_id)[0]
-        text = await self._read(self._redis().hget(key, "state"), cadence_name, run_id)
+        text = await self._read(lambda r: r.hget(key, "state"), cadence_name, run_id)
         return None if text is None else load_state(text)
 
     async def clear_checkpoints(
@@ -308,7 +378,7 @@ class RedisCheckpointStore:
     async def get_failure(self, cadence_name: str, run_id: str) -> str | None:
         """The latest failure cause."""
         key = self._keys(cadence_name, run_id)[0]
-        value = await self._read(self._redis().hget(key, "failure"), cadence_name, run_id)
+        value = await self._read(lambda r: r.hget(key, "failure"), cadence_name, run_id)
         return None if value is None else str(value)
 
     def _retention_ms(self, seconds: float | None) -> str:
@@ -353,13 +423,28 @@ class RedisCheckpointStore:
             return 0
         cadence = "*" if cadence_name is None else _escape_glob(quote(cadence_name, safe=""))
         purged = 0
-        async for key in self._redis().scan_iter(match=f"{self.prefix}:run:{{{cadence}:*}}"):
+        prefix = _escape_glob(self.prefix)  # "app[1]" is a prefix, not a pattern
+        async for key in (await self._connected()).scan_iter(match=f"{prefix}:run:{{{cadence}:*}}"):
             inner = key[len(self.prefix) + 6 : -1]  # "<cadence>:<run_id>", both quoted
             name, _, run = inner.partition(":")
             # Not _retention_ms: an expiry must be >= 1 ms, but older_than=0 means every record.
             cutoff = str(max(0, round(age * 1000)))
             purged += int(await self._run("purge", unquote(name), unquote(run), cutoff))
         return purged
+
+
+_MAX_SECONDS = 2**53 // 1000
+"""Longest lease or retention in seconds: Redis keeps them as exact milliseconds (in Lua, and in
+a key's expiry), so a longer one would fail with a server error only when a run completes."""
+
+
+def _fits(seconds: T, name: str) -> T:
+    if isinstance(seconds, float) and seconds > _MAX_SECONDS:
+        raise ValueError(
+            f"{name} must be at most {_MAX_SECONDS} seconds on Redis; got {seconds!r}"
+            + (" (None keeps completion records until purged)" if name == "retention" else "")
+        )
+    return seconds
 
 
 def _escape_glob(text: str) -> str:

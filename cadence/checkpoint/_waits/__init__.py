@@ -75,7 +75,8 @@ def _backend(store: Any) -> Any:
     if isinstance(store, RedisCheckpointStore):
         from cadence.checkpoint._waits.redis import RedisWaitStore
 
-        client = None if store._own_client else store._client
+        clients = store._clients
+        client = None if clients.owned else clients.client
         return RedisWaitStore(store.url, prefix=store.prefix, client=client)
     if isinstance(store, PostgresCheckpointStore):
         from cadence.checkpoint._waits.postgres import PostgresWaitStore

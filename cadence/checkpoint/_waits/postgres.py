@@ -31,6 +31,8 @@ _SCHEMA = [
         record TEXT NOT NULL, PRIMARY KEY (cadence, run_id, key))""",
     "CREATE INDEX IF NOT EXISTS cadence_waits_pending ON cadence_waits (cadence, status, deadline)",
 ]
+_PRESENT = "SELECT to_regclass('cadence_waits_pending') IS NOT NULL"
+"""Whether the table and its index exist: then no DDL runs (see ``postgres.connect``)."""
 
 
 def _import_psycopg() -> Any:
@@ -67,15 +69,17 @@ class PostgresWaitStore(SQLWaitStore):
             if self._conn is not None and not self._conn.closed:
                 self._conn.pgconn.finish()  # the old loop's connection, closed without a loop
             self._lock, self._conn, self._loop = asyncio.Lock(), None, loop
-        async with self._lock:
+        from cadence.checkpoint.postgres import connect, run_on
+
+        psycopg = _import_psycopg()
+
+        async def connection() -> Any:
             if self._conn is None or self._conn.closed:
-                conn = await _import_psycopg().AsyncConnection.connect(self.dsn, autocommit=True)
-                async with conn.transaction():
-                    for statement in _SCHEMA:
-                        await conn.execute(statement)
-                self._conn = conn
-            async with self._conn.transaction():
-                return await fn(self._conn)
+                self._conn = await connect(psycopg, self.dsn, _SCHEMA, _PRESENT)
+            return self._conn
+
+        async with self._lock:
+            return await run_on(psycopg, connection, fn)
 
     async def aclose(self) -> None:
         """Close the connection."""

@@ -9,7 +9,6 @@ conflict), so two resumers racing for one wait never both win.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from cadence.checkpoint._waits._record import (
     record_from_json,
     record_to_json,
 )
+from cadence.checkpoint.redis import LoopClient  # imports no redis until used
 
 __all__ = ["RedisWaitStore"]
 
@@ -48,23 +48,17 @@ class RedisWaitStore(WaitStoreBase):
     def __init__(self, url: str, *, prefix: str = "cadence", client: Any = None) -> None:
         self.url = url
         self.prefix = prefix
-        self._client = client
-        self._own_client = client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients = LoopClient(url, client)
 
-    def _redis(self) -> Any:
-        # An asyncio client belongs to one event loop; each new loop gets its own.
-        loop = asyncio.get_running_loop()
-        if self._client is None or (self._own_client and self._loop is not loop):
-            self._client = _import_redis().Redis.from_url(self.url, decode_responses=True)
-            self._loop = loop
-        return self._client
+    async def _redis(self) -> Any:
+        # One client per event loop, closed as its loop shuts down (see LoopClient).
+        _import_redis()  # the error naming the waits' extra, if the client is missing
+        return await self._clients.get()
 
     async def aclose(self) -> None:
         """Close the connection pool (only a client this store created)."""
-        if self._client is not None and self._own_client:
-            await self._client.aclose()
-            self._client = None
+        if self._clients.owned:
+            await self._clients.aclose()
 
     def _run_key(self, cadence_name: str, run_id: str) -> str:
         return f"{self.prefix}:waits:{{{quote(cadence_name, safe='')}:{quote(run_id, safe='')}}}"
@@ -79,7 +73,7 @@ class RedisWaitStore(WaitStoreBase):
 
         run_key = self._run_key(cadence_name, run_id)
         member = json.dumps([run_id, key])
-        async with self._redis().pipeline(transaction=True) as pipe:
+        async with (await self._redis()).pipeline(transaction=True) as pipe:
             while True:
                 try:
                     await pipe.watch(run_key)
@@ -103,7 +97,7 @@ class RedisWaitStore(WaitStoreBase):
 
     async def get_waits(self, cadence_name: str, run_id: str) -> list[WaitRecord]:
         """Every record of the run, oldest first."""
-        raw = await self._redis().hgetall(self._run_key(cadence_name, run_id))
+        raw = await (await self._redis()).hgetall(self._run_key(cadence_name, run_id))
         records = [record_from_json(text, cadence_name, run_id) for text in raw.values()]
         return sorted(records, key=lambda r: r.created_at)
 
@@ -119,7 +113,7 @@ class RedisWaitStore(WaitStoreBase):
                 and (due_before is None or (r.deadline is not None and r.deadline <= due_before))
             ]
             return records
-        client = self._redis()
+        client = await self._redis()
         top = "+inf" if due_before is None else due_before
         members = await client.zrangebyscore(self._pending_key(cadence_name), "-inf", top)
         records = []
@@ -135,7 +129,7 @@ class RedisWaitStore(WaitStoreBase):
 
     async def delete_waits(self, cadence_name: str, run_id: str) -> None:
         """Forget the run's records."""
-        client = self._redis()
+        client = await self._redis()
         run_key = self._run_key(cadence_name, run_id)
         keys = await client.hkeys(run_key)
         pipe = client.pipeline(transaction=True)
