@@ -2,16 +2,19 @@
 
 ``OpenAIModel``, ``OpenAICompatModel`` and ``LocalModel`` speak the same JSON shape, so they share
 this module: requests become plain dicts, and answers (SDK objects dumped to dicts, raw JSON,
-or llama-cpp-python's dicts) are read back by one parser.
+or llama-cpp-python's dicts) are read back by one parser. It also holds what every HTTP adapter
+does with a whole JSON body (:func:`read_body`, :func:`whole_answer`, :func:`sdk_whole_answer`):
+an error object sent with a 200 raises the error it names, and a streaming request answered
+with one JSON body (a server or proxy that ignores ``stream=True``) is read as that answer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
-from ..errors import MalformedResponseError
+from ..errors import MalformedResponseError, error_from_status
 from ..messages import (
     AssistantMessage,
     FinishReason,
@@ -19,6 +22,7 @@ from ..messages import (
     ModelResponse,
     SystemMessage,
     TextDelta,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolMessage,
@@ -26,16 +30,22 @@ from ..messages import (
     UserMessage,
 )
 from ._json_schema import inline_root_ref, openai_json_schema
-from .base import ResponseBuilder
+from .base import Delta, ResponseBuilder
 
 __all__ = [
     "ChunkReader",
+    "answer_deltas",
     "as_dict",
     "build_payload",
     "content_text",
     "finish_reason",
+    "is_json",
     "parse_completion",
+    "raise_error_body",
+    "read_body",
+    "sdk_whole_answer",
     "to_messages",
+    "whole_answer",
 ]
 
 SchemaStyle = Literal["json_schema", "json_object"]
@@ -328,3 +338,112 @@ def loads(text: str, *, model: str, system: str) -> object:
         raise MalformedResponseError(
             f"invalid JSON from the server: {text[:200]!r}", provider=system, model=model
         ) from exc
+
+
+def is_json(headers: Any) -> bool:
+    """Whether a response's ``content-type`` says JSON (one body, not an event stream)."""
+    kind = headers.get("content-type") if headers is not None else None
+    return isinstance(kind, str) and "json" in kind.lower()
+
+
+def raise_error_body(
+    data: object,
+    status: int,
+    headers: Mapping[str, str] | None,
+    *,
+    answer_key: str,
+    model: str,
+    system: str,
+) -> None:
+    """Raise the error ``data`` names when it is an error object instead of an answer.
+
+    Proxies, gateways and some servers send ``{"error": {...}}`` (OpenAI's shape) or
+    ``{"type": "error", "error": {...}}`` (Anthropic's) with a 200; classified like an error
+    status, it says what went wrong instead of being an unreadable answer. A body that also has
+    ``answer_key`` (``"choices"``, ``"output"``, ``"content"``) is an answer.
+    """
+    if isinstance(data, Mapping) and data.get("error") and answer_key not in data:
+        raise error_from_status(status, data, headers, provider=system, model=model)
+
+
+def read_body(
+    text: str,
+    *,
+    status: int,
+    headers: Mapping[str, str] | None,
+    answer_key: str,
+    parse: Callable[[object], ModelResponse],
+    model: str,
+    system: str,
+) -> ModelResponse:
+    """A whole JSON answer read by ``parse``, or the error its body names, raised."""
+    data = loads(text, model=model, system=system)
+    raise_error_body(data, status, headers, answer_key=answer_key, model=model, system=system)
+    return parse(data)
+
+
+def answer_deltas(answer: ModelResponse, builder: ResponseBuilder) -> list[Delta]:
+    """A whole answer as the deltas a stream of it gives; ``builder`` takes its id, model,
+    usage and finish reason, so the stream ends with the same response ``complete()`` gives."""
+    builder.provider_id, builder.model = answer.provider_id, answer.model
+    builder.usage, builder.finish_reason = answer.usage, answer.finish_reason
+    events: list[Delta] = [
+        ThinkingDelta(index=n, text=t.text, signature=t.signature, redacted=t.redacted, id=t.id)
+        for n, t in enumerate(answer.thinking)
+    ]
+    if answer.text:
+        events.append(TextDelta(text=answer.text))
+    events.extend(
+        ToolCallDelta(index=n, id=c.id, name=c.name, arguments=c.arguments)
+        for n, c in enumerate(answer.tool_calls)
+    )
+    return events
+
+
+def whole_answer(
+    text: str,
+    status: int,
+    headers: Mapping[str, str] | None,
+    builder: ResponseBuilder,
+    *,
+    answer_key: str,
+    parse: Callable[[object], ModelResponse],
+) -> list[Delta]:
+    """The deltas of a whole JSON body answering a streaming request (its error, raised).
+
+    Called before the stream yields anything, so the builder's model and system are still the
+    adapter's own, the names its errors carry.
+    """
+    answer = read_body(
+        text,
+        status=status,
+        headers=headers,
+        answer_key=answer_key,
+        parse=parse,
+        model=builder.model,
+        system=builder.system,
+    )
+    return answer_deltas(answer, builder)
+
+
+async def sdk_whole_answer(
+    stream: Any,
+    builder: ResponseBuilder,
+    *,
+    answer_key: str,
+    parse: Callable[[object], ModelResponse],
+) -> list[Delta] | None:
+    """The deltas of an SDK stream the server answered with one JSON body; None for events.
+
+    The SDKs decode any 2xx body to a ``stream=True`` call as Server-Sent Events, and a JSON
+    body holds none: they yield nothing, and the answer (or the error) the server sent would be
+    lost behind a truncated stream. The stream's ``response`` says what came.
+    """
+    response = getattr(stream, "response", None)
+    headers = getattr(response, "headers", None)
+    if response is None or not is_json(headers):
+        return None
+    text = (await response.aread()).decode(errors="replace")
+    return whole_answer(
+        text, response.status_code, headers, builder, answer_key=answer_key, parse=parse
+    )

@@ -42,7 +42,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
-from ._chat_format import loads
+from ._chat_format import read_body, sdk_whole_answer
 from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 
 __all__ = ["AnthropicModel"]
@@ -432,7 +432,17 @@ class AnthropicModel(ModelAdapter):
             if "Streaming is required" not in str(exc):
                 raise
             return await self._complete_streamed(request)
-        return self._parse(loads(raw.http_response.text, model=self.model, system=self.system))
+        # An error object sent with a 200 ({"type": "error", "error": {...}}) raises the error
+        # it names.
+        return read_body(
+            raw.http_response.text,
+            status=raw.http_response.status_code,
+            headers=raw.http_response.headers,
+            answer_key="content",
+            parse=self._parse,
+            model=self.model,
+            system=self.system,
+        )
 
     async def _complete_streamed(self, request: ModelRequest) -> ModelResponse:
         builder = ResponseBuilder(model=self.model, system=self.system)
@@ -456,6 +466,12 @@ class AnthropicModel(ModelAdapter):
         thinking_index: dict[int, int] = {}  # content block index -> thinking block index
         stop: FinishReason = "unknown"
         try:
+            # A server that ignores stream=True answers with one JSON body: read it whole.
+            whole = await sdk_whole_answer(stream, builder, answer_key="content", parse=self._parse)
+            if whole is not None:
+                for event in whole:
+                    yield event
+                return
             async for event in stream:
                 kind = _get(event, "type")
                 if kind == "message_start":

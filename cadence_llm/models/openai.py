@@ -11,16 +11,17 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from .._optional import check_async_client, require
-from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
+from ..messages import ModelRequest, ModelResponse
 from ._chat_format import (
     ChunkReader,
     SchemaStyle,
     as_dict,
     build_payload,
-    loads,
     parse_completion,
+    read_body,
+    sdk_whole_answer,
 )
-from .base import ModelAdapter, ResponseBuilder, client_base_url
+from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 
 __all__ = ["OpenAIModel", "openai_client"]
 
@@ -61,7 +62,9 @@ class OpenAIModel(ModelAdapter):
             only know the older name, such as llama.cpp's).
         schema_style: How a JSON-schema response format is sent; ``"json_object"`` suits
             llama.cpp's server.
-        stream_usage: Ask for a final usage chunk when streaming.
+        stream_usage: Ask for a final usage chunk when streaming. It comes after the finish
+            chunk: a stream cut between the two still gives its (complete) answer, with the
+            all-zero ``Usage()`` of "not reported".
     """
 
     system = "openai"
@@ -114,16 +117,27 @@ class OpenAIModel(ModelAdapter):
         raw_api = getattr(completions, "with_raw_response", None)
         if raw_api is None:  # a duck-typed client: take its parsed objects
             parsed = await completions.create(**self._payload(request))
-            return parse_completion(as_dict(parsed), model=self.model, system=self.system)
+            return self._parse(as_dict(parsed))
         # The raw body skips building the SDK's pydantic objects only to dump them again
-        # (about 10% of a call), and a body that is not JSON is reported by us, verbatim.
+        # (about 10% of a call); a body that is not JSON is reported by us, verbatim, and an
+        # error object sent with a 200 raises the error it names.
         raw = await raw_api.create(**self._payload(request))
-        data = loads(raw.http_response.text, model=self.model, system=self.system)
+        return read_body(
+            raw.http_response.text,
+            status=raw.http_response.status_code,
+            headers=raw.http_response.headers,
+            answer_key="choices",
+            parse=self._parse,
+            model=self.model,
+            system=self.system,
+        )
+
+    def _parse(self, data: object) -> ModelResponse:
         return parse_completion(data, model=self.model, system=self.system)
 
     async def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
-    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+    ) -> AsyncGenerator[Delta, None]:
         payload = self._payload(request)
         payload["stream"] = True
         if self.stream_usage:
@@ -131,6 +145,12 @@ class OpenAIModel(ModelAdapter):
         reader = ChunkReader(builder)
         stream = await self.client.chat.completions.create(**payload)
         try:
+            # A server that ignores stream=True answers with one JSON body: read it whole.
+            whole = await sdk_whole_answer(stream, builder, answer_key="choices", parse=self._parse)
+            if whole is not None:
+                for event in whole:
+                    yield event
+                return
             async for chunk in stream:
                 for event in reader.feed(as_dict(chunk)):
                     yield event

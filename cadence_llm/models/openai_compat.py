@@ -13,16 +13,19 @@ from typing import Any
 
 from .._optional import require
 from ..errors import error_from_status
-from ..messages import ModelRequest, ModelResponse, TextDelta, ToolCallDelta
+from ..messages import ModelRequest, ModelResponse
 from ._chat_format import (
     ChunkReader,
     SchemaStyle,
     build_payload,
+    is_json,
     loads,
     parse_completion,
+    read_body,
     sse_data,
+    whole_answer,
 )
-from .base import ModelAdapter, ResponseBuilder
+from .base import Delta, ModelAdapter, ResponseBuilder
 
 __all__ = ["OpenAICompatModel"]
 
@@ -40,7 +43,9 @@ class OpenAICompatModel(ModelAdapter):
         headers: Extra headers for every request.
         schema_style: ``"json_object"`` (default: llama.cpp and most servers) or
             ``"json_schema"`` (vLLM and OpenAI-style structured outputs).
-        stream_usage: Ask for a final usage chunk when streaming.
+        stream_usage: Ask for a final usage chunk when streaming. It comes after the finish
+            chunk: a stream cut between the two still gives its (complete) answer, with the
+            all-zero ``Usage()`` of "not reported".
         system: The provider name reported in errors and spans.
     """
 
@@ -96,16 +101,22 @@ class OpenAICompatModel(ModelAdapter):
         resp = await self.client.post(self.url, json=self._payload(request), headers=self.headers)
         if resp.status_code >= 400:
             self._raise_for(resp.status_code, resp.text, resp.headers)
-        data = loads(resp.text, model=self.model, system=self.system)
-        if isinstance(data, Mapping) and "error" in data and "choices" not in data:
-            raise error_from_status(
-                resp.status_code, data, resp.headers, provider=self.system, model=self.model
-            )
+        return read_body(
+            resp.text,
+            status=resp.status_code,
+            headers=resp.headers,
+            answer_key="choices",
+            parse=self._parse,
+            model=self.model,
+            system=self.system,
+        )
+
+    def _parse(self, data: object) -> ModelResponse:
         return parse_completion(data, model=self.model, system=self.system)
 
     async def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
-    ) -> AsyncGenerator[TextDelta | ToolCallDelta, None]:
+    ) -> AsyncGenerator[Delta, None]:
         payload = self._payload(request)
         payload["stream"] = True
         if self.stream_usage:
@@ -115,11 +126,19 @@ class OpenAICompatModel(ModelAdapter):
             if resp.status_code >= 400:
                 text = (await resp.aread()).decode(errors="replace")
                 self._raise_for(resp.status_code, text, resp.headers)
-            if "json" in resp.headers.get("content-type", "").lower():
+            if is_json(resp.headers):
                 # Not a stream: a server (or a proxy) that ignores stream=True answers with the
                 # whole completion, or with an error body, as JSON. Read it as one.
                 body = (await resp.aread()).decode(errors="replace")
-                for event in self._whole(body, resp.status_code, resp.headers, builder):
+                whole = whole_answer(
+                    body,
+                    resp.status_code,
+                    resp.headers,
+                    builder,
+                    answer_key="choices",
+                    parse=self._parse,
+                )
+                for event in whole:
                     yield event
                 return
             async for line in resp.aiter_lines():
@@ -133,22 +152,3 @@ class OpenAICompatModel(ModelAdapter):
                     raise error_from_status(200, chunk, provider=self.system, model=self.model)
                 for event in reader.feed(chunk):
                     yield event
-
-    def _whole(
-        self, body: str, status: int, headers: Mapping[str, str], builder: ResponseBuilder
-    ) -> list[TextDelta | ToolCallDelta]:
-        """The deltas of a whole JSON answer to a streaming request (or its error, raised)."""
-        data = loads(body, model=self.model, system=self.system)
-        if isinstance(data, Mapping) and "error" in data and "choices" not in data:
-            raise error_from_status(status, data, headers, provider=self.system, model=self.model)
-        answer = parse_completion(data, model=self.model, system=self.system)
-        builder.provider_id, builder.model = answer.provider_id, answer.model
-        builder.usage, builder.finish_reason = answer.usage, answer.finish_reason
-        events: list[TextDelta | ToolCallDelta] = (
-            [TextDelta(text=answer.text)] if answer.text else []
-        )
-        events.extend(
-            ToolCallDelta(index=n, id=c.id, name=c.name, arguments=c.arguments)
-            for n, c in enumerate(answer.tool_calls)
-        )
-        return events

@@ -30,7 +30,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
-from ._chat_format import as_dict, loads
+from ._chat_format import as_dict, read_body, sdk_whole_answer
 from ._json_schema import is_strict_compatible, openai_json_schema
 from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 from .openai import openai_client
@@ -283,7 +283,16 @@ class OpenAIResponsesModel(ModelAdapter):
         if raw_api is None:  # a duck-typed client: take its parsed objects
             return self._parse(as_dict(await responses.create(**self._payload(request))))
         raw = await raw_api.create(**self._payload(request))
-        return self._parse(loads(raw.http_response.text, model=self.model, system=self.system))
+        # An error object sent with a 200 ({"error": {...}}, no output) raises the error it names.
+        return read_body(
+            raw.http_response.text,
+            status=raw.http_response.status_code,
+            headers=raw.http_response.headers,
+            answer_key="output",
+            parse=self._parse,
+            model=self.model,
+            system=self.system,
+        )
 
     async def _stream(
         self, request: ModelRequest, builder: ResponseBuilder
@@ -293,6 +302,12 @@ class OpenAIResponsesModel(ModelAdapter):
         reasoning: dict[int, int] = {}  # output index -> thinking block index
         refused = False
         try:
+            # A server that ignores stream=True answers with one JSON body: read it whole.
+            whole = await sdk_whole_answer(stream, builder, answer_key="output", parse=self._parse)
+            if whole is not None:
+                for event in whole:
+                    yield event
+                return
             async for raw in stream:
                 event = as_dict(raw)
                 kind = event.get("type")
