@@ -9,11 +9,14 @@ threading a ledger through every call.
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from .messages import ModelResponse, Usage
 
@@ -36,6 +39,24 @@ class Price:
     output: float
     cached_input: float | None = None
     cache_write: float | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, not when a call is costed: by then the call was made and paid for, and
+        # a bad price (a string; a Decimal next to a float, which cannot be added) would lose
+        # its answer. Costs are floats, like Budget(cost=...); a Decimal or Fraction converts.
+        for name in ("input", "output", "cached_input", "cache_write"):
+            value = getattr(self, name)
+            if value is None and name in ("cached_input", "cache_write"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+                raise TypeError(
+                    f"Price({name}=...) must be a number (currency units per million tokens), "
+                    f"got {value!r}"
+                )
+            number = float(value)
+            if not math.isfinite(number) or number < 0:
+                raise ValueError(f"Price({name}=...) must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, number)
 
     def cost(self, usage: Usage) -> float:
         """What ``usage`` cost at these prices."""
@@ -122,9 +143,23 @@ class UsageLedger:
     calls: list[CallRecord] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, response: ModelResponse, *, duration: float = 0.0) -> CallRecord:
-        """Add one finished call (adapters call this for you)."""
-        cost = None if self.prices is None else self.prices.cost(response.model, response.usage)
+    def record(
+        self, response: ModelResponse, *, duration: float = 0.0, asked: str | None = None
+    ) -> CallRecord:
+        """Add one finished call (adapters call this for you).
+
+        Args:
+            response: The answer.
+            duration: Seconds the call took.
+            asked: The model name the request was sent to. When the table has no price for the
+                name the provider answered with (a deployment's dated snapshot), the call is
+                priced as the name asked for, as a budget prices it.
+        """
+        cost = None
+        if self.prices is not None:
+            cost = self.prices.cost(response.model, response.usage)
+            if cost is None and asked and asked != response.model:
+                cost = self.prices.cost(asked, response.usage)
         rec = CallRecord(response.model, response.system, response.usage, cost, duration)
         with self._lock:
             self.calls.append(rec)
@@ -139,13 +174,23 @@ class UsageLedger:
         return total
 
     @property
-    def cost(self) -> float:
-        """Cost summed over the calls that had a price."""
-        return sum(rec.cost for rec in list(self.calls) if rec.cost is not None)
+    def cost(self) -> float | None:
+        """Cost summed over the calls that had a price; None when calls were made but none had
+        one (no table, or none of its models), since 0 would read as "free".
+
+        0 means no call was made (or every priced call cost nothing). When only some calls had
+        a price, the sum is an underestimate: :attr:`unpriced_models` names the others.
+        """
+        calls = list(self.calls)
+        priced = [rec.cost for rec in calls if rec.cost is not None]
+        if calls and not priced:
+            return None
+        return sum(priced)
 
     @property
     def unpriced_models(self) -> set[str]:
-        """Models called whose price the table lacks, so ``cost`` is an underestimate."""
+        """Models called whose price the table lacks, so ``cost`` is an underestimate (or None
+        when no call had a price)."""
         return {rec.model for rec in list(self.calls) if rec.cost is None}
 
     def by_model(self) -> dict[str, Usage]:
@@ -176,7 +221,7 @@ def track_usage(prices: PriceTable | None = None) -> Iterator[UsageLedger]:
         _ledgers.reset(token)
 
 
-def record_call(response: ModelResponse, duration: float) -> None:
+def record_call(response: ModelResponse, duration: float, asked: str | None = None) -> None:
     """Report a finished call to every active ledger (no-op when none is active)."""
     for ledger in _ledgers.get():
-        ledger.record(response, duration=duration)
+        ledger.record(response, duration=duration, asked=asked)

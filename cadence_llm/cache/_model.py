@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from pydantic_core import PydanticSerializationError
 
 from ..messages import (
     ModelRequest,
@@ -29,15 +32,39 @@ _KEY_VERSION = 1
 
 
 def cache_key(model: Model, request: ModelRequest | str) -> str:
-    """The SHA-256 of the model's identity and the whole normalized request."""
+    """The SHA-256 of the model's identity and the whole normalized request.
+
+    A built ``llama_cpp.LlamaGrammar`` in ``extra`` keys by its GBNF source (as the text it was
+    built from does), so requests with different grammars never share an answer.
+
+    Raises:
+        TypeError: a value in ``extra`` has no JSON form, so the request cannot be keyed
+            (:class:`CachedModel` then calls the model without the cache).
+    """
     req = as_request(request)
-    payload = {
-        "v": _KEY_VERSION,
-        "model": model_identity(model),
-        "request": req.model_dump(mode="json"),
-    }
+    try:
+        keyed = req.model_copy(update={"extra": _keyable(req.extra)}) if req.extra else req
+        dumped = keyed.model_dump(mode="json")
+    except PydanticSerializationError as exc:
+        raise TypeError(
+            f"the request cannot be cached: its extra holds a value with no JSON form ({exc}); "
+            "pass it as JSON data (text, numbers, lists, dicts)"
+        ) from None
+    payload = {"v": _KEY_VERSION, "model": model_identity(model), "request": dumped}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _keyable(value: Any) -> Any:
+    """``value`` with every built grammar replaced by its GBNF source text."""
+    if isinstance(value, dict):
+        return {k: _keyable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_keyable(v) for v in value]
+    source = getattr(value, "_grammar", None)  # llama_cpp.LlamaGrammar keeps its source here
+    if isinstance(source, str) and type(value).__name__ == "LlamaGrammar":
+        return source
+    return value
 
 
 def _cacheable(response: ModelResponse) -> bool:
@@ -74,8 +101,11 @@ class CachedModel:
             )
         if not isinstance(cache, ResponseCache):
             raise TypeError(f"{cache!r} is not a response cache: it needs async get() and set()")
-        if ttl is not None and ttl <= 0:
-            raise ValueError(f"ttl must be > 0 seconds or None, got {ttl!r}")
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+                raise TypeError(f"ttl must be a number of seconds or None, got {ttl!r}")
+            if not math.isfinite(ttl) or ttl <= 0:
+                raise ValueError(f"ttl must be a finite number of seconds > 0 or None, got {ttl!r}")
         self.model = model
         self.cache = cache
         self.ttl = ttl
@@ -130,10 +160,20 @@ class CachedModel:
                 "response cache %r failed on set; answer not cached", self.cache, exc_info=True
             )
 
+    def _key(self, request: ModelRequest) -> str | None:
+        """The request's key, or None (logged) when it cannot be keyed: then it is not cached."""
+        try:
+            return cache_key(self.model, request)
+        except TypeError as exc:
+            logger.warning("%s; calling %r without %r", exc, self.model, self.cache)
+            return None
+
     async def complete(self, request: ModelRequest | str) -> ModelResponse:
         """The cached answer to ``request``, or the model's (then cached)."""
         req = as_request(request)
-        key = cache_key(self.model, req)
+        key = self._key(req)
+        if key is None:
+            return await self.model.complete(req)
         hit = await self._lookup(key)
         if hit is not None:
             return hit
@@ -144,16 +184,24 @@ class CachedModel:
     async def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:
         """Replay a cached answer as events, or stream the model's and cache it when done."""
         req = as_request(request)
-        key = cache_key(self.model, req)
-        hit = await self._lookup(key)
+        key = self._key(req)
+        hit = None if key is None else await self._lookup(key)
         if hit is not None:
             for event in _replay(hit):
                 yield event
             return
-        async for event in self.model.stream(req):
-            if isinstance(event, StreamDone):
-                await self._store(key, event.response)
-            yield event
+        events = self.model.stream(req)
+        try:
+            async for event in events:
+                if key is not None and isinstance(event, StreamDone):
+                    await self._store(key, event.response)
+                yield event
+        finally:
+            # A consumer that stops early ends the model's stream (its connection, its budget
+            # reservation) now, not whenever the garbage collector finalizes it.
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def _replay(response: ModelResponse) -> list[StreamEvent]:

@@ -16,7 +16,11 @@ class RedisResponseCache:
     Args:
         url: A Redis URL (``redis://localhost:6379/0``).
         prefix: Key prefix, to share a database with other data.
-        client: An existing ``redis.asyncio.Redis`` to use instead of connecting to ``url``.
+        client: An existing ``redis.asyncio.Redis`` to use instead of connecting to ``url``
+            (its own timeouts apply).
+        timeout: Seconds to wait for a connection or an answer from Redis before giving up
+            (the call then goes to the model): an unreachable or stalled Redis must not hold
+            up every model call, and redis-py waits without limit by default.
     """
 
     def __init__(
@@ -25,9 +29,13 @@ class RedisResponseCache:
         *,
         prefix: str = "cadence:llm:response",
         client: Any = None,
+        timeout: float = 1.0,
     ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.url = url
         self.prefix = prefix
+        self.timeout = timeout
         self._client = client
         self._own_client = client is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -40,7 +48,12 @@ class RedisResponseCache:
         loop = asyncio.get_running_loop()
         if self._client is None or (self._own_client and self._loop is not loop):
             aioredis = require("redis.asyncio", "redis")
-            self._client = aioredis.Redis.from_url(self.url, decode_responses=True)
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_timeout=self.timeout,
+                socket_connect_timeout=self.timeout,
+            )
             self._loop = loop
         return self._client
 

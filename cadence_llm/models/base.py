@@ -235,7 +235,7 @@ class ModelAdapter(abc.ABC):
                 raise
             raise err from exc
         _otel.end_span(span, response, None)
-        record_call(response, time.perf_counter() - started)
+        record_call(response, time.perf_counter() - started, self.model)
         await settle_request(holds, self.model, response)
         return response
 
@@ -278,5 +278,5 @@ class ModelAdapter(abc.ABC):
             _otel.end_span(span, None, err)
             raise err
         _otel.end_span(span, response, None)
-        record_call(response, time.perf_counter() - started)
+        record_call(response, time.perf_counter() - started, self.model)
         yield StreamDone(response=response)
