@@ -50,6 +50,10 @@ def load_model(spec: str | None = None) -> Model:
         return model_from_spec(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
     except ImportError as exc:
         raise SystemExit(f"the local model runtime is not installed ({exc}); {SETUP_HINT}") from exc
+    except ValueError as exc:  # a spec model_from_spec cannot read: say which, not a traceback
+        raise SystemExit(
+            f"CADENCE_MODEL={spec!r} is not a model the recipes can use: {exc}"
+        ) from exc
     except Exception as exc:  # WeightsError: missing or corrupt weights
         if type(exc).__name__ == "WeightsError":
             raise SystemExit(f"{exc}\nThe recipes need local model weights: {SETUP_HINT}") from exc
@@ -70,3 +74,26 @@ def command_words(doc: str | None) -> list[str]:
         print((doc or "").strip())
         raise SystemExit(0)
     return words
+
+
+def no_arguments(doc: str | None, recipe: str) -> None:
+    """For recipes that take no words: ``--help`` prints the docstring; anything else is
+    refused, instead of being ignored while the recipe runs (or a server starts)."""
+    words = command_words(doc)
+    if words:
+        raise SystemExit(
+            f"python -m recipes.{recipe} takes no arguments, got {' '.join(words)!r} "
+            f"(see python -m recipes.{recipe} --help)"
+        )
+
+
+def port_from_env(default: int = 8000) -> int:
+    """``$PORT`` as a TCP port, or a one-line error naming the bad value (not a traceback)."""
+    text = os.environ.get("PORT", "").strip() or str(default)
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise SystemExit(f"PORT must be a TCP port number (1-65535), got {text!r}")
+    return port

@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 from cadence import Approval, Cadence, Decision, Score
 from cadence.checkpoint import SQLiteCheckpointStore
 from cadence.integrations.fastapi import CadenceRouter
+from recipes._models import no_arguments, port_from_env
 
 AUTO_APPROVE_LIMIT = 50
 """Refunds up to this amount need nobody's approval."""
@@ -163,8 +164,6 @@ def __getattr__(name: str) -> Any:
 if __name__ == "__main__":  # pragma: no cover - manual run
     import uvicorn
 
-    uvicorn.run(
-        create_app(),
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "8000")),
-    )
+    no_arguments(__doc__, "approval_flow")
+    port = port_from_env()
+    uvicorn.run(create_app(), host=os.environ.get("HOST", "127.0.0.1"), port=port)

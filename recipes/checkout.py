@@ -29,7 +29,7 @@ from typing import Any
 from cadence import Cadence, Score, note
 from cadence.checkpoint import SQLiteCheckpointStore
 from cadence.events import CadenceEvent, EventEmitter
-from recipes._models import say
+from recipes._models import no_arguments, say
 
 
 class SimulatedCrash(Exception):
@@ -173,4 +173,5 @@ async def main(*, directory: Path | None = None) -> tuple[OrderScore, Services]:
 
 
 if __name__ == "__main__":
+    no_arguments(__doc__, "checkout")
     asyncio.run(main())

@@ -31,7 +31,7 @@ from cadence.diagram import to_text
 from cadence.timeline import RunRecorder, write_timeline
 from cadence_llm import Model
 from recipes import generated, rag, tool_agent
-from recipes._models import load_model, model_spec, say
+from recipes._models import load_model, model_spec, no_arguments, say
 
 
 @dataclass
@@ -116,6 +116,7 @@ async def tour(
 
 def main() -> None:
     """Entry point of ``make demo``."""
+    no_arguments(__doc__, "demo")
     asyncio.run(tour())
 
 

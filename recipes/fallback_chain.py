@@ -15,7 +15,7 @@ What it shows:
   took and what went wrong.
 - The chain is a model: the cadence's ``llm_note`` does not know it is talking to a chain.
 
-Run: ``python -m recipes.fallback_chain``.
+Run: ``python -m recipes.fallback_chain`` (or pass your own question in quotes).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from cadence import Cadence, Score
 from cadence_llm import Attempt, FallbackChain, Model, OpenAICompatModel, OpenAIModel, llm_note
-from recipes._models import load_model, say
+from recipes._models import command_words, load_model, say
 
 QUESTION = "In one sentence: why should a fallback chain retry a 429 before falling back?"
 
@@ -163,4 +163,4 @@ async def main(question: str = QUESTION, *, model: Model | None = None) -> AskSc
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from cadence import Cadence, Score
 from cadence.integrations.fastapi import CadenceRouter, publish_event
 from cadence_llm import Model, ModelRequest, StreamDone, StreamReset, TextDelta
-from recipes._models import load_model
+from recipes._models import load_model, no_arguments, port_from_env
 from recipes._retrieval import KeywordIndex, load_corpus
 
 SYSTEM = "Answer from the sources in at most three sentences. Cite sources like [1]."
@@ -167,7 +167,8 @@ def main() -> None:
     """Serve on ``$HOST:$PORT`` (default 127.0.0.1:8000)."""
     import uvicorn
 
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
+    no_arguments(__doc__, "fastapi_app")
+    host, port = os.environ.get("HOST", "127.0.0.1"), port_from_env()
     print(
         f"serving on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/openapi.json;"
         " the /docs page loads Swagger UI from a CDN, so it needs internet)",

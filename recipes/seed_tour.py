@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from cadence import Cadence, Score, note, to_mermaid
+from recipes._models import no_arguments
 
 
 class Inventory:
@@ -131,4 +132,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    no_arguments(__doc__, "seed_tour")
     asyncio.run(main())

@@ -243,9 +243,18 @@ class MCPClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """End the session (and stop a stdio server); the next call would open a new one."""
+        """End the session (and stop a stdio server); the next call would open a new one.
+
+        A connection still being opened is abandoned too (its server stopped): otherwise it
+        would finish after the close and keep a server running that nobody closes.
+        """
+        loop = asyncio.get_running_loop()
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done() and opening.get_loop() is loop:
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
         live, self._live = self._live, None
-        if live is not None and live.loop is asyncio.get_running_loop():
+        if live is not None and live.loop is loop:
             await live.close()
 
     # -- the session -----------------------------------------------------------------------------
@@ -292,7 +301,9 @@ class MCPClient:
                 f"{self.connect_timeout:g}s",
                 server=self.name,
             ) from None
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # aclose(), or the loop shutting down: stop the server
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
             raise
         except Exception as exc:
             await asyncio.gather(task, return_exceptions=True)
@@ -324,7 +335,15 @@ class MCPClient:
         if opening is None or opening.done() or opening.get_loop() is not loop:
             opening = self._opening = loop.create_task(self._open())
         # Shielded: one caller giving up must not cancel the connection others wait for.
-        return await asyncio.shield(opening)
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if opening.cancelled() and current is not None and not current.cancelling():
+                raise MCPConnectionError(  # aclose() abandoned the connection this call awaited
+                    f"MCPClient {self.name!r} was closed while connecting", server=self.name
+                ) from None
+            raise
 
     # -- calls -----------------------------------------------------------------------------------
 
@@ -339,6 +358,9 @@ class MCPClient:
         breaker = self.breaker
         admission = None if breaker is None else await breaker.acquire_async()
         try:
+            # Connecting (starting a stdio server) is bounded by connect_timeout, not by the
+            # call's own timeout: a server slower to start than to answer must not time out.
+            await self._session()
             result: MCPResult = await Timeout(self.timeout).call_async(
                 self._call, tool, dict(arguments or {}), name=tool
             )
@@ -430,17 +452,16 @@ class MCPClient:
         Each keeps the server's JSON schema for the model, and calls :meth:`call` with the
         client's ``retry`` policy around it; a failed call becomes an error result the model
         reads, like any tool's. Names that are not letters, digits, ``_`` or ``-`` have the
-        other characters replaced by ``_``.
+        other characters replaced by ``_``; a name that then clashes with another tool's gets
+        ``_2`` (``_3``...), so a ``ToolBox`` takes every tool the server lists.
         """
         if self._tools is None or refresh:
-            self._tools = [self._as_tool(t) for t in await self.list_tools()]
+            listed = await self.list_tools()
+            names = _local_names([t.name for t in listed], self.prefix)
+            self._tools = [self._as_tool(t, n) for t, n in zip(listed, names, strict=True)]
         return list(self._tools)
 
-    def _as_tool(self, remote: mcp_types.Tool) -> Tool:
-        local = _UNSAFE_NAME.sub("_", remote.name)
-        if self.prefix:
-            local = f"{self.prefix}_{local}"
-
+    def _as_tool(self, remote: mcp_types.Tool, local: str) -> Tool:
         async def call(**arguments: Any) -> str:
             return (await self.call(remote.name, arguments)).text
 
@@ -452,6 +473,33 @@ class MCPClient:
             parameters=remote.input_schema,
             retry=self.retry if self.retry.max_attempts > 1 else None,
         )
+
+
+def _local_names(remote: Sequence[str], prefix: str | None) -> list[str]:
+    """Each remote tool's cadence name: unsafe characters replaced by ``_``, then made unique.
+
+    ``a.b`` and ``a_b`` both become ``a_b``, and a ``ToolBox`` refuses two tools of one name:
+    a name the server gave as it is keeps it, the other gets ``_2`` (``_3``...).
+    """
+    base = [_UNSAFE_NAME.sub("_", name) for name in remote]
+    if prefix:
+        base = [f"{prefix}_{name}" for name in base]
+    names: list[str | None] = [None] * len(remote)
+    taken: set[str] = set()
+    # Unchanged names first, so a tool the server named safely never loses its name.
+    order = sorted(range(len(remote)), key=lambda i: _UNSAFE_NAME.search(remote[i]) is not None)
+    for i in order:
+        name, n = base[i], 1
+        while name in taken:
+            n += 1
+            name = f"{base[i]}_{n}"
+        if n > 1:
+            logger.warning(
+                "MCP tool %r is named %r: %r is already another tool's", remote[i], name, base[i]
+            )
+        taken.add(name)
+        names[i] = name
+    return [name for name in names if name is not None]
 
 
 def _retryable(error: BaseException) -> bool:

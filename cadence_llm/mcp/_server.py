@@ -99,10 +99,11 @@ class ToolServer:
     async def call(self, name: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
         """Run one call as an MCP client's ``tools/call`` would (useful in tests)."""
         call = ToolCall(id=f"mcp_{next(self._ids)}", name=name, arguments=json.dumps(arguments))
-        score = None if self._score is None else self._score()
         try:
+            # The factory too: its failure is an error result, not a JSON-RPC internal error.
+            score = None if self._score is None else self._score()
             [outcome] = await self.toolbox.run([call], score, group=f"mcp:{self.name}")
-        except Exception as exc:  # a fatal tool or conflicting score changes: still an answer
+        except Exception as exc:  # the score factory, a fatal tool, conflicting score changes
             text = getattr(exc, "message", None) or str(exc)
             return _text_result(f"Error: {type(exc).__name__}: {text}", error=True)
         if not outcome.ok:

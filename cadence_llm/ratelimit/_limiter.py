@@ -11,6 +11,8 @@ with a 429 of its own: no retry storm.
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,7 +29,10 @@ from ._store import InMemoryLimitStore, LimitStore, RateLimit
 
 __all__ = ["Permit", "RateLimitReachedError", "RateLimiter", "estimate_tokens"]
 
+logger = logging.getLogger("cadence_llm.ratelimit")
+
 Policy = Literal["skip", "wait"]
+StoreErrorPolicy = Literal["allow", "reject"]
 
 
 class RateLimitReachedError(RateLimitedError):
@@ -79,7 +84,10 @@ class Permit:
         if response is not None and self.limit.tokens is not None:
             used = response.usage.total_tokens
             if used and used != self.tokens:
-                await self._limiter.store.settle(self.key, self.limit, self.ident, used)
+                try:
+                    await self._limiter.store.settle(self.key, self.limit, self.ident, used)
+                except Exception as exc:  # the answer is in: bookkeeping must not lose it
+                    self._limiter._store_failed(exc)
 
 
 class RateLimiter:
@@ -94,6 +102,10 @@ class RateLimiter:
         max_wait: Longest wait under ``"wait"``; a longer one is refused instead.
         throttle_wait: Seconds to block a model after a 429 that gave no Retry-After.
         estimate: ``estimate(request) -> tokens`` for token limits (:func:`estimate_tokens`).
+        on_store_error: When the store cannot be reached (Redis is down): ``"allow"`` (default,
+            fail open, as a circuit breaker does) admits the attempt unlimited and logs the
+            outage; ``"reject"`` refuses it with :class:`RateLimitReachedError`, so a chain
+            moves to its next model. The store's own exception never reaches the caller.
     """
 
     def __init__(
@@ -105,6 +117,7 @@ class RateLimiter:
         max_wait: float = 30.0,
         throttle_wait: float = 10.0,
         estimate: Callable[[ModelRequest], int] = estimate_tokens,
+        on_store_error: StoreErrorPolicy = "allow",
     ) -> None:
         if not isinstance(limits, Mapping) or not all(
             isinstance(v, RateLimit) for v in limits.values()
@@ -119,12 +132,25 @@ class RateLimiter:
             )
         if store is not None and not isinstance(store, LimitStore):
             raise CadenceDefinitionError(f"RateLimiter store must be a LimitStore, got {store!r}")
+        _check_seconds("max_wait", max_wait, zero_ok=True)
+        _check_seconds("throttle_wait", throttle_wait, zero_ok=False)
+        if not callable(estimate):
+            raise CadenceDefinitionError(
+                f"RateLimiter estimate must be a function of the request, got {estimate!r}"
+            )
+        if on_store_error not in ("allow", "reject"):
+            raise CadenceDefinitionError(
+                "RateLimiter on_store_error must be 'allow' (fail open) or 'reject' "
+                f"(fail closed), got {on_store_error!r}"
+            )
         self.limits = dict(limits)
         self.store: LimitStore = store if store is not None else InMemoryLimitStore()
         self.policy: Policy = policy
         self.max_wait = max_wait
         self.throttle_wait = throttle_wait
         self.estimate = estimate
+        self.on_store_error: StoreErrorPolicy = on_store_error
+        self._store_down = False  # logged once per outage, not once per attempt
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}-"
 
@@ -154,7 +180,19 @@ class RateLimiter:
         waited = 0.0
         ident = f"{self._prefix}{next(self._ids)}"
         while True:
-            wait = await self.store.acquire(key, limit, tokens, ident)
+            try:
+                wait = await self.store.acquire(key, limit, tokens, ident)
+            except Exception as exc:
+                self._store_failed(exc)
+                if self.on_store_error == "allow":
+                    return Permit(self, key, limit, ident, tokens)
+                raise RateLimitReachedError(
+                    f"{key!r} is refused: its rate-limit store is unreachable "
+                    f"({type(exc).__name__}: {exc}) and on_store_error='reject'",
+                    provider=provider,
+                    model=key,
+                ) from exc
+            self._store_up()
             if wait <= 0:
                 return Permit(self, key, limit, ident, tokens)
             if self.policy == "skip" or waited + wait > budget:
@@ -201,7 +239,42 @@ class RateLimiter:
 
     async def throttled(self, key: str, retry_after: float | None = None) -> None:
         """The provider said 429: refuse ``key`` for everyone for its Retry-After."""
-        await self.store.block(key, retry_after if retry_after else self.throttle_wait)
+        try:
+            await self.store.block(key, retry_after if retry_after else self.throttle_wait)
+        except Exception as exc:  # the 429 is the caller's news; a store outage is logged
+            self._store_failed(exc)
+
+    def _store_failed(self, error: Exception) -> None:
+        if not self._store_down:
+            self._store_down = True
+            policy = "admitting unlimited" if self.on_store_error == "allow" else "refusing"
+            logger.warning(
+                "rate-limit store %r unreachable (%s: %s); %s until it answers",
+                self.store,
+                type(error).__name__,
+                error,
+                policy,
+            )
+
+    def _store_up(self) -> None:
+        if self._store_down:
+            self._store_down = False
+            logger.warning("rate-limit store %r answers again", self.store)
+
+
+def _check_seconds(option: str, value: object, *, zero_ok: bool) -> None:
+    """NaN or negative seconds would silently wait without bound or never block: refuse them."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero_ok)
+    ):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise CadenceDefinitionError(
+            f"RateLimiter {option} must be a finite number of seconds {bound}, got {value!r}"
+        )
 
 
 def _describe(limit: RateLimit) -> str:

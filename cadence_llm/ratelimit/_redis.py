@@ -29,6 +29,9 @@ for _, id in ipairs(expired) do
   redis.call('HDEL', tok, id)
 end
 if #expired > 0 then redis.call('ZREMRANGEBYSCORE', log, '-inf', now - per) end
+-- An empty log holds no tokens: the log may have expired before the meta hash (a block
+-- extends the hash's TTL), and a stale total would disable the token limit for good.
+if redis.call('ZCARD', log) == 0 then total = 0 end
 local ttl = math.ceil(per * 2000) + 1000
 local function save()
   redis.call('HSET', meta, 'total', total)

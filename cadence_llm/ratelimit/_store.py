@@ -10,6 +10,7 @@ for everyone sharing the store: a provider's 429 pauses all workers, not just th
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -48,9 +49,14 @@ class RateLimit:
                 )
         if self.requests is None and self.tokens is None:
             raise CadenceDefinitionError("RateLimit needs requests= or tokens= (or both)")
-        if isinstance(self.per, bool) or not isinstance(self.per, int | float) or self.per <= 0:
+        if (
+            isinstance(self.per, bool)
+            or not isinstance(self.per, int | float)
+            or not math.isfinite(self.per)  # NaN admitted everything; inf never freed room
+            or self.per <= 0
+        ):
             raise CadenceDefinitionError(
-                f"RateLimit per must be positive seconds, got {self.per!r}"
+                f"RateLimit per must be positive seconds (a finite number), got {self.per!r}"
             )
 
 
