@@ -93,7 +93,22 @@ def cadence_endpoint(
                 return await _value(error_handler(exc))
             return as_response(problem_for(exc, cadence_name=cadence.name))
 
+    # FastAPI reads an endpoint's parameters from its signature; ``**kwargs`` alone would make it
+    # require a query parameter named ``kwargs`` (422 on every request, as in 0.7.2), so the
+    # endpoint takes score_factory's parameters: path, query and body values reach the factory.
+    endpoint.__signature__ = _signature(score_factory)  # type: ignore[attr-defined]
     return endpoint
+
+
+def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+    try:
+        # eval_str: FastAPI would resolve string annotations in this module, not the factory's.
+        signature = inspect.signature(factory, eval_str=True)
+    except NameError:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a callable without a readable signature: take nothing
+        return inspect.Signature()
+    return signature.replace(return_annotation=inspect.Signature.empty)
 
 
 class CadenceMiddleware:
