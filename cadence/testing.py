@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -117,7 +118,7 @@ class FakeClock:
         self._timers: list[tuple[float, int, _Timer]] = []
         self._seq = itertools.count()
         self._lock = threading.RLock()
-        self._installed: ExitStack | None = None
+        self._installed: list[ExitStack] = []  # one per active ``with``: nesting is allowed
 
     # -- reading and moving time -------------------------------------------------------------
 
@@ -135,8 +136,13 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing every timer and waking every sleeper due."""
-        if seconds < 0:
-            raise ValueError(f"FakeClock.advance needs seconds >= 0, got {seconds!r}")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or math.isnan(seconds)
+            or seconds < 0
+        ):
+            raise ValueError(f"FakeClock.advance needs a number of seconds >= 0, got {seconds!r}")
         self._advance_to(self.monotonic() + seconds)
 
     def _set_reading(self, reading: float) -> None:
@@ -228,13 +234,12 @@ class FakeClock:
     def __enter__(self) -> FakeClock:
         stack = ExitStack()
         stack.enter_context(_clock.use_clock(self))
-        self._installed = stack
+        self._installed.append(stack)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._installed is not None:
-            self._installed.close()
-            self._installed = None
+        if self._installed:
+            self._installed.pop().close()
 
     def __repr__(self) -> str:
         return f"FakeClock(now={self.monotonic()!r}, auto_advance={self.auto_advance!r})"
@@ -269,6 +274,9 @@ def testing_mode(
         raise ValueError(
             f"testing_mode(attempts=...) must be an int >= 1 or None, got {attempts!r}"
         )
+    if clock is not None and not isinstance(clock, FakeClock):
+        hint = " (the class, not an instance: pass FakeClock())" if clock is FakeClock else ""
+        raise TypeError(f"testing_mode(clock=...) needs a FakeClock instance, got {clock!r}{hint}")
     fake = clock if clock is not None else FakeClock(real_time=True)
     store = None
     if reset_breakers:

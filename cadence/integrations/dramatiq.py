@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import signal
 import socket
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -121,10 +123,11 @@ class CadenceActor(Generic[S]):
         queue_name: The Dramatiq queue.
         actor_name: Defaults to ``cadence:<cadence name>``.
         max_attempts: Stop a run whose same step was started this many times (crash loops).
-        result_ttl: Seconds statuses and results are kept.
+        result_ttl: Seconds statuses and results are kept (rounded up to whole seconds).
         lease_wait: Seconds a redelivered message waits for a dead worker's lease to expire
             before concluding a live worker owns the run; defaults to twice the store's lease.
         time_limit: Dramatiq time limit per message in milliseconds (``None``: Dramatiq's).
+            A run cut off by it is marked ``"failed"``; resume it by enqueueing its id again.
         status_url: Redis URL for statuses when the broker is not a ``RedisBroker``.
         codec: Score codec; defaults to the store's, else ``ScoreCodec()``.
     """
@@ -144,6 +147,16 @@ class CadenceActor(Generic[S]):
         status_url: str | None = None,
         codec: ScoreCodec | None = None,
     ) -> None:
+        _check_seconds("result_ttl", result_ttl, positive=True)
+        if lease_wait is not None:
+            _check_seconds("lease_wait", lease_wait, positive=False)
+        if time_limit is not None and (
+            isinstance(time_limit, bool) or not isinstance(time_limit, int) or time_limit < 1
+        ):
+            raise ValueError(
+                f"CadenceActor(time_limit=...) is in milliseconds and must be an int >= 1 or "
+                f"None, got {time_limit!r}"
+            )
         if not _leasing(store):
             raise TypeError(
                 f"CadenceActor needs a checkpoint store with leases shared by all workers, got "
@@ -315,7 +328,8 @@ class CadenceActor(Generic[S]):
         if delivered:
             pipe.hincrby(key, "deliveries", 1)
             pipe.hset(key, "worker", f"{socket.gethostname()}:{os.getpid()}")
-        pipe.expire(key, int(self.result_ttl))
+        # Rounded up: EXPIRE takes whole seconds and 0 would delete the status at once.
+        pipe.expire(key, max(1, math.ceil(self.result_ttl)))
         pipe.execute()
 
     async def _perform(self, run_id: str, state: dict[str, Any]) -> None:
@@ -339,6 +353,17 @@ class CadenceActor(Generic[S]):
                     if time.monotonic() >= deadline:
                         return  # a live worker executes this run; this delivery is a duplicate
                     await asyncio.sleep(float(exc.details.get("retry_after", 1.0)) + 0.05)
+        except asyncio.CancelledError:
+            # Dramatiq cancels the coroutine when its time limit (or a shutdown interrupt) hits;
+            # the message is not retried (max_retries=0), so say so rather than stay "running".
+            await asyncio.to_thread(
+                self._record,
+                run_id,
+                "failed",
+                error="TimeLimitExceeded: the run was interrupted on its worker (Dramatiq's "
+                "time limit, or a worker shutdown); enqueue its run id again to resume it",
+            )
+            raise
         except Exception as exc:
             await asyncio.to_thread(
                 self._record, run_id, "failed", error=f"{type(exc).__name__}: {exc}"
@@ -353,6 +378,25 @@ class CadenceActor(Generic[S]):
         delay = _wake_delay(parked)
         if delay is not None:
             self._continue(parked.run_id, delay)
+
+
+def _check_seconds(name: str, value: Any, *, positive: bool) -> None:
+    """Refuse a duration that is not a finite number of seconds (> 0 or >= 0) up front."""
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
+    )
+    if not ok:
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(
+            f"CadenceActor({name}=...) must be a finite number of seconds {bound}, got {value!r}"
+        )
+
+
+# Brokers whose process-boot hooks already ran in this process (they start threads only once).
+_booted: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _wake_delay(parked: RunSuspended) -> int | None:
@@ -370,8 +414,15 @@ def run_worker(broker: Any = None, *, threads: int = 1, queues: set[str] | None 
 
     One process, no supervisor: deploy several (systemd, Kubernetes, ``supervisord``) and let
     the platform restart them. The ``dramatiq`` CLI works as well.
+
+    Like the CLI it runs the broker's process-boot hooks first: without them Dramatiq's
+    ``TimeLimit`` middleware never starts, and an actor's ``time_limit`` is silently ignored.
     """
-    worker = dramatiq.Worker(broker or dramatiq.get_broker(), worker_threads=threads, queues=queues)
+    broker = broker or dramatiq.get_broker()
+    if broker not in _booted:
+        _booted.add(broker)
+        broker.emit_after("process_boot")
+    worker = dramatiq.Worker(broker, worker_threads=threads, queues=queues)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
