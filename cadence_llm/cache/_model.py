@@ -16,12 +16,9 @@ from ..messages import (
     ModelResponse,
     StreamDone,
     StreamEvent,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallDelta,
     Usage,
 )
-from ..models.base import Model, as_request, model_identity
+from ..models.base import Model, as_request, model_identity, response_deltas
 from ._protocol import ResponseCache
 
 __all__ = ["CachedModel", "cache_key"]
@@ -206,15 +203,4 @@ class CachedModel:
 
 def _replay(response: ModelResponse) -> list[StreamEvent]:
     """A cached answer as the events a stream would have sent."""
-    events: list[StreamEvent] = [
-        ThinkingDelta(index=i, text=t.text, signature=t.signature, redacted=t.redacted, id=t.id)
-        for i, t in enumerate(response.thinking)
-    ]
-    if response.text:
-        events.append(TextDelta(text=response.text))
-    events.extend(
-        ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
-        for i, c in enumerate(response.tool_calls)
-    )
-    events.append(StreamDone(response=response))
-    return events
+    return [*response_deltas(response), StreamDone(response=response)]

@@ -22,7 +22,6 @@ from ..messages import (
     ModelResponse,
     SystemMessage,
     TextDelta,
-    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     ToolMessage,
@@ -30,7 +29,7 @@ from ..messages import (
     UserMessage,
 )
 from ._json_schema import inline_root_ref, openai_json_schema
-from .base import Delta, ResponseBuilder
+from .base import Delta, ResponseBuilder, response_deltas
 
 __all__ = [
     "ChunkReader",
@@ -43,6 +42,7 @@ __all__ = [
     "parse_completion",
     "raise_error_body",
     "read_body",
+    "read_raw",
     "sdk_whole_answer",
     "to_messages",
     "whole_answer",
@@ -382,22 +382,33 @@ def read_body(
     return parse(data)
 
 
+def read_raw(
+    raw: Any,
+    *,
+    answer_key: str,
+    parse: Callable[[object], ModelResponse],
+    model: str,
+    system: str,
+) -> ModelResponse:
+    """:func:`read_body` of an SDK's ``with_raw_response`` result (its ``http_response``)."""
+    http = raw.http_response
+    return read_body(
+        http.text,
+        status=http.status_code,
+        headers=http.headers,
+        answer_key=answer_key,
+        parse=parse,
+        model=model,
+        system=system,
+    )
+
+
 def answer_deltas(answer: ModelResponse, builder: ResponseBuilder) -> list[Delta]:
     """A whole answer as the deltas a stream of it gives; ``builder`` takes its id, model,
     usage and finish reason, so the stream ends with the same response ``complete()`` gives."""
     builder.provider_id, builder.model = answer.provider_id, answer.model
     builder.usage, builder.finish_reason = answer.usage, answer.finish_reason
-    events: list[Delta] = [
-        ThinkingDelta(index=n, text=t.text, signature=t.signature, redacted=t.redacted, id=t.id)
-        for n, t in enumerate(answer.thinking)
-    ]
-    if answer.text:
-        events.append(TextDelta(text=answer.text))
-    events.extend(
-        ToolCallDelta(index=n, id=c.id, name=c.name, arguments=c.arguments)
-        for n, c in enumerate(answer.tool_calls)
-    )
-    return events
+    return response_deltas(answer)
 
 
 def whole_answer(

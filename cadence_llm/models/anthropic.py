@@ -42,7 +42,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
-from ._chat_format import read_body, sdk_whole_answer
+from ._chat_format import read_raw, sdk_whole_answer
 from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 
 __all__ = ["AnthropicModel"]
@@ -434,14 +434,8 @@ class AnthropicModel(ModelAdapter):
             return await self._complete_streamed(request)
         # An error object sent with a 200 ({"type": "error", "error": {...}}) raises the error
         # it names.
-        return read_body(
-            raw.http_response.text,
-            status=raw.http_response.status_code,
-            headers=raw.http_response.headers,
-            answer_key="content",
-            parse=self._parse,
-            model=self.model,
-            system=self.system,
+        return read_raw(
+            raw, answer_key="content", parse=self._parse, model=self.model, system=self.system
         )
 
     async def _complete_streamed(self, request: ModelRequest) -> ModelResponse:

@@ -42,9 +42,27 @@ __all__ = [
     "as_request",
     "client_base_url",
     "model_identity",
+    "response_deltas",
 ]
 
 Delta = TextDelta | ToolCallDelta | ThinkingDelta
+
+
+def response_deltas(response: ModelResponse) -> list[Delta]:
+    """A whole answer as the deltas a stream of it sends: its thinking, text and tool calls."""
+    events: list[Delta] = [
+        ThinkingDelta(index=n, text=t.text, signature=t.signature, redacted=t.redacted, id=t.id)
+        for n, t in enumerate(response.thinking)
+    ]
+    if response.text:
+        events.append(TextDelta(text=response.text))
+    events.extend(
+        ToolCallDelta(index=n, id=c.id, name=c.name, arguments=c.arguments)
+        for n, c in enumerate(response.tool_calls)
+    )
+    return events
+
+
 """What an adapter's ``_stream`` yields: pieces of text, of tool calls and of reasoning."""
 
 

@@ -18,7 +18,7 @@ from ._chat_format import (
     as_dict,
     build_payload,
     parse_completion,
-    read_body,
+    read_raw,
     sdk_whole_answer,
 )
 from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
@@ -122,14 +122,8 @@ class OpenAIModel(ModelAdapter):
         # (about 10% of a call); a body that is not JSON is reported by us, verbatim, and an
         # error object sent with a 200 raises the error it names.
         raw = await raw_api.create(**self._payload(request))
-        return read_body(
-            raw.http_response.text,
-            status=raw.http_response.status_code,
-            headers=raw.http_response.headers,
-            answer_key="choices",
-            parse=self._parse,
-            model=self.model,
-            system=self.system,
+        return read_raw(
+            raw, answer_key="choices", parse=self._parse, model=self.model, system=self.system
         )
 
     def _parse(self, data: object) -> ModelResponse:

@@ -30,7 +30,7 @@ from ..messages import (
     Usage,
     UserMessage,
 )
-from ._chat_format import as_dict, read_body, sdk_whole_answer
+from ._chat_format import as_dict, read_raw, sdk_whole_answer
 from ._json_schema import is_strict_compatible, openai_json_schema
 from .base import Delta, ModelAdapter, ResponseBuilder, client_base_url
 from .openai import openai_client
@@ -284,14 +284,8 @@ class OpenAIResponsesModel(ModelAdapter):
             return self._parse(as_dict(await responses.create(**self._payload(request))))
         raw = await raw_api.create(**self._payload(request))
         # An error object sent with a 200 ({"error": {...}}, no output) raises the error it names.
-        return read_body(
-            raw.http_response.text,
-            status=raw.http_response.status_code,
-            headers=raw.http_response.headers,
-            answer_key="output",
-            parse=self._parse,
-            model=self.model,
-            system=self.system,
+        return read_raw(
+            raw, answer_key="output", parse=self._parse, model=self.model, system=self.system
         )
 
     async def _stream(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,56 +95,63 @@ async def test_a_dropped_connection_is_reopened_for_the_next_write(
     await store.aclose()
 
 
+@contextlib.contextmanager
+def _scratch_database(postgres_dsn: str, prefix: str) -> Iterator[tuple[str, str]]:
+    """A fresh database on the test server, dropped afterwards: ``(its name, its DSN)``."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield name, f"{postgres_dsn.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 async def test_a_postgres_role_without_create_privilege_uses_existing_tables(
     postgres_dsn: str,
 ) -> None:
     """A role with only DML grants uses tables created beforehand (no DDL when all is there)."""
-    name = f"priv_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    owner_dsn = f"{postgres_dsn.rsplit('/', 1)[0]}/{name}"
-    owner = PostgresCheckpointStore(owner_dsn)
-    await owner.save_checkpoint("c", "r", "a", 0, {"i": 1})
-    await wait_store_for(owner).get_waits("c", "r")
-    await owner.aclose()
-    with psycopg.connect(owner_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {name} LOGIN")
-        admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-        admin.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"
-        )
-    app = PostgresCheckpointStore(owner_dsn.replace("postgres@", f"{name}@"))
+    role = f"priv_{uuid.uuid4().hex[:12]}"
     try:
-        assert await app.get_completed_measures("c", "r") == {"a"}
-        await app.save_checkpoint("c", "r", "b", 1, {"i": 2})
-        assert await wait_store_for(app).get_waits("c", "r") == []
-    finally:
-        await app.aclose()
+        with _scratch_database(postgres_dsn, "priv") as (_, owner_dsn):
+            owner = PostgresCheckpointStore(owner_dsn)
+            await owner.save_checkpoint("c", "r", "a", 0, {"i": 1})
+            await wait_store_for(owner).get_waits("c", "r")
+            await owner.aclose()
+            with psycopg.connect(owner_dsn, autocommit=True) as admin:
+                admin.execute(f"CREATE ROLE {role} LOGIN")
+                admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+                admin.execute(
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+                )
+            app = PostgresCheckpointStore(owner_dsn.replace("postgres@", f"{role}@"))
+            try:
+                assert await app.get_completed_measures("c", "r") == {"a"}
+                await app.save_checkpoint("c", "r", "b", 1, {"i": 2})
+                assert await wait_store_for(app).get_waits("c", "r") == []
+            finally:
+                await app.aclose()
+    finally:  # after the database, which holds its grants
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-            admin.execute(f"DROP ROLE {name}")
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 async def test_a_postgres_table_dropped_while_connected_is_created_again(
     postgres_dsn: str,
 ) -> None:
     """After UndefinedTable the store reconnects, so the next operation has its tables again."""
-    name = f"drop_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    dsn = f"{postgres_dsn.rsplit('/', 1)[0]}/{name}"
-    store = PostgresCheckpointStore(dsn)
-    try:
-        await store.save_checkpoint("c", "r", "a", 0, {"i": 1})
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute("DROP TABLE cadence_steps")
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            await store.get_completed_measures("c", "r")
-        assert await store.get_completed_measures("c", "r") == set()
-    finally:
-        await store.aclose()
-        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with _scratch_database(postgres_dsn, "drop") as (_, dsn):
+        store = PostgresCheckpointStore(dsn)
+        try:
+            await store.save_checkpoint("c", "r", "a", 0, {"i": 1})
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute("DROP TABLE cadence_steps")
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                await store.get_completed_measures("c", "r")
+            assert await store.get_completed_measures("c", "r") == set()
+        finally:
+            await store.aclose()
 
 
 def _fail_with(message: str) -> Callable[[Counter], None]:

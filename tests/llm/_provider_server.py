@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.llm.conftest import sse
+
 Reply = Callable[[BaseHTTPRequestHandler], None]
 
 
@@ -39,15 +41,9 @@ def reply(status: int, body: object, headers: Mapping[str, str] | None = None) -
 
 
 def sse_text(events: Iterable[Mapping[str, Any]], *, named: bool = False, done: bool = True) -> str:
-    """Server-Sent Events; ``named`` adds ``event:`` lines (Anthropic, Responses API)."""
-    out = []
-    for e in events:
-        if named:
-            out.append(f"event: {e['type']}\n")
-        out.append(f"data: {json.dumps(e, ensure_ascii=False)}\n\n")
-    if done:
-        out.append("data: [DONE]\n\n")
-    return "".join(out)
+    """Server-Sent Events as text, non-ASCII sent as UTF-8; ``named`` adds ``event:`` lines
+    (Anthropic, Responses API)."""
+    return sse(events, named=named, done=done, ensure_ascii=False).decode()
 
 
 def stream(text: str, *, end: str = "close") -> Reply:

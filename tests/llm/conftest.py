@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -101,13 +101,20 @@ def openai_chunks(
     return out
 
 
-def sse(events: Iterable[dict[str, Any]], *, done: bool = True, named: bool = False) -> bytes:
-    """Server-Sent Events bytes; ``named`` adds ``event:`` lines (Anthropic style)."""
+def sse(
+    events: Iterable[Mapping[str, Any]],
+    *,
+    done: bool = True,
+    named: bool = False,
+    ensure_ascii: bool = True,
+) -> bytes:
+    """Server-Sent Events bytes; ``named`` adds ``event:`` lines (Anthropic style);
+    ``ensure_ascii=False`` sends non-ASCII text as UTF-8 rather than ``\\u`` escapes."""
     lines = []
     for e in events:
         if named:
             lines.append(f"event: {e['type']}\n")
-        lines.append(f"data: {json.dumps(e)}\n\n")
+        lines.append(f"data: {json.dumps(e, ensure_ascii=ensure_ascii)}\n\n")
     if done:
         lines.append("data: [DONE]\n\n")
     return "".join(lines).encode()
