@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,11 @@ def bound(shim: Callable[..., Any], **owner: Any) -> Callable[..., Any]:
     """
     call = functools.partial(shim, **owner)
     functools.update_wrapper(call, shim)
+    # ``inspect.signature`` would follow ``__wrapped__`` to the shim and show the owner's
+    # keywords as required parameters; callers see 0.7.2's parameters only.
+    signature = inspect.signature(shim)
+    kept = [p for p in signature.parameters.values() if p.name not in owner]
+    call.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
     return call
 
 

@@ -8,11 +8,10 @@ options; what they draw changed on purpose (see docs/migrating.md). These names 
 from __future__ import annotations
 
 import enum
+import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cadence._compat import deprecated
@@ -92,26 +91,31 @@ def render_svg(cadence: Any, *, diagram: Any, format: str = "dot", **options: An
         return str(proc.stdout)
     if format != "mermaid":
         raise ValueError(f"render_svg(format=...) takes 'dot' or 'mermaid', got {format!r}")
-    mmdc = shutil.which("mmdc")
-    if mmdc is None:
+    # 0.7.2's call, which mermaid-cli supports: Mermaid text on stdin, SVG text on stdout.
+    try:
+        proc = subprocess.run(
+            [_mmdc(), "-i", "-", "-o", "-", "-e", "svg"],
+            input=diagram.to_mermaid(cadence, **options),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+    except FileNotFoundError:
         raise diagram.GraphvizNotFoundError(
             "mermaid-cli (mmdc) not found; install it with npm install -g @mermaid-js/mermaid-cli, "
             "or use format='dot' (Graphviz)"
-        )
-    with tempfile.TemporaryDirectory(prefix="cadence-mermaid-") as tmp:
-        source, output = Path(tmp, "plan.mmd"), Path(tmp, "plan.svg")
-        source.write_text(diagram.to_mermaid(cadence, **options), encoding="utf-8")
-        proc = subprocess.run(
-            [mmdc, "-i", str(source), "-o", str(output)],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"mmdc failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
-            )
-        return output.read_text(encoding="utf-8")
+        ) from None
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"mmdc failed ({exc.returncode}): {exc.stderr}") from None
+    return str(proc.stdout)
+
+
+def _mmdc() -> str:
+    """``mmdc``, found on PATH by the OS; on Windows npm installs ``mmdc.cmd``, found here."""
+    if os.name == "nt":
+        return shutil.which("mmdc") or "mmdc"
+    return "mmdc"
 
 
 class MeasureShape(enum.Enum):
