@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import threading
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from cadence.exceptions import BudgetExceededError, CadenceDefinitionError
@@ -138,14 +140,19 @@ class Budget:
             value = getattr(self, name)
             if value is None:
                 continue
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if name != "cost" and not isinstance(value, int):
-                number = False
+            # Any integer (numpy's too) counts, a cost may be any real number (a Decimal or a
+            # Fraction, as Price takes); they are stored as int and float, the types they are
+            # compared with.
+            kinds: tuple[type, ...] = (
+                (numbers.Real, Decimal) if name == "cost" else (numbers.Integral,)
+            )
+            number = isinstance(value, kinds) and not isinstance(value, bool)
             if not number or not math.isfinite(value) or value < 0:
                 kind = "a number" if name == "cost" else "an int"
                 raise CadenceDefinitionError(
                     f"Budget({name}=...) must be {kind} >= 0 or None (no limit), got {value!r}"
                 )
+            object.__setattr__(self, name, float(value) if name == "cost" else int(value))
         if self.prices is not None and not callable(getattr(self.prices, "cost", None)):
             raise CadenceDefinitionError(
                 f"Budget(prices=...) needs an object with cost(model, usage), such as "
@@ -181,9 +188,23 @@ class BudgetAccount:
         owner: The cadence (or agent) the account belongs to, for messages.
         spent: Spend carried over, e.g. restored from a checkpoint when a run resumes.
         hooks: The run's hooks manager; charges are reported to it as ``on_spend``.
+
+    Attributes:
+        unpriced_models: Models called that ``budget.prices`` has no price for (filled in by
+            ``cadence_llm``): their calls were charged a cost of 0, so ``spent.cost`` is an
+            underestimate.
     """
 
-    __slots__ = ("_lock", "_reserved", "_spent", "budget", "hooks", "owner")
+    __slots__ = (
+        "_holds",
+        "_lock",
+        "_reserved",
+        "_spent",
+        "budget",
+        "hooks",
+        "owner",
+        "unpriced_models",
+    )
 
     def __init__(
         self, budget: Budget, *, owner: str, spent: Spend | None = None, hooks: Any = None
@@ -193,6 +214,8 @@ class BudgetAccount:
         self.hooks = hooks
         self._spent = spent or Spend()
         self._reserved = Spend()
+        self._holds: set[Hold] = set()  # the reservations not settled yet
+        self.unpriced_models: set[str] = set()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -212,18 +235,19 @@ class BudgetAccount:
         """Reserve ``amount`` for a call about to start, or refuse it.
 
         A model request (``amount.requests``) is checked against the request, token and cost
-        limits, a tool call (``amount.tool_calls``) against the tool-call limit. A limit refuses
-        the call when spent + reserved + ``amount`` would pass it, or when it is already used
-        up (which is what stops a call that declared no maximum of output tokens).
+        limits, a tool call (``amount.tool_calls``) against the tool-call limit, and any call
+        against every limit ``amount`` adds to (a client billed by cost alone reserves
+        ``Spend(cost=...)``). A limit refuses the call when spent + reserved + ``amount`` would
+        pass it, or when it is already used up (which is what stops a call that declared no
+        maximum of output tokens). Costs are compared allowing for float rounding, so calls of
+        0.1 and 0.2 fit a limit of 0.3.
 
         Raises:
             BudgetExceededError: naming the limit, the spend and ``step``.
         """
-        touched: set[str] = set()
+        touched = {limit for limit in _LIMITS if amount.amount(limit) > 0}
         if amount.requests:
             touched.update(("requests", "input_tokens", "output_tokens", "total_tokens", "cost"))
-        if amount.tool_calls:
-            touched.add("tool_calls")
         with self._lock:
             committed = self._spent + self._reserved
             after = committed + amount
@@ -231,10 +255,17 @@ class BudgetAccount:
                 if limit not in touched:
                     continue
                 needed = after.amount(limit)
-                if needed > maximum or committed.amount(limit) >= maximum:
+                used = committed.amount(limit)
+                if limit == "cost" and math.isclose(needed, maximum, rel_tol=1e-9):
+                    needed = maximum  # 0.1 + 0.2 fits a limit of 0.3
+                if limit == "cost" and math.isclose(used, maximum, rel_tol=1e-9):
+                    used = maximum
+                if needed > maximum or used >= maximum:
                     raise _exceeded(self, limit, maximum, committed, needed, what, step)
             self._reserved = self._reserved + amount
-            return Hold(self, amount)
+            hold = Hold(self, amount)
+            self._holds.add(hold)
+            return hold
 
     def settle(self, hold: Hold, used: Spend) -> None:
         """Replace ``hold``'s reservation by what the call really used (idempotent)."""
@@ -242,7 +273,10 @@ class BudgetAccount:
             if not hold.open:
                 return
             hold.open = False
-            self._reserved = self._reserved - hold.amount
+            self._holds.discard(hold)
+            # With nothing in flight nothing is reserved: subtracting float costs in another
+            # order than they were added leaves a residue (2.8e-17) that would count as in flight.
+            self._reserved = self._reserved - hold.amount if self._holds else Spend()
             self._spent = self._spent + used
 
 
@@ -261,9 +295,16 @@ def _exceeded(
     where = f" in {step}" if step else ""
     in_flight = account.reserved.amount(limit)
     flight = f", {show(in_flight)} reserved by calls in flight" if in_flight else ""
+    used = committed.amount(limit)
+    if needed > used and needed > maximum:
+        problem = f"{what} would take {limit} to {show(needed)}, over the limit of {show(maximum)}"
+    else:  # the call adds nothing to this limit (input tokens, an undeclared max_tokens)
+        problem = (
+            f"{limit} is at {show(used)}, so the limit of {show(maximum)} is used up and "
+            f"{what} is refused"
+        )
     return BudgetExceededError(
-        f"budget of {account.owner!r} exceeded{where}: {what} would take {limit} to "
-        f"{show(needed)}, over the limit of {show(maximum)} (spent so far: "
+        f"budget of {account.owner!r} exceeded{where}: {problem} (spent so far: "
         f"{account.spent.describe()}{flight}); raise Budget({limit}=...) or make the run "
         "cheaper",
         limit=limit,

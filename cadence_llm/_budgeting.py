@@ -9,6 +9,7 @@ passed stops the next call). Without a budget in force every function here retur
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from cadence import current_note
@@ -27,6 +28,8 @@ __all__ = [
     "settle_tool_calls_quietly",
     "where",
 ]
+
+logger = logging.getLogger("cadence_llm.budget")
 
 
 def where() -> str | None:
@@ -81,7 +84,8 @@ def reserve_request(model: str, request: ModelRequest) -> list[Hold] | None:
                     )
                 cost = 0.0
             amount = Spend(requests=1, output_tokens=declared, cost=cost)
-            holds.append(account.reserve(amount, what=f"a request to {model!r}", step=step))
+            what = f"a request to {model!r}" + (f" (max_tokens={declared})" if declared else "")
+            holds.append(account.reserve(amount, what=what, step=step))
     except BaseException:
         _release(holds)
         raise
@@ -98,6 +102,8 @@ def settle_quietly(holds: list[Hold] | None, model: str, response: ModelResponse
             cost = _price(hold.account, response.model or model, usage)
             if cost is None:  # a dated name the table lacks: the price of the name asked for
                 cost = _price(hold.account, model, usage)
+            if cost is None:
+                _unpriced(hold.account, model)
         charge = Spend(
             requests=1,
             input_tokens=usage.input_tokens,
@@ -158,6 +164,20 @@ async def settle_tool_calls(holds: list[Hold] | None) -> None:
     if holds:
         settle_tool_calls_quietly(holds)
         await _report(holds[-1].account, holds[-1].amount)
+
+
+def _unpriced(account: BudgetAccount, model: str) -> None:
+    """Note (and log once) a model the budget's prices lack: its cost is counted as 0."""
+    if model in account.unpriced_models:
+        return
+    account.unpriced_models.add(model)
+    logger.warning(
+        "budget of %r has no price for model %r: its calls are charged a cost of 0, so the "
+        "run's spend.cost is an underestimate; add %r to the budget's PriceTable",
+        account.owner,
+        model,
+        model,
+    )
 
 
 async def _report(account: BudgetAccount, charge: Spend) -> None:
