@@ -83,15 +83,32 @@ class TracingHooks(CadenceHooks):
 
     # -- span plumbing ----------------------------------------------------------------------
 
-    def _parent_context(self) -> Any:
-        """A context holding the innermost open span of this context's stack, if any."""
+    def _parent_context(self, *, run: bool = False) -> Any:
+        """A context holding the innermost open span of this context's stack, if any.
+
+        For a run started inside a note (``run=True``) the current span wins when the note
+        opened it itself (``with tracer.start_as_current_span("batch"): await other.run()``):
+        with ``attach`` the note's span is current while it runs, so a current span of the same
+        trace that is not the note's was opened inside the note, and the run belongs under it.
+        """
         frame = self._tracker.top()
         span = None
         if isinstance(frame, NoteFrame) and frame.payload is not None:
             span = frame.payload[0]
         elif isinstance(frame, RunFrame):
             span = frame.data.get("span")
-        return self._trace.set_span_in_context(span) if span is not None else None
+        if span is None:
+            return None
+        if run and self._attach:
+            current = self._trace.get_current_span()
+            inner = current.get_span_context()
+            if (
+                current is not span
+                and inner.is_valid
+                and inner.trace_id == span.get_span_context().trace_id
+            ):
+                return None  # start_span's default: the current context
+        return self._trace.set_span_in_context(span)
 
     def _start(self, name: str, parent: Any, attributes: dict[str, Any]) -> tuple[Any, Any]:
         span = self._tracer.start_span(name, context=parent, attributes=attributes)
@@ -123,7 +140,7 @@ class TracingHooks(CadenceHooks):
 
     async def before_cadence(self, cadence_name: str, score: Any) -> None:
         """Open the run's span (a child of the ``.child`` step, or of the current span)."""
-        parent = self._parent_context()
+        parent = self._parent_context(run=True)
         run = self._tracker.enter_run(cadence_name)
         attrs: dict[str, Any] = {
             "cadence.name": cadence_name,

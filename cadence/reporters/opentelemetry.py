@@ -83,6 +83,15 @@ class OpenTelemetryReporter(TracingHooks):
     ) -> None:
         trace, _ = load_otel()
         provider = trace.get_tracer_provider() if tracer_provider is None else tracer_provider
+        if not callable(getattr(provider, "get_tracer", None)):
+            hint = (
+                "; for a tracer use TracingHooks(tracer)"
+                if callable(getattr(provider, "start_span", None))
+                else ""
+            )
+            raise TypeError(
+                f"tracer_provider must be an OpenTelemetry TracerProvider, got {provider!r}{hint}"
+            )
         super().__init__(provider.get_tracer(tracer_name or "cadence", __version__), attach=attach)
         self.service_name = service_name
         self.include_state = bool(include_state)
@@ -94,6 +103,11 @@ class OpenTelemetryReporter(TracingHooks):
             from opentelemetry import metrics
 
             meters = metrics.get_meter_provider() if meter_provider is None else meter_provider
+            if not callable(getattr(meters, "get_meter", None)):
+                raise TypeError(
+                    f"meter_provider must be an OpenTelemetry MeterProvider, got {meters!r}; "
+                    "or pass include_timing=False"
+                )
             meter = meters.get_meter(meter_name or service_name)
             self._duration = meter.create_histogram(
                 "cadence.step.duration", unit="s", description="Duration of cadence notes."

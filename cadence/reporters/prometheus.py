@@ -24,10 +24,12 @@ go to ``prometheus_client.REGISTRY`` (what ``start_http_server()`` exposes); pas
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cadence._observe._base import CadenceHooks, is_failure
@@ -53,6 +55,36 @@ def _load() -> Any:
 def _code(error: BaseException) -> str:
     code = getattr(error, "code", None)
     return code if isinstance(code, str) else type(error).__name__
+
+
+def _check_buckets(buckets: Any) -> tuple[float, ...] | None:
+    """``buckets`` as increasing floats without the final +Inf, or ``None`` for the defaults.
+
+    Checked here because prometheus-client accepts repeated and NaN bounds and then serves
+    two series with the same ``le`` (Prometheus rejects the whole scrape), and its other
+    complaints would surface as a registration clash.
+    """
+    if buckets is None:
+        return None
+    example = "e.g. buckets=(0.1, 0.5, 1, 5, 30)"
+    if isinstance(buckets, (str, bytes)) or not isinstance(buckets, Iterable):
+        raise TypeError(f"buckets must be a sequence of seconds ({example}), got {buckets!r}")
+    bounds: list[float] = []
+    for bound in buckets:
+        if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or math.isnan(bound):
+            raise ValueError(f"buckets must be numbers of seconds ({example}), got {bound!r}")
+        if bounds and bound <= bounds[-1]:
+            raise ValueError(
+                f"buckets must be strictly increasing ({example}), got {[*bounds, bound]!r}"
+            )
+        bounds.append(float(bound))
+    if not bounds:
+        return None  # as before: an empty list means prometheus-client's defaults
+    if bounds[-1] == math.inf:
+        bounds.pop()  # prometheus-client adds the +Inf bucket itself
+        if not bounds:
+            raise ValueError(f"buckets needs a finite bound besides +Inf ({example})")
+    return tuple(bounds)
 
 
 def _is_circuit_open(error: BaseException) -> bool:
@@ -168,7 +200,7 @@ class PrometheusReporter(CadenceHooks):
         self._started: dict[str, int] = {}  # flow_started() calls not yet ended by a TOTAL
         self.registry = prom.REGISTRY if registry is None else registry
         self._prom = prom
-        self._m = _families_for(prom, self.registry, prefix, tuple(buckets) if buckets else None)
+        self._m = _families_for(prom, self.registry, prefix, _check_buckets(buckets))
         self._tracker = Tracker(f"prometheus_{id(self):x}")
         self._pending = StepBuffer(f"prometheus_report_{id(self):x}")
 
