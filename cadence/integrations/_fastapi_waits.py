@@ -161,6 +161,8 @@ def add_wait_routes(
     ) -> Response:
         return await continued(cadence.signal(run_id, name, body.value), signal=name)
 
+    for endpoint in (inbox, run_waits, resume, send_signal):  # named in route-class problems
+        endpoint._cadence_name = cadence.name  # type: ignore[attr-defined]
     common = {"tags": list(tags), **route_kwargs}
     router.add_api_route(prefix, inbox, methods=["GET"], summary="Waiting runs", **common)
     # ``path`` converters: a run id may contain "/" (see run_location). The signal route comes

@@ -11,8 +11,11 @@ that run's response. Two parts make this work:
 * an :class:`IdempotencyStore` of finished responses, for duplicates that arrive later (or on
   another worker, with a shared store). Any checkpoint store can serve as one.
 
-Failures with a 5xx status are shared with the duplicates that joined the run but not stored,
-so a later retry runs again. Reusing a key for a different request (other body or query) is an
+Failures with a 5xx status, and the 4xx answers that tell the client to retry later (408,
+409, 425, 429: another worker holds the run, a breaker mapped to 429), are shared with the
+duplicates that joined the run but not stored, so a later retry runs again. A store that fails
+to keep a finished response is logged, not turned into an error: the run is done, and a 500
+would make the client retry work that already happened. Reusing a key for a different request (other body or query) is an
 error (422), as the IETF ``Idempotency-Key`` draft recommends.
 """
 
@@ -22,6 +25,7 @@ import asyncio
 import base64
 import concurrent.futures
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -43,6 +47,15 @@ __all__ = [
 ]
 
 _MAX_KEY_LENGTH = 255
+_RETRY_LATER = frozenset({408, 409, 425, 429})
+"""4xx statuses that ask the client to try again; like 5xx they are not kept for replay."""
+
+logger = logging.getLogger("cadence.integrations")
+
+
+def _replayable(status: int) -> bool:
+    """Whether a response with ``status`` is kept for later duplicates of its key."""
+    return status < 500 and status not in _RETRY_LATER
 
 
 class IdempotencyKeyError(CadenceError):
@@ -116,8 +129,11 @@ class InMemoryIdempotencyStore:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl <= 0 or max_entries < 1:
-            raise ValueError("InMemoryIdempotencyStore needs ttl > 0 and max_entries >= 1")
+        if not ttl > 0 or not max_entries >= 1:  # `not >` refuses NaN, which never expires
+            raise ValueError(
+                f"InMemoryIdempotencyStore needs ttl > 0 seconds and max_entries >= 1, got "
+                f"ttl={ttl!r}, max_entries={max_entries!r}"
+            )
         self._ttl = ttl
         self._max = max_entries
         self._clock = clock
@@ -263,8 +279,16 @@ class IdempotencyRegistry:
                 future.set_result((stored, True))
                 return
             response = await produce()
-            if response.status < 500:
-                await self.store.put(key, response)
+            if _replayable(response.status):
+                try:
+                    await self.store.put(key, response)
+                except Exception:
+                    logger.warning(
+                        "could not store the response for Idempotency-Key %r; a retry with "
+                        "this key will run again",
+                        key,
+                        exc_info=True,
+                    )
             future.set_result((response, False))
         except BaseException as exc:
             future.set_exception(exc)

@@ -232,9 +232,28 @@ class RunStream:
             yield sse_frame("waiting", suspended_body(parked), seq)
             return
         except Exception as exc:
-            yield sse_frame("error", self._render_error(exc), seq)
+            yield self._error_frame(exc, seq)
             return
         yield sse_frame("result", body, seq)
+
+    def _error_frame(self, error: BaseException, event_id: int) -> bytes:
+        """The ``error`` frame; a generic 500 problem if rendering the error failed too (an
+        ``errors=`` handler that raised), so the stream still ends with an ``error`` event."""
+        try:
+            return sse_frame("error", self._render_error(error), event_id)
+        except Exception:
+            logging.getLogger("cadence.integrations").exception(
+                "cadence run of %r failed, and so did rendering its error", self._cadence_name
+            )
+        generic = {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "the run failed",
+            "code": "INTERNAL_ERROR",
+            "cadence": self._cadence_name,
+        }
+        return sse_frame("error", generic, event_id)
 
     async def aclose(self) -> None:
         """Cancel the run if it is still going and wait until it has ended."""

@@ -98,6 +98,7 @@ __all__ = [
 ]
 
 _REQUEST_PARAM = "_cadence_request"
+_CADENCE_NAME = "_cadence_name"  # set on endpoints, for the problems of their route class
 _JSON = "application/json"
 _PROBLEM_DOC: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -219,6 +220,8 @@ class _Route:
             except HTTPException:
                 raise  # raised on purpose (404 unknown order, 403 ...): its status and handlers
             except Exception as exc:  # the score factory itself failed: a 500, never a trace
+                if _app_handles(request, exc):
+                    raise  # the app's own exception handler answers it, as for any endpoint
                 return as_response(self.problem(exc))
             try:
                 require_score(self.fn, score)
@@ -290,6 +293,23 @@ def _surrogate_error(loc: list[Any]) -> dict[str, Any]:
     }
 
 
+def _app_handles(request: Request, exc: Exception) -> bool:
+    """Whether the app registered an exception handler for ``exc`` (``@app.exception_handler``).
+
+    Such an exception -- ``NotAuthenticated`` from an auth dependency, say -- is the app's to
+    answer, as on any other endpoint. A ``CadenceError`` or a request validation error is not:
+    cadence routes map those themselves, whatever ``install_problem_handlers`` added.
+    """
+    found = request.scope.get("starlette.exception_handlers")
+    if not found:
+        return False
+    handlers = found[0]
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            return not issubclass(cls, CadenceError | RequestValidationError)
+    return False
+
+
 def _raised_by_framework(exc: BaseException) -> bool:
     """Whether FastAPI itself raised ``exc`` (its body parser), not the app's own code.
 
@@ -314,7 +334,8 @@ class _CadenceAPIRoute(APIRoute):
     other than ``ValueError`` -- with its own JSON, or a plain-text 500 when the rejected input
     cannot be rendered (NaN, lone surrogates). Here every such rejection becomes a small
     ``application/problem+json`` document like the run's own failures. An ``HTTPException``
-    raised deliberately by the app's dependencies passes through unchanged.
+    raised deliberately by the app's dependencies passes through unchanged, and so does an
+    exception the app registered a handler for.
     """
 
     def get_route_handler(self) -> Callable[[Request], Any]:
@@ -347,7 +368,10 @@ class _CadenceAPIRoute(APIRoute):
                     )
                 )
             except Exception as exc:  # e.g. a body model's validator raised RuntimeError
-                return problem_response(problem_for(exc, cadence_name=self.name))
+                if _app_handles(request, exc):
+                    raise  # e.g. an auth dependency's error, answered by the app's handler
+                name = getattr(self.endpoint, _CADENCE_NAME, None)
+                return problem_response(problem_for(exc, cadence_name=name))
             return response
 
         return handle
@@ -401,6 +425,12 @@ class CadenceRouter(APIRouter):
         ping_interval: float | None = 15.0,
         **kwargs: Any,
     ) -> None:
+        if ping_interval is not None and not (
+            isinstance(ping_interval, int | float) and 0 < ping_interval < float("inf")
+        ):  # 0 or less would send keep-alive comments in a busy loop
+            raise CadenceDefinitionError(
+                f"ping_interval must be a positive number of seconds or None, got {ping_interval!r}"
+            )
         super().__init__(**kwargs)
         self.errors = errors
         self.reporter = reporter
@@ -521,6 +551,7 @@ class CadenceRouter(APIRouter):
                 return await route(**kwargs)
 
             endpoint.__signature__ = _endpoint_signature(fn)  # type: ignore[attr-defined]
+            setattr(endpoint, _CADENCE_NAME, cadence.name)
             for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
                 setattr(endpoint, attr, getattr(fn, attr, None))
             responses: dict[int | str, dict[str, Any]] = dict(_RESPONSES)

@@ -214,6 +214,8 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                     invalid = _pydantic_errors(exc)
                     if invalid is not None:  # a pydantic score rejected the request's values
                         return problem_response(validation_problem(invalid))
+                    if _app_handles(exc):
+                        raise  # the app's @errorhandler answers it, as for any other view
                     return problem(exc)  # the score factory failed: a 500 problem, logged
                 hooks: list[Any] = []
                 for reporter in (opts.reporter, ext.reporter if ext else None):
@@ -258,7 +260,9 @@ class CadenceBlueprint(BlueprintCompat, Blueprint):
                         outcome, replayed = run_async(_once(registry, scoped, digest, produce))
                 except RequestEntityTooLarge:
                     return _too_large()
-                except CadenceError as exc:
+                except HTTPException:
+                    raise
+                except Exception as exc:  # a bad key, the idempotency store down, a handler bug
                     return problem(exc)
                 if not isinstance(outcome, StoredResponse):
                     return current_app.make_response(outcome)
@@ -291,6 +295,21 @@ def _surrogate_error(loc: list[Any]) -> dict[str, Any]:
         "msg": "text holds a lone UTF-16 surrogate (not valid Unicode)",
         "type": "string_unicode",
     }
+
+
+def _app_handles(error: Exception) -> bool:
+    """Whether the app or the view's blueprints registered an ``errorhandler`` for ``error``.
+
+    A ``CadenceError`` is not the app's: cadence routes map those themselves (the extension's
+    own handler covers hand-written views).
+    """
+    spec = current_app.error_handler_spec
+    for name in (*request.blueprints, None):
+        handlers = spec.get(name, {}).get(None, {})
+        for cls in type(error).__mro__:
+            if cls in handlers:
+                return not issubclass(cls, CadenceError)
+    return False
 
 
 def _pydantic_errors(error: BaseException) -> list[dict[str, Any]] | None:
