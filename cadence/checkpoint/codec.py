@@ -99,6 +99,27 @@ def _classes_in(annotation: Any) -> Iterable[type]:
         yield origin
 
 
+_OWN_TYPES = (
+    ("cadence._waits", "Decision"),
+    ("cadence._map", "ItemFailure"),
+    ("cadence.budget", "Spend"),
+)
+"""cadence's own value classes, which its steps write into scores (``.wait(into=)``,
+``.map(errors_into=)``, ``with_budget(into=)``): allowed under any annotation (``Any``, a bare
+``list``), so that what cadence itself wrote always checkpoints."""
+
+
+def _own_types() -> tuple[type, ...]:
+    """The classes of ``_OWN_TYPES`` whose modules are loaded (an instance of one that is not
+    cannot exist yet; read from ``sys.modules``, so the codec imports none of them)."""
+    own = []
+    for module, name in _OWN_TYPES:
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            own.append(getattr(loaded, name))
+    return tuple(own)
+
+
 class ScoreCodec:
     """Encodes scores to typed JSON and decodes them back, exactly and safely.
 
@@ -115,7 +136,7 @@ class ScoreCodec:
             if not isinstance(cls, type):
                 raise TypeError(f"ScoreCodec(types=...) takes classes, got {cls!r}")
         self.allow_pickle = allow_pickle
-        self._allowed: dict[type, dict[str, type]] = {}
+        self._allowed: dict[tuple[type, int], dict[str, type]] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -239,12 +260,15 @@ class ScoreCodec:
         return {"format": FORMAT, "class": class_name(score_cls), "fields": fields}
 
     def allowed_types(self, score_cls: type) -> dict[str, type]:
-        """Classes decodable for scores of ``score_cls``: itself, its field types, ``types``."""
-        cached = self._allowed.get(score_cls)
+        """Classes decodable for scores of ``score_cls``: itself, its field types, ``types``
+        and cadence's own value classes (``Decision``, ``ItemFailure``, ``Spend``)."""
+        own = _own_types()
+        key = (score_cls, len(own))
+        cached = self._allowed.get(key)
         if cached is not None:
             return cached
         found: dict[str, type] = {}
-        pending: list[Any] = [score_cls, *self.types]
+        pending: list[Any] = [score_cls, *self.types, *own]
         while pending:
             cls = pending.pop()
             if not isinstance(cls, type) or class_name(cls) in found:
@@ -255,7 +279,7 @@ class ScoreCodec:
                 found[class_name(cls)] = cls
                 for annotation in _field_types(cls):
                     pending.extend(_classes_in(annotation))
-        self._allowed[score_cls] = found
+        self._allowed[key] = found
         return found
 
     # -- encoding -----------------------------------------------------------------------------
