@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cadence._callables import note_name_of
 from cadence._plan import ChildStep, MapStep, SplitStep, SyncStep, ThenStep, WaitStep
 
 __all__ = [
@@ -198,7 +199,8 @@ def _mermaid_label(text: str) -> str:
     """``text`` as a Mermaid label: entity codes for what its HTML rendering would eat.
 
     Mermaid renders labels as HTML, so ``<lambda>`` would vanish as an unknown tag; ``#``
-    goes first, as the codes themselves start with it.
+    goes first, as the codes themselves start with it. A label in backticks would be read as
+    Markdown (and lose them), so backticks are codes too.
     """
     return (
         text.replace("#", "#35;")
@@ -206,6 +208,7 @@ def _mermaid_label(text: str) -> str:
         .replace("<", "#lt;")
         .replace(">", "#gt;")
         .replace('"', "#quot;")
+        .replace("`", "#96;")
     )
 
 
@@ -314,7 +317,7 @@ def _text_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
     steps = list(cadence.steps)
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
-        out.append(f"{prefix}{'└── ' if last else '├── '}{_text_label(step)}")
+        out.append(f"{prefix}{'└── ' if last else '├── '}{_one_line(_text_label(step))}")
         inner = prefix + ("    " if last else "│   ")
         if isinstance(step, SyncStep):
             rows = [t.name for t in step.tasks]
@@ -329,7 +332,7 @@ def _text_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:
         else:
             continue
         for j, row in enumerate(rows):
-            out.append(f"{inner}{'└── ' if j == len(rows) - 1 else '├── '}{row}")
+            out.append(f"{inner}{'└── ' if j == len(rows) - 1 else '├── '}{_one_line(row)}")
 
 
 def _text_branch(
@@ -339,9 +342,8 @@ def _text_branch(
     branch = "└── " if last else "├── "
     inners = [_inner_cadence(t) for t in tasks]
     if not any(c is not None and c.steps for c in inners) or depth >= _MAX_DEPTH:
-        out.append(
-            f"{prefix}{branch}{label}: " + (" -> ".join(t.name for t in tasks) or "(nothing)")
-        )
+        names = " -> ".join(t.name for t in tasks) or "(nothing)"
+        out.append(f"{prefix}{branch}{label}: {_one_line(names)}")
         return
     out.append(f"{prefix}{branch}{label}:")
     inner = prefix + ("    " if last else "│   ")
@@ -349,12 +351,21 @@ def _text_branch(
         if cadence is not None and cadence.steps:
             _text_steps(cadence, inner, out, depth + 1)
         else:
-            out.append(f"{inner}{'└── ' if j == len(tasks) - 1 else '├── '}then {task.name}")
+            last_task = j == len(tasks) - 1
+            out.append(f"{inner}{'└── ' if last_task else '├── '}then {_one_line(task.name)}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line: a name holding a line break would cut the tree's lines apart."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _text_label(step: Any) -> str:
     if isinstance(step, SyncStep):
-        return f"sync {step.name} ({len(step.tasks)} tasks, merge: {step.merge_name})"
+        # The merge's name, not ``merge_name``: for a callable object or a partial that is a
+        # repr with a memory address, and the same cadence must give the same tree every run.
+        merge = note_name_of(step.merge)
+        return f"sync {step.name} ({len(step.tasks)} tasks, merge: {merge})"
     if isinstance(step, SplitStep):
         return f"split {step.name} on {step.condition.name}"
     if isinstance(step, ChildStep):
@@ -376,7 +387,7 @@ def _text_label(step: Any) -> str:
 def to_text(cadence: Any) -> str:
     """The plan as an indented tree, for terminals and logs."""
     _graph(cadence)  # same argument check as the other renderers
-    out = [cadence.name]
+    out = [_one_line(cadence.name)]
     _text_steps(cadence, "", out, 0)
     return "\n".join(out) + "\n"
 

@@ -24,7 +24,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 .meta { color: #52606d; font-size: 13px; margin-bottom: 14px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; color: #fff; }
 .badge.ok { background: #2f9e66; } .badge.failed { background: #d64545; } .badge.running { background: #8792a2; }
-.badge.waiting { background: #b7791f; }
+.badge.waiting { background: #b7791f; } .badge.cancelled { background: #7b8794; }
 .legend { font-size: 12px; color: #52606d; margin-bottom: 10px; display: flex; gap: 14px; flex-wrap: wrap; }
 .legend i { display: inline-block; width: 14px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: middle; }
 .chart { position: relative; border: 1px solid #d9e2ec; border-radius: 6px; background: #fff; padding: 0 12px 8px; }
