@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,25 +31,29 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _positive_int(text: str) -> int:
+def _attempts(text: str) -> int:
+    """``--retry N``: total attempts; 0 means no retry, as in 0.7.2."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a whole number of attempts, got {text!r}"
         ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"attempts must be >= 1, got {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"attempts must be >= 1 (or 0 for no retry), got {value}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def _seconds(text: str) -> float:
+    """``--timeout S``: seconds per attempt; 0 means no timeout, as in 0.7.2."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds as a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"the timeout must be > 0 seconds, got {text}")
+    if value != 0 and not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"the timeout must be > 0 seconds (or 0 for none), got {text}"
+        )
     return value
 
 
@@ -66,23 +71,34 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     name = args.name or root.resolve().name
-    written = write_files(root, init_project(name), force=args.force)
+    # As in 0.7.2, init in a folder that already has some of the files adds the others.
+    written, kept = write_files(root, init_project(name), force=args.force, keep_existing=True)
     for path in written:
         print(f"created {path}")
+    for path in kept:
+        print(f"kept {path} (it exists; --force overwrites it)")
     return 0
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
-    from cadence._cli.scaffold import cadence_file, note_file, write_files
+    from cadence._cli.scaffold import CADENCES_DIR, NOTES_DIR, cadence_file, note_file, write_files
 
+    if args.kind is None:  # 0.7.2 returned 1 here rather than a usage error
+        raise UserError(
+            "say what to create (fix: cadence new cadence NAME, or cadence new note NAME)"
+        )
     if args.kind == "cadence":
-        filename, text = cadence_file(args.name)
+        filename, text, variable, score = cadence_file(args.name)
+        made = f" (cadence {variable}, score {score})"
     else:
         filename, text = note_file(
             args.name, retry=args.retry, timeout=args.timeout, fallback=args.fallback
         )
-    for path in write_files(Path(args.output), {filename: text}, force=args.force):
-        print(f"created {path}")
+        made = ""
+    output = args.output or (CADENCES_DIR if args.kind == "cadence" else NOTES_DIR)
+    written, _ = write_files(Path(output), {filename: text}, force=args.force)
+    for path in written:
+        print(f"created {path}{made}")
     return 0
 
 
@@ -105,7 +121,7 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     renderers: dict[str, Callable[..., str]] = {
         "mermaid": diagram.to_mermaid,
         "dot": diagram.to_dot,
-        "text": diagram.to_text,
+        "text": _text_layout,
     }
     text = renderers[args.format](cadence)
     if args.output is None:
@@ -114,6 +130,14 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}")
     return 0
+
+
+def _text_layout(cadence: Any) -> str:
+    """``-f text``: the layout 0.7.2's command printed (``print_cadence``), not ``to_text``."""
+    from cadence import diagram
+    from cadence._compat.diagram import layout_072
+
+    return layout_072(cadence, diagram=diagram)
 
 
 def _load(target: str) -> Any:
@@ -180,98 +204,15 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
 # -- validate ---------------------------------------------------------------------------------
 
 
-def _registry(spec: str | None) -> Any:
-    if spec is None:
-        return None
-    if ":" in spec:
-        from cadence._validate._built import import_target
-
-        _use_cwd()
-        try:
-            found = import_target(spec)
-        except ModuleNotFoundError as exc:
-            raise UserError(
-                f"--registry {spec}: cannot import {exc.name or spec.partition(':')[0]!r} "
-                "(fix: run from your project directory, or check the module name)"
-            ) from None
-        except AttributeError as exc:
-            raise UserError(f"--registry {spec}: {exc} (fix: check the attribute name)") from None
-        except Exception as exc:  # the user's module raised while importing
-            module = spec.partition(":")[0]
-            raise UserError(
-                f"--registry {spec}: importing {module} failed: {type(exc).__name__}: {exc} "
-                f"(fix: run `python -c 'import {module}'` to see the traceback)"
-            ) from None
-        if isinstance(found, Mapping) or (
-            isinstance(found, (list, tuple, set, frozenset))
-            and all(isinstance(n, str) for n in found)
-        ):
-            return found
-        raise UserError(
-            f"--registry {spec} is a {type(found).__name__}, not a mapping of names "
-            "(fix: name a dict such as REGISTRY = {'search': search}, or list names: --registry a,b)"
-        )
-    return [name.strip() for name in spec.split(",") if name.strip()]
-
-
-def _python_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    skip = {".venv", "venv", "__pycache__", "node_modules", "build", "dist"}
-    return sorted(
-        p
-        for p in path.rglob("*.py")
-        if not any(part in skip or part.startswith(".") for part in p.parts[len(path.parts) :])
-    )
-
-
-def _validate_target(target: str, args: argparse.Namespace, registry: Any) -> list[Any]:
-    from cadence import validate
-
-    if target == "-":
-        text = sys.stdin.read()
-        return validate.check_source(text, registry=registry, mode=args.mode, filename="<stdin>")
-    path = Path(target)
-    if path.exists():
-        return [
-            d
-            for f in _python_files(path)
-            for d in validate.check_file(f, registry=registry, mode=args.mode)
-        ]
-    if target.endswith(".py") or os.sep in target:
-        raise UserError(
-            f"no such file: {target} (fix: check the path, or give a module name like myapp.cadences)"
-        )
-    return _validate_module(target, registry)
-
-
-def _validate_module(target: str, registry: Any) -> list[Any]:
-    import importlib.util
-
-    from cadence import validate
-
-    _use_cwd()
-    module_name = target.partition(":")[0]
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
-        raise UserError(
-            f"cannot find module {module_name!r} "
-            "(fix: run from your project directory, or give a file path)"
-        )
-    diags: list[Any] = []
-    if spec.origin and spec.origin.endswith(".py"):
-        diags = validate.check_file(spec.origin, registry=registry)
-        if validate.has_errors(diags):
-            return diags  # do not import code already known to be broken
-    return diags + validate.check_module(target)
-
-
 def _cmd_validate(args: argparse.Namespace) -> int:
-    registry = _registry(args.registry)
-    diags = [d for target in args.targets for d in _validate_target(target, args, registry)]
+    from cadence._cli.validating import registry_for, validate_target
+
+    registry = registry_for(args.registry)
+    diags = [
+        d
+        for target in args.targets
+        for d in validate_target(target, registry=registry, mode=args.mode)
+    ]
     errors = sum(1 for d in diags if d.is_error)
     warnings = len(diags) - errors
     if args.json:
@@ -335,21 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=_cmd_init)
 
     new = sub.add_parser("new", help="generate a cadence or a note")
-    kinds = new.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser, required=True)
+    new.set_defaults(func=_cmd_new, kind=None)  # `cadence new` alone: one line, exit 1
+    kinds = new.add_subparsers(dest="kind", metavar="KIND", parser_class=_Parser)
     for kind, text in (
         ("cadence", "a module with a score, notes and a cadence"),
         ("note", "a module with one @note"),
     ):
         k = kinds.add_parser(kind, help=text)
         k.add_argument("name", help=f"{kind} name, e.g. process-payment")
-        k.add_argument(
-            "-o", "--output", default=".", help="directory to write into (default: here)"
-        )
+        folder = "cadences" if kind == "cadence" else "notes"
+        k.add_argument("-o", "--output", help=f"directory to write into (default: {folder}/)")
         k.add_argument("-f", "--force", action="store_true", help="overwrite an existing file")
         if kind == "note":
-            k.add_argument("--retry", type=_positive_int, metavar="N", help="total attempts")
+            k.add_argument("--retry", type=_attempts, metavar="N", help="total attempts (0: none)")
             k.add_argument(
-                "--timeout", type=_positive_float, metavar="S", help="seconds per attempt"
+                "--timeout", type=_seconds, metavar="S", help="seconds per attempt (0: none)"
             )
             k.add_argument(
                 "--fallback", metavar="V", help="value on failure (JSON, or a plain string)"
@@ -425,8 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
+        parser.print_help()  # bare `cadence`: the help, on stdout and exit 0 (as in 0.7.2)
+        return 0
     try:
         return int(args.func(args))
     except (UserError, ScaffoldError) as exc:

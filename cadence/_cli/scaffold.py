@@ -1,7 +1,10 @@
 """Project and file templates for ``cadence init`` and ``cadence new`` (used by the CLI only).
 
-Every template is checked by ``cadence.validate`` in the tests, so what the CLI writes is
-code the validator accepts and the test runner runs.
+The layout and names are cadence-orchestration 0.7.2's, so its projects, docs and tests keep
+matching: ``init`` makes the packages ``cadences/`` and ``notes/`` and a ``tests/`` folder,
+``new cadence checkout`` writes ``cadences/checkout.py`` defining ``checkout_cadence``, and
+``new note`` writes into ``notes/``. Every template is checked by ``cadence.validate`` in the
+tests, so what the CLI writes is code the validator accepts and the test runner runs.
 """
 
 from __future__ import annotations
@@ -12,13 +15,23 @@ import re
 from pathlib import Path
 
 __all__ = [
+    "CADENCES_DIR",
+    "NOTES_DIR",
     "ScaffoldError",
     "cadence_file",
     "identifier",
     "init_project",
     "note_file",
+    "project_name",
     "write_files",
 ]
+
+#: Where ``new cadence`` and ``new note`` write unless ``-o`` says otherwise (0.7.2's folders).
+CADENCES_DIR = "cadences"
+NOTES_DIR = "notes"
+
+# A distribution name pip accepts (PEP 508), e.g. ``shop``, ``my_shop``, ``shop-2``.
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 class ScaffoldError(Exception):
@@ -39,24 +52,43 @@ def _camel(ident: str) -> str:
     return "".join(part.capitalize() for part in ident.split("_") if part) or "My"
 
 
-def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Path]:
-    """Write ``files`` under ``root``; refuse to overwrite unless ``force``."""
-    targets = [root / rel for rel in files]
+def write_files(
+    root: Path, files: dict[str, str], *, force: bool, keep_existing: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Write ``files`` under ``root``; returns (written, kept).
+
+    An existing file is overwritten only with ``force``; otherwise it is kept when
+    ``keep_existing`` (``init`` in a directory that already has some of the files, as 0.7.2
+    allowed) and refused when not (``new``, which writes one file).
+    """
+    targets = dict(zip((root / rel for rel in files), files.values(), strict=True))
     existing = [t for t in targets if t.exists()]
-    if existing and not force:
+    if existing and not force and not keep_existing:
         raise ScaffoldError(
             f"{existing[0]} already exists (fix: choose another name or pass --force)"
         )
-    for target, text in zip(targets, files.values(), strict=True):
+    folder = next((t for t in existing if t.is_dir()), None)
+    if folder is not None:
+        raise ScaffoldError(f"{folder} is a folder (fix: move it away, or write elsewhere with -o)")
+    kept = [] if force else existing
+    for target, text in targets.items():
+        if target in kept:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    return targets
+    return [t for t in targets if t not in kept], kept
 
 
-def cadence_file(name: str) -> tuple[str, str]:
-    """A module with a score, three notes and a cadence called ``name``; returns (file, text)."""
+def cadence_file(name: str) -> tuple[str, str, str, str]:
+    """A module with a score, three notes and a cadence for ``name``.
+
+    Returns (file name, text, cadence variable, score class): as in 0.7.2, ``check-out``
+    gives ``check_out.py`` defining ``check_out_cadence`` (the cadence is named ``check_out``)
+    and ``CheckOutScore``.
+    """
     ident = identifier(name, what="cadence name")
     cls = _camel(ident) + "Score"
+    var = f"{ident}_cadence"
     text = f'''"""The {ident} cadence."""
 
 from dataclasses import dataclass, field
@@ -93,14 +125,16 @@ async def finalize(score: {cls}) -> None:
         score.status = "done"
 
 
-{ident} = (
+{var} = (
     Cadence("{ident}", {cls}(request_id="example"))
     .then("validate", validate)
     .then("process", process)
     .then("finalize", finalize)
 )
+
+__all__ = ["{cls}", "{var}"]
 '''
-    return f"{ident}.py", text
+    return f"{ident}.py", text, var, cls
 
 
 def note_file(
@@ -110,14 +144,18 @@ def note_file(
     timeout: float | None = None,
     fallback: str | None = None,
 ) -> tuple[str, str]:
-    """A module with one ``@note``, with the given resilience options; returns (file, text)."""
+    """A module with one ``@note``, with the given resilience options; returns (file, text).
+
+    As in 0.7.2, an option that is empty (``retry=0``, ``timeout=0``, ``fallback=""``) is left
+    out: no retry, no timeout, no fallback.
+    """
     ident = identifier(name, what="note name")
     options: list[str] = []
-    if retry is not None:
+    if retry:
         options.append(f"retry={retry}")
-    if timeout is not None:
+    if timeout:
         options.append(f"timeout={timeout!r}")
-    if fallback is not None:
+    if fallback:
         try:
             value = json.loads(fallback)
         except json.JSONDecodeError:
@@ -144,35 +182,64 @@ class {_camel(ident)}Score(Score):
 async def {ident}(score: {_camel(ident)}Score) -> None:
     """Describe what {ident} does."""
     score.result = "ok"
+
+
+__all__ = ["{ident}"]
 '''
     return f"{ident}.py", text
 
 
+def project_name(name: str) -> str:
+    """The ``[project] name`` for ``name`` (spaces become ``-``); refuse one pip would refuse."""
+    dist = re.sub(r"\s+", "-", name.strip())
+    if not _PROJECT_NAME.fullmatch(dist):
+        raise ScaffoldError(
+            f"{name!r} is not a valid project name "
+            "(fix: use letters, digits, '-', '_' or '.', e.g. --name my-shop)"
+        )
+    return dist
+
+
 def init_project(name: str) -> dict[str, str]:
-    """The files of a new runnable project called ``name`` (a package, a cadence, a test)."""
-    pkg = identifier(name, what="project name")
-    dist = re.sub(r"[_\s]+", "-", name.strip()).lower()
+    """The files of a new runnable project called ``name``, in 0.7.2's layout.
+
+    ``cadences/`` (a package whose ``__init__`` holds the sample cadence ``sample_cadence``),
+    ``notes/`` (a package for ``new note``), ``tests/`` with a test that passes, a
+    ``pyproject.toml`` naming the project and a ``README.md`` with the commands to try.
+    """
+    dist = project_name(name)
     return {
-        "pyproject.toml": f'''[project]
+        "pyproject.toml": f'''[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
 name = "{dist}"
 version = "0.1.0"
 requires-python = ">=3.11"
 dependencies = ["cadence-orchestration"]
 
+[project.optional-dependencies]
+dev = ["pytest>=8.0"]
+
 [tool.setuptools]
-packages = ["{pkg}"]
+packages = ["{CADENCES_DIR}", "{NOTES_DIR}"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
 ''',
         "README.md": f"""# {dist}
 
 ```console
-cadence validate {pkg}.cadences
-cadence run {pkg}.cadences:pipeline --score '{{"text": "hello world"}}'
-cadence diagram {pkg}.cadences:pipeline --format text
+cadence validate {CADENCES_DIR}
+cadence run {CADENCES_DIR}:sample_cadence --score '{{"text": "hello world"}}'
+cadence diagram {CADENCES_DIR}:sample_cadence --format text
+cadence new cadence checkout      # writes {CADENCES_DIR}/checkout.py (checkout_cadence)
+cadence new note charge-card      # writes {NOTES_DIR}/charge_card.py
 python -m pytest
 ```
 """,
-        f"{pkg}/__init__.py": f'"""The {dist} project."""\n',
-        f"{pkg}/cadences.py": '''"""A sample cadence: clean the text, count words and characters at once, then summarise."""
+        f"{CADENCES_DIR}/__init__.py": '''"""The cadences of this project; the sample cleans a text, counts it, then summarises."""
 
 from dataclasses import dataclass
 
@@ -180,7 +247,7 @@ from cadence import Cadence, Score, note
 
 
 @dataclass
-class TextScore(Score):
+class SampleScore(Score):
     """The text and what the cadence learns about it."""
 
     text: str = ""
@@ -190,46 +257,50 @@ class TextScore(Score):
 
 
 @note
-async def clean(score: TextScore) -> None:
+async def clean(score: SampleScore) -> None:
     """Normalise whitespace."""
     score.text = " ".join(score.text.split())
 
 
 @note
-async def count_words(score: TextScore) -> None:
+async def count_words(score: SampleScore) -> None:
     """Count the words."""
     score.words = len(score.text.split())
 
 
 @note
-async def count_chars(score: TextScore) -> None:
+async def count_chars(score: SampleScore) -> None:
     """Count the characters."""
     score.chars = len(score.text)
 
 
 @note(timeout=5.0)
-async def summarise(score: TextScore) -> None:
+async def summarise(score: SampleScore) -> None:
     """Write a one-line summary."""
     score.summary = f"{score.words} words, {score.chars} characters"
 
 
-pipeline = (
-    Cadence("pipeline", TextScore(text="hello   cadence"))
+sample_cadence = (
+    Cadence("sample", SampleScore(text="hello   cadence"))
     .then("clean", clean)
     .sync("count", [count_words, count_chars])
     .then("summarise", summarise)
 )
+
+__all__ = ["SampleScore", "sample_cadence"]
 ''',
-        "tests/test_cadences.py": f'''"""Tests for the sample cadence."""
+        f"{NOTES_DIR}/__init__.py": '"""Reusable notes (`cadence new note NAME` writes one here)."""\n',
+        "tests/__init__.py": '"""Tests of the project\'s cadences."""\n',
+        "tests/test_cadences.py": f'''"""Tests for the {dist} cadences."""
 
 import asyncio
 
-from {pkg}.cadences import TextScore, pipeline
+from {CADENCES_DIR} import SampleScore, sample_cadence
 
 
-def test_pipeline_summarises_text() -> None:
-    """The pipeline counts words and characters of the cleaned text."""
-    result = asyncio.run(pipeline.run(TextScore(text="  a  b c ")))
+def test_sample_cadence_summarises_text() -> None:
+    """The sample counts words and characters of the cleaned text."""
+    result = asyncio.run(sample_cadence.run(SampleScore(text="  a  b c ")))
     assert result.summary == "3 words, 5 characters"
 ''',
     }

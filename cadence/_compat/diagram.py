@@ -16,7 +16,7 @@ from typing import Any
 
 from cadence._compat import deprecated
 
-__all__ = ["DiagramNode", "MeasureShape", "print_cadence", "render_svg"]
+__all__ = ["DiagramNode", "MeasureShape", "layout_072", "print_cadence", "render_svg"]
 
 
 def print_cadence(cadence: Any, *, diagram: Any) -> None:
@@ -27,10 +27,18 @@ def print_cadence(cadence: Any, *, diagram: Any) -> None:
     ``⊞ CHILD FLOW``), so scripts that read it keep working; ``to_text`` is the new tree.
     """
     deprecated("cadence.diagram.print_cadence(cadence)", "print(cadence.diagram.to_text(cadence))")
+    print(layout_072(cadence, diagram=diagram))
+
+
+def layout_072(cadence: Any, *, diagram: Any) -> str:
+    """The text ``print_cadence`` prints (and ``cadence diagram -f text``), ending in a newline.
+
+    Not deprecated itself: the command line keeps 0.7.2's text format without a warning.
+    """
     diagram.to_text(cadence)  # the same argument check as every renderer
     out = [f"=== Cadence: {cadence.name} ==="]
     _old_steps(cadence, "", out, 0)
-    print("\n".join(out) + "\n")
+    return "\n".join(out) + "\n"
 
 
 def _old_steps(cadence: Any, prefix: str, out: list[str], depth: int) -> None:

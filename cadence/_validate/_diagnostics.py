@@ -51,6 +51,8 @@ CODES: dict[str, tuple[str, Severity]] = {
     "CAD603": ("bad-callable", "error"),
     "CAD604": ("score-not-encodable", "error"),
     "CAD605": ("child-cycle", "error"),
+    # Reported by `cadence validate MODULE` only (a cadence the command imported has no steps).
+    "CAD606": ("empty-cadence", "error"),
     # Generated compositions (cadence_llm.codegen): task grounding (advisory) and notes.
     "CAD701": ("step-not-in-task", "warning"),
     "CAD702": ("task-part-missing", "warning"),

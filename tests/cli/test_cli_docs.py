@@ -49,7 +49,7 @@ def test_documented_run_output_matches(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "cadence"]
     subprocess.run([*run, "init", "shop"], cwd=tmp_path, env=env, check=True, capture_output=True)
     proc = subprocess.run(
-        [*run, "run", "shop.cadences:pipeline", "--score", '{"text": "hello   cadence world"}'],
+        [*run, "run", "cadences:sample_cadence", "--score", '{"text": "hello   cadence world"}'],
         cwd=tmp_path / "shop",
         env=env,
         capture_output=True,

@@ -37,7 +37,7 @@ def test_init_and_validate_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(tmp_path)
     with pytest.warns(DeprecationWarning, match="init_command"):
         assert cli.init_command(argparse.Namespace(directory="shop", name=None)) == 0
-    cadences = next((tmp_path / "shop").rglob("cadences.py"))
+    cadences = tmp_path / "shop" / "cadences" / "__init__.py"
     with pytest.warns(DeprecationWarning, match="validate_command"):
         assert cli.validate_command(argparse.Namespace(module=str(cadences))) == 0
     broken = tmp_path / "broken.py"
