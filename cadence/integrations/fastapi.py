@@ -45,6 +45,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "cadence.integrations.fastapi needs FastAPI: pip install 'cadence-orchestration[fastapi]'"
     ) from exc
 
+
 from cadence._cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
 from cadence.integrations._common import (
@@ -83,6 +84,10 @@ from cadence.integrations._problem import (
     validation_problem,
 )
 from cadence.integrations._stream import RunStream, publish_event
+
+HAS_FASTAPI = True
+"""0.7.2's flag; this module imports only when FastAPI is installed, so it is always ``True``."""
+
 
 __all__ = [
     "CadenceDependency",

@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "cadence.integrations.flask needs Flask: pip install 'cadence-orchestration[flask]'"
     ) from exc
 
+
 from cadence._cadence import Cadence
 from cadence._compat.flask import BlueprintCompat, ExtensionCompat
 from cadence.exceptions import CadenceDefinitionError, CadenceError, RunSuspended
@@ -64,6 +65,12 @@ from cadence.integrations._problem import (
     problem_for,
     validation_problem,
 )
+
+
+def _get_flask() -> Any:
+    """0.7.2's lazy import of Flask; this module imports only with Flask, so it returns it."""
+    return flask
+
 
 __all__ = [
     "CadenceBlueprint",

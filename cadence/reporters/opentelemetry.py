@@ -175,6 +175,15 @@ class OpenTelemetryReporter(TracingHooks):
 
 
 def __getattr__(name: str) -> Any:
+    if name == "HAS_OTEL":  # 0.7.2's flag, worked out on use: importing this module imports
+        import importlib  # nothing outside the standard library
+
+        try:
+            importlib.import_module("opentelemetry.trace")
+            importlib.import_module("opentelemetry.metrics")
+        except ImportError:
+            return False
+        return True
     # 0.7.2 names kept in cadence._compat.opentelemetry (see docs/migrating.md).
     if name in ("TracingContext", "opentelemetry_reporter"):
         from cadence._compat import bound, opentelemetry

@@ -307,6 +307,12 @@ class PrometheusReporter(CadenceHooks):
 
 
 def __getattr__(name: str) -> Any:
+    if name == "HAS_PROMETHEUS":  # 0.7.2's flag, worked out on use (see _load)
+        try:
+            _load()
+        except ImportError:
+            return False
+        return True
     # 0.7.2 names kept in cadence._compat.prometheus (see docs/migrating.md).
     if name in ("MetricsMiddleware", "prometheus_reporter"):
         from cadence._compat import bound, prometheus
