@@ -73,10 +73,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
     name = args.name or root.resolve().name
     # As in 0.7.2, init in a folder that already has some of the files adds the others.
     written, kept = write_files(root, init_project(name), force=args.force, keep_existing=True)
-    for path in written:
-        print(f"created {path}")
+    for path in written:  # 0.7.2's wording, which scripts and tests may look for
+        print(f"Created: {path}")
     for path in kept:
-        print(f"kept {path} (it exists; --force overwrites it)")
+        print(f"Kept: {path} (it exists; --force overwrites it)")
     return 0
 
 
@@ -89,16 +89,17 @@ def _cmd_new(args: argparse.Namespace) -> int:
         )
     if args.kind == "cadence":
         filename, text, variable, score = cadence_file(args.name)
-        made = f" (cadence {variable}, score {score})"
+        made = [f"Score class: {score}", f"Cadence variable: {variable}"]
     else:
         filename, text = note_file(
             args.name, retry=args.retry, timeout=args.timeout, fallback=args.fallback
         )
-        made = ""
+        made = [f"Function: {Path(filename).stem}"]
     output = args.output or (CADENCES_DIR if args.kind == "cadence" else NOTES_DIR)
     written, _ = write_files(Path(output), {filename: text}, force=args.force)
-    for path in written:
-        print(f"created {path}{made}")
+    for path in written:  # 0.7.2's wording, which scripts and tests may look for
+        print(f"Created: {path}")
+    print("\n".join(made))
     return 0
 
 

@@ -46,7 +46,7 @@ def test_init_creates_a_project_that_validates_runs_and_tests(workdir) -> None:
         "tests/test_cadences.py",
     ):
         assert (project / rel).is_file(), rel
-        assert f"created shop/{rel}" in result.out
+        assert f"Created: shop/{rel}" in result.out
     assert 'name = "shop"' in (project / "pyproject.toml").read_text()
     checked = cadence_process("validate", "cadences", "notes", cwd=project)
     assert checked.code == 0, checked.out + checked.err
@@ -85,8 +85,8 @@ def test_init_keeps_existing_files_then_force_overwrites(workdir) -> None:
     first = cadence("init", "app")
     assert first.code == 0 and first.err == ""
     assert (
-        "kept app/cadences/__init__.py" in first.out
-        and "created app/notes/__init__.py" in first.out
+        "Kept: app/cadences/__init__.py" in first.out
+        and "Created: app/notes/__init__.py" in first.out
     )
     assert (workdir / "app" / "cadences" / "__init__.py").read_text() == "mine = 1\n"
     again = cadence("init", "app")
@@ -105,7 +105,7 @@ def test_init_rejects_names_pip_would_refuse(workdir) -> None:
 def test_new_cadence_writes_a_clean_runnable_module(workdir) -> None:
     """`cadence new cadence checkout` writes cadences/checkout.py (checkout_cadence), as 0.7.2."""
     result = cadence("new", "cadence", "checkout")
-    assert result.code == 0 and "created cadences/checkout.py" in result.out
+    assert result.code == 0 and "Created: cadences/checkout.py" in result.out
     assert check_file(workdir / "cadences" / "checkout.py") == []
     text = (workdir / "cadences" / "checkout.py").read_text()
     assert "class CheckoutScore(Score):" in text and 'Cadence("checkout",' in text

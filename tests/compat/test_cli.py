@@ -29,7 +29,7 @@ def test_new_commands_write_into_072s_default_directories(
     source = (tmp_path / "notes" / "charge_card.py").read_text()
     ast.parse(source)
     assert "retry=3" in source and "timeout=2.0" in source
-    assert "created cadences/checkout.py" in capsys.readouterr().out
+    assert "Created: cadences/checkout.py" in capsys.readouterr().out
 
 
 def test_init_and_validate_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
