@@ -154,12 +154,20 @@ def _load(text: str) -> Any:
     return None
 
 
+_PROTOCOL_PROBLEM = (
+    'is a JSON object without the protocol\'s shape: {"tool_calls": [{"name": "<tool>", '
+    '"arguments": {...}}], "answer": "<your answer>"}'
+)
+
+
 def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...], str | None]:
     """The answer, the tool calls, and what was wrong with a JSON-mode reply (or ``None``).
 
     A reply that does not even start like JSON is taken as a plain-text answer (a model that
     ignored the protocol); one that starts like JSON but does not parse into the protocol's
-    object (typically cut off by ``max_tokens``) is a problem to report back to the model.
+    object (typically cut off by ``max_tokens``) is a problem to report back to the model, and
+    so is an object that is not the protocol's (no ``"answer"`` and no calls, or a call that is
+    not a ``{"name", "arguments"}`` object).
     """
     data = _load(text)
     if not isinstance(data, Mapping):
@@ -171,18 +179,23 @@ def parse_json_turn(text: str, *, prefix: str) -> tuple[str, tuple[ToolCall, ...
             )
             return "", (), f"{cut} (raise max_tokens if this repeats)" if data is None else cut
         return text, (), None
+    items = data.get("tool_calls")
+    if items is None:
+        items = []
+    # A malformed call or a missing answer is sent back, never taken as an empty final answer
+    # (which would end the run with "" and drop the calls the model meant to make).
+    if not isinstance(items, list) or not all(
+        isinstance(item, Mapping) and isinstance(item.get("name"), str) for item in items
+    ):
+        return "", (), _PROTOCOL_PROBLEM
     calls: list[ToolCall] = []
-    for i, item in enumerate(data.get("tool_calls") or ()):
-        if not isinstance(item, Mapping):
-            continue
+    for i, item in enumerate(items):
         args = item.get("arguments", {})
         arguments = args if isinstance(args, str) else json.dumps(args)
-        calls.append(
-            ToolCall(id=f"{prefix}_{i}", name=str(item.get("name", "")), arguments=arguments)
-        )
+        calls.append(ToolCall(id=f"{prefix}_{i}", name=item["name"], arguments=arguments))
     answer = data.get("answer")
     if answer is None:
-        return "", tuple(calls), None
+        return "", tuple(calls), None if calls else _PROTOCOL_PROBLEM
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
     return text, tuple(calls), None
 

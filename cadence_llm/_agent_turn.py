@@ -263,12 +263,21 @@ async def run_turn(agent: Agent, run: AgentRun, state: AgentState, index: int) -
         )
     done = not calls and problem is None
     if not done and index == agent.max_turns:
-        wanted = (
-            f"the model asked for tools ({', '.join(c.name for c in calls)}); raise max_turns, "
-            "or pass force_final_answer=True to make the last turn answer without tools"
-            if calls
-            else f"the model's reply {problem} (raise max_tokens in options=)"
-        )
+        asked = f"the model asked for tools ({', '.join(c.name for c in calls)})"
+        if not calls:
+            wanted = f"the model's reply {problem}"
+        elif agent.force_final_answer:
+            # The last turn already offered no tools: the model (or provider) ignored that.
+            wanted = (
+                f"{asked} although the last turn asked for an answer without tools "
+                "(force_final_answer=True, tool_choice='none'); raise max_turns, or say in the "
+                "prompt when to stop calling tools"
+            )
+        else:
+            wanted = (
+                f"{asked}; raise max_turns, or pass force_final_answer=True to make the last "
+                "turn answer without tools"
+            )
         raise TurnLimitError(
             f"agent {agent.note_name!r} reached max_turns={agent.max_turns} without a final "
             f"answer: {wanted}",

@@ -23,7 +23,14 @@ from .messages import ToolCall
 if TYPE_CHECKING:
     from .tools import Tool
 
-__all__ = ["ToolRejectedError", "approval_rule", "decide"]
+__all__ = ["ToolArgumentsError", "ToolRejectedError", "approval_rule", "decide"]
+
+
+class ToolArgumentsError(CadenceError):
+    """The model's arguments for a tool are not valid JSON or do not match its schema."""
+
+    default_code = "TOOL_ARGUMENTS"
+    __module__ = "cadence_llm.tools"  # where users import it from (defined here: no import loop)
 
 
 class ToolRejectedError(CadenceError):
@@ -68,9 +75,24 @@ async def decide(
 
     Raises:
         WaitError: not inside a checkpointed run (``WAIT_UNSUPPORTED``), naming the tool.
+        CadenceError: the tool's ``needs_approval`` function raised (``APPROVAL_RULE_FAILED``).
+        ToolArgumentsError: the approver's edited arguments do not validate.
     """
     rule = tool.approval
-    if rule is None or not rule(kwargs):
+    if rule is None:
+        return kwargs
+    try:
+        asks = rule(kwargs)
+    except Exception as exc:
+        # A bare KeyError from deep inside the turn would name neither the tool nor the rule.
+        raise CadenceError(
+            f"tool {tool.name!r}: its needs_approval function failed on the arguments "
+            f"{kwargs!r} ({type(exc).__name__}: {exc}); make it return a bool for every valid "
+            "call (optional arguments arrive as their defaults, e.g. None)",
+            code="APPROVAL_RULE_FAILED",
+            details={"tool": tool.name, "call_id": call.id},
+        ) from exc
+    if not asks:
         return kwargs
     from cadence import Approval, wait_for  # cadence loads its waits on first use; so do we
 
@@ -103,6 +125,16 @@ async def decide(
         )
     edited = decision.payload
     arguments = edited.get("arguments") if isinstance(edited, Mapping) else None
-    if not isinstance(arguments, Mapping):
+    if arguments is None:
         return kwargs  # approved as asked (a payload without arguments changes nothing)
-    return tool.validate(arguments)  # edited arguments are checked like the model's
+    if not isinstance(arguments, Mapping | str):
+        # Running the call as the model asked would drop the approver's edit unseen.
+        raise ToolArgumentsError(
+            f"the approval of the call to {tool.name!r} edited its arguments to "
+            f"{type(arguments).__name__} {arguments!r}; give payload['arguments'] as an object "
+            "(or its JSON text)",
+            details={"tool": tool.name, "call_id": call.id},
+        )
+    # Edited arguments (an object, or its JSON text as a form sends it) are checked like the
+    # model's.
+    return tool.validate(arguments)

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cadence import Budget, Cadence, current_note
 from cadence.exceptions import CadenceDefinitionError, CadenceError, NoteError
@@ -51,8 +51,10 @@ from ._agent_types import (
 )
 from ._options import request_options
 from .messages import (
+    AssistantMessage,
     Message,
     SystemMessage,
+    ToolMessage,
     UserMessage,
 )
 from .models.base import Model
@@ -69,6 +71,53 @@ __all__ = ["Agent", "AgentEvent", "AgentResult", "AgentState", "TurnLimitError",
 
 _MESSAGES: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
 _RUN: ContextVar[AgentRun] = ContextVar("cadence_llm_agent_run")
+
+
+def _conversation(messages: Any, where: str) -> list[Message]:
+    """``run(messages=...)`` as messages a provider accepts, or an error saying what to fix.
+
+    Checked before the first request, since a provider refuses a broken transcript only with a
+    400 after the run started: every tool call needs its result right after the assistant
+    message that asked for it (a trimmed history or ``TurnLimitError.messages`` may lack them).
+    """
+    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+        raise CadenceDefinitionError(
+            f"{where}: messages= must be a list of messages (UserMessage(content=...), or dicts "
+            f"with a 'role'), got {type(messages).__name__}; for one prompt pass prompt="
+        )
+    try:
+        out = _MESSAGES.validate_python(list(messages))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        at = ".".join(str(p) for p in first["loc"])
+        raise CadenceDefinitionError(
+            f"{where}: messages= item {at}: {first['msg']} (give SystemMessage, UserMessage, "
+            "AssistantMessage or ToolMessage objects, or dicts with their fields)"
+        ) from exc
+    if not out:
+        raise CadenceDefinitionError(f"{where}: messages= is empty; give the conversation")
+    pending: dict[str, str] = {}
+    for i, m in enumerate(out):
+        if isinstance(m, ToolMessage):
+            if pending.pop(m.tool_call_id, None) is None:
+                raise CadenceDefinitionError(
+                    f"{where}: messages[{i}] is the result of tool call {m.tool_call_id!r}, "
+                    "which the assistant message just before it did not make; providers refuse "
+                    "it: drop it, or keep the assistant message that called it"
+                )
+            continue
+        if pending:
+            break
+        if isinstance(m, AssistantMessage):
+            pending = {c.id: c.name for c in m.tool_calls}
+    if pending:
+        call_id, name = next(iter(pending.items()))
+        raise CadenceDefinitionError(
+            f"{where}: in messages=, tool call {call_id!r} ({name}) has no ToolMessage right "
+            "after the assistant message that made it; providers refuse a call without its "
+            "result: add ToolMessage(tool_call_id=..., content=...) for it, or drop the call"
+        )
+    return out
 
 
 class _Turn:
@@ -215,7 +264,11 @@ class Agent:
         if self.system is not None:
             out.append(SystemMessage(content=fill_template(self.system, score, where=where)))
         if messages is not None:
-            return [*out, *messages]
+            conversation = _conversation(messages, where)
+            if out and conversation[0] == out[0]:
+                # Continuing an earlier result's transcript: it opens with this system prompt.
+                return conversation
+            return [*out, *conversation]
         text = prompt if prompt is not None else self.prompt
         if text is None:
             raise CadenceDefinitionError(
@@ -337,6 +390,10 @@ class Agent:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            elif not task.cancelled():
+                # Left after the run failed: the consumer chose not to see the error; mark it
+                # seen, or asyncio logs "Task exception was never retrieved" for it.
+                task.exception()
 
     async def _run(
         self,
@@ -363,9 +420,18 @@ class Agent:
         try:
             await self._cadence.run(state, run_id=rid, hooks=scope.hooks if scope else None)
         except NoteError as exc:
-            if exc.note_name in self._turn_names and exc.original_error is not None:
-                raise exc.original_error from exc
-            raise
+            original = exc.original_error
+            if exc.note_name not in self._turn_names or original is None:
+                raise
+            # The turn's own error, with its own cause (a fallback chain's last attempt, the
+            # SDK's exception): raising it here would chain it to the NoteError wrapper instead.
+            cause, context = original.__cause__, original.__context__
+            suppress = original.__suppress_context__
+            try:
+                raise original
+            finally:
+                original.__cause__, original.__context__ = cause, context
+                original.__suppress_context__ = suppress
         finally:
             _RUN.reset(token)
         if self.checkpoint is not None and rid is not None:

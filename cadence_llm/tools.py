@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from cadence import MergeStrategy, Note, is_async_callable, run_group
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
-from ._approvals import ToolRejectedError, approval_rule, decide
+from ._approvals import ToolArgumentsError, ToolRejectedError, approval_rule, decide
 from ._budgeting import reserve_tool_calls, settle_tool_calls, settle_tool_calls_quietly
 from ._tool_calls import (
     CallObserver,
@@ -69,12 +69,6 @@ logger = logging.getLogger("cadence_llm.tools")
 _ARGS: ContextVar[dict[str, Any]] = ContextVar("cadence_llm_tool_args")
 # [the score before the group, attempts made so far] of the call being invoked
 _ATTEMPTS: ContextVar[list[Any] | None] = ContextVar("cadence_llm_tool_attempts", default=None)
-
-
-class ToolArgumentsError(CadenceError):
-    """The model's arguments for a tool are not valid JSON or do not match its schema."""
-
-    default_code = "TOOL_ARGUMENTS"
 
 
 class Tool:
