@@ -223,8 +223,13 @@ def _unique(base: str, taken: set[str], limit: int) -> str:
     return name
 
 
+#: What a comment cannot hold: Python source has no NUL byte and no lone surrogate (it must
+#: encode as UTF-8), so either would make a valid plan a syntax error.
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _comment(text: str) -> list[str]:
-    words = " ".join(str(text).split())
+    words = " ".join(_UNWRITABLE.sub("\ufffd", str(text)).split())
     return [f"    # {words}"] if words else []
 
 

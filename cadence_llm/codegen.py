@@ -33,6 +33,7 @@ import keyword
 import re
 import time
 import tokenize
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -52,6 +53,7 @@ from cadence_llm import _anchor, _derive, _grounding, _plan, _prompts
 from cadence_llm._anchor import Resume
 from cadence_llm._extract import extract_code, extract_json, extract_module
 from cadence_llm._registry import describe_registry, describe_score, docs_of, roles_of
+from cadence_llm.errors import ModelError
 from cadence_llm.messages import (
     AssistantMessage,
     Message,
@@ -694,6 +696,74 @@ def _request_options(
     return {}
 
 
+def _check_task(task: Any) -> None:
+    """Refuse a task that is not words (before any model is asked).
+
+    Raises:
+        TypeError: ``task`` is not a string.
+        ValueError: ``task`` is empty or only whitespace.
+    """
+    if not isinstance(task, str):
+        raise TypeError(
+            f"task must be a string saying what the cadence should do, got {type(task).__name__}"
+        )
+    if not task.strip():
+        raise ValueError("task is empty: say in words what the cadence should do")
+
+
+def _check_registry(registry: Any, roles: Mapping[str, str] | None = None) -> None:
+    """Refuse a registry no answer could use (before any model is asked).
+
+    Every name is shown to the model; one that no composition can write, or a value that is
+    neither a callable nor a ``Cadence``, would fail every answer that uses it, after the
+    model was paid for.
+
+    Raises:
+        ValueError: ``registry`` is empty or not a mapping, a name cannot be written, or
+            ``roles`` names an entry the registry does not have.
+        TypeError: A value is neither callable nor a ``Cadence``.
+    """
+    if not isinstance(registry, Mapping) or not registry:
+        raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
+    unusable = [
+        name
+        for name in registry
+        if not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name.startswith("__")
+        # Python reads identifiers in NFKC form ("\ufb01le" is "file"): the name in the
+        # answer would not be the registry's.
+        or unicodedata.normalize("NFKC", name) != name
+    ]
+    if unusable:
+        # Shown to the model, but no composition can name them: every answer would fail.
+        plain = unicodedata.normalize("NFKC", str(unusable[0]))
+        raise ValueError(
+            f"registry names must be Python identifiers (not keywords, dunders or names Python "
+            f"reads as another, such as '\ufb01le' as 'file'), got "
+            f"{', '.join(map(repr, unusable))}; e.g. "
+            + repr(re.sub(r"\W|^(?=\d)", "_", plain).strip("_") or "note")
+        )
+    inert = [name for name, value in registry.items() if not _usable_value(value)]
+    if inert:
+        value = registry[inert[0]]
+        raise TypeError(
+            f"registry values must be functions (notes, conditions, merges, handlers) or "
+            f"Cadence objects; {inert[0]!r} is {type(value).__name__} {value!r:.60}"
+        )
+    unknown = sorted(set(roles or ()) - set(registry))
+    if unknown:
+        raise ValueError(
+            f"roles= names {', '.join(map(repr, unknown))}, which the registry does not have "
+            f"(it has {', '.join(sorted(registry))})"
+        )
+
+
+def _usable_value(value: Any) -> bool:
+    return isinstance(value, Cadence) or callable(value)
+
+
 def _default_score(score_type: Any, score: Any) -> Any:
     if score is not None:
         return score
@@ -752,7 +822,9 @@ async def generate_cadence(
         temperature: Sampling temperature for every call.
         max_tokens: Token cap for each answer.
         raise_on_failure: Raise :class:`CodegenError` when no answer is accepted (else return
-            the failed :class:`Generation`).
+            the failed :class:`Generation`). A :class:`~cadence_llm.errors.ModelError` (the
+            model could not answer) propagates, unless an answer was accepted already: then
+            the rounds stop and the generation is returned with that answer.
         messages: A conversation to use instead of the pack's prompt (evals use this for a
             baseline); the repair rounds still follow.
         stop: Stop sequences; by default free text stops after the closing code fence, so a
@@ -771,6 +843,13 @@ async def generate_cadence(
 
     Returns:
         A :class:`Generation`; ``.cadence`` is the built cadence when the answer was accepted.
+
+    Raises:
+        ValueError: A bad option, an empty task, or a registry no answer could use (empty,
+            a name no composition can write, ``roles`` for a name it lacks); raised before
+            the model is asked.
+        TypeError: ``task`` is not a string, or a registry value is not callable.
+        CodegenError: No answer was accepted (with ``raise_on_failure=True``).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
@@ -780,23 +859,12 @@ async def generate_cadence(
         raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
     if max_redecodes < 0:
         raise ValueError(f"max_redecodes must be >= 0, got {max_redecodes}")
-    if not isinstance(registry, Mapping) or not registry:
-        raise ValueError("generate_cadence() needs a non-empty registry mapping names to functions")
-    unusable = [
-        name
-        for name in registry
-        if not isinstance(name, str)
-        or not name.isidentifier()
-        or keyword.iskeyword(name)
-        or name.startswith("__")
-    ]
-    if unusable:
-        # Shown to the model, but no composition can name them: every answer would fail.
-        raise ValueError(
-            f"registry names must be Python identifiers (not keywords or dunders), got "
-            f"{', '.join(map(repr, unusable))}; e.g. "
-            + repr(re.sub(r"\W|^(?=\d)", "_", str(unusable[0])).strip("_") or "note")
-        )
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+    if examples is not True and examples is not False and int(examples) < 0:
+        raise ValueError(f"examples must be True, False or a count >= 0, got {examples!r}")
+    _check_task(task)
+    _check_registry(registry, roles)
     build_score = _default_score(score_type, score)
     convo = (
         list(messages)
@@ -826,7 +894,14 @@ async def generate_cadence(
             messages=(*convo, *turn), temperature=temperature, max_tokens=max_tokens, **options
         )
         started = time.perf_counter()
-        response = await model.complete(request)
+        try:
+            response = await model.complete(request)
+        except ModelError:
+            if best is None:
+                raise
+            # A valid answer is in hand: a repair round the model could not answer (rate
+            # limit, timeout, outage) does not throw it away.
+            break
         elapsed = time.perf_counter() - started
         source, diags, built = check_answer(response.text, registry, mode=mode, score=build_score)
         diags = _cut_off(response, max_tokens, diags)
@@ -921,6 +996,14 @@ async def generate_scaffold(
         max_tokens: Token cap for each answer.
         raise_on_failure: Raise :class:`CodegenError` when no answer validates.
     """
+    _check_task(task)
+    if isinstance(registry, str):
+        # list("load_order") is ten one-letter names.
+        raise TypeError(f"registry must be a list of names, got the string {registry!r}")
+    if max_repairs < 0:
+        raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
     convo: list[Message] = [
         SystemMessage(content=_prompts.read("scaffold.md")),
         UserMessage(content=f"Task: {task}"),

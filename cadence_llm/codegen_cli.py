@@ -36,6 +36,13 @@ def _import(spec: str) -> Any:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     module_name, _, attr = spec.partition(":")
+    if "/" in module_name or os.sep in module_name or Path(module_name).is_file():
+        # A file path: import_module would say "relative import" or "no module".
+        stem = Path(module_name).stem or "notes"
+        raise GenerateError(
+            f"{spec!r} is a file path; name the module instead (e.g. {stem!r} for {stem}.py "
+            "in the current directory)"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -109,14 +116,18 @@ def add_parser(subparsers: Any, **kwargs: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _count(text: str) -> int:
+def _count(text: str, least: int = 0) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _count(text, 1)
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -136,7 +147,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="plan mode: GBNF grammar (llama.cpp), JSON schema (providers), or none",
     )
     p.add_argument("--max-repairs", type=_count, default=2, help="repair rounds (default 2)")
-    p.add_argument("--max-tokens", type=_count, default=None, help="token cap per answer")
+    p.add_argument("--max-tokens", type=_positive, default=None, help="token cap per answer")
     p.add_argument("--scaffold", action="store_true", help="write a whole module for review")
     p.add_argument("-o", "--output", help="scaffold: file to write (default: stdout)")
     p.add_argument("-f", "--force", action="store_true", help="scaffold: overwrite the file")
@@ -166,13 +177,25 @@ def _outcome(gen: Any) -> dict[str, Any]:
     }
 
 
+def _check_output(path: Path, force: bool) -> None:
+    """Refuse an ``-o`` file that cannot be written, or exists without ``-f``."""
+    if path.is_dir():
+        raise GenerateError(f"{path} is a directory; name a file to write")
+    if path.exists() and not force:
+        raise GenerateError(f"{path} exists; pass -f to overwrite")
+    if not path.parent.is_dir():
+        raise GenerateError(f"cannot write {path}: the directory {path.parent} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``cadence generate`` for parsed ``args``; returns the exit code."""
-    from cadence_llm.codegen import generate_cadence, generate_scaffold
+    from cadence_llm.codegen import _check_registry, generate_cadence, generate_scaffold
 
-    if args.scaffold and args.output and Path(args.output).exists() and not args.force:
+    if not args.task.strip():
+        raise GenerateError("the task is empty: say in words what the cadence should do")
+    if args.scaffold and args.output:
         # Before the model is asked: a local model takes half a minute per answer.
-        raise GenerateError(f"{args.output} exists; pass -f to overwrite")
+        _check_output(Path(args.output), args.force)
     # --registry and --score are checked before the model loads: local weights take a while.
     if args.scaffold:
         names = list(load_registry(args.registry)) if args.registry else []
@@ -180,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.registry:
             raise GenerateError("--registry is required (the notes the cadence may use)")
         registry = load_registry(args.registry)
+        try:
+            _check_registry(registry)
+        except (TypeError, ValueError) as exc:
+            raise GenerateError(f"--registry {args.registry!r}: {exc}") from None
         score_type = _import(args.score) if args.score else None
     model = load_model(args.model)
     options: dict[str, Any] = {"max_repairs": args.max_repairs, "raise_on_failure": False}
@@ -202,9 +229,11 @@ def run(args: argparse.Namespace) -> int:
     written = None
     if gen.ok and args.scaffold and args.output:  # -o is honoured with --json too
         written = Path(args.output)
-        if written.exists() and not args.force:
-            raise GenerateError(f"{written} exists; pass -f to overwrite")
-        written.write_text(gen.source, encoding="utf-8")
+        _check_output(written, args.force)
+        try:
+            written.write_text(gen.source, encoding="utf-8")
+        except OSError as exc:
+            raise GenerateError(f"cannot write {written}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(_outcome(gen), indent=2))
     elif gen.ok:
@@ -248,3 +277,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"cadence generate: error: {exc} (fix: pip install 'cadence-orchestration[llm]')\n"
         )
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while a model answers: as every cadence command
+        sys.stderr.write("cadence generate: interrupted\n")
+        return 130
