@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from cadence._callables import task_of, tasks_of
+from cadence._callables import call_problem, note_name_of, task_of, tasks_of
 from cadence._merge import MergeStrategy
 from cadence._merge import _equal as _same_value
 from cadence._observe._base import _METHODS as _HOOK_METHODS
@@ -471,11 +471,32 @@ class Cadence(Generic[S]):
 
         With ``stop=True`` the run ends after the handler and returns the score; with
         ``stop=False`` it continues with the next step. Applies to every step of the cadence.
+
+        Raises:
+            CadenceDefinitionError: ``handler`` is not callable, or cannot be called with the
+                two arguments ``(score, error)`` (found here rather than when a step fails).
         """
         if not callable(handler):
             raise _misuse(
                 "on_error",
                 f".on_error(): handler must be a function (score, error), got {handler!r}",
+            )
+        # Checked here, not when a step fails: the runner calls handler(score, error) only on
+        # the error path, the worst moment to learn the handler cannot take those arguments.
+        problem = call_problem(handler, 2)
+        if problem is not None:
+            label = note_name_of(handler)
+            name = label if label.isidentifier() else "handler"
+            fix = (
+                f"a @note is called with the score alone: pass the plain function ({name}.fn)"
+                if callable(getattr(handler, "fn", None)) and hasattr(handler, "note_name")
+                else f"define it as def {name}(score, error): ..."
+            )
+            raise _misuse(
+                "on_error",
+                f".on_error({label}): cadence {self._name!r} calls its handler as "
+                f"handler(score, error) when a step fails, but {label} cannot take those "
+                f"arguments ({problem}); {fix}",
             )
         self._error_handler = handler
         self._stop_on_error = bool(stop)

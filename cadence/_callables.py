@@ -16,7 +16,7 @@ from typing import Any
 from cadence._plan import Task
 from cadence.exceptions import CadenceDefinitionError
 
-__all__ = ["is_async_callable", "note_name_of", "task_of", "tasks_of"]
+__all__ = ["call_problem", "is_async_callable", "note_name_of", "task_of", "tasks_of"]
 
 
 def is_async_callable(fn: Any) -> bool:
@@ -45,6 +45,31 @@ def note_name_of(fn: Any) -> str:
     while isinstance(fn, functools.partial):
         fn = fn.func
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def call_problem(fn: Any, arity: int) -> str | None:
+    """Why calling ``fn`` with ``arity`` positional arguments would raise ``TypeError``, or
+    None when it would not (or its signature cannot be read, e.g. some builtins).
+
+    The callable's own signature is read, not the one ``functools.wraps`` copied from what it
+    wraps: that is the call the runner makes. A ``Note`` (a descriptor, which ``inspect``
+    cannot read directly) is read through its class's ``__call__``.
+    """
+    try:
+        sig = inspect.signature(fn, follow_wrapped=False)
+    except (TypeError, ValueError):
+        call = getattr(type(fn), "__call__", None)  # noqa: B004 - the instance's own call
+        if not inspect.isfunction(call):
+            return None
+        try:
+            sig = inspect.signature(functools.partial(call, fn), follow_wrapped=False)
+        except (TypeError, ValueError):
+            return None
+    try:
+        sig.bind(*range(arity))
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 def task_of(fn: Any, where: str) -> Task:

@@ -99,8 +99,9 @@ def _construct(comp: Composition, registry: Mapping[str, Any], score: Any) -> Ca
         try:
             _apply(cadence, step, registry)
         except CadenceDefinitionError as exc:
-            diag = Diagnostic(
-                "CAD204", "error", step.line, 0, exc.message, "check the registry entry"
-            )
+            # A handler that cannot take (score, error) is refused by .on_error itself now:
+            # the same finding the validator's CAD603 (bad-callable) reports.
+            code = "CAD603" if step.method == "on_error" else "CAD204"
+            diag = Diagnostic(code, "error", step.line, 0, exc.message, "check the registry entry")
             raise ValidationError(_summary([diag]), [diag]) from exc
     return cadence
