@@ -6,15 +6,22 @@ sending anything) or waited for (up to ``max_wait`` and the chain's deadline). W
 throttles anyway (a 429), the limiter blocks that model for the provider's Retry-After in the
 shared store, so every run and every process backs off at once instead of each finding out
 with a 429 of its own: no retry storm.
+
+Under ``policy="wait"`` the waiters for one model queue first come, first served: only the
+oldest asks the store, and a caller arriving later waits behind it even when its own smaller
+request would fit now, so a steady stream of small requests cannot starve a large one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import math
 import os
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Literal
 
@@ -90,6 +97,38 @@ class Permit:
                     self._limiter._store_failed(exc)
 
 
+class _Turn:
+    """One ``policy="wait"`` caller's place in a key's queue, woken from any thread."""
+
+    __slots__ = ("deadline", "loop", "woken")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.loop = asyncio.get_running_loop()
+        self.woken = asyncio.Event()
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def wake_threadsafe(self) -> bool:
+        """Wake the waiter on its own loop; False when that loop is closed."""
+        try:
+            self.loop.call_soon_threadsafe(self.woken.set)
+        except RuntimeError:
+            return False
+        return True
+
+
+class _Queue:
+    """A key's waiters, oldest first, and when the first of them expects room (0: unknown)."""
+
+    __slots__ = ("ready_at", "turns")
+
+    def __init__(self) -> None:
+        self.turns: deque[_Turn] = deque()
+        self.ready_at = 0.0
+
+
 class RateLimiter:
     """Declared limits per model, in a store shared by runs (and, in Redis, by processes).
 
@@ -153,6 +192,9 @@ class RateLimiter:
         self._store_down = False  # logged once per outage, not once per attempt
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-{uuid.uuid4().hex[:8]}-"
+        # Waiters may come from several threads, each with its own event loop (run_sync).
+        self._lock = threading.Lock()
+        self._queues: dict[str, _Queue] = {}
 
     def __repr__(self) -> str:
         return f"RateLimiter({list(self.limits)!r}, policy={self.policy!r}, store={self.store!r})"
@@ -162,9 +204,12 @@ class RateLimiter:
     ) -> Permit | None:
         """Admit one request under ``key`` (``None`` when ``key`` has no limit).
 
+        Under ``policy="wait"`` callers for one key are admitted in the order they asked.
+
         Raises:
             RateLimitReachedError: the key is at its limit (and waiting, if allowed, would take
-                longer than ``max_wait``); ``retry_after`` says when it has room.
+                longer than ``max_wait``, counting the earlier waiters ahead of this one);
+                ``retry_after`` says when it has room, when known.
         """
         limit = self.limits.get(key)
         if limit is None:
@@ -177,33 +222,126 @@ class RateLimiter:
                 model=key,
             )
         budget = self.max_wait if max_wait is None else min(max_wait, self.max_wait)
-        waited = 0.0
         ident = f"{self._prefix}{next(self._ids)}"
-        while True:
-            try:
-                wait = await self.store.acquire(key, limit, tokens, ident)
-            except Exception as exc:
-                self._store_failed(exc)
-                if self.on_store_error == "allow":
-                    return Permit(self, key, limit, ident, tokens)
-                raise RateLimitReachedError(
-                    f"{key!r} is refused: its rate-limit store is unreachable "
-                    f"({type(exc).__name__}: {exc}) and on_store_error='reject'",
-                    provider=provider,
-                    model=key,
-                ) from exc
-            self._store_up()
-            if wait <= 0:
+        if self.policy == "skip":
+            return await self._ask(key, limit, tokens, ident, provider, None)
+        started = _clock.monotonic()
+        turn = _Turn(started + budget)
+        queue = self._join(key, turn, provider)
+        try:
+            await self._my_turn(key, queue, turn, provider)
+            while True:
+                permit = await self._ask(key, limit, tokens, ident, provider, turn)
+                if permit is not None:
+                    return permit
+        finally:
+            self._leave(key, queue, turn)
+
+    async def _ask(
+        self,
+        key: str,
+        limit: RateLimit,
+        tokens: int,
+        ident: str,
+        provider: str,
+        turn: _Turn | None,
+    ) -> Permit | None:
+        """One store round: a permit, or (first in a ``"wait"`` queue) ``None`` after sleeping
+        until the store said there is room; refused when the wait would pass the deadline."""
+        try:
+            wait = await self.store.acquire(key, limit, tokens, ident)
+        except Exception as exc:
+            self._store_failed(exc)
+            if self.on_store_error == "allow":
                 return Permit(self, key, limit, ident, tokens)
-            if self.policy == "skip" or waited + wait > budget:
-                raise RateLimitReachedError(
-                    f"{key!r} is at its rate limit ({_describe(limit)}); room again in {wait:.3g}s",
-                    provider=provider,
-                    model=key,
-                    retry_after=wait,
-                )
-            await _clock.sleep(wait)
-            waited += wait
+            raise RateLimitReachedError(
+                f"{key!r} is refused: its rate-limit store is unreachable "
+                f"({type(exc).__name__}: {exc}) and on_store_error='reject'",
+                provider=provider,
+                model=key,
+            ) from exc
+        self._store_up()
+        if wait <= 0:
+            return Permit(self, key, limit, ident, tokens)
+        now = _clock.monotonic()
+        if turn is None or now + wait > turn.deadline:
+            raise RateLimitReachedError(
+                f"{key!r} is at its rate limit ({_describe(limit)}); room again in {wait:.3g}s",
+                provider=provider,
+                model=key,
+                retry_after=wait,
+            )
+        self._expect(key, now + wait)
+        await _clock.sleep(wait)
+        return None
+
+    # -- the first-come, first-served queue of policy="wait", one per key ------------------------
+
+    def _join(self, key: str, turn: _Turn, provider: str) -> _Queue:
+        """Queue ``turn`` behind the earlier waiters for ``key``; refused at once when the first
+        of them already expects room later than ``turn``'s deadline."""
+        with self._lock:
+            queue = self._queues.setdefault(key, _Queue())
+            if queue.turns and queue.ready_at > turn.deadline:
+                later = queue.ready_at - _clock.monotonic()
+                self._refuse(key, later, len(queue.turns), provider=provider)
+            queue.turns.append(turn)
+            return queue
+
+    async def _my_turn(self, key: str, queue: _Queue, turn: _Turn, provider: str) -> None:
+        """Wait until ``turn`` is first in its queue, or refuse it when its deadline comes first
+        (or is sure to: the first waiter expects room only after it)."""
+        while True:
+            turn.woken.clear()
+            with self._lock:
+                if queue.turns[0] is turn:
+                    return
+                ahead = queue.turns.index(turn)
+                now = _clock.monotonic()
+                if queue.ready_at > turn.deadline or now >= turn.deadline:
+                    self._refuse(key, queue.ready_at - now, ahead, provider=provider)
+            timer = _clock.call_later(turn.loop, turn.deadline - now, turn.wake)
+            try:
+                await turn.woken.wait()
+            finally:
+                timer.cancel()
+
+    def _expect(self, key: str, ready_at: float) -> None:
+        """The first waiter sleeps until ``ready_at``: wake the waiters whose deadline is
+        sooner, so they are refused now (and a chain moves on) rather than at their deadline."""
+        with self._lock:
+            queue = self._queues.get(key)
+            if queue is None:
+                return
+            queue.ready_at = ready_at
+            doomed = [t for t in list(queue.turns)[1:] if t.deadline < ready_at]
+        for t in doomed:
+            t.wake_threadsafe()
+
+    def _leave(self, key: str, queue: _Queue, turn: _Turn) -> None:
+        """Take ``turn`` out of its queue (admitted, refused or cancelled); if it was first,
+        the next waiter's turn begins."""
+        with self._lock:
+            first = bool(queue.turns) and queue.turns[0] is turn
+            if turn in queue.turns:
+                queue.turns.remove(turn)
+            if first:
+                queue.ready_at = 0.0
+            following = queue.turns[0] if first and queue.turns else None
+            if not queue.turns and self._queues.get(key) is queue:
+                del self._queues[key]
+        if following is not None and not following.wake_threadsafe():
+            self._leave(key, queue, following)  # its event loop is gone: so is the waiter
+
+    @staticmethod
+    def _refuse(key: str, later: float, ahead: int, *, provider: str) -> None:
+        raise RateLimitReachedError(
+            f"{key!r} is at its rate limit and {ahead} earlier caller(s) are waiting for it; "
+            f"room for this one comes later than its deadline",
+            provider=provider,
+            model=key,
+            retry_after=later if later > 0 else None,
+        )
 
     async def admit(
         self,
