@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 
 from cadence.checkpoint._protocol import LEASE_HELD
 from cadence.checkpoint._session import _leasing
-from cadence.checkpoint.codec import ScoreCodec
+from cadence.checkpoint.codec import FORMAT, ScoreCodec
 from cadence.exceptions import CadenceError, CheckpointError, RunSuspended
 
 try:
@@ -332,13 +332,17 @@ class CadenceActor(Generic[S]):
         pipe.expire(key, max(1, math.ceil(self.result_ttl)))
         pipe.execute()
 
-    async def _perform(self, run_id: str, state: dict[str, Any]) -> None:
+    async def _perform(self, *args: Any, **kwargs: Any) -> None:
+        # Any arguments, checked here: a message from another deploy (or hand-made) gets an
+        # error naming the field that is wrong, not Dramatiq's TypeError or a codec's
+        # "corrupt checkpoint" about a checkpoint that does not exist.
+        run_id, state = self._message(args, kwargs)
         status = await asyncio.to_thread(self.status, run_id)
         if status is not None and status.state == "succeeded":
             return  # redelivered after the run finished: nothing left to do
         await asyncio.to_thread(self._record, run_id, "running", delivered=True)
         try:
-            score = self.codec.decode_score(state, type(self.cadence.score))
+            score = self._message_score(run_id, state)
             deadline = time.monotonic() + self.lease_wait
             while True:
                 try:
@@ -372,12 +376,77 @@ class CadenceActor(Generic[S]):
         encoded = self.codec.encode_score(result)
         await asyncio.to_thread(self._record, run_id, "succeeded", result=encoded)
 
+    def _message(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any]:
+        """The ``(run_id, state)`` of a message, or a malformed-message error (raised: without
+        a usable run id there is no status to record it on, so Dramatiq logs it)."""
+        if kwargs or len(args) != 2:
+            got = f"{len(args)} argument(s)" + (f" and keywords {sorted(kwargs)}" if kwargs else "")
+            raise self._malformed(None, "args", f"expected (run_id, state), got {got}")
+        run_id = args[0]
+        if not isinstance(run_id, str) or not run_id:
+            raise self._malformed(None, "run_id", f"expected a non-empty string, got {run_id!r}")
+        return run_id, args[1]
+
+    def _message_score(self, run_id: str, state: Any) -> Any:
+        """The score a message carries, checked field by field against the score class."""
+        cls = type(self.cadence.score)
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            found = (
+                f"format {state.get('format')!r}"
+                if isinstance(state, dict)
+                else f"a {type(state).__name__}"
+            )
+            raise self._malformed(
+                run_id,
+                "state",
+                f"expected a score encoded by ScoreCodec.encode_score (format {FORMAT!r}), "
+                f"got {found}",
+            )
+        try:
+            return self.codec.decode_score(state, cls)
+        except CheckpointError as exc:
+            field, why = _state_problem(exc)
+            raise self._malformed(run_id, field, why) from exc
+
+    def _malformed(self, run_id: str | None, field: str, why: str) -> CadenceError:
+        run = "" if run_id is None else f" (run {run_id!r})"
+        return CadenceError(
+            f"malformed message for actor {self.actor.actor_name!r}{run}: {field}: {why}; "
+            "queue runs with CadenceActor.enqueue() from the same version of the score class",
+            code="MALFORMED_MESSAGE",
+            details={"field": field, "run_id": run_id},
+        )
+
     def _parked(self, parked: RunSuspended) -> None:
         """Record a parked run; a sleep or timeout gets a message that wakes it when due."""
         self._record(parked.run_id, "waiting")
         delay = _wake_delay(parked)
         if delay is not None:
             self._continue(parked.run_id, delay)
+
+
+def _state_problem(exc: CheckpointError) -> tuple[str, str]:
+    """The message field (``state.fields.qty``) and the reason behind the codec's error."""
+    details = exc.details or {}
+    path = str(details.get("path", "$"))
+    field = "state" if path == "$" else "state.fields" + path[1:]
+    if path == "$.fields":
+        field = "state.fields"
+    if exc.code == "CHECKPOINT_TYPE_MISMATCH":
+        return (
+            field,
+            f"a {details.get('found')}, but the field is annotated {details.get('expected')}",
+        )
+    if exc.code == "CHECKPOINT_FIELD_MISMATCH" and "fields" in details:
+        names = ", ".join(repr(n) for n in details["fields"])
+        return "state.fields", f"holds field(s) {names} the score class does not have"
+    if exc.code == "CHECKPOINT_FIELD_MISMATCH":
+        return field, "missing, and the score class gives it no default"
+    if exc.code == "CHECKPOINT_CLASS_MISMATCH":
+        return "state.class", exc.message.split(";")[0].replace("checkpoint holds", "holds")
+    prefix = f"corrupt checkpoint at {path}: "
+    why = exc.message.removeprefix(prefix).split("; the run cannot resume")[0]
+    return field, why
 
 
 def _check_seconds(name: str, value: Any, *, positive: bool) -> None:
