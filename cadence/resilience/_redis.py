@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import math
 import weakref
 from typing import Any
@@ -132,6 +133,40 @@ return {state, failures, in_flight, string.format('%.6f', wait), gen}
 _SHA = {src: hashlib.sha1(src.encode()).hexdigest() for src in (_ACQUIRE, _RECORD, _SNAPSHOT)}
 
 
+# The connection settings a sync twin of an asyncio client copies (with every ssl_* option):
+# where to connect and how to authenticate, never the asyncio client's own helper objects.
+_CONNECTION_SETTINGS = frozenset(
+    {
+        "host",
+        "port",
+        "path",
+        "db",
+        "username",
+        "password",
+        "credential_provider",
+        "client_name",
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "health_check_interval",
+        "protocol",
+        "encoding",
+        "encoding_errors",
+        "decode_responses",
+    }
+)
+
+
+def _init_parameters(cls: type) -> set[str]:
+    """The named parameters of ``cls.__init__`` and of its bases' (they pass ``**kwargs`` up)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is not None:
+            names.update(inspect.signature(init).parameters)
+    return names
+
+
 def _import_redis() -> Any:
     try:
         import redis
@@ -152,8 +187,11 @@ class RedisBreakerStore:
 
     Args:
         url: A Redis URL such as ``redis://127.0.0.1:6379/0``.
-        client: A ``redis.Redis`` client for sync callers (instead of ``url``).
+        client: A ``redis.Redis`` client for sync callers (instead of ``url``). Given alone,
+            async callers use it too, from a worker thread.
         async_client: A ``redis.asyncio.Redis`` client for async callers (instead of ``url``).
+            Given alone, sync callers use a sync client the store opens with its connection
+            settings (closed by :meth:`close`).
         prefix: Prefix of the hash key holding each breaker's state.
         ttl: Seconds an idle breaker's key lives; an expired key reads as a closed circuit.
             A key is always kept at least ``recovery_timeout + probe_timeout`` after a
@@ -217,6 +255,7 @@ class RedisBreakerStore:
         self._max_connections = max_connections
         self._pool_timeout = pool_timeout
         self._client = client
+        self._own_client = False  # whether close() closes self._client
         self._async_client = async_client
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
@@ -230,16 +269,54 @@ class RedisBreakerStore:
     def _sync(self) -> Any:
         if self._client is None:
             if self.url is None:
-                raise RuntimeError("this RedisBreakerStore has only an async client")
+                # Given only async_client: a sync caller (a sync function behind the breaker)
+                # gets a sync client with the same connection settings. Raising here instead
+                # would only be logged by the breaker as a store outage: no breaker at all.
+                self._client = self._sync_twin(self._async_client)
+                self._own_client = True
+                return self._client
             pool = self._redis.BlockingConnectionPool.from_url(self.url, **self._pool_options())
             self._client = self._redis.Redis(connection_pool=pool)
+            self._own_client = True
         return self._client
+
+    def _sync_twin(self, async_client: Any) -> Any:
+        """A ``redis.Redis`` connecting where ``async_client`` does, with its settings."""
+        pool = getattr(async_client, "connection_pool", None)
+        settings = getattr(pool, "connection_kwargs", None)
+        aio = self._redis.asyncio.connection
+        sync_class = {
+            aio.Connection: self._redis.Connection,
+            aio.SSLConnection: self._redis.SSLConnection,
+            aio.UnixDomainSocketConnection: self._redis.UnixDomainSocketConnection,
+        }.get(getattr(pool, "connection_class", None))
+        if sync_class is None or not isinstance(settings, dict):
+            raise RuntimeError(
+                "RedisBreakerStore was given only async_client, and a sync caller cannot use "
+                f"it: cannot tell where {async_client!r} connects (not a plain TCP, TLS or unix "
+                "socket client); pass client=redis.Redis(...) as well"
+            )
+        accepted = _init_parameters(sync_class)
+        options = {
+            name: value
+            for name, value in settings.items()
+            if name in accepted and (name in _CONNECTION_SETTINGS or name.startswith("ssl_"))
+        }
+        provider = settings.get("credential_provider")
+        if provider is not None and not callable(getattr(provider, "get_credentials", None)):
+            options.pop("credential_provider", None)
+        twin_pool = self._redis.BlockingConnectionPool(
+            connection_class=sync_class,
+            max_connections=self._max_connections,
+            timeout=self._pool_timeout,
+            **options,
+        )
+        return self._redis.Redis(connection_pool=twin_pool)
 
     def _async(self) -> Any:
         if self._async_client is not None:
             return self._async_client
-        if self.url is None:
-            raise RuntimeError("this RedisBreakerStore has only a sync client")
+        assert self.url is not None  # without async_client or url, _eval_async uses client
         # asyncio clients are bound to the loop that created their connections.
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
@@ -271,6 +348,10 @@ class RedisBreakerStore:
             return client.eval(source, 1, self.prefix + key, *args)
 
     async def _eval_async(self, source: str, key: str, args: list[Any]) -> Any:
+        if self._async_client is None and self.url is None:
+            # Given only client: async callers use it from a worker thread (its pool is
+            # thread-safe) rather than finding no asyncio client and failing open.
+            return await asyncio.to_thread(self._eval, source, key, args)
         client = self._async()
         try:
             return await client.evalsha(_SHA[source], 1, self.prefix + key, *args)
@@ -278,11 +359,13 @@ class RedisBreakerStore:
             return await client.eval(source, 1, self.prefix + key, *args)
 
     def close(self) -> None:
-        """Close the sync client created from ``url``."""
-        if self._client is not None and self.url is not None:
+        """Close the sync client this store created (from ``url``, or for sync callers next to
+        an ``async_client``)."""
+        if self._client is not None and self._own_client:
             self._client.close()
             self._client.connection_pool.disconnect()  # our own pool: close its sockets
             self._client = None
+            self._own_client = False
 
     async def aclose(self) -> None:
         """Close the asyncio client this event loop uses (created from ``url``)."""
@@ -356,4 +439,7 @@ class RedisBreakerStore:
 
     async def reset_async(self, key: str) -> None:
         """Async :meth:`reset`."""
+        if self._async_client is None and self.url is None:
+            await asyncio.to_thread(self.reset, key)
+            return
         await self._async().delete(self.prefix + key)
