@@ -103,10 +103,19 @@ def _concurrently(name: str, tasks: tuple[Task, ...]) -> tuple[Task, ...]:
 
     async def run_group(score: Any) -> Any:
         # The runner's .sync step itself, not a nested run of `group`: a nested run ends at a
-        # task's Skip and returns, so the enclosing run went on after the split.
+        # task's Skip and returns, so the enclosing run went on after the split. It runs in
+        # the enclosing run (its cadence name, run id and hooks, read from the scope the
+        # runner set for this branch), so that hooks and events see the branch's tasks.
+        from cadence._context import note_var
         from cadence._runner import _Run, _run_sync
 
-        return await _run_sync(step, score, _Run(name, None, None))
+        scope = note_var.get()
+        run = (
+            _Run(scope.cadence_name, scope.run_id, scope.hooks)
+            if scope is not None
+            else _Run(name, None, None)
+        )
+        return await _run_sync(step, score, run)
 
     run_group.__name__ = name
     run_group.__dict__["_cadence_group"] = group  # what the diagrams draw for this branch
