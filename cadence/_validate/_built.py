@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from cadence._cadence import Cadence
+from cadence._callables import call_problem
 from cadence._plan import ChildStep, SplitStep, SyncStep, Task, ThenStep
 from cadence._validate._diagnostics import Diagnostic
 from cadence.exceptions import CadenceError
@@ -33,16 +34,7 @@ def _where(fn: Any) -> tuple[str, int]:
 def _arity_problem(fn: Any, arity: int) -> str | None:
     """Why ``fn`` (a function, or a ``Note`` wrapping one) cannot take ``arity`` positional
     arguments, or None when it can (or its signature cannot be read)."""
-    target = getattr(fn, "fn", fn)
-    try:
-        sig = inspect.signature(target)
-    except (TypeError, ValueError):
-        return None
-    try:
-        sig.bind(*range(arity))
-    except TypeError as exc:
-        return str(exc)
-    return None
+    return call_problem(getattr(fn, "fn", fn), arity)
 
 
 def _diag(code: str, fn: Any, message: str, hint: str, source: str) -> Diagnostic:
