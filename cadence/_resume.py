@@ -14,9 +14,10 @@ import copy
 import logging
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cadence._waits import Suspension, decision_value, wall_time
+from cadence._waits import Decision, Suspension, decision_value, step_key, wall_time
 from cadence.checkpoint._waits import (
     APPROVAL,
+    RESOLVED,
     WAITING,
     WaitRecord,
     WaitStore,
@@ -122,6 +123,7 @@ async def deliver(
         if wait is not None:
             raise WaitError("give wait= or signal=, not both", code="WAIT_BAD_VALUE")
         data = check_json(value, f"the value of signal {signal!r}")
+        _check_into(cadence, run_id, f"signal:{signal}", data)
         await _refuse_if_completed(cadence, run_id)  # else the signal would be kept forever
         return await waits.resolve_wait(
             name, run_id, f"signal:{signal}", value=data, now=wall_time(), early_signal=signal
@@ -131,7 +133,8 @@ async def deliver(
         pending = [r for r in records if r.status == WAITING]
         if not pending:
             if records:
-                raise already_resolved(records[-1])
+                await _refuse_if_completed(cadence, run_id)
+                raise _not_waiting(cadence, records[-1])
             await _refuse_if_completed(cadence, run_id)
             raise not_found(name, run_id, "any wait")
         if len(pending) > 1:
@@ -149,11 +152,13 @@ async def deliver(
             raise not_found(name, run_id, wait)
         record = found
     if record.status != WAITING:
-        raise already_resolved(record)
+        await _refuse_if_completed(cadence, run_id)
+        raise _not_waiting(cadence, record)
     if record.kind == APPROVAL:
         data = decision_value(value, record)
     else:
         data = check_json(value, f"the value for wait {record.key!r}")
+    _check_into(cadence, run_id, record.key, data)
     try:
         return await waits.resolve_wait(name, run_id, record.key, value=data, now=wall_time())
     except WaitError as exc:
@@ -163,6 +168,58 @@ async def deliver(
         # removed its waits: that is a resume refused because it came second.
         await _refuse_if_completed(cadence, run_id)
         raise
+
+
+def _not_waiting(cadence: Cadence[Any], record: WaitRecord) -> WaitError:
+    """``WAIT_ALREADY_RESOLVED`` for a run that has not completed, saying how to continue it.
+
+    Resolving a wait and continuing its run are two steps: a process that stopped (or whose
+    continuation failed) in between leaves a resolved wait that no resume, inbox or
+    ``wake_due`` will touch again; only ``run(run_id=...)`` continues that run.
+    """
+    error = already_resolved(record)
+    if record.status != RESOLVED or record.early:
+        return error
+    return WaitError(
+        f"{error.message}. If run {record.run_id!r} of cadence {cadence.name!r} did not go on "
+        "after that resume (its process stopped, or the run failed), continue it with "
+        f"cadence.run(run_id={record.run_id!r}): its checkpoints skip what is done",
+        code=error.code,
+        details={**error.details, "run_id": record.run_id},
+    )
+
+
+def _check_into(cadence: Cadence[Any], run_id: str, key: str, data: Any) -> None:
+    """Refuse a value the ``.wait`` step's ``into=`` field cannot hold, before the wait resolves.
+
+    The value is written into the score and checkpointed; a checkpoint whose field does not
+    fit its annotation cannot be restored (``CHECKPOINT_TYPE_MISMATCH``), and with the wait
+    already resolved nothing could ever continue the run. So it is refused here, while the
+    resume can still be sent again with a fitting value.
+    """
+    from cadence._plan import WaitStep
+    from cadence._typecheck import Mismatch, check, field_annotations, none_defaults
+
+    step = next(
+        (s for s in cadence.plan().steps if type(s) is WaitStep and step_key(s) == key), None
+    )
+    if step is None or step.into is None:
+        return  # a wait_for key, or a value the step does not keep
+    score_cls = type(cadence.score)
+    annotation = field_annotations(score_cls).get(step.into)
+    if annotation is None or (data is None and step.into in none_defaults(score_cls)):
+        return
+    written = Decision(**data) if step.condition.kind == APPROVAL else data
+    try:
+        check(written, annotation, f"$.{step.into}")
+    except Mismatch as exc:
+        raise WaitError(
+            f"wait {key!r} of run {run_id!r} writes its value into {score_cls.__name__}.{step.into} "
+            f"(annotated {exc.expected}), and {exc.path} would be a {exc.found}: send a value "
+            f"that fits, or annotate the field to take it (e.g. {step.into}: Any)",
+            code="WAIT_BAD_VALUE",
+            details={"key": key, "field": step.into, "expected": exc.expected},
+        ) from None
 
 
 async def _refuse_if_completed(cadence: Cadence[Any], run_id: str) -> None:
@@ -197,8 +254,27 @@ async def resume(
     score: S | None = None,
 ) -> S:
     """Deliver ``value`` to the run's wait and continue the run here; returns its final score."""
-    await deliver(cadence, run_id, value, wait=wait)
-    return await cadence.run(_fresh(cadence, score), run_id=run_id)
+    record = await deliver(cadence, run_id, value, wait=wait)
+    return await _continue(cadence, record, score)
+
+
+async def _continue(cadence: Cadence[S], record: WaitRecord, score: S | None) -> S:
+    """Continue the run of a wait just resolved; a failure says the value was delivered.
+
+    The wait is resolved for good now, so a second resume is refused: an error here (a store
+    down, a failing step, a cancelled request) must tell the caller how the run goes on.
+    """
+    try:
+        return await cadence.run(_fresh(cadence, score), run_id=record.run_id)
+    except RunSuspended:
+        raise
+    except BaseException as exc:
+        exc.add_note(
+            f"the value for wait {record.key!r} was delivered (the wait is resolved, so a "
+            f"second resume is refused), but continuing run {record.run_id!r} of cadence "
+            f"{cadence.name!r} stopped; continue it with cadence.run(run_id={record.run_id!r})"
+        )
+        raise
 
 
 async def signal(
@@ -212,7 +288,7 @@ async def signal(
     record = await deliver(cadence, run_id, value, signal=name)
     if record.early:
         return None
-    return await cadence.run(_fresh(cadence, score), run_id=run_id)
+    return await _continue(cadence, record, score)
 
 
 async def list_waits(cadence: Cadence[Any], run_id: str | None = None) -> list[WaitRecord]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from cadence._clock import SystemClock
 from cadence._clock import current as current_clock
+from cadence._context import current_note
 from cadence._map import write_field
 from cadence._plan import Task, WaitStep
 from cadence.checkpoint._waits import (
@@ -61,6 +62,7 @@ __all__ = [
     "enter_scope",
     "leave_scope",
     "run_wait",
+    "step_key",
     "wait_for",
     "wall_time",
 ]
@@ -331,7 +333,10 @@ async def after_run(token: Token[WaitScope | None], error: BaseException | None)
 def _key_for(condition: Condition, key: str | None) -> str:
     if key is not None:
         if not isinstance(key, str) or not key:
-            raise WaitError(f"wait_for(key=...) must be a non-empty string, got {key!r}")
+            raise WaitError(
+                f"wait_for(key=...) must be a non-empty string, got {key!r}",
+                code="WAIT_BAD_VALUE",
+            )
         return key
     if isinstance(condition, Signal):
         return f"signal:{condition.name}"
@@ -524,6 +529,15 @@ async def _call(task: Task, score: Any) -> Any:
     return result
 
 
+def step_key(step: WaitStep) -> str:
+    """The wait key of a ``.wait`` step: its name, or ``signal:<name>`` for a signal.
+
+    A signal's key is its name, so a signal sent before the run got there finds the wait.
+    """
+    condition = step.condition
+    return f"signal:{condition.name}" if isinstance(condition, Signal) else step.name
+
+
 async def run_wait(step: WaitStep, score: Any) -> Any:
     """Run a ``.wait`` step: park the run, or (resumed) write the value into ``step.into``."""
     if step.when is not None and not await _call(step.when, score):
@@ -534,8 +548,18 @@ async def run_wait(step: WaitStep, score: Any) -> Any:
         payload = await _value_of(condition.payload, score)
     elif isinstance(condition, Sleep) and condition.until is not None:
         until = await _value_of(condition.until, score)
-    # A signal's key is its name, so a signal sent before the run got here finds the wait.
-    key = f"signal:{condition.name}" if isinstance(condition, Signal) else step.name
+    key = step_key(step)
+    note, scope = current_note(), _scope.get()
+    if (
+        not isinstance(condition, Signal)
+        and note is not None
+        and scope is not None
+        and note.cadence_name != scope.cadence_name
+    ):
+        # A nested run's waits are the outer run's records: keyed by the step name alone, its
+        # "review" would find the outer step "review" resolved and take that answer. A signal
+        # stays keyed by its name: senders address it to the outer run.
+        key = f"{note.cadence_name}:{key}"
     try:
         value = await _wait(condition, key, step.timeout, payload, until)
     except WaitTimedOut:
