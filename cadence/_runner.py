@@ -336,7 +336,14 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
         try:
             try:
                 if session is not None:
-                    await session.finish(error, score)
+                    try:
+                        await session.finish(error, score)
+                    except BaseException:
+                        if waits is not None:  # the run cannot park: close its wait scope
+                            from cadence._waits import leave_scope
+
+                            leave_scope(waits)
+                        raise
                     if waits is not None:
                         from cadence._waits import after_run
 
