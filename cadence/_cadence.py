@@ -21,7 +21,17 @@ from cadence._merge import _equal as _same_value
 from cadence._observe._base import _METHODS as _HOOK_METHODS
 from cadence._observe._base import HooksManager
 from cadence._observe._reporter import CallableReporter
-from cadence._plan import ChildStep, Plan, SplitStep, Step, SyncStep, Task, ThenStep, WaitStep
+from cadence._plan import (
+    ChildStep,
+    Plan,
+    SplitStep,
+    Step,
+    SyncStep,
+    Task,
+    ThenStep,
+    WaitStep,
+    refuse_waits_inside,
+)
 from cadence.exceptions import CadenceDefinitionError
 
 if TYPE_CHECKING:
@@ -38,16 +48,6 @@ _CHECKPOINT_METHODS = (
     "get_last_score_state",
     "clear_checkpoints",
 )
-
-
-def _no_waits_inside(cadence: Cadence[Any], where: str) -> None:
-    wait = next((s for s in cadence.steps if type(s) is WaitStep), None)
-    if wait is not None:
-        raise CadenceDefinitionError(
-            f"{where}: cadence {cadence.name!r} has the wait step {wait.name!r}; a child runs as "
-            "one step, so on resume its steps before the wait would run again. Put the wait "
-            "in the parent cadence, between two children"
-        )
 
 
 def _child_path(cadence: Cadence[Any], target: Cadence[Any]) -> list[str] | None:
@@ -367,7 +367,7 @@ class Cadence(Generic[S]):
                 "child",
                 f".child({name!r}): score= must be a function parent -> child score, got {score!r}",
             )
-        _no_waits_inside(cadence, f".child({name!r})")
+        refuse_waits_inside(cadence.steps, cadence.name, f".child({name!r})")
         merge_task = task_of(merge, f".child({name!r}, merge=...)")
         return self._add(ChildStep(name, cadence, merge_task, score))
 

@@ -11,8 +11,10 @@ cheap, and they are read-only: assigning an attribute raises ``AttributeError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from cadence.exceptions import CadenceDefinitionError
 
 if TYPE_CHECKING:
     from cadence._cadence import Cadence
@@ -326,3 +328,16 @@ class Plan(_Record, Generic[S]):
     def step_names(self) -> tuple[str, ...]:
         """The names of the steps, in order."""
         return tuple(step.name for step in self.steps)
+
+
+def refuse_waits_inside(steps: Sequence[Step], cadence_name: str, where: str) -> None:
+    """Raise when a cadence run as one step (``.child``) has a wait step: on resume its steps
+    before the wait would run again. Checked when the child is added and when it runs (a wait
+    added to the child afterwards)."""
+    wait = next((s for s in steps if type(s) is WaitStep), None)
+    if wait is not None:
+        raise CadenceDefinitionError(
+            f"{where}: cadence {cadence_name!r} has the wait step {wait.name!r}; a child runs as "
+            "one step, so on resume its steps before the wait would run again. Put the wait "
+            "in the parent cadence, between two children"
+        )

@@ -57,6 +57,7 @@ from cadence._plan import (
     Task,
     ThenStep,
     WaitStep,
+    refuse_waits_inside,
 )
 from cadence.budget import BudgetAccount, current_accounts, enter_accounts, exit_accounts
 from cadence.budget import spend_from as _spend_from
@@ -609,6 +610,8 @@ async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
 
 async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     child = step.cadence.plan()
+    if child.waits:  # a wait added to the child after .child() took it
+        refuse_waits_inside(child.steps, child.name, f".child({step.name!r})")
     if step.score is not None:
         child_score = await _maybe_await(step.score(score))
     else:
