@@ -14,12 +14,13 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic_core import to_jsonable_python
 
 from cadence import Cadence
 from cadence.exceptions import CadenceDefinitionError
 
+from ._tool_schema import json_schema
 from .tools import Tool
 
 __all__ = ["cadence_tool"]
@@ -130,4 +131,15 @@ def cadence_tool(
     run.__doc__ = description or _docstring(score_type) or f"Run the {cadence.name} cadence."
     run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     run.__annotations__ = {p.name: p.annotation for p in parameters}
-    return Tool(run, name=tool_name, description=description, **policies)
+    made = Tool(run, name=tool_name, description=description, **policies)
+    if "score" in chosen:
+        # ``@tool`` reads a parameter named ``score`` as "pass me the score"; here it is a
+        # field of the cadence's own score, so it stays an argument the model sends.
+        spec = {
+            p.name: (p.annotation, ... if p.default is _MISSING else p.default) for p in parameters
+        }
+        title = made.args_model.__name__ if made.args_model is not None else "Arguments"
+        made.args_model = create_model(title, __config__=ConfigDict(extra="forbid"), **spec)  # type: ignore[call-overload]
+        made.parameters = json_schema(made.args_model)
+        made.takes_score = False
+    return made

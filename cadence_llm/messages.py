@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AssistantMessage",
@@ -182,13 +182,17 @@ class ResponseFormat(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
+_CHOICE_MODES = ("auto", "none", "required")
+
+
 class ModelRequest(_Frozen):
     """One call to a model: the conversation plus options.
 
     Args:
         messages: The conversation so far, oldest first.
         tools: Functions the model may call.
-        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or the name of one tool.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"`` or the name of one of ``tools``
+            (anything else is refused when the request is built).
         response_format: The answer's required shape.
         temperature: Sampling temperature.
         max_tokens: Upper bound on generated tokens.
@@ -206,6 +210,20 @@ class ModelRequest(_Frozen):
     stop: tuple[str, ...] = ()
     seed: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_tool_choice(self) -> ModelRequest:
+        """A misspelt mode or an absent tool fails here, not as a provider's 400 later."""
+        choice = self.tool_choice
+        if choice is None or choice in _CHOICE_MODES:
+            return self
+        names = [t.name for t in self.tools]
+        if choice not in names:
+            raise ValueError(
+                f"tool_choice must be 'auto', 'none', 'required' or the name of one of the "
+                f"request's tools {names!r}, got {choice!r}"
+            )
+        return self
 
     @classmethod
     def of(cls, prompt: str, *, system: str | None = None, **options: Any) -> ModelRequest:
@@ -235,12 +253,20 @@ class Usage(_Frozen):
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
+
+    def __radd__(self, other: object) -> Usage:
+        # ``sum(usages)`` starts from 0.
+        if other == 0:
+            return self
+        return NotImplemented
 
 
 class ModelResponse(_Frozen):

@@ -12,18 +12,23 @@ a field; ``classify`` picks one of a fixed set of labels, for ``.split`` intent 
     )
 
 Templates use ``str.format`` syntax over the score's fields (``{query}``, ``{user.name}``,
-``{items[0]}``); a field the score lacks raises :class:`PromptTemplateError` naming it and the
-fields that exist. Literal braces are written ``{{`` and ``}}``.
+``{items[0]}``, ``{total:.2f}``); a field the score lacks raises :class:`PromptTemplateError`
+naming it and the fields that exist. Literal braces are written ``{{`` and ``}}``. A template
+may not reach attributes whose names start with ``_`` (``{query.__class__}``): templates often
+come from configuration, and ``str.format`` would otherwise walk from a score value to module
+globals. Values are inserted as they are, never expanded again, so a score value holding
+``{other}`` stays literal text.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import string
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from importlib import import_module
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, BeforeValidator, create_model, model_validator
 
 from cadence.exceptions import CadenceDefinitionError, CadenceError
 
@@ -43,40 +48,107 @@ __all__ = [
 ]
 
 _FORMATTER = string.Formatter()
+# str.format's own field-name parser (what string.Formatter.get_field uses), so a placeholder
+# splits into its root and its attribute/item path exactly as str.format will read it.
+_split_field: Callable[[str], tuple[str | int, Iterator[tuple[bool, str | int]]]] = import_module(
+    "_string"
+).formatter_field_name_split
 
 
 class PromptTemplateError(CadenceError):
-    """A prompt template names a field the score does not have."""
+    """A prompt template cannot be filled from the score.
+
+    Code ``TEMPLATE_FIELD_MISSING``: a placeholder names a field the score does not have.
+    Code ``TEMPLATE_FILL_FAILED``: the field exists, but a placeholder's attribute, item,
+    conversion or format spec does not apply to its value (``{user.name}`` with ``user=None``).
+    """
 
     default_code = "TEMPLATE_FIELD_MISSING"
 
 
-def template_fields(template: str) -> tuple[str, ...]:
-    """The score fields a template reads (the root of each placeholder), in order.
+_CONVERSIONS = (None, "r", "s", "a")
 
-    Raises:
-        CadenceDefinitionError: the template is malformed or has positional ``{}`` placeholders.
-    """
-    if not isinstance(template, str):
-        raise CadenceDefinitionError(f"a prompt template must be a string, got {template!r}")
+
+def _placeholders(template: str) -> list[tuple[str, str, str | None, str]]:
+    """``(literal, field, conversion, spec)`` of each part, checked; ``field`` is "" after the
+    last placeholder. Fields nested in a format spec (``{x:>{width}}``) are checked too."""
     try:
         parsed = list(_FORMATTER.parse(template))
     except ValueError as exc:
         raise CadenceDefinitionError(
             f"invalid prompt template {template[:80]!r}: {exc}; write literal braces as {{{{ and }}}}"
         ) from exc
-    roots: list[str] = []
-    for _, field, _, _ in parsed:
+    parts: list[tuple[str, str, str | None, str]] = []
+    for literal, field, spec, conversion in parsed:
         if field is None:
+            parts.append((literal, "", None, ""))
             continue
-        root = field.split(".", 1)[0].split("[", 1)[0]
-        if not root or root.isdigit():
+        _check_field(template, field)
+        if conversion not in _CONVERSIONS:
             raise CadenceDefinitionError(
-                f"prompt template {template[:80]!r}: placeholders must name score fields, like "
-                "{query}; positional {} is not allowed"
+                f"prompt template {template[:80]!r}: {{{field}!{conversion}}} has an unknown "
+                "conversion; use !r, !s or !a"
             )
-        if root not in roots:
-            roots.append(root)
+        for _, nested, nested_spec, nested_conversion in _FORMATTER.parse(spec or ""):
+            if nested is not None:
+                _check_field(template, nested)
+                if "{" in (nested_spec or ""):
+                    raise CadenceDefinitionError(
+                        f"prompt template {template[:80]!r}: {{{field}:{spec}}} nests "
+                        "placeholders twice in a format spec; str.format allows one level"
+                    )
+                if nested_conversion not in _CONVERSIONS:
+                    raise CadenceDefinitionError(
+                        f"prompt template {template[:80]!r}: {{{nested}!{nested_conversion}}} "
+                        "has an unknown conversion; use !r, !s or !a"
+                    )
+        parts.append((literal, field, conversion, spec or ""))
+    return parts
+
+
+def _check_field(template: str, field: str) -> str:
+    """The root of a placeholder, refusing positional ones and private attributes."""
+    try:
+        root, rest = _split_field(field)
+        path = list(rest)
+    except ValueError as exc:
+        raise CadenceDefinitionError(
+            f"invalid prompt template {template[:80]!r}: {{{field}}}: {exc}"
+        ) from None
+    if not isinstance(root, str) or not root:
+        raise CadenceDefinitionError(
+            f"prompt template {template[:80]!r}: placeholders must name score fields, like "
+            "{query}; positional {} is not allowed"
+        )
+    private = root.startswith("__") or any(
+        is_attr and str(key).startswith("_") for is_attr, key in path
+    )
+    if private:
+        raise CadenceDefinitionError(
+            f"prompt template {template[:80]!r}: {{{field}}} reaches a private or dunder "
+            "attribute (a name starting with '_'); templates may read only public fields and "
+            "attributes: put the value you need in a score field"
+        )
+    return root
+
+
+def template_fields(template: str) -> tuple[str, ...]:
+    """The score fields a template reads (the root of each placeholder), in order.
+
+    Raises:
+        CadenceDefinitionError: the template is malformed, has positional ``{}`` placeholders,
+            an unknown ``!`` conversion, or reaches an attribute whose name starts with ``_``.
+    """
+    if not isinstance(template, str):
+        raise CadenceDefinitionError(f"a prompt template must be a string, got {template!r}")
+    roots: list[str] = []
+    for _, field, _, spec in _placeholders(template):
+        names = [field] if field else []
+        names += [n for _, n, _, _ in _FORMATTER.parse(spec) if n is not None]
+        for name in names:
+            root = _check_field(template, name)
+            if root not in roots:
+                roots.append(root)
     return tuple(roots)
 
 
@@ -119,7 +191,9 @@ def fill_template(template: str, score: Any, *, where: str = "prompt") -> str:
     """Fill ``template`` from the score's fields.
 
     Raises:
-        PromptTemplateError: the score lacks a field the template names.
+        CadenceDefinitionError: the template itself is invalid (see :func:`template_fields`).
+        PromptTemplateError: the score lacks a field the template names, or a placeholder's
+            attribute, item or format does not apply to the value.
     """
     fields = _ScoreFields(score)
     for root in template_fields(template):
@@ -133,7 +207,45 @@ def fill_template(template: str, score: Any, *, where: str = "prompt") -> str:
                 f"to the score or fix the placeholder {{{root}}}",
                 details={"field": root, "score": type(score).__name__},
             ) from None
-    return template.format_map(fields)
+    out: list[str] = []
+    for literal, field, conversion, spec in _placeholders(template):
+        out.append(literal)
+        if field:
+            out.append(_fill_one(field, conversion, spec, fields, where))
+    return "".join(out)
+
+
+def _fill_one(
+    field: str, conversion: str | None, spec: str, fields: _ScoreFields, where: str
+) -> str:
+    """One placeholder's text; the value is inserted as is (never parsed as a template)."""
+    shown = (
+        "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+    )
+    try:
+        if spec:
+            spec = "".join(
+                literal
+                + (
+                    ""
+                    if nested is None
+                    else format(
+                        _FORMATTER.convert_field(
+                            _FORMATTER.get_field(nested, (), fields)[0], nested_conversion
+                        ),
+                        nested_spec or "",
+                    )
+                )
+                for literal, nested, nested_spec, nested_conversion in _FORMATTER.parse(spec)
+            )
+        value = _FORMATTER.convert_field(_FORMATTER.get_field(field, (), fields)[0], conversion)
+        return format(value, spec)
+    except Exception as exc:
+        raise PromptTemplateError(
+            f"{where}: cannot fill the placeholder {shown}: {type(exc).__name__}: {exc}",
+            code="TEMPLATE_FILL_FAILED",
+            details={"placeholder": shown},
+        ) from exc
 
 
 def _check_into(into: str | None, where: str) -> None:
@@ -141,11 +253,67 @@ def _check_into(into: str | None, where: str) -> None:
         raise CadenceDefinitionError(f"{where}: into= must be a score field name, got {into!r}")
 
 
-def _write(score: Any, field: str, value: Any) -> None:
+def _check_max_retries(max_retries: Any, where: str) -> None:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise CadenceDefinitionError(
+            f"{where}: max_retries must be an int >= 0, got {max_retries!r}"
+        )
+
+
+def _declared_fields(score: Any) -> set[str] | None:
+    """The fields a score can hold, or ``None`` when any name will do (dicts, plain objects)."""
+    if isinstance(score, Mapping):
+        return None
+    if dataclasses.is_dataclass(score):
+        names = {f.name for f in dataclasses.fields(score)}
+    elif isinstance(score, BaseModel):
+        if type(score).model_config.get("extra") == "allow":
+            return None
+        names = set(type(score).model_fields)
+    else:
+        return None
+    # A property with a setter is a field too, as far as writing goes.
+    return names | {n for n, v in vars(type(score)).items() if isinstance(v, property) and v.fset}
+
+
+def _check_target(score: Any, field: str | None, where: str) -> None:
+    """Refuse an ``into=`` the score has no field for, before the model is paid to answer.
+
+    A plain dataclass would take the attribute silently and lose it from checkpoints, copies
+    and ``asdict``; a pydantic model would refuse it only after the call.
+    """
+    if field is None:
+        return
+    known = _declared_fields(score)
+    if known is not None and field not in known:
+        raise CadenceDefinitionError(
+            f"{where}: into={field!r} is not a field of {type(score).__name__} (fields: "
+            f"{', '.join(sorted(known)) or '(none)'}); add `{field}` to the score or change into="
+        )
+
+
+def _is_frozen(score: Any) -> bool:
+    params = getattr(type(score), "__dataclass_params__", None)
+    if params is not None:
+        return bool(params.frozen)
+    return isinstance(score, BaseModel) and bool(type(score).model_config.get("frozen"))
+
+
+def _write(score: Any, field: str, value: Any) -> Any:
+    """Write ``value`` into the score; for a frozen score return the changed copy instead.
+
+    A note that returns an instance of the score's class replaces the score, which is how
+    ``ImmutableScore`` cadences advance.
+    """
     if isinstance(score, dict):
         score[field] = value
-    else:
+    elif not _is_frozen(score):
         setattr(score, field, value)
+    elif isinstance(score, BaseModel):
+        return score.model_copy(update={field: value})
+    else:
+        return dataclasses.replace(score, **{field: value})
+    return None
 
 
 class LLMNote:
@@ -176,6 +344,15 @@ class LLMNote:
         if system is not None:
             template_fields(system)
         _check_into(into, "llm_note")
+        if into is None:
+            raise CadenceDefinitionError("llm_note: into= must be a score field name, got None")
+        if response_model is not None and not (
+            isinstance(response_model, type) and issubclass(response_model, BaseModel)
+        ):
+            raise CadenceDefinitionError(
+                f"llm_note: response_model must be a pydantic model class, got {response_model!r}"
+            )
+        _check_max_retries(max_retries, "llm_note")
         self.model = model
         self.prompt = prompt
         self.system = system
@@ -183,14 +360,20 @@ class LLMNote:
         self.response_model = response_model
         self.max_retries = max_retries
         self.note_name = name or f"llm:{into}"
-        self.options = request_options(options, where=f"llm_note {self.note_name!r}")
+        self.options = request_options(
+            options,
+            where=f"llm_note {self.note_name!r}",
+            # with response_model, generate() sets the response format itself
+            reserved=("messages",) if response_model is None else ("messages", "response_format"),
+        )
         self.__name__ = self.note_name
 
     def __repr__(self) -> str:
         return f"llm_note({self.model.name!r}, into={self.into!r})"
 
-    async def __call__(self, score: Any) -> None:
+    async def __call__(self, score: Any) -> Any:
         where = f"llm_note {self.note_name!r}"
+        _check_target(score, self.into, where)
         prompt = fill_template(self.prompt, score, where=where)
         system = None if self.system is None else fill_template(self.system, score, where=where)
         if self.response_model is not None:
@@ -207,7 +390,7 @@ class LLMNote:
                 ModelRequest.of(prompt, system=system, **self.options)
             )
             value = response.text
-        _write(score, self.into, value)
+        return _write(score, self.into, value)
 
 
 def llm_note(
@@ -226,7 +409,8 @@ def llm_note(
     Args:
         model: Any model (an adapter, a fallback chain, a scripted model).
         prompt: A template over score fields, e.g. ``"Answer: {query}"``.
-        into: The score field that receives the answer.
+        into: The score field that receives the answer; checked before the model is called.
+            A frozen score gets a changed copy, returned as the new score.
         system: An optional system prompt template.
         response_model: Write a validated pydantic object instead of text (see ``generate``).
         max_retries: Re-asks allowed when ``response_model`` validation fails.
@@ -243,6 +427,19 @@ def llm_note(
         name=name,
         options=options,
     )
+
+
+def _label_key(text: str) -> str:
+    """What tells labels apart: case, surrounding spaces and quotes and a final '.' do not."""
+    return text.strip().strip("\"'`").strip().rstrip(".").strip().casefold()
+
+
+class _Classification(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_label(cls, data: Any) -> Any:
+        """A bare JSON string (``"billing"``) is taken as the label."""
+        return {"label": data} if isinstance(data, str) else data
 
 
 class Classifier:
@@ -270,15 +467,31 @@ class Classifier:
             raise CadenceDefinitionError(
                 f"classify: expected a model with complete(), got {model!r}"
             )
+        if isinstance(labels, str) or not isinstance(labels, Iterable):
+            raise CadenceDefinitionError(
+                f"classify: labels must be a list of strings, got {labels!r}; "
+                'e.g. labels=["billing", "technical"]'
+            )
         items = list(labels)
-        if (
-            len(items) < 2
-            or not all(isinstance(x, str) and x for x in items)
-            or len(set(items)) != len(items)
-        ):
+        if len(items) < 2 or not all(isinstance(x, str) and _label_key(x) for x in items):
             raise CadenceDefinitionError(
                 f"classify: labels must be two or more distinct non-empty strings, got {labels!r}"
             )
+        by_key: dict[str, str] = {}
+        for item in items:
+            key = _label_key(item)
+            if key not in by_key:
+                by_key[key] = item
+                continue
+            other = by_key[key]
+            if other == item:
+                raise CadenceDefinitionError(f"classify: labels has {item!r} twice, got {labels!r}")
+            raise CadenceDefinitionError(
+                f"classify: labels {other!r} and {item!r} differ only in case, spaces, quotes "
+                "or a final '.'; a model's answer could not tell them apart, so make them "
+                "distinct words"
+            )
+        _check_max_retries(max_retries, "classify")
         template_fields(text)
         _check_into(into, "classify")
         self.model = model
@@ -289,7 +502,15 @@ class Classifier:
         self.max_retries = max_retries
         self.note_name = name
         self.__name__ = name
-        self._answer = create_model("Classification", label=(Literal[self.labels], ...))  # type: ignore[arg-type]
+
+        def canonical(value: Any) -> Any:
+            return by_key.get(_label_key(value), value) if isinstance(value, str) else value
+
+        self._answer = create_model(
+            "Classification",
+            __base__=_Classification,
+            label=(Annotated[Literal[self.labels], BeforeValidator(canonical)], ...),  # type: ignore[arg-type]
+        )
 
     def __repr__(self) -> str:
         return f"classify({self.model.name!r}, labels={list(self.labels)!r})"
@@ -308,10 +529,10 @@ class Classifier:
         )
         return str(answer.label)  # type: ignore[attr-defined]
 
-    async def __call__(self, score: Any) -> None:
+    async def __call__(self, score: Any) -> Any:
+        _check_target(score, self.into, f"classify {self.note_name!r}")
         value = await self.label(score)
-        if self.into is not None:
-            _write(score, self.into, value)
+        return None if self.into is None else _write(score, self.into, value)
 
     def is_(self, label: str) -> Any:
         """A ``.split`` condition: true when the score's label is ``label``."""
@@ -329,8 +550,10 @@ class Classifier:
                     else getattr(score, self.into, None)
                 )
             if current not in self.labels:
+                _check_target(score, self.into, f"classify {self.note_name!r}")
                 current = await self.label(score)
-                if self.into is not None:
+                # A condition cannot replace a frozen score; it answers without storing.
+                if self.into is not None and not _is_frozen(score):
                     _write(score, self.into, current)
             return current == label
 
@@ -355,7 +578,8 @@ def classify(
 
     Args:
         model: Any model.
-        labels: The possible labels (two or more).
+        labels: The possible labels: two or more, told apart by more than case, surrounding
+            spaces or quotes (an answer differing from a label only in those is that label).
         text: A template over score fields giving the text to classify.
         into: The score field that receives the label (``None``: do not store it).
         instructions: Replaces the default task sentence of the prompt.

@@ -25,6 +25,16 @@ __all__ = ["PROVIDER_PREFIXES", "model_from_spec"]
 PROVIDER_PREFIXES: tuple[str, ...] = ("local", "openai", "anthropic")
 
 
+def _forms() -> str:
+    """The spec forms, as error messages list them."""
+    from cadence_llm.models.weights import KNOWN_WEIGHTS
+
+    return (
+        f"a local weights name ({', '.join(sorted(KNOWN_WEIGHTS))}), a path to a .gguf file, "
+        "local:NAME_OR_PATH, openai:MODEL, anthropic:MODEL or module:attr"
+    )
+
+
 def model_from_spec(spec: str, **local_options: Any) -> Model:
     """The model ``spec`` names (see the module docstring).
 
@@ -36,14 +46,16 @@ def model_from_spec(spec: str, **local_options: Any) -> Model:
     Raises:
         ValueError: The spec is empty, names an unknown provider, is a hosted model's name
             without its provider (``gpt-4o-mini``: write ``openai:gpt-4o-mini``), or its
-            ``module:attr`` does not import or is not a ``Model``.
+            ``module:attr`` does not import or is not a ``Model``. Each message lists the forms.
+        WeightsError: The spec names local weights that are not known, not installed or not a
+            GGUF file.
     """
     text = spec.strip()
     if not text:
-        raise ValueError("a model spec is empty; e.g. qwen2.5-coder-0.5b or openai:gpt-4o-mini")
-    prefix, colon, rest = text.partition(":")
+        raise ValueError(f"a model spec is empty; write {_forms()}")
+    prefix, colon, rest = (part.strip() for part in text.partition(":"))
     if colon and prefix == "local":  # before the .gguf test: "local:path/model.gguf"
-        return _local(rest, local_options)
+        return _local(_named(rest, spec), local_options)
     if not colon or text.endswith(".gguf") or Path(text).exists():
         _hint_provider(text)
         return _local(text, local_options)
@@ -55,6 +67,13 @@ def model_from_spec(spec: str, **local_options: Any) -> Model:
         from cadence_llm.models.anthropic import AnthropicModel
 
         return AnthropicModel(_named(rest, spec))
+    if not prefix:
+        raise ValueError(f"model spec {spec!r} has nothing before its ':'; write {_forms()}")
+    if prefix.lower() in ("http", "https") and rest.startswith("//"):
+        raise ValueError(
+            f"model spec {spec!r} is a URL, not a model; for an OpenAI-compatible server write "
+            "openai:MODEL and set OPENAI_BASE_URL to the URL (or build OpenAICompatModel)"
+        )
     return _imported(prefix, rest, spec)
 
 
@@ -87,17 +106,30 @@ def _named(name: str, spec: str) -> str:
 
 def _local(name: str, options: dict[str, Any]) -> Model:
     from cadence_llm.models.local import LocalModel
+    from cadence_llm.models.weights import KNOWN_WEIGHTS, WeightsError
 
-    return LocalModel(_named(name, f"local:{name}"), **options)
+    try:
+        return LocalModel(name, **options)
+    except WeightsError as exc:
+        if name in KNOWN_WEIGHTS or any(c in name for c in "/\\") or name.endswith(".gguf"):
+            raise
+        # A bare name that is no known weights may be meant as another kind of spec.
+        raise WeightsError(f"{exc.message}; a model spec can also be {_forms()}") from None
 
 
 def _imported(module_name: str, attr: str, spec: str) -> Model:
+    if module_name.startswith("."):
+        raise ValueError(
+            f"model spec {spec!r}: module:attr needs an absolute module name; write {_forms()}"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        hint = ""
+        if module_name.lower() in PROVIDER_PREFIXES:  # "OpenAI:gpt-4o"
+            hint = f"; provider names are lower-case: {module_name.lower()}:{attr}"
         raise ValueError(
-            f"model spec {spec!r}: cannot import {module_name!r} ({exc}); use "
-            f"{', '.join(p + ':NAME' for p in PROVIDER_PREFIXES)} or module:attr"
+            f"model spec {spec!r}: cannot import {module_name!r} ({exc}){hint}; write {_forms()}"
         ) from None
     try:
         obj = getattr(module, attr)

@@ -15,6 +15,7 @@ the paths.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import importlib.util
 import json
@@ -63,6 +64,15 @@ class WeightsSpec:
     def filename(self) -> str:
         """The file name of the assembled GGUF in the cache."""
         return f"{self.name}.gguf"
+
+    @property
+    def reinstall(self) -> str:
+        """The pip command that puts back the packages' files.
+
+        ``pip install pkg==1.0`` does nothing while pkg 1.0 is installed, even with its files
+        deleted or damaged: only ``--force-reinstall`` writes them again.
+        """
+        return self.install.replace("pip install", "pip install --force-reinstall", 1)
 
 
 KNOWN_WEIGHTS: dict[str, WeightsSpec] = {
@@ -150,11 +160,19 @@ def _write_stamp(path: Path, expected: str, stamps: Path) -> None:
         )
 
 
-def verify(path: Path, expected: str, *, stamps: Path | None = None) -> Path:
+def verify(
+    path: Path, expected: str, *, stamps: Path | None = None, fix: str | None = None
+) -> Path:
     """Return ``path`` if its SHA-256 is ``expected``; raise :class:`WeightsError` otherwise.
 
     A successful check is remembered (by size and mtime) under ``stamps``, so loading a
     100 MB model does not re-hash it every time.
+
+    Args:
+        path: The file to check.
+        expected: Its SHA-256, in hex.
+        stamps: Where successful checks are remembered (default: the cache's ``.verified``).
+        fix: What the error tells the user to do (default: get the file again).
     """
     stamps = stamps or cache_dir() / ".verified"
     if _stamp_ok(path, expected, stamps):
@@ -162,8 +180,8 @@ def verify(path: Path, expected: str, *, stamps: Path | None = None) -> Path:
     actual = sha256_of(path)
     if actual != expected.lower():
         raise WeightsError(
-            f"{path} has sha256 {actual}, expected {expected}; the file is corrupt or not the "
-            "pinned release: delete it and reinstall the weights package"
+            f"{path} has sha256 {actual}, expected {expected}: the file is damaged (cut short "
+            f"by an interrupted copy?) or another release; {fix or 'get the file again'}"
         )
     _write_stamp(path, expected, stamps)
     return path
@@ -182,9 +200,13 @@ def _assemble(spec: WeightsSpec, target_dir: Path) -> Path:
     sources = [_package_dir(mod, spec.install) / rel for mod, rel in spec.parts]
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
-        raise WeightsError(f"weights parts are missing: {missing}; reinstall with `{spec.install}`")
+        raise WeightsError(
+            f"weights parts are missing: {missing}; reinstall with `{spec.reinstall}`"
+        )
     if len(sources) == 1:
-        return verify(sources[0], spec.sha256, stamps=stamps)
+        return verify(
+            sources[0], spec.sha256, stamps=stamps, fix=f"reinstall it with `{spec.reinstall}`"
+        )
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=target_dir, prefix=f".{spec.name}.", suffix=".part")
@@ -199,7 +221,7 @@ def _assemble(spec: WeightsSpec, target_dir: Path) -> Path:
         if digest.hexdigest() != spec.sha256:
             raise WeightsError(
                 f"joined {spec.name} weights have sha256 {digest.hexdigest()}, expected "
-                f"{spec.sha256}; reinstall the parts with `{spec.install}`"
+                f"{spec.sha256}; reinstall the parts with `{spec.reinstall}`"
             )
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; the model is not a secret
         os.replace(tmp, target)  # atomic: readers never see a half-written model
@@ -228,14 +250,22 @@ def resolve_weights(
         return _assemble(spec, directory or cache_dir())
     path = Path(key).expanduser()
     if not path.is_file():
+        # "Smollm2", "qwen": a known name mistyped is likelier than a missing file.
+        near = difflib.get_close_matches(key.lower(), KNOWN_WEIGHTS, n=1, cutoff=0.4)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise WeightsError(
-            f"no model file at {path}; pass a GGUF path or one of {sorted(KNOWN_WEIGHTS)}"
+            f"no model file at {path}{hint}; pass a GGUF path or one of {sorted(KNOWN_WEIGHTS)}"
         )
     with path.open("rb") as fh:
         if fh.read(4) != b"GGUF":
             raise WeightsError(f"{path} is not a GGUF file (llama.cpp needs GGUF weights)")
     if sha256:
-        return verify(path, sha256, stamps=(directory or cache_dir()) / ".verified")
+        return verify(
+            path,
+            sha256,
+            stamps=(directory or cache_dir()) / ".verified",
+            fix="get the file again, or pass the sha256 of the file you mean to use",
+        )
     return path
 
 
