@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cadence.validate import check_cadence, check_source
+from cadence.validate import check_source
 from cadence_llm.codegen import check_answer, generate_cadence
 from cadence_llm.models.scripted import ScriptedModel
 
