@@ -45,24 +45,47 @@ _STDERR = threading.Lock()  # one capture of file descriptor 2 at a time
 
 
 @contextlib.contextmanager
+def _scratch_fd() -> Iterator[int]:
+    """A file descriptor to catch output in: an anonymous in-memory file where the system has
+    one (Linux: no file is opened, so nothing touches the filesystem), else a temporary file."""
+    memfd = getattr(os, "memfd_create", None)
+    if memfd is not None:
+        fd = memfd("cadence-llama-stderr")
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+        return
+    with tempfile.TemporaryFile() as tmp:
+        yield tmp.fileno()
+
+
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@contextlib.contextmanager
 def _stderr_text() -> Iterator[list[str]]:
     """Catch what C code writes to stderr meanwhile (llama.cpp prints grammar errors there),
     then write it out again, so nothing another thread printed is lost."""
     caught: list[str] = []
-    with _STDERR, tempfile.TemporaryFile() as tmp:
+    with _STDERR, _scratch_fd() as scratch:
         try:
             saved = os.dup(2)
         except OSError:  # no stderr at all (a detached process): nothing to read
             yield caught
             return
         try:
-            os.dup2(tmp.fileno(), 2)
+            os.dup2(scratch, 2)
             yield caught
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            tmp.seek(0)
-            data = tmp.read()
+            data = _read_all(scratch)
             if data:
                 os.write(2, data)
             caught.append(data.decode(errors="replace"))
