@@ -20,6 +20,7 @@ from .messages import ModelRequest, ModelResponse, Usage
 
 __all__ = [
     "charge_recorded",
+    "report_charge",
     "reserve_request",
     "reserve_tool_calls",
     "settle_quietly",
@@ -120,7 +121,16 @@ async def settle_request(
 ) -> None:
     """Charge what the request used and report it to the run's hooks (``on_spend``)."""
     if holds:
-        charge = settle_quietly(holds, model, response)
+        await report_charge(holds, settle_quietly(holds, model, response))
+
+
+async def report_charge(holds: list[Hold] | None, charge: Spend) -> None:
+    """Report a charge :func:`settle_quietly` made on ``holds`` to the run's hooks (``on_spend``).
+
+    For a caller that must settle at once but report later, when it can await (a stream cut
+    short, settled while it is being closed).
+    """
+    if holds:
         await _report(holds[-1].account, charge)
 
 

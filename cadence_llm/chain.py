@@ -24,12 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from cadence import clock as _clock
-from cadence.exceptions import CadenceDefinitionError, CircuitOpenError
+from cadence.exceptions import (
+    BudgetExceededError,
+    CadenceDefinitionError,
+    CadenceError,
+    CircuitOpenError,
+)
 from cadence.resilience import CircuitBreaker, InMemoryBreakerStore, Retry
 
 from ._attempts import Call, Stop, note_rejected, tries
@@ -46,6 +52,8 @@ from .models.base import Model, as_request, model_identity
 from .ratelimit import RateLimiter
 
 __all__ = ["ChainResult", "FallbackChain", "Gate", "default_fallback"]
+
+logger = logging.getLogger("cadence_llm")
 
 Check: TypeAlias = Callable[[ModelResponse], "bool | str | Awaitable[bool | str | None] | None"]
 BreakerFactory: TypeAlias = Callable[[Model], CircuitBreaker]
@@ -90,7 +98,10 @@ class FallbackChain:
             after the breaker, within the attempt's time limit.
         fallback_on: Decides whether an error moves to the next model
             (default :func:`default_fallback`).
-        hedge_after: Seconds after which the next model is started alongside a slow one.
+        hedge_after: Seconds after which the next model is started alongside a slow one. A
+            hedge a run's budget has no room for is not made: its refusal is recorded as an
+            attempt and logged, the running try goes on, and no more hedges start for that
+            call; the refused model is tried again, alone, only if the running try fails.
         check: ``check(response)`` returning False or a reason string refuses an answer
             (recorded as :class:`AnswerRejectedError`, which falls back). May be async.
         deadline: Seconds the whole call may take, sleeps included; waits that would pass it
@@ -307,20 +318,27 @@ class FallbackChain:
     async def _hedged(self, call: Call) -> tuple[int, ModelResponse]:
         assert self.hedge_after is not None
         running: dict[asyncio.Task[ModelResponse], int] = {}
+        extras: set[asyncio.Task[ModelResponse]] = set()  # started while another try was running
+        refused: list[int] = []  # extras the budget refused: tried again only if the rest fail
         timer: asyncio.Task[None] | None = None
+        hedging = True  # until the budget refuses a hedge: then no more extras for this call
         next_index = 0
 
         def launch() -> None:
             nonlocal next_index, timer
-            hedged = next_index > 0
-            task = asyncio.create_task(self._try_model(next_index, call, hedged))
-            running[task] = next_index
-            next_index += 1
+            if refused:
+                index = refused.pop(0)
+            else:
+                index, next_index = next_index, next_index + 1
+            task = asyncio.create_task(self._try_model(index, call, index > 0))
+            if any(not t.done() for t in running):
+                extras.add(task)
+            running[task] = index
             if timer is not None:
                 timer.cancel()
             timer = (
                 asyncio.create_task(_clock.sleep(self.hedge_after or 0.0))
-                if next_index < len(self.models)
+                if hedging and next_index < len(self.models)
                 else None
             )
 
@@ -331,19 +349,47 @@ class FallbackChain:
                 if timer is not None:
                     waiting.add(timer)
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                for task in [t for t in done if t in running]:
+                finished = sorted((t for t in done if t in running), key=running.__getitem__)
+                # An answer wins over any failure that came with it (those are still noted).
+                answered = next((t for t in finished if t.exception() is None), None)
+                for task in finished:
+                    if task is answered:
+                        continue
                     index = running.pop(task)
                     exc = task.exception()
-                    if exc is None:
-                        return index, task.result()
+                    assert exc is not None
+                    if task in extras and _refused_by_budget(exc):
+                        # An extra request the budget has no room for is simply not made: the
+                        # try already running (and paid for) goes on. Its attempt is recorded.
+                        hedging = False
+                        if timer is not None:
+                            timer.cancel()
+                            timer = None
+                        refused.append(index)
+                        logger.warning(
+                            "fallback chain %r did not start its hedge at %r: %s",
+                            self._name,
+                            self.models[index].name,
+                            exc.error if isinstance(exc, Stop) else exc,
+                        )
+                        if answered is None and not any(not t.done() for t in running):
+                            launch()  # the others failed meanwhile: it is needed now, alone
+                        continue
+                    if answered is not None:
+                        continue
                     if not isinstance(exc, ModelError | CircuitOpenError):
                         raise exc
-                    if next_index < len(self.models):
+                    if refused or next_index < len(self.models):
                         launch()  # a failure starts the next model now, not at the timer
+                if answered is not None:
+                    return running[answered], answered.result()
                 if timer is not None and timer in done and next_index < len(self.models):
                     launch()
             raise self._all_failed(call.log)
         finally:
+            for task in running:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a failure that lost to an answer or a stop
             pending: list[asyncio.Future[Any]] = [t for t in running if not t.done()]
             if timer is not None and not timer.done():
                 pending.append(timer)
@@ -415,6 +461,17 @@ async def _events(model: Model, request: ModelRequest) -> AsyncGenerator[StreamE
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _refused_by_budget(exc: BaseException | None) -> bool:
+    """Whether a try ended because a budget refused its request before it was sent.
+
+    That is a budget with no room for it, or one limiting cost without a price for the model.
+    """
+    error = exc.error if isinstance(exc, Stop) else exc
+    return isinstance(error, BudgetExceededError) or (
+        isinstance(error, CadenceError) and error.code == "BUDGET_UNPRICED_MODEL"
+    )
 
 
 def _describe(log: Sequence[Attempt]) -> str:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol, Self, runtime_checkable
 
+from cadence.budget import Hold, Spend
+
 from .. import _otel
-from .._budgeting import reserve_request, settle_quietly, settle_request
+from .._budgeting import report_charge, reserve_request, settle_quietly, settle_request
 from ..errors import TruncatedStreamError, normalize_error
 from ..messages import (
     FinishReason,
@@ -46,6 +49,10 @@ __all__ = [
 ]
 
 Delta = TextDelta | ToolCallDelta | ThinkingDelta
+logger = logging.getLogger("cadence_llm.budget")
+# Reports of cut-short streams handed to the event loop, kept here until they finish (the loop
+# holds only weak references to its tasks).
+_REPORTS: set[asyncio.Task[None]] = set()
 
 
 def response_deltas(response: ModelResponse) -> list[Delta]:
@@ -276,7 +283,11 @@ class ModelAdapter(abc.ABC):
                     yield event
         except (asyncio.CancelledError, GeneratorExit):
             _otel.end_span(span, None, None)
-            settle_quietly(holds, self.model, builder.response() if builder.chunks else None)
+            # Settled at once (the totals are right whatever happens next), reported after.
+            charge = settle_quietly(
+                holds, self.model, builder.response() if builder.chunks else None
+            )
+            await _report_cut_short(holds, charge, self.model)
             raise
         except Exception as exc:
             await settle_request(holds, self.model, builder.response() if builder.chunks else None)
@@ -298,3 +309,43 @@ class ModelAdapter(abc.ABC):
         _otel.end_span(span, response, None)
         record_call(response, time.perf_counter() - started, self.model)
         yield StreamDone(response=response)
+
+
+async def _report_cut_short(holds: list[Hold] | None, charge: Spend, model: str) -> None:
+    """Report the charge of a stream cut short (already settled) to the run's observers.
+
+    Reached while the stream is cancelled or closed, so it must neither hide why the stream
+    stopped nor suspend where nothing drives it. Inside a task (the consumer's, or the one
+    asyncio's finaliser closes an abandoned stream in) awaiting works: the charge reaches
+    ``on_spend``, ``spend.recorded`` and the timeline there and then, in order, as a completed
+    call's does, and a hook that fails is logged instead of raised in place of the cancellation
+    or close. Outside a task (a stream closed by hand from a callback) nothing may await: the
+    report is handed to the running loop; without one it cannot be made, which is logged.
+    """
+    if not holds:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        logger.warning(
+            "a stream from %r was cut short outside the event loop: its charge (%s) is counted "
+            "in the budget but could not be reported to the run's hooks",
+            model,
+            charge,
+        )
+        return
+    if asyncio.current_task(loop) is None:
+        task = loop.create_task(report_charge(holds, charge))
+        _REPORTS.add(task)
+        task.add_done_callback(_reported)
+        return
+    try:
+        await report_charge(holds, charge)
+    except Exception:
+        logger.exception("reporting the charge of a stream from %r cut short failed", model)
+
+
+def _reported(task: asyncio.Task[None]) -> None:
+    _REPORTS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("reporting the charge of a stream cut short failed", exc_info=task.exception())
