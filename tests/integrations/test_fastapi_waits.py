@@ -80,8 +80,9 @@ def test_a_repeated_signal_is_refused_with_409() -> None:
     app, _ = app_for()
     with TestClient(app) as client:
         run_id = client.post("/shipments/C-3").json()["run_id"]
-        client.post(f"/shipments/{run_id}/signals/payment", json={"value": 1})
-        again = client.post(f"/shipments/{run_id}/signals/payment", json={"value": 2})
+        first = client.post(f"/shipments/{run_id}/signals/payment", json={"value": {"txn": 1}})
+        assert first.status_code < 300  # (a value the field cannot hold is a 422 of its own)
+        again = client.post(f"/shipments/{run_id}/signals/payment", json={"value": {"txn": 2}})
         assert again.status_code == 409
         assert again.headers["content-type"] == "application/problem+json"
         assert again.json()["code"] == "WAIT_ALREADY_RESOLVED"
