@@ -732,7 +732,11 @@ class Cadence(Generic[S]):
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(coro)
+        import contextvars
         from concurrent.futures import ThreadPoolExecutor
 
+        # In the caller's context (a copy, as asyncio.to_thread does): the enclosing run's
+        # budget, current_note() and the integrations' request state reach the nested run.
+        context = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-run-sync") as pool:
-            return pool.submit(asyncio.run, coro).result()
+            return pool.submit(context.run, asyncio.run, coro).result()

@@ -18,6 +18,7 @@ raises :class:`~cadence.exceptions.ParallelNoteError` naming the item's index;
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cadence._eager import start, wait_first_failure
-from cadence._merge import isolate
+from cadence._merge import is_frozen, isolate
 from cadence._plan import MapStep, Task
 from cadence.exceptions import (
     BudgetExceededError,
@@ -187,10 +188,11 @@ def _read(score: Any, field: str) -> Any:
 
 
 def write_field(score: Any, field: str, value: Any) -> None:
-    """Set a score's field: a key of a dict score, an attribute (frozen dataclasses too)."""
+    """Set a score's field: a key of a dict score, an attribute (frozen dataclasses and frozen
+    pydantic models too: the caller writes on its own copy of those)."""
     if isinstance(score, dict):
         score[field] = value
-    elif getattr(getattr(type(score), "__dataclass_params__", None), "frozen", False):
+    elif is_frozen(score):
         object.__setattr__(score, field, value)
     else:
         setattr(score, field, value)
@@ -266,6 +268,10 @@ async def run_map(
             )
         if count:
             await _run_items(step, items, results, failures, _caller(step, observe))
+        if is_frozen(score) and (step.into is not None or step.errors_into is not None):
+            # A frozen score is never changed in place (it may be shared, a module constant):
+            # the map's results go on a new instance, as a .sync group's merge does.
+            score = copy.copy(score)
         if step.into is not None:
             write_field(score, step.into, results)
         if step.errors_into is not None:

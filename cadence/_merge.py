@@ -24,6 +24,7 @@ from cadence._score import ATOMIC_TYPES
 from cadence.exceptions import MergeConflict
 
 __all__ = [
+    "Made",
     "MergeStrategy",
     "ViewFactory",
     "apply_changes",
@@ -41,13 +42,16 @@ _VIEW_SLOT = "_cadence_view_"
 
 
 class _ViewState:
-    __slots__ = ("copied", "copies", "dirty", "pending")
+    __slots__ = ("copied", "copies", "dirty", "made", "pending")
 
     def __init__(self, pending: dict[str, Any]) -> None:
         self.dirty = False  # an attribute was assigned or deleted on the view
         self.pending = pending  # field -> original value, not yet copied
         self.copied: dict[str, Any] = {}  # field -> original value, for fields copied on read
         self.copies: dict[str, Any] = {}  # field -> the task's private copy
+        # id -> list or dict, for every one the copies made (nested ones too): a nested list
+        # that is one of these was changed in place (appended to), not assigned. See `Made`.
+        self.made: Made = {}
 
 
 def _needs_copy(value: Any) -> bool:
@@ -67,21 +71,38 @@ def _is_record(value: Any) -> bool:
     return hasattr(cls, "model_fields") and hasattr(value, "model_copy")
 
 
-def isolate(value: Any) -> Any:
-    """Copy the mutable structure of ``value``; immutable leaves and other objects are shared."""
+Made = dict[int, Any]
+"""The lists and dicts an isolation copied, by id. A list among them was changed in place, so
+equal results of several tasks are separate appends (all kept), not one value they agreed on;
+a dict among them is merged key by key even when the tasks' versions are equal."""
+
+
+def isolate(value: Any, made: Made | None = None) -> Any:
+    """Copy the mutable structure of ``value``; immutable leaves and other objects are shared.
+
+    ``made``, when given, records every list and dict copy (see :data:`Made`).
+    """
     if isinstance(value, _SHARED):
         return value
     cls = type(value)
     if cls is list:
-        return [isolate(v) for v in value]
+        if made is None:
+            return [isolate(v) for v in value]
+        copied = [isolate(v, made) for v in value]
+        made[id(copied)] = copied
+        return copied
     if cls is dict:
-        return {k: isolate(v) for k, v in value.items()}
+        if made is None:
+            return {k: isolate(v) for k, v in value.items()}
+        mapping = {k: isolate(v, made) for k, v in value.items()}
+        made[id(mapping)] = mapping
+        return mapping
     if cls is set:
         return set(value)
     if cls is bytearray:
         return bytearray(value)
     if cls is tuple:
-        return tuple(isolate(v) for v in value)
+        return tuple(isolate(v, made) for v in value)
     if isinstance(value, _CONTAINERS) or _is_record(value):
         try:
             return copy.deepcopy(value)
@@ -133,7 +154,7 @@ def _view_class(cls: type) -> type:
         if state.pending and name in state.pending:
             original = state.pending.pop(name)
             state.copied[name] = original
-            copied = isolate(original)
+            copied = isolate(original, state.made)
             state.copies[name] = copied
             _set_raw(self, name, copied)
             return copied
@@ -345,14 +366,19 @@ def mutated_in_place(snapshot: Any, name: str, value: Any) -> bool:
     return state.copies.get(name) is value
 
 
-def _merge_values(field: str, base: Any, values: list[Any], *, appended: bool = False) -> Any:
+def _merge_values(
+    field: str, base: Any, values: list[Any], *, appended: bool = False, made: Made | None = None
+) -> Any:
     """Merge several writers' values for one field against its pre-group value.
 
     ``appended``: some writer extended a list in place; then equal results are not "the same
-    write agreed on" but separate appends, which are all kept.
+    write agreed on" but separate appends, which are all kept. ``made`` tells the same for
+    lists nested in dicts (see :data:`Made`).
     """
     first = values[0]
-    if not (appended and isinstance(base, list)) and all(_equal(first, v) for v in values[1:]):
+    if not (appended and isinstance(base, list | dict)) and all(
+        _equal(first, v) for v in values[1:]
+    ):
         return first
     if base is None and all(isinstance(v, list) for v in values):
         base = []  # `items: list = None`, started by several tasks: each one's items are kept
@@ -364,33 +390,47 @@ def _merge_values(field: str, base: Any, values: list[Any], *, appended: bool = 
                 merged.extend(v[n:])
             return merged
     if isinstance(base, dict) and all(isinstance(v, dict) for v in values):
-        return _merge_dicts(field, base, values)
+        return _merge_dicts(field, base, values, made)
     if isinstance(base, set) and all(isinstance(v, set) for v in values):
         added = set().union(*(v - base for v in values))
         removed = set().union(*(base - v for v in values))
         return (base - removed) | added
+    if _is_record(base) and all(type(v) is type(base) for v in values):
+        # A nested dataclass or pydantic model: merged field by field, as a dict by key, so
+        # two tasks setting s.address.city and s.address.zip both count.
+        state = _merge_dicts(field, get_state(base), [get_state(v) for v in values], made, ".")
+        return _restore(type(base), state)
     raise MergeConflict(field, values)
 
 
 _ABSENT: Any = object()
 
 
-def _merge_dicts(field: str, base: dict[Any, Any], values: list[dict[Any, Any]]) -> dict[Any, Any]:
+def _merge_dicts(
+    field: str,
+    base: dict[Any, Any],
+    values: list[dict[Any, Any]],
+    made: Made | None = None,
+    sep: str = "",
+) -> dict[Any, Any]:
+    """Merge several writers' versions of a dict (or a record's fields, ``sep="."``) by key."""
     result = dict(base)
     keys = set().union(*(v.keys() for v in values)) | set(base)
     for key in keys:
+        where = f"{field}.{key}" if sep else f"{field}[{key!r}]"
         old = base.get(key, _ABSENT)
         writes = [v.get(key, _ABSENT) for v in values]
         changed = [w for w in writes if not _equal(w, old)]
         if not changed:
             continue
         if any(w is _ABSENT for w in changed) and not all(w is _ABSENT for w in changed):
-            raise MergeConflict(f"{field}[{key!r}]", [None if w is _ABSENT else w for w in changed])
+            raise MergeConflict(where, [None if w is _ABSENT else w for w in changed])
         if changed[0] is _ABSENT:
             result.pop(key, None)
             continue
+        appended = made is not None and any(made.get(id(w)) is w for w in changed)
         result[key] = _merge_values(
-            f"{field}[{key!r}]", old if old is not _ABSENT else None, changed
+            where, old if old is not _ABSENT else None, changed, appended=appended, made=made
         )
     return result
 
@@ -443,6 +483,11 @@ class MergeStrategy:
         base = get_state(original)
         writes: dict[str, list[tuple[Any, bool]]] = {}
         aligned = len(snapshots) == len(changes)
+        made: Made = {}
+        for snapshot in snapshots:
+            state = _state_of(snapshot)
+            if state is not None:
+                made.update(state.made)
         for index, change in enumerate(changes):
             for name, value in change.items():
                 in_place = aligned and mutated_in_place(snapshots[index], name, value)
@@ -454,7 +499,9 @@ class MergeStrategy:
                 merged[name] = values[0]
             else:
                 appended = any(in_place for _, in_place in field_writes)
-                merged[name] = _merge_values(name, base.get(name), values, appended=appended)
+                merged[name] = _merge_values(
+                    name, base.get(name), values, appended=appended, made=made
+                )
         apply_changes(original, merged)
 
     @staticmethod
@@ -484,20 +531,26 @@ MergeFn = Callable[[Any, Sequence[Any], Sequence[dict[str, Any]]], Any]
 
 
 def merge_mapping(
-    score: dict[Any, Any], base: dict[Any, Any], views: Sequence[dict[Any, Any]], strategy: MergeFn
+    score: dict[Any, Any],
+    base: dict[Any, Any],
+    views: Sequence[dict[Any, Any]],
+    strategy: MergeFn,
+    made: Made | None = None,
 ) -> None:
     """Merge ``.sync`` tasks' copies of a dict score back into it, key by key.
 
     The built-in strategies treat the dict's keys like a score's fields; a custom strategy gets
     ``(score, views, changes)`` with ``changes`` one ``{key: value}`` dict per task. A key a
-    task deleted conflicts with another task's write; deleted alone, it is removed.
+    task deleted conflicts with another task's write; deleted alone, it is removed. ``made``
+    holds the lists the views' isolation copied (:data:`Made`), so lists that several tasks
+    appended to keep every append.
     """
     changes = [
         {k: v for k, v in view.items() if k not in base or not _equal(v, base[k])} for view in views
     ]
     removed = {k for view in views for k in base if k not in view}
     if strategy is MergeStrategy.smart_merge:
-        merged = _merge_dicts("score", base, list(views))
+        merged = _merge_dicts("score", base, list(views), made)
         score.clear()
         score.update(merged)
         return

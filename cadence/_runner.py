@@ -31,6 +31,7 @@ from cadence._context import NoteScope, note_var
 from cadence._eager import start, wait_first_failure
 from cadence._map import run_map
 from cadence._merge import (
+    Made,
     ViewFactory,
     collect_changes,
     get_state,
@@ -78,7 +79,11 @@ _to_thread = asyncio.to_thread
 
 
 class _Stop(Exception):
-    """Internal: a ``can_interrupt`` step returned True, or a handler stopped the run."""
+    """Internal: a ``can_interrupt`` step returned True, or a handler stopped the run.
+
+    A handler's stop carries the score to end with (``args[0]``): the handler may have
+    returned a new one (an ``ImmutableScore`` cannot record the error in place).
+    """
 
 
 NoteCalls = tuple[Callable[..., Any] | None, Callable[..., Any] | None, Callable[..., Any] | None]
@@ -146,10 +151,28 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _adopt(score: Any, result: Any) -> Any:
-    """A note that returns an instance of the score's class replaces the score."""
+    """A note that returns an instance of the score's class replaces the score.
+
+    Not when the returned object is one the score already holds: for a dict score that is
+    what ``score.setdefault(k, {})`` or ``score.get(k)`` return, and adopting it would drop
+    every other key of the score.
+    """
     if result is not None and result is not True and isinstance(result, type(score)):
+        if _holds(score, result):
+            return score
         return result
     return score
+
+
+def _holds(score: Any, value: Any) -> bool:
+    """Whether ``value`` is (the very object of) one of ``score``'s fields or keys."""
+    if isinstance(score, dict):
+        return any(v is value for v in score.values())
+    try:
+        fields = get_state(score).values()
+    except Exception:  # an object whose state cannot be read: nothing to compare with
+        return False
+    return any(v is value for v in fields)
 
 
 async def run_plan(
@@ -195,8 +218,9 @@ async def run_plan(
                     break
                 except Exception as exc:
                     score = await _handle_error(plan, run, step, score, exc)
-        except _Stop:
-            pass
+        except _Stop as stop:
+            if stop.args:
+                score = stop.args[0]
         return score
     return await _run_observed(plan, run, score)
 
@@ -297,7 +321,9 @@ async def _run_observed(plan: Plan[Any], run: _Run, score: Any) -> Any:
                 await _after_note(after_note, step_name, score, t0, err)
                 try:
                     score = await _handle_error(plan, run, step, score, err)
-                except _Stop:
+                except _Stop as stop:
+                    if stop.args:
+                        score = stop.args[0]
                     error = err
                     break
                 except BaseException as final:
@@ -427,9 +453,11 @@ async def _handle_error(
         if err is exc:
             raise err
         raise err from exc
-    await _maybe_await(handler(score, err))
+    # A handler may return a new instance of the score's class, as a note may: an
+    # ImmutableScore records the error that way.
+    score = _adopt(score, await _maybe_await(handler(score, err)))
     if plan.stop_on_error:
-        raise _Stop
+        raise _Stop(score)
     return score
 
 
@@ -462,7 +490,8 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     if isinstance(score, dict):
         # A mapping has no attributes to view lazily: each task gets a container-deep copy.
         base = dict(score)
-        views = [isolate(score) for _ in step.tasks]
+        made: Made = {}  # the lists the copies made: appended ones keep every append
+        views = [isolate(score, made) for _ in step.tasks]
     else:
         base = get_state(score)
         factory = ViewFactory(score, base)
@@ -504,7 +533,7 @@ async def _run_sync(step: SyncStep, score: Any, run: _Run) -> Any:
     else:
         try:
             if isinstance(score, dict):
-                merge_mapping(score, base, views, step.merge)
+                merge_mapping(score, base, _dict_versions(views, running), step.merge, made)
             else:
                 snapshots, changes = _task_changes(score, base, views, running)
                 if is_frozen(score) and any(changes):
@@ -553,6 +582,20 @@ def _task_changes(
     return snapshots, changes
 
 
+def _dict_versions(
+    views: list[Any], running: list[tuple[int, asyncio.Task[Any]]]
+) -> list[dict[Any, Any]]:
+    """Each task's version of a dict score: its copy, or a new dict it returned (as a task of
+    a dataclass score may return a new instance, and a ``.then`` note a new dict)."""
+    versions = list(views)
+    for i, task in running:
+        result = task.result()
+        view = views[i]
+        if isinstance(result, dict) and result is not view and not _holds(view, result):
+            versions[i] = result
+    return versions
+
+
 async def _cancel_all(running: list[tuple[int, asyncio.Task[Any]]]) -> None:
     for _, task in running:
         if not task.done():
@@ -576,11 +619,26 @@ def _parallel_error(step: SyncStep, index: int, exc: BaseException) -> BaseExcep
     )
 
 
+async def _call_part(step: Step, part: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call (and await) one part of a compound step (a split's condition, a child's merge or
+    score factory); its failure names the part, not only the step."""
+    try:
+        value = fn(*args)
+        return await value if inspect.isawaitable(value) else value
+    except (Skip, BudgetExceededError, NoteError):
+        raise
+    except Exception as exc:
+        raise NoteError(
+            f"{part} of step {step.name!r} failed: {type(exc).__name__}: {exc}",
+            step.name,
+            exc,
+            code=_code_of(exc),
+        ) from exc
+
+
 async def _run_split(step: SplitStep, score: Any, run: _Run) -> Any:
     cond = step.condition
-    value = cond.fn(score)
-    if cond.is_async or inspect.isawaitable(value):
-        value = await value
+    value = await _call_part(step, f"the condition {cond.name!r}", cond.fn, score)
     branch = step.if_true if value else step.if_false
     hooks = run.hooks
     t0 = time.perf_counter()
@@ -613,7 +671,7 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
     if child.waits:  # a wait added to the child after .child() took it
         refuse_waits_inside(child.steps, child.name, f".child({step.name!r})")
     if step.score is not None:
-        child_score = await _maybe_await(step.score(score))
+        child_score = await _call_part(step, "the child's score= factory", step.score, score)
     else:
         try:
             child_score = copy.deepcopy(child.score)
@@ -649,7 +707,7 @@ async def _run_child(step: ChildStep, score: Any, run: _Run) -> Any:
                 details={"child_note": exc.note_name},
             ) from exc
         merge = step.merge
-        result = await _maybe_await(merge.fn(score, child_result))
+        result = await _call_part(step, f"the merge {merge.name!r}", merge.fn, score, child_result)
         score = _adopt(score, result)
     except BaseException as exc:
         error = exc

@@ -70,8 +70,15 @@ class Err(Generic[E]):
         return True
 
     def unwrap(self) -> NoReturn:
-        """Raise the held error."""
-        raise self.error
+        """Raise the held error (a held value that is not an exception, ``err("not found")``,
+        is raised as ``ValueError`` naming it, not as Python's bare ``TypeError``)."""
+        error: object = self.error
+        if isinstance(error, BaseException):
+            raise error
+        raise ValueError(
+            f"unwrap() on Err({error!r}): the error is not an exception; "
+            f"hold one, e.g. err(ValueError({error!r}))"
+        )
 
     def unwrap_or(self, default: U) -> U:
         """``default``, since there is no value."""
