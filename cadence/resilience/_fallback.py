@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from cadence.exceptions import CadenceDefinitionError
+from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError
 from cadence.resilience._util import (
     F,
     check_not_generator,
@@ -74,10 +74,18 @@ class Fallback:
         return f"Fallback(default={self.default!r}, field={self.field!r}, handler={self.handler!r})"
 
     def matches(self, error: BaseException) -> bool:
-        """Whether ``error`` should be replaced by the fallback value."""
+        """Whether ``error`` should be replaced by the fallback value.
+
+        A retry inside the fallback turns the failure into ``RetryExhaustedError``; ``on``
+        also matches one whose last error it matches, so ``on=ConnectionError`` falls back
+        after three ``ConnectionError`` attempts, as it does without the retry.
+        """
         if is_never_handled(error):
             return False
-        return self._matcher is None or bool(self._matcher(error))
+        if self._matcher is None or self._matcher(error):
+            return True
+        last = error.last_error if isinstance(error, RetryExhaustedError) else None
+        return last is not None and not is_never_handled(last) and bool(self._matcher(last))
 
     def _default_value(self) -> Any:
         # A mutable default such as [] must not be shared by every score it is written to.
@@ -97,7 +105,11 @@ class Fallback:
             raise CadenceDefinitionError(
                 f"fallback field={self.field!r} needs the score as the first argument"
             )
-        setattr(args[0], self.field, value)
+        score = args[0]
+        if isinstance(score, dict):  # a dict score's fields are its keys
+            score[self.field] = value
+        else:
+            setattr(score, self.field, value)
         return None
 
     async def recover_async(self, error: BaseException, args: tuple[Any, ...]) -> Any:
@@ -170,12 +182,14 @@ def fallback(
     Args:
         default: The value to use on failure. Lists, dicts and sets are copied each time so
             scores never share one.
-        field: Set ``score.<field>`` to the value (the score is the first argument) and return
-            ``None``, instead of returning the value.
+        field: Set ``score.<field>`` (``score[field]`` for a dict score) to the value (the
+            score is the first argument) and return ``None``, instead of returning the value.
         handler: ``handler(score, error)`` computes the value instead of ``default``; sync or
             async (async only on async functions). ``handler(error)`` also works.
         on: Which errors fall back: an exception type, a tuple of them, or a predicate.
-            Default: every ``Exception``. Others propagate unchanged.
+            Default: every ``Exception``. Others propagate unchanged. A
+            ``RetryExhaustedError`` (a retry inside the fallback) matches when its
+            ``last_error`` does; the handler still receives the ``RetryExhaustedError``.
 
     Returns:
         A :class:`Fallback` policy, which is also a decorator.

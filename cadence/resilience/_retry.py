@@ -19,7 +19,7 @@ from cadence import _clock
 from cadence._context import note_var
 from cadence.exceptions import CadenceDefinitionError, RetryExhaustedError, TimeoutError
 from cadence.resilience._backoff import BACKOFFS, Backoff, backoff_delay, cap_delay
-from cadence.resilience._threads import call_in_thread
+from cadence.resilience._threads import call_in_thread, given_up
 from cadence.resilience._timeout import call_async_with_limit, run_attempt
 from cadence.resilience._util import (
     F,
@@ -57,6 +57,27 @@ RetryEvent = PendingRetry
 """The former name of :class:`PendingRetry`."""
 
 
+_GIVEN_UP = "its caller stopped waiting (an enclosing timeout abandoned this thread)"
+
+
+def _is_error_types(value: Any) -> bool:
+    """An exception class or a tuple of them: ``retry(ConnectionError)`` meant ``on=``.
+
+    Taken for the bare ``@retry``, the class would be "decorated" and the function below it
+    replaced by an exception instance, silently.
+    """
+    items = value if isinstance(value, tuple) and value else (value,)
+    return all(isinstance(t, type) and issubclass(t, BaseException) for t in items)
+
+
+def _type_names(value: Any) -> str:
+    items = value if isinstance(value, tuple) else (value,)
+    names = ", ".join(t.__name__ for t in items)
+    if not isinstance(value, tuple):
+        return names
+    return f"({names},)" if len(items) == 1 else f"({names})"
+
+
 class Retry:
     """A retry policy: how many attempts, how long to wait between them, which errors qualify.
 
@@ -89,6 +110,11 @@ class Retry:
         deadline: float | None = None,
         on_retry: Callable[[PendingRetry], Any] | None = None,
     ) -> None:
+        if _is_error_types(max_attempts):
+            raise CadenceDefinitionError(
+                f"retry got {_type_names(max_attempts)} as its number of attempts; say which "
+                f"errors to retry with on=: write retry(3, on={_type_names(max_attempts)})"
+            )
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise CadenceDefinitionError(
                 f"retry max_attempts must be an int >= 1 (the total number of attempts), "
@@ -163,10 +189,15 @@ class Retry:
         return self.max_attempts if cap is None else min(self.max_attempts, cap)
 
     def _exhausted(
-        self, name: str, errors: list[BaseException], *, deadline_hit: bool
+        self, name: str, errors: list[BaseException], *, deadline_hit: bool, why: str = ""
     ) -> RetryExhaustedError:
         last = errors[-1] if errors else None
-        why = f"its deadline of {self.deadline:g}s ran out" if deadline_hit else "no attempts left"
+        if not why:
+            why = (
+                f"its deadline of {self.deadline:g}s ran out"
+                if deadline_hit
+                else "no attempts left"
+            )
         detail = f"; last error: {type(last).__name__}: {last}" if last is not None else ""
         return RetryExhaustedError(
             f"{name!r} failed after {len(errors)} attempt(s), {why}{detail}",
@@ -315,7 +346,9 @@ class Retry:
         """Call sync ``fn`` with retries in the calling thread; see :meth:`call_async`.
 
         With an ``attempt_timeout`` or ``deadline`` each attempt runs in a worker thread so it
-        can be given up on. Run hooks are async and are not called here; ``on_retry`` is.
+        can be given up on. Run hooks are async and are not called here; ``on_retry`` is. In a
+        thread an enclosing timeout abandoned (see ``_threads.given_up``) no further attempt
+        starts: its caller already has its ``TimeoutError``.
         """
         kwargs = kwargs or {}
         label = label_of(fn, name)
@@ -339,7 +372,14 @@ class Retry:
                 self._report_sync(label, attempt, attempts, error, delay)
                 if end is not None and _clock.monotonic() + delay >= end:  # slow callbacks
                     raise self._exhausted(label, errors, deadline_hit=True) from error
-                _clock.sleep_sync(delay)
+                if not given_up():
+                    _clock.sleep_sync(delay)
+                if given_up():
+                    # This thread was abandoned by an enclosing timeout: its caller already got
+                    # TimeoutError, and another attempt (another charge) would help nobody.
+                    raise self._exhausted(
+                        label, errors, deadline_hit=False, why=_GIVEN_UP
+                    ) from error
 
     def _report_sync(
         self, name: str, attempt: int, attempts: int, error: Exception, delay: float
@@ -426,7 +466,11 @@ def retry(
         raises ``RetryExhaustedError`` (``attempts``, ``last_error``, ``errors``; the last error
         chained as the cause). Errors ``on`` rejects propagate unchanged, at once.
     """
-    if callable(max_attempts) and not isinstance(max_attempts, int):
+    if (
+        callable(max_attempts)
+        and not isinstance(max_attempts, int)
+        and not _is_error_types(max_attempts)
+    ):
         return Retry()(max_attempts)  # bare @retry
     return Retry(
         max_attempts,

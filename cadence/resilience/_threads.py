@@ -37,6 +37,7 @@ __all__ = [
     "abandoned_threads",
     "call_in_thread",
     "call_in_thread_async",
+    "given_up",
     "set_abandoned_thread_limit",
     "set_timeout_workers",
     "timeout_workers",
@@ -57,6 +58,7 @@ _workers = 0  # pool threads alive and not abandoned
 _idle = 0  # of which waiting for work and not yet woken
 _wakeups = 0  # workers woken by _dispatch that have not yet noticed
 _in_worker = threading.local()
+_running = threading.local()  # .call: the timed call this thread is running, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class _Call:
         "kwargs",
         "name",
         "notify",
+        "parent",
         "pooled",
         "result",
         "started",
@@ -103,6 +106,9 @@ class _Call:
         self.ident: int | None = None
         self.pooled = False
         self.thread_name = ""
+        # The timed call whose thread started this one (a timed function calling another):
+        # when its caller gives up, this call's caller is gone too.
+        self.parent: _Call | None = getattr(_running, "call", None)
 
 
 def abandoned_threads() -> list[AbandonedThread]:
@@ -150,16 +156,34 @@ def timeout_workers() -> tuple[int, int]:
         return _workers, _workers - _idle
 
 
+def given_up() -> bool:
+    """Whether the caller of the timed call running on this thread stopped waiting for it.
+
+    True in a thread abandoned by a timeout (or by cancelling the task awaiting it), also when
+    it was the caller of an enclosing timed call that gave up. Python cannot stop the thread,
+    but cadence's own loops ask this before starting more work: a retry in an abandoned
+    thread makes no further attempt (no second charge nobody waits for).
+    """
+    call: _Call | None = getattr(_running, "call", None)
+    while call is not None:
+        if call.abandoned:
+            return True
+        call = call.parent
+    return False
+
+
 def _run(call: _Call) -> None:
     """Run ``call`` on the current thread and hand its outcome to the caller."""
     thread = threading.current_thread()
     pool_name = thread.name
     thread.name = call.thread_name = f"cadence-timeout-{call.name}"
+    _running.call = call
     try:
         call.result = call.context.run(call.fn, *call.args, **call.kwargs)
     except BaseException as exc:  # handed to the caller, who decides
         call.error = exc
     finally:
+        _running.call = None
         thread.name = pool_name
         call.fn = call.args = call.kwargs = None  # type: ignore[assignment]
         with _lock:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from cadence.resilience import InMemoryBreakerStore
+from cadence.resilience import InMemoryBreakerStore, abandoned_threads
 from cadence.testing import FakeClock
 
 
@@ -66,3 +67,14 @@ def redis_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def released() -> Iterator[threading.Event]:
+    """An event sync test functions block on; set at teardown so no thread outlives the test."""
+    event = threading.Event()
+    yield event
+    event.set()
+    deadline = time.monotonic() + 5
+    while abandoned_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)

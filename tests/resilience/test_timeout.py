@@ -6,24 +6,12 @@ import asyncio
 import builtins
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from cadence.exceptions import CadenceDefinitionError, CadenceError, TimeoutError
 from cadence.resilience import abandoned_threads, set_abandoned_thread_limit, timeout
 from cadence.testing import FakeClock
-
-
-@pytest.fixture
-def released() -> Iterator[threading.Event]:
-    """An event sync test functions block on; set at teardown so no thread outlives the test."""
-    event = threading.Event()
-    yield event
-    event.set()
-    deadline = time.monotonic() + 5
-    while abandoned_threads() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 async def test_async_timeout_cancels_and_raises(clock: FakeClock) -> None:
