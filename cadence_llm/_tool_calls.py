@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
+import datetime
+import enum
 import json
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from cadence import TaskChanges, replay_changes, task_changes
 from cadence.exceptions import BudgetExceededError, CadenceError
@@ -61,6 +65,17 @@ def _json_default(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    if isinstance(value, bytes | bytearray):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return str(value)
+    if isinstance(value, enum.Enum | datetime.date | datetime.time | datetime.timedelta) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        # As pydantic writes them (a dataclass as an object, an enum as its value, a date in
+        # ISO form), matching how the tool's arguments are written, not as a Python repr.
+        return to_jsonable_python(value, fallback=str)
     return str(value)
 
 

@@ -19,39 +19,101 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from cadence.exceptions import CadenceDefinitionError
 
-__all__ = ["arguments_model", "given_schema", "json_schema", "parse_docstring"]
+__all__ = [
+    "argument_values",
+    "arguments_model",
+    "given_schema",
+    "json_schema",
+    "parse_docstring",
+]
 
-_SECTION = re.compile(
-    r"^\s*(Args|Arguments|Parameters|Returns|Yields|Raises|Examples?|Notes?):\s*$"
+_NAMES = (
+    r"Args|Arguments|Parameters|Keyword Args|Keyword Arguments|Other Parameters|Attributes|"
+    r"Returns|Yields|Raises|Warns|Examples?|Notes?|References|See Also|Todo|Warnings?"
 )
-_ARG = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
+_ARG_SECTIONS = ("Args", "Arguments", "Parameters", "Keyword Args", "Keyword Arguments")
+_SECTION = re.compile(rf"^\s*({_NAMES}):\s*$")  # Google: "Args:"
+_NUMPY_SECTION = re.compile(rf"^\s*({_NAMES})\s*$")  # NumPy: "Parameters", then a rule
+_RULE = re.compile(r"^\s*-{3,}\s*$")
+_ARG = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")  # "name (type): text"
+_NUMPY_ARG = re.compile(r"^\s*(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?$")  # "x, y : int"
+_SPHINX = re.compile(r"^\s*:(\w+)(?:\s+([^:]+?))?\s*:\s*(.*)$")  # ":param int x: text"
+_SPHINX_PARAM = ("param", "parameter", "arg", "argument", "key", "keyword")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """The summary text (before the first section) and the ``Args:`` descriptions."""
+    """The summary text (before the first section) and the parameter descriptions.
+
+    Google (``Args:``), NumPy (``Parameters`` over a ``----------`` rule) and Sphinx
+    (``:param x: ...``) docstrings are read; without this a NumPy docstring's whole parameter
+    table became the tool's description and no parameter was described.
+    """
     summary: list[str] = []
     args: dict[str, str] = {}
     section: str | None = None
-    current: str | None = None
-    arg_indent = 0
-    for line in inspect.cleandoc(doc).splitlines():
-        head = _SECTION.match(line)
-        if head:
-            section, current = head.group(1), None
+    style = "google"
+    current: list[str] = []
+    arg_indent = section_indent = 0
+    lines = inspect.cleandoc(doc).splitlines()
+    skip = False
+    for i, line in enumerate(lines):
+        if skip:  # a NumPy section's rule
+            skip = False
+            continue
+        google = _SECTION.match(line)
+        numpy = None
+        if google is None and i + 1 < len(lines) and _RULE.match(lines[i + 1]):
+            numpy = _NUMPY_SECTION.match(line)
+        head = google or numpy
+        if head is not None:
+            section, current, skip = head.group(1), [], numpy is not None
+            style, section_indent = ("numpy" if numpy else "google"), _indent(line)
+            continue
+        field = _SPHINX.match(line)
+        if field is not None:
+            kind, target, text = field.groups()
+            section, style, current = ":", "sphinx", []
+            if kind in _SPHINX_PARAM and target:
+                current = [target.split()[-1].lstrip("*")]
+                args[current[0]] = text.strip()
             continue
         if section is None:
             summary.append(line)
             continue
-        if section not in ("Args", "Arguments", "Parameters") or not line.strip():
+        if not line.strip() or (style != "sphinx" and section not in _ARG_SECTIONS):
             continue
-        indent = len(line) - len(line.lstrip())
-        match = _ARG.match(line)
-        if match and (current is None or indent <= arg_indent):
-            current, arg_indent = match.group(1).lstrip("*"), indent
-            args[current] = match.group(3).strip()
-        elif current is not None:
-            args[current] = f"{args[current]} {line.strip()}".strip()
+        indent = _indent(line)
+        if style == "numpy" and indent <= section_indent:
+            match = _NUMPY_ARG.match(line)
+            current = [n.strip().lstrip("*") for n in match.group(1).split(",")] if match else []
+            args.update(dict.fromkeys(current, ""))
+            continue
+        if style == "google":
+            match = _ARG.match(line)
+            if match and (not current or indent <= arg_indent):
+                current, arg_indent = [match.group(1).lstrip("*")], indent
+                args[current[0]] = match.group(3).strip()
+                continue
+        for name in current:
+            args[name] = f"{args[name]} {line.strip()}".strip()
     return " ".join(" ".join(summary).split()), args
+
+
+# Closed (the model must not invent arguments); no protected namespaces, since the field names
+# are neutral ``arg_<n>`` and the parameters' names are aliases.
+_ARGS_CONFIG = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+def argument_values(parsed: BaseModel) -> dict[str, Any]:
+    """The validated arguments as keyword arguments for the function, by parameter name."""
+    return {
+        info.alias or name: getattr(parsed, name)
+        for name, info in type(parsed).model_fields.items()
+    }
 
 
 class _Annotations:
@@ -94,12 +156,12 @@ def arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel],
     except Exception as exc:
         raise CadenceDefinitionError(
             f"tool {name!r}: cannot resolve its type hints ({type(exc).__name__}: {exc}); define the "
-            "types it uses at module level"
+            "types it uses at module level, above the tool (hints are resolved when @tool runs)"
         ) from exc
     summary, docs = parse_docstring(inspect.getdoc(fn) or "")
     fields: dict[str, Any] = {}
     takes_score = False
-    for param in signature.parameters.values():
+    for index, param in enumerate(signature.parameters.values()):
         if param.name == "score":
             takes_score = True
             continue
@@ -110,15 +172,18 @@ def arguments_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel],
             )
         annotation = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
-        description = docs.get(param.name)
-        fields[param.name] = (
-            (annotation, Field(default, description=description))
-            if description
-            else (annotation, default)
+        # The pydantic field gets a neutral name and the parameter's name as its alias: a
+        # parameter named ``schema``, ``json`` or ``model_config`` (or ``_private``) would
+        # otherwise shadow a BaseModel member, or silently vanish from the schema.
+        field = (
+            Field(default, alias=param.name, description=docs[param.name])
+            if docs.get(param.name)  # only then: an Annotated Field's description stays
+            else Field(default, alias=param.name)
         )
+        fields[f"arg_{index}"] = (annotation, field)
     title = "".join(part.capitalize() for part in re.split(r"[_\-]", name)) + "Arguments"
     try:
-        model = create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+        model = create_model(title, __config__=_ARGS_CONFIG, **fields)
         model.model_json_schema()
     except Exception as exc:
         raise CadenceDefinitionError(

@@ -47,7 +47,7 @@ from ._tool_calls import (
     failed,
     render_result,
 )
-from ._tool_schema import arguments_model, given_schema, json_schema
+from ._tool_schema import argument_values, arguments_model, given_schema, json_schema
 from .messages import ToolCall, ToolDefinition
 
 __all__ = [
@@ -127,6 +127,14 @@ class Tool:
         ):
             raise CadenceDefinitionError(
                 f"tool name must be letters, digits, '_' or '-', got {tool_name!r}; pass @tool(name=...)"
+            )
+        target = inspect.unwrap(fn)
+        if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
+            # Calling it only makes the generator: its body (the tool's work) would never run
+            # and the model would read "<generator object ...>".
+            raise CadenceDefinitionError(
+                f"tool {tool_name!r} is a generator function; a tool returns its result: "
+                "collect the items and return them as a list"
             )
         self.fn: Callable[..., Any] = fn
         self.name: str = tool_name
@@ -208,7 +216,7 @@ class Tool:
                 f"Call it again with arguments matching its schema: {json.dumps(self.parameters)}",
                 details={"tool": self.name, "arguments": str(arguments)[:500]},
             ) from exc
-        return {field: getattr(parsed, field) for field in type(parsed).model_fields}
+        return argument_values(parsed)
 
     def _schema_arguments(self, arguments: str | Mapping[str, Any]) -> dict[str, Any]:
         """Arguments for a tool with a given schema: a JSON object holding the required keys."""
@@ -453,6 +461,13 @@ class ToolBox:
             try:
                 kwargs = found.validate(call.arguments)
             except ToolArgumentsError as exc:
+                slots[i] = failed(call, exc)
+                continue
+            except Exception as exc:
+                # A validator of the tool's own types raised something other than ValueError:
+                # that is this tool failing, not the whole turn (unless the tool is fatal).
+                if found.fatal:
+                    raise
                 slots[i] = failed(call, exc)
                 continue
             replayed = observer.replay(call) if observer is not None else None

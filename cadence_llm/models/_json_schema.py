@@ -62,6 +62,10 @@ def is_strict_compatible(schema: object) -> bool:
     """
     if not isinstance(schema, Mapping):
         return True  # a boolean schema, or nothing to judge
+    if "$ref" in schema and len(schema) > 1:
+        # ``{"$ref": ..., "description": ...}``: strict mode takes a reference only on its own
+        # (the openai SDK unravels such references for the same reason).
+        return False
     properties = schema.get("properties")
     kinds = schema.get("type")
     is_object = kinds == "object" or (isinstance(kinds, list) and "object" in kinds)
@@ -95,9 +99,12 @@ def openai_json_schema(fmt: ResponseFormat) -> tuple[dict[str, Any], bool]:
     if fmt.strict is False:
         return schema, False
     made = _sdk_strict_schema(fmt)
-    if made is not None:
+    if made is not None and (fmt.strict or is_strict_compatible(made)):
         return made, True
-    return schema, bool(fmt.strict) or is_strict_compatible(schema)
+    # The SDK leaves what strict mode cannot express (a ``dict[str, X]`` field is an object
+    # whose additionalProperties is a schema); OpenAI refuses such a schema sent strict, so it
+    # goes as the model's own schema, unconstrained, and the answer is validated as usual.
+    return schema, bool(fmt.strict) or (made is None and is_strict_compatible(schema))
 
 
 def inline_root_ref(schema: dict[str, Any]) -> dict[str, Any]:
