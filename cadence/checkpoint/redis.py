@@ -170,51 +170,63 @@ async def _close_at_shutdown(client: Any) -> AsyncGenerator[None, None]:
 
 
 class LoopClient:
-    """The ``redis.asyncio`` client of a store, one per event loop, closed as its loop ends.
+    """A ``redis.asyncio`` client per event loop, each closed as its loop ends.
 
     asyncio connections belong to one event loop, so successive ``asyncio.run()`` /
-    ``run_sync()`` calls each get a client of their own (not "Event loop is closed"). A loop
-    cannot close another loop's sockets, so each client is closed on its own loop as that loop
-    shuts down: an async generator started on the loop closes it when ``asyncio.run`` finalizes
-    the loop's async generators. A client given by the caller is always used, and never
-    closed at loop shutdown (it is the caller's).
+    ``run_sync()`` calls, and threads running loops of their own, each get a client of their
+    own (not "Event loop is closed", nor another loop's connections). A loop cannot close
+    another loop's sockets, so each client is closed on its own loop as that loop shuts down:
+    an async generator started on the loop closes it when ``asyncio.run`` finalizes the loop's
+    async generators. A client given by the caller is used on every loop and never closed at
+    loop shutdown (it is the caller's). ``factory(url)`` makes the clients (default: the
+    stores' :func:`connect`); the response cache passes its own.
     """
 
-    def __init__(self, url: str, client: Any = None) -> None:
+    def __init__(
+        self, url: str, client: Any = None, *, factory: Callable[[str], Any] | None = None
+    ) -> None:
         self.url = url
-        self.client: Any = client
+        self.client: Any = client  # the caller's; ours live in _loops
         self.owned = client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closer: AsyncGenerator[None, None] | None = None
+        self._connect = factory or connect
+        self._loops: dict[
+            asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None] | None]
+        ] = {}
 
     def current(self) -> Any:
         """The client for the running loop, made on first use."""
+        if not self.owned:
+            return self.client
         loop = asyncio.get_running_loop()
-        if self.client is None or (self.owned and self._loop is not loop):
-            self.client, self._loop, self._closer = connect(self.url), loop, None
-        return self.client
+        found = self._loops.get(loop)
+        if found is None:
+            for old in [old for old in self._loops if old.is_closed()]:
+                del self._loops[old]  # closed with their loops; the entries only hold them
+            found = self._loops[loop] = (self._connect(self.url), None)
+        return found[0]
 
     async def get(self) -> Any:
         """The client for the running loop, with its closing at the loop's shutdown arranged."""
         client = self.current()
-        if self.owned and self._closer is None:
-            closer = _close_at_shutdown(client)
-            await closer.__anext__()  # registered with this loop, finalized at its shutdown
-            self._closer = closer
+        if self.owned:
+            loop = asyncio.get_running_loop()
+            if self._loops[loop][1] is None:
+                closer = _close_at_shutdown(client)
+                await closer.__anext__()  # registered with this loop, finalized at its shutdown
+                self._loops[loop] = (client, closer)
         return client
 
     async def aclose(self) -> None:
-        """Close the client now (if it is this loop's; an earlier loop's closed with its loop)."""
-        client, closer = self.client, self._closer
-        if client is None:
+        """Close the running loop's client now (other loops' close as those loops shut down);
+        a caller's client is closed and kept (it reconnects on use)."""
+        if not self.owned:
+            if self.client is not None:
+                await self.client.aclose()
             return
-        if not self.owned:  # the caller's client: closed, kept (it reconnects on use)
-            await client.aclose()
+        found = self._loops.pop(asyncio.get_running_loop(), None)
+        if found is None:
             return
-        same_loop = self._loop is asyncio.get_running_loop()
-        self.client = self._closer = self._loop = None
-        if not same_loop:
-            return  # an earlier loop's client, closed as that loop shut down
+        client, closer = found
         if closer is not None:
             await closer.aclose()  # runs its finally: client.aclose()
         else:
