@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -64,6 +65,16 @@ def _keyable(value: Any) -> Any:
     return value
 
 
+class _Flight:
+    """A miss being answered: identical requests arriving meanwhile wait for its answer."""
+
+    __slots__ = ("answer", "done")
+
+    def __init__(self) -> None:
+        self.done = asyncio.Event()
+        self.answer: ModelResponse | None = None  # set when the answer is one the cache keeps
+
+
 def _cacheable(response: ModelResponse) -> bool:
     """Finished answers: stopped, asking for tools, or cut at max_tokens (deterministic)."""
     return response.finish_reason in ("stop", "tool_calls", "length")
@@ -75,6 +86,11 @@ class CachedModel:
     A hit returns the stored answer with zero usage (no tokens were spent) and makes no call;
     a stream replays it as events. A miss calls the model and stores what ``cache_if``
     accepts. A failing cache backend is logged and treated as a miss: it never fails a call.
+
+    Identical ``complete()`` calls made while one of them is calling the model wait for it
+    and share its answer as a hit, so a burst of one request costs one call, not one each. If
+    that call fails, or gives an answer ``cache_if`` refuses, each waiting call makes its own
+    (errors are never shared). This is per process and per event loop; streams always call.
 
     Args:
         model: The model to cache.
@@ -109,6 +125,8 @@ class CachedModel:
         self.cache_if = cache_if
         self.hits = 0
         self.misses = 0
+        # Misses being answered, by event loop and key (an asyncio.Event serves one loop).
+        self._flights: dict[tuple[asyncio.AbstractEventLoop, str], _Flight] = {}
 
     @property
     def name(self) -> str:
@@ -147,15 +165,17 @@ class CachedModel:
         self.hits += 1
         return response.model_copy(update={"usage": Usage()})
 
-    async def _store(self, key: str, response: ModelResponse) -> None:
+    async def _store(self, key: str, response: ModelResponse) -> bool:
+        """Store ``response`` if ``cache_if`` accepts it; return whether it did."""
         if not self.cache_if(response):
-            return
+            return False
         try:
             await self.cache.set(key, response.model_dump_json(), self.ttl)
         except Exception:
             logger.warning(
                 "response cache %r failed on set; answer not cached", self.cache, exc_info=True
             )
+        return True
 
     def _key(self, request: ModelRequest) -> str | None:
         """The request's key, or None (logged) when it cannot be keyed: then it is not cached."""
@@ -171,11 +191,34 @@ class CachedModel:
         key = self._key(req)
         if key is None:
             return await self.model.complete(req)
+        slot = (asyncio.get_running_loop(), key)
+        leading = self._flights.get(slot)
+        if leading is not None:
+            await leading.done.wait()
+            if leading.answer is not None:
+                self.hits += 1
+                return leading.answer
+            return await self._answer(key, req, None)  # it failed: call for ourselves
+        # Registered before the lookup: a backend read suspends, and identical calls arriving
+        # during it must find this one rather than all missing together.
+        flight = self._flights[slot] = _Flight()
+        try:
+            return await self._answer(key, req, flight)
+        finally:
+            flight.done.set()
+            if self._flights.get(slot) is flight:
+                del self._flights[slot]
+
+    async def _answer(self, key: str, req: ModelRequest, flight: _Flight | None) -> ModelResponse:
+        """The cached answer or the model's (stored), shared with ``flight``'s waiters."""
         hit = await self._lookup(key)
         if hit is not None:
+            if flight is not None:
+                flight.answer = hit
             return hit
         response = await self.model.complete(req)
-        await self._store(key, response)
+        if await self._store(key, response) and flight is not None:
+            flight.answer = response.model_copy(update={"usage": Usage()})
         return response
 
     async def stream(self, request: ModelRequest | str) -> AsyncIterator[StreamEvent]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
+
+from cadence.checkpoint.redis import LoopClient  # imports no redis until used
 
 from .._optional import require
 
@@ -12,6 +13,11 @@ __all__ = ["RedisResponseCache"]
 
 class RedisResponseCache:
     """Cached answers as Redis strings with a TTL (``SET ... PX``).
+
+    asyncio connections belong to one event loop, so each loop using the cache (successive
+    ``asyncio.run()`` / ``run_sync()`` calls, threads running loops of their own) gets a client
+    of its own, closed as that loop shuts down, rather than one client handed from loop to
+    loop and left for the garbage collector to find unclosed.
 
     Args:
         url: A Redis URL (``redis://localhost:6379/0``).
@@ -36,39 +42,38 @@ class RedisResponseCache:
         self.url = url
         self.prefix = prefix
         self.timeout = timeout
-        self._client = client
-        self._own_client = client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # The caller's client on every loop, else one of ours per loop (closed with its loop).
+        self._clients = LoopClient(url, client, factory=self._connect)
 
     def __repr__(self) -> str:
         return f"RedisResponseCache({self.url!r}, prefix={self.prefix!r})"
 
-    def _redis(self) -> Any:
-        # asyncio connections belong to one event loop: a new loop gets a client of its own.
-        loop = asyncio.get_running_loop()
-        if self._client is None or (self._own_client and self._loop is not loop):
-            aioredis = require("redis.asyncio", "redis")
-            self._client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-            )
-            self._loop = loop
-        return self._client
+    def _connect(self, url: str) -> Any:
+        aioredis = require("redis.asyncio", "redis")
+        return aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.timeout,
+        )
+
+    async def _redis(self) -> Any:
+        return await self._clients.get()
 
     async def get(self, key: str) -> str | None:
         """The value under ``key``; Redis drops expired keys itself."""
-        value = await self._redis().get(f"{self.prefix}:{key}")
+        value = await (await self._redis()).get(f"{self.prefix}:{key}")
         return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``, replacing any, expiring after ``ttl`` seconds."""
         px = None if ttl is None else max(1, int(ttl * 1000))
-        await self._redis().set(f"{self.prefix}:{key}", value, px=px)
+        await (await self._redis()).set(f"{self.prefix}:{key}", value, px=px)
 
     async def aclose(self) -> None:
-        """Close the connection pool (only a client this cache created)."""
-        if self._client is not None and self._own_client:
-            await self._client.aclose()
-            self._client = None
+        """Close this loop's connection pool now (only a client this cache created).
+
+        Other loops' clients close as their loops shut down; a later call opens a new one.
+        """
+        if self._clients.owned:
+            await self._clients.aclose()

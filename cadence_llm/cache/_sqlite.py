@@ -39,7 +39,7 @@ class SQLiteResponseCache:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-llm-cache")
+        self._executor: ThreadPoolExecutor | None = None  # started on first use
 
     def __repr__(self) -> str:
         return f"SQLiteResponseCache({str(self.path)!r})"
@@ -58,6 +58,10 @@ class SQLiteResponseCache:
         def run() -> T:
             return fn(self._connect())
 
+        if self._executor is None:  # first use, or used again after close(): (re)open
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="cadence-llm-cache"
+            )
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
     async def get(self, key: str) -> str | None:
@@ -104,15 +108,21 @@ class SQLiteResponseCache:
         return await self._call(purge)
 
     def close(self) -> None:
-        """Close the connection and stop the worker thread."""
+        """Close the connection and stop the worker thread (a later call opens them again).
+
+        Closing twice is a no-op, as for the other stores.
+        """
 
         def shut() -> None:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
 
-        self._executor.submit(shut).result()
-        self._executor.shutdown(wait=True)
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        executor.submit(shut).result()
+        executor.shutdown(wait=True)
 
     async def aclose(self) -> None:
         """``close()`` without blocking the event loop."""

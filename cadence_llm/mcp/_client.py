@@ -398,12 +398,10 @@ class MCPClient:
                 server=self.name,
                 tool=tool,
             ) from exc
-        except ValidationError as exc:
-            raise MCPServerError(
-                f"MCP server {self.name!r} sent a malformed result for {tool!r}: {exc}",
-                server=self.name,
-                tool=tool,
-            ) from exc
+        except (ValidationError, RuntimeError) as exc:
+            # The SDK raises RuntimeError for a result it cannot use: structured content that
+            # breaks the tool's declared output schema, an input request nobody answers.
+            raise _unusable(exc, self.name, tool) from exc
         answer = _as_result(result)
         if result.is_error:
             raise MCPToolError(answer.text or f"tool {tool!r} failed", server=self.name, tool=tool)
@@ -440,6 +438,8 @@ class MCPClient:
                     f"tools: {exc!r}",
                     server=self.name,
                 ) from exc
+            except (ValidationError, RuntimeError) as exc:  # a listing the SDK cannot read
+                raise _unusable(exc, self.name, "") from exc
             found.extend(listing.tools)
             cursor = listing.next_cursor
             if cursor is None:
@@ -454,11 +454,26 @@ class MCPClient:
         reads, like any tool's. Names that are not letters, digits, ``_`` or ``-`` have the
         other characters replaced by ``_``; a name that then clashes with another tool's gets
         ``_2`` (``_3``...), so a ``ToolBox`` takes every tool the server lists.
+
+        A schema's ``"required": null`` (servers written in Go send it for "none") is read as
+        no required argument. A tool whose schema still cannot be used is left out with a
+        warning naming it, so one bad definition does not cost the server's other tools.
         """
         if self._tools is None or refresh:
             listed = await self.list_tools()
             names = _local_names([t.name for t in listed], self.prefix)
-            self._tools = [self._as_tool(t, n) for t, n in zip(listed, names, strict=True)]
+            made: list[Tool] = []
+            for remote, local in zip(listed, names, strict=True):
+                try:
+                    made.append(self._as_tool(remote, local))
+                except CadenceDefinitionError as exc:
+                    logger.warning(
+                        "MCP server %r: tool %r left out, its definition is unusable: %s",
+                        self.name,
+                        remote.name,
+                        exc.message,
+                    )
+            self._tools = made
         return list(self._tools)
 
     def _as_tool(self, remote: mcp_types.Tool, local: str) -> Tool:
@@ -466,11 +481,15 @@ class MCPClient:
             return (await self.call(remote.name, arguments)).text
 
         call.__name__ = local
+        schema = remote.input_schema
+        if "required" in schema and schema["required"] is None:
+            # Providers' APIs refuse "required": null ("None is not of type 'array'").
+            schema = {k: v for k, v in schema.items() if k != "required"}
         return Tool(
             call,
             name=local,
             description=remote.description or remote.title or remote.name,
-            parameters=remote.input_schema,
+            parameters=schema,
             retry=self.retry if self.retry.max_attempts > 1 else None,
         )
 
@@ -500,6 +519,26 @@ def _local_names(remote: Sequence[str], prefix: str | None) -> list[str]:
         taken.add(name)
         names[i] = name
     return [name for name in names if name is not None]
+
+
+def _unusable(exc: Exception, server: str, tool: str) -> MCPServerError:
+    """A result the SDK refused (malformed, or against the tool's output schema) as one of ours.
+
+    One line: jsonschema's and pydantic's messages run over several, with the offending value.
+    """
+    what = f"a result for {tool!r}" if tool else "a tool listing"
+    if isinstance(exc, ValidationError):
+        problem = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(result)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:3]
+        )
+    else:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return MCPServerError(
+        f"MCP server {server!r} sent {what} the client cannot use: {problem}",
+        server=server,
+        tool=tool,
+    )
 
 
 def _retryable(error: BaseException) -> bool:
