@@ -18,11 +18,17 @@ in ``recipes.demo`` loads the model once for all its stops.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
+import signal
 import sys
+import threading
+from collections.abc import Coroutine
+from types import FrameType
+from typing import Any
 
-from cadence_llm import Model, model_from_spec
+from cadence_llm import Model, ModelError, model_from_spec
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 SETUP_HINT = "run `scripts/setup_local_models.sh` (or `make demo`, which runs it) to install them"
@@ -38,17 +44,20 @@ def load_model(spec: str | None = None) -> Model:
     """The model named by ``spec`` (default :func:`model_spec`), built once per process.
 
     Raises:
-        SystemExit: the local runtime or weights are missing; the message says how to install.
+        SystemExit: the local runtime or weights are missing (the message says how to
+            install them), the spec cannot be read, or a hosted model has no key or SDK.
     """
     spec = spec or model_spec()
-    if spec.startswith("openai:"):
-        name = spec.removeprefix("openai:")
-        if not os.environ.get("OPENAI_API_KEY"):
-            raise SystemExit(f"CADENCE_MODEL=openai:{name} needs OPENAI_API_KEY in the environment")
+    prefix, colon, _ = spec.partition(":")
+    provider = prefix.strip() if colon else ""
+    if provider == "openai" and not os.environ.get("OPENAI_API_KEY", "").strip():
+        raise SystemExit(f"CADENCE_MODEL={spec} needs OPENAI_API_KEY in the environment")
     try:
         # 4096 tokens: the code-generation prompt (grammar, examples, registry) is ~2,500.
-        return model_from_spec(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
+        model = model_from_spec(spec, n_ctx=4096, n_threads=os.cpu_count() or 2, seed=0)
     except ImportError as exc:
+        if provider in ("openai", "anthropic"):
+            raise SystemExit(f"CADENCE_MODEL={spec} needs the {provider} SDK: {exc}") from exc
         raise SystemExit(f"the local model runtime is not installed ({exc}); {SETUP_HINT}") from exc
     except ValueError as exc:  # a spec model_from_spec cannot read: say which, not a traceback
         raise SystemExit(
@@ -58,6 +67,16 @@ def load_model(spec: str | None = None) -> Model:
         if type(exc).__name__ == "WeightsError":
             raise SystemExit(f"{exc}\nThe recipes need local model weights: {SETUP_HINT}") from exc
         raise
+    # The Anthropic SDK only says it has no credentials when the first request goes out, as a
+    # traceback from inside the run: say it now, in one line.
+    client = getattr(model, "client", None)
+    credentials = ("api_key", "auth_token", "credentials")
+    if provider == "anthropic" and not any(getattr(client, c, None) for c in credentials):
+        raise SystemExit(
+            f"CADENCE_MODEL={spec} needs ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) "
+            "in the environment"
+        )
+    return model
 
 
 def say(*parts: object) -> None:
@@ -97,3 +116,72 @@ def port_from_env(default: int = 8000) -> int:
     if not 0 < port < 65536:
         raise SystemExit(f"PORT must be a TCP port number (1-65535), got {text!r}")
     return port
+
+
+STOPPING = (
+    "stopping: waiting for the model to finish the text it is reading (on a CPU that can take "
+    "a minute); press Ctrl-C again to quit at once"
+)
+
+
+def run(main: Coroutine[Any, Any, object]) -> None:
+    """Run a recipe's ``main`` as a command: ``asyncio.run`` with a command's manners.
+
+    - A model that fails (a wrong key, a server that is down, every model of a chain failing)
+      ends the command with its report, not a traceback from inside the run.
+    - Ctrl-C cancels the run (exit status 130, no traceback). A local model cannot stop in the
+      middle of reading a prompt and the process waits for its thread: when that wait is not
+      short the command says so, and a second Ctrl-C quits at once.
+    """
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        task = loop.create_task(main)
+        interrupts = 0
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts > 1 or task.done():
+                os._exit(130)  # the model's thread cannot be stopped; nothing left to save
+            loop.call_soon_threadsafe(task.cancel)
+
+        # Only when Ctrl-C is not ignored (a recipe started in the background keeps ignoring it).
+        ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        previous = signal.signal(signal.SIGINT, on_sigint) if ours else None
+        try:
+            try:
+                loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                if not interrupts:
+                    raise
+            except Exception as exc:
+                if _model_error(exc) is None:
+                    raise
+                raise SystemExit(str(exc)) from exc
+            finally:
+                if interrupts:
+                    notice = threading.Timer(0.5, _say_stopping)
+                    notice.start()
+                    runner.close()  # waits for the model's thread; a second Ctrl-C quits
+                    notice.cancel()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+    if interrupts:
+        raise SystemExit(130)
+
+
+def _say_stopping() -> None:
+    print(f"\n{STOPPING}", file=sys.stderr, flush=True)
+
+
+def _model_error(exc: BaseException) -> ModelError | None:
+    """The model error behind ``exc`` (a note's error wraps the model's), if there is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ModelError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -128,9 +128,18 @@ def create_app(store: Any = None, *, approver_token: str | None = None) -> FastA
             ``refunds.db``).
         approver_token: The token approvers send in ``X-Approver-Token``
             (default: ``APPROVER_TOKEN`` or ``demo``).
+
+    Raises:
+        ValueError: The token is empty (``APPROVER_TOKEN=``): anyone could approve.
     """
-    store = store or _default_store()
     token = approver_token or os.environ.get("APPROVER_TOKEN", "demo")
+    if not token.strip():
+        # An empty token would match the header's empty default: every caller an approver.
+        raise ValueError(
+            "APPROVER_TOKEN is set but empty, which would let anyone approve refunds; "
+            "set it to the token approvers send in X-Approver-Token (unset, it is 'demo')"
+        )
+    store = store or _default_store()
     refunds = build(store)
 
     def require_approver(x_approver_token: str = Header(default="")) -> None:
@@ -166,4 +175,8 @@ if __name__ == "__main__":  # pragma: no cover - manual run
 
     no_arguments(__doc__, "approval_flow")
     port = port_from_env()
-    uvicorn.run(create_app(), host=os.environ.get("HOST", "127.0.0.1"), port=port)
+    try:
+        app = create_app()
+    except ValueError as exc:  # a setting the app refuses: one line, not a traceback
+        raise SystemExit(str(exc)) from exc
+    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=port)

@@ -19,7 +19,6 @@ Run: ``python -m recipes.demo`` (``make demo`` installs the runtime and weights 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 import time
@@ -29,9 +28,9 @@ from pathlib import Path
 from cadence import Cadence, Score
 from cadence.diagram import to_text
 from cadence.timeline import RunRecorder, write_timeline
-from cadence_llm import Model
+from cadence_llm import LocalModel, Model
 from recipes import generated, rag, tool_agent
-from recipes._models import load_model, model_spec, no_arguments, say
+from recipes._models import load_model, no_arguments, run, say
 
 
 @dataclass
@@ -100,15 +99,24 @@ async def tour(
 ) -> tuple[TourScore, Path]:
     """Run the tour, write the timeline, and return the final score and the timeline's path."""
     started = time.perf_counter()
-    say(f"cadence demo -- model: {model.name if model else model_spec()} (local, offline)")
+    default = Path(os.environ.get("CADENCE_DEMO_DIR") or tempfile.gettempdir()) / "cadence-demo"
+    target = out or default / "timeline.html"
+    # Before the tour, not after it: a directory that cannot be made would otherwise end a
+    # run of minutes with a traceback and no timeline.
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(
+            f"cannot write the demo's timeline in {target.parent} ({exc.strerror or exc}); "
+            "set CADENCE_DEMO_DIR to a directory you can write"
+        ) from exc
     model = model or load_model()
+    local = " (local, offline)" if isinstance(model, LocalModel) else ""
+    say(f"cadence demo -- model: {model.name}{local}")
     recorder = RunRecorder()
     cadence = build(model, started=started, **options).with_hooks(recorder)
     say(f"[{time.perf_counter() - started:5.1f}s] 1. rag (FTS5 + embeddings in a .sync)")
     score = await cadence.run()
-    default = Path(os.environ.get("CADENCE_DEMO_DIR") or tempfile.gettempdir()) / "cadence-demo"
-    target = out or default / "timeline.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
     path = write_timeline(recorder, target, title="cadence demo")
     say(f"[{time.perf_counter() - started:5.1f}s] done. Run timeline: {path}")
     return score, path
@@ -117,7 +125,7 @@ async def tour(
 def main() -> None:
     """Entry point of ``make demo``."""
     no_arguments(__doc__, "demo")
-    asyncio.run(tour())
+    run(tour())
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Run: ``python -m recipes.fallback_chain`` (or pass your own question in quotes).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import threading
@@ -32,7 +31,7 @@ from typing import Any
 
 from cadence import Cadence, Score
 from cadence_llm import Attempt, FallbackChain, Model, OpenAICompatModel, OpenAIModel, llm_note
-from recipes._models import command_words, load_model, say
+from recipes._models import command_words, load_model, run, say
 
 QUESTION = "In one sentence: why should a fallback chain retry a 429 before falling back?"
 
@@ -163,4 +162,4 @@ async def main(question: str = QUESTION, *, model: Model | None = None) -> AskSc
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))
+    run(main(" ".join(command_words(__doc__)) or QUESTION))

@@ -20,6 +20,8 @@ Run: ``make serve`` (or ``python -m recipes.fastapi_app``), then::
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +33,11 @@ from pydantic import BaseModel, Field
 from cadence import Cadence, Score
 from cadence.integrations.fastapi import CadenceRouter, publish_event
 from cadence_llm import Model, ModelRequest, StreamDone, StreamReset, TextDelta
-from recipes._models import load_model, no_arguments, port_from_env
+from recipes._models import load_model, no_arguments, port_from_env, run
 from recipes._retrieval import KeywordIndex, load_corpus
+
+SHUTDOWN_GRACE = 3
+"""Seconds open requests get to finish after Ctrl-C (or SIGTERM) before they are cancelled."""
 
 SYSTEM = "Answer from the sources in at most three sentences. Cite sources like [1]."
 
@@ -174,7 +179,25 @@ def main() -> None:
         " the /docs page loads Swagger UI from a CDN, so it needs internet)",
         flush=True,
     )
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    # Ctrl-C lets open answers finish for a few seconds, then cancels them: uvicorn's default
+    # waits for every stream to end, which on a local model can take minutes, silently.
+    config = uvicorn.Config(
+        create_app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
+    logging.getLogger("uvicorn.error").addFilter(_not_a_cancelled_request)
+    server = uvicorn.Server(config)
+    run(server.serve())
+    if not server.started:
+        raise SystemExit(3)  # uvicorn said why (the port is taken, the host unknown...)
+
+
+def _not_a_cancelled_request(record: logging.LogRecord) -> bool:
+    """Leave out the traceback of each request cancelled at shutdown: that is the plan."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 if __name__ == "__main__":

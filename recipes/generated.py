@@ -31,7 +31,7 @@ from cadence import AtomicList, Cadence, Score, to_mermaid
 from cadence_llm import Model
 from cadence_llm.codegen import Generation, Mode, generate_cadence
 from cadence_llm.models.local import LocalModel
-from recipes._models import command_words, load_model, say
+from recipes._models import command_words, load_model, run, say
 
 TASK = (
     "Load the order. Then, at the same time, track the shipment and fetch the return policy. "
@@ -197,4 +197,4 @@ async def main(task: str = TASK, *, model: Model | None = None, **options: Any) 
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(command_words(__doc__)) or TASK))
+    run(main(" ".join(command_words(__doc__)) or TASK))

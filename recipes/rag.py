@@ -19,7 +19,6 @@ model; see ``recipes/_models.py``; ``CADENCE_EMBED_MODEL`` the embedding GGUF).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from typing import Any
 
 from cadence import Cadence, Score
 from cadence_llm import FallbackChain, Model, ModelResponse, llm_note
-from recipes._models import command_words, load_model, model_spec, say
+from recipes._models import command_words, load_model, model_spec, run, say
 from recipes._retrieval import (
     Chunk,
     Embedder,
@@ -172,4 +171,4 @@ async def main(question: str = QUESTION, *, model: Model | None = None, **option
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))
+    run(main(" ".join(command_words(__doc__)) or QUESTION))

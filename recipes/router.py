@@ -16,13 +16,12 @@ charged twice"``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
 from cadence import Cadence, Score
 from cadence_llm import Model, classify
-from recipes._models import command_words, load_model, say
+from recipes._models import command_words, load_model, run, say
 
 LABELS = ("billing", "technical", "sales")
 TICKETS = (
@@ -97,4 +96,4 @@ async def main(tickets: tuple[str, ...] = TICKETS, *, model: Model | None = None
 
 
 if __name__ == "__main__":
-    asyncio.run(main(tuple(command_words(__doc__)) or TICKETS))
+    run(main(tuple(command_words(__doc__)) or TICKETS))

@@ -21,7 +21,6 @@ Run: ``python -m recipes.tool_agent "Is the trail runner in stock, and where is 
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -32,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from cadence import Cadence, Score
 from cadence_llm import AgentEvent, Model, ToolBox, agent, llm_note, tool
-from recipes._models import command_words, load_model, say
+from recipes._models import command_words, load_model, run, say
 
 QUESTION = "Is the Trail Runner shoe in stock, and what is the status of order A-1002?"
 # A template over score fields (agent system prompts are), so literal braces are doubled.
@@ -213,4 +212,4 @@ async def main(
 
 
 if __name__ == "__main__":
-    asyncio.run(main(" ".join(command_words(__doc__)) or QUESTION))
+    run(main(" ".join(command_words(__doc__)) or QUESTION))
